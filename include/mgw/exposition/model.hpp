@@ -1,0 +1,91 @@
+// The parsed form of one exposition (Prometheus text 0.0.4 or OpenMetrics 1.0): families,
+// samples and labels as string_views into the caller's input buffer, so nothing is copied.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace mgw::exposition {
+
+enum class format {
+    prometheus_text,  // text/plain; version=0.0.4
+    openmetrics,      // application/openmetrics-text; version=1.0.0
+};
+
+enum class metric_type {
+    unknown,  // "untyped" in 0.0.4, "unknown" in OpenMetrics, or no TYPE line
+    counter,
+    gauge,
+    histogram,
+    gaugehistogram,
+    summary,
+    info,
+    stateset,
+};
+
+// A label as written in the input. `value` is the raw text between the quotes, still escaped;
+// `value_has_escapes` says whether it contains a backslash, so writers that re-emit it in the
+// same escaping can copy it verbatim and only unescape when they must.
+struct label {
+    std::string_view name;  // unquoted name (a quoted UTF-8 name is stored without its quotes)
+    std::string_view value;
+    bool name_was_quoted = false;
+    bool value_has_escapes = false;
+};
+
+// A half-open range into one of the flat vectors of a parsed_exposition.
+struct index_range {
+    std::uint32_t first = 0;
+    std::uint32_t count = 0;
+};
+
+struct exemplar {
+    index_range labels;           // into parsed_exposition::labels
+    std::string_view value_text;  // raw number as written
+    double value = 0;
+    std::string_view timestamp_text;  // empty when absent (always float seconds)
+};
+
+struct sample {
+    std::string_view name;  // full sample name, e.g. "http_requests_total", "rpc_bucket"
+    index_range labels;     // into parsed_exposition::labels
+    std::string_view value_text;  // raw number as written ("1e3", "+Inf", "NaN", ...)
+    double value = 0;
+    // Raw timestamp; empty when absent. Milliseconds (integer) in 0.0.4, seconds (float) in
+    // OpenMetrics: writers convert when the output format differs from the input's.
+    std::string_view timestamp_text;
+    bool has_exemplar = false;
+    exemplar exemplar_data;
+};
+
+struct family {
+    std::string_view name;  // the family name (OpenMetrics: without _total/_info suffix)
+    metric_type type = metric_type::unknown;
+    bool has_type = false;  // a TYPE line was present
+    // Raw HELP text, still escaped in the input's convention (0.0.4 escapes only \\ and \n,
+    // OpenMetrics also \"); `help_present` distinguishes an empty HELP from none.
+    std::string_view help;
+    bool help_present = false;
+    std::string_view unit;  // OpenMetrics UNIT; empty when absent
+    index_range samples;    // into parsed_exposition::samples, contiguous
+};
+
+// One parsed exposition. The views point into the buffer handed to the parser, which must
+// outlive this object. Reusing one instance across parses keeps the vectors' capacity, so a
+// steady-state parse allocates nothing.
+struct parsed_exposition {
+    format source_format = format::prometheus_text;
+    std::vector<family> families;
+    std::vector<sample> samples;
+    std::vector<label> labels;
+
+    void clear() {
+        families.clear();
+        samples.clear();
+        labels.clear();
+    }
+};
+
+}  // namespace mgw::exposition

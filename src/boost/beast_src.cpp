@@ -1,0 +1,3 @@
+// Compiles Boost.beast once for the whole program (separate compilation).
+// Every other TU sees only declarations, which keeps builds fast on small machines.
+#include <boost/beast/src.hpp>

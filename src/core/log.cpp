@@ -1,0 +1,161 @@
+// Structured log lines: JSON (one object per line, RFC 3339 UTC timestamps) or text.
+#include <mgw/core/log.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace mgw::core {
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view text) {
+    out.push_back('"');
+    for (unsigned char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+                } else {
+                    out.push_back(static_cast<char>(c));
+                }
+        }
+    }
+    out.push_back('"');
+}
+
+// Text values are quoted only when a reader could otherwise misread where they end.
+void append_text_value(std::string& out, std::string_view text) {
+    bool needs_quotes = text.empty();
+    for (unsigned char c : text) {
+        if (c <= ' ' || c == '"' || c == '=' || c == '\\') {
+            needs_quotes = true;
+            break;
+        }
+    }
+    if (needs_quotes) {
+        append_json_string(out, text);
+    } else {
+        out += text;
+    }
+}
+
+void append_value(std::string& out, const log_field::value_type& value, log_format format) {
+    std::visit(
+        [&](const auto& v) {
+            using type = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<type, std::string_view>) {
+                if (format == log_format::json) {
+                    append_json_string(out, v);
+                } else {
+                    append_text_value(out, v);
+                }
+            } else if constexpr (std::is_same_v<type, bool>) {
+                out += v ? "true" : "false";
+            } else if constexpr (std::is_same_v<type, double>) {
+                if (std::isfinite(v)) {
+                    fmt::format_to(std::back_inserter(out), "{}", v);
+                } else {
+                    out += format == log_format::json ? "null" : fmt::format("{}", v);
+                }
+            } else {
+                fmt::format_to(std::back_inserter(out), "{}", v);
+            }
+        },
+        value);
+}
+
+}  // namespace
+
+bool parse_log_level(std::string_view text, log_level& out) {
+    if (text == "debug") {
+        out = log_level::debug;
+    } else if (text == "info") {
+        out = log_level::info;
+    } else if (text == "warn" || text == "warning") {
+        out = log_level::warn;
+    } else if (text == "error") {
+        out = log_level::error;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+std::string_view to_string(log_level level) {
+    switch (level) {
+        case log_level::debug: return "debug";
+        case log_level::info: return "info";
+        case log_level::warn: return "warn";
+        case log_level::error: return "error";
+    }
+    return "info";
+}
+
+logger::logger(log_level min_level, log_format format, int fd)
+    : min_level_(min_level), format_(format), fd_(fd) {}
+
+std::string logger::format_line(log_level level, std::string_view message,
+                                log_fields fields) const {
+    const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(
+        std::chrono::system_clock::now());
+    const log_format format = format_.load(std::memory_order_relaxed);
+    std::string line;
+    line.reserve(128);
+    if (format == log_format::json) {
+        fmt::format_to(std::back_inserter(line), R"({{"time":"{:%Y-%m-%dT%H:%M:%S}Z","level":")",
+                       now);
+        line += to_string(level);
+        line += R"(","msg":)";
+        append_json_string(line, message);
+        for (const log_field& field : fields) {
+            line.push_back(',');
+            append_json_string(line, field.key);
+            line.push_back(':');
+            append_value(line, field.value, format);
+        }
+        line += "}\n";
+    } else {
+        fmt::format_to(std::back_inserter(line), "{:%Y-%m-%dT%H:%M:%S}Z {:5} ", now,
+                       to_string(level));
+        line += message;
+        for (const log_field& field : fields) {
+            line.push_back(' ');
+            line += field.key;
+            line.push_back('=');
+            append_value(line, field.value, format);
+        }
+        line.push_back('\n');
+    }
+    return line;
+}
+
+void logger::log(log_level level, std::string_view message, log_fields fields) {
+    if (!enabled(level)) {
+        return;
+    }
+    const std::string line = format_line(level, message, fields);
+    std::string_view rest = line;
+    while (!rest.empty()) {
+        const ssize_t written = ::write(fd_, rest.data(), rest.size());
+        if (written < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return;  // Logging must never take the gateway down.
+        }
+        rest.remove_prefix(static_cast<std::size_t>(written));
+    }
+}
+
+}  // namespace mgw::core
