@@ -1,14 +1,13 @@
 // Structured log lines: JSON (one object per line, RFC 3339 UTC timestamps) or text.
-#include <mgw/core/log.hpp>
-
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <unistd.h>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <mgw/core/log.hpp>
 
 namespace mgw::core {
 
@@ -18,11 +17,21 @@ void append_json_string(std::string& out, std::string_view text) {
     out.push_back('"');
     for (unsigned char c : text) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
@@ -94,12 +103,31 @@ bool parse_log_level(std::string_view text, log_level& out) {
 
 std::string_view to_string(log_level level) {
     switch (level) {
-        case log_level::debug: return "debug";
-        case log_level::info: return "info";
-        case log_level::warn: return "warn";
-        case log_level::error: return "error";
+        case log_level::debug:
+            return "debug";
+        case log_level::info:
+            return "info";
+        case log_level::warn:
+            return "warn";
+        case log_level::error:
+            return "error";
     }
     return "info";
+}
+
+bool parse_log_format(std::string_view text, log_format& out) {
+    if (text == "json") {
+        out = log_format::json;
+    } else if (text == "text") {
+        out = log_format::text;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+std::string_view to_string(log_format format) {
+    return format == log_format::text ? "text" : "json";
 }
 
 logger::logger(log_level min_level, log_format format, int fd)
@@ -107,8 +135,8 @@ logger::logger(log_level min_level, log_format format, int fd)
 
 std::string logger::format_line(log_level level, std::string_view message,
                                 log_fields fields) const {
-    const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(
-        std::chrono::system_clock::now());
+    const auto now =
+        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
     const log_format format = format_.load(std::memory_order_relaxed);
     std::string line;
     line.reserve(128);

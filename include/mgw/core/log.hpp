@@ -18,6 +18,9 @@ enum class log_format { json, text };
 // Parses "debug" | "info" | "warn" | "error"; returns false on anything else.
 bool parse_log_level(std::string_view text, log_level& out);
 std::string_view to_string(log_level level);
+// Parses "json" | "text"; returns false on anything else.
+bool parse_log_format(std::string_view text, log_format& out);
+std::string_view to_string(log_format format);
 
 struct log_field {
     using value_type = std::variant<std::string_view, std::int64_t, std::uint64_t, double, bool>;
@@ -31,12 +34,13 @@ struct log_field {
     log_field(std::string_view k, bool v) : key(k), value(v) {}
     log_field(std::string_view k, double v) : key(k), value(v) {}
     template <typename Integer>
-        requires std::is_integral_v<Integer> && std::is_signed_v<Integer>
-    log_field(std::string_view k, Integer v) : key(k), value(static_cast<std::int64_t>(v)) {}
+    requires std::is_integral_v<Integer> && std::is_signed_v<Integer> log_field(std::string_view k,
+                                                                                Integer v)
+        : key(k), value(static_cast<std::int64_t>(v)) {}
     template <typename Integer>
-        requires std::is_integral_v<Integer> && std::is_unsigned_v<Integer> &&
-                 (!std::is_same_v<Integer, bool>)
-    log_field(std::string_view k, Integer v) : key(k), value(static_cast<std::uint64_t>(v)) {}
+    requires std::is_integral_v<Integer> && std::is_unsigned_v<Integer> &&
+        (!std::is_same_v<Integer, bool>)log_field(std::string_view k, Integer v)
+        : key(k), value(static_cast<std::uint64_t>(v)) {}
 };
 
 using log_fields = std::initializer_list<log_field>;
@@ -44,7 +48,7 @@ using log_fields = std::initializer_list<log_field>;
 // Thread-safe: each event is formatted into a local buffer and written with one write(2),
 // so lines from different threads never interleave.
 class logger {
-public:
+  public:
     explicit logger(log_level min_level = log_level::info, log_format format = log_format::json,
                     int fd = 2);
 
@@ -71,7 +75,7 @@ public:
     // Formats one event without writing it (used by tests and by `log`).
     std::string format_line(log_level level, std::string_view message, log_fields fields) const;
 
-private:
+  private:
     std::atomic<log_level> min_level_;
     std::atomic<log_format> format_;
     int fd_;

@@ -1,0 +1,179 @@
+// The gateway's configuration: one YAML file, every key pinned in DESIGN.md, validated in full at
+// startup so that a typo stops the process with the key's path instead of being ignored.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <mgw/core/address.hpp>
+#include <mgw/core/log.hpp>
+
+namespace mgw::core {
+
+// Startup misconfiguration. what() is "<path>: <reason>", the path being the key's full
+// dotted path ("scrape.timeout", "routes.static[2].port"); YAML syntax errors use
+// "<line>:<column>" as the path and file errors the file name.
+class config_error : public std::runtime_error {
+  public:
+    config_error(std::string path, std::string reason);
+
+    const std::string& path() const { return path_; }
+    const std::string& reason() const { return reason_; }
+
+  private:
+    std::string path_;
+    std::string reason_;
+};
+
+// A certificate the gateway presents. Both files or neither (TLS off).
+struct server_tls_config {
+    std::string cert_file;
+    std::string key_file;
+
+    bool enabled() const { return !cert_file.empty(); }
+};
+
+// How the gateway verifies peers it dials. Empty ca_file: the system trust store. The client
+// certificate is optional, but cert_file and key_file come together.
+struct client_tls_config {
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+    bool skip_verify = false;
+};
+
+struct nats_config {
+    std::vector<std::string> servers;  // "nats://host:4222", "tls://host:4222" or "host:port"
+    std::string user;
+    std::string password;
+    client_tls_config tls;
+
+    bool enabled() const { return !servers.empty(); }
+};
+
+// The fields of a gorouter `router.register` message that a fixed route can carry.
+struct static_route {
+    std::string uri;
+    std::string host;
+    std::uint16_t port = 0;      // 0: plain HTTP not offered
+    std::uint16_t tls_port = 0;  // 0: TLS not offered
+    std::string server_cert_domain_san;
+    std::string private_instance_id;
+    std::map<std::string, std::string> tags;  // app_id, app_name, space_id, ...
+};
+
+struct routes_config {
+    std::vector<static_route> static_routes;  // YAML key: static
+    // Upper bound on how long a NATS route lives without being re-registered, whatever
+    // stale threshold the routers announce.
+    std::chrono::milliseconds stale_threshold{std::chrono::seconds{120}};
+};
+
+struct scrape_config {
+    std::chrono::milliseconds timeout{std::chrono::seconds{10}};
+    std::uint32_t max_concurrency = 512;
+    std::vector<std::string> forward_headers{"Authorization"};
+    std::uint64_t max_body_bytes = 16 * 1024 * 1024;
+    client_tls_config tls;
+};
+
+struct push_config {
+    bool enabled = true;
+    std::chrono::milliseconds ttl{std::chrono::minutes{5}};
+    std::uint64_t max_body_bytes = 1048576;
+};
+
+struct broker_config {
+    bool enabled = false;
+    std::string username;
+    std::string password;
+    std::string database;  // SQLite file; empty: bindings kept in memory only
+};
+
+struct uaa_config {
+    std::string url;  // empty: no UAA, event streams are not authenticated by UAA
+    std::string client_id;
+    std::string client_secret;
+};
+
+struct bosh_config {
+    std::optional<listen_address> ingest_listen;  // YAML "": HM ingest off
+    uaa_config uaa;
+};
+
+struct rsocket_config {
+    std::optional<listen_address> tcp_listen;        // YAML "": off
+    std::optional<listen_address> websocket_listen;  // YAML "": off
+};
+
+struct log_config {
+    log_level level = log_level::info;
+    log_format format = log_format::json;
+    bool access = false;  // one line per HTTP request
+};
+
+struct shutdown_config {
+    std::chrono::milliseconds drain_timeout{std::chrono::seconds{15}};
+};
+
+// Limits of the HTTP server (main listener and health listener alike).
+struct http_config {
+    std::uint32_t header_limit = 16384;  // bytes of request line + headers
+    std::uint64_t body_limit = 1048576;  // bytes of request body
+    std::chrono::milliseconds idle_timeout{std::chrono::seconds{60}};
+    std::chrono::milliseconds request_timeout{std::chrono::seconds{30}};
+    std::uint32_t max_connections = 10000;
+    std::uint32_t max_pipelined = 16;
+    std::uint64_t gzip_min_bytes = 1024;  // smaller responses are sent uncompressed
+};
+
+// Basic auth for GET /routes; both empty: the endpoint is disabled.
+struct routes_api_config {
+    std::string username;
+    std::string password;
+
+    bool enabled() const { return !username.empty(); }
+};
+
+struct gateway_config {
+    listen_address listen{"127.0.0.1", 8085};
+    server_tls_config tls;
+    listen_address health_listen{"127.0.0.1", 8080};
+    std::uint32_t threads = 0;  // 0: one per core, see resolved_threads()
+    nats_config nats;
+    routes_config routes;
+    scrape_config scrape;
+    push_config push;
+    broker_config broker;
+    bosh_config bosh;
+    rsocket_config rsocket;
+    log_config log;
+    shutdown_config shutdown;
+    http_config http;
+    routes_api_config routes_api;
+
+    // `threads`, or the number of cores when it is 0 (at least 1).
+    std::uint32_t resolved_threads() const;
+};
+
+inline constexpr std::uint32_t max_threads = 1024;
+
+// The embedded defaults: what `metrics-gateway` runs with when given no --config.
+gateway_config default_config();
+
+// Parses and validates a YAML document; keys not given keep their defaults. An empty
+// document yields default_config(). Throws config_error.
+gateway_config load_config(std::string_view yaml_text);
+
+// Reads `path` and calls load_config. Throws config_error (path = the file name) when the file
+// cannot be read; validation errors keep the key path.
+gateway_config load_config_file(const std::string& path);
+
+}  // namespace mgw::core

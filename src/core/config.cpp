@@ -1,0 +1,509 @@
+// YAML → gateway_config. Every mapping is checked against its list of known keys, every value
+// against its type and range, so a misspelt or misplaced key is an error naming its full path.
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <mgw/core/config.hpp>
+#include <mgw/core/duration.hpp>
+
+namespace mgw::core {
+
+config_error::config_error(std::string path, std::string reason)
+    : std::runtime_error(fmt::format("{}: {}", path, reason)),
+      path_(std::move(path)),
+      reason_(std::move(reason)) {}
+
+std::uint32_t gateway_config::resolved_threads() const {
+    if (threads != 0) {
+        return threads;
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+gateway_config default_config() {
+    return gateway_config{};
+}
+
+namespace {
+
+std::string child(std::string_view path, std::string_view key) {
+    return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
+}
+
+std::string element(std::string_view path, std::size_t index) {
+    return fmt::format("{}[{}]", path, index);
+}
+
+// A mapping section: the known keys are checked once, then fields are looked up by name.
+// A null node (a key with no value, or "{}" left out) reads as an empty mapping.
+class section {
+  public:
+    section(const YAML::Node& node, std::string path, std::initializer_list<std::string_view> known)
+        : node_(node), path_(std::move(path)) {
+        if (!node_.IsDefined() || node_.IsNull()) {
+            return;
+        }
+        if (!node_.IsMap()) {
+            throw config_error(display_path(), "expected a mapping");
+        }
+        std::set<std::string> seen;
+        for (const auto& entry : node_) {
+            if (!entry.first.IsScalar()) {
+                throw config_error(display_path(), "keys must be strings");
+            }
+            const std::string key = entry.first.Scalar();
+            if (std::find(known.begin(), known.end(), key) == known.end()) {
+                throw config_error(child(path_, key), "unknown key");
+            }
+            if (!seen.insert(key).second) {
+                throw config_error(child(path_, key), "duplicate key");
+            }
+        }
+    }
+
+    const std::string& path() const { return path_; }
+    std::string path_of(std::string_view key) const { return child(path_, key); }
+
+    // The value under `key`, or an undefined/null node when it is absent or empty.
+    YAML::Node get(std::string_view key) const {
+        if (!node_.IsMap()) {
+            return YAML::Node{};
+        }
+        for (const auto& entry : node_) {
+            if (entry.first.Scalar() == key) {
+                return entry.second;
+            }
+        }
+        return YAML::Node{};
+    }
+
+  private:
+    std::string display_path() const { return path_.empty() ? "config" : path_; }
+
+    YAML::Node node_;
+    std::string path_;
+};
+
+bool absent(const YAML::Node& node) {
+    return !node.IsDefined() || node.IsNull();
+}
+
+const std::string& scalar(const YAML::Node& node, const std::string& path, std::string_view what) {
+    if (!node.IsScalar()) {
+        throw config_error(path, fmt::format("expected {}", what));
+    }
+    return node.Scalar();
+}
+
+void read_string(const section& s, std::string_view key, std::string& out) {
+    const YAML::Node node = s.get(key);
+    if (!absent(node)) {
+        out = scalar(node, s.path_of(key), "a string");
+    }
+}
+
+void read_bool(const section& s, std::string_view key, bool& out) {
+    const YAML::Node node = s.get(key);
+    if (absent(node)) {
+        return;
+    }
+    const std::string path = s.path_of(key);
+    const std::string& text = scalar(node, path, "true or false");
+    if (!YAML::convert<bool>::decode(node, out)) {
+        throw config_error(path, fmt::format("expected true or false, got \"{}\"", text));
+    }
+}
+
+template <typename Integer>
+void read_uint(const section& s, std::string_view key, Integer& out, std::uint64_t min,
+               std::uint64_t max) {
+    const YAML::Node node = s.get(key);
+    if (absent(node)) {
+        return;
+    }
+    const std::string path = s.path_of(key);
+    const std::string& text = scalar(node, path, "an integer");
+    std::uint64_t value = 0;
+    const char* begin = text.data();
+    const char* end = text.data() + text.size();
+    const bool negative = !text.empty() && text.front() == '-';
+    const auto result = std::from_chars(negative ? begin + 1 : begin, end, value);
+    if (text.empty() || result.ptr != end ||
+        (result.ec != std::errc{} && result.ec != std::errc::result_out_of_range)) {
+        throw config_error(path, fmt::format("expected an integer, got \"{}\"", text));
+    }
+    if (negative && value != 0) {
+        throw config_error(path, fmt::format("must not be negative, got {}", text));
+    }
+    if (result.ec == std::errc::result_out_of_range || value < min || value > max) {
+        throw config_error(path, fmt::format("must be between {} and {}, got {}", min, max, text));
+    }
+    out = static_cast<Integer>(value);
+}
+
+enum class zero_duration { allowed, rejected };
+
+void read_duration(const section& s, std::string_view key, std::chrono::milliseconds& out,
+                   zero_duration zero) {
+    const YAML::Node node = s.get(key);
+    if (absent(node)) {
+        return;
+    }
+    const std::string path = s.path_of(key);
+    const std::string& text = scalar(node, path, "a duration such as 10s");
+    if (text.starts_with('-') && parse_duration(std::string_view(text).substr(1))) {
+        throw config_error(path, fmt::format("must not be negative, got {}", text));
+    }
+    const auto value = parse_duration(text);
+    if (!value) {
+        throw config_error(
+            path, fmt::format("invalid duration \"{}\" (expected e.g. 500ms, 10s, 5m, 1h)", text));
+    }
+    if (zero == zero_duration::rejected && value->count() == 0) {
+        throw config_error(path, fmt::format("must be greater than 0, got {}", text));
+    }
+    out = *value;
+}
+
+listen_address parse_address(const std::string& text, const std::string& path) {
+    auto address = parse_listen_address(text);
+    if (!address) {
+        throw config_error(path, fmt::format("invalid address \"{}\" (expected host:port)", text));
+    }
+    return *address;
+}
+
+void read_address(const section& s, std::string_view key, listen_address& out) {
+    const YAML::Node node = s.get(key);
+    if (absent(node)) {
+        return;
+    }
+    const std::string path = s.path_of(key);
+    out = parse_address(scalar(node, path, "an address such as 127.0.0.1:8085"), path);
+}
+
+// An address whose empty value switches the listener off.
+void read_optional_address(const section& s, std::string_view key,
+                           std::optional<listen_address>& out) {
+    const YAML::Node node = s.get(key);
+    if (absent(node)) {
+        return;
+    }
+    const std::string path = s.path_of(key);
+    const std::string& text = scalar(node, path, "an address such as 127.0.0.1:8085");
+    if (text.empty()) {
+        out.reset();
+    } else {
+        out = parse_address(text, path);
+    }
+}
+
+void read_string_list(const section& s, std::string_view key, std::vector<std::string>& out) {
+    const YAML::Node node = s.get(key);
+    if (absent(node)) {
+        return;
+    }
+    const std::string path = s.path_of(key);
+    if (!node.IsSequence()) {
+        throw config_error(path, "expected a sequence");
+    }
+    out.clear();
+    for (std::size_t i = 0; i < node.size(); ++i) {
+        out.push_back(scalar(node[i], element(path, i), "a string"));
+    }
+}
+
+void read_string_map(const section& s, std::string_view key,
+                     std::map<std::string, std::string>& out) {
+    const YAML::Node node = s.get(key);
+    if (absent(node)) {
+        return;
+    }
+    const std::string path = s.path_of(key);
+    if (!node.IsMap()) {
+        throw config_error(path, "expected a mapping");
+    }
+    out.clear();
+    for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) {
+            throw config_error(path, "keys must be strings");
+        }
+        const std::string entry_path = child(path, entry.first.Scalar());
+        std::string value;
+        if (!absent(entry.second)) {
+            value = scalar(entry.second, entry_path, "a string");
+        }
+        if (!out.emplace(entry.first.Scalar(), std::move(value)).second) {
+            throw config_error(entry_path, "duplicate key");
+        }
+    }
+}
+
+void require_together(const section& s, std::string_view a_key, const std::string& a,
+                      std::string_view b_key, const std::string& b) {
+    if (!a.empty() && b.empty()) {
+        throw config_error(s.path_of(b_key),
+                           fmt::format("required when {} is set", s.path_of(a_key)));
+    }
+    if (a.empty() && !b.empty()) {
+        throw config_error(s.path_of(a_key),
+                           fmt::format("required when {} is set", s.path_of(b_key)));
+    }
+}
+
+bool is_header_token_char(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+        return true;
+    }
+    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+void read_server_tls(const YAML::Node& node, const std::string& path, server_tls_config& out) {
+    const section s(node, path, {"cert_file", "key_file"});
+    read_string(s, "cert_file", out.cert_file);
+    read_string(s, "key_file", out.key_file);
+    require_together(s, "cert_file", out.cert_file, "key_file", out.key_file);
+}
+
+void read_client_tls(const YAML::Node& node, const std::string& path, client_tls_config& out) {
+    const section s(node, path, {"ca_file", "cert_file", "key_file", "skip_verify"});
+    read_string(s, "ca_file", out.ca_file);
+    read_string(s, "cert_file", out.cert_file);
+    read_string(s, "key_file", out.key_file);
+    read_bool(s, "skip_verify", out.skip_verify);
+    require_together(s, "cert_file", out.cert_file, "key_file", out.key_file);
+}
+
+void read_nats(const YAML::Node& node, nats_config& out) {
+    const section s(node, "nats", {"servers", "user", "password", "tls"});
+    read_string_list(s, "servers", out.servers);
+    for (std::size_t i = 0; i < out.servers.size(); ++i) {
+        if (out.servers[i].empty()) {
+            throw config_error(element(s.path_of("servers"), i), "must not be empty");
+        }
+    }
+    read_string(s, "user", out.user);
+    read_string(s, "password", out.password);
+    read_client_tls(s.get("tls"), s.path_of("tls"), out.tls);
+}
+
+static_route read_static_route(const YAML::Node& node, const std::string& path) {
+    const section s(node, path,
+                    {"uri", "host", "port", "tls_port", "server_cert_domain_san",
+                     "private_instance_id", "tags"});
+    if (absent(node)) {
+        throw config_error(path, "expected a mapping");
+    }
+    static_route route;
+    read_string(s, "uri", route.uri);
+    read_string(s, "host", route.host);
+    read_uint(s, "port", route.port, 0, 65535);
+    read_uint(s, "tls_port", route.tls_port, 0, 65535);
+    read_string(s, "server_cert_domain_san", route.server_cert_domain_san);
+    read_string(s, "private_instance_id", route.private_instance_id);
+    read_string_map(s, "tags", route.tags);
+    if (route.uri.empty()) {
+        throw config_error(s.path_of("uri"), "required");
+    }
+    if (route.host.empty()) {
+        throw config_error(s.path_of("host"), "required");
+    }
+    if (route.port == 0 && route.tls_port == 0) {
+        throw config_error(s.path_of("port"), "port or tls_port required");
+    }
+    return route;
+}
+
+void read_routes(const YAML::Node& node, routes_config& out) {
+    const section s(node, "routes", {"static", "stale_threshold"});
+    const YAML::Node list = s.get("static");
+    if (!absent(list)) {
+        const std::string path = s.path_of("static");
+        if (!list.IsSequence()) {
+            throw config_error(path, "expected a sequence");
+        }
+        out.static_routes.clear();
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            out.static_routes.push_back(read_static_route(list[i], element(path, i)));
+        }
+    }
+    read_duration(s, "stale_threshold", out.stale_threshold, zero_duration::rejected);
+}
+
+void read_scrape(const YAML::Node& node, scrape_config& out) {
+    const section s(node, "scrape",
+                    {"timeout", "max_concurrency", "forward_headers", "max_body_bytes", "tls"});
+    read_duration(s, "timeout", out.timeout, zero_duration::rejected);
+    read_uint(s, "max_concurrency", out.max_concurrency, 1, 1'000'000);
+    read_string_list(s, "forward_headers", out.forward_headers);
+    for (std::size_t i = 0; i < out.forward_headers.size(); ++i) {
+        const std::string& name = out.forward_headers[i];
+        if (name.empty() || !std::all_of(name.begin(), name.end(), is_header_token_char)) {
+            throw config_error(element(s.path_of("forward_headers"), i),
+                               fmt::format("invalid header name \"{}\"", name));
+        }
+    }
+    read_uint(s, "max_body_bytes", out.max_body_bytes, 1, std::uint64_t{1} << 32);
+    read_client_tls(s.get("tls"), s.path_of("tls"), out.tls);
+}
+
+void read_push(const YAML::Node& node, push_config& out) {
+    const section s(node, "push", {"enabled", "ttl", "max_body_bytes"});
+    read_bool(s, "enabled", out.enabled);
+    read_duration(s, "ttl", out.ttl, zero_duration::rejected);
+    read_uint(s, "max_body_bytes", out.max_body_bytes, 1, std::uint64_t{1} << 32);
+}
+
+void read_broker(const YAML::Node& node, broker_config& out) {
+    const section s(node, "broker", {"enabled", "username", "password", "database"});
+    read_bool(s, "enabled", out.enabled);
+    read_string(s, "username", out.username);
+    read_string(s, "password", out.password);
+    read_string(s, "database", out.database);
+    // An enabled broker without credentials would let anyone create bindings.
+    if (out.enabled && out.username.empty()) {
+        throw config_error(s.path_of("username"), "required when broker.enabled is true");
+    }
+    if (out.enabled && out.password.empty()) {
+        throw config_error(s.path_of("password"), "required when broker.enabled is true");
+    }
+}
+
+void read_bosh(const YAML::Node& node, bosh_config& out) {
+    const section s(node, "bosh", {"ingest_listen", "uaa"});
+    read_optional_address(s, "ingest_listen", out.ingest_listen);
+    const section uaa(s.get("uaa"), s.path_of("uaa"), {"url", "client_id", "client_secret"});
+    read_string(uaa, "url", out.uaa.url);
+    read_string(uaa, "client_id", out.uaa.client_id);
+    read_string(uaa, "client_secret", out.uaa.client_secret);
+    if (!out.uaa.url.empty() && out.uaa.client_id.empty()) {
+        throw config_error(uaa.path_of("client_id"), "required when bosh.uaa.url is set");
+    }
+    if (!out.uaa.url.empty() && out.uaa.client_secret.empty()) {
+        throw config_error(uaa.path_of("client_secret"), "required when bosh.uaa.url is set");
+    }
+}
+
+void read_rsocket(const YAML::Node& node, rsocket_config& out) {
+    const section s(node, "rsocket", {"tcp_listen", "websocket_listen"});
+    read_optional_address(s, "tcp_listen", out.tcp_listen);
+    read_optional_address(s, "websocket_listen", out.websocket_listen);
+}
+
+void read_log(const YAML::Node& node, log_config& out) {
+    const section s(node, "log", {"level", "format", "access"});
+    std::string text;
+    read_string(s, "level", text);
+    if (!text.empty() && !parse_log_level(text, out.level)) {
+        throw config_error(
+            s.path_of("level"),
+            fmt::format("invalid value \"{}\" (expected debug, info, warn or error)", text));
+    }
+    text.clear();
+    read_string(s, "format", text);
+    if (!text.empty() && !parse_log_format(text, out.format)) {
+        throw config_error(s.path_of("format"),
+                           fmt::format("invalid value \"{}\" (expected json or text)", text));
+    }
+    read_bool(s, "access", out.access);
+}
+
+void read_http(const YAML::Node& node, http_config& out) {
+    const section s(node, "http",
+                    {"header_limit", "body_limit", "idle_timeout", "request_timeout",
+                     "max_connections", "max_pipelined", "gzip_min_bytes"});
+    read_uint(s, "header_limit", out.header_limit, 1024, 1024 * 1024);
+    read_uint(s, "body_limit", out.body_limit, 1, std::uint64_t{1} << 32);
+    read_duration(s, "idle_timeout", out.idle_timeout, zero_duration::rejected);
+    read_duration(s, "request_timeout", out.request_timeout, zero_duration::rejected);
+    read_uint(s, "max_connections", out.max_connections, 1, 1'000'000);
+    read_uint(s, "max_pipelined", out.max_pipelined, 1, 1024);
+    read_uint(s, "gzip_min_bytes", out.gzip_min_bytes, 0,
+              std::numeric_limits<std::uint32_t>::max());
+}
+
+void read_routes_api(const YAML::Node& node, routes_api_config& out) {
+    const section s(node, "routes_api", {"username", "password"});
+    read_string(s, "username", out.username);
+    read_string(s, "password", out.password);
+    require_together(s, "username", out.username, "password", out.password);
+}
+
+gateway_config read_document(const YAML::Node& root) {
+    gateway_config config;
+    const section s(root, "",
+                    {"listen", "tls", "health_listen", "threads", "nats", "routes", "scrape",
+                     "push", "broker", "bosh", "rsocket", "log", "shutdown", "http", "routes_api"});
+    read_address(s, "listen", config.listen);
+    read_server_tls(s.get("tls"), "tls", config.tls);
+    read_address(s, "health_listen", config.health_listen);
+    if (config.health_listen == config.listen && config.listen.port != 0) {
+        throw config_error("health_listen",
+                           fmt::format("must differ from listen ({})", config.listen.to_string()));
+    }
+    read_uint(s, "threads", config.threads, 0, max_threads);
+    read_nats(s.get("nats"), config.nats);
+    read_routes(s.get("routes"), config.routes);
+    read_scrape(s.get("scrape"), config.scrape);
+    read_push(s.get("push"), config.push);
+    read_broker(s.get("broker"), config.broker);
+    read_bosh(s.get("bosh"), config.bosh);
+    read_rsocket(s.get("rsocket"), config.rsocket);
+    read_log(s.get("log"), config.log);
+    const section shutdown(s.get("shutdown"), "shutdown", {"drain_timeout"});
+    read_duration(shutdown, "drain_timeout", config.shutdown.drain_timeout, zero_duration::allowed);
+    read_http(s.get("http"), config.http);
+    read_routes_api(s.get("routes_api"), config.routes_api);
+    return config;
+}
+
+gateway_config load(std::string_view yaml_text, std::string_view source) {
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+        const std::string position = fmt::format("{}:{}", e.mark.line + 1, e.mark.column + 1);
+        throw config_error(source.empty() ? position : fmt::format("{}:{}", source, position),
+                           e.msg);
+    }
+    if (documents.size() > 1) {
+        throw config_error(source.empty() ? "config" : std::string(source),
+                           fmt::format("expected one YAML document, got {}", documents.size()));
+    }
+    if (documents.empty()) {
+        return default_config();
+    }
+    return read_document(documents.front());
+}
+
+}  // namespace
+
+gateway_config load_config(std::string_view yaml_text) {
+    return load(yaml_text, "");
+}
+
+gateway_config load_config_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw config_error(path, fmt::format("cannot read: {}", std::strerror(errno)));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        throw config_error(path, fmt::format("cannot read: {}", std::strerror(errno)));
+    }
+    return load(text.str(), path);
+}
+
+}  // namespace mgw::core

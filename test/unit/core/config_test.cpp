@@ -1,0 +1,410 @@
+// Config loading: defaults, a full config, and every validation error with its exact message.
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <mgw/core/config.hpp>
+
+using namespace std::chrono_literals;
+using mgw::core::config_error;
+using mgw::core::gateway_config;
+using mgw::core::listen_address;
+using mgw::core::load_config;
+using mgw::core::log_format;
+using mgw::core::log_level;
+
+namespace {
+
+// The message load_config throws for `yaml`, or "" when it loads.
+std::string error_of(const std::string& yaml) {
+    try {
+        load_config(yaml);
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+void check_defaults(const gateway_config& c) {
+    CHECK(c.listen == listen_address{"127.0.0.1", 8085});
+    CHECK(c.tls.cert_file.empty());
+    CHECK(c.tls.key_file.empty());
+    CHECK_FALSE(c.tls.enabled());
+    CHECK(c.health_listen == listen_address{"127.0.0.1", 8080});
+    CHECK(c.threads == 0);
+    CHECK(c.resolved_threads() >= 1);
+    CHECK(c.nats.servers.empty());
+    CHECK_FALSE(c.nats.enabled());
+    CHECK(c.nats.user.empty());
+    CHECK(c.nats.password.empty());
+    CHECK(c.nats.tls.ca_file.empty());
+    CHECK(c.nats.tls.cert_file.empty());
+    CHECK(c.nats.tls.key_file.empty());
+    CHECK_FALSE(c.nats.tls.skip_verify);
+    CHECK(c.routes.static_routes.empty());
+    CHECK(c.routes.stale_threshold == 120s);
+    CHECK(c.scrape.timeout == 10s);
+    CHECK(c.scrape.max_concurrency == 512);
+    CHECK(c.scrape.forward_headers == std::vector<std::string>{"Authorization"});
+    CHECK(c.scrape.max_body_bytes == 16 * 1024 * 1024);
+    CHECK(c.scrape.tls.ca_file.empty());
+    CHECK_FALSE(c.scrape.tls.skip_verify);
+    CHECK(c.push.enabled);
+    CHECK(c.push.ttl == 5min);
+    CHECK(c.push.max_body_bytes == 1048576);
+    CHECK_FALSE(c.broker.enabled);
+    CHECK(c.broker.username.empty());
+    CHECK(c.broker.password.empty());
+    CHECK(c.broker.database.empty());
+    CHECK_FALSE(c.bosh.ingest_listen.has_value());
+    CHECK(c.bosh.uaa.url.empty());
+    CHECK(c.bosh.uaa.client_id.empty());
+    CHECK(c.bosh.uaa.client_secret.empty());
+    CHECK_FALSE(c.rsocket.tcp_listen.has_value());
+    CHECK_FALSE(c.rsocket.websocket_listen.has_value());
+    CHECK(c.log.level == log_level::info);
+    CHECK(c.log.format == log_format::json);
+    CHECK_FALSE(c.log.access);
+    CHECK(c.shutdown.drain_timeout == 15s);
+    CHECK(c.http.header_limit == 16384);
+    CHECK(c.http.body_limit == 1048576);
+    CHECK(c.http.idle_timeout == 60s);
+    CHECK(c.http.request_timeout == 30s);
+    CHECK(c.http.max_connections == 10000);
+    CHECK(c.http.max_pipelined == 16);
+    CHECK(c.http.gzip_min_bytes == 1024);
+    CHECK(c.routes_api.username.empty());
+    CHECK(c.routes_api.password.empty());
+    CHECK_FALSE(c.routes_api.enabled());
+}
+
+constexpr const char* full_config = R"(
+listen: 0.0.0.0:443
+tls: { cert_file: /var/vcap/jobs/gw/cert.pem, key_file: /var/vcap/jobs/gw/key.pem }
+health_listen: "[::1]:8081"
+threads: 4
+nats:
+  servers: [nats://10.0.0.1:4222, tls://10.0.0.2:4224]
+  user: nats
+  password: s3cret
+  tls: { ca_file: /ca.pem, cert_file: /nats.pem, key_file: /nats.key, skip_verify: true }
+routes:
+  stale_threshold: 2m
+  static:
+    - uri: app.example.com
+      host: 10.0.16.5
+      port: 61001
+      tls_port: 61443
+      server_cert_domain_san: 5f0c4d2e-aaaa-bbbb-cccc-000000000001
+      private_instance_id: 5f0c4d2e-aaaa-bbbb-cccc-000000000001
+      tags: { app_id: 11111111-2222, app_name: my-app, space_name: dev, index: 0 }
+    - { uri: other.example.com, host: 10.0.16.6, tls_port: 8443 }
+scrape:
+  timeout: 1m30s
+  max_concurrency: 64
+  forward_headers: [Authorization, X-Request-Id]
+  max_body_bytes: 33554432
+  tls: { ca_file: /backend-ca.pem, skip_verify: false }
+push: { enabled: false, ttl: 90s, max_body_bytes: 65536 }
+broker: { enabled: true, username: admin, password: pw, database: /var/vcap/store/gw.db }
+bosh:
+  ingest_listen: 127.0.0.1:25594
+  uaa: { url: "https://uaa.example.com", client_id: gw, client_secret: shh }
+rsocket: { tcp_listen: ":7001", websocket_listen: 0.0.0.0:8081 }
+log: { level: debug, format: text, access: true }
+shutdown: { drain_timeout: 0s }
+http:
+  header_limit: 8192
+  body_limit: 2097152
+  idle_timeout: 5m
+  request_timeout: 500ms
+  max_connections: 200
+  max_pipelined: 4
+  gzip_min_bytes: 0
+routes_api: { username: ops, password: routes-pw }
+)";
+
+}  // namespace
+
+TEST_CASE("default_config has the defaults of DESIGN.md", "[config]") {
+    check_defaults(mgw::core::default_config());
+}
+
+TEST_CASE("an empty or comment-only document yields every default", "[config]") {
+    check_defaults(load_config(""));
+    check_defaults(load_config("# nothing here\n"));
+    check_defaults(load_config("---\n"));
+}
+
+TEST_CASE("sections left empty keep their defaults", "[config]") {
+    check_defaults(
+        load_config("tls:\nnats: {}\nroutes:\nscrape: {}\npush:\nbroker:\nbosh: "
+                    "{uaa: {}}\nrsocket:\nlog:\nshutdown:\nhttp: {}\nroutes_api:\n"));
+}
+
+TEST_CASE("a full config sets every key", "[config]") {
+    const gateway_config c = load_config(full_config);
+    CHECK(c.listen == listen_address{"0.0.0.0", 443});
+    CHECK(c.tls.cert_file == "/var/vcap/jobs/gw/cert.pem");
+    CHECK(c.tls.key_file == "/var/vcap/jobs/gw/key.pem");
+    CHECK(c.tls.enabled());
+    CHECK(c.health_listen == listen_address{"::1", 8081});
+    CHECK(c.threads == 4);
+    CHECK(c.resolved_threads() == 4);
+    CHECK(c.nats.servers ==
+          std::vector<std::string>{"nats://10.0.0.1:4222", "tls://10.0.0.2:4224"});
+    CHECK(c.nats.enabled());
+    CHECK(c.nats.user == "nats");
+    CHECK(c.nats.password == "s3cret");
+    CHECK(c.nats.tls.ca_file == "/ca.pem");
+    CHECK(c.nats.tls.cert_file == "/nats.pem");
+    CHECK(c.nats.tls.key_file == "/nats.key");
+    CHECK(c.nats.tls.skip_verify);
+    CHECK(c.routes.stale_threshold == 2min);
+    REQUIRE(c.routes.static_routes.size() == 2);
+    const auto& first = c.routes.static_routes[0];
+    CHECK(first.uri == "app.example.com");
+    CHECK(first.host == "10.0.16.5");
+    CHECK(first.port == 61001);
+    CHECK(first.tls_port == 61443);
+    CHECK(first.server_cert_domain_san == "5f0c4d2e-aaaa-bbbb-cccc-000000000001");
+    CHECK(first.private_instance_id == "5f0c4d2e-aaaa-bbbb-cccc-000000000001");
+    CHECK(first.tags == std::map<std::string, std::string>{{"app_id", "11111111-2222"},
+                                                           {"app_name", "my-app"},
+                                                           {"space_name", "dev"},
+                                                           {"index", "0"}});
+    const auto& second = c.routes.static_routes[1];
+    CHECK(second.uri == "other.example.com");
+    CHECK(second.port == 0);
+    CHECK(second.tls_port == 8443);
+    CHECK(second.tags.empty());
+    CHECK(c.scrape.timeout == 90s);
+    CHECK(c.scrape.max_concurrency == 64);
+    CHECK(c.scrape.forward_headers == std::vector<std::string>{"Authorization", "X-Request-Id"});
+    CHECK(c.scrape.max_body_bytes == 33554432);
+    CHECK(c.scrape.tls.ca_file == "/backend-ca.pem");
+    CHECK_FALSE(c.scrape.tls.skip_verify);
+    CHECK_FALSE(c.push.enabled);
+    CHECK(c.push.ttl == 90s);
+    CHECK(c.push.max_body_bytes == 65536);
+    CHECK(c.broker.enabled);
+    CHECK(c.broker.username == "admin");
+    CHECK(c.broker.password == "pw");
+    CHECK(c.broker.database == "/var/vcap/store/gw.db");
+    CHECK(c.bosh.ingest_listen == listen_address{"127.0.0.1", 25594});
+    CHECK(c.bosh.uaa.url == "https://uaa.example.com");
+    CHECK(c.bosh.uaa.client_id == "gw");
+    CHECK(c.bosh.uaa.client_secret == "shh");
+    CHECK(c.rsocket.tcp_listen == listen_address{"", 7001});
+    CHECK(c.rsocket.websocket_listen == listen_address{"0.0.0.0", 8081});
+    CHECK(c.log.level == log_level::debug);
+    CHECK(c.log.format == log_format::text);
+    CHECK(c.log.access);
+    CHECK(c.shutdown.drain_timeout == 0ms);
+    CHECK(c.http.header_limit == 8192);
+    CHECK(c.http.body_limit == 2097152);
+    CHECK(c.http.idle_timeout == 5min);
+    CHECK(c.http.request_timeout == 500ms);
+    CHECK(c.http.max_connections == 200);
+    CHECK(c.http.max_pipelined == 4);
+    CHECK(c.http.gzip_min_bytes == 0);
+    CHECK(c.routes_api.username == "ops");
+    CHECK(c.routes_api.password == "routes-pw");
+    CHECK(c.routes_api.enabled());
+}
+
+TEST_CASE("empty strings switch optional listeners off", "[config]") {
+    const gateway_config c = load_config(
+        "bosh: { ingest_listen: \"\" }\nrsocket: { tcp_listen: '', websocket_listen: \"\" }\n");
+    CHECK_FALSE(c.bosh.ingest_listen.has_value());
+    CHECK_FALSE(c.rsocket.tcp_listen.has_value());
+    CHECK_FALSE(c.rsocket.websocket_listen.has_value());
+}
+
+TEST_CASE("a given list replaces the default list", "[config]") {
+    CHECK(load_config("scrape: { forward_headers: [] }").scrape.forward_headers.empty());
+    CHECK(load_config("scrape: { forward_headers: [Cookie] }").scrape.forward_headers ==
+          std::vector<std::string>{"Cookie"});
+}
+
+TEST_CASE("config_error carries the path and the reason", "[config]") {
+    try {
+        load_config("scrape:\n  timout: 5s\n");
+        FAIL("no exception");
+    } catch (const config_error& e) {
+        CHECK(e.path() == "scrape.timout");
+        CHECK(e.reason() == "unknown key");
+        CHECK(std::string(e.what()) == "scrape.timout: unknown key");
+        const std::runtime_error& base = e;
+        CHECK(std::string(base.what()) == "scrape.timout: unknown key");
+    }
+}
+
+TEST_CASE("unknown and duplicate keys are errors with their full path", "[config]") {
+    CHECK(error_of("lisen: 127.0.0.1:1") == "lisen: unknown key");
+    CHECK(error_of("scrape: { timout: 5s }") == "scrape.timout: unknown key");
+    CHECK(error_of("nats: { tls: { verify: true } }") == "nats.tls.verify: unknown key");
+    CHECK(error_of("bosh: { uaa: { secret: x } }") == "bosh.uaa.secret: unknown key");
+    CHECK(error_of("routes: { static: [ { uri: a, host: b, port: 1, app_id: x } ] }") ==
+          "routes.static[0].app_id: unknown key");
+    CHECK(error_of("log: { level: info, level: debug }") == "log.level: duplicate key");
+    CHECK(error_of("routes: { static: [ { uri: a, host: b, port: 1, tags: { a: 1, a: 2 } } ] }") ==
+          "routes.static[0].tags.a: duplicate key");
+    CHECK(error_of("? [a, b]\n: 1\n") == "config: keys must be strings");
+}
+
+TEST_CASE("bad durations are rejected with the expected forms", "[config]") {
+    CHECK(error_of("scrape: { timeout: 10x }") ==
+          R"(scrape.timeout: invalid duration "10x" (expected e.g. 500ms, 10s, 5m, 1h))");
+    CHECK(error_of("push: { ttl: 10 }") ==
+          R"(push.ttl: invalid duration "10" (expected e.g. 500ms, 10s, 5m, 1h))");
+    CHECK(error_of("http: { idle_timeout: \"\" }") ==
+          R"(http.idle_timeout: invalid duration "" (expected e.g. 500ms, 10s, 5m, 1h))");
+    CHECK(error_of("shutdown: { drain_timeout: -5s }") ==
+          "shutdown.drain_timeout: must not be negative, got -5s");
+    CHECK(error_of("scrape: { timeout: 0s }") == "scrape.timeout: must be greater than 0, got 0s");
+    CHECK(error_of("routes: { stale_threshold: 0 }") ==
+          "routes.stale_threshold: must be greater than 0, got 0");
+    CHECK(error_of("http: { request_timeout: [1s] }") ==
+          "http.request_timeout: expected a duration such as 10s");
+}
+
+TEST_CASE("bad addresses are rejected", "[config]") {
+    CHECK(error_of("listen: 8085") == R"(listen: invalid address "8085" (expected host:port))");
+    CHECK(error_of("listen: \"\"") == R"(listen: invalid address "" (expected host:port))");
+    CHECK(error_of("health_listen: ::1:8080") ==
+          R"(health_listen: invalid address "::1:8080" (expected host:port))");
+    CHECK(error_of("bosh: { ingest_listen: \"localhost:99999\" }") ==
+          R"(bosh.ingest_listen: invalid address "localhost:99999" (expected host:port))");
+    CHECK(error_of("rsocket: { websocket_listen: nowhere }") ==
+          R"(rsocket.websocket_listen: invalid address "nowhere" (expected host:port))");
+    CHECK(error_of("listen: 127.0.0.1:9000\nhealth_listen: 127.0.0.1:9000") ==
+          "health_listen: must differ from listen (127.0.0.1:9000)");
+    CHECK(error_of("listen: { host: a }") == "listen: expected an address such as 127.0.0.1:8085");
+}
+
+TEST_CASE("wrong types are rejected", "[config]") {
+    CHECK(error_of("- a\n- b\n") == "config: expected a mapping");
+    CHECK(error_of("scrape: 5") == "scrape: expected a mapping");
+    CHECK(error_of("nats: { servers: nats://a:4222 }") == "nats.servers: expected a sequence");
+    CHECK(error_of("nats: { servers: [ [a] ] }") == "nats.servers[0]: expected a string");
+    CHECK(error_of("nats: { servers: [ a, \"\" ] }") == "nats.servers[1]: must not be empty");
+    CHECK(error_of("nats: { user: { name: x } }") == "nats.user: expected a string");
+    CHECK(error_of("push: { enabled: maybe }") ==
+          R"(push.enabled: expected true or false, got "maybe")");
+    CHECK(error_of("push: { enabled: [true] }") == "push.enabled: expected true or false");
+    CHECK(error_of("scrape: { max_concurrency: lots }") ==
+          R"(scrape.max_concurrency: expected an integer, got "lots")");
+    CHECK(error_of("scrape: { max_concurrency: 1.5 }") ==
+          R"(scrape.max_concurrency: expected an integer, got "1.5")");
+    CHECK(error_of("routes: { static: {} }") == "routes.static: expected a sequence");
+    CHECK(error_of("routes: { static: [ x ] }") == "routes.static[0]: expected a mapping");
+    CHECK(error_of("routes: { static: [ { uri: a, host: b, port: 1, tags: [x] } ] }") ==
+          "routes.static[0].tags: expected a mapping");
+    CHECK(error_of("routes: { static: [ { uri: a, host: b, port: 1, tags: { a: [x] } } ] }") ==
+          "routes.static[0].tags.a: expected a string");
+}
+
+TEST_CASE("negative and out-of-range numbers are rejected", "[config]") {
+    CHECK(error_of("threads: -1") == "threads: must not be negative, got -1");
+    CHECK(error_of("threads: 1025") == "threads: must be between 0 and 1024, got 1025");
+    CHECK(error_of("threads: 99999999999999999999999") ==
+          "threads: must be between 0 and 1024, got 99999999999999999999999");
+    CHECK(load_config("threads: 1024").threads == 1024);
+    CHECK(error_of("scrape: { max_concurrency: 0 }") ==
+          "scrape.max_concurrency: must be between 1 and 1000000, got 0");
+    CHECK(error_of("push: { max_body_bytes: -1048576 }") ==
+          "push.max_body_bytes: must not be negative, got -1048576");
+    CHECK(error_of("http: { max_pipelined: 0 }") ==
+          "http.max_pipelined: must be between 1 and 1024, got 0");
+    CHECK(error_of("http: { header_limit: 100 }") ==
+          "http.header_limit: must be between 1024 and 1048576, got 100");
+    CHECK(error_of("http: { max_connections: -3 }") ==
+          "http.max_connections: must not be negative, got -3");
+    CHECK(error_of("routes: { static: [ { uri: a, host: b, port: 70000 } ] }") ==
+          "routes.static[0].port: must be between 0 and 65535, got 70000");
+}
+
+TEST_CASE("log level and format values are checked", "[config]") {
+    CHECK(error_of("log: { level: verbose }") ==
+          R"(log.level: invalid value "verbose" (expected debug, info, warn or error))");
+    CHECK(error_of("log: { format: xml }") ==
+          R"(log.format: invalid value "xml" (expected json or text))");
+    CHECK(load_config("log: { level: warn }").log.level == log_level::warn);
+    CHECK(load_config("log: { level: error, format: json }").log.level == log_level::error);
+}
+
+TEST_CASE("settings that only make sense together are checked", "[config]") {
+    CHECK(error_of("tls: { cert_file: /c.pem }") ==
+          "tls.key_file: required when tls.cert_file is set");
+    CHECK(error_of("tls: { key_file: /k.pem }") ==
+          "tls.cert_file: required when tls.key_file is set");
+    CHECK(error_of("scrape: { tls: { cert_file: /c.pem } }") ==
+          "scrape.tls.key_file: required when scrape.tls.cert_file is set");
+    CHECK(error_of("nats: { tls: { key_file: /k.pem } }") ==
+          "nats.tls.cert_file: required when nats.tls.key_file is set");
+    CHECK(error_of("routes_api: { username: ops }") ==
+          "routes_api.password: required when routes_api.username is set");
+    CHECK(error_of("routes_api: { password: pw }") ==
+          "routes_api.username: required when routes_api.password is set");
+    CHECK(error_of("broker: { enabled: true, password: pw }") ==
+          "broker.username: required when broker.enabled is true");
+    CHECK(error_of("broker: { enabled: true, username: u }") ==
+          "broker.password: required when broker.enabled is true");
+    CHECK(error_of("bosh: { uaa: { url: \"https://uaa\", client_secret: s } }") ==
+          "bosh.uaa.client_id: required when bosh.uaa.url is set");
+    CHECK(error_of("bosh: { uaa: { url: \"https://uaa\", client_id: c } }") ==
+          "bosh.uaa.client_secret: required when bosh.uaa.url is set");
+    CHECK(error_of("routes: { static: [ { host: b, port: 1 } ] }") ==
+          "routes.static[0].uri: required");
+    CHECK(error_of("routes: { static: [ { uri: a, port: 1 } ] }") ==
+          "routes.static[0].host: required");
+    CHECK(error_of("routes: { static: [ {uri: a, host: b, port: 1}, {uri: a, host: b} ] }") ==
+          "routes.static[1].port: port or tls_port required");
+    CHECK(error_of("scrape: { forward_headers: [Authorization, \"X Bad\"] }") ==
+          R"(scrape.forward_headers[1]: invalid header name "X Bad")");
+}
+
+TEST_CASE("YAML syntax errors report line and column", "[config]") {
+    const std::string message = error_of("listen: 127.0.0.1:1\nscrape: { timeout: 5s\n");
+    CHECK(message.starts_with("3:1: "));
+    CHECK(error_of("a: 1\n---\nb: 2\n") == "config: expected one YAML document, got 2");
+}
+
+TEST_CASE("load_config_file reads a file and names it in read errors", "[config]") {
+    char dir_template[] = "/tmp/mgw-config-test-XXXXXX";
+    REQUIRE(::mkdtemp(dir_template) != nullptr);
+    const std::string dir = dir_template;
+    const std::string path = dir + "/gateway.yml";
+    {
+        std::ofstream out(path);
+        out << "listen: 127.0.0.1:9999\nscrape: { timeout: 3s }\n";
+    }
+    const gateway_config c = mgw::core::load_config_file(path);
+    CHECK(c.listen == listen_address{"127.0.0.1", 9999});
+    CHECK(c.scrape.timeout == 3s);
+    CHECK(c.health_listen == listen_address{"127.0.0.1", 8080});
+
+    {
+        std::ofstream out(path);
+        out << "listen: [\n";
+    }
+    try {
+        mgw::core::load_config_file(path);
+        FAIL("no exception");
+    } catch (const config_error& e) {
+        CHECK(e.path().starts_with(path + ":"));
+    }
+
+    std::remove(path.c_str());
+    try {
+        mgw::core::load_config_file(path);
+        FAIL("no exception");
+    } catch (const config_error& e) {
+        CHECK(std::string(e.what()) == path + ": cannot read: No such file or directory");
+    }
+    ::rmdir(dir.c_str());
+}
