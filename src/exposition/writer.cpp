@@ -1,0 +1,644 @@
+// Exposition writer: format rules for re-emitting parsed samples as Prometheus text 0.0.4 or
+// OpenMetrics 1.0 (names, escaping, numbers, timestamps, the OpenMetrics-only samples).
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+
+#include <mgw/exposition/writer.hpp>
+
+namespace mgw::exposition {
+namespace {
+
+constexpr std::string_view exported_prefix = "exported_";
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+bool is_letter(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// `[+-]?(digits[.digits*]|.digits)([eE][+-]?digits)?`: the OpenMetrics number syntax, which is
+// also valid Go ParseFloat input, so such text can be copied into either format.
+bool is_plain_decimal(std::string_view t) {
+    std::size_t i = 0;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+        ++i;
+    }
+    std::size_t int_digits = 0;
+    while (i < t.size() && is_digit(t[i])) {
+        ++i;
+        ++int_digits;
+    }
+    std::size_t frac_digits = 0;
+    if (i < t.size() && t[i] == '.') {
+        ++i;
+        while (i < t.size() && is_digit(t[i])) {
+            ++i;
+            ++frac_digits;
+        }
+    }
+    if (int_digits + frac_digits == 0) {
+        return false;
+    }
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+        ++i;
+        if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+            ++i;
+        }
+        std::size_t exp_digits = 0;
+        while (i < t.size() && is_digit(t[i])) {
+            ++i;
+            ++exp_digits;
+        }
+        if (exp_digits == 0) {
+            return false;
+        }
+    }
+    return i == t.size();
+}
+
+void append_double(std::string& out, double v) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, end);
+}
+
+void append_int(std::string& out, std::int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, end);
+}
+
+bool parse_double(std::string_view text, double& v) {
+    std::string_view t = text;
+    if (!t.empty() && t.front() == '+') {
+        t.remove_prefix(1);
+    }
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    return ec == std::errc{} && ptr == t.data() + t.size() && !t.empty();
+}
+
+// Integer milliseconds to float seconds by moving the decimal point, so no precision is lost.
+bool millis_to_seconds(std::string& out, std::string_view t) {
+    bool negative = false;
+    std::string_view digits = t;
+    if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) {
+        negative = digits.front() == '-';
+        digits.remove_prefix(1);
+    }
+    if (digits.empty()) {
+        return false;
+    }
+    for (char c : digits) {
+        if (!is_digit(c)) {
+            double ms = 0;
+            if (!parse_double(t, ms)) {
+                return false;
+            }
+            append_double(out, ms / 1000.0);
+            return true;
+        }
+    }
+    while (digits.size() > 1 && digits.front() == '0') {
+        digits.remove_prefix(1);
+    }
+    if (digits == "0") {
+        out += '0';
+        return true;
+    }
+    if (negative) {
+        out += '-';
+    }
+    std::string_view int_part = digits.size() > 3 ? digits.substr(0, digits.size() - 3) : "0";
+    std::string_view frac_src = digits.size() > 3 ? digits.substr(digits.size() - 3) : digits;
+    char frac[3] = {'0', '0', '0'};
+    for (std::size_t i = 0; i < frac_src.size(); ++i) {
+        frac[3 - frac_src.size() + i] = frac_src[i];
+    }
+    std::size_t frac_len = 3;
+    while (frac_len > 0 && frac[frac_len - 1] == '0') {
+        --frac_len;
+    }
+    out += int_part;
+    if (frac_len > 0) {
+        out += '.';
+        out.append(frac, frac_len);
+    }
+    return true;
+}
+
+// Float seconds to integer milliseconds; plain decimals are converted textually (exact),
+// anything with an exponent through a double.
+bool seconds_to_millis(std::string& out, std::string_view t) {
+    if (!is_plain_decimal(t)) {
+        return false;
+    }
+    bool negative = false;
+    std::string_view rest = t;
+    if (rest.front() == '+' || rest.front() == '-') {
+        negative = rest.front() == '-';
+        rest.remove_prefix(1);
+    }
+    if (rest.find_first_of("eE") != std::string_view::npos) {
+        double s = 0;
+        if (!parse_double(t, s) || !std::isfinite(s) || std::fabs(s) >= 9.2e15) {
+            return false;
+        }
+        append_int(out, static_cast<std::int64_t>(std::trunc(s * 1000.0)));
+        return true;
+    }
+    std::size_t dot = rest.find('.');
+    std::string_view int_part = rest.substr(0, dot);
+    std::string_view frac_part = dot == std::string_view::npos ? "" : rest.substr(dot + 1);
+    char digits_buf[3] = {'0', '0', '0'};
+    for (std::size_t i = 0; i < frac_part.size() && i < 3; ++i) {
+        digits_buf[i] = frac_part[i];
+    }
+    while (!int_part.empty() && int_part.front() == '0') {
+        int_part.remove_prefix(1);
+    }
+    std::size_t skip = 0;
+    if (int_part.empty()) {
+        while (skip < 3 && digits_buf[skip] == '0') {
+            ++skip;
+        }
+        if (skip == 3) {
+            out += '0';
+            return true;
+        }
+    }
+    if (negative) {
+        out += '-';
+    }
+    out += int_part;
+    out.append(digits_buf + skip, 3 - skip);
+    return true;
+}
+
+void append_name_chars_escaped(std::string& out, std::string_view name, bool metric_name) {
+    // The `underscores` scheme: every code point that is not legal in a legacy name is `_`.
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80 && (u & 0xC0) == 0x80) {
+            continue;  // UTF-8 continuation byte: its code point already produced one `_`
+        }
+        const bool ok =
+            is_letter(c) || c == '_' || (metric_name && c == ':') || (i > 0 && is_digit(c));
+        out += ok ? c : '_';
+    }
+}
+
+// A name, optionally behind `prefix_count` copies of `exported_` and followed by `suffix`,
+// quoted when it is not a legacy name and UTF-8 names are allowed.
+void append_name(std::string& out, std::string_view name, std::string_view suffix, bool metric_name,
+                 std::size_t prefix_count, const writer_options& opts) {
+    const bool legal = metric_name ? is_legacy_metric_name(name) : is_legacy_label_name(name);
+    if (legal) {
+        for (std::size_t i = 0; i < prefix_count; ++i) {
+            out += exported_prefix;
+        }
+        out += name;
+        out += suffix;
+        return;
+    }
+    if (opts.utf8_names) {
+        out += '"';
+        for (std::size_t i = 0; i < prefix_count; ++i) {
+            out += exported_prefix;
+        }
+        out += name;
+        out += suffix;
+        out += '"';
+        return;
+    }
+    for (std::size_t i = 0; i < prefix_count; ++i) {
+        out += exported_prefix;
+    }
+    append_name_chars_escaped(out, name, metric_name);
+    out += suffix;
+}
+
+bool family_name_needs_quotes(std::string_view name, const writer_options& opts) {
+    return opts.utf8_names && !is_legacy_metric_name(name);
+}
+
+// Whether `candidate` equals `prefix_count` copies of `exported_` followed by `name`.
+bool equals_prefixed(std::string_view candidate, std::size_t prefix_count, std::string_view name) {
+    if (candidate.size() != prefix_count * exported_prefix.size() + name.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < prefix_count; ++i) {
+        if (candidate.substr(i * exported_prefix.size(), exported_prefix.size()) !=
+            exported_prefix) {
+            return false;
+        }
+    }
+    return candidate.substr(prefix_count * exported_prefix.size()) == name;
+}
+
+bool injected_has(std::span<const label> injected, std::string_view name) {
+    for (const label& l : injected) {
+        if (l.name == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Prometheus' honor_labels=false rule: prefix `exported_` until the name is taken by neither
+// the sample's own labels nor the injected ones.
+std::size_t exported_prefix_count(std::span<const label> own, std::span<const label> injected,
+                                  std::string_view name) {
+    for (std::size_t k = 1;; ++k) {
+        bool taken = false;
+        for (const label& l : own) {
+            if (equals_prefixed(l.name, k, name)) {
+                taken = true;
+                break;
+            }
+        }
+        for (std::size_t i = 0; !taken && i < injected.size(); ++i) {
+            taken = equals_prefixed(injected[i].name, k, name);
+        }
+        if (!taken) {
+            return k;
+        }
+    }
+}
+
+void append_labels_of(std::string& out, std::span<const label> labels, bool& first,
+                      const writer_options& opts) {
+    for (const label& l : labels) {
+        if (!first) {
+            out += ',';
+        }
+        first = false;
+        append_name(out, l.name, {}, false, 0, opts);
+        out += "=\"";
+        if (l.value_has_escapes) {
+            append_label_value(out, l.value);
+        } else {
+            out += l.value;
+        }
+        out += '"';
+    }
+}
+
+std::span<const label> labels_in(const parsed_exposition& src, index_range r) {
+    return std::span<const label>(src.labels).subspan(r.first, r.count);
+}
+
+// The name a family's header carries in `output`.
+struct header_name {
+    std::string_view base;
+    std::string_view suffix;
+};
+
+header_name family_header_name(const family& f, format input, format output) {
+    if (output == format::prometheus_text && input == format::openmetrics) {
+        if (f.type == metric_type::counter) {
+            return {f.name, "_total"};
+        }
+        if (f.type == metric_type::info) {
+            return {f.name, "_info"};
+        }
+        return {f.name, {}};
+    }
+    if (output == format::openmetrics) {
+        return {canonical_family_name(f, input), {}};
+    }
+    return {f.name, {}};
+}
+
+void append_header_lines(std::string& out, header_name name, std::string_view type, const family& f,
+                         format input, const writer_options& opts) {
+    if (f.help_present) {
+        out += "# HELP ";
+        append_name(out, name.base, name.suffix, true, 0, opts);
+        out += ' ';
+        append_help_text(out, f.help, input, opts.output);
+        out += '\n';
+    }
+    out += "# TYPE ";
+    append_name(out, name.base, name.suffix, true, 0, opts);
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+}  // namespace
+
+std::string_view om_extra_suffix(om_extra extra) {
+    switch (extra) {
+        case om_extra::created:
+            return "_created";
+        case om_extra::gcount:
+            return "_gcount";
+        case om_extra::gsum:
+            return "_gsum";
+        case om_extra::none:
+            break;
+    }
+    return {};
+}
+
+om_extra classify_om_extra(const family& f, const sample& s, format input) {
+    if (input != format::openmetrics || s.name.size() <= f.name.size() ||
+        s.name.substr(0, f.name.size()) != f.name) {
+        return om_extra::none;
+    }
+    const std::string_view suffix = s.name.substr(f.name.size());
+    switch (f.type) {
+        case metric_type::counter:
+        case metric_type::histogram:
+        case metric_type::summary:
+            return suffix == "_created" ? om_extra::created : om_extra::none;
+        case metric_type::gaugehistogram:
+            if (suffix == "_gsum") {
+                return om_extra::gsum;
+            }
+            return suffix == "_gcount" ? om_extra::gcount : om_extra::none;
+        default:
+            return om_extra::none;
+    }
+}
+
+std::string_view canonical_family_name(const family& f, format input) {
+    if (input == format::prometheus_text && f.type == metric_type::counter && f.name.size() > 6 &&
+        ends_with(f.name, "_total")) {
+        return f.name.substr(0, f.name.size() - 6);
+    }
+    return f.name;
+}
+
+std::string_view type_keyword(metric_type type, format output) {
+    const bool om = output == format::openmetrics;
+    switch (type) {
+        case metric_type::counter:
+            return "counter";
+        case metric_type::gauge:
+            return "gauge";
+        case metric_type::histogram:
+            return "histogram";
+        case metric_type::gaugehistogram:
+            return om ? "gaugehistogram" : "histogram";
+        case metric_type::summary:
+            return "summary";
+        case metric_type::info:
+            return om ? "info" : "gauge";
+        case metric_type::stateset:
+            return om ? "stateset" : "gauge";
+        case metric_type::unknown:
+            break;
+    }
+    return om ? "unknown" : "untyped";
+}
+
+void append_family_header(std::string& out, const family& f, format input,
+                          const writer_options& opts) {
+    const header_name name = family_header_name(f, input, opts.output);
+    append_header_lines(out, name, type_keyword(f.type, opts.output), f, input, opts);
+    if (opts.output == format::openmetrics && !f.unit.empty()) {
+        out += "# UNIT ";
+        append_name(out, name.base, {}, true, 0, opts);
+        out += ' ';
+        out += f.unit;
+        out += '\n';
+    }
+}
+
+void append_om_extra_header(std::string& out, const family& f, format input, om_extra extra,
+                            const writer_options& opts) {
+    append_header_lines(out, {f.name, om_extra_suffix(extra)}, "gauge", f, input, opts);
+}
+
+void append_sample(std::string& out, const parsed_exposition& src, const family& f, const sample& s,
+                   std::span<const label> injected, bool drop_colliding,
+                   const writer_options& opts) {
+    const format input = src.source_format;
+    const bool om = opts.output == format::openmetrics;
+    // expfmt's OpenMetrics encoder: a 0.0.4 counter sample always ends in `_total`.
+    const std::string_view name_suffix = om && input == format::prometheus_text &&
+                                                 f.type == metric_type::counter &&
+                                                 !ends_with(s.name, "_total")
+                                             ? std::string_view("_total")
+                                             : std::string_view();
+    const std::span<const label> own = labels_in(src, s.labels);
+    const bool quoted_name = family_name_needs_quotes(s.name, opts);
+    bool first = true;
+    if (quoted_name) {
+        out += "{\"";
+        out += s.name;
+        out += name_suffix;
+        out += '"';
+        first = false;
+    } else {
+        append_name(out, s.name, name_suffix, true, 0, opts);
+        if (!own.empty() || !injected.empty()) {
+            out += '{';
+        }
+    }
+    if (injected.empty()) {
+        append_labels_of(out, own, first, opts);
+    } else {
+        for (const label& l : own) {
+            std::size_t prefix_count = 0;
+            if (injected_has(injected, l.name)) {
+                if (drop_colliding) {
+                    continue;
+                }
+                prefix_count = exported_prefix_count(own, injected, l.name);
+            }
+            if (!first) {
+                out += ',';
+            }
+            first = false;
+            append_name(out, l.name, {}, false, prefix_count, opts);
+            out += "=\"";
+            if (l.value_has_escapes) {
+                append_label_value(out, l.value);
+            } else {
+                out += l.value;
+            }
+            out += '"';
+        }
+        append_labels_of(out, injected, first, opts);
+    }
+    if (quoted_name || !own.empty() || !injected.empty()) {
+        out += '}';
+    }
+    out += ' ';
+    append_value(out, s.value_text, s.value);
+    if (!s.timestamp_text.empty()) {
+        const std::size_t mark = out.size();
+        out += ' ';
+        if (!append_timestamp(out, s.timestamp_text, input, opts.output)) {
+            out.resize(mark);
+        }
+    }
+    if (om && s.has_exemplar && input == format::openmetrics) {
+        const exemplar& e = s.exemplar_data;
+        out += " # {";
+        bool first_exemplar_label = true;
+        append_labels_of(out, labels_in(src, e.labels), first_exemplar_label, opts);
+        out += "} ";
+        append_value(out, e.value_text, e.value);
+        if (!e.timestamp_text.empty()) {
+            out += ' ';
+            out += e.timestamp_text;
+        }
+    }
+    out += '\n';
+}
+
+void append_trailer(std::string& out, const writer_options& opts) {
+    if (opts.output == format::openmetrics) {
+        out += "# EOF\n";
+    }
+}
+
+void write_exposition(std::string& out, const parsed_exposition& src, const writer_options& opts) {
+    const bool split_extras =
+        opts.output == format::prometheus_text && src.source_format == format::openmetrics;
+    const std::span<const sample> samples(src.samples);
+    for (const family& f : src.families) {
+        const auto family_samples = samples.subspan(f.samples.first, f.samples.count);
+        append_family_header(out, f, src.source_format, opts);
+        for (const sample& s : family_samples) {
+            if (!split_extras || classify_om_extra(f, s, src.source_format) == om_extra::none) {
+                append_sample(out, src, f, s, {}, false, opts);
+            }
+        }
+        if (!split_extras) {
+            continue;
+        }
+        for (om_extra extra : om_extras_in_output_order) {
+            bool header_written = false;
+            for (const sample& s : family_samples) {
+                if (classify_om_extra(f, s, src.source_format) != extra) {
+                    continue;
+                }
+                if (!header_written) {
+                    append_om_extra_header(out, f, src.source_format, extra, opts);
+                    header_written = true;
+                }
+                append_sample(out, src, f, s, {}, false, opts);
+            }
+        }
+    }
+    append_trailer(out, opts);
+}
+
+void append_value(std::string& out, std::string_view text, double value) {
+    if (std::isnan(value)) {
+        out += "NaN";
+    } else if (std::isinf(value)) {
+        out += value > 0 ? "+Inf" : "-Inf";
+    } else if (is_plain_decimal(text)) {
+        out += text;
+    } else {
+        append_double(out, value);
+    }
+}
+
+bool append_timestamp(std::string& out, std::string_view text, format input, format output) {
+    if (input == output) {
+        out += text;
+        return true;
+    }
+    if (input == format::prometheus_text) {
+        return millis_to_seconds(out, text);
+    }
+    return seconds_to_millis(out, text);
+}
+
+void append_help_text(std::string& out, std::string_view raw, format input, format output) {
+    if (input == output) {
+        out += raw;
+        return;
+    }
+    const bool escape_quote = output == format::openmetrics;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        char c = raw[i];
+        if (c == '\\' && i + 1 < raw.size()) {
+            const char next = raw[i + 1];
+            if (next == '\\' || next == 'n' || (next == '"' && input == format::openmetrics)) {
+                c = next == 'n' ? '\n' : next;
+                ++i;
+            }
+        }
+        switch (c) {
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '"':
+                out += escape_quote ? "\\\"" : "\"";
+                break;
+            default:
+                out += c;
+        }
+    }
+}
+
+void append_label_value(std::string& out, std::string_view raw) {
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        const char c = raw[i];
+        if (c != '\\') {
+            out += c;
+            continue;
+        }
+        const char next = i + 1 < raw.size() ? raw[i + 1] : '\0';
+        if (next == '\\' || next == '"' || next == 'n') {
+            out += c;
+            out += next;
+            ++i;
+        } else {
+            out += "\\\\";
+        }
+    }
+}
+
+bool is_legacy_metric_name(std::string_view name) {
+    if (name.empty()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        if (!(is_letter(c) || c == '_' || c == ':' || (i > 0 && is_digit(c)))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool is_legacy_label_name(std::string_view name) {
+    if (name.empty()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        if (!(is_letter(c) || c == '_' || (i > 0 && is_digit(c)))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void append_escaped_name(std::string& out, std::string_view name, bool metric_name,
+                         bool utf8_names) {
+    writer_options opts;
+    opts.utf8_names = utf8_names;
+    append_name(out, name, {}, metric_name, 0, opts);
+}
+
+}  // namespace mgw::exposition
