@@ -1,0 +1,121 @@
+// Routes module: snapshot lookups and the JSON dump.
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+#include <boost/json.hpp>
+
+#include <mgw/routes/identifier.hpp>
+#include <mgw/routes/route_snapshot.hpp>
+
+namespace mgw::routes {
+
+namespace {
+
+std::uint64_t instance_order(const endpoint& e) {
+    const std::string_view index = e.tag("instance_id");
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), value);
+    if (ec != std::errc{} || end != index.data() + index.size() || index.empty()) {
+        return std::numeric_limits<std::uint64_t>::max();
+    }
+    return value;
+}
+
+}  // namespace
+
+void order_instances(endpoint_list& endpoints) {
+    std::stable_sort(endpoints.begin(), endpoints.end(),
+                     [](const endpoint_ptr& a, const endpoint_ptr& b) {
+                         const auto ia = instance_order(*a);
+                         const auto ib = instance_order(*b);
+                         return ia != ib ? ia < ib : a->address < b->address;
+                     });
+}
+
+endpoint_list route_snapshot::resolve(std::string_view identifier) const {
+    const std::optional<std::string> unescaped = path_unescape(identifier);
+    const std::string id = unescaped ? *unescaped : std::string(identifier);
+
+    std::vector<std::string_view> parts;
+    std::string_view rest = id;
+    for (;;) {
+        const auto slash = rest.find('/');
+        parts.push_back(rest.substr(0, slash));
+        if (slash == std::string_view::npos) {
+            break;
+        }
+        rest.remove_prefix(slash + 1);
+    }
+    if (parts.size() == 3) {
+        return find_app(parts[0], parts[1], parts[2]);
+    }
+    if (is_uuid(id)) {
+        return find_app_id(id);
+    }
+    return find_route(id);
+}
+
+endpoint_list route_snapshot::find_app(std::string_view org, std::string_view space,
+                                       std::string_view app) const {
+    const auto it = by_name_.find(name_key{std::string(org), std::string(space), std::string(app)});
+    return it == by_name_.end() ? endpoint_list{} : it->second;
+}
+
+endpoint_list route_snapshot::find_app_id(std::string_view app_id) const {
+    const auto it = by_app_id_.find(std::string(app_id));
+    return it == by_app_id_.end() ? endpoint_list{} : it->second;
+}
+
+endpoint_list route_snapshot::find_route(std::string_view uri) const {
+    const auto it = routes_.find(normalise_uri(uri));
+    if (it == routes_.end()) {
+        return {};
+    }
+    endpoint_list found;
+    found.reserve(it->second.size());
+    std::copy_if(it->second.begin(), it->second.end(), std::back_inserter(found),
+                 [](const endpoint_ptr& e) { return !e->tag("app_id").empty(); });
+    return found;
+}
+
+std::string routes_json(const route_snapshot& snapshot, route_clock::time_point now) {
+    namespace json = boost::json;
+    json::object document;
+    for (const auto& [key, endpoints] : snapshot.routes()) {
+        json::array list;
+        list.reserve(endpoints.size());
+        for (const endpoint_ptr& e : endpoints) {
+            json::object tags;
+            for (const auto& [name, value] : e->tags) {
+                tags[name] = value;
+            }
+            const auto age =
+                std::chrono::duration_cast<std::chrono::seconds>(now - e->last_seen_at());
+            list.push_back(json::object{
+                {"address", e->address},
+                {"host", e->host},
+                {"port", e->port},
+                {"tls", e->tls},
+                {"app", e->app},
+                {"private_instance_id", e->private_instance_id},
+                {"private_instance_index", e->private_instance_index},
+                {"server_cert_domain_san", e->server_cert_domain_san},
+                {"route_service_url", e->route_service_url},
+                {"isolation_segment", e->isolation_segment},
+                {"protocol", e->protocol},
+                {"availability_zone", e->availability_zone},
+                {"load_balancing", e->load_balancing},
+                {"tags", std::move(tags)},
+                {"ttl", e->stale_threshold.count()},
+                {"last_seen_seconds_ago", std::max<std::int64_t>(0, age.count())},
+                {"endpoint_updated_at_ns", e->endpoint_updated_at_ns},
+                {"static", e->static_route},
+            });
+        }
+        document[key] = std::move(list);
+    }
+    return json::serialize(document);
+}
+
+}  // namespace mgw::routes
