@@ -1,0 +1,111 @@
+// Exposition merger: many parsed expositions (one per app instance, plus synthetic ones) into one
+// valid exposition with one metadata block per family, written incrementally in either format.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <mgw/exposition/model.hpp>
+#include <mgw/exposition/writer.hpp>
+
+namespace mgw::exposition {
+
+// What happens to a source label whose name is also an injected label's name.
+enum class collision_policy {
+    rename_exported,  // Prometheus honor_labels=false: the source label becomes exported_<name>
+    overwrite,        // Promfetcher: the source label is dropped, the injected value wins
+};
+
+struct merge_options {
+    collision_policy collisions = collision_policy::rename_exported;
+};
+
+// A source family left out of the merge because its TYPE differs from the type the family
+// already has (from the first source that exposed it).
+struct type_conflict {
+    std::size_t source = 0;   // index in add_source order
+    std::string_view family;  // format-independent family name (counters without `_total`)
+    metric_type expected = metric_type::unknown;
+    metric_type found = metric_type::unknown;
+};
+
+// Usage: add_source() for every source in the order their samples should appear, then either
+// write_all(), or start() followed by write_some() until it returns true. The expositions,
+// their input buffers and the injected labels must outlive the merge. clear() makes the
+// object reusable; its vectors keep their capacity, so a steady-state merge allocates only
+// when a source brings more families than any merge before.
+class merger {
+  public:
+    explicit merger(merge_options options = {});
+
+    // `injected` labels (name, value already escaped) are appended to every sample of the
+    // source, after the sample's own labels, in the given order.
+    void add_source(const parsed_exposition& exposition, std::span<const label> injected = {});
+
+    void clear();
+
+    // Groups the families of all sources (first-seen order) and records type conflicts;
+    // resets the output cursor.
+    void start(const writer_options& options);
+
+    // Appends at least `soft_limit` bytes (one whole line may exceed it) unless the output ends
+    // first. Returns true once everything, including `# EOF` for OpenMetrics, is written.
+    bool write_some(std::string& out, std::size_t soft_limit);
+
+    std::string write_all(const writer_options& options);
+    void write_all(std::string& out, const writer_options& options);
+
+    // Valid after start(): the families skipped because of a TYPE conflict, in source order.
+    std::span<const type_conflict> conflicts() const { return conflicts_; }
+    // Valid after start(): the number of families in the output (0.0.4 `_created` etc. gauges
+    // split off an OpenMetrics family are not counted separately).
+    std::size_t family_count() const { return groups_.size(); }
+
+  private:
+    struct source_ref {
+        const parsed_exposition* exposition;
+        std::span<const label> injected;
+    };
+    // One family occurrence in one source; the members of a group form a singly linked list
+    // through this flat vector, so grouping allocates nothing per family.
+    struct member {
+        std::uint32_t source;
+        std::uint32_t family;
+        std::uint32_t next;
+    };
+    struct group {
+        std::string_view key;
+        metric_type type;
+        std::uint32_t first_member;
+        std::uint32_t last_member;
+        bool has_openmetrics_member;
+    };
+    enum class phase : unsigned char { header, samples, extras, trailer, done };
+
+    std::uint32_t find_or_insert(std::string_view key, std::size_t& probe_slot);
+    void write_header(std::string& out, const group& g);
+    bool write_group_samples(std::string& out, std::size_t stop);
+    bool write_group_extras(std::string& out, std::size_t stop);
+
+    merge_options options_;
+    writer_options writer_options_;
+    std::vector<source_ref> sources_;
+    std::vector<member> members_;
+    std::vector<group> groups_;
+    std::vector<std::uint32_t> slots_;  // open addressing: group index + 1, 0 = empty
+    std::vector<type_conflict> conflicts_;
+
+    // Output cursor.
+    phase phase_ = phase::done;
+    std::size_t group_ = 0;
+    std::uint32_t member_ = 0;
+    std::uint32_t sample_ = 0;
+    std::size_t extra_ = 0;
+    bool extra_header_written_ = false;
+};
+
+}  // namespace mgw::exposition

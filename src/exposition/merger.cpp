@@ -1,0 +1,233 @@
+// Exposition merger: family grouping across sources with an open-addressing index over
+// string_views, and a resumable cursor that writes the merged exposition in bounded chunks.
+#include <bit>
+
+#include <mgw/exposition/merger.hpp>
+
+namespace mgw::exposition {
+namespace {
+
+constexpr std::uint32_t no_member = UINT32_MAX;
+
+std::uint64_t hash_name(std::string_view s) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+}  // namespace
+
+merger::merger(merge_options options) : options_(options) {}
+
+void merger::add_source(const parsed_exposition& exposition, std::span<const label> injected) {
+    sources_.push_back({&exposition, injected});
+}
+
+void merger::clear() {
+    sources_.clear();
+    members_.clear();
+    groups_.clear();
+    conflicts_.clear();
+    phase_ = phase::done;
+}
+
+std::uint32_t merger::find_or_insert(std::string_view key, std::size_t& slot) {
+    const std::size_t mask = slots_.size() - 1;
+    slot = hash_name(key) & mask;
+    while (slots_[slot] != 0) {
+        const std::uint32_t index = slots_[slot] - 1;
+        if (groups_[index].key == key) {
+            return index;
+        }
+        slot = (slot + 1) & mask;
+    }
+    return no_member;
+}
+
+void merger::start(const writer_options& options) {
+    writer_options_ = options;
+    members_.clear();
+    groups_.clear();
+    conflicts_.clear();
+
+    std::size_t family_total = 0;
+    for (const source_ref& s : sources_) {
+        family_total += s.exposition->families.size();
+    }
+    // At most half full, so probes stay short; assign() keeps the capacity across merges.
+    slots_.assign(std::bit_ceil(family_total * 2 + 2), 0);
+    members_.reserve(family_total);
+
+    for (std::uint32_t si = 0; si < sources_.size(); ++si) {
+        const parsed_exposition& src = *sources_[si].exposition;
+        for (std::uint32_t fi = 0; fi < src.families.size(); ++fi) {
+            const family& f = src.families[fi];
+            const std::string_view key = canonical_family_name(f, src.source_format);
+            std::size_t slot = 0;
+            std::uint32_t gi = find_or_insert(key, slot);
+            const auto mi = static_cast<std::uint32_t>(members_.size());
+            if (gi == no_member) {
+                gi = static_cast<std::uint32_t>(groups_.size());
+                groups_.push_back({key, f.type, mi, mi, false});
+                slots_[slot] = gi + 1;
+            } else if (groups_[gi].type != f.type) {
+                conflicts_.push_back({si, key, groups_[gi].type, f.type});
+                continue;
+            } else {
+                members_[groups_[gi].last_member].next = mi;
+                groups_[gi].last_member = mi;
+            }
+            members_.push_back({si, fi, no_member});
+            groups_[gi].has_openmetrics_member |= src.source_format == format::openmetrics;
+        }
+    }
+    group_ = 0;
+    phase_ = groups_.empty() ? phase::trailer : phase::header;
+}
+
+void merger::write_header(std::string& out, const group& g) {
+    // HELP from the first source that has one (Promfetcher took it from whichever instance
+    // answered first); UNIT likewise. Name and TYPE agree across members by construction.
+    const member* named = nullptr;
+    std::string_view unit;
+    for (std::uint32_t m = g.first_member; m != no_member; m = members_[m].next) {
+        const member& mm = members_[m];
+        const family& f = sources_[mm.source].exposition->families[mm.family];
+        if (named == nullptr && f.help_present) {
+            named = &mm;
+        }
+        if (unit.empty()) {
+            unit = f.unit;
+        }
+    }
+    if (named == nullptr) {
+        named = &members_[g.first_member];
+    }
+    const parsed_exposition& src = *sources_[named->source].exposition;
+    family header = src.families[named->family];
+    header.unit = unit;
+    append_family_header(out, header, src.source_format, writer_options_);
+}
+
+bool merger::write_group_samples(std::string& out, std::size_t stop) {
+    const bool split_extras = writer_options_.output == format::prometheus_text;
+    const bool drop_colliding = options_.collisions == collision_policy::overwrite;
+    while (member_ != no_member) {
+        const member& m = members_[member_];
+        const source_ref& s = sources_[m.source];
+        const parsed_exposition& src = *s.exposition;
+        const family& f = src.families[m.family];
+        const bool classify = split_extras && src.source_format == format::openmetrics;
+        while (sample_ < f.samples.count) {
+            const sample& smp = src.samples[f.samples.first + sample_];
+            ++sample_;
+            if (classify && classify_om_extra(f, smp, src.source_format) != om_extra::none) {
+                continue;
+            }
+            append_sample(out, src, f, smp, s.injected, drop_colliding, writer_options_);
+            if (out.size() >= stop) {
+                return false;
+            }
+        }
+        member_ = m.next;
+        sample_ = 0;
+    }
+    return true;
+}
+
+bool merger::write_group_extras(std::string& out, std::size_t stop) {
+    const bool drop_colliding = options_.collisions == collision_policy::overwrite;
+    const group& g = groups_[group_];
+    while (extra_ < std::size(om_extras_in_output_order)) {
+        const om_extra extra = om_extras_in_output_order[extra_];
+        while (member_ != no_member) {
+            const member& m = members_[member_];
+            const source_ref& s = sources_[m.source];
+            const parsed_exposition& src = *s.exposition;
+            const family& f = src.families[m.family];
+            if (src.source_format == format::openmetrics) {
+                while (sample_ < f.samples.count) {
+                    const sample& smp = src.samples[f.samples.first + sample_];
+                    ++sample_;
+                    if (classify_om_extra(f, smp, src.source_format) != extra) {
+                        continue;
+                    }
+                    if (!extra_header_written_) {
+                        append_om_extra_header(out, f, src.source_format, extra, writer_options_);
+                        extra_header_written_ = true;
+                    }
+                    append_sample(out, src, f, smp, s.injected, drop_colliding, writer_options_);
+                    if (out.size() >= stop) {
+                        return false;
+                    }
+                }
+            }
+            member_ = m.next;
+            sample_ = 0;
+        }
+        ++extra_;
+        member_ = g.first_member;
+        sample_ = 0;
+        extra_header_written_ = false;
+    }
+    return true;
+}
+
+bool merger::write_some(std::string& out, std::size_t soft_limit) {
+    const std::size_t stop = out.size() + soft_limit;
+    while (out.size() < stop) {
+        switch (phase_) {
+            case phase::header:
+                write_header(out, groups_[group_]);
+                member_ = groups_[group_].first_member;
+                sample_ = 0;
+                phase_ = phase::samples;
+                break;
+            case phase::samples:
+                if (!write_group_samples(out, stop)) {
+                    return false;
+                }
+                if (writer_options_.output == format::prometheus_text &&
+                    groups_[group_].has_openmetrics_member) {
+                    phase_ = phase::extras;
+                    extra_ = 0;
+                    member_ = groups_[group_].first_member;
+                    sample_ = 0;
+                    extra_header_written_ = false;
+                    break;
+                }
+                phase_ = ++group_ < groups_.size() ? phase::header : phase::trailer;
+                break;
+            case phase::extras:
+                if (!write_group_extras(out, stop)) {
+                    return false;
+                }
+                phase_ = ++group_ < groups_.size() ? phase::header : phase::trailer;
+                break;
+            case phase::trailer:
+                append_trailer(out, writer_options_);
+                phase_ = phase::done;
+                return true;
+            case phase::done:
+                return true;
+        }
+    }
+    return phase_ == phase::done;
+}
+
+std::string merger::write_all(const writer_options& options) {
+    std::string out;
+    write_all(out, options);
+    return out;
+}
+
+void merger::write_all(std::string& out, const writer_options& options) {
+    start(options);
+    while (!write_some(out, std::size_t(1) << 20)) {
+    }
+}
+
+}  // namespace mgw::exposition
