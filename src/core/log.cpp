@@ -59,6 +59,24 @@ void append_text_value(std::string& out, std::string_view text) {
     }
 }
 
+// A message is left unquoted for readability, but a control character (a newline from an
+// error text) must not split the event over two lines.
+void append_text_message(std::string& out, std::string_view text) {
+    for (unsigned char c : text) {
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c < 0x20) {
+            fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+        } else {
+            out.push_back(static_cast<char>(c));
+        }
+    }
+}
+
 void append_value(std::string& out, const log_field::value_type& value, log_format format) {
     std::visit(
         [&](const auto& v) {
@@ -135,14 +153,18 @@ logger::logger(log_level min_level, log_format format, int fd)
 
 std::string logger::format_line(log_level level, std::string_view message,
                                 log_fields fields) const {
-    const auto now =
-        std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    // fmt 9 prints whole seconds only, so the milliseconds are appended by hand: events of
+    // one second stay ordered when lines from several files are merged.
+    const auto now_ms =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    const auto now = std::chrono::time_point_cast<std::chrono::seconds>(now_ms);
+    const auto millis = (now_ms - now).count();
     const log_format format = format_.load(std::memory_order_relaxed);
     std::string line;
     line.reserve(128);
     if (format == log_format::json) {
-        fmt::format_to(std::back_inserter(line), R"({{"time":"{:%Y-%m-%dT%H:%M:%S}Z","level":")",
-                       now);
+        fmt::format_to(std::back_inserter(line),
+                       R"({{"time":"{:%Y-%m-%dT%H:%M:%S}.{:03}Z","level":")", now, millis);
         line += to_string(level);
         line += R"(","msg":)";
         append_json_string(line, message);
@@ -154,9 +176,9 @@ std::string logger::format_line(log_level level, std::string_view message,
         }
         line += "}\n";
     } else {
-        fmt::format_to(std::back_inserter(line), "{:%Y-%m-%dT%H:%M:%S}Z {:5} ", now,
+        fmt::format_to(std::back_inserter(line), "{:%Y-%m-%dT%H:%M:%S}.{:03}Z {:5} ", now, millis,
                        to_string(level));
-        line += message;
+        append_text_message(line, message);
         for (const log_field& field : fields) {
             line.push_back(' ');
             line += field.key;
