@@ -1,0 +1,236 @@
+// Lexing primitives shared by the Prometheus text and OpenMetrics parsers: character classes,
+// names, quoted strings and label sets over one line of input. Inline: they are the hot path.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "mgw/exposition/model.hpp"
+#include "mgw/exposition/parser.hpp"
+
+namespace mgw::exposition::detail {
+
+enum : std::uint8_t {
+    class_metric_start = 1,  // [a-zA-Z_:]
+    class_metric_char = 2,   // [a-zA-Z0-9_:]
+    class_label_start = 4,   // [a-zA-Z_]
+    class_label_char = 8,    // [a-zA-Z0-9_]
+    class_digit = 16,        // [0-9]
+    class_blank = 32,        // space or tab (Prometheus text separators)
+};
+
+inline constexpr std::array<std::uint8_t, 256> char_classes = [] {
+    std::array<std::uint8_t, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+        const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        const bool digit = c >= '0' && c <= '9';
+        std::uint8_t bits = 0;
+        if (alpha || c == '_' || c == ':')
+            bits |= class_metric_start | class_metric_char;
+        if (digit)
+            bits |= class_metric_char | class_label_char | class_digit;
+        if (alpha || c == '_')
+            bits |= class_label_start | class_label_char;
+        if (c == ' ' || c == '\t')
+            bits |= class_blank;
+        table[static_cast<std::size_t>(c)] = bits;
+    }
+    return table;
+}();
+
+inline bool has_class(char c, std::uint8_t bits) {
+    return (char_classes[static_cast<unsigned char>(c)] & bits) != 0;
+}
+
+// The first problem found on a line: where (a pointer into the line) and why (static text).
+struct failure {
+    const char* at = nullptr;
+    std::string_view reason;
+};
+
+inline bool fail(failure& f, const char* at, std::string_view reason) {
+    f.at = at;
+    f.reason = reason;
+    return false;
+}
+
+inline const char* skip_blanks(const char* p, const char* end) {
+    while (p < end && has_class(*p, class_blank))
+        ++p;
+    return p;
+}
+
+// Returns the end of the run of `char_bits` characters starting at p.
+inline const char* scan_class(const char* p, const char* end, std::uint8_t char_bits) {
+    while (p < end && has_class(*p, char_bits))
+        ++p;
+    return p;
+}
+
+// p is just after an opening quote. Returns the closing quote, or nullptr when the string is
+// not terminated on this line. Any backslash escapes the next byte: the parsers keep escapes
+// verbatim and only record that there were some.
+inline const char* scan_quoted(const char* p, const char* end, bool& has_escapes) {
+    while (p < end) {
+        const char c = *p;
+        if (c == '"')
+            return p;
+        if (c == '\\') {
+            has_escapes = true;
+            if (end - p < 2)
+                return nullptr;
+            p += 2;
+            continue;
+        }
+        ++p;
+    }
+    return nullptr;
+}
+
+// A metric name at p: a legacy name, or (quoted = true) the contents of a quoted one.
+struct name_token {
+    std::string_view text;
+    bool quoted = false;
+    bool has_escapes = false;
+};
+
+// Reads a metric name, legacy or quoted, at p. Used for metadata lines.
+inline bool read_metric_name(const char*& p, const char* end, name_token& out, failure& f) {
+    if (p < end && *p == '"') {
+        const char* close = scan_quoted(p + 1, end, out.has_escapes);
+        if (close == nullptr)
+            return fail(f, p, "unterminated quoted metric name");
+        if (close == p + 1)
+            return fail(f, p, "empty metric name");
+        out.text = std::string_view(p + 1, static_cast<std::size_t>(close - p - 1));
+        out.quoted = true;
+        p = close + 1;
+        return true;
+    }
+    if (p >= end || !has_class(*p, class_metric_start))
+        return fail(f, p, "invalid metric name");
+    const char* name_end = scan_class(p + 1, end, class_metric_char);
+    out.text = std::string_view(p, static_cast<std::size_t>(name_end - p));
+    out.quoted = false;
+    p = name_end;
+    return true;
+}
+
+// Rejects a label whose name repeats one already in [first, labels.size() - 1).
+inline bool check_unique_label(const std::vector<label>& labels, std::size_t first, const char* at,
+                               failure& f) {
+    const std::size_t last = labels.size() - 1;
+    const std::string_view name = labels[last].name;
+    for (std::size_t i = first; i < last; ++i) {
+        if (labels[i].name == name)
+            return fail(f, at, "duplicate label name");
+    }
+    return true;
+}
+
+// Parses a label set; p is just after '{' and ends just after '}'. Labels are appended to
+// `labels`. A quoted string in first position that is not followed by '=' is the metric name
+// (UTF-8 syntax `{"my.metric", a="b"}`) and is stored in `metric_name` when that is empty;
+// `metric_name` = nullptr forbids it (exemplars). OpenMetrics is strict (no blanks, no trailing
+// comma); Prometheus text allows blanks around tokens and one trailing comma.
+template <bool OpenMetrics>
+inline bool parse_label_set(const char*& p, const char* end, std::vector<label>& labels,
+                            name_token* metric_name, const parse_limits& limits, failure& f) {
+    const std::size_t first = labels.size();
+    bool first_item = true;
+    for (;;) {
+        if constexpr (!OpenMetrics)
+            p = skip_blanks(p, end);
+        if (p >= end)
+            return fail(f, p, "unterminated label set");
+        if (*p == '}') {
+            if (OpenMetrics && !first_item)
+                return fail(f, p, "trailing comma in label set");
+            ++p;
+            return true;
+        }
+        label item;
+        const char* item_start = p;
+        if (*p == '"') {
+            bool escapes = false;
+            const char* close = scan_quoted(p + 1, end, escapes);
+            if (close == nullptr)
+                return fail(f, p, "unterminated quoted label name");
+            const std::string_view text(p + 1, static_cast<std::size_t>(close - p - 1));
+            p = close + 1;
+            if constexpr (!OpenMetrics)
+                p = skip_blanks(p, end);
+            if (p < end && (*p == ',' || *p == '}')) {
+                if (!first_item || metric_name == nullptr || !metric_name->text.empty()) {
+                    return fail(f, item_start, "metric name given twice or misplaced in label set");
+                }
+                if (text.empty())
+                    return fail(f, item_start, "empty metric name");
+                metric_name->text = text;
+                metric_name->quoted = true;
+                metric_name->has_escapes = escapes;
+                first_item = false;
+                if (*p == '}') {
+                    ++p;
+                    return true;
+                }
+                ++p;
+                continue;
+            }
+            if (text.empty())
+                return fail(f, item_start, "empty label name");
+            item.name = text;
+            item.name_was_quoted = true;
+        } else if (has_class(*p, class_label_start)) {
+            const char* name_end = scan_class(p + 1, end, class_label_char);
+            item.name = std::string_view(p, static_cast<std::size_t>(name_end - p));
+            p = name_end;
+            if constexpr (!OpenMetrics)
+                p = skip_blanks(p, end);
+        } else {
+            return fail(f, p, "invalid label name");
+        }
+        if (p >= end || *p != '=')
+            return fail(f, p, "expected '=' after label name");
+        ++p;
+        if constexpr (!OpenMetrics)
+            p = skip_blanks(p, end);
+        if (p >= end || *p != '"')
+            return fail(f, p, "expected quoted label value");
+        bool escapes = false;
+        const char* close = scan_quoted(p + 1, end, escapes);
+        if (close == nullptr)
+            return fail(f, p, "unterminated label value");
+        const auto value_size = static_cast<std::size_t>(close - p - 1);
+        if (value_size > limits.max_label_value_bytes) {
+            return fail(f, p, "label value longer than the limit");
+        }
+        item.value = std::string_view(p + 1, value_size);
+        item.value_has_escapes = escapes;
+        p = close + 1;
+        if (labels.size() - first >= limits.max_labels_per_sample) {
+            return fail(f, item_start, "more labels than the limit");
+        }
+        labels.push_back(item);
+        if (!check_unique_label(labels, first, item_start, f))
+            return false;
+        first_item = false;
+        if constexpr (!OpenMetrics)
+            p = skip_blanks(p, end);
+        if (p >= end)
+            return fail(f, p, "unterminated label set");
+        if (*p == ',') {
+            ++p;
+            continue;
+        }
+        if (*p != '}')
+            return fail(f, p, "expected ',' or '}' after label value");
+        ++p;
+        return true;
+    }
+}
+
+}  // namespace mgw::exposition::detail
