@@ -14,7 +14,26 @@ namespace {
 
 constexpr std::uint32_t no_family = UINT32_MAX;
 
+// A name without one _bucket/_count/_sum suffix: what ties a metadata-less histogram or
+// summary's samples together.
+std::string_view base_name(std::string_view name) {
+    for (const std::string_view suffix :
+         {std::string_view("_bucket"), std::string_view("_count"), std::string_view("_sum")}) {
+        if (name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            return name.substr(0, name.size() - suffix.size());
+        }
+    }
+    return name;
+}
+
+// Whether a sample continues the current family. Without a TYPE line, x, x_bucket, x_count
+// and x_sum stay together as Prometheus would group them (bodies without metadata interleave
+// a summary's quantiles with its _sum/_count per label set).
 bool belongs_to(std::string_view sample_name, const family& fam) {
+    if (!fam.has_type) {
+        return sample_name == fam.name || base_name(sample_name) == base_name(fam.name);
+    }
     if (sample_name.size() < fam.name.size() ||
         sample_name.compare(0, fam.name.size(), fam.name) != 0) {
         return false;
