@@ -116,7 +116,7 @@ struct rsocket_config {
 struct log_config {
     log_level level = log_level::info;
     log_format format = log_format::json;
-    bool access = false;  // one line per HTTP request
+    bool access = true;  // one line per HTTP request, as gorouter and nginx do by default
 };
 
 struct shutdown_config {

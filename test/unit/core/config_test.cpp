@@ -67,7 +67,7 @@ void check_defaults(const gateway_config& c) {
     CHECK_FALSE(c.rsocket.websocket_listen.has_value());
     CHECK(c.log.level == log_level::info);
     CHECK(c.log.format == log_format::json);
-    CHECK_FALSE(c.log.access);
+    CHECK(c.log.access);
     CHECK(c.shutdown.drain_timeout == 15s);
     CHECK(c.http.header_limit == 16384);
     CHECK(c.http.body_limit == 1048576);
@@ -114,7 +114,7 @@ bosh:
   ingest_listen: 127.0.0.1:25594
   uaa: { url: "https://uaa.example.com", client_id: gw, client_secret: shh }
 rsocket: { tcp_listen: ":7001", websocket_listen: 0.0.0.0:8081 }
-log: { level: debug, format: text, access: true }
+log: { level: debug, format: text, access: false }
 shutdown: { drain_timeout: 0s }
 http:
   header_limit: 8192
@@ -202,7 +202,7 @@ TEST_CASE("a full config sets every key", "[config]") {
     CHECK(c.rsocket.websocket_listen == listen_address{"0.0.0.0", 8081});
     CHECK(c.log.level == log_level::debug);
     CHECK(c.log.format == log_format::text);
-    CHECK(c.log.access);
+    CHECK_FALSE(c.log.access);
     CHECK(c.shutdown.drain_timeout == 0ms);
     CHECK(c.http.header_limit == 8192);
     CHECK(c.http.body_limit == 2097152);
