@@ -61,6 +61,22 @@ void merger::start(const writer_options& options) {
     slots_.assign(std::bit_ceil(family_total * 2 + 2), 0);
     members_.reserve(family_total);
 
+    rendered_injected_.clear();
+    prepared_.clear();
+    std::vector<std::size_t>& offsets = injected_offsets_;
+    offsets.clear();
+    for (const source_ref& s : sources_) {
+        offsets.push_back(rendered_injected_.size());
+        render_labels(rendered_injected_, s.injected, writer_options_);
+    }
+    offsets.push_back(rendered_injected_.size());
+    for (std::size_t i = 0; i < sources_.size(); ++i) {
+        const std::string_view all(rendered_injected_);
+        prepared_.push_back({sources_[i].injected,
+                             all.substr(offsets[i], offsets[i + 1] - offsets[i]),
+                             name_length_bits(sources_[i].injected)});
+    }
+
     for (std::uint32_t si = 0; si < sources_.size(); ++si) {
         const parsed_exposition& src = *sources_[si].exposition;
         for (std::uint32_t fi = 0; fi < src.families.size(); ++fi) {
@@ -117,8 +133,7 @@ bool merger::write_group_samples(std::string& out, std::size_t stop) {
     const bool drop_colliding = options_.collisions == collision_policy::overwrite;
     while (member_ != no_member) {
         const member& m = members_[member_];
-        const source_ref& s = sources_[m.source];
-        const parsed_exposition& src = *s.exposition;
+        const parsed_exposition& src = *sources_[m.source].exposition;
         const family& f = src.families[m.family];
         const bool classify = split_extras && src.source_format == format::openmetrics;
         while (sample_ < f.samples.count) {
@@ -127,7 +142,7 @@ bool merger::write_group_samples(std::string& out, std::size_t stop) {
             if (classify && classify_om_extra(f, smp, src.source_format) != om_extra::none) {
                 continue;
             }
-            append_sample(out, src, f, smp, s.injected, drop_colliding, writer_options_);
+            append_sample(out, src, f, smp, prepared_[m.source], drop_colliding, writer_options_);
             if (out.size() >= stop) {
                 return false;
             }
@@ -145,8 +160,7 @@ bool merger::write_group_extras(std::string& out, std::size_t stop) {
         const om_extra extra = om_extras_in_output_order[extra_];
         while (member_ != no_member) {
             const member& m = members_[member_];
-            const source_ref& s = sources_[m.source];
-            const parsed_exposition& src = *s.exposition;
+            const parsed_exposition& src = *sources_[m.source].exposition;
             const family& f = src.families[m.family];
             if (src.source_format == format::openmetrics) {
                 while (sample_ < f.samples.count) {
@@ -159,7 +173,8 @@ bool merger::write_group_extras(std::string& out, std::size_t stop) {
                         append_om_extra_header(out, f, src.source_format, extra, writer_options_);
                         extra_header_written_ = true;
                     }
-                    append_sample(out, src, f, smp, s.injected, drop_colliding, writer_options_);
+                    append_sample(out, src, f, smp, prepared_[m.source], drop_colliding,
+                                  writer_options_);
                     if (out.size() >= stop) {
                         return false;
                     }

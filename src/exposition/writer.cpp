@@ -1,5 +1,6 @@
 // Exposition writer: format rules for re-emitting parsed samples as Prometheus text 0.0.4 or
 // OpenMetrics 1.0 (names, escaping, numbers, timestamps, the OpenMetrics-only samples).
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -14,6 +15,23 @@ constexpr std::string_view exported_prefix = "exported_";
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
+
+// Character classes of legacy names, one table lookup per byte on the per-sample path.
+enum : unsigned char { metric_start = 1, metric_char = 2, label_start = 4, label_char = 8 };
+
+constexpr std::array<unsigned char, 256> make_name_chars() {
+    std::array<unsigned char, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        const bool digit = c >= '0' && c <= '9';
+        t[c] = static_cast<unsigned char>(
+            (letter || c == ':' ? metric_start | metric_char : 0) | (digit ? metric_char : 0) |
+            (letter ? label_start | label_char : 0) | (digit ? label_char : 0));
+    }
+    return t;
+}
+
+constexpr std::array<unsigned char, 256> name_chars = make_name_chars();
 
 bool is_letter(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -419,8 +437,33 @@ void append_om_extra_header(std::string& out, const family& f, format input, om_
     append_header_lines(out, {f.name, om_extra_suffix(extra)}, "gauge", f, input, opts);
 }
 
+void render_labels(std::string& out, std::span<const label> labels, const writer_options& opts) {
+    bool first = true;
+    append_labels_of(out, labels, first, opts);
+}
+
+std::uint64_t name_length_bits(std::span<const label> labels) {
+    std::uint64_t bits = 0;
+    for (const label& l : labels) {
+        bits |= std::uint64_t(1) << (l.name.size() % 64);
+    }
+    return bits;
+}
+
 void append_sample(std::string& out, const parsed_exposition& src, const family& f, const sample& s,
                    std::span<const label> injected, bool drop_colliding,
+                   const writer_options& opts) {
+    prepared_labels prepared{injected, {}, name_length_bits(injected)};
+    std::string rendered;
+    if (!injected.empty()) {
+        render_labels(rendered, injected, opts);
+        prepared.rendered = rendered;
+    }
+    append_sample(out, src, f, s, prepared, drop_colliding, opts);
+}
+
+void append_sample(std::string& out, const parsed_exposition& src, const family& f, const sample& s,
+                   const prepared_labels& injected, bool drop_colliding,
                    const writer_options& opts) {
     const format input = src.source_format;
     const bool om = opts.output == format::openmetrics;
@@ -431,6 +474,7 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
                                              ? std::string_view("_total")
                                              : std::string_view();
     const std::span<const label> own = labels_in(src, s.labels);
+    const bool has_injected = !injected.rendered.empty();
     const bool quoted_name = family_name_needs_quotes(s.name, opts);
     bool first = true;
     if (quoted_name) {
@@ -441,20 +485,21 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
         first = false;
     } else {
         append_name(out, s.name, name_suffix, true, 0, opts);
-        if (!own.empty() || !injected.empty()) {
+        if (!own.empty() || has_injected) {
             out += '{';
         }
     }
-    if (injected.empty()) {
+    if (!has_injected) {
         append_labels_of(out, own, first, opts);
     } else {
         for (const label& l : own) {
             std::size_t prefix_count = 0;
-            if (injected_has(injected, l.name)) {
+            if (((injected.name_length_bits >> (l.name.size() % 64)) & 1) != 0 &&
+                injected_has(injected.labels, l.name)) {
                 if (drop_colliding) {
                     continue;
                 }
-                prefix_count = exported_prefix_count(own, injected, l.name);
+                prefix_count = exported_prefix_count(own, injected.labels, l.name);
             }
             if (!first) {
                 out += ',';
@@ -469,9 +514,12 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
             }
             out += '"';
         }
-        append_labels_of(out, injected, first, opts);
+        if (!first) {
+            out += ',';
+        }
+        out += injected.rendered;
     }
-    if (quoted_name || !own.empty() || !injected.empty()) {
+    if (quoted_name || !own.empty() || has_injected) {
         out += '}';
     }
     out += ' ';
@@ -513,7 +561,7 @@ void write_exposition(std::string& out, const parsed_exposition& src, const writ
         append_family_header(out, f, src.source_format, opts);
         for (const sample& s : family_samples) {
             if (!split_extras || classify_om_extra(f, s, src.source_format) == om_extra::none) {
-                append_sample(out, src, f, s, {}, false, opts);
+                append_sample(out, src, f, s, prepared_labels{}, false, opts);
             }
         }
         if (!split_extras) {
@@ -529,7 +577,7 @@ void write_exposition(std::string& out, const parsed_exposition& src, const writ
                     append_om_extra_header(out, f, src.source_format, extra, opts);
                     header_written = true;
                 }
-                append_sample(out, src, f, s, {}, false, opts);
+                append_sample(out, src, f, s, prepared_labels{}, false, opts);
             }
         }
     }
@@ -609,12 +657,11 @@ void append_label_value(std::string& out, std::string_view raw) {
 }
 
 bool is_legacy_metric_name(std::string_view name) {
-    if (name.empty()) {
+    if (name.empty() || !(name_chars[static_cast<unsigned char>(name[0])] & metric_start)) {
         return false;
     }
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        if (!(is_letter(c) || c == '_' || c == ':' || (i > 0 && is_digit(c)))) {
+    for (char c : name) {
+        if (!(name_chars[static_cast<unsigned char>(c)] & metric_char)) {
             return false;
         }
     }
@@ -622,12 +669,11 @@ bool is_legacy_metric_name(std::string_view name) {
 }
 
 bool is_legacy_label_name(std::string_view name) {
-    if (name.empty()) {
+    if (name.empty() || !(name_chars[static_cast<unsigned char>(name[0])] & label_start)) {
         return false;
     }
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        if (!(is_letter(c) || c == '_' || (i > 0 && is_digit(c)))) {
+    for (char c : name) {
+        if (!(name_chars[static_cast<unsigned char>(c)] & label_char)) {
             return false;
         }
     }

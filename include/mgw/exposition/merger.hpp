@@ -94,6 +94,11 @@ class merger {
     merge_options options_;
     writer_options writer_options_;
     std::vector<source_ref> sources_;
+    // Each source's injected labels rendered once per merge (in the output's name escaping),
+    // so a sample costs one append for all of them.
+    std::string rendered_injected_;
+    std::vector<std::size_t> injected_offsets_;
+    std::vector<prepared_labels> prepared_;
     std::vector<member> members_;
     std::vector<group> groups_;
     std::vector<std::uint32_t> slots_;  // open addressing: group index + 1, 0 = empty

@@ -2,6 +2,7 @@
 // OpenMetrics 1.0, converting between the two, appending to a caller-owned buffer.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,10 +48,27 @@ void append_family_header(std::string& out, const family& f, format input,
 void append_om_extra_header(std::string& out, const family& f, format input, om_extra extra,
                             const writer_options& opts);
 
+// Injected labels prepared once per source: their `name="value"` pairs rendered and joined
+// by commas, and a bit per name length (mod 64) so the per-sample collision check can skip
+// most name comparisons.
+struct prepared_labels {
+    std::span<const label> labels;
+    std::string_view rendered;
+    std::uint64_t name_length_bits = 0;
+};
+
+// Appends the rendering of `labels` used by prepared_labels::rendered.
+void render_labels(std::string& out, std::span<const label> labels, const writer_options& opts);
+std::uint64_t name_length_bits(std::span<const label> labels);
+
 // One sample line. `injected` labels are appended after the sample's own labels (already
 // escaped values). `f` is the family the sample belongs to in `src`.
 // Source labels whose name equals an injected one are renamed `exported_<name>` (repeatedly
 // while the name is still taken), or dropped when `drop_colliding` is set.
+void append_sample(std::string& out, const parsed_exposition& src, const family& f, const sample& s,
+                   const prepared_labels& injected, bool drop_colliding,
+                   const writer_options& opts);
+// The same, rendering `injected` on the fly (allocates when `injected` is not empty).
 void append_sample(std::string& out, const parsed_exposition& src, const family& f, const sample& s,
                    std::span<const label> injected, bool drop_colliding,
                    const writer_options& opts);
