@@ -1,0 +1,110 @@
+// NATS module: a core-NATS client on nats.c driven from the Asio loop through nats.c's external
+// event-loop API. Socket readiness, message handlers and connection events all run on one strand.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <mgw/core/log.hpp>
+
+namespace prometheus {
+class Registry;
+}
+
+namespace mgw::nats {
+
+struct tls_options {
+    bool enabled = false;
+    std::string ca_file;  // empty: system trust store
+    std::string cert_file;
+    std::string key_file;
+    bool skip_verify = false;
+};
+
+struct client_options {
+    // "nats://host:port", "tls://host:port" or "host:port" (nats:// assumed).
+    std::vector<std::string> servers;
+    std::string user;
+    std::string password;
+    tls_options tls;
+    std::string name = "metrics-gateway";
+    std::chrono::milliseconds connect_timeout{2000};
+    // Reconnects never stop; each round waits reconnect_wait plus a random jitter.
+    std::chrono::milliseconds reconnect_wait{2000};
+    std::chrono::milliseconds reconnect_jitter{100};
+    std::chrono::milliseconds reconnect_jitter_tls{1000};
+    std::chrono::milliseconds ping_interval{20000};
+    int max_pings_out = 2;
+    // nats.c's per-subscription buffer (gorouter's values); beyond it nats.c drops and reports a
+    // slow consumer.
+    int pending_messages_limit = 131072;
+    int pending_bytes_limit = 131072 * 1024;
+    // Messages handed to the strand but not yet handled; beyond it they are dropped and counted.
+    std::size_t max_queued_messages = 131072;
+};
+
+struct message {
+    std::string subject;
+    std::string reply;  // empty unless the publisher expects an answer
+    std::string data;
+};
+
+// Lifecycle: construct, subscribe(), start(); later close() on the strand. Handlers run on
+// the strand given at construction, never on nats.c threads.
+//
+// Metrics (registered on the given registry): mgw_nats_connected, mgw_nats_disconnects_total,
+// mgw_nats_reconnects_total, mgw_nats_messages_total{subject}, mgw_nats_bad_messages_total,
+// mgw_nats_dropped_messages_total{reason}, mgw_nats_async_errors_total.
+class client {
+  public:
+    using message_handler = std::function<void(message)>;
+    using event_handler = std::function<void()>;
+
+    // `strand` must be a strand (or a single-threaded executor).
+    client(boost::asio::any_io_executor strand, client_options options, core::logger& log,
+           prometheus::Registry& registry);
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // Before start(). `subject` may use wildcards; the metric label is this subject.
+    void subscribe(std::string subject, message_handler handler);
+    // Before start(). on_connected runs after the first connection and after every reconnect
+    // (subscriptions are in place again by then); on_disconnected when an established connection
+    // is lost.
+    void on_connected(event_handler handler);
+    void on_disconnected(event_handler handler);
+
+    // Connects in the background (nats.c's handshake is blocking, so it runs on a helper thread)
+    // and keeps reconnecting forever. Throws std::invalid_argument on bad options (no servers,
+    // unreadable TLS files).
+    void start();
+
+    // Queues a message; false when there is no connection object yet or nats.c refused it
+    // (while reconnecting nats.c buffers it and sends it on reconnect).
+    bool publish(std::string_view subject, std::string_view data);
+
+    // For the layer that decodes payloads: counts a message it had to reject.
+    void count_bad_message();
+
+    bool connected() const;
+
+    // Closes the connection: no handler runs afterwards. On the strand, with the io_context
+    // still running, the nats.c connection is then destroyed on the strand; the destructor
+    // destroys it otherwise. Idempotent.
+    void close();
+
+  private:
+    struct state;
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace mgw::nats
