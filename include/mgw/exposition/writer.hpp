@@ -49,8 +49,8 @@ void append_om_extra_header(std::string& out, const family& f, format input, om_
                             const writer_options& opts);
 
 // Injected labels prepared once per source: their `name="value"` pairs rendered and joined
-// by commas, and a bit per name length (mod 64) so the per-sample collision check can skip
-// most name comparisons.
+// by commas, and a bit per name (from its length and first byte, mod 64) so the per-sample
+// collision check can skip most name comparisons.
 struct prepared_labels {
     std::span<const label> labels;
     std::string_view rendered;

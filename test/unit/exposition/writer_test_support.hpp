@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <mgw/exposition/model.hpp>
+#include <mgw/exposition/writer.hpp>
 
 namespace mgw::exposition::test {
 
@@ -87,6 +88,8 @@ class exposition_builder {
         for (const auto& [name, value] : labels) {
             label l;
             l.name = keep(name);
+            // As the parser does: only a quoted name can be a non-legacy one.
+            l.name_was_quoted = !is_legacy_label_name(name);
             l.value = keep(value);
             l.value_has_escapes = value.find('\\') != std::string_view::npos;
             exp_.labels.push_back(l);
