@@ -51,12 +51,29 @@ class name_set {
         std::uint32_t generation = 0;
     };
 
+    // A function of the concatenation only (never of where it is split). Usual names are
+    // joined in a stack buffer and hashed eight bytes at a time.
     static std::uint64_t hash_of(std::string_view base, std::string_view suffix) {
-        std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
-        for (const char c : base)
-            h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-        for (const char c : suffix)
-            h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+        const std::size_t size = base.size() + suffix.size();
+        std::uint64_t h = 0xcbf29ce484222325ULL ^ size;
+        if (size > 256) {
+            for (const char c : base) {
+                h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+            }
+            for (const char c : suffix) {
+                h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+            }
+            return h ^ (h >> 29);
+        }
+        char joined[264] = {};
+        std::memcpy(joined, base.data(), base.size());
+        std::memcpy(joined + base.size(), suffix.data(), suffix.size());
+        for (std::size_t i = 0; i < size; i += 8) {
+            std::uint64_t word = 0;
+            std::memcpy(&word, joined + i, sizeof word);
+            h = (h ^ word) * 0x9E3779B97F4A7C15ULL;
+            h ^= h >> 32;
+        }
         return h ^ (h >> 29);
     }
 

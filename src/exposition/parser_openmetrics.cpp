@@ -398,7 +398,7 @@ class openmetrics_parser {
         name_token name;
         const auto first_label = static_cast<std::uint32_t>(out_.labels.size());
         if (has_class(*p, class_metric_start)) {
-            p = scan_class(p + 1, end, class_metric_char);
+            p = scan_name_chars(p + 1, end, true);
             name.text = std::string_view(name_at, static_cast<std::size_t>(p - name_at));
             if (p < end && *p != ' ' && *p != '{')
                 return error_at(p, "invalid character in metric name");

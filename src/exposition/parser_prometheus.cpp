@@ -186,7 +186,7 @@ class prometheus_parser {
         name_token name;
         const auto first_label = static_cast<std::uint32_t>(out_.labels.size());
         if (has_class(*p, class_metric_start)) {
-            const char* name_end = scan_class(p + 1, end, class_metric_char);
+            const char* name_end = scan_name_chars(p + 1, end, true);
             name.text = std::string_view(p, static_cast<std::size_t>(name_end - p));
             p = skip_blanks(name_end, end);
             if (p == name_end && p < end && *p != '{') {
