@@ -1,0 +1,131 @@
+// Assembly and lifecycle of the gateway process: listeners up, READY=1, wait for a signal,
+// health to 503, STOPPING=1, drain within shutdown.drain_timeout, exit.
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <mgw/core/lifecycle.hpp>
+#include <mgw/core/metrics.hpp>
+#include <mgw/core/sd_notify.hpp>
+#include <mgw/core/version.hpp>
+#include <mgw/gateway/gateway.hpp>
+#include <mgw/gateway/own_endpoints.hpp>
+#include <mgw/http/router.hpp>
+#include <mgw/http/server.hpp>
+
+namespace mgw::gateway {
+
+namespace asio = boost::asio;
+
+namespace {
+
+http::server_options listener_options(const core::gateway_config& config,
+                                      const core::listen_address& address,
+                                      const core::server_tls_config& tls) {
+    http::server_options options;
+    options.host = address.host;
+    options.port = address.port;
+    options.tls_cert_file = tls.cert_file;
+    options.tls_key_file = tls.key_file;
+    options.header_limit = config.http.header_limit;
+    options.body_limit = config.http.body_limit;
+    options.idle_timeout = config.http.idle_timeout;
+    options.request_timeout = config.http.request_timeout;
+    options.max_connections = config.http.max_connections;
+    options.max_pipelined = config.http.max_pipelined;
+    options.gzip_min_bytes = config.http.gzip_min_bytes;
+    options.access_log = config.log.access;
+    return options;
+}
+
+// Everything that lives exactly as long as one run().
+struct services {
+    core::gateway_metrics metrics;
+    core::health health;
+    std::optional<http::server> main_server;
+    std::optional<http::server> health_server;
+};
+
+asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& signals,
+                                         std::chrono::milliseconds drain_timeout, core::logger& log,
+                                         int& exit_code) {
+    const std::optional<core::shutdown_signal> signal = co_await signals.wait();
+    if (!signal) {
+        co_return;
+    }
+    s.health.set(core::health_state::draining);
+    core::sd_notify("STOPPING=1");
+    log.info("draining", {{"signal", core::to_string(*signal)},
+                          {"drain_timeout_ms", drain_timeout.count()},
+                          {"open_connections", s.main_server->open_connections()}});
+
+    const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+    const bool complete = co_await s.main_server->drain(deadline);
+    // The health listener answered 503 throughout the drain so load balancers moved away.
+    co_await s.health_server->drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    exit_code = complete ? 0 : 1;
+    log.info("stopped", {{"complete", complete}});
+    signals.cancel();
+}
+
+}  // namespace
+
+gateway::gateway(core::gateway_config config, core::logger& log)
+    : config_(std::move(config)), log_(log) {}
+
+gateway::~gateway() = default;
+
+int gateway::run() {
+    const std::uint32_t thread_count = config_.resolved_threads();
+    asio::io_context io(static_cast<int>(thread_count));
+    services s;
+
+    http::router main_routes;
+    main_routes.add(http::verb::get, "/health", make_health_handler(s.health),
+                    http::route_options("/health"));
+    main_routes.add(http::verb::get, "/metrics", make_metrics_handler(s.metrics),
+                    http::route_options("/metrics"));
+    s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
+                          std::move(main_routes), log_, s.metrics.registry());
+
+    http::router health_routes;
+    health_routes.set_fallback(make_health_handler(s.health), http::route_options("health_listen"));
+    s.health_server.emplace(io, listener_options(config_, config_.health_listen, {}),
+                            std::move(health_routes), log_, s.metrics.registry());
+
+    // Signals are caught from here on, so a SIGTERM during start-up still drains cleanly.
+    core::signal_watcher signals(io.get_executor());
+    s.main_server->start();
+    s.health_server->start();
+
+    int exit_code = 0;
+    asio::co_spawn(io,
+                   serve_until_signal(s, signals, config_.shutdown.drain_timeout, log_, exit_code),
+                   asio::detached);
+
+    s.health.set(core::health_state::ready);
+    core::sd_notify("READY=1");
+    log_.info("ready", {{"version", core::version()},
+                        {"listen", config_.listen.to_string()},
+                        {"port", s.main_server->local_port()},
+                        {"health_listen", config_.health_listen.to_string()},
+                        {"health_port", s.health_server->local_port()},
+                        {"tls", config_.tls.enabled()},
+                        {"threads", thread_count}});
+
+    std::vector<std::jthread> workers;
+    for (std::uint32_t i = 1; i < thread_count; ++i) {
+        workers.emplace_back([&io] { io.run(); });
+    }
+    io.run();
+    workers.clear();
+    return exit_code;
+}
+
+}  // namespace mgw::gateway
