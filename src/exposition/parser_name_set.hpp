@@ -66,8 +66,11 @@ class name_set {
             return h ^ (h >> 29);
         }
         char joined[264] = {};
-        std::memcpy(joined, base.data(), base.size());
-        std::memcpy(joined + base.size(), suffix.data(), suffix.size());
+        // Empty views may have a null data(), which memcpy must not receive.
+        if (!base.empty())
+            std::memcpy(joined, base.data(), base.size());
+        if (!suffix.empty())
+            std::memcpy(joined + base.size(), suffix.data(), suffix.size());
         for (std::size_t i = 0; i < size; i += 8) {
             std::uint64_t word = 0;
             std::memcpy(&word, joined + i, sizeof word);

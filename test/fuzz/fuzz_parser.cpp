@@ -1,0 +1,93 @@
+// libFuzzer target for the exposition parser: every input is parsed as Prometheus text and as
+// OpenMetrics, and the result must satisfy the model's invariants (ranges in bounds, families
+// tiling the samples, views inside the input) or be a positioned error.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "mgw/exposition/check.hpp"
+#include "mgw/exposition/parser.hpp"
+
+namespace {
+
+void require(bool condition) {
+    if (!condition)
+        std::abort();
+}
+
+bool inside(std::string_view view, std::string_view input) {
+    if (view.empty())
+        return true;
+    return view.data() >= input.data() && view.data() + view.size() <= input.data() + input.size();
+}
+
+bool range_ok(mgw::exposition::index_range range, std::size_t size) {
+    return static_cast<std::size_t>(range.first) + range.count <= size;
+}
+
+void check_result(std::string_view input, mgw::exposition::format fmt,
+                  mgw::exposition::parsed_exposition& out) {
+    using namespace mgw::exposition;
+    parse_limits limits;
+    limits.max_line_bytes = 1 << 16;
+    limits.max_samples = 10'000;
+    parse_error error;
+    const bool ok = parse(input, fmt, out, error, limits);
+    if (!ok) {
+        require(error.line >= 1 && error.column >= 1 && !error.reason.empty());
+        require(!error.message().empty());
+        return;
+    }
+    require(out.source_format == fmt);
+    require(out.samples.size() <= limits.max_samples);
+    std::size_t next = 0;
+    for (const family& f : out.families) {
+        require(!f.name.empty() && inside(f.name, input));
+        require(inside(f.help, input) && inside(f.unit, input));
+        require(f.samples.first == next);
+        require(range_ok(f.samples, out.samples.size()));
+        next += f.samples.count;
+    }
+    require(next == out.samples.size());
+    for (const sample& s : out.samples) {
+        require(!s.name.empty() && inside(s.name, input));
+        require(!s.value_text.empty() && inside(s.value_text, input));
+        require(inside(s.timestamp_text, input));
+        require(range_ok(s.labels, out.labels.size()));
+        require(s.labels.count <= limits.max_labels_per_sample);
+        if (s.has_exemplar) {
+            require(fmt == format::openmetrics);
+            require(range_ok(s.exemplar_data.labels, out.labels.size()));
+            require(s.exemplar_data.labels.first >= s.labels.first + s.labels.count);
+            require(!s.exemplar_data.value_text.empty());
+            require(inside(s.exemplar_data.value_text, input));
+        }
+    }
+    for (const label& l : out.labels) {
+        require(!l.name.empty() && inside(l.name, input) && inside(l.value, input));
+        require(l.value.size() <= limits.max_label_value_bytes);
+        require(l.value_has_escapes == (l.value.find('\\') != std::string_view::npos));
+    }
+    // A second parse into the same (now warm) object gives the same shape.
+    const std::size_t families = out.families.size();
+    const std::size_t samples = out.samples.size();
+    require(parse(input, fmt, out, error, limits));
+    require(out.families.size() == families && out.samples.size() == samples);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    // A private copy, exactly `size` bytes long, so reads past the end are caught by ASan.
+    const std::string buffer(reinterpret_cast<const char*>(data), size);
+    const std::string_view input(buffer);
+    static mgw::exposition::parsed_exposition reused;
+    check_result(input, mgw::exposition::format::prometheus_text, reused);
+    check_result(input, mgw::exposition::format::openmetrics, reused);
+    std::string diagnostic;
+    const int verdict = mgw::exposition::check_exposition(input, std::nullopt, diagnostic);
+    require((verdict == 0) == diagnostic.empty());
+    return 0;
+}
