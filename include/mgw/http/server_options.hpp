@@ -1,0 +1,42 @@
+// HTTP server module: the knobs of one listener. The coordinator maps the YAML config onto this
+// struct, so the server itself never sees configuration syntax.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mgw::http {
+
+struct server_options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: the kernel picks one (tests); see server::local_port()
+
+    // TLS is on when both are set: PEM certificate chain and private key files.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+
+    std::size_t header_limit = 16 * 1024;  // request line + header fields; beyond: 431
+    std::size_t body_limit = 1024 * 1024;  // default per route; beyond: 413
+
+    // A keep-alive connection with no request in progress is closed after `idle_timeout`;
+    // it also bounds how long a client may take to send a complete header.
+    std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
+    // From the end of a request's header to the end of its response (body read, handler,
+    // response write). Handlers see it as request_context::deadline().
+    std::chrono::steady_clock::duration request_timeout = std::chrono::seconds(30);
+    // How long a handler cancelled with `total` cancellation (drain deadline) may take to wrap
+    // up before its connection is closed under it.
+    std::chrono::steady_clock::duration cancel_grace = std::chrono::seconds(1);
+
+    std::size_t max_connections = 10'000;  // beyond: accepted, then closed at once (counted)
+    std::size_t max_pipelined = 16;        // requests read ahead of the one being answered
+
+    std::size_t gzip_min_bytes = 1024;  // smaller complete bodies are sent uncompressed
+    bool access_log = true;
+
+    bool tls_enabled() const { return !tls_cert_file.empty() || !tls_key_file.empty(); }
+};
+
+}  // namespace mgw::http

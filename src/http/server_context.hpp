@@ -1,0 +1,27 @@
+// HTTP server module (internal): everything a connection shares with its server. Held by
+// shared_ptr so that connections finishing after the server object are still safe.
+#pragma once
+
+#include <memory>
+
+#include <mgw/core/log.hpp>
+#include <mgw/http/router.hpp>
+#include <mgw/http/server_options.hpp>
+
+#include "connection_registry.hpp"
+#include "server_metrics.hpp"
+
+namespace mgw::http {
+
+struct server_context {
+    server_context(server_options o, router r, core::logger& l, prometheus::Registry& registry)
+        : options(std::move(o)), routes(std::move(r)), log(l), metrics(registry) {}
+
+    const server_options options;
+    const router routes;
+    core::logger& log;
+    server_metrics metrics;
+    connection_registry connections;
+};
+
+}  // namespace mgw::http
