@@ -1,0 +1,38 @@
+// Scrape module: what to fetch (one app instance's metrics endpoint) and how (deadline,
+// forwarded headers, Accept, size limit) for one fan-out.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mgw::scrape {
+
+// One app instance endpoint. `server_name` is the route's server_cert_domain_san: the SNI sent
+// and the name the certificate must carry (route integrity); empty means "use host".
+struct scrape_target {
+    std::string host;
+    std::uint16_t port = 0;
+    bool tls = false;
+    std::string server_name;
+    std::string path = "/metrics";  // path and optional query, as sent on the request line
+};
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+// 32 MiB: ~100x the largest exposition in the Prometheus fixtures, and small enough that a few
+// hundred concurrent scrapes cannot exhaust memory.
+inline constexpr std::size_t default_max_body_bytes = 32u << 20;
+
+struct scrape_request_options {
+    std::chrono::steady_clock::time_point deadline;
+    header_list headers;  // already filtered (see select_forward_headers)
+    std::string accept;   // see accept_v1 / accept_v2
+    std::size_t max_body_bytes = default_max_body_bytes;  // decoded body, per instance
+    bool accept_gzip = true;
+};
+
+}  // namespace mgw::scrape
