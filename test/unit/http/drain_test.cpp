@@ -52,6 +52,16 @@ router drain_routes(probe& p) {
         p.cancellation_type = static_cast<int>(ctx.cancellation_requested());
         p.cancelled = ec == net::error::operation_aborted;
     });
+    // Opts in to total cancellation to wrap up with a partial answer (Beast flex style).
+    r.add(verb::get, "/wrap-up", [&p](request_context& ctx, response& res) -> net::awaitable<void> {
+        // One filter for both directions: total reaches the awaited timer too.
+        co_await net::this_coro::reset_cancellation_state(net::enable_total_cancellation());
+        ++p.started;
+        net::steady_timer timer(co_await net::this_coro::executor, 30s);
+        auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        p.cancellation_type = static_cast<int>(ctx.cancellation_requested());
+        res.body(ec == net::error::operation_aborted ? "wrapped up" : "finished");
+    });
     return r;
 }
 
@@ -103,4 +113,24 @@ TEST_CASE("drain cancels handlers still running at the deadline") {
     CHECK(p.cancellation_type == static_cast<int>(net::cancellation_type::terminal));
     CHECK(c.closed_within(1s));
     CHECK(s.server().open_connections() == 0);
+}
+
+TEST_CASE("drain gives handlers that accept total cancellation a chance to wrap up") {
+    server_options o;
+    o.cancel_grace = 1s;
+    probe p;
+    test_server s(drain_routes(p), o);
+    raw_client c(s.port());
+    c.send(request("GET", "/wrap-up"));
+    REQUIRE(eventually([&] { return p.started == 1; }));
+
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_FALSE(s.drain(start + 100ms));
+    // Finished inside the grace period, well before the terminal step.
+    CHECK(std::chrono::steady_clock::now() - start < 900ms);
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->body() == "wrapped up");
+    CHECK_FALSE(res->keep_alive());
+    CHECK(p.cancellation_type == static_cast<int>(net::cancellation_type::total));
 }

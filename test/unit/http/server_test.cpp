@@ -361,3 +361,76 @@ TEST_CASE("server writes an access log line per request") {
     CHECK(text.find("\"bytes\":9") != std::string::npos);
     CHECK(text.find("\"remote\":\"127.0.0.1:") != std::string::npos);
 }
+
+TEST_CASE("request_context exposes the request") {
+    router r;
+    r.add_prefix(verb::post, "/ctx/",
+                 [](request_context& ctx, response& res) -> net::awaitable<void> {
+                     std::string out;
+                     out += std::string(ctx.method_string()) + "|" + std::string(ctx.target()) +
+                            "|" + ctx.path() + "|";
+                     for (const auto& [k, v] : ctx.query()) {
+                         out += k + "=" + v + ";";
+                     }
+                     out += "|" + std::string(ctx.header("x-CASE").value_or("none"));
+                     out += "|" + std::string(ctx.header("X-Absent").value_or("none"));
+                     out += "|" + ctx.body();
+                     out += "|" + ctx.remote().address().to_string();
+                     const auto left = ctx.deadline() - std::chrono::steady_clock::now();
+                     out += left > 20s && left <= 30s ? "|deadline ok" : "|deadline wrong";
+                     out += ctx.cancelled() ? "|cancelled" : "|live";
+                     res.body(out);
+                     co_return;
+                 });
+    test_server s(std::move(r));
+    raw_client c(s.port());
+    c.send(request("POST", "/ctx/a%20b?x=1&x=2&y=%C3%A9", "X-Case: Mixed\r\n", "payload"));
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->body() ==
+          "POST|/ctx/a%20b?x=1&x=2&y=%C3%A9|/ctx/a b|x=1;x=2;y=\xC3\xA9;|Mixed|none|payload|"
+          "127.0.0.1|deadline ok|live");
+}
+
+TEST_CASE("server answers 500 when a handler throws and keeps the connection") {
+    router r = basic_routes();
+    r.add(verb::get, "/throw", [](request_context&, response& res) -> net::awaitable<void> {
+        res.body("partial");
+        throw std::runtime_error("boom");
+        co_return;
+    });
+    test_server s(std::move(r));
+    raw_client c(s.port());
+    c.send(request("GET", "/throw"));
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->result_int() == 500);
+    CHECK(res->body() == "internal server error\n");
+    c.send(request("GET", "/hello"));
+    res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->result_int() == 200);
+    CHECK(eventually([&] { return s.log_text().find("boom") != std::string::npos; }));
+    CHECK(eventually([&] {
+        return s.metric("mgw_http_requests_total", {{"route", "/throw"}, {"code", "500"}}) == 1;
+    }));
+}
+
+TEST_CASE("server answers Expect: 100-continue before reading the body") {
+    test_server s(basic_routes());
+    raw_client c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    auto interim = c.read_response();
+    REQUIRE(interim);
+    CHECK(interim->result_int() == 100);
+    c.send("abcde");
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->body() == "5 -");
+
+    // Too large for the route: refused without waiting for the body.
+    c.send("POST /small HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\nExpect: 100-continue\r\n\r\n");
+    res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->result_int() == 413);
+}

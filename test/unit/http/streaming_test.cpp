@@ -1,6 +1,8 @@
 // Streamed (chunked) responses and gzip content coding, complete and streamed.
 #include <string>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 
@@ -48,6 +50,18 @@ router streaming_routes() {
               co_await res.write_chunk("one\n");
               co_await res.write_chunk("two\n");
           });
+    // A long-lived stream: no request deadline, a pause between chunks.
+    r.add(
+        verb::get, "/events",
+        [](request_context&, response& res) -> net::awaitable<void> {
+            net::steady_timer timer(co_await net::this_coro::executor);
+            for (int i = 0; i < 4; ++i) {
+                co_await res.write_chunk(line(i));
+                timer.expires_after(std::chrono::milliseconds(100));
+                co_await timer.async_wait(net::use_awaitable);
+            }
+        },
+        mgw::http::route_options("events", {}, std::chrono::steady_clock::duration::zero()));
     r.add(verb::get, "/big", [](request_context&, response& res) -> net::awaitable<void> {
         res.body(expected_stream(500));
         co_return;
@@ -142,4 +156,20 @@ TEST_CASE("HEAD on a streaming route sends the head only") {
     res = c.read_response();
     REQUIRE(res);
     CHECK(res->body() == "tiny");
+}
+
+TEST_CASE("a route without request deadline streams past the server's request_timeout") {
+    mgw::http::server_options o;
+    o.request_timeout = std::chrono::milliseconds(150);
+    test_server s(streaming_routes(), o);
+    raw_client c(s.port());
+    c.send(request("GET", "/events"));
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->body() == expected_stream(4));
+    // The same server cuts an ordinary route at its deadline.
+    c.send(request("GET", "/stream"));
+    res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->result_int() == 200);
 }
