@@ -343,7 +343,8 @@ void read_routes(const YAML::Node& node, routes_config& out) {
 
 void read_scrape(const YAML::Node& node, scrape_config& out) {
     const section s(node, "scrape",
-                    {"timeout", "max_concurrency", "forward_headers", "max_body_bytes", "tls"});
+                    {"timeout", "max_concurrency", "forward_headers", "max_body_bytes",
+                     "label_collisions", "tls"});
     read_duration(s, "timeout", out.timeout, zero_duration::rejected);
     read_uint(s, "max_concurrency", out.max_concurrency, 1, 1'000'000);
     read_string_list(s, "forward_headers", out.forward_headers);
@@ -355,6 +356,17 @@ void read_scrape(const YAML::Node& node, scrape_config& out) {
         }
     }
     read_uint(s, "max_body_bytes", out.max_body_bytes, 1, std::uint64_t{1} << 32);
+    std::string collisions;
+    read_string(s, "label_collisions", collisions);
+    if (collisions == "overwrite") {
+        out.label_collisions = label_collision_policy::overwrite;
+    } else if (collisions == "exported" || collisions.empty()) {
+        out.label_collisions = label_collision_policy::exported;
+    } else {
+        throw config_error(
+            s.path_of("label_collisions"),
+            fmt::format("invalid value \"{}\" (expected exported or overwrite)", collisions));
+    }
     read_client_tls(s.get("tls"), s.path_of("tls"), out.tls);
 }
 

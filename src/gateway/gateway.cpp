@@ -8,8 +8,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <mgw/apps/app_metrics_service.hpp>
+#include <mgw/apps/routes_endpoint.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/metrics.hpp>
 #include <mgw/core/sd_notify.hpp>
@@ -18,6 +22,10 @@
 #include <mgw/gateway/own_endpoints.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/http/server.hpp>
+#include <mgw/nats/client.hpp>
+#include <mgw/routes/route_subscriber.hpp>
+#include <mgw/routes/route_table.hpp>
+#include <mgw/scrape/scraper.hpp>
 
 namespace mgw::gateway {
 
@@ -44,13 +52,66 @@ http::server_options listener_options(const core::gateway_config& config,
     return options;
 }
 
-// Everything that lives exactly as long as one run().
+scrape::scraper_config scraper_settings(const core::gateway_config& config) {
+    scrape::scraper_config settings;
+    settings.max_concurrency = config.scrape.max_concurrency;
+    settings.tls = {.ca_file = config.scrape.tls.ca_file,
+                    .cert_file = config.scrape.tls.cert_file,
+                    .key_file = config.scrape.tls.key_file,
+                    .skip_verify = config.scrape.tls.skip_verify};
+    return settings;
+}
+
+apps::app_metrics_options app_metrics_settings(const core::gateway_config& config) {
+    return {.scrape_timeout = config.scrape.timeout,
+            .forward_headers = config.scrape.forward_headers,
+            .max_body_bytes = config.scrape.max_body_bytes,
+            .collisions = config.scrape.label_collisions == core::label_collision_policy::overwrite
+                              ? exposition::collision_policy::overwrite
+                              : exposition::collision_policy::rename_exported};
+}
+
+nats::client_options nats_settings(const core::nats_config& config) {
+    nats::client_options settings;
+    settings.servers = config.servers;
+    settings.user = config.user;
+    settings.password = config.password;
+    settings.tls = {.enabled = !config.tls.ca_file.empty() || !config.tls.cert_file.empty(),
+                    .ca_file = config.tls.ca_file,
+                    .cert_file = config.tls.cert_file,
+                    .key_file = config.tls.key_file,
+                    .skip_verify = config.tls.skip_verify};
+    return settings;
+}
+
+// Everything that lives exactly as long as one run(), declared in construction order.
 struct services {
     core::gateway_metrics metrics;
     core::health health;
+    routes::route_table route_table;
+    // Route-table writes (NATS messages, pruning) happen on this strand only.
+    asio::strand<asio::io_context::executor_type> routes_strand;
+    std::optional<nats::client> nats;
+    std::optional<routes::route_subscriber> route_subscriber;
+    std::optional<scrape::scraper> scraper;
+    std::optional<apps::app_metrics_service> app_metrics;
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
+
+    services(asio::io_context& io, const core::gateway_config& config)
+        : route_table({.max_stale_threshold = std::chrono::duration_cast<std::chrono::seconds>(
+                           config.routes.stale_threshold)}),
+          routes_strand(asio::make_strand(io)) {}
 };
+
+// Stops the route subscriber and closes NATS on the strand that owns them.
+asio::awaitable<void> stop_routes(services& s) {
+    if (!s.route_subscriber) {
+        co_return;
+    }
+    co_await asio::post(s.routes_strand, asio::use_awaitable);
+    s.route_subscriber->stop();
+}
 
 asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& signals,
                                          std::chrono::milliseconds drain_timeout, core::logger& log,
@@ -69,6 +130,7 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
     const bool complete = co_await s.main_server->drain(deadline);
     // The health listener answered 503 throughout the drain so load balancers moved away.
     co_await s.health_server->drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    co_await stop_routes(s);
     exit_code = complete ? 0 : 1;
     log.info("stopped", {{"complete", complete}});
     signals.cancel();
@@ -84,13 +146,43 @@ gateway::~gateway() = default;
 int gateway::run() {
     const std::uint32_t thread_count = config_.resolved_threads();
     asio::io_context io(static_cast<int>(thread_count));
-    services s;
+    services s(io, config_);
+
+    const auto now = routes::route_clock::now();
+    for (const core::static_route& route : config_.routes.static_routes) {
+        s.route_table.add_static({.uri = route.uri,
+                                  .host = route.host,
+                                  .port = route.port,
+                                  .tls_port = route.tls_port,
+                                  .server_cert_domain_san = route.server_cert_domain_san,
+                                  .private_instance_id = route.private_instance_id,
+                                  .tags = route.tags},
+                                 now);
+    }
+    s.route_table.publish();
+    if (config_.nats.enabled()) {
+        s.nats.emplace(s.routes_strand, nats_settings(config_.nats), log_, s.metrics.registry());
+        s.route_subscriber.emplace(
+            s.routes_strand, s.route_table, *s.nats,
+            routes::route_table_options{.max_stale_threshold =
+                                            std::chrono::duration_cast<std::chrono::seconds>(
+                                                config_.routes.stale_threshold)},
+            routes::subscriber_options{}, log_, s.metrics.registry());
+    }
+    s.scraper.emplace(io.get_executor(), scraper_settings(config_), log_, s.metrics.registry());
+    s.app_metrics.emplace(s.route_table, *s.scraper, app_metrics_settings(config_), log_,
+                          s.metrics.registry());
 
     http::router main_routes;
     main_routes.add(http::verb::get, "/health", make_health_handler(s.health),
                     http::route_options("/health"));
     main_routes.add(http::verb::get, "/metrics", make_metrics_handler(s.metrics),
                     http::route_options("/metrics"));
+    main_routes.add(http::verb::get, "/routes",
+                    apps::make_routes_handler(
+                        s.route_table, {config_.routes_api.username, config_.routes_api.password}),
+                    http::route_options("/routes"));
+    s.app_metrics->register_routes(main_routes);
     s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
                           std::move(main_routes), log_, s.metrics.registry());
 
@@ -103,6 +195,9 @@ int gateway::run() {
     core::signal_watcher signals(io.get_executor());
     s.main_server->start();
     s.health_server->start();
+    if (s.route_subscriber) {
+        asio::post(s.routes_strand, [&s] { s.route_subscriber->start(); });
+    }
 
     int exit_code = 0;
     asio::co_spawn(io,

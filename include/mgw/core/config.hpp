@@ -76,11 +76,18 @@ struct routes_config {
     std::chrono::milliseconds stale_threshold{std::chrono::seconds{120}};
 };
 
+// What happens to an instance's own label named like one of the CF labels the gateway adds.
+enum class label_collision_policy {
+    exported,   // kept as exported_<name>, like Prometheus with honor_labels: false
+    overwrite,  // dropped, the gateway's value wins: Promfetcher's behaviour
+};
+
 struct scrape_config {
     std::chrono::milliseconds timeout{std::chrono::seconds{10}};
     std::uint32_t max_concurrency = 512;
     std::vector<std::string> forward_headers{"Authorization"};
     std::uint64_t max_body_bytes = 16 * 1024 * 1024;
+    label_collision_policy label_collisions = label_collision_policy::exported;
     client_tls_config tls;
 };
 

@@ -1,0 +1,29 @@
+// Apps module: the synthetic series that describe each instance's scrape in the merged answer:
+// Promfetcher's `promfetcher_scrape_error` (with a low-cardinality `reason`) and the gateway's
+// `mgw_scrape_up`, `mgw_scrape_duration_seconds` and `mgw_scrape_samples`.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <mgw/apps/instance_labels.hpp>
+
+namespace mgw::apps {
+
+struct instance_outcome {
+    const instance_labels* labels = nullptr;
+    bool up = false;
+    std::string_view reason;  // error class when !up: "connect_refused", "parse_error", ...
+    double duration_seconds = 0;
+    std::size_t samples = 0;
+};
+
+// The report as Prometheus text 0.0.4, one family per series name, instances in the given
+// order. `promfetcher_scrape_error` appears only for failed instances and is a gauge: its value
+// is always 1 and it is rebuilt on every request (Promfetcher typed it counter, which an
+// OpenMetrics rendering would rename to `_total` and break the dashboards that read it).
+std::string render_scrape_report(std::span<const instance_outcome> outcomes);
+
+}  // namespace mgw::apps

@@ -1,0 +1,257 @@
+// The merged app endpoint: resolve → fan out → parse → merge → stream, with Promfetcher's status
+// codes and the per-instance synthetic series.
+#include <algorithm>
+#include <variant>
+
+#include <fmt/format.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
+
+#include <mgw/apps/app_metrics_service.hpp>
+#include <mgw/apps/app_request.hpp>
+#include <mgw/apps/instance_labels.hpp>
+#include <mgw/apps/scrape_report.hpp>
+#include <mgw/exposition/content_type.hpp>
+#include <mgw/exposition/parser.hpp>
+#include <mgw/exposition/writer.hpp>
+#include <mgw/routes/identifier.hpp>
+#include <mgw/routes/route_snapshot.hpp>
+#include <mgw/scrape/request_headers.hpp>
+
+namespace mgw::apps {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+void plain_text(http::response& response, int status, std::string body) {
+    response.status(static_cast<http::status>(status));
+    response.set("Content-Type", "text/plain; charset=utf-8");
+    response.body(std::move(body));
+}
+
+// The request line's path, still percent-encoded: Promfetcher unescapes the identifier itself.
+std::string_view raw_path(std::string_view target) {
+    return target.substr(0, target.find('?'));
+}
+
+bool is_client_error(const scrape::scrape_result& result) {
+    return result.error == scrape::scrape_error::http_status && result.status >= 400 &&
+           result.status < 500;
+}
+
+// The time instances get: the configured timeout, lowered by the scraper's own timeout header,
+// and never past the HTTP request's deadline (the merge still has to be written).
+clock::time_point scrape_deadline(const http::request_context& request,
+                                  std::chrono::milliseconds configured) {
+    const auto timeout =
+        scrape::scrape_timeout(configured, request.header("X-Prometheus-Scrape-Timeout-Seconds"));
+    const auto deadline = clock::now() + timeout;
+    const auto request_deadline = request.deadline() - scrape::scrape_timeout_margin;
+    return std::min(deadline, request_deadline);
+}
+
+// Promfetcher's label sets: the app's six, plus index and instance_id for failures.
+prometheus::Labels promfetch_labels(const routes::endpoint& endpoint, bool with_instance) {
+    prometheus::Labels labels;
+    for (std::string_view name : cf_label_names) {
+        if (name == "index" || name == "instance_id") {
+            if (with_instance) {
+                labels.emplace(name, endpoint.tag("instance_id"));
+            }
+        } else if (name != "instance") {
+            labels.emplace(name, endpoint.tag(name));
+        }
+    }
+    return labels;
+}
+
+}  // namespace
+
+struct app_metrics_service::metrics {
+    prometheus::Family<prometheus::Counter>& fetch_success;
+    prometheus::Family<prometheus::Counter>& fetch_failed;
+    prometheus::Counter& type_conflicts;
+    prometheus::Counter& parse_errors;
+
+    explicit metrics(prometheus::Registry& registry)
+        : fetch_success(prometheus::BuildCounter()
+                            .Name("promfetch_metric_fetch_success_total")
+                            .Help("Number of instances successfully fetched, by app.")
+                            .Register(registry)),
+          fetch_failed(prometheus::BuildCounter()
+                           .Name("promfetch_metric_fetch_failed_total")
+                           .Help("Number of instances that could not be fetched or parsed, by "
+                                 "app and instance.")
+                           .Register(registry)),
+          type_conflicts(prometheus::BuildCounter()
+                             .Name("mgw_merge_type_conflicts_total")
+                             .Help("Families left out of a merged answer because an instance "
+                                   "gave them another TYPE than the first instance did.")
+                             .Register(registry)
+                             .Add({})),
+          parse_errors(prometheus::BuildCounter()
+                           .Name("mgw_scrape_parse_errors_total")
+                           .Help("Instance bodies rejected as invalid expositions.")
+                           .Register(registry)
+                           .Add({})) {}
+};
+
+app_metrics_service::app_metrics_service(const routes::route_table& table, scrape::scraper& scraper,
+                                         app_metrics_options options, core::logger& log,
+                                         prometheus::Registry& registry)
+    : table_(table),
+      scraper_(scraper),
+      options_(std::move(options)),
+      log_(log),
+      metrics_(std::make_unique<metrics>(registry)) {}
+
+app_metrics_service::~app_metrics_service() = default;
+
+void app_metrics_service::register_routes(http::router& router) {
+    for (const char* prefix : {"/v1/apps/", "/v2/apps/"}) {
+        router.add_prefix(
+            http::verb::get, prefix,
+            [this](http::request_context& request, http::response& response) {
+                return handle(request, response);
+            },
+            http::route_options(std::string(prefix)));
+    }
+}
+
+boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& request,
+                                                         http::response& response) {
+    const auto parsed_request = parse_app_request(raw_path(request.target()), request.query());
+    if (const auto* error = std::get_if<app_request_error>(&parsed_request)) {
+        plain_text(response, error->status, error->body);
+        co_return;
+    }
+    const app_request& app = std::get<app_request>(parsed_request);
+
+    const auto snapshot = table_.snapshot();
+    routes::endpoint_list endpoints = snapshot->resolve(app.identifier);
+    if (endpoints.empty()) {
+        const std::string shown = routes::path_unescape(app.identifier).value_or(app.identifier);
+        plain_text(response, 404, fmt::format("404 Cannot found app with id or path {}\n", shown));
+        co_return;
+    }
+    routes::order_instances(endpoints);
+
+    std::vector<scrape::scrape_target> targets(endpoints.size());
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        const routes::endpoint& endpoint = *endpoints[i];
+        targets[i] = {.host = endpoint.host,
+                      .port = endpoint.port,
+                      .tls = endpoint.tls,
+                      .server_name = endpoint.server_cert_domain_san,
+                      .path = app.metric_path};
+    }
+
+    scrape::header_list client_headers;
+    for (const std::string& name : options_.forward_headers) {
+        if (const auto value = request.header(name)) {
+            client_headers.emplace_back(name, std::string(*value));
+        }
+    }
+    const scrape::scrape_request_options scrape_options{
+        .deadline = scrape_deadline(request, options_.scrape_timeout),
+        .headers = scrape::select_forward_headers(client_headers, options_.forward_headers),
+        .accept = std::string(app.api_version == 1 ? scrape::accept_v1 : scrape::accept_v2),
+        .max_body_bytes = options_.max_body_bytes,
+        .accept_gzip = true};
+
+    const std::vector<scrape::scrape_result> results =
+        co_await scraper_.scrape_all(targets, scrape_options);
+
+    if (std::all_of(results.begin(), results.end(), is_client_error)) {
+        plain_text(response, 406,
+                   fmt::format("406 Cannot found endpoint '{}' for app with id or path '{}' "
+                               "(status code {}), please create one\n",
+                               app.metric_path, app.identifier, results.front().status));
+        co_return;
+    }
+
+    // Parse every body in place; the views stay valid while `results` lives.
+    std::vector<exposition::parsed_exposition> expositions(results.size());
+    std::vector<instance_labels> labels(results.size());
+    std::vector<instance_outcome> outcomes(results.size());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const scrape::scrape_result& result = results[i];
+        labels[i].assign(*endpoints[i]);
+        instance_outcome& outcome = outcomes[i];
+        outcome.labels = &labels[i];
+        outcome.duration_seconds = std::chrono::duration<double>(result.duration).count();
+        if (!result.ok()) {
+            outcome.reason = result.reason.empty() ? scrape::to_string(result.error)
+                                                   : std::string_view(result.reason);
+            log_.debug("instance scrape failed", {{"instance", endpoints[i]->address},
+                                                  {"app_id", endpoints[i]->tag("app_id")},
+                                                  {"error", scrape::to_string(result.error)},
+                                                  {"reason", result.reason}});
+            continue;
+        }
+        exposition::parse_error parse_error;
+        const auto input_format = exposition::format_from_content_type(result.content_type);
+        if (!exposition::parse(result.body, input_format, expositions[i], parse_error)) {
+            expositions[i].clear();
+            outcome.reason = "parse_error";
+            metrics_->parse_errors.Increment();
+            log_.debug("instance body rejected",
+                       {{"instance", endpoints[i]->address}, {"error", parse_error.message()}});
+            continue;
+        }
+        outcome.up = true;
+        outcome.samples = expositions[i].samples.size();
+    }
+
+    exposition::merger merger({.collisions = options_.collisions});
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        if (outcomes[i].up) {
+            merger.add_source(expositions[i], labels[i].labels());
+            metrics_->fetch_success.Add(promfetch_labels(*endpoints[i], false)).Increment();
+        } else {
+            metrics_->fetch_failed.Add(promfetch_labels(*endpoints[i], true)).Increment();
+        }
+    }
+    const std::string report_text = render_scrape_report(outcomes);
+    exposition::parsed_exposition report;
+    exposition::parse_error report_error;
+    if (exposition::parse(report_text, exposition::format::prometheus_text, report, report_error)) {
+        merger.add_source(report);
+    } else {
+        log_.error("scrape report not parsable", {{"error", report_error.message()}});
+    }
+
+    const auto negotiated = exposition::negotiate(request.header("Accept").value_or(""));
+    merger.start({.output = negotiated.output, .utf8_names = negotiated.utf8_names});
+    for (const exposition::type_conflict& conflict : merger.conflicts()) {
+        metrics_->type_conflicts.Increment();
+        log_.warn(
+            "family type conflict",
+            {{"family", conflict.family},
+             {"instance", endpoints[std::min(conflict.source, endpoints.size() - 1)]->address},
+             {"expected",
+              exposition::type_keyword(conflict.expected, exposition::format::openmetrics)},
+             {"found", exposition::type_keyword(conflict.found, exposition::format::openmetrics)}});
+    }
+
+    response.status(http::status::ok);
+    response.set("Content-Type", negotiated.content_type);
+    std::string chunk;
+    chunk.reserve(options_.chunk_bytes + 4096);
+    bool done = false;
+    while (!done) {
+        chunk.clear();
+        done = merger.write_some(chunk, options_.chunk_bytes);
+        if (chunk.empty()) {
+            continue;
+        }
+        if (const auto error = co_await response.write_chunk(chunk)) {
+            co_return;  // the client went away: nothing left to do
+        }
+    }
+    co_await response.finish();
+}
+
+}  // namespace mgw::apps
