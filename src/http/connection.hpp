@@ -228,6 +228,10 @@ class connection final : public connection_base,
             auto item = std::make_unique<inbound>();
             item->started = clock::now();
             const auto& header = parser.get();
+            // RFC 9112 §3.2: a 1.1 request without Host is malformed.
+            if (header.version() >= 11 && header.find(beast_http::field::host) == header.end()) {
+                co_return reject(std::move(item), rejection::bad_request);
+            }
             if (!parse_request_target(header.target(), item->target)) {
                 co_return reject(std::move(item), rejection::bad_request);
             }
@@ -248,10 +252,11 @@ class connection final : public connection_base,
                 if (!co_await continue_if_expected(header)) {
                     co_return;
                 }
+                const bool was_idle = idle();
                 reading_deadline_ = timeout == clock::duration::zero()
                                         ? item->started + options.request_timeout
                                         : item->deadline;
-                if (idle()) {
+                if (was_idle) {
                     set_deadline(*reading_deadline_);
                 }
                 std::tie(ec, n) =

@@ -216,8 +216,14 @@ TEST_CASE("server answers malformed requests with 400") {
     res = d.read_response();
     REQUIRE(res);
     CHECK(res->result_int() == 400);
+
+    raw_client e(s.port());
+    e.send("GET /hello HTTP/1.1\r\n\r\n");
+    res = e.read_response();
+    REQUIRE(res);
+    CHECK(res->result_int() == 400);
     CHECK(eventually([&] {
-        return s.metric("mgw_http_rejected_total", {{"reason", "bad_request"}}) == 2;
+        return s.metric("mgw_http_rejected_total", {{"reason", "bad_request"}}) == 3;
     }));
 }
 
@@ -433,4 +439,26 @@ TEST_CASE("server answers Expect: 100-continue before reading the body") {
     res = c.read_response();
     REQUIRE(res);
     CHECK(res->result_int() == 413);
+}
+
+TEST_CASE("server bounds slow headers by the idle timeout and slow bodies by the request timeout") {
+    server_options o;
+    o.idle_timeout = 300ms;
+    o.request_timeout = 150ms;
+    test_server s(basic_routes(), o);
+    {
+        raw_client c(s.port());
+        c.send("GET /hello HTTP/1.1\r\nHost:");
+        CHECK(c.closed_within(2s));
+    }
+    {
+        raw_client c(s.port());
+        const auto start = std::chrono::steady_clock::now();
+        c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
+        CHECK(c.closed_within(2s));
+        CHECK(std::chrono::steady_clock::now() - start < 280ms);
+        CHECK(eventually([&] {
+            return s.metric("mgw_http_rejected_total", {{"reason", "request_timeout"}}) == 1;
+        }));
+    }
 }
