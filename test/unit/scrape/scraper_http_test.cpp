@@ -1,6 +1,8 @@
 // The scraper against in-process HTTP servers on 127.0.0.1: outcomes, limits, redirects,
 // keep-alive reuse, concurrency bound, deadlines, cancellation and the headers sent.
 #include <cstdlib>
+#include <future>
+#include <thread>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -515,4 +517,53 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: results are counted by outcome") {
 TEST_CASE_METHOD(scraper_fixture, "scrape: an empty target list completes at once") {
     auto s = make_scraper();
     CHECK(scrape(*s, {}, options_for()).empty());
+}
+
+TEST_CASE_METHOD(scraper_fixture, "scrape: many instances on a loop run by two threads") {
+    const std::string gz = mgw::http::gzip_compress(metrics_body);
+    test_server server(io, [&](const request_info& req) {
+        const bool compressed = req.target.back() % 2 == 0;
+        return reply{compressed ? response(200, gz, "Content-Encoding: gzip\r\n")
+                                : response(200, metrics_body)};
+    });
+    scraper_config config;
+    config.max_concurrency = 8;
+    config.pool.max_idle_per_endpoint = 8;
+    auto s = make_scraper(config);
+    std::vector<scrape_target> targets;
+    for (int i = 0; i < 200; ++i) {
+        targets.push_back(local_target(server.port(), "/m" + std::to_string(i)));
+    }
+    const auto options = options_for(10'000ms);
+    for (int round = 0; round < 2; ++round) {
+        std::promise<std::vector<scrape_result>> promise;
+        auto future = promise.get_future();
+        boost::asio::co_spawn(io, s->scrape_all(targets, options),
+                              [&](std::exception_ptr e, std::vector<scrape_result> r) {
+                                  if (e) {
+                                      promise.set_exception(e);
+                                  } else {
+                                      promise.set_value(std::move(r));
+                                  }
+                              });
+        io.restart();
+        std::thread second([&] { io.run_for(10s); });
+        std::thread first([&] { io.run_for(10s); });
+        const bool finished = future.wait_for(10s) == std::future_status::ready;
+        io.stop();
+        first.join();
+        second.join();
+        REQUIRE(finished);
+        const auto results = future.get();
+        REQUIRE(results.size() == targets.size());
+        for (const auto& r : results) {
+            CHECK(r.ok());
+            CHECK(r.body == metrics_body);
+        }
+    }
+    // Two rounds of 200 scrapes, at most 8 at a time, over kept-alive connections.
+    CHECK(server.requests() == 400);
+    CHECK(server.connections() <= 8);
+    CHECK(server.max_concurrent_requests() <= 8);
+    CHECK(s->in_flight() == 0);
 }
