@@ -31,7 +31,9 @@ struct parse_limits {
 };
 
 // Parses `input` into `out` (cleared first; capacity reused). Returns false and fills `error` on
-// invalid input; `out` is then unspecified but still safe to reuse.
+// invalid input; `out` is then unspecified but still safe to reuse. The views in `out` point into
+// `input`. Safe to call concurrently from several threads (the scratch sets are per thread);
+// after a first parse of similar size, a parse into the same `out` allocates nothing.
 bool parse(std::string_view input, format input_format, parsed_exposition& out, parse_error& error,
            const parse_limits& limits = {});
 
