@@ -1,0 +1,83 @@
+// Request parsing of the Promfetcher-compatible paths, without sockets.
+#include <catch2/catch.hpp>
+
+#include <mgw/apps/app_request.hpp>
+
+namespace {
+
+using query_list = std::vector<std::pair<std::string, std::string>>;
+
+mgw::apps::app_request parse_ok(std::string_view path, const query_list& query = {}) {
+    auto result = mgw::apps::parse_app_request(path, query);
+    REQUIRE(std::holds_alternative<mgw::apps::app_request>(result));
+    return std::get<mgw::apps::app_request>(result);
+}
+
+mgw::apps::app_request_error parse_error(std::string_view path, const query_list& query = {}) {
+    auto result = mgw::apps::parse_app_request(path, query);
+    REQUIRE(std::holds_alternative<mgw::apps::app_request_error>(result));
+    return std::get<mgw::apps::app_request_error>(result);
+}
+
+}  // namespace
+
+TEST_CASE("identifier in the path may contain slashes") {
+    const auto request = parse_ok("/v1/apps/org/space/app/metrics");
+    CHECK(request.api_version == 1);
+    CHECK(request.identifier == "org/space/app");
+    CHECK(request.metric_path == "/metrics");
+    CHECK_FALSE(request.only_app_metrics);
+}
+
+TEST_CASE("only-app-metrics in the path and as only_from_app") {
+    CHECK(parse_ok("/v2/apps/0d1b5a3e-1c1d-4a7f-9f0a-1b2c3d4e5f60/only-app-metrics")
+              .only_app_metrics);
+    const auto request = parse_ok("/v2/apps/my-app.example.com/metrics", {{"only_from_app", ""}});
+    CHECK(request.only_app_metrics);
+    CHECK(request.identifier == "my-app.example.com");
+    CHECK(request.api_version == 2);
+}
+
+TEST_CASE("identifier from the query: app first, then route_url, quotes stripped") {
+    CHECK(parse_ok("/v1/apps/metrics", {{"app", "\"org/space/app\""}}).identifier ==
+          "org/space/app");
+    CHECK(parse_ok("/v1/apps/metrics", {{"route_url", "app.example.com/"}}).identifier ==
+          "app.example.com/");
+    CHECK(parse_ok("/v2/apps/only-app-metrics", {{"app", "a"}, {"route_url", "b"}}).identifier ==
+          "a");
+    CHECK(parse_ok("/v3/apps/metrics", {{"app", "x"}}).api_version == 2);
+}
+
+TEST_CASE("no identifier is Promfetcher's 400") {
+    const auto error = parse_error("/v1/apps/metrics");
+    CHECK(error.status == 400);
+    CHECK(error.body == "400 Bad Request: You must set app id or path");
+    CHECK(parse_error("/v1/apps/metrics", {{"app", "\"\""}}).status == 400);
+}
+
+TEST_CASE("paths of no known form are 404") {
+    for (const char* path : {"/v1/app/x/metrics", "/va/apps/x/metrics", "/v1/apps/x/other",
+                             "/apps/x/metrics", "/v/apps/x/metrics"}) {
+        INFO(path);
+        CHECK(parse_error(path).status == 404);
+    }
+}
+
+TEST_CASE("metric_path must be a path on the instance") {
+    CHECK(parse_ok("/v2/apps/a/metrics", {{"metric_path", " /actuator/prometheus "}}).metric_path ==
+          "/actuator/prometheus");
+    CHECK(parse_ok("/v2/apps/a/metrics", {{"metric_path", "custom?x=1"}}).metric_path ==
+          "/custom?x=1");
+    CHECK(parse_ok("/v2/apps/a/metrics", {{"metric_path", ""}}).metric_path == "/metrics");
+    for (const char* bad : {"http://evil.example/metrics", "//evil.example/metrics", "HTTPS://x/",
+                            "/a b", "/a\r\nHost: x", "\\\\host\\share", "javascript:alert(1)"}) {
+        INFO(bad);
+        CHECK(parse_error("/v2/apps/a/metrics", {{"metric_path", bad}}).status == 400);
+    }
+}
+
+TEST_CASE("normalise_metric_path keeps colons that are not a scheme") {
+    CHECK(mgw::apps::normalise_metric_path("/a:b").value() == "/a:b");
+    CHECK(mgw::apps::normalise_metric_path("a/b:c").value() == "/a/b:c");
+    CHECK_FALSE(mgw::apps::normalise_metric_path("a:b").has_value());
+}
