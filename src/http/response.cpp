@@ -37,7 +37,8 @@ std::optional<std::string_view> response::header(std::string_view name) const {
 }
 
 bool response::compress_complete_body() {
-    if (!init_.gzip_accepted || body_.size() < init_.gzip_min_bytes || header("Content-Encoding")) {
+    if (!init_.gzip_accepted || !compression_ || body_.size() < init_.gzip_min_bytes ||
+        header("Content-Encoding")) {
         return false;
     }
     body_ = gzip_compress(body_);
@@ -53,7 +54,7 @@ boost::asio::awaitable<boost::system::error_code> response::write_chunk(std::str
     }
     if (!streaming_) {
         streaming_ = true;
-        if (init_.gzip_accepted && !header("Content-Encoding")) {
+        if (init_.gzip_accepted && compression_ && !header("Content-Encoding")) {
             encoder_ = std::make_unique<gzip_encoder>();
             set("Content-Encoding", "gzip");
             set("Vary", "Accept-Encoding");

@@ -71,6 +71,10 @@ class response {
     // streaming handler returns without doing so.
     boost::asio::awaitable<boost::system::error_code> finish();
 
+    // On by default (used when the client accepts gzip). Event streams turn it off: the gzip
+    // encoder holds bytes back until it has a block, so an event would wait for the next ones.
+    void compression(bool enabled) { compression_ = enabled; }
+
     bool streaming() const { return streaming_; }
     bool finished() const { return finished_; }
     bool head_request() const { return init_.head_request; }
@@ -89,6 +93,7 @@ class response {
     http::status status_ = http::status::ok;
     std::vector<std::pair<std::string, std::string>> fields_;
     std::string body_;
+    bool compression_ = true;
     bool streaming_ = false;
     bool finished_ = false;
     std::uint64_t bytes_sent_ = 0;

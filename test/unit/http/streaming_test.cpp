@@ -62,6 +62,12 @@ router streaming_routes() {
             }
         },
         mgw::http::route_options("events", {}, std::chrono::steady_clock::duration::zero()));
+    r.add(verb::get, "/plain-stream", [](request_context&, response& res) -> net::awaitable<void> {
+        res.compression(false);
+        for (int i = 0; i < 50; ++i) {
+            co_await res.write_chunk(line(i));
+        }
+    });
     r.add(verb::get, "/big", [](request_context&, response& res) -> net::awaitable<void> {
         res.body(expected_stream(500));
         co_return;
@@ -172,4 +178,14 @@ TEST_CASE("a route without request deadline streams past the server's request_ti
     res = c.read_response();
     REQUIRE(res);
     CHECK(res->result_int() == 200);
+}
+
+TEST_CASE("a stream can turn compression off") {
+    test_server s(streaming_routes());
+    raw_client c(s.port());
+    c.send(request("GET", "/plain-stream", "Accept-Encoding: gzip\r\n"));
+    auto res = c.read_response();
+    REQUIRE(res);
+    CHECK(res->find("Content-Encoding") == res->end());
+    CHECK(res->body() == expected_stream(50));
 }
