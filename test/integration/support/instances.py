@@ -3,9 +3,11 @@
 record every request they get. Also: CF tags, static-route YAML, and a small ordered parser of
 exposition sample lines (the gateway's label order matters, so no dict-based parser)."""
 
+import contextlib
 import gzip
 import http.server
 import re
+import socket
 import threading
 import time
 import uuid
@@ -142,6 +144,29 @@ class _QuietServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
+    def __init__(self, *args, **kwargs):
+        self.connections = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self):
+        """Ends keep-alive connections too, so a stopped instance is really gone."""
+        with self.connections_lock:
+            connections = list(self.connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
     def handle_error(self, request, client_address):
         # Clients (the gateway) closing early is what half of these tests are about.
         pass
@@ -213,6 +238,7 @@ class AppInstance:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
 
     def __enter__(self):
         return self
