@@ -175,7 +175,8 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 class AppInstance:
     """One app instance. `mode` says how it answers GET requests:
 
-    ok            200 with `body` (default demo_metrics(index)) and `content_type`
+    ok            200 with `body` (bytes, str or a function returning one; default
+                  demo_metrics(index)) and `content_type`
     gzip          the same, gzip-encoded (Content-Encoding: gzip)
     openmetrics   200 with demo_metrics_openmetrics(index), OpenMetrics content type
     status        `status` (e.g. 404, 500) with a short text body
@@ -281,6 +282,9 @@ class AppInstance:
         self.bytes_sent += len(body)
 
     def metrics_body(self):
+        if callable(self.body):
+            body = self.body()
+            return body.encode() if isinstance(body, str) else body
         if self.body is not None:
             return self.body.encode() if isinstance(self.body, str) else self.body
         if self.mode == "openmetrics":
