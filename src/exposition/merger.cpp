@@ -9,11 +9,14 @@ namespace {
 
 constexpr std::uint32_t no_member = UINT32_MAX;
 
-std::uint64_t hash_name(std::string_view s) {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (char c : s) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 1099511628211ULL;
+// FNV-1a over base+suffix, so a composed name is looked up without building it.
+std::uint64_t hash_name(std::string_view base, std::string_view suffix, bool counter) {
+    std::uint64_t h = counter ? 1469598103934665603ULL : 7809847782465536322ULL;
+    for (const std::string_view part : {base, suffix}) {
+        for (char c : part) {
+            h ^= static_cast<unsigned char>(c);
+            h *= 1099511628211ULL;
+        }
     }
     return h;
 }
@@ -34,17 +37,62 @@ void merger::clear() {
     phase_ = phase::done;
 }
 
-std::uint32_t merger::find_or_insert(std::string_view key, std::size_t& slot) {
+std::uint32_t merger::find_group(std::string_view base, std::string_view suffix, bool counter,
+                                 std::size_t& slot) const {
     const std::size_t mask = slots_.size() - 1;
-    slot = hash_name(key) & mask;
+    slot = hash_name(base, suffix, counter) & mask;
+    const std::size_t size = base.size() + suffix.size();
     while (slots_[slot] != 0) {
         const std::uint32_t index = slots_[slot] - 1;
-        if (groups_[index].key == key) {
+        const group& g = groups_[index];
+        if (g.counter == counter && g.key.size() == size && g.key.substr(0, base.size()) == base &&
+            g.key.substr(base.size()) == suffix) {
             return index;
         }
         slot = (slot + 1) & mask;
     }
     return no_member;
+}
+
+void merger::drop_group(std::uint32_t dropped, const group& kept) {
+    group& g = groups_[dropped];
+    g.dropped = true;
+    for (std::uint32_t m = g.first_member; m != no_member; m = members_[m].next) {
+        conflicts_.push_back({members_[m].source, g.key, kept.type, g.type});
+    }
+}
+
+// Families that are distinct in one format can clash in the other: a 0.0.4 gauge `a` and
+// counter `a_total` (every Go client exposes go_memstats_alloc_bytes and ..._total) are both
+// family `a` in OpenMetrics; an OpenMetrics counter `a` and a gauge `a_total` are both
+// `a_total` in 0.0.4. The later-seen family of such a pair is left out of this output.
+void merger::drop_clashing_groups() {
+    const bool om = writer_options_.output == format::openmetrics;
+    const auto group_count = static_cast<std::uint32_t>(groups_.size());
+    for (std::uint32_t gi = 0; gi < group_count; ++gi) {
+        const group& g = groups_[gi];
+        if (!g.counter || g.dropped) {
+            continue;
+        }
+        std::size_t slot = 0;
+        for (const std::string_view suffix : {std::string_view(), std::string_view("_total")}) {
+            // In 0.0.4 a counter is written under its key only when a 0.0.4 source named it
+            // without `_total`.
+            if (!om && suffix.empty() && !g.has_text_name_without_total) {
+                continue;
+            }
+            const std::uint32_t other = find_group(g.key, suffix, false, slot);
+            if (other == no_member || groups_[other].dropped) {
+                continue;
+            }
+            if (other > gi) {
+                drop_group(other, g);
+            } else {
+                drop_group(gi, groups_[other]);
+                break;
+            }
+        }
+    }
 }
 
 void merger::start(const writer_options& options) {
@@ -81,27 +129,78 @@ void merger::start(const writer_options& options) {
         const parsed_exposition& src = *sources_[si].exposition;
         for (std::uint32_t fi = 0; fi < src.families.size(); ++fi) {
             const family& f = src.families[fi];
-            const std::string_view key = canonical_family_name(f, src.source_format);
-            std::size_t slot = 0;
-            std::uint32_t gi = find_or_insert(key, slot);
-            const auto mi = static_cast<std::uint32_t>(members_.size());
-            if (gi == no_member) {
-                gi = static_cast<std::uint32_t>(groups_.size());
-                groups_.push_back({key, f.type, mi, mi, false});
-                slots_[slot] = gi + 1;
-            } else if (groups_[gi].type != f.type) {
-                conflicts_.push_back({si, key, groups_[gi].type, f.type});
+            const std::span<const sample> samples =
+                std::span<const sample>(src.samples).subspan(f.samples.first, f.samples.count);
+            if (f.type != metric_type::unknown || !has_foreign_sample_names(f, samples)) {
+                add_member(si, fi, canonical_family_name(f, src.source_format), {});
                 continue;
-            } else {
-                members_[groups_[gi].last_member].next = mi;
-                groups_[gi].last_member = mi;
             }
-            members_.push_back({si, fi, no_member});
-            groups_[gi].has_openmetrics_member |= src.source_format == format::openmetrics;
+            // An untyped family holding `x`, `x_sum`, `x_count`...: every sample of an unknown
+            // family must carry the family's name in OpenMetrics, so each name becomes its own
+            // family, as client_golang's text parser reads such input.
+            for (std::size_t i = 0; i < samples.size(); ++i) {
+                bool seen = false;
+                for (std::size_t j = 0; j < i && !seen; ++j) {
+                    seen = samples[j].name == samples[i].name;
+                }
+                if (!seen) {
+                    add_member(si, fi, samples[i].name, samples[i].name);
+                }
+            }
         }
     }
+    drop_clashing_groups();
     group_ = 0;
-    phase_ = groups_.empty() ? phase::trailer : phase::header;
+    skip_dropped_groups();
+    phase_ = group_ < groups_.size() ? phase::header : phase::trailer;
+}
+
+std::size_t merger::family_count() const {
+    std::size_t count = 0;
+    for (const group& g : groups_) {
+        count += g.dropped ? 0 : 1;
+    }
+    return count;
+}
+
+bool merger::has_foreign_sample_names(const family& f, std::span<const sample> samples) {
+    for (const sample& s : samples) {
+        if (s.name != f.name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void merger::add_member(std::uint32_t si, std::uint32_t fi, std::string_view key,
+                        std::string_view only_name) {
+    const parsed_exposition& src = *sources_[si].exposition;
+    const family& f = src.families[fi];
+    const bool counter = f.type == metric_type::counter;
+    std::size_t slot = 0;
+    std::uint32_t gi = find_group(key, {}, counter, slot);
+    const auto mi = static_cast<std::uint32_t>(members_.size());
+    if (gi == no_member) {
+        gi = static_cast<std::uint32_t>(groups_.size());
+        groups_.push_back({key, f.type, mi, mi, counter, false, false, false});
+        slots_[slot] = gi + 1;
+    } else if (groups_[gi].type != f.type) {
+        conflicts_.push_back({si, key, groups_[gi].type, f.type});
+        return;
+    } else {
+        members_[groups_[gi].last_member].next = mi;
+        groups_[gi].last_member = mi;
+    }
+    members_.push_back({si, fi, no_member, only_name});
+    groups_[gi].has_openmetrics_member |= src.source_format == format::openmetrics;
+    groups_[gi].has_text_name_without_total |=
+        counter && src.source_format == format::prometheus_text && f.name == key;
+}
+
+void merger::skip_dropped_groups() {
+    while (group_ < groups_.size() && groups_[group_].dropped) {
+        ++group_;
+    }
 }
 
 void merger::write_header(std::string& out, const group& g) {
@@ -124,6 +223,10 @@ void merger::write_header(std::string& out, const group& g) {
     }
     const parsed_exposition& src = *sources_[named->source].exposition;
     family header = src.families[named->family];
+    if (!named->only_name.empty() && named->only_name != header.name) {
+        header.name = named->only_name;  // split off an untyped family: its HELP is not ours
+        header.help_present = false;
+    }
     header.unit = unit;
     append_family_header(out, header, src.source_format, writer_options_);
 }
@@ -140,6 +243,9 @@ bool merger::write_group_samples(std::string& out, std::size_t stop) {
             const sample& smp = src.samples[f.samples.first + sample_];
             ++sample_;
             if (classify && classify_om_extra(f, smp, src.source_format) != om_extra::none) {
+                continue;
+            }
+            if (!m.only_name.empty() && smp.name != m.only_name) {
                 continue;
             }
             append_sample(out, src, f, smp, prepared_[m.source], drop_colliding, writer_options_);
@@ -214,13 +320,17 @@ bool merger::write_some(std::string& out, std::size_t soft_limit) {
                     extra_header_written_ = false;
                     break;
                 }
-                phase_ = ++group_ < groups_.size() ? phase::header : phase::trailer;
+                ++group_;
+                skip_dropped_groups();
+                phase_ = group_ < groups_.size() ? phase::header : phase::trailer;
                 break;
             case phase::extras:
                 if (!write_group_extras(out, stop)) {
                     return false;
                 }
-                phase_ = ++group_ < groups_.size() ? phase::header : phase::trailer;
+                ++group_;
+                skip_dropped_groups();
+                phase_ = group_ < groups_.size() ? phase::header : phase::trailer;
                 break;
             case phase::trailer:
                 append_trailer(out, writer_options_);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/writer.hpp>
 
 namespace mgw::exposition {
@@ -200,6 +201,14 @@ bool seconds_to_millis(std::string& out, std::string_view t) {
             out += '0';
             return true;
         }
+    }
+    // 0.0.4 timestamps are int64 milliseconds; a larger one has no 0.0.4 spelling.
+    constexpr std::string_view int64_max = "9223372036854775807";
+    const std::size_t digits = int_part.size() + 3 - skip;
+    if (digits > int64_max.size() ||
+        (digits == int64_max.size() &&
+         (std::string(int_part) + std::string(digits_buf + skip, 3 - skip)) > int64_max)) {
+        return false;
     }
     if (negative) {
         out += '-';
@@ -583,35 +592,9 @@ void append_trailer(std::string& out, const writer_options& opts) {
 }
 
 void write_exposition(std::string& out, const parsed_exposition& src, const writer_options& opts) {
-    const bool split_extras =
-        opts.output == format::prometheus_text && src.source_format == format::openmetrics;
-    const std::span<const sample> samples(src.samples);
-    for (const family& f : src.families) {
-        const auto family_samples = samples.subspan(f.samples.first, f.samples.count);
-        append_family_header(out, f, src.source_format, opts);
-        for (const sample& s : family_samples) {
-            if (!split_extras || classify_om_extra(f, s, src.source_format) == om_extra::none) {
-                append_sample(out, src, f, s, prepared_labels{}, false, opts);
-            }
-        }
-        if (!split_extras) {
-            continue;
-        }
-        for (om_extra extra : om_extras_in_output_order) {
-            bool header_written = false;
-            for (const sample& s : family_samples) {
-                if (classify_om_extra(f, s, src.source_format) != extra) {
-                    continue;
-                }
-                if (!header_written) {
-                    append_om_extra_header(out, f, src.source_format, extra, opts);
-                    header_written = true;
-                }
-                append_sample(out, src, f, s, prepared_labels{}, false, opts);
-            }
-        }
-    }
-    append_trailer(out, opts);
+    merger m;
+    m.add_source(src);
+    m.write_all(out, opts);
 }
 
 void append_value(std::string& out, std::string_view text, double value) {

@@ -25,7 +25,10 @@ struct merge_options {
 };
 
 // A source family left out of the merge because its TYPE differs from the type the family
-// already has (from the first source that exposed it).
+// already has (from the first source that exposed it), or because, in the output format, its
+// name clashes with an earlier family of another type (0.0.4 gauge `a` and counter `a_total`
+// are both `a` in OpenMetrics; OpenMetrics counter `a` and gauge `a_total` both `a_total` in
+// 0.0.4).
 struct type_conflict {
     std::size_t source = 0;   // index in add_source order
     std::string_view family;  // format-independent family name (counters without `_total`)
@@ -59,11 +62,12 @@ class merger {
     std::string write_all(const writer_options& options);
     void write_all(std::string& out, const writer_options& options);
 
-    // Valid after start(): the families skipped because of a TYPE conflict, in source order.
+    // Valid after start(): the source families left out, TYPE conflicts first (in source
+    // order), then name clashes of the output format.
     std::span<const type_conflict> conflicts() const { return conflicts_; }
     // Valid after start(): the number of families in the output (0.0.4 `_created` etc. gauges
     // split off an OpenMetrics family are not counted separately).
-    std::size_t family_count() const { return groups_.size(); }
+    std::size_t family_count() const;
 
   private:
     struct source_ref {
@@ -76,17 +80,30 @@ class merger {
         std::uint32_t source;
         std::uint32_t family;
         std::uint32_t next;
+        std::string_view only_name;  // when set, only the family's samples of this name
     };
+    // Counters and other families live in separate key spaces: a counter's key has no
+    // `_total`, and gauge `a` and counter `a_total` are different families in 0.0.4.
     struct group {
         std::string_view key;
         metric_type type;
         std::uint32_t first_member;
         std::uint32_t last_member;
+        bool counter;
+        bool dropped;  // clashes with an earlier family in this output format
         bool has_openmetrics_member;
+        bool has_text_name_without_total;
     };
     enum class phase : unsigned char { header, samples, extras, trailer, done };
 
-    std::uint32_t find_or_insert(std::string_view key, std::size_t& probe_slot);
+    std::uint32_t find_group(std::string_view base, std::string_view suffix, bool counter,
+                             std::size_t& slot) const;
+    static bool has_foreign_sample_names(const family& f, std::span<const sample> samples);
+    void add_member(std::uint32_t source, std::uint32_t family, std::string_view key,
+                    std::string_view only_name);
+    void drop_group(std::uint32_t dropped, const group& kept);
+    void drop_clashing_groups();
+    void skip_dropped_groups();
     void write_header(std::string& out, const group& g);
     bool write_group_samples(std::string& out, std::size_t stop);
     bool write_group_extras(std::string& out, std::size_t stop);

@@ -76,7 +76,9 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
 // `# EOF` for OpenMetrics; nothing for Prometheus text.
 void append_trailer(std::string& out, const writer_options& opts);
 
-// A whole exposition, families in input order, ending with `# EOF` in OpenMetrics.
+// A whole exposition, families in input order, ending with `# EOF` in OpenMetrics. This is a
+// merge of one source: a family that clashes with an earlier one in `opts.output` (see
+// type_conflict in merger.hpp) is left out; use a merger to learn which.
 void write_exposition(std::string& out, const parsed_exposition& src, const writer_options& opts);
 
 // Lower-level pieces, exposed because they are the format rules and are tested on their own.

@@ -124,13 +124,58 @@ x{k="v"} 3
 # TYPE y gauge
 y{app_id="g1",instance_id="1"} 2
 )");
+    // The unknown `x` differs in TYPE; the counter `x` (0.0.4, no `_total`) has the same name
+    // as the gauge in both formats, so it is a name clash.
     REQUIRE(m.conflicts().size() == 2);
-    CHECK(m.conflicts()[0].source == 1);
+    CHECK(m.conflicts()[0].source == 2);
     CHECK(m.conflicts()[0].family == "x");
     CHECK(m.conflicts()[0].expected == metric_type::gauge);
+    CHECK(m.conflicts()[0].found == metric_type::unknown);
+    CHECK(m.conflicts()[1].source == 1);
+    CHECK(m.conflicts()[1].family == "x");
+    CHECK(m.conflicts()[1].expected == metric_type::gauge);
+    CHECK(m.conflicts()[1].found == metric_type::counter);
+    CHECK(m.family_count() == 2);
+}
+
+TEST_CASE("families that clash only in one format are dropped only there") {
+    // What every Go client exposes: gauge `a` and counter `a_total`, distinct in 0.0.4, both
+    // family `a` in OpenMetrics.
+    exposition_builder go(format::prometheus_text);
+    go.fam("go_memstats_alloc_bytes", metric_type::gauge).smp("go_memstats_alloc_bytes", {}, "5");
+    go.fam("go_memstats_alloc_bytes_total", metric_type::counter)
+        .smp("go_memstats_alloc_bytes_total", {}, "9");
+    merger m;
+    m.add_source(go.get());
+    CHECK(m.write_all(text_output) == R"(# TYPE go_memstats_alloc_bytes gauge
+go_memstats_alloc_bytes 5
+# TYPE go_memstats_alloc_bytes_total counter
+go_memstats_alloc_bytes_total 9
+)");
+    CHECK(m.conflicts().empty());
+    CHECK(m.write_all(om_output) == R"(# TYPE go_memstats_alloc_bytes gauge
+go_memstats_alloc_bytes 5
+# EOF
+)");
+    REQUIRE(m.conflicts().size() == 1);
+    CHECK(m.conflicts()[0].family == "go_memstats_alloc_bytes");
+    CHECK(m.conflicts()[0].expected == metric_type::gauge);
     CHECK(m.conflicts()[0].found == metric_type::counter);
-    CHECK(m.conflicts()[1].source == 2);
-    CHECK(m.conflicts()[1].found == metric_type::unknown);
+
+    // OpenMetrics counter `a` and a 0.0.4 gauge `a_total`: both write samples `a_total`.
+    exposition_builder om(format::openmetrics);
+    om.fam("a", metric_type::counter).smp("a_total", {}, "1");
+    exposition_builder text(format::prometheus_text);
+    text.fam("a_total", metric_type::gauge).smp("a_total", {}, "2");
+    merger mixed;
+    mixed.add_source(text.get());
+    mixed.add_source(om.get());
+    CHECK(mixed.write_all(text_output) == "# TYPE a_total gauge\na_total 2\n");
+    REQUIRE(mixed.conflicts().size() == 1);
+    CHECK(mixed.conflicts()[0].source == 1);
+    CHECK(mixed.conflicts()[0].found == metric_type::counter);
+    CHECK(mixed.write_all(om_output) == "# TYPE a_total gauge\na_total 2\n# EOF\n");
+    CHECK(mixed.conflicts().size() == 1);
 }
 
 TEST_CASE("an OpenMetrics counter and the same 0.0.4 counter land in one family") {
@@ -260,4 +305,34 @@ TEST_CASE("empty merges and reuse after clear") {
     only.fam("z", metric_type::gauge).smp("z", {}, "1");
     m.add_source(only.get());
     CHECK(m.write_all(text_output) == "# TYPE z gauge\nz 1\n");
+}
+
+TEST_CASE("an untyped family holding several sample names is split by name") {
+    // What a parser may produce for a summary exposed without metadata.
+    exposition_builder b(format::prometheus_text);
+    b.fam("rpc", metric_type::unknown, false)
+        .help("RPC latency")
+        .smp("rpc", {{"quantile", "0.5"}}, "1")
+        .smp("rpc_sum", {}, "2")
+        .smp("rpc_count", {}, "3")
+        .smp("rpc", {{"quantile", "0.9"}}, "4");
+    exposition_builder other(format::prometheus_text);
+    other.fam("rpc_count", metric_type::unknown, false).smp("rpc_count", {{"i", "1"}}, "5");
+    merger m;
+    m.add_source(b.get());
+    m.add_source(other.get());
+    const std::string expected = R"(# HELP rpc RPC latency
+# TYPE rpc unknown
+rpc{quantile="0.5"} 1
+rpc{quantile="0.9"} 4
+# TYPE rpc_sum unknown
+rpc_sum 2
+# TYPE rpc_count unknown
+rpc_count 3
+rpc_count{i="1"} 5
+# EOF
+)";
+    CHECK(m.write_all(om_output) == expected);
+    CHECK(m.family_count() == 3);
+    CHECK(m.conflicts().empty());
 }

@@ -239,6 +239,9 @@ TEST_CASE("timestamps convert between integer milliseconds and float seconds") {
     CHECK(convert("-1.25", o, p) == "-1250");
     CHECK(convert("1e3", o, p) == "1000000");
     CHECK(convert("12", o, p) == "12000");
+    CHECK(convert("9223372036854775.807", o, p) == "9223372036854775807");
+    CHECK(convert("9223372036854775.808", o, p) == "<invalid>");
+    CHECK(convert("12345678901234567890.1234567890", o, p) == "<invalid>");
     CHECK(convert("abc", o, p) == "<invalid>");
     CHECK(convert("1.5", o, o) == "1.5");
     CHECK(convert("1500", p, p) == "1500");
