@@ -1,0 +1,728 @@
+// Driver of the fleet benchmark. Three modes:
+//
+//   fleet_driver bare --ports-file FILE [--gzip] [--rounds R]
+//       Fetches every (non-hung) simulator instance at once, no parsing: the floor any gateway
+//       could reach on this machine, and proof that the simulator is not the bottleneck.
+//       Round 1 opens the connections; later rounds reuse them, as the gateway's pool does.
+//
+//   fleet_driver wait-routes --gateway HOST:PORT --route ROUTE_KEY --count N
+//       [--user U --password P] [--timeout-seconds T]
+//       Polls the gateway's GET /routes until ROUTE_KEY has N endpoints (NATS registrations
+//       applied and published).
+//
+//   fleet_driver run --gateway HOST:PORT --path PATH --pid GATEWAY_PID [--sim-pid PID]
+//       [--requests K] [--warmup W] [--gzip] [--header "Name: value"]... [--label NAME]
+//       [--expect-up N]
+//       K sequential requests on one keep-alive connection, like a Prometheus scrape loop.
+//       Reports latency percentiles (request written to last byte read), time to first byte,
+//       body bytes, the gateway's CPU seconds per request (utime+stime from /proc/PID/stat),
+//       and its peak RSS (VmHWM from /proc/PID/status, reset through /proc/PID/clear_refs after
+//       the warm-up so that the figure belongs to the measured requests).
+//
+// Every mode prints one "RESULT key=value ..." line for scripts/bench, and exits non-zero when
+// a check fails (wrong instance count, HTTP error).
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+
+#include <mgw/http/gzip.hpp>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+using boost::system::error_code;
+using clock_type = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+[[noreturn]] void usage(const std::string& why) {
+    std::cerr << "fleet_driver: " << why << "\n"
+              << "usage: fleet_driver bare --ports-file FILE [--gzip] [--rounds R]\n"
+                 "       fleet_driver wait-routes --gateway HOST:PORT --route KEY --count N\n"
+                 "           [--user U] [--password P] [--timeout-seconds T]\n"
+                 "       fleet_driver run --gateway HOST:PORT --path PATH --pid PID [--sim-pid PID]\n"
+                 "           [--requests K] [--warmup W] [--gzip] [--header 'Name: value']...\n"
+                 "           [--label NAME] [--expect-up N]\n";
+    std::exit(2);
+}
+
+struct options {
+    std::string mode;
+    std::string ports_file;
+    std::string gateway_host = "127.0.0.1";
+    std::string gateway_port;
+    std::string path;
+    std::string route;
+    std::string user;
+    std::string password;
+    std::string label = "run";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::size_t rounds = 5;
+    std::size_t requests = 10;
+    std::size_t warmup = 2;
+    std::size_t count = 0;
+    std::optional<std::size_t> expect_up;
+    int pid = 0;
+    int sim_pid = 0;
+    unsigned timeout_seconds = 120;
+    bool gzip = false;
+};
+
+options parse_options(int argc, char** argv) {
+    if (argc < 2) {
+        usage("missing mode");
+    }
+    options o;
+    o.mode = argv[1];
+    for (int i = 2; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                usage("missing value for " + std::string(arg));
+            }
+            return argv[++i];
+        };
+        if (arg == "--ports-file") {
+            o.ports_file = value();
+        } else if (arg == "--gateway") {
+            const std::string address = value();
+            const auto colon = address.rfind(':');
+            if (colon == std::string::npos) {
+                usage("--gateway wants HOST:PORT");
+            }
+            o.gateway_host = address.substr(0, colon);
+            o.gateway_port = address.substr(colon + 1);
+        } else if (arg == "--path") {
+            o.path = value();
+        } else if (arg == "--route") {
+            o.route = value();
+        } else if (arg == "--user") {
+            o.user = value();
+        } else if (arg == "--password") {
+            o.password = value();
+        } else if (arg == "--label") {
+            o.label = value();
+        } else if (arg == "--header") {
+            const std::string header = value();
+            const auto colon = header.find(':');
+            if (colon == std::string::npos) {
+                usage("--header wants 'Name: value'");
+            }
+            std::string header_value = header.substr(colon + 1);
+            header_value.erase(0, header_value.find_first_not_of(' '));
+            o.headers.emplace_back(header.substr(0, colon), header_value);
+        } else if (arg == "--rounds") {
+            o.rounds = std::stoul(value());
+        } else if (arg == "--requests") {
+            o.requests = std::stoul(value());
+        } else if (arg == "--warmup") {
+            o.warmup = std::stoul(value());
+        } else if (arg == "--count") {
+            o.count = std::stoul(value());
+        } else if (arg == "--expect-up") {
+            o.expect_up = std::stoul(value());
+        } else if (arg == "--pid") {
+            o.pid = std::stoi(value());
+        } else if (arg == "--sim-pid") {
+            o.sim_pid = std::stoi(value());
+        } else if (arg == "--timeout-seconds") {
+            o.timeout_seconds = static_cast<unsigned>(std::stoul(value()));
+        } else if (arg == "--gzip") {
+            o.gzip = true;
+        } else {
+            usage("unknown argument " + std::string(arg));
+        }
+    }
+    if (o.rounds == 0 || o.rounds > 1000 || o.requests == 0 || o.requests > 100000 ||
+        o.warmup > 1000 || o.timeout_seconds == 0) {
+        usage("value out of range");
+    }
+    return o;
+}
+
+double seconds_since(clock_type::time_point start) {
+    return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// Nearest-rank percentile of a non-empty sample.
+double percentile(std::vector<double> values, double q) {
+    std::sort(values.begin(), values.end());
+    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size())));
+    return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
+}
+
+// --- /proc ---------------------------------------------------------------------------------
+
+// utime + stime of a process, in seconds; -1 when it cannot be read.
+double cpu_seconds(int pid) {
+    std::ifstream in(fmt::format("/proc/{}/stat", pid));
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto paren = stat.rfind(')');
+    if (paren == std::string::npos) {
+        return -1;
+    }
+    // After "pid (comm)": field 3 is state; utime and stime are fields 14 and 15.
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string field;
+    unsigned long long utime = 0;
+    unsigned long long stime = 0;
+    for (int index = 3; index <= 15 && fields >> field; ++index) {
+        if (index == 14) {
+            utime = std::stoull(field);
+        } else if (index == 15) {
+            stime = std::stoull(field);
+        }
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// A "VmHWM:" style field of /proc/PID/status in MiB; -1 when absent.
+double status_mib(int pid, std::string_view key) {
+    std::ifstream in(fmt::format("/proc/{}/status", pid));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with(key)) {
+            return std::stod(line.substr(key.size())) / 1024.0;  // the kernel writes kB
+        }
+    }
+    return -1;
+}
+
+// Resets VmHWM to the current RSS (Linux >= 4.0, same user).
+bool reset_peak_rss(int pid) {
+    std::ofstream out(fmt::format("/proc/{}/clear_refs", pid));
+    out << "5";
+    out.flush();
+    return static_cast<bool>(out);
+}
+
+// --- mgw_scrape_up accounting ---------------------------------------------------------------
+
+// Counts the gateway's mgw_scrape_up lines in a streamed exposition (split anywhere), by value.
+class up_counter {
+  public:
+    void feed(std::string_view data) {
+        std::size_t pos = 0;
+        while (pos < data.size()) {
+            if (at_line_start_) {
+                at_line_start_ = false;
+                keeping_ = true;
+                line_.clear();
+            }
+            const void* found = std::memchr(data.data() + pos, '\n', data.size() - pos);
+            const std::size_t end =
+                found != nullptr ? static_cast<std::size_t>(static_cast<const char*>(found) -
+                                                            data.data())
+                                 : data.size();
+            if (keeping_) {
+                keep(data.substr(pos, end - pos));
+            }
+            if (found != nullptr) {
+                if (keeping_ && line_.size() >= prefix.size()) {
+                    const std::string_view value =
+                        std::string_view(line_).substr(line_.rfind(' ') + 1);
+                    (value == "1" ? up_ : down_) += 1;
+                }
+                at_line_start_ = true;
+                pos = end + 1;
+            } else {
+                pos = end;
+            }
+        }
+    }
+
+    std::size_t up() const { return up_; }
+    std::size_t down() const { return down_; }
+
+  private:
+    static constexpr std::string_view prefix = "mgw_scrape_up{";
+
+    // Only lines that may still be mgw_scrape_up lines are copied, and only their first bytes
+    // until that is decided.
+    void keep(std::string_view segment) {
+        if (line_.size() < prefix.size()) {
+            const std::size_t take = std::min(prefix.size() - line_.size(), segment.size());
+            line_.append(segment.substr(0, take));
+            if (!prefix.starts_with(line_)) {
+                keeping_ = false;
+                return;
+            }
+            segment.remove_prefix(take);
+        }
+        line_.append(segment);
+    }
+
+    std::string line_;
+    bool at_line_start_ = true;
+    bool keeping_ = false;
+    std::size_t up_ = 0;
+    std::size_t down_ = 0;
+};
+
+// --- bare ------------------------------------------------------------------------------------
+
+struct bare_connection {
+    explicit bare_connection(asio::io_context& io, std::uint16_t port) : socket(io), port(port) {}
+    tcp::socket socket;
+    std::uint16_t port;
+    asio::streambuf head{65536};
+    std::size_t bytes = 0;
+    bool failed = false;
+};
+
+// One GET on `c` (connecting first if needed); reads the head, then exactly Content-Length
+// bytes into a scratch buffer that nobody looks at.
+asio::awaitable<void> bare_fetch(bare_connection& c, bool gzip, std::vector<char>& scratch) {
+    if (!c.socket.is_open()) {
+        auto [ec] = co_await c.socket.async_connect(
+            tcp::endpoint(asio::ip::make_address("127.0.0.1"), c.port), use_tuple);
+        if (ec) {
+            c.failed = true;
+            co_return;
+        }
+        c.socket.set_option(tcp::no_delay(true));
+    }
+    const std::string request =
+        fmt::format("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{}\r\n", c.port,
+                    gzip ? "Accept-Encoding: gzip\r\n" : "");
+    auto [write_ec, written] = co_await asio::async_write(c.socket, asio::buffer(request), use_tuple);
+    if (write_ec) {
+        c.failed = true;
+        co_return;
+    }
+    auto [head_ec, head_bytes] =
+        co_await asio::async_read_until(c.socket, c.head, "\r\n\r\n", use_tuple);
+    if (head_ec) {
+        c.failed = true;
+        co_return;
+    }
+    std::string head(static_cast<const char*>(c.head.data().data()), head_bytes);
+    c.head.consume(head_bytes);
+    std::transform(head.begin(), head.end(), head.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    const auto field = head.find("\r\ncontent-length:");
+    if (!head.starts_with("http/1.1 200") || field == std::string::npos) {
+        c.failed = true;
+        co_return;
+    }
+    std::size_t left = std::stoul(head.substr(field + 17));
+    c.bytes += left;
+    // Body bytes that arrived with the head.
+    const std::size_t buffered = std::min(left, c.head.size());
+    c.head.consume(buffered);
+    left -= buffered;
+    while (left > 0) {
+        const std::size_t want = std::min(left, scratch.size());
+        auto [ec, n] = co_await asio::async_read(c.socket, asio::buffer(scratch.data(), want),
+                                                 use_tuple);
+        if (ec) {
+            c.failed = true;
+            co_return;
+        }
+        left -= n;
+    }
+}
+
+int run_bare(const options& o) {
+    std::ifstream in(o.ports_file);
+    if (!in) {
+        usage("cannot read --ports-file");
+    }
+    asio::io_context io(1);
+    std::vector<std::unique_ptr<bare_connection>> connections;
+    unsigned port = 0;
+    int hung = 0;
+    while (in >> port >> hung) {
+        if (hung == 0) {
+            connections.push_back(
+                std::make_unique<bare_connection>(io, static_cast<std::uint16_t>(port)));
+        }
+    }
+    if (connections.empty()) {
+        usage("no instances in --ports-file");
+    }
+    // Single-threaded: every coroutine shares one scratch buffer, as bytes are thrown away.
+    std::vector<char> scratch(256 * 1024);
+    std::vector<double> rounds;
+    std::size_t bytes_per_round = 0;
+    for (std::size_t round = 0; round < o.rounds; ++round) {
+        for (auto& c : connections) {
+            c->bytes = 0;
+        }
+        const auto start = clock_type::now();
+        for (auto& c : connections) {
+            asio::co_spawn(io, bare_fetch(*c, o.gzip, scratch), asio::detached);
+        }
+        io.restart();
+        io.run();
+        rounds.push_back(seconds_since(start));
+        bytes_per_round = 0;
+        for (const auto& c : connections) {
+            if (c->failed) {
+                std::cerr << "fleet_driver: bare fetch from port " << c->port << " failed\n";
+                return 1;
+            }
+            bytes_per_round += c->bytes;
+        }
+    }
+    const std::vector<double> warm(rounds.begin() + 1, rounds.end());
+    const double warm_median = warm.empty() ? rounds[0] : percentile(warm, 0.5);
+    const double warm_min = warm.empty() ? rounds[0] : *std::min_element(warm.begin(), warm.end());
+    std::cout << fmt::format(
+        "RESULT label=bare{} instances={} rounds={} cold_s={:.3f} warm_p50_s={:.3f} "
+        "warm_min_s={:.3f} body_mb={:.1f} gbit_s={:.1f}\n",
+        o.gzip ? "-gzip" : "", connections.size(), o.rounds, rounds[0], warm_median, warm_min,
+        static_cast<double>(bytes_per_round) / 1e6,
+        static_cast<double>(bytes_per_round) * 8 / 1e9 / warm_median);
+    return 0;
+}
+
+// --- gateway client --------------------------------------------------------------------------
+
+std::string base64(std::string_view in) {
+    static constexpr char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                           (static_cast<unsigned char>(in[i + 1]) << 8) |
+                           static_cast<unsigned char>(in[i + 2]);
+        out += {alphabet[v >> 18], alphabet[(v >> 12) & 63], alphabet[(v >> 6) & 63],
+                alphabet[v & 63]};
+    }
+    if (i + 1 == in.size()) {
+        const unsigned v = static_cast<unsigned char>(in[i]) << 16;
+        out += {alphabet[v >> 18], alphabet[(v >> 12) & 63], '=', '='};
+    } else if (i + 2 == in.size()) {
+        const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                           (static_cast<unsigned char>(in[i + 1]) << 8);
+        out += {alphabet[v >> 18], alphabet[(v >> 12) & 63], alphabet[(v >> 6) & 63], '='};
+    }
+    return out;
+}
+
+// A small blocking wrapper: one connection to the gateway, reconnected when closed.
+class gateway_client {
+  public:
+    explicit gateway_client(const options& o) : options_(o), socket_(io_) {}
+
+    struct response {
+        unsigned status = 0;
+        double ttfb_s = 0;
+        double total_s = 0;
+        std::size_t body_bytes = 0;
+        std::string content_encoding;
+        std::string small_body;  // kept only when asked (JSON of /routes, error texts)
+        bool ok = false;
+    };
+
+    // Streams the body through `on_chunk`; keeps it in small_body when `keep_body`.
+    template <typename OnChunk>
+    response get(const std::string& target, const std::vector<std::pair<std::string, std::string>>&
+                                                headers,
+                 bool keep_body, OnChunk&& on_chunk) {
+        response r;
+        for (int attempt = 0; attempt < 2 && !r.ok; ++attempt) {
+            r = response{};
+            if (!socket_.is_open() && !connect()) {
+                return r;
+            }
+            if (!exchange(target, headers, keep_body, on_chunk, r)) {
+                error_code ignored;
+                socket_.close(ignored);
+                // A keep-alive connection closed by the server before our request is retried
+                // once on a new connection; anything else is reported.
+                if (r.status != 0 || r.body_bytes != 0) {
+                    return r;
+                }
+            }
+        }
+        return r;
+    }
+
+  private:
+    bool connect() {
+        error_code ec;
+        tcp::resolver resolver(io_);
+        const auto endpoints = resolver.resolve(options_.gateway_host, options_.gateway_port, ec);
+        if (ec) {
+            return false;
+        }
+        asio::connect(socket_, endpoints, ec);
+        if (ec) {
+            return false;
+        }
+        socket_.set_option(tcp::no_delay(true));
+        buffer_.clear();
+        return true;
+    }
+
+    template <typename OnChunk>
+    bool exchange(const std::string& target,
+                  const std::vector<std::pair<std::string, std::string>>& headers, bool keep_body,
+                  OnChunk& on_chunk, response& r) {
+        http::request<http::empty_body> request(http::verb::get, target, 11);
+        request.set(http::field::host, options_.gateway_host + ":" + options_.gateway_port);
+        request.set(http::field::user_agent, "fleet_driver");
+        for (const auto& [name, value] : headers) {
+            request.set(name, value);
+        }
+        request.keep_alive(true);
+        const auto start = clock_type::now();
+        error_code ec;
+        http::write(socket_, request, ec);
+        if (ec) {
+            return false;
+        }
+        http::response_parser<http::buffer_body> parser;
+        parser.body_limit(boost::none);
+        http::read_header(socket_, buffer_, parser, ec);
+        if (ec) {
+            return false;
+        }
+        r.ttfb_s = seconds_since(start);
+        r.status = parser.get().result_int();
+        r.content_encoding = std::string(parser.get()[http::field::content_encoding]);
+        while (!parser.is_done()) {
+            parser.get().body().data = chunk_.data();
+            parser.get().body().size = chunk_.size();
+            http::read(socket_, buffer_, parser, ec);
+            if (ec && ec != http::error::need_buffer) {
+                return false;
+            }
+            const std::size_t got = chunk_.size() - parser.get().body().size;
+            const std::string_view data(chunk_.data(), got);
+            r.body_bytes += got;
+            if (keep_body) {
+                r.small_body.append(data);
+            }
+            on_chunk(data);
+        }
+        r.total_s = seconds_since(start);
+        r.ok = true;
+        if (!parser.get().keep_alive()) {
+            error_code ignored;
+            socket_.close(ignored);
+        }
+        return true;
+    }
+
+    const options& options_;
+    asio::io_context io_;
+    tcp::socket socket_;
+    beast::flat_buffer buffer_;
+    std::vector<char> chunk_ = std::vector<char>(1024 * 1024);
+};
+
+// --- wait-routes -----------------------------------------------------------------------------
+
+int run_wait_routes(const options& o) {
+    if (o.route.empty() || o.count == 0) {
+        usage("wait-routes needs --route and --count");
+    }
+    gateway_client client(o);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!o.user.empty()) {
+        headers.emplace_back("Authorization", "Basic " + base64(o.user + ":" + o.password));
+    }
+    const auto start = clock_type::now();
+    std::size_t seen = 0;
+    while (seconds_since(start) < o.timeout_seconds) {
+        const auto r = client.get("/routes", headers, true, [](std::string_view) {});
+        if (r.ok && r.status == 200) {
+            error_code ec;
+            const boost::json::value routes = boost::json::parse(r.small_body, ec);
+            if (!ec && routes.is_object()) {
+                const auto* list = routes.as_object().if_contains(o.route);
+                seen = list != nullptr && list->is_array() ? list->as_array().size() : 0;
+                if (seen >= o.count) {
+                    std::cout << fmt::format("RESULT label=routes route={} endpoints={} "
+                                             "wait_s={:.2f}\n",
+                                             o.route, seen, seconds_since(start));
+                    return 0;
+                }
+            }
+        } else if (r.ok && r.status == 401) {
+            std::cerr << "fleet_driver: /routes answered 401: give --user and --password\n";
+            return 1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    std::cerr << fmt::format("fleet_driver: {} has {} of {} endpoints after {} s\n", o.route, seen,
+                             o.count, o.timeout_seconds);
+    return 1;
+}
+
+// --- run -------------------------------------------------------------------------------------
+
+int run_requests(const options& o) {
+    if (o.path.empty() || o.pid == 0) {
+        usage("run needs --path and --pid");
+    }
+    gateway_client client(o);
+    auto headers = o.headers;
+    if (o.gzip) {
+        headers.emplace_back("Accept-Encoding", "gzip");
+    }
+
+    // One request; `verify`: count mgw_scrape_up lines (inflating first when gzip). Plain
+    // bodies are always verified (a memchr per line); gzip bodies only in the warm-up, so that
+    // the driver does not compete with the gateway for the CPU while it is measured.
+    struct outcome {
+        gateway_client::response response;
+        up_counter counter;
+        bool verified = false;
+    };
+    auto one = [&](bool warmup) {
+        outcome out;
+        const bool verify = warmup || !o.gzip;
+        std::optional<mgw::http::gzip_decoder> decoder;
+        std::string inflated;
+        bool gzip_failed = false;
+        out.response = client.get(o.path, headers, false, [&](std::string_view data) {
+            if (!verify || gzip_failed) {
+                return;
+            }
+            if (!o.gzip) {
+                out.counter.feed(data);
+                return;
+            }
+            if (!decoder) {
+                decoder.emplace(std::size_t{1} << 34);
+            }
+            inflated.clear();
+            const auto status = decoder->write(data, inflated);
+            gzip_failed = status == mgw::http::gzip_status::corrupt ||
+                          status == mgw::http::gzip_status::too_large;
+            out.counter.feed(inflated);
+        });
+        out.verified = verify && !gzip_failed;
+        if (o.gzip && out.response.ok && out.response.content_encoding != "gzip") {
+            std::cerr << "fleet_driver: asked for gzip, got Content-Encoding '"
+                      << out.response.content_encoding << "'\n";
+            out.verified = false;
+            out.response.ok = false;
+        }
+        return out;
+    };
+    auto check = [&](const outcome& out, std::string_view what) {
+        if (!out.response.ok || out.response.status != 200) {
+            std::cerr << fmt::format("fleet_driver: {} request failed (status {})\n", what,
+                                     out.response.status);
+            return false;
+        }
+        if (out.verified && o.expect_up && out.counter.up() != *o.expect_up) {
+            std::cerr << fmt::format("fleet_driver: {} request: {} instances up, {} down; "
+                                     "expected {} up\n",
+                                     what, out.counter.up(), out.counter.down(), *o.expect_up);
+            return false;
+        }
+        return true;
+    };
+
+    std::vector<double> warmup_latencies;
+    std::size_t warm_up = 0;
+    std::size_t warm_down = 0;
+    for (std::size_t i = 0; i < o.warmup; ++i) {
+        const outcome out = one(true);
+        if (!check(out, "warm-up")) {
+            return 1;
+        }
+        warmup_latencies.push_back(out.response.total_s);
+        warm_up = out.counter.up();
+        warm_down = out.counter.down();
+    }
+    const double peak_warmup_mib = status_mib(o.pid, "VmHWM:");
+    const bool reset = reset_peak_rss(o.pid);
+
+    std::vector<double> latencies;
+    std::vector<double> ttfbs;
+    std::size_t body_bytes = 0;
+    std::size_t up = warm_up;
+    std::size_t down = warm_down;
+    const double cpu_start = cpu_seconds(o.pid);
+    const double sim_cpu_start = o.sim_pid != 0 ? cpu_seconds(o.sim_pid) : 0;
+    for (std::size_t i = 0; i < o.requests; ++i) {
+        const outcome out = one(false);
+        if (!check(out, "measured")) {
+            return 1;
+        }
+        latencies.push_back(out.response.total_s);
+        ttfbs.push_back(out.response.ttfb_s);
+        body_bytes = out.response.body_bytes;
+        if (out.verified) {
+            up = out.counter.up();
+            down = out.counter.down();
+        }
+    }
+    const double cpu = cpu_seconds(o.pid) - cpu_start;
+    const double sim_cpu = o.sim_pid != 0 ? cpu_seconds(o.sim_pid) - sim_cpu_start : 0;
+    const double requests = static_cast<double>(o.requests);
+
+    std::cout << fmt::format(
+        "RESULT label={} requests={} p50_s={:.3f} p90_s={:.3f} max_s={:.3f} ttfb_p50_s={:.3f} "
+        "cold_s={:.3f} body_mb={:.1f} cpu_s_per_req={:.3f} sim_cpu_s_per_req={:.3f} "
+        "peak_rss_mib={:.0f} peak_rss_warmup_mib={:.0f} rss_after_mib={:.0f} up={} down={}"
+        "{}\n",
+        o.label, o.requests, percentile(latencies, 0.5), percentile(latencies, 0.9),
+        *std::max_element(latencies.begin(), latencies.end()), percentile(ttfbs, 0.5),
+        warmup_latencies.empty() ? 0.0 : warmup_latencies.front(),
+        static_cast<double>(body_bytes) / 1e6, cpu / requests, sim_cpu / requests,
+        status_mib(o.pid, "VmHWM:"), peak_warmup_mib, status_mib(o.pid, "VmRSS:"), up, down,
+        reset ? "" : " peak_rss_reset=failed");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const options o = parse_options(argc, argv);
+    if (o.mode == "bare") {
+        return run_bare(o);
+    }
+    if (o.mode == "wait-routes") {
+        return run_wait_routes(o);
+    }
+    if (o.mode == "run") {
+        return run_requests(o);
+    }
+    usage("unknown mode " + o.mode);
+}
