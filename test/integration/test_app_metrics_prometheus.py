@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
 from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
@@ -68,8 +67,8 @@ def series(promql, count, timeout=20):
     try:
         wait_for(enough, timeout, interval=0.25, what=f"{count} series for {promql}")
     except AssertionError:
-        raise AssertionError(f"{promql}: {result}; targets: "
-                             f"{[(t['scrapeUrl'], t['health'], t['lastError']) for t in W.prometheus.targets()]}") from None
+        targets = [(t["scrapeUrl"], t["health"], t["lastError"]) for t in W.prometheus.targets()]
+        raise AssertionError(f"{promql}: {result}; targets: {targets}") from None
     return result
 
 
@@ -170,7 +169,6 @@ def test_promtool_accepts_a_captured_scrape():
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
     W = World()
     try:
         run_tests([

@@ -69,7 +69,8 @@ class Workload:
                 f"process_uptime_seconds {uptime:.3f}",
                 "# HELP jvm_memory_used_bytes Memory in use.",
                 "# TYPE jvm_memory_used_bytes gauge",
-                f'jvm_memory_used_bytes{{area="heap"}} {int(80e6 + 5e6 * self.index + 1e6 * math.sin(uptime))}',
+                f'jvm_memory_used_bytes{{area="heap"}} '
+                f"{int(80e6 + 5e6 * self.index + 1e6 * math.sin(uptime))}",
                 f'jvm_memory_used_bytes{{area="nonheap"}} {int(40e6 + 1e6 * self.index)}',
                 "# HELP http_server_request_duration_seconds Request latency.",
                 "# TYPE http_server_request_duration_seconds histogram",

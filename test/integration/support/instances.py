@@ -98,7 +98,7 @@ def demo_metrics_openmetrics(index, requests_base=100, temperature_base=21.5):
         "# TYPE demo_http_requests counter\n",
         f'demo_http_requests_total{{method="GET",code="200"}} {requests}'
         ' # {trace_id="abc123"} 1.0 1700000000.5\n',
-        f'demo_http_requests_created{{method="GET",code="200"}} 1700000000.0\n',
+        'demo_http_requests_created{method="GET",code="200"} 1700000000.0\n',
         f'demo_http_requests_total{{method="POST",code="500"}} {index}\n',
         "# HELP demo_temperature_celsius Temperature seen by the app.\n",
         "# TYPE demo_temperature_celsius gauge\n",
