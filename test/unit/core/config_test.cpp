@@ -408,3 +408,52 @@ TEST_CASE("load_config_file reads a file and names it in read errors", "[config]
     }
     ::rmdir(dir.c_str());
 }
+
+TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
+    const gateway_config file = mgw::core::load_config_file(MGW_SOURCE_DIR "/config/gateway.yml");
+    const gateway_config defaults = mgw::core::default_config();
+    CHECK(file.listen == defaults.listen);
+    CHECK(file.health_listen == defaults.health_listen);
+    CHECK(file.tls.cert_file == defaults.tls.cert_file);
+    CHECK(file.threads == defaults.threads);
+    CHECK(file.http.header_limit == defaults.http.header_limit);
+    CHECK(file.http.body_limit == defaults.http.body_limit);
+    CHECK(file.http.idle_timeout == defaults.http.idle_timeout);
+    CHECK(file.http.request_timeout == defaults.http.request_timeout);
+    CHECK(file.http.max_connections == defaults.http.max_connections);
+    CHECK(file.http.max_pipelined == defaults.http.max_pipelined);
+    CHECK(file.http.gzip_min_bytes == defaults.http.gzip_min_bytes);
+    CHECK(file.nats.servers == defaults.nats.servers);
+    CHECK(file.nats.tls.skip_verify == defaults.nats.tls.skip_verify);
+    CHECK(file.routes.stale_threshold == defaults.routes.stale_threshold);
+    CHECK(file.routes.static_routes.empty());
+    CHECK(file.routes_api.username == defaults.routes_api.username);
+    CHECK(file.scrape.timeout == defaults.scrape.timeout);
+    CHECK(file.scrape.max_concurrency == defaults.scrape.max_concurrency);
+    CHECK(file.scrape.forward_headers == defaults.scrape.forward_headers);
+    CHECK(file.scrape.max_body_bytes == defaults.scrape.max_body_bytes);
+    CHECK(file.scrape.label_collisions == defaults.scrape.label_collisions);
+    CHECK(file.log.level == defaults.log.level);
+    CHECK(file.log.format == defaults.log.format);
+    CHECK(file.log.access == defaults.log.access);
+    CHECK(file.shutdown.drain_timeout == defaults.shutdown.drain_timeout);
+    CHECK(file.push.enabled == defaults.push.enabled);
+    CHECK(file.push.ttl == defaults.push.ttl);
+    CHECK(file.push.max_body_bytes == defaults.push.max_body_bytes);
+    CHECK(file.broker.enabled == defaults.broker.enabled);
+    CHECK_FALSE(file.bosh.ingest_listen.has_value());
+    CHECK_FALSE(file.rsocket.tcp_listen.has_value());
+    CHECK_FALSE(file.rsocket.websocket_listen.has_value());
+}
+
+TEST_CASE("scrape.label_collisions accepts exported and overwrite only") {
+    CHECK(
+        mgw::core::load_config("scrape: { label_collisions: overwrite }").scrape.label_collisions ==
+        mgw::core::label_collision_policy::overwrite);
+    CHECK(
+        mgw::core::load_config("scrape: { label_collisions: exported }").scrape.label_collisions ==
+        mgw::core::label_collision_policy::exported);
+    CHECK_THROWS_WITH(mgw::core::load_config("scrape: { label_collisions: merge }"),
+                      "scrape.label_collisions: invalid value \"merge\" (expected exported or "
+                      "overwrite)");
+}
