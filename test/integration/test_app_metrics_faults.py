@@ -3,7 +3,8 @@
 Static routes (routes.static) describe three apps of real HTTP servers on loopback:
 - acme/dev/shop: healthy instances (plain, gzip, OpenMetrics, same-host redirect) and broken
   ones (refused, 500, hang, garbage, 50 MB chunked, 50 MB Content-Length, gzip bomb, redirect to
-  another host, 404). The answer is 200 within the client's deadline, merges the healthy ones
+  another host, 404, body stalled or cut short, no HTTP at all, corrupt gzip, Content-Encoding
+  br). The answer is 200 within the client's deadline, merges the healthy ones
   with the nine CF labels in Promfetcher's order, and reports each broken one with exactly one
   promfetcher_scrape_error{reason} sample and mgw_scrape_up 0.
 - acme/dev/cart: two healthy instances, for every identifier form and the request headers
@@ -14,6 +15,7 @@ and the promfetch_* counters on the gateway's own /metrics."""
 
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -45,6 +47,11 @@ FAULTS = {
     "gzip_bomb": {"gzip_body", "body_too_large"},
     "redirect_other_host": {"other_host", "redirect_refused"},
     "status_404": {"status_404"},
+    "stall_body": {"response", "timeout"},
+    "truncated": {"connection_closed", "protocol_error"},
+    "not_http": {"bad_response", "protocol_error"},
+    "bad_gzip": {"corrupt", "bad_gzip"},
+    "brotli": {"content_encoding", "protocol_error"},
 }
 
 
@@ -102,8 +109,10 @@ class Fleet:
             return AppInstance(index=index, redirects={"/metrics": "/real/metrics"})
         if kind.startswith("status_"):
             return AppInstance(index=index, mode="status", status=int(kind[7:]))
-        if kind == "hang":
-            return AppInstance(index=index, mode="hang", hang_seconds=30)
+        if kind in ("hang", "stall_body"):
+            return AppInstance(index=index, mode=kind, hang_seconds=30)
+        if kind in ("truncated", "not_http", "bad_gzip", "brotli"):
+            return AppInstance(index=index, mode=kind)
         if kind == "garbage":
             return AppInstance(index=index, mode="garbage")
         if kind == "huge_chunked":
@@ -131,6 +140,7 @@ class Fleet:
 
 
 FLEET = None
+REASONS_SEEN = {}
 
 
 def check_with_tools(body, openmetrics=False):
@@ -188,6 +198,8 @@ def assert_shop_answer(text):
         assert len(found) == 1, found
         reason = found[0].label("reason")
         assert reason in reasons, (kind, reason, reasons)
+        assert re.fullmatch(r"[a-z0-9_]{1,32}", reason), reason
+        REASONS_SEEN[kind] = reason
 
     up = {s.label("index"): s.value for s in samples_named(samples, "mgw_scrape_up")}
     assert up == {**{str(fleet.index_of[k]): 1.0 for k in HEALTHY},
@@ -201,9 +213,9 @@ def test_faulty_instances_merged_within_deadline():
     elapsed = time.monotonic() - started
     assert status == 200, (status, body[:500])
     assert elapsed < 2.0, elapsed
-    print(f"  answer in {elapsed:.3f}s with a 2s client timeout")
     assert headers["Content-Type"].startswith("text/plain; version=0.0.4"), headers
     assert_shop_answer(body.decode())
+    print(f"  answer in {elapsed:.3f}s with a 2s client timeout; reasons: {REASONS_SEEN}")
     check_with_tools(body)
     # The same-host redirect was followed; the other host was never contacted.
     redirected = FLEET.instances["redirect_same"]

@@ -186,6 +186,11 @@ class AppInstance:
                   announces the size in Content-Length instead
     gzip_bomb     200, Content-Encoding gzip, a few kB that decode to `bomb_bytes`
     redirect      302 to `location` (absolute or relative)
+    stall_body    200 with a Content-Length, 100 bytes of body, then nothing for `hang_seconds`
+    truncated     the same, but the connection is closed after the 100 bytes
+    not_http      answers with bytes that are no HTTP response, then closes
+    bad_gzip      200, Content-Encoding gzip, bytes that are no valid gzip stream
+    brotli        200, Content-Encoding br (not offered by the client)
 
     `redirects` maps request paths to Location values and is applied before `mode`, so an
     instance can redirect /metrics to /real/metrics on itself and serve that normally.
@@ -321,6 +326,26 @@ class AppInstance:
                        [("Content-Encoding", "gzip")])
         elif mode == "redirect":
             self._send(handler, 302, b"moved\n", "text/plain", [("Location", self.location)])
+        elif mode in ("stall_body", "truncated"):
+            body = self.metrics_body()
+            handler.close_connection = True
+            handler.send_response(200)
+            handler.send_header("Content-Type", self.content_type)
+            handler.send_header("Content-Length", str(len(body) + 10000))
+            handler.end_headers()
+            handler.wfile.write(body[:100])
+            handler.wfile.flush()
+            if mode == "stall_body":
+                self._stopping.wait(self.hang_seconds)
+        elif mode == "not_http":
+            handler.close_connection = True
+            handler.wfile.write(b"SSH-2.0-OpenSSH_9.2 this is no HTTP server\r\n\r\n")
+        elif mode == "bad_gzip":
+            self._send(handler, 200, b"\x1f\x8b\x08\x00" + b"\xde\xad\xbe\xef" * 64,
+                       self.content_type, [("Content-Encoding", "gzip")])
+        elif mode == "brotli":
+            self._send(handler, 200, b"\x0b\x02\x80metrics 1\n\x03", self.content_type,
+                       [("Content-Encoding", "br")])
         else:
             raise ValueError(f"unknown mode {mode}")
 
