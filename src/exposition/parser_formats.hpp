@@ -34,7 +34,9 @@ class line_reader {
         ++line_number_;
         begin = p_;
         const auto remaining = static_cast<std::size_t>(end_ - p_);
-        const std::size_t window = remaining < max_line_ + 1 ? remaining : max_line_ + 1;
+        // One byte past the limit tells "too long" from "exactly at the limit"; written so
+        // that a limit of SIZE_MAX cannot overflow.
+        const std::size_t window = remaining > max_line_ ? max_line_ + 1 : remaining;
         const auto* newline = static_cast<const char*>(std::memchr(p_, '\n', window));
         if (newline == nullptr) {
             if (remaining > max_line_)

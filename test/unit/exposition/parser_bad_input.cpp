@@ -1,6 +1,7 @@
 // Hostile and broken input: limits, truncation, bad escapes, NUL bytes, invalid UTF-8. Every
 // case must end in a clean error (never a crash, never unbounded work), in both formats.
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,12 @@ TEST_CASE("parser: label, sample and line limits are enforced") {
     CHECK(failure("a 1\nbbbbbb 1\n", format::prometheus_text, limits) == "parsed");
     CHECK(failure("a 1\nbbbbbbb 1\n", format::prometheus_text, limits) ==
           "2:9: line longer than the limit");
+    limits.max_line_bytes = 3;
+    CHECK(failure("a 1\n", format::prometheus_text, limits) == "parsed");
+    CHECK(failure("a 1", format::prometheus_text, limits) == "parsed");
+    CHECK(failure("a 12", format::prometheus_text, limits) == "1:4: line longer than the limit");
+    limits.max_line_bytes = SIZE_MAX;
+    CHECK(failure("a 1\nb 2\n", format::prometheus_text, limits) == "parsed");
     limits = {};
     limits.max_label_value_bytes = 3;
     CHECK(failure("a{x=\"abcd\"} 1\n# EOF\n", format::openmetrics, limits) ==
