@@ -10,7 +10,8 @@ Static routes (routes.static) describe three apps of real HTTP servers on loopba
 - acme/dev/cart: two healthy instances, for every identifier form and the request headers
   instances receive (Accept on v1/v2, Authorization, the scrape timeout).
 - acme/dev/ghost: every instance answers 404, so the whole answer is 406.
-Also: 400/404 bodies, metric_path validation, a client leaving mid-request, GET /routes auth,
+Also: 400/404 bodies, metric_path validation, a client leaving mid-request (instance fetches
+cancelled at once, gateway unharmed), GET /routes auth,
 and the promfetch_* counters on the gateway's own /metrics."""
 
 import json
@@ -26,7 +27,7 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
 from harness import GATEWAY, Gateway, free_port, http_get, run_tests  # noqa: E402
 from instances import (CF_LABELS, AppInstance, app_tags, assert_cf_labels,  # noqa: E402
-                       parse_samples, samples_named, static_routes_yaml)
+                       parse_samples, samples_named, static_routes_yaml, wait_for)
 
 ACCEPT_V1 = ("application/openmetrics-text; version=0.0.1,text/plain;version=0.0.4;q=0.5,"
              "*/*;q=0.1")
@@ -362,13 +363,18 @@ def test_406_when_every_instance_answers_404():
 def test_client_leaving_mid_request_does_not_hurt():
     request = (b"GET /v2/apps/acme/dev/shop/metrics HTTP/1.1\r\nHost: gw\r\n"
                b"X-Prometheus-Scrape-Timeout-Seconds: 2\r\n\r\n")
+    hanging = FLEET.instances["hang"]
     for abort in (False, True):
+        hanging.abandoned.clear()
         client = socket.create_connection(("127.0.0.1", FLEET.port))
         client.sendall(request)
         time.sleep(0.3)  # the fan-out is under way, the hanging instance holds it
         if abort:  # RST instead of FIN
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         client.close()
+        # The gateway cancels the instance fetches at once, not at their 1.5 s deadline.
+        wait_for(lambda: hanging.abandoned, 3, what="the hanging instance's fetch cancelled")
+        assert hanging.abandoned[0] < 1.0, hanging.abandoned
     # Mid-response too: read a few bytes of a long answer, then leave.
     client = socket.create_connection(("127.0.0.1", FLEET.port))
     client.sendall(request)

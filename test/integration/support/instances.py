@@ -7,6 +7,7 @@ import contextlib
 import gzip
 import http.server
 import re
+import select
 import socket
 import threading
 import time
@@ -180,7 +181,8 @@ class AppInstance:
     gzip          the same, gzip-encoded (Content-Encoding: gzip)
     openmetrics   200 with demo_metrics_openmetrics(index), OpenMetrics content type
     status        `status` (e.g. 404, 500) with a short text body
-    hang          sends nothing for `hang_seconds` (or until stopped)
+    hang          sends nothing for `hang_seconds` (or until stopped or the client leaves:
+                  `abandoned` records after how long)
     garbage       200 with a body that is no exposition at all
     huge          200 with `huge_bytes` bytes, chunked (no Content-Length); `huge_length=True`
                   announces the size in Content-Length instead
@@ -212,6 +214,7 @@ class AppInstance:
         self.location = location
         self.redirects = dict(redirects or {})
         self.requests = []
+        self.abandoned = []  # hang mode: seconds after which the client gave up on a request
         self.bytes_sent = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -313,7 +316,12 @@ class AppInstance:
         elif mode == "status":
             self._send(handler, self.status, f"status {self.status}\n".encode(), "text/plain")
         elif mode == "hang":
-            self._stopping.wait(self.hang_seconds)
+            started = time.monotonic()
+            if self._wait_or_peer_gone(handler, self.hang_seconds):
+                with self._lock:
+                    self.abandoned.append(time.monotonic() - started)
+                handler.close_connection = True
+                return
             handler.close_connection = True
             self._send(handler, 200, self.metrics_body(), self.content_type)
         elif mode == "garbage":
@@ -348,6 +356,21 @@ class AppInstance:
                        [("Content-Encoding", "br")])
         else:
             raise ValueError(f"unknown mode {mode}")
+
+    def _wait_or_peer_gone(self, handler, seconds):
+        """Waits up to `seconds` (or until stopped); True as soon as the client closed."""
+        deadline = time.monotonic() + seconds
+        connection = handler.connection
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            readable, _, _ = select.select([connection], [], [], 0.05)
+            if readable:
+                try:
+                    if connection.recv(1, socket.MSG_PEEK) == b"":
+                        return True
+                except OSError:
+                    return True
+                time.sleep(0.05)  # a pipelined request: not our business
+        return False
 
     def _send_huge(self, handler):
         line = b"huge_metric_with_a_rather_long_name_for_padding_purposes 1\n"
