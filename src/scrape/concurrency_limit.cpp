@@ -9,15 +9,34 @@
 
 namespace mgw::scrape {
 
+struct concurrency_limit::shared {
+    shared(boost::asio::any_io_executor executor, std::size_t slots)
+        : channel(std::move(executor), slots), capacity(slots) {}
+
+    boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> channel;
+    std::size_t capacity;
+    std::atomic<std::size_t> in_use{0};
+};
+
 concurrency_limit::concurrency_limit(boost::asio::any_io_executor executor, std::size_t slots)
-    : slots_(executor, std::max<std::size_t>(slots, 1)),
-      capacity_(std::max<std::size_t>(slots, 1)) {}
+    : shared_(std::make_shared<shared>(std::move(executor), std::max<std::size_t>(slots, 1))) {}
+
+std::size_t concurrency_limit::in_use() const {
+    return shared_->in_use.load(std::memory_order_relaxed);
+}
+
+std::size_t concurrency_limit::capacity() const {
+    return shared_->capacity;
+}
 
 boost::asio::awaitable<concurrency_limit::permit> concurrency_limit::acquire(
     boost::system::error_code& ec) {
+    // Keeps the state alive while this coroutine waits, whatever happens to *this.
+    std::shared_ptr<shared> state = shared_;
     boost::system::error_code error;
-    co_await slots_.async_send(boost::system::error_code{},
-                               boost::asio::redirect_error(boost::asio::use_awaitable, error));
+    co_await state->channel.async_send(
+        boost::system::error_code{},
+        boost::asio::redirect_error(boost::asio::use_awaitable, error));
     // Callers see the usual Asio spelling of "cancelled", not the channel's own.
     ec = error == boost::asio::experimental::error::channel_cancelled
              ? make_error_code(boost::asio::error::operation_aborted)
@@ -25,20 +44,18 @@ boost::asio::awaitable<concurrency_limit::permit> concurrency_limit::acquire(
     if (error) {
         co_return permit{};
     }
-    in_use_.fetch_add(1, std::memory_order_relaxed);
-    co_return permit{this};
-}
-
-void concurrency_limit::release() {
-    in_use_.fetch_sub(1, std::memory_order_relaxed);
-    // Frees one buffer place; a waiting sender, if any, moves into it.
-    slots_.try_receive([](boost::system::error_code) {});
+    state->in_use.fetch_add(1, std::memory_order_relaxed);
+    co_return permit{std::move(state)};
 }
 
 void concurrency_limit::permit::reset() {
-    if (owner_ != nullptr) {
-        std::exchange(owner_, nullptr)->release();
+    if (owner_ == nullptr) {
+        return;
     }
+    const std::shared_ptr<shared> owner = std::move(owner_);
+    owner->in_use.fetch_sub(1, std::memory_order_relaxed);
+    // Frees one buffer place; a waiting sender, if any, moves into it.
+    owner->channel.try_receive([](boost::system::error_code) {});
 }
 
 }  // namespace mgw::scrape

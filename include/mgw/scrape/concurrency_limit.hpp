@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -15,17 +16,20 @@
 namespace mgw::scrape {
 
 class concurrency_limit {
+    struct shared;
+
   public:
-    // Returns its slot on destruction.
+    // Returns its slot on destruction. A permit keeps the limiter's state alive, so a
+    // coroutine frame destroyed after its scraper (io_context shutdown) releases safely.
     class permit {
       public:
         permit() = default;
-        explicit permit(concurrency_limit* owner) : owner_(owner) {}
-        permit(permit&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
+        explicit permit(std::shared_ptr<shared> owner) : owner_(std::move(owner)) {}
+        permit(permit&&) noexcept = default;
         permit& operator=(permit&& other) noexcept {
             if (this != &other) {
                 reset();
-                owner_ = std::exchange(other.owner_, nullptr);
+                owner_ = std::move(other.owner_);
             }
             return *this;
         }
@@ -34,7 +38,7 @@ class concurrency_limit {
         void reset();
 
       private:
-        concurrency_limit* owner_ = nullptr;
+        std::shared_ptr<shared> owner_;
     };
 
     concurrency_limit(boost::asio::any_io_executor executor, std::size_t slots);
@@ -43,15 +47,11 @@ class concurrency_limit {
     // operation_aborted.
     boost::asio::awaitable<permit> acquire(boost::system::error_code& ec);
 
-    std::size_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
-    std::size_t capacity() const { return capacity_; }
+    std::size_t in_use() const;
+    std::size_t capacity() const;
 
   private:
-    void release();
-
-    boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> slots_;
-    std::size_t capacity_;
-    std::atomic<std::size_t> in_use_{0};
+    std::shared_ptr<shared> shared_;
 };
 
 }  // namespace mgw::scrape

@@ -45,7 +45,8 @@ class scraper {
     // One result per target, in the targets' order. Completes when every target finished or
     // options.deadline passed (late ones are reported as timeout). Cancelling the awaiting
     // coroutine (terminal cancellation, the awaitable default) cancels all outstanding
-    // fetches; they are reported as `cancelled`. `targets` and `options` must outlive the call.
+    // fetches; they are reported as `cancelled`. `targets` and `options` must outlive the call,
+    // the scraper every fan-out it runs (frames destroyed by io_context shutdown are safe).
     boost::asio::awaitable<std::vector<scrape_result>> scrape_all(
         std::span<const scrape_target> targets, const scrape_request_options& options);
 

@@ -119,6 +119,8 @@ class test_server {
                 co_return;
             }
             const int number = ++accepted_;
+            // As Go and most app servers do; without it Nagle + delayed ACK stall big bodies.
+            socket.set_option(tcp::no_delay(true), ec);
             auto c = std::make_shared<conn>(std::move(socket));
             live_.push_back(c);
             asio::co_spawn(io_, session(c, number), asio::detached);
