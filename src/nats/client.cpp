@@ -47,8 +47,6 @@ struct client::state : std::enable_shared_from_this<client::state> {
         message_handler handler;
         prometheus::Counter* messages = nullptr;
         natsSubscription* sub = nullptr;
-        // Keeps `owner` alive until nats.c reports that no handler call is left (on-complete).
-        std::shared_ptr<state> keepalive;
     };
 
     state(asio::any_io_executor s, client_options o, core::logger& l, prometheus::Registry& r)
@@ -154,8 +152,8 @@ struct client::state : std::enable_shared_from_this<client::state> {
     }
 
     static void on_subscription_complete(void* closure) {
-        auto* sub = static_cast<subscription*>(closure);
-        std::shared_ptr<state> last = std::move(sub->keepalive);
+        // No handler call is left for this subscription: the last touch of `owner` by it.
+        static_cast<subscription*>(closure)->owner->release_nats_ref();
     }
 
     static void on_connected_cb(natsConnection*, void* closure) {
@@ -188,8 +186,8 @@ struct client::state : std::enable_shared_from_this<client::state> {
         auto* self = static_cast<state*>(closure);
         self->connected_gauge.Set(0);
         self->log.info("nats connection closed");
-        // The last connection callback nats.c makes: the connection no longer needs us.
-        std::shared_ptr<state> last = std::move(self->connection_keepalive);
+        // The last connection callback nats.c makes.
+        self->release_nats_ref();
     }
 
     static void on_async_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
@@ -197,6 +195,8 @@ struct client::state : std::enable_shared_from_this<client::state> {
         self->async_errors.Increment();
         self->log.warn("nats asynchronous error", {{"status", status_text(err)}});
     }
+
+    void release_nats_ref() { nats_refs.fetch_sub(1, std::memory_order_acq_rel); }
 
     void post_event(event_handler state::*which) {
         if (closed.load(std::memory_order_acquire)) {
@@ -361,7 +361,9 @@ struct client::state : std::enable_shared_from_this<client::state> {
     std::atomic<natsConnection*> nc{nullptr};
     std::atomic<bool> closed{false};
     std::atomic<std::size_t> queued{0};
-    std::shared_ptr<state> connection_keepalive;
+    // Callers from nats.c threads still to come: the connection's closed callback and one
+    // on-complete callback per subscription. The destructor waits for them.
+    std::atomic<int> nats_refs{0};
     std::thread connector;
     bool started = false;
 
@@ -398,6 +400,17 @@ client::~client() {
     }
     // The loop no longer runs our handlers (see close()), so the strand-owned members are ours.
     state_->destroy_connection();
+    // nats.c still calls back once per subscription and once for the closed connection, from
+    // its own threads, shortly after the close.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (state_->nats_refs.load(std::memory_order_acquire) > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (state_->nats_refs.load(std::memory_order_acquire) > 0) {
+        state_->log.error("nats.c did not release the client in time; leaking it");
+        static_cast<void>(new std::shared_ptr<state>(state_));
+    }
 }
 
 void client::subscribe(std::string subject, message_handler handler) {
@@ -486,14 +499,14 @@ void client::start() {
           "event_loop");
 
     s.started = true;
-    s.connection_keepalive = state_;
+    s.nats_refs.fetch_add(1);
     s.connector = std::thread([self = state_, opts] {
         natsConnection* c = nullptr;
         const natsStatus status = natsConnection_Connect(&c, opts);
         natsOptions_Destroy(opts);
         if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) {
             self->log.error("nats connect failed", {{"status", status_text(status)}});
-            self->connection_keepalive.reset();
+            self->release_nats_ref();
             return;
         }
         self->nc.store(c);
@@ -505,12 +518,12 @@ void client::start() {
                                 {{"subject", sub->subject}, {"status", status_text(sub_status)}});
                 continue;
             }
-            sub->keepalive = self;
             natsSubscription_SetPendingLimits(sub->sub, self->options.pending_messages_limit,
                                               self->options.pending_bytes_limit);
+            self->nats_refs.fetch_add(1);
             if (natsSubscription_SetOnCompleteCB(sub->sub, &state::on_subscription_complete,
                                                  sub.get()) != NATS_OK) {
-                sub->keepalive.reset();
+                self->release_nats_ref();
             }
         }
         if (status == NATS_OK) {

@@ -71,6 +71,8 @@ class client {
     // `strand` must be a strand (or a single-threaded executor).
     client(boost::asio::any_io_executor strand, client_options options, core::logger& log,
            prometheus::Registry& registry);
+    // After close() has run on the strand, or once the io_context no longer runs. Waits (bounded)
+    // for nats.c's last callbacks from its own threads.
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;
@@ -97,9 +99,10 @@ class client {
 
     bool connected() const;
 
-    // Closes the connection: no handler runs afterwards. On the strand, with the io_context
-    // still running, the nats.c connection is then destroyed on the strand; the destructor
-    // destroys it otherwise. Idempotent.
+    // Closes the connection: no handler runs afterwards. Call it on the strand with the
+    // io_context still running; the nats.c connection is then destroyed on the strand (the
+    // destructor does it otherwise). It waits for an initial connection attempt still in
+    // progress (at most connect_timeout per server). Idempotent.
     void close();
 
   private:
