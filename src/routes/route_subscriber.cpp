@@ -1,4 +1,5 @@
 // Routes module: NATS subscriber feeding the route table (gorouter protocol, promfetcher.md §6).
+#include <atomic>
 #include <random>
 #include <stdexcept>
 
@@ -220,7 +221,7 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
     prometheus::Counter& greets;
     std::string payload;
     bool publish_pending = false;
-    bool stopped = false;
+    std::atomic<bool> stopped{false};
     bool started = false;
     route_clock::time_point last_bad_log{};
     std::uint64_t bad_since_log = 0;

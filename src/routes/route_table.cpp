@@ -153,6 +153,13 @@ update_result route_table::unregister_endpoint(const registry_message& message) 
             ++result.skipped_static;
             continue;
         }
+        // A late unregister from an instance that used to own this address must not remove
+        // the instance that owns it now.
+        if (!message.private_instance_id.empty() && !it->second->private_instance_id.empty() &&
+            message.private_instance_id != it->second->private_instance_id) {
+            ++result.skipped_other_instance;
+            continue;
+        }
         pool_it->second.erase(it);
         --endpoint_count_;
         ++result.removed;

@@ -39,6 +39,8 @@ struct update_result {
     std::size_t refreshed = 0;       // unchanged: only the last-seen time moved
     std::size_t removed = 0;         // unregister hits
     std::size_t skipped_static = 0;  // static routes are not touched by NATS
+    // Unregister naming another private_instance_id than the endpoint at that address has.
+    std::size_t skipped_other_instance = 0;
     bool has_app_id = false;
     // Non-empty when the message could not apply at all: "no host", "no port", "no uris".
     std::string_view rejected;

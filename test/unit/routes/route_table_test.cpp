@@ -137,6 +137,19 @@ TEST_CASE("unregister removes the address from the given uris and drops empty ke
     CHECK(snap->routes().size() == 1);
 }
 
+TEST_CASE("unregister from a former owner of the address keeps the current instance") {
+    route_table table;
+    table.register_endpoint(instance({}, "10.0.0.1", 61000, "0", {"r.example.com"}), t0);
+    auto stale = instance({}, "10.0.0.1", 61000, "0", {"r.example.com"});
+    stale.private_instance_id = "previous-owner";
+    const auto r = table.unregister_endpoint(stale);
+    CHECK(r.removed == 0);
+    CHECK(r.skipped_other_instance == 1);
+    CHECK(table.endpoint_count() == 1);
+    stale.private_instance_id.clear();  // emitters that do not send it still unregister
+    CHECK(table.unregister_endpoint(stale).removed == 1);
+}
+
 TEST_CASE("unregister of a TLS endpoint uses the TLS address") {
     route_table table;
     auto m = instance({}, "10.0.0.1", 61000, "0", {"r.example.com"});
