@@ -169,10 +169,10 @@ struct family_writer {
                        type);
     }
 
-    // Counter, three labels: app_http_requests_total{method="GET",uri="/orders",status="200"} 17
+    // Counter, three labels: http_requests_total{method="GET",uri="/orders",status="200"} 17
     void http_requests(std::size_t k) {
         fmt::format_to(std::back_inserter(out),
-                       "app_http_requests_total{{method=\"{}\",uri=\"{}\",status=\"{}\"}} {}\n",
+                       "http_requests_total{{method=\"{}\",uri=\"{}\",status=\"{}\"}} {}\n",
                        methods[k % methods.size()], uris[(k / methods.size()) % uris.size()],
                        statuses[(k / (methods.size() * uris.size())) % statuses.size()],
                        random.below(5'000'000));
@@ -232,7 +232,7 @@ struct family_writer {
     // Counter, four labels: db client queries.
     void db_queries(std::size_t k) {
         fmt::format_to(std::back_inserter(out),
-                       "app_db_queries_total{{db=\"main\",operation=\"{}\",table=\"{}\","
+                       "db_queries_total{{db=\"main\",operation=\"{}\",table=\"{}\","
                        "shard=\"{}\"}} {}\n",
                        operations[k % operations.size()],
                        tables[(k / operations.size()) % tables.size()],
@@ -272,13 +272,13 @@ std::string render_body(std::size_t series, std::uint64_t seed) {
         }
     }
     if (counter_series > 0) {
-        w.header("app_http_requests_total", "counter", "HTTP server requests.");
+        w.header("http_requests_total", "counter", "HTTP server requests.");
         for (std::size_t k = 0; k < counter_series; ++k) {
             w.http_requests(k);
         }
     }
     if (db_series > 0) {
-        w.header("app_db_queries_total", "counter", "Database queries executed.");
+        w.header("db_queries_total", "counter", "Database queries executed.");
         for (std::size_t k = 0; k < db_series; ++k) {
             w.db_queries(k);
         }
