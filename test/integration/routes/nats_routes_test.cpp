@@ -155,6 +155,8 @@ class emitter {
         return data;
     }
 
+    natsConnection* connection() { return nc_; }
+
   private:
     natsConnection* nc_ = nullptr;
     natsSubscription* starts_ = nullptr;
@@ -349,4 +351,28 @@ TEST_CASE("the subscriber survives a nats-server restart and re-learns routes") 
     CHECK(gw.resolve("acme/dev/app-b") == 1);
     CHECK(gw.resolve("before.example.com") == 1);
     CHECK_FALSE(pub->greet().empty());
+}
+
+TEST_CASE("a burst of registrations is read completely from the edge-triggered loop") {
+    const int port = free_port();
+    nats_server server(port);
+    emitter pub(server.url());
+    gateway gw(server.url());
+    REQUIRE_FALSE(pub.next_start(10s).empty());
+
+    // Several socket buffers' worth of messages in one go: every byte must be read even when no
+    // new data arrives after the last readiness edge.
+    constexpr int count = 5000;
+    for (int i = 0; i < count; ++i) {
+        const std::string uri = "burst-" + std::to_string(i) + ".example.com";
+        REQUIRE(natsConnection_PublishString(
+                    pub.connection(), "router.register",
+                    register_payload(uri, 10000 + i, app_a, "app-a").c_str()) == NATS_OK);
+    }
+    REQUIRE(natsConnection_Flush(pub.connection()) == NATS_OK);
+    CHECK(wait_until([&] { return gw.metric("mgw_routes_registers_total") == count; }, 30s));
+    CHECK(wait_until([&] { return gw.resolve("acme/dev/app-a") == count; }, 5s));
+    CHECK(gw.metric("mgw_routes") == count);
+    CHECK(gw.resolve("burst-4999.example.com") == 1);
+    CHECK(gw.metric("mgw_nats_dropped_messages_total") == 0);
 }
