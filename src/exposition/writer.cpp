@@ -276,10 +276,6 @@ void append_label_name(std::string& out, const label& l, std::size_t prefix_coun
     out += l.name;
 }
 
-bool family_name_needs_quotes(std::string_view name, const writer_options& opts) {
-    return opts.utf8_names && !is_legacy_metric_name(name);
-}
-
 // Whether `candidate` equals `prefix_count` copies of `exported_` followed by `name`.
 bool equals_prefixed(std::string_view candidate, std::size_t prefix_count, std::string_view name) {
     if (candidate.size() != prefix_count * exported_prefix.size() + name.size()) {
@@ -514,7 +510,9 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
                                              : std::string_view();
     const std::span<const label> own = labels_in(src, s.labels);
     const bool has_injected = !injected.rendered.empty();
-    const bool quoted_name = family_name_needs_quotes(s.name, opts);
+    // The name is scanned once: legacy names (nearly all) are copied as they are.
+    const bool legacy_name = is_legacy_metric_name(s.name);
+    const bool quoted_name = !legacy_name && opts.utf8_names;
     bool first = true;
     if (quoted_name) {
         out += "{\"";
@@ -523,7 +521,13 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
         out += '"';
         first = false;
     } else {
-        append_name(out, s.name, name_suffix, true, 0, opts);
+        if (legacy_name) {
+            out += s.name;
+            out += name_suffix;
+        } else {
+            append_name_chars_escaped(out, s.name, true);
+            out += name_suffix;
+        }
         if (!own.empty() || has_injected) {
             out += '{';
         }
