@@ -48,6 +48,7 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t read_chunk_bytes = 32 * 1024;
+constexpr std::size_t read_buffer_bytes = 32 * 1024;
 constexpr std::uint32_t header_limit_bytes = 64 * 1024;
 constexpr std::size_t result_count = static_cast<std::size_t>(scrape_error::cancelled) + 1;
 
@@ -466,6 +467,9 @@ asio::awaitable<scrape_result> scraper::fetch(const scrape_target& target,
         state.where = fetch_state::phase::exchanging;
         ++conn->requests_;
 
+        // Beast reads max(512, free capacity) bytes at a time: without room reserved, a
+        // 190 KB body takes ~300 recv calls instead of ~6.
+        conn->buffer_.reserve(read_buffer_bytes);
         result.body.clear();
         result.status = 0;
         const auto request = make_request(target, path, options, config_.user_agent);
@@ -485,6 +489,9 @@ asio::awaitable<scrape_result> scraper::fetch(const scrape_target& target,
         if (out.error == scrape_error::ok) {
             result.error = scrape_error::ok;
             if (out.reusable) {
+                if (conn->buffer_.size() == 0) {
+                    conn->buffer_.shrink_to_fit();  // idle connections hold no buffer
+                }
                 pool_.release(key, std::move(conn), clock::now());
                 metrics_->idle.Set(static_cast<double>(pool_.idle_count()));
             }
