@@ -77,11 +77,10 @@ TEST_CASE("drain lets an in-flight request finish and closes idle connections at
     busy.send(request("GET", "/slow"));
     REQUIRE(eventually([&] { return p.started == 1; }));
 
-    const auto start = std::chrono::steady_clock::now();
     auto drained = std::async(std::launch::async,
                               [&] { return s.drain(std::chrono::steady_clock::now() + 3s); });
-    CHECK(idle.closed_within(200ms));
-    CHECK(std::chrono::steady_clock::now() - start < 250ms);
+    // Closed while the slow handler (300 ms) still runs.
+    CHECK(idle.closed_within(250ms));
 
     auto res = busy.read_response();
     REQUIRE(res);

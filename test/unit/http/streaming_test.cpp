@@ -173,11 +173,7 @@ TEST_CASE("a route without request deadline streams past the server's request_ti
     auto res = c.read_response();
     REQUIRE(res);
     CHECK(res->body() == expected_stream(4));
-    // The same server cuts an ordinary route at its deadline.
-    c.send(request("GET", "/stream"));
-    res = c.read_response();
-    REQUIRE(res);
-    CHECK(res->result_int() == 200);
+    CHECK(res->keep_alive());
 }
 
 TEST_CASE("a stream can turn compression off") {
