@@ -1,5 +1,6 @@
 // Exposition merger: family grouping across sources with an open-addressing index over
 // string_views, and a resumable cursor that writes the merged exposition in bounded chunks.
+#include <array>
 #include <bit>
 
 #include <mgw/exposition/merger.hpp>
@@ -64,25 +65,49 @@ void merger::drop_group(std::uint32_t dropped, const group& kept) {
 
 // Families that are distinct in one format can clash in the other: a 0.0.4 gauge `a` and
 // counter `a_total` (every Go client exposes go_memstats_alloc_bytes and ..._total) are both
-// family `a` in OpenMetrics; an OpenMetrics counter `a` and a gauge `a_total` are both
-// `a_total` in 0.0.4. The later-seen family of such a pair is left out of this output.
+// family `a` in OpenMetrics; an OpenMetrics counter `a` and a gauge `a_total` both write
+// `a_total`; client_python's 0.0.4 gauge `h_created` is the `_created` of histogram `h` in
+// OpenMetrics. For every name a family occupies in the output besides its own key, a
+// non-counter family of that name clashes; the later-seen family of a pair is left out.
 void merger::drop_clashing_groups() {
     const bool om = writer_options_.output == format::openmetrics;
     const auto group_count = static_cast<std::uint32_t>(groups_.size());
     for (std::uint32_t gi = 0; gi < group_count; ++gi) {
         const group& g = groups_[gi];
-        if (!g.counter || g.dropped) {
+        if (g.dropped) {
             continue;
         }
+        // Names written in 0.0.4 only for OpenMetrics members (the split-off gauges).
+        const bool om_extras = om || g.has_openmetrics_member;
+        std::array<std::pair<std::string_view, bool>, 3> occupied{};
+        switch (g.type) {
+            case metric_type::counter:
+                // In 0.0.4 a counter is written under its bare key only when a 0.0.4 source
+                // named it without `_total`.
+                occupied = {{{"", om || g.has_text_name_without_total},
+                             {"_total", true},
+                             {"_created", om_extras}}};
+                break;
+            case metric_type::histogram:
+            case metric_type::summary:
+                occupied = {{{"_created", om_extras}, {"", false}, {"", false}}};
+                break;
+            case metric_type::gaugehistogram:
+                occupied = {{{"_gcount", om_extras}, {"_gsum", om_extras}, {"", false}}};
+                break;
+            case metric_type::info:
+                occupied = {{{"_info", true}, {"", false}, {"", false}}};
+                break;
+            default:
+                continue;
+        }
         std::size_t slot = 0;
-        for (const std::string_view suffix : {std::string_view(), std::string_view("_total")}) {
-            // In 0.0.4 a counter is written under its key only when a 0.0.4 source named it
-            // without `_total`.
-            if (!om && suffix.empty() && !g.has_text_name_without_total) {
+        for (const auto& [suffix, applies] : occupied) {
+            if (!applies) {
                 continue;
             }
             const std::uint32_t other = find_group(g.key, suffix, false, slot);
-            if (other == no_member || groups_[other].dropped) {
+            if (other == no_member || other == gi || groups_[other].dropped) {
                 continue;
             }
             if (other > gi) {

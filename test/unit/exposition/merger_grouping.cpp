@@ -336,3 +336,35 @@ rpc_count{i="1"} 5
     CHECK(m.family_count() == 3);
     CHECK(m.conflicts().empty());
 }
+
+TEST_CASE("client_python's 0.0.4 _created gauges clash with OpenMetrics _created samples") {
+    // client_python in 0.0.4: counter `a_total` plus gauge `a_created`, histogram `h` plus
+    // gauge `h_created`. Valid 0.0.4; in OpenMetrics the gauges would clash with `a`/`h`.
+    exposition_builder b(format::prometheus_text);
+    b.fam("a_total", metric_type::counter).smp("a_total", {}, "1");
+    b.fam("a_created", metric_type::gauge).smp("a_created", {}, "1.7e9");
+    b.fam("h", metric_type::histogram).smp("h_bucket", {{"le", "+Inf"}}, "0");
+    b.fam("h_created", metric_type::gauge).smp("h_created", {}, "1.7e9");
+    exposition_builder om(format::openmetrics);
+    om.fam("i", metric_type::info).smp("i_info", {}, "1");
+    exposition_builder text(format::prometheus_text);
+    text.fam("i_info", metric_type::gauge).smp("i_info", {{"x", "y"}}, "1");
+
+    merger m;
+    m.add_source(b.get());
+    const std::string text_out = m.write_all(text_output);
+    CHECK(text_out.find("# TYPE a_created gauge\na_created 1.7e9\n") != std::string::npos);
+    CHECK(text_out.find("# TYPE h_created gauge\nh_created 1.7e9\n") != std::string::npos);
+    CHECK(m.conflicts().empty());
+    CHECK(m.write_all(om_output) ==
+          "# TYPE a counter\na_total 1\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 0\n# EOF\n");
+    CHECK(m.conflicts().size() == 2);
+
+    merger info;
+    info.add_source(om.get());
+    info.add_source(text.get());
+    CHECK(info.write_all(text_output) == "# TYPE i_info gauge\ni_info 1\n");
+    CHECK(info.conflicts().size() == 1);
+    CHECK(info.write_all(om_output) == "# TYPE i info\ni_info 1\n# EOF\n");
+    CHECK(info.conflicts().size() == 1);
+}
