@@ -21,8 +21,6 @@
 //
 // Every mode prints one "RESULT key=value ..." line for scripts/bench, and exits non-zero when
 // a check fails (wrong instance count, HTTP error).
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -34,7 +32,9 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <strings.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -73,13 +73,14 @@ using clock_type = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 [[noreturn]] void usage(const std::string& why) {
-    std::cerr << "fleet_driver: " << why << "\n"
-              << "usage: fleet_driver bare --ports-file FILE [--gzip] [--rounds R]\n"
-                 "       fleet_driver wait-routes --gateway HOST:PORT --route KEY --count N\n"
-                 "           [--user U] [--password P] [--timeout-seconds T]\n"
-                 "       fleet_driver run --gateway HOST:PORT --path PATH --pid PID [--sim-pid PID]\n"
-                 "           [--requests K] [--warmup W] [--gzip] [--header 'Name: value']...\n"
-                 "           [--label NAME] [--expect-up N]\n";
+    std::cerr
+        << "fleet_driver: " << why << "\n"
+        << "usage: fleet_driver bare --ports-file FILE [--gzip] [--rounds R]\n"
+           "       fleet_driver wait-routes --gateway HOST:PORT --route KEY --count N\n"
+           "           [--user U] [--password P] [--timeout-seconds T]\n"
+           "       fleet_driver run --gateway HOST:PORT --path PATH --pid PID [--sim-pid PID]\n"
+           "           [--requests K] [--warmup W] [--gzip] [--header 'Name: value']...\n"
+           "           [--label NAME] [--expect-up N]\n";
     std::exit(2);
 }
 
@@ -248,9 +249,9 @@ class up_counter {
             }
             const void* found = std::memchr(data.data() + pos, '\n', data.size() - pos);
             const std::size_t end =
-                found != nullptr ? static_cast<std::size_t>(static_cast<const char*>(found) -
-                                                            data.data())
-                                 : data.size();
+                found != nullptr
+                    ? static_cast<std::size_t>(static_cast<const char*>(found) - data.data())
+                    : data.size();
             if (keeping_) {
                 keep(data.substr(pos, end - pos));
             }
@@ -319,10 +320,10 @@ asio::awaitable<void> bare_fetch(bare_connection& c, bool gzip, std::vector<char
         }
         c.socket.set_option(tcp::no_delay(true));
     }
-    const std::string request =
-        fmt::format("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{}\r\n", c.port,
-                    gzip ? "Accept-Encoding: gzip\r\n" : "");
-    auto [write_ec, written] = co_await asio::async_write(c.socket, asio::buffer(request), use_tuple);
+    const std::string request = fmt::format("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{}\r\n",
+                                            c.port, gzip ? "Accept-Encoding: gzip\r\n" : "");
+    auto [write_ec, written] =
+        co_await asio::async_write(c.socket, asio::buffer(request), use_tuple);
     if (write_ec) {
         c.failed = true;
         co_return;
@@ -350,8 +351,8 @@ asio::awaitable<void> bare_fetch(bare_connection& c, bool gzip, std::vector<char
     left -= buffered;
     while (left > 0) {
         const std::size_t want = std::min(left, scratch.size());
-        auto [ec, n] = co_await asio::async_read(c.socket, asio::buffer(scratch.data(), want),
-                                                 use_tuple);
+        auto [ec, n] =
+            co_await asio::async_read(c.socket, asio::buffer(scratch.data(), want), use_tuple);
         if (ec) {
             c.failed = true;
             co_return;
@@ -456,9 +457,9 @@ class gateway_client {
 
     // Streams the body through `on_chunk`; keeps it in small_body when `keep_body`.
     template <typename OnChunk>
-    response get(const std::string& target, const std::vector<std::pair<std::string, std::string>>&
-                                                headers,
-                 bool keep_body, OnChunk&& on_chunk) {
+    response get(const std::string& target,
+                 const std::vector<std::pair<std::string, std::string>>& headers, bool keep_body,
+                 OnChunk&& on_chunk) {
         response r;
         for (int attempt = 0; attempt < 2 && !r.ok; ++attempt) {
             r = response{};
@@ -574,9 +575,10 @@ int run_wait_routes(const options& o) {
                 const auto* list = routes.as_object().if_contains(o.route);
                 seen = list != nullptr && list->is_array() ? list->as_array().size() : 0;
                 if (seen >= o.count) {
-                    std::cout << fmt::format("RESULT label=routes route={} endpoints={} "
-                                             "wait_s={:.2f}\n",
-                                             o.route, seen, seconds_since(start));
+                    std::cout << fmt::format(
+                        "RESULT label=routes route={} endpoints={} "
+                        "wait_s={:.2f}\n",
+                        o.route, seen, seconds_since(start));
                     return 0;
                 }
             }
@@ -650,9 +652,10 @@ int run_requests(const options& o) {
             return false;
         }
         if (out.verified && o.expect_up && out.counter.up() != *o.expect_up) {
-            std::cerr << fmt::format("fleet_driver: {} request: {} instances up, {} down; "
-                                     "expected {} up\n",
-                                     what, out.counter.up(), out.counter.down(), *o.expect_up);
+            std::cerr << fmt::format(
+                "fleet_driver: {} request: {} instances up, {} down; "
+                "expected {} up\n",
+                what, out.counter.up(), out.counter.down(), *o.expect_up);
             return false;
         }
         return true;
@@ -693,6 +696,18 @@ int run_requests(const options& o) {
             down = out.counter.down();
         }
     }
+    // With X-Prometheus-Scrape-Timeout-Seconds, how many answers were complete before the
+    // client would have given up.
+    std::string timeout_report;
+    for (const auto& [name, value] : o.headers) {
+        if (strcasecmp(name.c_str(), "X-Prometheus-Scrape-Timeout-Seconds") == 0) {
+            const double limit = std::stod(value);
+            const auto in_time = std::count_if(latencies.begin(), latencies.end(),
+                                               [&](double latency) { return latency <= limit; });
+            timeout_report =
+                fmt::format(" client_timeout_s={} in_time={}/{}", value, in_time, latencies.size());
+        }
+    }
     const double cpu = cpu_seconds(o.pid) - cpu_start;
     const double sim_cpu = o.sim_pid != 0 ? cpu_seconds(o.sim_pid) - sim_cpu_start : 0;
     const double requests = static_cast<double>(o.requests);
@@ -701,13 +716,13 @@ int run_requests(const options& o) {
         "RESULT label={} requests={} p50_s={:.3f} p90_s={:.3f} max_s={:.3f} ttfb_p50_s={:.3f} "
         "cold_s={:.3f} body_mb={:.1f} cpu_s_per_req={:.3f} sim_cpu_s_per_req={:.3f} "
         "peak_rss_mib={:.0f} peak_rss_warmup_mib={:.0f} rss_after_mib={:.0f} up={} down={}"
-        "{}\n",
+        "{}{}\n",
         o.label, o.requests, percentile(latencies, 0.5), percentile(latencies, 0.9),
         *std::max_element(latencies.begin(), latencies.end()), percentile(ttfbs, 0.5),
         warmup_latencies.empty() ? 0.0 : warmup_latencies.front(),
         static_cast<double>(body_bytes) / 1e6, cpu / requests, sim_cpu / requests,
         status_mib(o.pid, "VmHWM:"), peak_warmup_mib, status_mib(o.pid, "VmRSS:"), up, down,
-        reset ? "" : " peak_rss_reset=failed");
+        timeout_report, reset ? "" : " peak_rss_reset=failed");
     return 0;
 }
 

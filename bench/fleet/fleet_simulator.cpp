@@ -155,8 +155,8 @@ constexpr std::array<std::string_view, 6> tables = {"orders",   "customers", "pr
                                                     "payments", "sessions",  "inventory"};
 constexpr std::array<std::string_view, 4> operations = {"select", "insert", "update", "delete"};
 constexpr std::array<std::string_view, 6> memory_ids = {
-    "G1 Eden Space", "G1 Old Gen", "G1 Survivor Space", "Metaspace", "CodeCache",
-    "Compressed Class Space"};
+    "G1 Eden Space", "G1 Old Gen", "G1 Survivor Space",
+    "Metaspace",     "CodeCache",  "Compressed Class Space"};
 
 // One family of the exposition: HELP/TYPE once, then series produced by `emit` for label-set
 // index k (a histogram label set yields 14 series).
@@ -260,12 +260,11 @@ std::string render_body(std::size_t series, std::uint64_t seed) {
     const std::size_t counter_series = series * 20 / 100;
     const std::size_t db_series = series * 12 / 100;
     const std::size_t jvm_series = series * 8 / 100;
-    const std::size_t queue_series = series - histogram_series - counter_series - db_series -
-                                     jvm_series;
+    const std::size_t queue_series =
+        series - histogram_series - counter_series - db_series - jvm_series;
 
     if (histogram_series > 0) {
-        w.header("http_server_requests_seconds", "histogram",
-                 "Duration of HTTP server requests.");
+        w.header("http_server_requests_seconds", "histogram", "Duration of HTTP server requests.");
         std::size_t left = histogram_series;
         for (std::size_t k = 0; left > 0; ++k) {
             left -= w.http_duration(k, left);
@@ -346,8 +345,8 @@ request_head inspect(std::string_view head) {
     while (pos != std::string_view::npos && pos + 2 < head.size()) {
         const std::size_t start = pos + 2;
         const std::size_t end = head.find("\r\n", start);
-        const std::string_view line =
-            head.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        const std::string_view line = head.substr(
+            start, end == std::string_view::npos ? std::string_view::npos : end - start);
         if (iequals_prefix(line, "accept-encoding:")) {
             r.accepts_gzip = line.find("gzip") != std::string_view::npos;
         } else if (iequals_prefix(line, "connection:")) {
@@ -504,7 +503,8 @@ class registrar {
         std::string hello =
             R"(CONNECT {"verbose":false,"pedantic":false,"name":"fleet-simulator","lang":"cpp","version":"1"})"
             "\r\nSUB router.start 1\r\nPING\r\n";
-        auto [write_ec, written] = co_await asio::async_write(socket_, asio::buffer(hello), use_tuple);
+        auto [write_ec, written] =
+            co_await asio::async_write(socket_, asio::buffer(hello), use_tuple);
         if (write_ec) {
             co_return write_ec;
         }
@@ -545,8 +545,7 @@ class registrar {
             } else if (line.starts_with("MSG ")) {
                 // MSG <subject> <sid> [reply] <bytes>: skip the payload line, then answer the
                 // router's start like route-emitter: send every route now.
-                const std::size_t payload =
-                    std::stoul(line.substr(line.find_last_of(' ') + 1)) + 2;
+                const std::size_t payload = std::stoul(line.substr(line.find_last_of(' ') + 1)) + 2;
                 if (input_.size() < payload) {
                     auto [read_ec, got] = co_await asio::async_read(
                         socket_, input_, asio::transfer_exactly(payload - input_.size()),
@@ -693,8 +692,8 @@ int main(int argc, char** argv) {
     // Sockets and acceptors close as the objects are destroyed after run() returns.
     signals.async_wait([&](error_code, int) { io.stop(); });
 
-    const std::size_t hung = static_cast<std::size_t>(
-        std::count_if(instances.begin(), instances.end(), [](const instance& i) { return i.hung; }));
+    const std::size_t hung = static_cast<std::size_t>(std::count_if(
+        instances.begin(), instances.end(), [](const instance& i) { return i.hung; }));
     auto announce = [&] {
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -705,11 +704,11 @@ int main(int argc, char** argv) {
             static_cast<double>(body_bytes) / static_cast<double>(distinct * o.series),
             static_cast<double>(body_bytes) / static_cast<double>(distinct) *
                 static_cast<double>(o.instances) / 1e6,
-            o.gzip_bodies ? fmt::format(" (gzip {:.1f} MB)",
-                                        static_cast<double>(gzip_bytes) /
-                                            static_cast<double>(distinct) *
-                                            static_cast<double>(o.instances) / 1e6)
-                          : std::string(),
+            o.gzip_bodies
+                ? fmt::format(" (gzip {:.1f} MB)", static_cast<double>(gzip_bytes) /
+                                                       static_cast<double>(distinct) *
+                                                       static_cast<double>(o.instances) / 1e6)
+                : std::string(),
             seconds);
         if (!o.ports_file.empty()) {
             write_ports_file(o.ports_file, instances);
@@ -741,9 +740,10 @@ int main(int argc, char** argv) {
     io.run();
     workers.clear();
     if (nats) {
-        std::cerr << fmt::format("fleet_simulator: stopped after {} registration rounds ({} on "
-                                 "router.start)\n",
-                                 nats->publishes(), nats->router_starts());
+        std::cerr << fmt::format(
+            "fleet_simulator: stopped after {} registration rounds ({} on "
+            "router.start)\n",
+            nats->publishes(), nats->router_starts());
     }
     return 0;
 }
