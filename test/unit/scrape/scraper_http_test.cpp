@@ -2,7 +2,9 @@
 // keep-alive reuse, concurrency bound, deadlines, cancellation and the headers sent.
 #include <cstdlib>
 #include <future>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -566,4 +568,35 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: many instances on a loop run by two t
     CHECK(server.connections() <= 8);
     CHECK(server.max_concurrent_requests() <= 8);
     CHECK(s->in_flight() == 0);
+}
+
+TEST_CASE_METHOD(scraper_fixture, "scrape: a connect that never completes is a connect_timeout") {
+    // A listener with a full accept queue: Linux drops further SYNs, so connect() hangs.
+    boost::asio::ip::tcp::acceptor full(io);
+    const boost::asio::ip::tcp::endpoint any(boost::asio::ip::make_address("127.0.0.1"), 0);
+    full.open(any.protocol());
+    full.bind(any);
+    full.listen(0);
+    const auto endpoint = full.local_endpoint();
+    // Plain non-blocking sockets: Asio's synchronous connect would wait for the handshake.
+    std::vector<int> fillers;
+    for (int i = 0; i < 4; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        REQUIRE(fd >= 0);
+        ::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size()));
+        fillers.push_back(fd);
+    }
+    struct closer {
+        std::vector<int>& fds;
+        ~closer() {
+            for (int fd : fds) {
+                ::close(fd);
+            }
+        }
+    } close_fillers{fillers};
+    auto s = make_scraper();
+    const auto r = scrape(*s, {local_target(endpoint.port())}, options_for(400ms)).at(0);
+    CHECK(r.error == scrape_error::connect_timeout);
+    CHECK(r.reason == "connect");
+    CHECK(r.duration >= 390ms);
 }
