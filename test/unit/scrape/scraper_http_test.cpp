@@ -46,7 +46,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: 200 plain body, headers sent to the i
         return reply{response(200, metrics_body, "Content-Type: text/plain; version=0.0.4\r\n")};
     });
     auto s = make_scraper();
-    auto options = options_for(2000ms);
+    auto options = options_for(5000ms);
     const auto results = scrape(*s, {local_target(server.port())}, options);
     REQUIRE(results.size() == 1);
     const scrape_result& r = results[0];
@@ -57,7 +57,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: 200 plain body, headers sent to the i
     CHECK(r.wire_bytes == metrics_body.size());
     CHECK(r.reason.empty());
     CHECK(r.duration > 0ms);
-    CHECK(r.duration < 2000ms);
+    CHECK(r.duration < 5000ms);
 
     const auto seen = server.seen();
     REQUIRE(seen.size() == 1);
@@ -66,11 +66,11 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: 200 plain body, headers sent to the i
     CHECK(seen[0].get("accept") == "text/plain; version=0.0.4; charset=utf-8");
     CHECK(seen[0].get("accept-encoding") == "gzip");
     CHECK(seen[0].get("user-agent") == "metrics-gateway");
-    // The timeout header says how long the instance really has: a little under 2 s.
+    // The timeout header says how long the instance really has: a little under 5 s.
     const double timeout =
         std::strtod(seen[0].get("x-prometheus-scrape-timeout-seconds").c_str(), nullptr);
-    CHECK(timeout > 1.5);
-    CHECK(timeout <= 2.0);
+    CHECK(timeout > 4.0);
+    CHECK(timeout <= 5.0);
 }
 
 TEST_CASE_METHOD(scraper_fixture, "scrape: v1 Accept and custom metric path are sent") {
@@ -157,7 +157,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: connection refused") {
     CHECK(r.error == scrape_error::connect_refused);
     CHECK(r.reason == "refused");
     CHECK(r.status == 0);
-    CHECK(r.duration < 1000ms);
+    CHECK(r.duration < 3000ms);
 }
 
 TEST_CASE_METHOD(scraper_fixture, "scrape: error statuses are reported with the status code") {
@@ -191,14 +191,14 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: an instance that hangs times out at t
     const auto start = clock_type::now();
     const auto results =
         scrape(*s, {local_target(server.port(), "/hang"), local_target(server.port(), "/fast")},
-               options_for(300ms));
+               options_for(1000ms));
     const auto elapsed = clock_type::now() - start;
     CHECK(results[0].error == scrape_error::timeout);
     CHECK(results[0].reason == "response");
     CHECK(results[1].ok());
-    CHECK(elapsed >= 290ms);
-    CHECK(elapsed < 800ms);
-    CHECK(results[0].duration >= 290ms);
+    CHECK(elapsed >= 990ms);
+    CHECK(elapsed < 3000ms);
+    CHECK(results[0].duration >= 990ms);
 }
 
 TEST_CASE_METHOD(scraper_fixture, "scrape: a slow body is cut at the deadline too") {
@@ -265,7 +265,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: bodies over the limit stop without bu
     const auto results = scrape(
         *s, {local_target(server.port(), "/declared"), local_target(server.port(), "/chunked")},
         options);
-    CHECK(clock_type::now() - start < 3s);
+    CHECK(clock_type::now() - start < 8s);
     CHECK(results[0].error == scrape_error::body_too_large);
     CHECK(results[0].reason == "content_length");
     CHECK(results[0].wire_bytes == 0);
@@ -306,7 +306,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: gzip bomb and corrupt gzip") {
                {local_target(server.port(), "/bomb"), local_target(server.port(), "/corrupt"),
                 local_target(server.port(), "/truncated")},
                options);
-    CHECK(clock_type::now() - start < 2s);
+    CHECK(clock_type::now() - start < 8s);
     CHECK(results[0].error == scrape_error::body_too_large);
     CHECK(results[0].reason == "gzip_body");
     CHECK(results[0].body.empty());
@@ -444,7 +444,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: waiting for a slot counts against the
     auto s = make_scraper(config);
     const auto results =
         scrape(*s, {local_target(server.port(), "/a"), local_target(server.port(), "/b")},
-               options_for(300ms));
+               options_for(1000ms));
     CHECK(results[0].error == scrape_error::timeout);
     CHECK(results[1].error == scrape_error::timeout);
     // One of them never got a slot.
@@ -481,7 +481,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: cancelling the fan-out returns prompt
     }
     const auto elapsed = clock_type::now() - start;
     REQUIRE(results);
-    CHECK(elapsed < 700ms);
+    CHECK(elapsed < 3000ms);  // against a 30 s deadline
     REQUIRE(results->size() == 3);
     for (const auto& r : *results) {
         CHECK(r.error == scrape_error::cancelled);

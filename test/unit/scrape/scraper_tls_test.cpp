@@ -108,7 +108,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape over TLS: a plain HTTP server fails th
     lax.tls.skip_verify = true;
     auto s = make_scraper(lax);
     const auto results = scrape(
-        *s, {tls_target(answers.port(), "x"), tls_target(silent.port(), "x")}, options_for(300ms));
+        *s, {tls_target(answers.port(), "x"), tls_target(silent.port(), "x")}, options_for(1000ms));
     CHECK(results[0].error == scrape_error::tls_error);
     CHECK(results[0].reason == "handshake");
     // A peer that never answers the ClientHello: the deadline names the phase.
