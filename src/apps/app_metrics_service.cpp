@@ -52,6 +52,15 @@ clock::time_point scrape_deadline(const http::request_context& request,
     return std::min(deadline, request_deadline);
 }
 
+// The `reason` label of a failed instance: the error class, or `status_<code>` for HTTP
+// errors. Bounded: a dozen classes and the HTTP status codes.
+std::string_view failure_reason(const scrape::scrape_result& result) {
+    if (result.error == scrape::scrape_error::http_status && !result.reason.empty()) {
+        return result.reason;
+    }
+    return scrape::to_string(result.error);
+}
+
 // Promfetcher's label sets: the app's six, plus index and instance_id for failures.
 prometheus::Labels promfetch_labels(const routes::endpoint& endpoint, bool with_instance) {
     prometheus::Labels labels;
@@ -165,10 +174,14 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         co_await scraper_.scrape_all(targets, scrape_options);
 
     if (std::all_of(results.begin(), results.end(), is_client_error)) {
-        plain_text(response, 406,
-                   fmt::format("406 Cannot found endpoint '{}' for app with id or path '{}' "
-                               "(status code {}), please create one\n",
-                               app.metric_path, app.identifier, results.front().status));
+        // Promfetcher's wording, naming the app by its org/space/app tags.
+        const routes::endpoint& first = *endpoints.front();
+        plain_text(
+            response, 406,
+            fmt::format("406 Cannot found endpoint '{}' for app with id or path "
+                        "'{}/{}/{} (status code {})', please create one\n",
+                        app.metric_path, first.tag("organization_name"), first.tag("space_name"),
+                        first.tag("app_name"), results.front().status));
         co_return;
     }
 
@@ -183,8 +196,7 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         outcome.labels = &labels[i];
         outcome.duration_seconds = std::chrono::duration<double>(result.duration).count();
         if (!result.ok()) {
-            outcome.reason = result.reason.empty() ? scrape::to_string(result.error)
-                                                   : std::string_view(result.reason);
+            outcome.reason = failure_reason(result);
             log_.debug("instance scrape failed", {{"instance", endpoints[i]->address},
                                                   {"app_id", endpoints[i]->tag("app_id")},
                                                   {"error", scrape::to_string(result.error)},

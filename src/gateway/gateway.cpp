@@ -1,5 +1,6 @@
 // Assembly and lifecycle of the gateway process: listeners up, READY=1, wait for a signal,
 // health to 503, STOPPING=1, drain within shutdown.drain_timeout, exit.
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -84,6 +85,15 @@ nats::client_options nats_settings(const core::nats_config& config) {
     return settings;
 }
 
+// Emitters re-register every minimumRegisterIntervalInSeconds we announce: a route must live
+// at least that long, whatever routes.stale_threshold says (gorouter raises it likewise).
+routes::route_table_options route_table_settings(const core::gateway_config& config) {
+    const routes::subscriber_options announced;
+    return {.max_stale_threshold = std::max(
+                std::chrono::duration_cast<std::chrono::seconds>(config.routes.stale_threshold),
+                announced.minimum_register_interval)};
+}
+
 // Everything that lives exactly as long as one run(), declared in construction order.
 struct services {
     core::gateway_metrics metrics;
@@ -99,9 +109,7 @@ struct services {
     std::optional<http::server> health_server;
 
     services(asio::io_context& io, const core::gateway_config& config)
-        : route_table({.max_stale_threshold = std::chrono::duration_cast<std::chrono::seconds>(
-                           config.routes.stale_threshold)}),
-          routes_strand(asio::make_strand(io)) {}
+        : route_table(route_table_settings(config)), routes_strand(asio::make_strand(io)) {}
 };
 
 // Stops the route subscriber and closes NATS on the strand that owns them.
@@ -162,12 +170,9 @@ int gateway::run() {
     s.route_table.publish();
     if (config_.nats.enabled()) {
         s.nats.emplace(s.routes_strand, nats_settings(config_.nats), log_, s.metrics.registry());
-        s.route_subscriber.emplace(
-            s.routes_strand, s.route_table, *s.nats,
-            routes::route_table_options{.max_stale_threshold =
-                                            std::chrono::duration_cast<std::chrono::seconds>(
-                                                config_.routes.stale_threshold)},
-            routes::subscriber_options{}, log_, s.metrics.registry());
+        s.route_subscriber.emplace(s.routes_strand, s.route_table, *s.nats,
+                                   route_table_settings(config_), routes::subscriber_options{},
+                                   log_, s.metrics.registry());
     }
     s.scraper.emplace(io.get_executor(), scraper_settings(config_), log_, s.metrics.registry());
     s.app_metrics.emplace(s.route_table, *s.scraper, app_metrics_settings(config_), log_,

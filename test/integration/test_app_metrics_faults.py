@@ -39,20 +39,20 @@ ROUTES_USER, ROUTES_PASSWORD = "admin", "s3cret"
 # Reasons the gateway may give per fault: low-cardinality classes, never raw error strings.
 HEALTHY = ("ok", "gzip", "openmetrics", "redirect_same")
 FAULTS = {
-    "refused": {"refused", "connect_refused"},
+    "refused": {"connect_refused"},
     "status_500": {"status_500"},
-    "hang": {"response", "timeout"},
+    "hang": {"timeout"},
     "garbage": {"parse_error"},
-    "huge_chunked": {"body", "body_too_large"},
-    "huge_length": {"content_length", "body", "body_too_large"},
-    "gzip_bomb": {"gzip_body", "body_too_large"},
-    "redirect_other_host": {"other_host", "redirect_refused"},
+    "huge_chunked": {"body_too_large"},
+    "huge_length": {"body_too_large"},
+    "gzip_bomb": {"body_too_large"},
+    "redirect_other_host": {"redirect_refused"},
     "status_404": {"status_404"},
-    "stall_body": {"response", "timeout"},
-    "truncated": {"connection_closed", "protocol_error"},
-    "not_http": {"bad_response", "protocol_error"},
-    "bad_gzip": {"corrupt", "bad_gzip"},
-    "brotli": {"content_encoding", "protocol_error"},
+    "stall_body": {"timeout"},
+    "truncated": {"protocol_error"},
+    "not_http": {"protocol_error"},
+    "bad_gzip": {"bad_gzip"},
+    "brotli": {"protocol_error"},
 }
 
 
@@ -353,7 +353,8 @@ def test_client_errors():
 def test_406_when_every_instance_answers_404():
     status, _, body = FLEET.get("/v2/apps/acme/dev/ghost/metrics")
     assert status == 406, (status, body)
-    assert b"/metrics" in body and b"acme/dev/ghost" in body and b"404" in body, body
+    assert body == (b"406 Cannot found endpoint '/metrics' for app with id or path "
+                    b"'acme/dev/ghost (status code 404)', please create one\n"), body
     status, _, body = FLEET.get("/v1/apps/ghost.apps.example.com/metrics?metric_path=/prom")
     assert status == 406, (status, body)
     assert b"'/prom'" in body, body
