@@ -262,9 +262,19 @@ std::shared_ptr<const route_snapshot> route_table::publish() {
         dedup_by_address(list);
     }
     std::shared_ptr<const route_snapshot> published = std::move(next);
-    snapshot_.store(published, std::memory_order_release);
+    std::shared_ptr<const route_snapshot> previous = published;
+    {
+        const std::lock_guard lock(snapshot_mutex_);
+        snapshot_.swap(previous);
+    }
+    // `previous` is released here, outside the lock: the last reader of a large table may be us.
     dirty_ = false;
     return published;
+}
+
+std::shared_ptr<const route_snapshot> route_table::snapshot() const {
+    const std::lock_guard lock(snapshot_mutex_);
+    return snapshot_;
 }
 
 }  // namespace mgw::routes

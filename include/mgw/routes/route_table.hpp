@@ -2,11 +2,11 @@
 // with gorouter's pruning rules. Writers use one strand; readers take immutable snapshots.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -70,10 +70,8 @@ class route_table {
     // Makes pending changes visible to readers (rebuilds the indexes only when something
     // changed) and returns the current snapshot.
     std::shared_ptr<const route_snapshot> publish();
-    // Safe from any thread.
-    std::shared_ptr<const route_snapshot> snapshot() const {
-        return snapshot_.load(std::memory_order_acquire);
-    }
+    // Safe from any thread; never waits for more than another reader's pointer copy.
+    std::shared_ptr<const route_snapshot> snapshot() const;
 
     std::size_t endpoint_count() const { return endpoint_count_; }
     bool dirty() const { return dirty_; }
@@ -90,7 +88,11 @@ class route_table {
     std::size_t endpoint_count_ = 0;
     bool pruning_suspended_ = false;
     bool dirty_ = true;
-    std::atomic<std::shared_ptr<const route_snapshot>> snapshot_;
+    // Not std::atomic<std::shared_ptr>: libstdc++ 12 releases its internal lock with a relaxed
+    // store after load() reads the pointer, which ThreadSanitizer flags and weakly ordered CPUs
+    // may reorder. The mutex only guards a pointer copy.
+    mutable std::mutex snapshot_mutex_;
+    std::shared_ptr<const route_snapshot> snapshot_;
 };
 
 }  // namespace mgw::routes
