@@ -76,6 +76,11 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
                      .Name("mgw_routes_greets_total")
                      .Help("router.greet requests answered")
                      .Register(r)
+                     .Add({})),
+          starts(prometheus::BuildCounter()
+                     .Name("mgw_routes_starts_published_total")
+                     .Help("router.start announcements (first connection and every reconnect)")
+                     .Register(r)
                      .Add({})) {
         if (options.minimum_register_interval < std::chrono::seconds(1)) {
             throw std::invalid_argument(
@@ -148,7 +153,9 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
         }
         // Emitters re-send every route when they see a router.start: this refills the table
         // after a reconnect.
-        if (!nats.publish("router.start", payload)) {
+        if (nats.publish("router.start", payload)) {
+            starts.Increment();
+        } else {
             log.warn("cannot publish router.start");
         }
     }
@@ -219,6 +226,7 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
     prometheus::Counter& without_app_id;
     prometheus::Family<prometheus::Counter>& rejected_family;
     prometheus::Counter& greets;
+    prometheus::Counter& starts;
     std::string payload;
     bool publish_pending = false;
     std::atomic<bool> stopped{false};

@@ -36,7 +36,8 @@ struct subscriber_options {
 
 // Metrics: mgw_routes (endpoints in the table), mgw_routes_registers_total,
 // mgw_routes_unregisters_total, mgw_routes_pruned_total, mgw_routes_without_app_id_total,
-// mgw_routes_rejected_total{reason}, mgw_routes_greets_total. Undecodable payloads go to
+// mgw_routes_rejected_total{reason}, mgw_routes_greets_total,
+// mgw_routes_starts_published_total. Undecodable payloads go to
 // mgw_nats_bad_messages_total.
 class route_subscriber {
   public:
