@@ -265,7 +265,7 @@ const std::string app_b = "b758f25d-2a3b-4c5d-8e9f-de3aabcd9e15";
 
 }  // namespace
 
-TEST_CASE("routes arrive, leave and expire over NATS; greet and start are answered") {
+TEST_CASE("routes arrive, leave and expire over NATS and greet and start are answered") {
     const int port = free_port();
     nats_server server(port);
     emitter pub(server.url());
