@@ -97,6 +97,7 @@ class client {
     // For the layer that decodes payloads: counts a message it had to reject.
     void count_bad_message();
 
+    // On the strand (the connection object is destroyed there).
     bool connected() const;
 
     // Closes the connection: no handler runs afterwards. Call it on the strand with the

@@ -51,8 +51,9 @@ class route_subscriber {
     route_subscriber(const route_subscriber&) = delete;
     route_subscriber& operator=(const route_subscriber&) = delete;
 
-    // Subscribes router.register, router.unregister and router.greet, starts the NATS client
-    // and the prune timer. Throws std::invalid_argument on bad options.
+    // On the strand, or before the io_context runs. Subscribes router.register,
+    // router.unregister and router.greet, starts the NATS client and the prune timer. Throws
+    // std::invalid_argument on bad NATS options.
     void start();
     // On the strand: stops the timers and closes the NATS client. Idempotent.
     void stop();
