@@ -2,6 +2,7 @@
 // threads; each call is turned into a post onto our strand, where a dup of its socket waits for
 // readiness and natsConnection_ProcessReadEvent/ProcessWriteEvent run. Messages and connection
 // events, which nats.c delivers on its threads, are copied and posted to the same strand.
+#include <atomic>
 #include <fcntl.h>
 #include <optional>
 #include <stdexcept>
@@ -308,6 +309,12 @@ struct client::state : std::enable_shared_from_this<client::state> {
         if (g != generation || loop_nc == nullptr || !want_write || !descriptor) {
             return;
         }
+        // nats.c takes a zero-byte send() for a closed socket and reconnects, losing what was
+        // published meanwhile. A stale writable edge (the buffer was flushed since it was
+        // armed) must therefore not reach it: with nothing buffered, wait for nats.c to ask.
+        if (natsConnection_Buffered(loop_nc) <= 0) {
+            return;
+        }
         arm_write();
         natsConnection_ProcessWriteEvent(loop_nc);
     }
@@ -371,8 +378,10 @@ struct client::state : std::enable_shared_from_this<client::state> {
     natsConnection* loop_nc = nullptr;
     std::optional<asio::posix::stream_descriptor> descriptor;
     std::uint64_t generation = 0;
-    bool want_read = false;
-    bool want_write = false;
+    // Set from whichever thread nats.c calls the event-loop callbacks on (its ping timer and
+    // reconnect threads included), read on the strand.
+    std::atomic<bool> want_read = false;
+    std::atomic<bool> want_write = false;
     bool read_armed = false;
     bool write_armed = false;
     bool destroyed = false;
