@@ -81,7 +81,21 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
                      .Name("mgw_routes_starts_published_total")
                      .Help("router.start announcements (first connection and every reconnect)")
                      .Register(r)
-                     .Add({})) {
+                     .Add({})),
+          // Promfetcher's two route metrics, broken there (a constant ~9.2e9 and a counter
+          // never incremented), working as their names say here.
+          latest_route_time(prometheus::BuildGauge()
+                                .Name("promfetch_latest_time_scrape_route")
+                                .Help("Unix time of the latest router.register or "
+                                      "router.unregister applied to the route table")
+                                .Register(r)
+                                .Add({})),
+          route_failed(prometheus::BuildCounter()
+                           .Name("promfetch_scrape_route_failed_total")
+                           .Help("Route messages from NATS that could not be turned into a "
+                                 "route (undecodable or not applicable)")
+                           .Register(r)
+                           .Add({})) {
         if (options.minimum_register_interval < std::chrono::seconds(1)) {
             throw std::invalid_argument(
                 "routes: minimum register interval must be at least 1 s (emitters use it as a "
@@ -118,6 +132,7 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
         }
         const update_result result = table.register_endpoint(*decoded, route_clock::now());
         registers.Increment();
+        mark_applied(result);
         if (!result.has_app_id) {
             without_app_id.Increment();
         }
@@ -133,6 +148,7 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
         }
         const update_result result = table.unregister_endpoint(*decoded);
         unregisters.Increment();
+        mark_applied(result);
         count_rejected(result);
         changed();
     }
@@ -162,8 +178,15 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
 
     void on_disconnected() { table.suspend_pruning(); }
 
+    void mark_applied(const update_result& result) {
+        if (result.rejected.empty()) {
+            latest_route_time.SetToCurrentTime();
+        }
+    }
+
     void bad_message(const nats::message& m, const decode_error& error) {
         nats.count_bad_message();
+        route_failed.Increment();
         // A broken emitter can send thousands per second: log one in each period.
         const auto now = route_clock::now();
         ++bad_since_log;
@@ -179,6 +202,7 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
     void count_rejected(const update_result& result) {
         if (!result.rejected.empty()) {
             rejected_family.Add({{"reason", std::string(result.rejected)}}).Increment();
+            route_failed.Increment();
         }
     }
 
@@ -227,6 +251,8 @@ struct route_subscriber::impl : std::enable_shared_from_this<route_subscriber::i
     prometheus::Family<prometheus::Counter>& rejected_family;
     prometheus::Counter& greets;
     prometheus::Counter& starts;
+    prometheus::Gauge& latest_route_time;
+    prometheus::Counter& route_failed;
     std::string payload;
     bool publish_pending = false;
     std::atomic<bool> stopped{false};

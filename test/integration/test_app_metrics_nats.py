@@ -144,6 +144,7 @@ def test_reregistration_is_idempotent_and_other_processes_are_ignored():
 
 
 def test_bad_messages_are_dropped_without_harm():
+    failed_before = gateway_counter("promfetch_scrape_route_failed_total")
     for payload in (b"{not json", b"[]", b'{"host":"127.0.0.1","port":99999,"uris":["x.example"]}',
                     json.dumps({"host": "127.0.0.1", "port": 1, "uris": [],
                                 "tags": {"component": "route-emitter"}}).encode(),
@@ -156,6 +157,10 @@ def test_bad_messages_are_dropped_without_harm():
     time.sleep(0.3)
     assert W.gateway.process.poll() is None, W.gateway.output()[-2000:]
     assert W.indexes() == {0, 1, 2}
+    # Promfetcher's route metrics work as named: every message that could not become a route
+    # counts, and the latest applied message is recent.
+    assert gateway_counter("promfetch_scrape_route_failed_total") - failed_before >= 6
+    assert abs(time.time() - gateway_counter("promfetch_latest_time_scrape_route")) < 60
 
 
 def test_unregister_removes_one_instance():
