@@ -1,9 +1,13 @@
 // Content negotiation: a strict, allocation-free reader of the Accept header (RFC 9110 media
 // ranges with q-weights) that only ever answers with one of the pinned Content-Type constants.
+#include <mgw/core/ascii.hpp>
 #include <mgw/exposition/content_type.hpp>
 
 namespace mgw::exposition {
 namespace {
+
+using core::iequals;
+using core::trim_whitespace;
 
 bool is_tchar(char c) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
@@ -41,36 +45,6 @@ bool is_token(std::string_view s) {
         }
     }
     return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i];
-        char y = b[i];
-        if (x >= 'A' && x <= 'Z') {
-            x = static_cast<char>(x - 'A' + 'a');
-        }
-        if (y >= 'A' && y <= 'Z') {
-            y = static_cast<char>(y - 'A' + 'a');
-        }
-        if (x != y) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
 }
 
 // RFC 9110 qvalue: "0" [ "." 0*3DIGIT ] / "1" [ "." 0*3("0") ], in thousandths.
@@ -130,7 +104,7 @@ struct candidate {
 // One media range; false when it is malformed or names nothing we can produce.
 bool read_range(std::string_view range, candidate& out) {
     std::size_t semi = range.find(';');
-    const std::string_view media = trim(range.substr(0, semi));
+    const std::string_view media = trim_whitespace(range.substr(0, semi));
     const std::size_t slash = media.find('/');
     if (slash == std::string_view::npos) {
         return false;
@@ -147,7 +121,7 @@ bool read_range(std::string_view range, candidate& out) {
     while (semi != std::string_view::npos) {
         const std::size_t start = semi + 1;
         semi = range.find(';', start);
-        const std::string_view param = trim(range.substr(start, semi - start));
+        const std::string_view param = trim_whitespace(range.substr(start, semi - start));
         const std::size_t eq = param.find('=');
         if (eq == std::string_view::npos) {
             return false;
@@ -229,7 +203,7 @@ negotiated_format negotiate(std::string_view accept) {
         if (comma == std::string_view::npos) {
             comma = accept.size();
         }
-        const std::string_view range = trim(accept.substr(pos, comma - pos));
+        const std::string_view range = trim_whitespace(accept.substr(pos, comma - pos));
         pos = comma + 1;
         if (range.empty()) {
             continue;  // RFC 9110 list syntax tolerates empty elements

@@ -1,40 +1,21 @@
 // Accept-Encoding parsing: a comma-separated list of codings, each with optional parameters of
 // which only q matters.
-#include <cctype>
 #include <optional>
 
+#include <mgw/core/ascii.hpp>
 #include <mgw/http/accept_encoding.hpp>
 
 namespace mgw::http {
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
+using core::iequals;
+using core::istarts_with;
+using core::trim_whitespace;
 
 // q-values have at most three decimals (RFC 9110 §12.4.2); anything unparsable counts as
 // "not acceptable" so that garbage never turns compression on.
 bool q_is_nonzero(std::string_view q) {
-    q = trim(q);
+    q = trim_whitespace(q);
     if (q.empty() || (q[0] != '0' && q[0] != '1')) {
         return false;
     }
@@ -64,13 +45,13 @@ bool accepts_gzip(std::string_view accept_encoding) {
                                                           : accept_encoding.substr(comma + 1);
 
         auto semi = item.find(';');
-        std::string_view coding = trim(item.substr(0, semi));
+        std::string_view coding = trim_whitespace(item.substr(0, semi));
         bool acceptable = true;
         while (semi != std::string_view::npos) {
             item = item.substr(semi + 1);
             semi = item.find(';');
-            std::string_view param = trim(item.substr(0, semi));
-            if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+            std::string_view param = trim_whitespace(item.substr(0, semi));
+            if (istarts_with(param, "q=")) {
                 acceptable = q_is_nonzero(param.substr(2));
             }
         }

@@ -1,19 +1,10 @@
 // Responses: fields, complete bodies and the streaming path. Content coding happens here, so
 // the connection only ever moves bytes.
-#include <strings.h>
-
+#include <mgw/core/ascii.hpp>
 #include <mgw/http/gzip.hpp>
 #include <mgw/http/response.hpp>
 
 namespace mgw::http {
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-}  // namespace
-
 response::response(init values) : init_(values) {}
 
 response::~response() = default;
@@ -24,12 +15,12 @@ void response::set(std::string_view name, std::string_view value) {
 }
 
 void response::erase(std::string_view name) {
-    std::erase_if(fields_, [&](const auto& field) { return iequals(field.first, name); });
+    std::erase_if(fields_, [&](const auto& field) { return core::iequals(field.first, name); });
 }
 
 std::optional<std::string_view> response::header(std::string_view name) const {
     for (const auto& [k, v] : fields_) {
-        if (iequals(k, name)) {
+        if (core::iequals(k, name)) {
             return std::string_view(v);
         }
     }

@@ -1,4 +1,5 @@
 // Routes module: route key normalisation, UUID recognition and path unescaping.
+#include <mgw/core/ascii.hpp>
 #include <mgw/routes/identifier.hpp>
 
 namespace mgw::routes {
@@ -19,10 +20,6 @@ int hex_value(char c) {
     return c - 'A' + 10;
 }
 
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 bool is_dashed_uuid(std::string_view text) {
     if (text.size() != 36) {
         return false;
@@ -30,18 +27,6 @@ bool is_dashed_uuid(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
         if (dash_position ? text[i] != '-' : !is_hex(text[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) {
             return false;
         }
     }
@@ -59,7 +44,7 @@ std::string normalise_uri(std::string_view uri) {
     }
     std::string key(uri);
     for (char& c : key) {
-        c = ascii_lower(c);
+        c = core::ascii_lower(c);
     }
     return key;
 }
@@ -78,7 +63,7 @@ bool is_uuid(std::string_view text) {
         case 38:
             return text.front() == '{' && text.back() == '}' && is_dashed_uuid(text.substr(1, 36));
         case 45:
-            return iequals(text.substr(0, 9), "urn:uuid:") && is_dashed_uuid(text.substr(9));
+            return core::istarts_with(text, "urn:uuid:") && is_dashed_uuid(text.substr(9));
         default:
             return false;
     }

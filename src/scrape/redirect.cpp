@@ -1,25 +1,13 @@
 // Same-authority redirect resolution with Boost.URL (RFC 3986 reference resolution).
-#include <algorithm>
-#include <cctype>
 #include <charconv>
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <mgw/core/ascii.hpp>
 #include <mgw/scrape/redirect.hpp>
 
 namespace mgw::scrape {
-
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-}  // namespace
 
 std::optional<std::string> resolve_redirect(const scrape_target& target,
                                             std::string_view current_path,
@@ -38,14 +26,14 @@ std::optional<std::string> resolve_redirect(const scrape_target& target,
     if (!boost::urls::resolve(*base, *reference, resolved)) {
         return std::nullopt;
     }
-    if (!iequals(resolved.scheme(), scheme)) {
+    if (!core::iequals(resolved.scheme(), scheme)) {
         return std::nullopt;
     }
     std::string_view resolved_host = resolved.encoded_host_address();
     if (resolved_host.size() >= 2 && resolved_host.front() == '[') {
         resolved_host = resolved_host.substr(1, resolved_host.size() - 2);
     }
-    if (!iequals(resolved_host, target.host)) {
+    if (!core::iequals(resolved_host, target.host)) {
         return std::nullopt;
     }
     std::uint16_t port = target.tls ? 443 : 80;

@@ -1,34 +1,20 @@
 // Header policy for requests to instances: forwarding, hop-by-hop filtering, deadlines.
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
 
+#include <mgw/core/ascii.hpp>
 #include <mgw/scrape/request_headers.hpp>
 
 namespace mgw::scrape {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
+using core::iequals;
+using core::trim_whitespace;
 
 // Headers the scraper writes itself; a forwarded copy would duplicate or contradict them.
 constexpr std::array<std::string_view, 6> owned_headers = {
@@ -43,7 +29,7 @@ bool listed_in_connection(const header_list& client_headers, std::string_view na
         std::string_view rest = value;
         while (!rest.empty()) {
             const std::size_t comma = rest.find(',');
-            if (iequals(trim(rest.substr(0, comma)), name)) {
+            if (iequals(trim_whitespace(rest.substr(0, comma)), name)) {
                 return true;
             }
             rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
@@ -92,7 +78,7 @@ std::chrono::steady_clock::duration scrape_timeout(
     using std::chrono::duration_cast;
     std::chrono::steady_clock::duration timeout = configured;
     if (client_timeout_header) {
-        const std::string_view text = trim(*client_timeout_header);
+        const std::string_view text = trim_whitespace(*client_timeout_header);
         double seconds = 0;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
         if (ec == std::errc{} && end == text.data() + text.size() && std::isfinite(seconds) &&

@@ -1,7 +1,6 @@
 // The fan-out and the per-instance HTTP(S) exchange: concurrency slot, pooled or new
 // connection, GET with the forwarding policy, bounded streaming body read, gzip, redirects.
 #include <array>
-#include <cctype>
 #include <optional>
 
 #include <boost/asio/as_tuple.hpp>
@@ -28,6 +27,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <mgw/core/ascii.hpp>
 #include <mgw/http/gzip.hpp>
 #include <mgw/scrape/redirect.hpp>
 #include <mgw/scrape/request_headers.hpp>
@@ -51,23 +51,6 @@ constexpr std::size_t read_chunk_bytes = 32 * 1024;
 constexpr std::size_t read_buffer_bytes = 32 * 1024;
 constexpr std::uint32_t header_limit_bytes = 64 * 1024;
 constexpr std::size_t result_count = static_cast<std::size_t>(scrape_error::cancelled) + 1;
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
 
 struct failure {
     scrape_error error;
@@ -208,9 +191,10 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, beast::flat_buffer& b
         co_return out;
     }
 
-    const std::string_view encoding = trim(response[http::field::content_encoding]);
-    const bool gzip = iequals(encoding, "gzip") || iequals(encoding, "x-gzip");
-    if (!gzip && !encoding.empty() && !iequals(encoding, "identity")) {
+    const std::string_view encoding =
+        core::trim_whitespace(response[http::field::content_encoding]);
+    const bool gzip = core::iequals(encoding, "gzip") || core::iequals(encoding, "x-gzip");
+    if (!gzip && !encoding.empty() && !core::iequals(encoding, "identity")) {
         co_return fail({scrape_error::protocol_error, "content_encoding"});
     }
     const std::size_t limit = options.max_body_bytes;

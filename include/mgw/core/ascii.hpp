@@ -1,0 +1,44 @@
+// Core module: locale-independent ASCII helpers for protocol text (header names, tokens, schemes).
+// Header-only and std-only: the exposition module includes it without linking mgw_core.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace mgw::core {
+
+// Lower-cases 'A'-'Z' only; every other byte, UTF-8 included, is returned unchanged.
+constexpr char ascii_lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// ASCII case-insensitive equality, as HTTP field names, tokens and URI schemes compare.
+constexpr bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// True when `text` begins with `prefix`, compared as iequals does.
+constexpr bool istarts_with(std::string_view text, std::string_view prefix) {
+    return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
+// Strips HTTP optional whitespace (RFC 9110 OWS: spaces and horizontal tabs) from both ends.
+constexpr std::string_view trim_whitespace(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+}  // namespace mgw::core
