@@ -8,36 +8,27 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
-#include <vector>
+
+#include "parser_generational_table.hpp"
 
 namespace mgw::exposition::detail {
 
 class name_set {
   public:
     // Forgets every name in O(1); keeps the capacity.
-    void clear() {
-        ++generation_;
-        size_ = 0;
-        if (generation_ == 0) {  // wrapped: stale slots could look current again
-            for (auto& s : slots_)
-                s.generation = 0;
-            generation_ = 1;
-        }
-    }
+    void clear() { slots_.clear(); }
 
     // Inserts base + suffix; false when that name is already present.
     bool insert(std::string_view base, std::string_view suffix) {
-        if ((size_ + 1) * 2 > slots_.size())
-            grow();
+        slots_.reserve_one();
         const std::uint64_t hash = hash_of(base, suffix);
-        const std::size_t mask = slots_.size() - 1;
+        const std::size_t mask = slots_.mask();
         for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-            slot& s = slots_[i];
-            if (s.generation != generation_) {
-                s = slot{base, suffix, hash, generation_};
-                ++size_;
+            if (!slots_.occupied(i)) {
+                slots_.occupy(i, slot{base, suffix, hash, 0});
                 return true;
             }
+            const slot& s = slots_[i];
             if (s.hash == hash && equal(s, base, suffix))
                 return false;
         }
@@ -107,28 +98,7 @@ class name_set {
         return true;
     }
 
-    void grow() {
-        std::vector<slot> old;
-        old.swap(slots_);
-        slots_.assign(old.empty() ? 64 : old.size() * 2, slot{});
-        const std::uint32_t old_generation = generation_;
-        generation_ = 1;
-        size_ = 0;
-        const std::size_t mask = slots_.size() - 1;
-        for (const slot& s : old) {
-            if (s.generation != old_generation)
-                continue;
-            std::size_t i = s.hash & mask;
-            while (slots_[i].generation == generation_)
-                i = (i + 1) & mask;
-            slots_[i] = slot{s.base, s.suffix, s.hash, generation_};
-            ++size_;
-        }
-    }
-
-    std::vector<slot> slots_;
-    std::size_t size_ = 0;
-    std::uint32_t generation_ = 1;
+    generational_table<slot> slots_;
 };
 
 }  // namespace mgw::exposition::detail
