@@ -25,8 +25,6 @@ function(mgw_add_unit_tests module)
     endif()
     add_executable(unit_${module} ${sources})
     target_link_libraries(unit_${module} PRIVATE mgw_catch_main mgw_${module} ${ARG_DEPENDS})
-    # Catch2 v2 is one 17k-line header: parse it once per executable, not once per file.
-    target_precompile_headers(unit_${module} PRIVATE <catch2/catch.hpp>)
     target_compile_definitions(unit_${module} PRIVATE
         MGW_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
         MGW_CORPUS_DIR="${MGW_CORPUS_DIR}")
