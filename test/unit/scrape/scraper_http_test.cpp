@@ -215,7 +215,9 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: a slow body is cut at the deadline to
 }
 
 TEST_CASE_METHOD(scraper_fixture, "scrape: garbage bodies are returned raw, non-HTTP is an error") {
-    const std::string garbage("\x00\x01\xff not metrics {{{\n", 22);
+    // Leading NUL: the length must come from the literal, not from strlen.
+    static constexpr char garbage_bytes[] = "\x00\x01\xff not metrics {{{\n";
+    const std::string garbage(garbage_bytes, sizeof garbage_bytes - 1);
     test_server server(io, [&](const request_info& req) {
         if (req.target == "/ssh") {
             return reply{.bytes = "SSH-2.0-OpenSSH_9.2\r\n\r\n", .close = true};
