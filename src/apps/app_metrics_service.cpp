@@ -170,8 +170,38 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         .max_body_bytes = options_.max_body_bytes,
         .accept_gzip = true};
 
+    // Each body is parsed on its instance's strand as soon as it arrives, so parsing runs on
+    // every I/O thread and overlaps the fetches still in flight. Bodies move into `bodies`
+    // (sized once, never reallocated) because the parsed views point into them.
+    const std::size_t count = targets.size();
+    std::vector<std::string> bodies(count);
+    std::vector<exposition::parsed_exposition> expositions(count);
+    std::vector<instance_labels> labels(count);
+    std::vector<instance_outcome> outcomes(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        labels[i].assign(*endpoints[i]);
+        outcomes[i].labels = &labels[i];
+    }
+    auto parse_body = [&](std::size_t i, scrape::scrape_result& result) {
+        if (!result.ok()) {
+            return;
+        }
+        bodies[i] = std::move(result.body);
+        exposition::parse_error parse_error;
+        const auto input_format = exposition::format_from_content_type(result.content_type);
+        if (!exposition::parse(bodies[i], input_format, expositions[i], parse_error)) {
+            expositions[i].clear();
+            outcomes[i].reason = "parse_error";
+            metrics_->parse_errors.Increment();
+            log_.debug("instance body rejected",
+                       {{"instance", endpoints[i]->address}, {"error", parse_error.message()}});
+            return;
+        }
+        outcomes[i].up = true;
+        outcomes[i].samples = expositions[i].samples.size();
+    };
     const std::vector<scrape::scrape_result> results =
-        co_await scraper_.scrape_all(targets, scrape_options);
+        co_await scraper_.scrape_all(targets, scrape_options, parse_body);
 
     if (std::all_of(results.begin(), results.end(), is_client_error)) {
         // Promfetcher's wording, naming the app by its org/space/app tags.
@@ -185,15 +215,12 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         co_return;
     }
 
-    // Parse every body in place; the views stay valid while `results` lives.
-    std::vector<exposition::parsed_exposition> expositions(results.size());
-    std::vector<instance_labels> labels(results.size());
-    std::vector<instance_outcome> outcomes(results.size());
-    for (std::size_t i = 0; i < results.size(); ++i) {
+    exposition::merger merger({.collisions = options_.collisions});
+    std::vector<std::size_t> source_instance;  // merger source index -> instance index
+    source_instance.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
         const scrape::scrape_result& result = results[i];
-        labels[i].assign(*endpoints[i]);
         instance_outcome& outcome = outcomes[i];
-        outcome.labels = &labels[i];
         outcome.duration_seconds = std::chrono::duration<double>(result.duration).count();
         if (!result.ok()) {
             outcome.reason = failure_reason(result);
@@ -201,26 +228,10 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
                                                   {"app_id", endpoints[i]->tag("app_id")},
                                                   {"error", scrape::to_string(result.error)},
                                                   {"reason", result.reason}});
-            continue;
         }
-        exposition::parse_error parse_error;
-        const auto input_format = exposition::format_from_content_type(result.content_type);
-        if (!exposition::parse(result.body, input_format, expositions[i], parse_error)) {
-            expositions[i].clear();
-            outcome.reason = "parse_error";
-            metrics_->parse_errors.Increment();
-            log_.debug("instance body rejected",
-                       {{"instance", endpoints[i]->address}, {"error", parse_error.message()}});
-            continue;
-        }
-        outcome.up = true;
-        outcome.samples = expositions[i].samples.size();
-    }
-
-    exposition::merger merger({.collisions = options_.collisions});
-    for (std::size_t i = 0; i < results.size(); ++i) {
-        if (outcomes[i].up) {
+        if (outcome.up) {
             merger.add_source(expositions[i], labels[i].labels());
+            source_instance.push_back(i);
             metrics_->fetch_success.Add(promfetch_labels(*endpoints[i], false)).Increment();
         } else {
             metrics_->fetch_failed.Add(promfetch_labels(*endpoints[i], true)).Increment();
@@ -239,10 +250,14 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     merger.start({.output = negotiated.output, .utf8_names = negotiated.utf8_names});
     for (const exposition::type_conflict& conflict : merger.conflicts()) {
         metrics_->type_conflicts.Increment();
-        log_.warn(
+        // Every scrape repeats a conflict: the counter shows it, the log only at debug.
+        const bool from_instance = conflict.source < source_instance.size();
+        log_.debug(
             "family type conflict",
             {{"family", conflict.family},
-             {"instance", endpoints[std::min(conflict.source, endpoints.size() - 1)]->address},
+             {"instance",
+              from_instance ? std::string_view(endpoints[source_instance[conflict.source]]->address)
+                            : std::string_view("scrape report")},
              {"expected",
               exposition::type_keyword(conflict.expected, exposition::format::openmetrics)},
              {"found", exposition::type_keyword(conflict.found, exposition::format::openmetrics)}});

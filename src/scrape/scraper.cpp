@@ -317,21 +317,23 @@ scraper::scraper(asio::any_io_executor executor, const scraper_config& config, c
 scraper::~scraper() = default;
 
 asio::awaitable<std::vector<scrape_result>> scraper::scrape_all(
-    std::span<const scrape_target> targets, const scrape_request_options& options) {
+    std::span<const scrape_target> targets, const scrape_request_options& options,
+    scrape_completion on_complete) {
     pool_.sweep(clock::now());
     metrics_->idle.Set(static_cast<double>(pool_.idle_count()));
     if (targets.empty()) {
         co_return std::vector<scrape_result>{};
     }
     // One strand per instance: the loop may run on several threads.
-    auto spawn = [&](const scrape_target& target) {
-        return asio::co_spawn(asio::make_strand(executor_), scrape_one(target, options),
+    auto spawn = [&](std::size_t index) {
+        return asio::co_spawn(asio::make_strand(executor_),
+                              scrape_and_report(targets[index], index, options, on_complete),
                               asio::deferred);
     };
-    std::vector<decltype(spawn(targets[0]))> operations;
+    std::vector<decltype(spawn(0))> operations;
     operations.reserve(targets.size());
-    for (const scrape_target& target : targets) {
-        operations.push_back(spawn(target));
+    for (std::size_t index = 0; index < targets.size(); ++index) {
+        operations.push_back(spawn(index));
     }
     // The group forwards our cancellation to every child and completes when all have.
     auto [order, exceptions, results] =
@@ -346,6 +348,17 @@ asio::awaitable<std::vector<scrape_result>> scraper::scrape_all(
         }
     }
     co_return std::move(results);
+}
+
+asio::awaitable<scrape_result> scraper::scrape_and_report(const scrape_target& target,
+                                                          std::size_t index,
+                                                          const scrape_request_options& options,
+                                                          const scrape_completion& on_complete) {
+    scrape_result result = co_await scrape_one(target, options);
+    if (on_complete) {
+        on_complete(index, result);
+    }
+    co_return result;
 }
 
 asio::awaitable<scrape_result> scraper::scrape_one(const scrape_target& target,

@@ -48,7 +48,8 @@ class scraper {
     // fetches; they are reported as `cancelled`. `targets` and `options` must outlive the call,
     // the scraper every fan-out it runs (frames destroyed by io_context shutdown are safe).
     boost::asio::awaitable<std::vector<scrape_result>> scrape_all(
-        std::span<const scrape_target> targets, const scrape_request_options& options);
+        std::span<const scrape_target> targets, const scrape_request_options& options,
+        scrape_completion on_complete = {});
 
     // Same rules for a single target.
     boost::asio::awaitable<scrape_result> scrape_one(const scrape_target& target,
@@ -60,6 +61,11 @@ class scraper {
   private:
     struct metrics;
     struct fetch_state;
+
+    boost::asio::awaitable<scrape_result> scrape_and_report(const scrape_target& target,
+                                                            std::size_t index,
+                                                            const scrape_request_options& options,
+                                                            const scrape_completion& on_complete);
 
     boost::asio::awaitable<scrape_result> limited_fetch(const scrape_target& target,
                                                         const scrape_request_options& options,

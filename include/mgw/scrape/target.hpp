@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,5 +35,13 @@ struct scrape_request_options {
     std::size_t max_body_bytes = default_max_body_bytes;  // decoded body, per instance
     bool accept_gzip = true;
 };
+
+struct scrape_result;
+
+// Called once per target as soon as its fetch ends (success or not), on that target's strand,
+// with the target's index; calls for different targets may run in parallel. The caller can
+// take the body and parse it there, while the other instances are still being fetched.
+// scrape_all() completes only after every call has returned.
+using scrape_completion = std::function<void(std::size_t index, scrape_result& result)>;
 
 }  // namespace mgw::scrape
