@@ -49,8 +49,8 @@ struct exemplar {
 };
 
 struct sample {
-    std::string_view name;  // full sample name, e.g. "http_requests_total", "rpc_bucket"
-    index_range labels;     // into parsed_exposition::labels
+    std::string_view name;        // full sample name, e.g. "http_requests_total", "rpc_bucket"
+    index_range labels;           // into parsed_exposition::labels
     std::string_view value_text;  // raw number as written ("1e3", "+Inf", "NaN", ...)
     double value = 0;
     // Raw timestamp; empty when absent. Milliseconds (integer) in 0.0.4, seconds (float) in

@@ -12,7 +12,7 @@ namespace mgw::http {
 // Compresses a stream of chunks into one gzip member. Level 1: igzip level 1 is several times
 // faster than zlib level 1 at a similar ratio, and compression dominates large scrapes.
 class gzip_encoder {
-public:
+  public:
     gzip_encoder();
     ~gzip_encoder();
     gzip_encoder(gzip_encoder&&) noexcept;
@@ -23,21 +23,21 @@ public:
     // Flushes everything and appends the gzip trailer; the encoder is then finished.
     void finish(std::string& output);
 
-private:
+  private:
     struct state;
     std::unique_ptr<state> state_;
 };
 
 enum class gzip_status {
-    ok,              // consumed the input; more may follow
-    done,            // the gzip member ended (trailing bytes after it are ignored)
-    too_large,       // the decoded size would exceed the limit: stop reading
-    corrupt,         // not gzip, bad header, bad deflate data or bad CRC/size
+    ok,         // consumed the input; more may follow
+    done,       // the gzip member ended (trailing bytes after it are ignored)
+    too_large,  // the decoded size would exceed the limit: stop reading
+    corrupt,    // not gzip, bad header, bad deflate data or bad CRC/size
 };
 
 // Decompresses a gzip stream chunk by chunk, never producing more than `max_output` bytes.
 class gzip_decoder {
-public:
+  public:
     explicit gzip_decoder(std::size_t max_output);
     ~gzip_decoder();
     gzip_decoder(gzip_decoder&&) noexcept;
@@ -47,7 +47,7 @@ public:
     gzip_status write(std::string_view input, std::string& output);
     std::size_t decoded_bytes() const;
 
-private:
+  private:
     struct state;
     std::unique_ptr<state> state_;
 };
