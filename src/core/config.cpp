@@ -435,7 +435,7 @@ void read_http(const YAML::Node& node, http_config& out) {
     const section s(node, "http",
                     {"header_limit", "body_limit", "idle_timeout", "request_timeout",
                      "max_connections", "max_pipelined", "gzip_min_bytes"});
-    read_uint(s, "header_limit", out.header_limit, 1024, 1024 * 1024);
+    read_uint(s, "header_limit", out.header_limit, 1024, std::uint64_t{1} << 20);
     read_uint(s, "body_limit", out.body_limit, 1, std::uint64_t{1} << 32);
     read_duration(s, "idle_timeout", out.idle_timeout, zero_duration::rejected);
     read_duration(s, "request_timeout", out.request_timeout, zero_duration::rejected);

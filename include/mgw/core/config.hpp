@@ -86,7 +86,7 @@ struct scrape_config {
     std::chrono::milliseconds timeout{std::chrono::seconds{10}};
     std::uint32_t max_concurrency = 512;
     std::vector<std::string> forward_headers{"Authorization"};
-    std::uint64_t max_body_bytes = 16 * 1024 * 1024;
+    std::uint64_t max_body_bytes = std::uint64_t{16} << 20;
     label_collision_policy label_collisions = label_collision_policy::exported;
     client_tls_config tls;
 };

@@ -17,8 +17,8 @@ struct server_options {
     std::string tls_cert_file;
     std::string tls_key_file;
 
-    std::size_t header_limit = 16 * 1024;  // request line + header fields; beyond: 431
-    std::size_t body_limit = 1024 * 1024;  // default per route; beyond: 413
+    std::size_t header_limit = std::size_t{16} << 10;  // request line + header fields; beyond: 431
+    std::size_t body_limit = std::size_t{1} << 20;     // default per route; beyond: 413
 
     // A keep-alive connection with no request in progress is closed after `idle_timeout`;
     // it also bounds how long a client may take to send a complete header.
