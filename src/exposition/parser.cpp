@@ -14,20 +14,24 @@ char lower(char c) {
 }
 
 bool equals_ignore_case(std::string_view a, std::string_view b) {
-    if (a.size() != b.size())
+    if (a.size() != b.size()) {
         return false;
+    }
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i]))
+        if (lower(a[i]) != lower(b[i])) {
             return false;
+        }
     }
     return true;
 }
 
 std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
         text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
         text.remove_suffix(1);
+    }
     return text;
 }
 
@@ -52,8 +56,9 @@ bool parse(std::string_view input, format input_format, parsed_exposition& out, 
         const std::string_view before = input.substr(0, invalid);
         const std::size_t last_newline = before.rfind('\n');
         std::size_t line = 1;
-        for (const char c : before)
+        for (const char c : before) {
             line += c == '\n' ? 1 : 0;
+        }
         error.line = line;
         error.column =
             last_newline == std::string_view::npos ? invalid + 1 : invalid - last_newline;
@@ -73,8 +78,9 @@ format format_from_content_type(std::string_view content_type) {
 }
 
 format detect_format(std::string_view body) {
-    while (!body.empty() && (body.back() == '\n' || body.back() == '\r'))
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) {
         body.remove_suffix(1);
+    }
     const std::size_t newline = body.rfind('\n');
     const std::string_view last =
         newline == std::string_view::npos ? body : body.substr(newline + 1);

@@ -24,11 +24,13 @@ char lower(char c) {
 }
 
 bool equals_ignore_case(const char* p, const char* end, std::string_view word) {
-    if (static_cast<std::size_t>(end - p) != word.size())
+    if (static_cast<std::size_t>(end - p) != word.size()) {
         return false;
+    }
     for (char c : word) {
-        if (lower(*p++) != c)
+        if (lower(*p++) != c) {
             return false;
+        }
     }
     return true;
 }
@@ -38,15 +40,17 @@ bool equals_ignore_case(const char* p, const char* end, std::string_view word) {
 bool parse_number(std::string_view text, double& out) {
     const char* p = text.data();
     const char* const end = p + text.size();
-    if (p == end)
+    if (p == end) {
         return false;
+    }
     bool negative = false;
     const bool has_sign = *p == '+' || *p == '-';
     if (has_sign) {
         negative = *p == '-';
         ++p;
-        if (p == end)
+        if (p == end) {
             return false;
+        }
     }
     const char* const unsigned_start = p;
     if (!is_digit(*p) && *p != '.') {
@@ -98,8 +102,9 @@ bool parse_number(std::string_view text, double& out) {
             ++p;
         }
     }
-    if (int_digits + frac_digits == 0)
+    if (int_digits + frac_digits == 0) {
         return false;
+    }
     bool exponent_too_long = false;
     if (p < end && (*p == 'e' || *p == 'E')) {
         ++p;
@@ -108,8 +113,9 @@ bool parse_number(std::string_view text, double& out) {
             exponent_negative = *p == '-';
             ++p;
         }
-        if (p == end || !is_digit(*p))
+        if (p == end || !is_digit(*p)) {
             return false;
+        }
         int explicit_exponent = 0;
         while (p < end && is_digit(*p)) {
             if (explicit_exponent < 100000) {
@@ -121,8 +127,9 @@ bool parse_number(std::string_view text, double& out) {
         }
         exponent10 += exponent_negative ? -explicit_exponent : explicit_exponent;
     }
-    if (p != end)
+    if (p != end) {
         return false;
+    }
 
     if (mantissa == 0 && !exponent_too_long) {
         out = negative ? -0.0 : 0.0;
@@ -160,19 +167,23 @@ bool parse_prometheus_timestamp(std::string_view text, std::int64_t& out) {
     const char* p = text.data();
     const char* const end = p + text.size();
     const bool negative = p < end && *p == '-';
-    if (negative)
+    if (negative) {
         ++p;
-    if (p == end)
+    }
+    if (p == end) {
         return false;
+    }
     std::uint64_t magnitude = 0;
     const std::uint64_t limit =
         static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) + (negative ? 1 : 0);
     for (; p < end; ++p) {
-        if (!is_digit(*p))
+        if (!is_digit(*p)) {
             return false;
+        }
         const auto digit = static_cast<std::uint64_t>(*p - '0');
-        if (magnitude > (limit - digit) / 10)
+        if (magnitude > (limit - digit) / 10) {
             return false;
+        }
         magnitude = magnitude * 10 + digit;
     }
     out =

@@ -79,16 +79,18 @@ bool is_integer(double value) {
 
 // Non-finite label numbers (le, quantile) must be spelled exactly +Inf / -Inf.
 bool parse_label_number(std::string_view text, double& out) {
-    if (!parse_number(text, out) || std::isnan(out))
+    if (!parse_number(text, out) || std::isnan(out)) {
         return false;
+    }
     return !std::isinf(out) || text == "+Inf" || text == "-Inf";
 }
 
 const label* find_label(const std::vector<label>& labels, index_range range,
                         std::string_view name) {
     for (std::uint32_t i = range.first; i < range.first + range.count; ++i) {
-        if (labels[i].name == name)
+        if (labels[i].name == name) {
             return &labels[i];
+        }
     }
     return nullptr;
 }
@@ -96,19 +98,22 @@ const label* find_label(const std::vector<label>& labels, index_range range,
 std::size_t unescaped_code_points(std::string_view text) {
     std::size_t escapes = 0;
     for (std::size_t i = 0; i + 1 < text.size(); ++i) {
-        if (text[i] != '\\')
+        if (text[i] != '\\') {
             continue;
+        }
         const char next = text[i + 1];
-        if (next == '\\' || next == 'n' || next == '"')
+        if (next == '\\' || next == 'n' || next == '"') {
             ++escapes;
+        }
         ++i;
     }
     return count_code_points(text) - escapes;
 }
 
 std::uint64_t hash_text(std::string_view text, std::uint64_t h) {
-    for (const char c : text)
+    for (const char c : text) {
         h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    }
     return h;
 }
 
@@ -150,21 +155,25 @@ class openmetrics_parser {
         std::size_t last_line_length = 0;
         for (;;) {
             const auto status = reader_.next(begin, end, terminated);
-            if (status == line_reader::status::end)
+            if (status == line_reader::status::end) {
                 break;
+            }
             if (status == line_reader::status::too_long) {
                 return report(error_, reader_.line_number(), begin, begin + limits_.max_line_bytes,
                               "line longer than the limit");
             }
             line_begin_ = begin;
             last_line_length = static_cast<std::size_t>(end - begin);
-            if (eof_)
+            if (eof_) {
                 return error_at(begin, "text after # EOF");
-            if (!parse_line(begin, end))
+            }
+            if (!parse_line(begin, end)) {
                 return false;
+            }
         }
-        if (!finish_family())
+        if (!finish_family()) {
             return false;
+        }
         if (!eof_) {
             // Point just past the last byte: the start of a missing line or the end of the last.
             error_.line = terminated ? reader_.line_number() + 1 : reader_.line_number();
@@ -190,8 +199,9 @@ class openmetrics_parser {
     family& current() { return out_.families.back(); }
 
     bool parse_line(const char* p, const char* end) {
-        if (p == end)
+        if (p == end) {
             return error_at(p, "blank line");
+        }
         if (*p == '#') {
             if (std::string_view(p, static_cast<std::size_t>(end - p)) == "# EOF") {
                 eof_ = true;
@@ -225,16 +235,19 @@ class openmetrics_parser {
         const char* name_at = p;
         name_token name;
         failure f;
-        if (!read_metric_name(p, end, name, f))
+        if (!read_metric_name(p, end, name, f)) {
             return error_at(f.at, f.reason);
-        if (p == end || *p != ' ')
+        }
+        if (p == end || *p != ' ') {
             return error_at(p, "expected a space and text after the metric name");
+        }
         ++p;
         const std::string_view text(p, static_cast<std::size_t>(end - p));
 
         if (!has_family_ || current().name != name.text) {
-            if (!finish_family())
+            if (!finish_family()) {
                 return false;
+            }
             start_family(name.text, name_at);
         } else if (current().samples.count != 0) {
             return error_at(line_begin_, "metadata after samples of its family");
@@ -242,24 +255,29 @@ class openmetrics_parser {
         family& fam = current();
         switch (which) {
             case kind::help:
-                if (fam.help_present)
+                if (fam.help_present) {
                     return error_at(line_begin_, "duplicate HELP for a family");
+                }
                 fam.help = text;
                 fam.help_present = true;
                 return true;
             case kind::type:
-                if (fam.has_type)
+                if (fam.has_type) {
                     return error_at(line_begin_, "duplicate TYPE for a family");
-                if (!parse_type_name(text, fam.type))
+                }
+                if (!parse_type_name(text, fam.type)) {
                     return error_at(p, "invalid metric type");
+                }
                 fam.has_type = true;
                 return true;
             case kind::unit:
-                if (has_unit_)
+                if (has_unit_) {
                     return error_at(line_begin_, "duplicate UNIT for a family");
+                }
                 for (const char* u = p; u < end; ++u) {
-                    if (!has_class(*u, class_metric_char))
+                    if (!has_class(*u, class_metric_char)) {
                         return error_at(u, "invalid character in unit");
+                    }
                 }
                 fam.unit = text;
                 has_unit_ = true;
@@ -287,17 +305,20 @@ class openmetrics_parser {
     // Checks that need the whole family: its names against earlier families, its unit, the
     // last histogram point.
     bool finish_family() {
-        if (!has_family_)
+        if (!has_family_) {
             return true;
+        }
         has_family_ = false;
         const family& fam = current();
-        if (!finish_histogram_point())
+        if (!finish_histogram_point()) {
             return false;
+        }
         const suffix_list owned = suffixes_of(fam.type);
         bool clash = !seen_.insert(fam.name, {});
         for (std::size_t i = 0; i < owned.size; ++i) {
-            if (!owned.items[i].empty() && !seen_.insert(fam.name, owned.items[i]))
+            if (!owned.items[i].empty() && !seen_.insert(fam.name, owned.items[i])) {
                 clash = true;
+            }
         }
         if (clash) {
             return error_at_line(family_line_, family_column_,
@@ -330,8 +351,9 @@ class openmetrics_parser {
         if (has_class(*p, class_metric_start)) {
             p = scan_name_chars(p + 1, end, true);
             name.text = std::string_view(name_at, static_cast<std::size_t>(p - name_at));
-            if (p < end && *p != ' ' && *p != '{')
+            if (p < end && *p != ' ' && *p != '{') {
                 return error_at(p, "invalid character in metric name");
+            }
         } else if (*p != '{') {
             return error_at(p, "invalid metric name");
         }
@@ -340,43 +362,51 @@ class openmetrics_parser {
             if (!parse_label_set<true>(p, end, out_.labels, &name, limits_, f)) {
                 return error_at(f.at, f.reason);
             }
-            if (name.text.empty())
+            if (name.text.empty()) {
                 return error_at(name_at, "missing metric name");
+            }
         }
         sample s;
         s.name = name.text;
         s.labels = {first_label, static_cast<std::uint32_t>(out_.labels.size()) - first_label};
-        if (p == end || *p != ' ')
+        if (p == end || *p != ' ') {
             return error_at(p, "expected a space before the value");
+        }
         ++p;
         const char* value_at = p;
         s.value_text = next_field(p, end);
-        if (s.value_text.empty())
+        if (s.value_text.empty()) {
             return error_at(value_at, "missing value");
-        if (!parse_number(s.value_text, s.value))
+        }
+        if (!parse_number(s.value_text, s.value)) {
             return error_at(value_at, "invalid value");
+        }
         bool has_timestamp = false;
         double timestamp = 0;
         if (p < end) {
             ++p;  // the space ending the value
             if (p < end && *p == '#') {
-                if (!parse_exemplar(p, end, s))
+                if (!parse_exemplar(p, end, s)) {
                     return false;
+                }
             } else {
                 const char* ts_at = p;
                 s.timestamp_text = next_field(p, end);
-                if (s.timestamp_text.empty())
+                if (s.timestamp_text.empty()) {
                     return error_at(ts_at, "missing timestamp");
+                }
                 if (!parse_number(s.timestamp_text, timestamp) || !std::isfinite(timestamp)) {
                     return error_at(ts_at, "invalid timestamp");
                 }
                 has_timestamp = true;
                 if (p < end) {
                     ++p;
-                    if (p == end || *p != '#')
+                    if (p == end || *p != '#') {
                         return error_at(p, "unexpected text after timestamp");
-                    if (!parse_exemplar(p, end, s))
+                    }
+                    if (!parse_exemplar(p, end, s)) {
                         return false;
+                    }
                 }
             }
         }
@@ -389,8 +419,9 @@ class openmetrics_parser {
     // The text up to the next space or the end of the line; p ends on that space or the end.
     static std::string_view next_field(const char*& p, const char* end) {
         const char* begin = p;
-        while (p < end && *p != ' ')
+        while (p < end && *p != ' ') {
             ++p;
+        }
         return std::string_view(begin, static_cast<std::size_t>(p - begin));
     }
 
@@ -415,27 +446,32 @@ class openmetrics_parser {
         if (code_points > max_exemplar_code_points) {
             return error_at(p, "exemplar labels longer than 128 code points");
         }
-        if (p == end || *p != ' ')
+        if (p == end || *p != ' ') {
             return error_at(p, "expected a space after exemplar labels");
+        }
         ++p;
         const char* value_at = p;
         ex.value_text = next_field(p, end);
-        if (ex.value_text.empty())
+        if (ex.value_text.empty()) {
             return error_at(value_at, "missing exemplar value");
-        if (!parse_number(ex.value_text, ex.value))
+        }
+        if (!parse_number(ex.value_text, ex.value)) {
             return error_at(value_at, "invalid exemplar value");
+        }
         if (p < end) {
             ++p;
             const char* ts_at = p;
             ex.timestamp_text = next_field(p, end);
             double timestamp = 0;
-            if (ex.timestamp_text.empty())
+            if (ex.timestamp_text.empty()) {
                 return error_at(ts_at, "missing exemplar timestamp");
+            }
             if (!parse_number(ex.timestamp_text, timestamp) || !std::isfinite(timestamp)) {
                 return error_at(ts_at, "invalid exemplar timestamp");
             }
-            if (p < end)
+            if (p < end) {
                 return error_at(p, "unexpected text after exemplar");
+            }
         }
         s.has_exemplar = true;
         return true;
@@ -460,13 +496,15 @@ class openmetrics_parser {
     }
 
     std::uint64_t group_hash(const sample& s, std::string_view excluded, bool info) const {
-        if (info)
+        if (info) {
             return 0;  // all samples of an info family form one group
+        }
         std::uint64_t sum = 0;
         for (std::uint32_t i = s.labels.first; i < s.labels.first + s.labels.count; ++i) {
             const label& l = out_.labels[i];
-            if (!excluded.empty() && l.name == excluded)
+            if (!excluded.empty() && l.name == excluded) {
                 continue;
+            }
             std::uint64_t h = hash_text(l.name, 0xcbf29ce484222325ULL);
             h = hash_text(l.value, (h ^ 0xff) * 0x100000001b3ULL);
             sum += h ^ (h >> 31);
@@ -477,13 +515,15 @@ class openmetrics_parser {
     // Whether samples a and b (with their own excluded labels) have the same group.
     bool same_group(const sample& a, std::string_view excluded_a, const sample& b,
                     std::string_view excluded_b, bool info) const {
-        if (info)
+        if (info) {
             return true;
+        }
         std::size_t count_a = 0;
         for (std::uint32_t i = a.labels.first; i < a.labels.first + a.labels.count; ++i) {
             const label& la = out_.labels[i];
-            if (!excluded_a.empty() && la.name == excluded_a)
+            if (!excluded_a.empty() && la.name == excluded_a) {
                 continue;
+            }
             ++count_a;
             const label* lb = find_label(out_.labels, b.labels, la.name);
             if (lb == nullptr || lb->value != la.value ||
@@ -493,8 +533,9 @@ class openmetrics_parser {
         }
         std::size_t count_b = 0;
         for (std::uint32_t i = b.labels.first; i < b.labels.first + b.labels.count; ++i) {
-            if (excluded_b.empty() || out_.labels[i].name != excluded_b)
+            if (excluded_b.empty() || out_.labels[i].name != excluded_b) {
                 ++count_b;
+            }
         }
         return count_a == count_b;
     }
@@ -511,16 +552,18 @@ class openmetrics_parser {
         const std::string_view suffix = suffix_in(fam, sample_name);
         const suffix_list owned = suffixes_of(fam.type);
         for (std::size_t i = 0; i < owned.size; ++i) {
-            if (owned.items[i] == suffix)
+            if (owned.items[i] == suffix) {
                 return true;
+            }
         }
         return false;
     }
 
     bool add_sample(const sample& s, const char* name_at, bool has_timestamp, double timestamp) {
         if (!has_family_ || !owns(current(), s.name)) {
-            if (!finish_family())
+            if (!finish_family()) {
                 return false;
+            }
             start_family(s.name, name_at);
         }
         family& fam = current();
@@ -541,8 +584,9 @@ class openmetrics_parser {
             if (le == nullptr || !parse_label_number(le->value, bound)) {
                 return error_at(name_at, "bucket without a valid le label");
             }
-            if (!is_integer(s.value))
+            if (!is_integer(s.value)) {
                 return error_at(name_at, "bucket value must be an integer");
+            }
         }
         if ((suffix == "_count" || suffix == "_gcount") && !is_integer(s.value)) {
             return error_at(name_at, "count value must be an integer");
@@ -573,10 +617,11 @@ class openmetrics_parser {
                 return same_group(s, excluded, o, excluded_label(fam, suffix_in(fam, o.name)),
                                   info);
             });
-            if (seen_before)
+            if (seen_before) {
                 return error_at(
                     name_at,
                     "metric not contiguous: its samples are interleaved with another metric's");
+            }
         }
         if (same_as_current) {
             if (has_timestamp != group_has_timestamp_) {
@@ -589,13 +634,16 @@ class openmetrics_parser {
         if (type == metric_type::histogram || type == metric_type::gaugehistogram) {
             const bool new_point = !same_as_current || has_timestamp != group_has_timestamp_ ||
                                    (has_timestamp && timestamp != group_timestamp_);
-            if (new_point && !finish_histogram_point())
+            if (new_point && !finish_histogram_point()) {
                 return false;
-            if (!add_histogram_sample(s, suffix, bound, name_at))
+            }
+            if (!add_histogram_sample(s, suffix, bound, name_at)) {
                 return false;
+            }
         }
-        if (!same_as_current)
+        if (!same_as_current) {
             groups_.insert(hash, index);
+        }
         has_group_ = true;
         group_hash_ = hash;
         group_sample_ = index;
@@ -606,14 +654,16 @@ class openmetrics_parser {
         if (type == metric_type::stateset && s.value != 0 && s.value != 1) {
             return error_at(name_at, "stateset values must be 0 or 1");
         }
-        if (info && s.value != 1)
+        if (info && s.value != 1) {
             return error_at(name_at, "info values must be 1");
+        }
         if (type == metric_type::summary && suffix.empty() && s.value < 0) {
             return error_at(name_at, "quantile values cannot be negative");
         }
         if (type != metric_type::unknown && is_counter_like_suffix(suffix)) {
-            if (std::isnan(s.value))
+            if (std::isnan(s.value)) {
                 return error_at(name_at, "counter-like value cannot be NaN");
+            }
             // A gaugehistogram's _gsum may be negative (with negative buckets, checked per point).
             if (s.value < 0 && suffix != "_gsum") {
                 return error_at(name_at, "counter-like value cannot be negative");
@@ -641,8 +691,9 @@ class openmetrics_parser {
         h.active = true;
         h.last_line = reader_.line_number();
         if (suffix == "_bucket") {
-            if (bound < 0)
+            if (bound < 0) {
                 h.has_negative_buckets = true;
+            }
             if (h.has_bucket && bound <= h.last_bound) {
                 return error_at(name_at, "histogram buckets out of order");
             }
@@ -659,8 +710,9 @@ class openmetrics_parser {
             h.has_sum = true;
         } else if (suffix == "_gsum") {
             h.has_gsum = true;
-            if (s.value < 0)
+            if (s.value < 0) {
                 h.has_negative_gsum = true;
+            }
         }
         return true;
     }
@@ -668,8 +720,9 @@ class openmetrics_parser {
     bool finish_histogram_point() {
         histogram_point h = point_;
         point_ = histogram_point{};
-        if (!h.active)
+        if (!h.active) {
             return true;
+        }
         const auto fail_point = [&](std::string_view reason) {
             return error_at_line(h.last_line, 1, reason);
         };
@@ -679,10 +732,12 @@ class openmetrics_parser {
         if (h.has_count && h.count != h.last_bucket_value) {
             return fail_point("histogram count does not match its +Inf bucket");
         }
-        if (h.has_sum && !h.has_count)
+        if (h.has_sum && !h.has_count) {
             return fail_point("histogram _sum without _count");
-        if (h.has_gsum && !h.has_count)
+        }
+        if (h.has_gsum && !h.has_count) {
             return fail_point("gaugehistogram _gsum without _gcount");
+        }
         if (!h.has_sum && !h.has_gsum && h.has_count) {
             return fail_point("histogram count without a sum");
         }

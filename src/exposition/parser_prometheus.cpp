@@ -39,8 +39,9 @@ bool belongs_to(std::string_view sample_name, const family& fam) {
         return false;
     }
     const std::string_view suffix = sample_name.substr(fam.name.size());
-    if (suffix.empty())
+    if (suffix.empty()) {
         return true;
+    }
     switch (fam.type) {
         case metric_type::histogram:
             return suffix == "_bucket" || suffix == "_count" || suffix == "_sum";
@@ -52,8 +53,9 @@ bool belongs_to(std::string_view sample_name, const family& fam) {
 }
 
 bool parse_type_name(std::string_view text, metric_type& out) {
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
         text.remove_suffix(1);
+    }
     if (text == "counter") {
         out = metric_type::counter;
     } else if (text == "gauge") {
@@ -86,15 +88,17 @@ class prometheus_parser {
         bool terminated = false;
         for (;;) {
             const auto status = reader_.next(begin, end, terminated);
-            if (status == line_reader::status::end)
+            if (status == line_reader::status::end) {
                 return true;
+            }
             if (status == line_reader::status::too_long) {
                 return report(error_, reader_.line_number(), begin, begin + limits_.max_line_bytes,
                               "line longer than the limit");
             }
             line_begin_ = begin;
-            if (!parse_line(begin, end))
+            if (!parse_line(begin, end)) {
                 return false;
+            }
         }
     }
 
@@ -105,33 +109,40 @@ class prometheus_parser {
 
     bool parse_line(const char* p, const char* end) {
         p = skip_blanks(p, end);
-        if (p == end)
+        if (p == end) {
             return true;
-        if (*p == '#')
+        }
+        if (*p == '#') {
             return parse_comment(p + 1, end);
+        }
         return parse_sample(p, end);
     }
 
     bool parse_comment(const char* p, const char* end) {
-        if (p == end || !has_class(*p, class_blank))
+        if (p == end || !has_class(*p, class_blank)) {
             return true;  // "#foo": a comment
+        }
         p = skip_blanks(p, end);
-        if (end - p < 5)
+        if (end - p < 5) {
             return true;
+        }
         const std::string_view keyword(p, 4);
         const bool is_help = keyword == "HELP";
-        if ((!is_help && keyword != "TYPE") || !has_class(p[4], class_blank))
+        if ((!is_help && keyword != "TYPE") || !has_class(p[4], class_blank)) {
             return true;
+        }
         p = skip_blanks(p + 4, end);
         const char* name_at = p;
         name_token name;
         failure f;
-        if (!read_metric_name(p, end, name, f))
+        if (!read_metric_name(p, end, name, f)) {
             return error_at(f.at, f.reason);
+        }
         std::string_view text;
         if (p < end) {
-            if (!has_class(*p, class_blank))
+            if (!has_class(*p, class_blank)) {
                 return error_at(p, "invalid character in metric name");
+            }
             text = std::string_view(p + 1, static_cast<std::size_t>(end - p - 1));
         }
         family* fam = current_ != no_family ? &out_.families[current_] : nullptr;
@@ -143,19 +154,23 @@ class prometheus_parser {
             fam = &out_.families[current_];
         }
         if (is_help) {
-            if (fam->help_present)
+            if (fam->help_present) {
                 return error_at(name_at, "duplicate HELP for a family");
+            }
             fam->help = text;
             fam->help_present = true;
             return true;
         }
-        if (fam->has_type)
+        if (fam->has_type) {
             return error_at(name_at, "duplicate TYPE for a family");
-        if (fam->samples.count != 0)
+        }
+        if (fam->samples.count != 0) {
             return error_at(name_at, "TYPE after samples of its family");
+        }
         metric_type type{};
-        if (!parse_type_name(text, type))
+        if (!parse_type_name(text, type)) {
             return error_at(p < end ? p + 1 : p, "invalid metric type");
+        }
         fam->type = type;
         fam->has_type = true;
         // The sample names a histogram or summary owns may not be families of their own.
@@ -163,15 +178,17 @@ class prometheus_parser {
             const bool clash =
                 !seen_.insert(fam->name, "_count") || !seen_.insert(fam->name, "_sum") ||
                 (type == metric_type::histogram && !seen_.insert(fam->name, "_bucket"));
-            if (clash)
+            if (clash) {
                 return error_at(name_at, "family name clashes with an earlier family");
+            }
         }
         return true;
     }
 
     bool start_family(std::string_view name, const char* at, std::string_view reason) {
-        if (!seen_.insert(name, {}))
+        if (!seen_.insert(name, {})) {
             return error_at(at, reason);
+        }
         family fam;
         fam.name = name;
         fam.samples.first = static_cast<std::uint32_t>(out_.samples.size());
@@ -200,34 +217,40 @@ class prometheus_parser {
             if (!parse_label_set<false>(p, end, out_.labels, &name, limits_, f)) {
                 return error_at(f.at, f.reason);
             }
-            if (name.text.empty())
+            if (name.text.empty()) {
                 return error_at(name_at, "missing metric name");
+            }
             p = skip_blanks(p, end);
         }
         const char* value_begin = p;
-        while (p < end && *p != ' ' && *p != '\t' && *p != '{')
+        while (p < end && *p != ' ' && *p != '\t' && *p != '{') {
             ++p;
-        if (p == value_begin)
+        }
+        if (p == value_begin) {
             return error_at(p, "missing value");
+        }
         sample s;
         s.name = name.text;
         s.labels = {first_label, static_cast<std::uint32_t>(out_.labels.size()) - first_label};
         s.value_text = std::string_view(value_begin, static_cast<std::size_t>(p - value_begin));
-        if (!parse_number(s.value_text, s.value))
+        if (!parse_number(s.value_text, s.value)) {
             return error_at(value_begin, "invalid value");
+        }
         p = skip_blanks(p, end);
         if (p < end) {
             const char* ts_begin = p;
-            while (p < end && *p != ' ' && *p != '\t')
+            while (p < end && *p != ' ' && *p != '\t') {
                 ++p;
+            }
             s.timestamp_text = std::string_view(ts_begin, static_cast<std::size_t>(p - ts_begin));
             std::int64_t timestamp = 0;
             if (!parse_prometheus_timestamp(s.timestamp_text, timestamp)) {
                 return error_at(ts_begin, "invalid timestamp (integer milliseconds expected)");
             }
             p = skip_blanks(p, end);
-            if (p < end)
+            if (p < end) {
                 return error_at(p, "unexpected text after timestamp");
+            }
         }
         if (out_.samples.size() >= limits_.max_samples) {
             return error_at(name_at, "more samples than the limit");

@@ -18,18 +18,22 @@ bool is_continuation(unsigned char c) {
 std::size_t sequence_length(const unsigned char* p, const unsigned char* end) {
     const unsigned char lead = *p;
     const auto available = static_cast<std::size_t>(end - p);
-    if (lead < 0x80)
+    if (lead < 0x80) {
         return 1;
+    }
     if (lead >= 0xC2 && lead <= 0xDF) {
         return available >= 2 && is_continuation(p[1]) ? 2 : 0;
     }
     if (lead >= 0xE0 && lead <= 0xEF) {
-        if (available < 3 || !is_continuation(p[1]) || !is_continuation(p[2]))
+        if (available < 3 || !is_continuation(p[1]) || !is_continuation(p[2])) {
             return 0;
-        if (lead == 0xE0 && p[1] < 0xA0)
+        }
+        if (lead == 0xE0 && p[1] < 0xA0) {
             return 0;  // overlong
-        if (lead == 0xED && p[1] >= 0xA0)
+        }
+        if (lead == 0xED && p[1] >= 0xA0) {
             return 0;  // UTF-16 surrogate
+        }
         return 3;
     }
     if (lead >= 0xF0 && lead <= 0xF4) {
@@ -37,10 +41,12 @@ std::size_t sequence_length(const unsigned char* p, const unsigned char* end) {
             !is_continuation(p[3])) {
             return 0;
         }
-        if (lead == 0xF0 && p[1] < 0x90)
+        if (lead == 0xF0 && p[1] < 0x90) {
             return 0;  // overlong
-        if (lead == 0xF4 && p[1] >= 0x90)
+        }
+        if (lead == 0xF4 && p[1] >= 0x90) {
             return 0;  // above U+10FFFF
+        }
         return 4;
     }
     return 0;
@@ -56,19 +62,22 @@ std::size_t find_invalid_utf8(std::string_view text) {
         while (end - p >= 8) {
             std::uint64_t word = 0;
             std::memcpy(&word, p, sizeof word);
-            if ((word & high_bits) != 0)
+            if ((word & high_bits) != 0) {
                 break;
+            }
             p += 8;
         }
-        if (p >= end)
+        if (p >= end) {
             break;
+        }
         if (*p < 0x80) {
             ++p;
             continue;
         }
         const std::size_t length = sequence_length(p, end);
-        if (length == 0)
+        if (length == 0) {
             return static_cast<std::size_t>(p - begin);
+        }
         p += length;
     }
     return text.size();
@@ -77,8 +86,9 @@ std::size_t find_invalid_utf8(std::string_view text) {
 std::size_t count_code_points(std::string_view text) {
     std::size_t count = 0;
     for (const char c : text) {
-        if (!is_continuation(static_cast<unsigned char>(c)))
+        if (!is_continuation(static_cast<unsigned char>(c))) {
             ++count;
+        }
     }
     return count;
 }
