@@ -56,21 +56,12 @@ def static_routes_yaml(routes):
     return "\n".join(lines) + "\n"
 
 
-def demo_metrics(index, requests_base=100, temperature_base=21.5):
-    """A realistic Prometheus text 0.0.4 body: counter, gauge, histogram, summary. Values depend
-    on the instance index so a merged answer can be checked instance by instance."""
-    requests = requests_base + index
-    temperature = temperature_base + index
+def latency_lines(index):
+    """The histogram and summary both demo bodies share: their syntax is the same in 0.0.4 and
+    OpenMetrics."""
     buckets = [(0.05, 3 + index), (0.1, 7 + index), (0.5, 12 + index), (1.0, 14 + index)]
     count = 15 + index
-    return "".join([
-        "# HELP demo_http_requests_total HTTP requests handled by the app.\n",
-        "# TYPE demo_http_requests_total counter\n",
-        f'demo_http_requests_total{{method="GET",code="200"}} {requests}\n',
-        f'demo_http_requests_total{{method="POST",code="500"}} {index}\n',
-        "# HELP demo_temperature_celsius Temperature seen by the app.\n",
-        "# TYPE demo_temperature_celsius gauge\n",
-        f"demo_temperature_celsius {temperature}\n",
+    return [
         "# HELP demo_request_duration_seconds Request latency.\n",
         "# TYPE demo_request_duration_seconds histogram\n",
         *(f'demo_request_duration_seconds_bucket{{path="/",le="{le}"}} {n}\n'
@@ -84,6 +75,23 @@ def demo_metrics(index, requests_base=100, temperature_base=21.5):
         f'demo_rpc_duration_seconds{{quantile="0.99"}} {0.2 * (index + 1)}\n',
         f"demo_rpc_duration_seconds_sum {3.5 + index}\n",
         f"demo_rpc_duration_seconds_count {40 + index}\n",
+    ]
+
+
+def demo_metrics(index, requests_base=100, temperature_base=21.5):
+    """A realistic Prometheus text 0.0.4 body: counter, gauge, histogram, summary. Values depend
+    on the instance index so a merged answer can be checked instance by instance."""
+    requests = requests_base + index
+    temperature = temperature_base + index
+    return "".join([
+        "# HELP demo_http_requests_total HTTP requests handled by the app.\n",
+        "# TYPE demo_http_requests_total counter\n",
+        f'demo_http_requests_total{{method="GET",code="200"}} {requests}\n',
+        f'demo_http_requests_total{{method="POST",code="500"}} {index}\n',
+        "# HELP demo_temperature_celsius Temperature seen by the app.\n",
+        "# TYPE demo_temperature_celsius gauge\n",
+        f"demo_temperature_celsius {temperature}\n",
+        *latency_lines(index),
     ])
 
 
@@ -92,8 +100,6 @@ def demo_metrics_openmetrics(index, requests_base=100, temperature_base=21.5):
     _total, _created, an exemplar, # EOF)."""
     requests = requests_base + index
     temperature = temperature_base + index
-    buckets = [(0.05, 3 + index), (0.1, 7 + index), (0.5, 12 + index), (1.0, 14 + index)]
-    count = 15 + index
     return "".join([
         "# HELP demo_http_requests HTTP requests handled by the app.\n",
         "# TYPE demo_http_requests counter\n",
@@ -105,19 +111,7 @@ def demo_metrics_openmetrics(index, requests_base=100, temperature_base=21.5):
         "# TYPE demo_temperature_celsius gauge\n",
         "# UNIT demo_temperature_celsius celsius\n",
         f"demo_temperature_celsius {temperature}\n",
-        "# HELP demo_request_duration_seconds Request latency.\n",
-        "# TYPE demo_request_duration_seconds histogram\n",
-        *(f'demo_request_duration_seconds_bucket{{path="/",le="{le}"}} {n}\n'
-          for le, n in buckets),
-        f'demo_request_duration_seconds_bucket{{path="/",le="+Inf"}} {count}\n',
-        f'demo_request_duration_seconds_sum{{path="/"}} {4.25 + index}\n',
-        f'demo_request_duration_seconds_count{{path="/"}} {count}\n',
-        "# HELP demo_rpc_duration_seconds RPC latency.\n",
-        "# TYPE demo_rpc_duration_seconds summary\n",
-        f'demo_rpc_duration_seconds{{quantile="0.5"}} {0.01 * (index + 1)}\n',
-        f'demo_rpc_duration_seconds{{quantile="0.99"}} {0.2 * (index + 1)}\n',
-        f"demo_rpc_duration_seconds_sum {3.5 + index}\n",
-        f"demo_rpc_duration_seconds_count {40 + index}\n",
+        *latency_lines(index),
         "# EOF\n",
     ])
 
