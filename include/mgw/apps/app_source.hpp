@@ -1,0 +1,49 @@
+// Apps module: the seam through which series that are not scraped (pushed metrics, RSocket
+// clients) join an app's merged exposition alongside its scraped instances.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <mgw/exposition/model.hpp>
+
+namespace mgw::apps {
+
+// What the app endpoint knows about the app it was asked for.
+struct app_query {
+    // The identifier as requested, unescaped: an app GUID, `org/space/app` or a route URI.
+    std::string_view identifier;
+    // `app_id` of the resolved instances; empty when the route table knows none (the
+    // identifier may still be a GUID a source knows, e.g. a bound app that only pushes).
+    std::string_view app_guid;
+    // Tags of the first resolved instance (organization_name, space_name, ...); null when none.
+    const std::map<std::string, std::string>* tags = nullptr;
+};
+
+// One exposition a source contributes; merged after the scraped instances, in source order.
+struct contributed_exposition {
+    std::string body;  // exposition text
+    exposition::format format = exposition::format::prometheus_text;
+    // Appended to every sample of the body, in this order; values unescaped.
+    std::vector<std::pair<std::string, std::string>> labels;
+};
+
+class app_source {
+  public:
+    virtual ~app_source() = default;
+
+    // Appends this source's expositions for the app. Must complete by `deadline` (the endpoint
+    // does not wait longer) and must not throw; a source with nothing for the app appends
+    // nothing.
+    virtual boost::asio::awaitable<void> collect(const app_query& app,
+                                                 std::chrono::steady_clock::time_point deadline,
+                                                 std::vector<contributed_exposition>& out) = 0;
+};
+
+}  // namespace mgw::apps
