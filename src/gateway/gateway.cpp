@@ -26,6 +26,7 @@
 #include <mgw/nats/client.hpp>
 #include <mgw/routes/route_subscriber.hpp>
 #include <mgw/routes/route_table.hpp>
+#include <mgw/rsocket/proxy_service.hpp>
 #include <mgw/scrape/scraper.hpp>
 
 namespace mgw::gateway {
@@ -72,6 +73,21 @@ apps::app_metrics_options app_metrics_settings(const core::gateway_config& confi
                               : exposition::collision_policy::rename_exported};
 }
 
+rsocket::proxy_options rsocket_settings(const core::gateway_config& config) {
+    const core::rsocket_config& r = config.rsocket;
+    rsocket::proxy_options options;
+    options.tcp_listen = r.tcp_listen;
+    options.websocket_listen = r.websocket_listen;
+    options.scrape_timeout = config.scrape.timeout;
+    options.push_ttl = r.push_ttl;
+    options.max_connections = r.max_connections;
+    options.max_frame_bytes = r.max_frame_bytes;
+    options.connection.key_bits = static_cast<int>(r.key_bits);
+    options.connection.max_text_bytes = r.max_text_bytes;
+    options.connection.limits.max_reassembly_bytes = r.max_text_bytes;
+    return options;
+}
+
 nats::client_options nats_settings(const core::nats_config& config) {
     nats::client_options settings;
     settings.servers = config.servers;
@@ -105,6 +121,7 @@ struct services {
     std::optional<routes::route_subscriber> route_subscriber;
     std::optional<scrape::scraper> scraper;
     std::optional<apps::app_metrics_service> app_metrics;
+    std::optional<rsocket::proxy_service> rsocket_proxy;
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
@@ -139,6 +156,9 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
     // The health listener answered 503 throughout the drain so load balancers moved away.
     co_await s.health_server->drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
     co_await stop_routes(s);
+    if (s.rsocket_proxy) {
+        s.rsocket_proxy->stop();
+    }
     exit_code = complete ? 0 : 1;
     log.info("stopped", {{"complete", complete}});
     signals.cancel();
@@ -188,6 +208,10 @@ int gateway::run() {
                         s.route_table, {config_.routes_api.username, config_.routes_api.password}),
                     http::route_options("/routes"));
     s.app_metrics->register_routes(main_routes);
+    if (config_.rsocket.tcp_listen || config_.rsocket.websocket_listen) {
+        s.rsocket_proxy.emplace(io, rsocket_settings(config_), log_, s.metrics.registry());
+        s.rsocket_proxy->register_routes(main_routes);
+    }
     s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
                           std::move(main_routes), log_, s.metrics.registry());
 
@@ -200,6 +224,9 @@ int gateway::run() {
     core::signal_watcher signals(io.get_executor());
     s.main_server->start();
     s.health_server->start();
+    if (s.rsocket_proxy) {
+        s.rsocket_proxy->start();
+    }
     if (s.route_subscriber) {
         asio::post(s.routes_strand, [&s] { s.route_subscriber->start(); });
     }

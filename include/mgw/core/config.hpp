@@ -118,6 +118,12 @@ struct bosh_config {
 struct rsocket_config {
     std::optional<listen_address> tcp_listen;        // YAML "": off
     std::optional<listen_address> websocket_listen;  // YAML "": off
+    // A closed client's pushed metrics are served once, or dropped after this.
+    std::chrono::milliseconds push_ttl{std::chrono::minutes{5}};
+    std::uint64_t max_frame_bytes = 16777215;  // the protocol's own limit (24-bit length)
+    std::uint64_t max_text_bytes = std::uint64_t{64} << 20;  // one client's decompressed scrape
+    std::uint32_t max_connections = 10000;
+    std::uint32_t key_bits = 2048;  // RSA key per connection
 };
 
 struct log_config {

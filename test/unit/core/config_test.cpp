@@ -65,6 +65,11 @@ void check_defaults(const gateway_config& c) {
     CHECK(c.bosh.uaa.client_secret.empty());
     CHECK_FALSE(c.rsocket.tcp_listen.has_value());
     CHECK_FALSE(c.rsocket.websocket_listen.has_value());
+    CHECK(c.rsocket.push_ttl == 5min);
+    CHECK(c.rsocket.max_frame_bytes == 16777215);
+    CHECK(c.rsocket.max_text_bytes == 67108864);
+    CHECK(c.rsocket.max_connections == 10000);
+    CHECK(c.rsocket.key_bits == 2048);
     CHECK(c.log.level == log_level::info);
     CHECK(c.log.format == log_format::json);
     CHECK(c.log.access);
@@ -113,7 +118,14 @@ broker: { enabled: true, username: admin, password: pw, database: /var/vcap/stor
 bosh:
   ingest_listen: 127.0.0.1:25594
   uaa: { url: "https://uaa.example.com", client_id: gw, client_secret: shh }
-rsocket: { tcp_listen: ":7001", websocket_listen: 0.0.0.0:8081 }
+rsocket:
+  tcp_listen: ":7001"
+  websocket_listen: 0.0.0.0:8081
+  push_ttl: 30s
+  max_frame_bytes: 1048576
+  max_text_bytes: 2048
+  max_connections: 5
+  key_bits: 3072
 log: { level: debug, format: text, access: false }
 shutdown: { drain_timeout: 0s }
 http:
@@ -200,6 +212,11 @@ TEST_CASE("a full config sets every key", "[config]") {
     CHECK(c.bosh.uaa.client_secret == "shh");
     CHECK(c.rsocket.tcp_listen == listen_address{"", 7001});
     CHECK(c.rsocket.websocket_listen == listen_address{"0.0.0.0", 8081});
+    CHECK(c.rsocket.push_ttl == 30s);
+    CHECK(c.rsocket.max_frame_bytes == 1048576);
+    CHECK(c.rsocket.max_text_bytes == 2048);
+    CHECK(c.rsocket.max_connections == 5);
+    CHECK(c.rsocket.key_bits == 3072);
     CHECK(c.log.level == log_level::debug);
     CHECK(c.log.format == log_format::text);
     CHECK_FALSE(c.log.access);
