@@ -44,8 +44,8 @@ connection_state::event connection_state::on_frame(std::string_view bytes, clock
     last_received_ = now;
     frame decoded;
     const decode_error error = decode_frame(bytes, decoded);
-    if (error == decode_error::unknown_type && decoded.has(flag::ignore)) {
-        return {};  // the I flag allows skipping frames we do not understand
+    if (error == decode_error::unknown_type && decoded.has(flag::ignore) && setup_done_) {
+        return {};  // the I flag allows skipping frames we do not understand, but not SETUP
     }
     if (error != decode_error::none) {
         message_ = "invalid frame: ";

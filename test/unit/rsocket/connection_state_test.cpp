@@ -78,6 +78,16 @@ TEST_CASE("a first frame other than SETUP gets ERROR INVALID_SETUP and closes") 
     CHECK(s.closed());
 }
 
+TEST_CASE("an ignorable unknown frame still cannot replace SETUP") {
+    connection_state s(websocket_limits(), t0);
+    std::vector<std::string> out;
+    const std::string unknown = {'\0', '\0', '\0', '\1', static_cast<char>(0x82), '\0'};
+    const auto e = s.on_frame(unknown, t0, out);
+    CHECK(e.kind == kind::close);
+    REQUIRE(out.size() == 1);
+    CHECK(decoded(out[0]).error == errors::invalid_setup);
+}
+
 TEST_CASE("SETUP version, lease and resume are rejected like rsocket-java does") {
     std::vector<std::string> out;
     {

@@ -1,0 +1,167 @@
+"""RSocket peers for the integration tests: the rsocket-js client (test/integration/
+rsocket_client/client.js, run by node) and a raw-socket client for frames no library would send."""
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+CLIENT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "rsocket_client")
+
+
+def node_modules_ready():
+    return os.path.isdir(os.path.join(CLIENT_DIR, "node_modules", "rsocket-core"))
+
+
+class NodeClient:
+    """One client.js process; `events` receives its JSON lines."""
+
+    def __init__(self, **options):
+        self.options = options
+        self.history = []
+        self.consumed = {}  # event name -> how many of them wait_event returned
+        self.changed = threading.Condition()
+        self.process = subprocess.Popen(
+            ["node", os.path.join(CLIENT_DIR, "client.js"), json.dumps(options)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cwd=CLIENT_DIR)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            line = line.decode("utf-8", "replace").strip()
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = {"event": "output", "line": line}
+            with self.changed:
+                self.history.append(event)
+                self.changed.notify_all()
+
+    def wait_event(self, name, timeout=20.0):
+        """The next event of that name not returned yet (in order, whatever came between)."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                seen = [e for e in self.history if e["event"] == name]
+                index = self.consumed.get(name, 0)
+                if len(seen) > index:
+                    self.consumed[name] = index + 1
+                    return seen[index]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"client {self.options.get('name')}: no '{name}' event "
+                                         f"in {timeout}s; history {self.history}")
+                self.changed.wait(remaining)
+
+    def command(self, line):
+        self.process.stdin.write((line + "\n").encode())
+        self.process.stdin.flush()
+
+    def stop(self):
+        if self.process.poll() is None:
+            try:
+                self.command("exit")
+                self.process.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# Frame building (Protocol.md layouts), for the raw client.
+def frame_header(stream_id, frame_type, flags=0):
+    return struct.pack(">IH", stream_id, (frame_type << 10) | flags)
+
+
+def setup_frame(keepalive_ms=20000, lifetime_ms=90000, major=1):
+    mime = b"application/binary"
+    return (frame_header(0, 0x01) + struct.pack(">HHII", major, 0, keepalive_ms, lifetime_ms)
+            + bytes([len(mime)]) + mime + bytes([len(mime)]) + mime)
+
+
+def prefixed(frame):
+    return struct.pack(">I", len(frame))[1:] + frame
+
+
+class RawClient:
+    """A TCP socket speaking length-prefixed frames by hand."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
+        self.sock.settimeout(timeout)
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def send_frame(self, frame):
+        self.sock.sendall(prefixed(frame))
+
+    def _read_exact(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def read_frame(self):
+        """(stream_id, type, flags, body) or None when the gateway closed the connection."""
+        prefix = self._read_exact(3)
+        if prefix is None:
+            return None
+        length = int.from_bytes(prefix, "big")
+        body = self._read_exact(length)
+        if body is None:
+            return None
+        stream_id, type_flags = struct.unpack(">IH", body[:6])
+        return stream_id, type_flags >> 10, type_flags & 0x3FF, body[6:]
+
+    def read_until(self, frame_type):
+        while True:
+            frame = self.read_frame()
+            if frame is None or frame[1] == frame_type:
+                return frame
+
+    def closed_by_peer(self):
+        """True once the gateway closed the connection (reads drain any frames before it)."""
+        try:
+            while True:
+                if self.read_frame() is None:
+                    return True
+        except OSError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def error_frame(frame):
+    """(code, message) of an ERROR frame tuple from read_frame."""
+    assert frame is not None and frame[1] == 0x0B, frame
+    return struct.unpack(">I", frame[3][:4])[0], frame[3][4:].decode("utf-8", "replace")
+
+
+def rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
