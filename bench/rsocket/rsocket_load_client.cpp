@@ -1,0 +1,206 @@
+// Load client for the RSocket proxy benchmark: N prometheus-rsocket-client look-alikes over TCP,
+// each serving S series. Answers the proxy's pulls with the Java client's crypto (raw Snappy,
+// AES-128-ECB/PKCS#7, RSA-OAEP SHA-256/MGF1-SHA-1). The reply is encrypted once per received key
+// and reused while the key stays the same, so the client's own CPU stays small next to the
+// gateway's decryption (which is full RSA + AES + Snappy on every pull).
+//
+//   rsocket_load_client --port 7001 --clients 1000 --series 1000 [--families 50]
+//
+// Prints "ready <n>" once every client has its key, then runs until stdin closes.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+
+#include <mgw/rsocket/crypto.hpp>
+#include <mgw/rsocket/frame.hpp>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace mgw::rsocket;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct settings {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 7001;
+    int clients = 1000;
+    int series = 1000;
+    int families = 50;
+};
+
+std::atomic<int> keyed{0};
+std::atomic<long> pulls{0};
+
+std::string exposition(int client, const settings& s) {
+    std::string text;
+    const int per_family = std::max(1, s.series / s.families);
+    int written = 0;
+    for (int f = 0; f < s.families && written < s.series; ++f) {
+        text += fmt::format("# HELP bench_family_{} A benchmark family.\n# TYPE bench_family_{} "
+                            "gauge\n",
+                            f, f);
+        for (int i = 0; i < per_family && written < s.series; ++i, ++written) {
+            text += fmt::format("bench_family_{}{{app=\"bench-{}\",instance=\"{}\",i=\"{}\"}} "
+                                "{}.5\n",
+                                f, client, client, i, i);
+        }
+    }
+    return text;
+}
+
+std::string setup_frame() {
+    frame f;
+    f.type = frame_type::setup;
+    f.setup.keepalive_ms = 20000;
+    f.setup.max_lifetime_ms = 90000;
+    f.setup.metadata_mime = "application/binary";
+    f.setup.data_mime = "application/binary";
+    std::string out;
+    encode_frame(f, out, true);
+    return out;
+}
+
+asio::awaitable<void> run_client(int index, settings s) {
+    auto executor = co_await asio::this_coro::executor;
+    const std::string text = exposition(index, s);
+    for (;;) {
+        tcp::socket socket(executor);
+        tcp::resolver resolver(executor);
+        auto [rec, endpoints] =
+            co_await resolver.async_resolve(s.host, std::to_string(s.port), use_tuple);
+        auto [cec, ep] = co_await asio::async_connect(socket, endpoints, use_tuple);
+        if (rec || cec) {
+            asio::steady_timer t(executor, std::chrono::seconds(1));
+            co_await t.async_wait(use_tuple);
+            continue;
+        }
+        const std::string setup = setup_frame();
+        co_await asio::async_write(socket, asio::buffer(setup), use_tuple);
+        std::string key;
+        std::optional<encrypted_reply> reply;
+        bool counted = false;
+        std::string buffer;
+        std::string out;
+        for (;;) {
+            char prefix[3];
+            auto [ec, n] = co_await asio::async_read(socket, asio::buffer(prefix), use_tuple);
+            if (ec) {
+                break;
+            }
+            buffer.resize(read_length_prefix(prefix));
+            auto [bec, bn] = co_await asio::async_read(socket, asio::buffer(buffer), use_tuple);
+            if (bec) {
+                break;
+            }
+            frame f;
+            if (decode_frame(buffer, f) != decode_error::none) {
+                continue;
+            }
+            out.clear();
+            if (f.type == frame_type::request_fnf || f.type == frame_type::request_response) {
+                if (f.data != key) {
+                    key.assign(f.data);
+                    reply = encrypt_like_java_client(key, text);
+                }
+                if (!counted && reply) {
+                    counted = true;
+                    ++keyed;
+                }
+                if (f.type == frame_type::request_response && reply) {
+                    frame answer;
+                    answer.stream_id = f.stream_id;
+                    answer.type = frame_type::payload;
+                    answer.flags = flag::next | flag::complete | flag::metadata;
+                    answer.metadata = reply->metadata;
+                    answer.data = reply->data;
+                    encode_frame(answer, out, true);
+                    ++pulls;
+                }
+            } else if (f.type == frame_type::keepalive && f.has(flag::respond)) {
+                frame echo;
+                echo.type = frame_type::keepalive;
+                encode_frame(echo, out, true);
+            }
+            if (!out.empty()) {
+                auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(out), use_tuple);
+                if (wec) {
+                    break;
+                }
+            }
+        }
+        if (counted) {
+            --keyed;
+        }
+        asio::steady_timer t(executor, std::chrono::seconds(1));
+        co_await t.async_wait(use_tuple);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    settings s;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string_view name = argv[i];
+        const char* value = argv[i + 1];
+        if (name == "--host") {
+            s.host = value;
+        } else if (name == "--port") {
+            s.port = static_cast<std::uint16_t>(std::atoi(value));
+        } else if (name == "--clients") {
+            s.clients = std::atoi(value);
+        } else if (name == "--series") {
+            s.series = std::atoi(value);
+        } else if (name == "--families") {
+            s.families = std::max(1, std::atoi(value));
+        } else {
+            std::cerr << "usage: rsocket_load_client --port P --clients N --series S\n";
+            return 2;
+        }
+    }
+    asio::io_context io(1);
+    for (int i = 0; i < s.clients; ++i) {
+        asio::co_spawn(io, run_client(i, s), asio::detached);
+    }
+    std::thread loop([&io] { io.run(); });
+    std::thread reporter([&] {
+        bool announced = false;
+        while (!io.stopped()) {
+            if (!announced && keyed.load() >= s.clients) {
+                std::cout << "ready " << keyed.load() << std::endl;
+                announced = true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        if (line == "status") {
+            std::cout << "keyed " << keyed.load() << " pulls " << pulls.load() << std::endl;
+        }
+    }
+    io.stop();
+    loop.join();
+    reporter.join();
+    return 0;
+}
