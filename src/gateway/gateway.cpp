@@ -120,8 +120,9 @@ struct services {
     std::optional<nats::client> nats;
     std::optional<routes::route_subscriber> route_subscriber;
     std::optional<scrape::scraper> scraper;
-    std::optional<apps::app_metrics_service> app_metrics;
+    // Before app_metrics: an app source outlives the service that asks it.
     std::optional<rsocket::proxy_service> rsocket_proxy;
+    std::optional<apps::app_metrics_service> app_metrics;
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
@@ -211,6 +212,7 @@ int gateway::run() {
     if (config_.rsocket.tcp_listen || config_.rsocket.websocket_listen) {
         s.rsocket_proxy.emplace(io, rsocket_settings(config_), log_, s.metrics.registry());
         s.rsocket_proxy->register_routes(main_routes);
+        s.app_metrics->add_source(*s.rsocket_proxy);
     }
     s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
                           std::move(main_routes), log_, s.metrics.registry());

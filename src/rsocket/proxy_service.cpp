@@ -1,6 +1,7 @@
 // The proxy: listeners, the registry of ready connections, the parallel pull with per-client
 // deadlines, push-on-close held for push_ttl, and the merged answer in the negotiated format.
 #include <algorithm>
+#include <cctype>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -64,7 +65,78 @@ std::string_view original_outcome(scrape_outcome outcome) {
     }
 }
 
+bool is_guid(std::string_view s) {
+    if (s.size() != 36) {
+        return false;
+    }
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        const bool hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+        const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (hyphen ? c != '-' : !hex) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() &&
+           (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+// The value after the first `<key><separator>"` in `text`, if it is a GUID.
+std::string guid_after(std::string_view text, std::string_view key, std::string_view separator) {
+    std::string needle(key);
+    needle += separator;
+    needle += '"';
+    for (std::size_t at = text.find(needle); at != std::string_view::npos;
+         at = text.find(needle, at + 1)) {
+        // Whole key only: `xapp_id` is not `app_id`.
+        const char before = at == 0 ? ' ' : text[at - 1];
+        if (std::isalnum(static_cast<unsigned char>(before)) || before == '_') {
+            continue;
+        }
+        const std::string_view value = text.substr(at + needle.size(), 36);
+        if (is_guid(value)) {
+            return std::string(value);
+        }
+    }
+    return {};
+}
+
 }  // namespace
+
+std::string app_guid_in_setup(std::string_view payload) {
+    const std::string_view text = trim(payload);
+    if (is_guid(text)) {
+        return std::string(text);
+    }
+    for (std::string_view key : {"\"app_id\"", "\"application_id\"", "\"applicationId\""}) {
+        for (std::string_view separator : {":", ": "}) {
+            if (std::string guid = guid_after(text, key, separator); !guid.empty()) {
+                return guid;
+            }
+        }
+    }
+    return {};
+}
+
+std::string app_guid_in_labels(std::string_view exposition_text) {
+    for (std::string_view key : {"app_id", "application_id"}) {
+        if (std::string guid = guid_after(exposition_text, key, "="); !guid.empty()) {
+            return guid;
+        }
+    }
+    return {};
+}
 
 // The gateway's own counters, on /metrics.
 struct proxy_service::metrics {
@@ -285,9 +357,16 @@ asio::awaitable<void> proxy_service::start_connection(tcp::socket socket, bool w
 }
 
 void proxy_service::connection_ready(const std::shared_ptr<connection>& c) {
+    std::string guid = app_guid_in_setup(c->setup_data());
+    if (guid.empty()) {
+        guid = app_guid_in_setup(c->setup_metadata());
+    }
     std::lock_guard lock(mutex_);
     if (!stopped_) {
         ready_.emplace(c->id(), c);
+        if (!guid.empty()) {
+            apps_[c->id()] = {.guid = std::move(guid), .from_labels = false};
+        }
     }
 }
 
@@ -310,6 +389,7 @@ void proxy_service::connection_closed(connection& c, std::optional<std::string> 
     const auto now = clock::now();
     std::lock_guard lock(mutex_);
     ready_.erase(c.id());
+    apps_.erase(c.id());
     all_.erase(c.id());
     --open_;
     metrics_->connections.Set(static_cast<double>(open_));
@@ -379,49 +459,9 @@ asio::awaitable<void> proxy_service::serve_connected(http::request_context& requ
     proxy_metrics_->active.Set(static_cast<double>(clients.size()));
 
     std::vector<std::string> texts;
-    if (!clients.empty()) {
-        auto spawn = [&](const std::shared_ptr<connection>& c) {
-            return asio::co_spawn(
-                c->strand(),
-                [c, deadline]() -> asio::awaitable<std::pair<scrape_answer, double>> {
-                    const auto start = clock::now();
-                    scrape_answer answer = co_await c->scrape(deadline);
-                    co_return std::pair{
-                        std::move(answer),
-                        std::chrono::duration<double>(clock::now() - start).count()};
-                },
-                asio::deferred);
-        };
-        std::vector<decltype(spawn(clients.front()))> operations;
-        operations.reserve(clients.size());
-        for (const auto& c : clients) {
-            operations.push_back(spawn(c));
-        }
-        auto [order, exceptions, results] =
-            co_await asio::experimental::make_parallel_group(std::move(operations))
-                .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-        texts.reserve(results.size());
-        for (std::size_t i = 0; i < results.size(); ++i) {
-            if (exceptions[i]) {
-                metrics_->pulls.Add({{"outcome", "error"}}).Increment();
-                continue;
-            }
-            auto& [answer, seconds] = results[i];
-            metrics_->pulls.Add({{"outcome", std::string(to_string(answer.outcome))}}).Increment();
-            const bool ok = answer.outcome == scrape_outcome::success;
-            proxy_metrics_->scrape_seconds
-                .Add({{"outcome", std::string(original_outcome(answer.outcome))},
-                      {"exception", ok ? std::string("none") : answer.reason}},
-                     prometheus::Summary::Quantiles{})
-                .Observe(seconds);
-            if (ok) {
-                proxy_metrics_->payload_bytes.Observe(static_cast<double>(answer.text.size()));
-                texts.push_back(std::move(answer.text));
-            } else {
-                log_.debug("rsocket pull failed", {{"connection", clients[i]->id()},
-                                                   {"outcome", to_string(answer.outcome)},
-                                                   {"reason", answer.reason}});
-            }
+    for (scrape_answer& answer : co_await pull(clients, deadline)) {
+        if (answer.outcome == scrape_outcome::success) {
+            texts.push_back(std::move(answer.text));
         }
     }
     // Pushes of connections closed since the last scrape (including during this one).
@@ -460,6 +500,108 @@ asio::awaitable<void> proxy_service::serve_connected(http::request_context& requ
         }
     }
     co_await response.finish();
+}
+
+asio::awaitable<std::vector<scrape_answer>> proxy_service::pull(
+    const std::vector<std::shared_ptr<connection>>& clients, clock::time_point deadline) {
+    std::vector<scrape_answer> answers(clients.size());
+    if (clients.empty()) {
+        co_return answers;
+    }
+    auto spawn = [&](const std::shared_ptr<connection>& c) {
+        return asio::co_spawn(
+            c->strand(),
+            [c, deadline]() -> asio::awaitable<std::pair<scrape_answer, double>> {
+                const auto start = clock::now();
+                scrape_answer answer = co_await c->scrape(deadline);
+                co_return std::pair{std::move(answer),
+                                    std::chrono::duration<double>(clock::now() - start).count()};
+            },
+            asio::deferred);
+    };
+    std::vector<decltype(spawn(clients.front()))> operations;
+    operations.reserve(clients.size());
+    for (const auto& c : clients) {
+        operations.push_back(spawn(c));
+    }
+    auto [order, exceptions, results] =
+        co_await asio::experimental::make_parallel_group(std::move(operations))
+            .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    std::vector<std::pair<std::uint64_t, std::string>> learned;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        if (exceptions[i]) {
+            metrics_->pulls.Add({{"outcome", "error"}}).Increment();
+            answers[i].outcome = scrape_outcome::error;
+            continue;
+        }
+        auto& [answer, seconds] = results[i];
+        metrics_->pulls.Add({{"outcome", std::string(to_string(answer.outcome))}}).Increment();
+        const bool ok = answer.outcome == scrape_outcome::success;
+        proxy_metrics_->scrape_seconds
+            .Add({{"outcome", std::string(original_outcome(answer.outcome))},
+                  {"exception", ok ? std::string("none") : answer.reason}},
+                 prometheus::Summary::Quantiles{})
+            .Observe(seconds);
+        if (ok) {
+            proxy_metrics_->payload_bytes.Observe(static_cast<double>(answer.text.size()));
+            learned.emplace_back(clients[i]->id(), app_guid_in_labels(answer.text));
+        } else {
+            log_.debug("rsocket pull failed", {{"connection", clients[i]->id()},
+                                               {"outcome", to_string(answer.outcome)},
+                                               {"reason", answer.reason}});
+        }
+        answers[i] = std::move(answer);
+    }
+    if (!learned.empty()) {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, guid] : learned) {
+            if (!ready_.contains(id)) {
+                continue;
+            }
+            // Labels name the app; a client without them keeps what its SETUP said, or is
+            // remembered as belonging to no app so that app requests stop pulling it.
+            if (!guid.empty()) {
+                apps_[id] = {.guid = std::move(guid), .from_labels = true};
+            } else {
+                apps_.try_emplace(id, app_identity{.guid = {}, .from_labels = true});
+            }
+        }
+    }
+    co_return answers;
+}
+
+asio::awaitable<void> proxy_service::collect(const apps::app_query& app, clock::time_point deadline,
+                                             std::vector<apps::contributed_exposition>& out) {
+    const std::string_view guid = app.app_guid.empty() ? app.identifier : app.app_guid;
+    if (!is_guid(guid)) {
+        co_return;
+    }
+    std::vector<std::shared_ptr<connection>> clients;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, c] : ready_) {
+            const auto known = apps_.find(id);
+            if (known == apps_.end() || known->second.guid == guid) {
+                clients.push_back(c);
+            }
+        }
+    }
+    std::vector<scrape_answer> answers = co_await pull(clients, deadline);
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+        const auto known = apps_.find(clients[i]->id());
+        if (answers[i].outcome != scrape_outcome::success || known == apps_.end() ||
+            known->second.guid != guid) {
+            continue;
+        }
+        apps::contributed_exposition contribution;
+        contribution.format = exposition::detect_format(answers[i].text);
+        contribution.body = std::move(answers[i].text);
+        if (!known->second.from_labels) {
+            contribution.labels.emplace_back("app_id", std::string(guid));
+        }
+        out.push_back(std::move(contribution));
+    }
 }
 
 asio::awaitable<void> proxy_service::serve_proxy(http::request_context& request,

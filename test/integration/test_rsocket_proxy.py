@@ -9,7 +9,8 @@ MGF1-SHA-256 and plaintext replies; push on close (REQUEST_RESPONSE acked, REQUE
 exactly once, dropped after rsocket.push_ttl; reconnect with a new key; hung, failing, wrong-key,
 bad-padding and snappy-bomb clients skipped within the Prometheus timeout and counted; garbage,
 truncated and oversized frames answered with ERROR and closed; silence past max lifetime closed;
-1,000 connects and disconnects with memory back to baseline; /metrics/proxy's original names."""
+1,000 connects and disconnects with memory back to baseline; /metrics/proxy's original names;
+clients named by their SETUP or their labels in their app's /v1|v2/apps answer."""
 
 import os
 import re
@@ -291,6 +292,38 @@ def test_raw_protocol_faults_get_error_frames_and_close():
         assert 'demo_series{client="bystander",i="0"} 0' in body, body
 
 
+APP_A = "6f0bc0ae-6f6c-4d4c-9b2a-0f5b0c6c1a11"
+APP_B = "0a9d2e55-7a1c-4c6e-b1c8-3e2f4d5a6b7c"
+
+
+def test_clients_join_their_apps_merged_answer():
+    labelled = (f'# TYPE labelled_up gauge\nlabelled_up{{app_id="{APP_B}",instance_index="0"}} 1\n')
+    with Proxy() as proxy, proxy.client(name="named", setupData=APP_A) as named, \
+            proxy.client("websocket", name="labelled", text=labelled) as by_labels, \
+            proxy.client(name="nobody") as other:
+        for client in (named, by_labels, other):
+            client.wait_event("key")
+        status, _, body = http_get(f"http://127.0.0.1:{proxy.http_port}/v1/apps/{APP_A}/metrics")
+        body = body.decode()
+        assert status == 200, (status, body)
+        # Named by its SETUP: the app_id label is added.
+        assert f'demo_series{{client="named",i="0",app_id="{APP_A}"}} 0' in body, body
+        assert "labelled_up" not in body and 'client="nobody"' not in body, body
+        status, _, body = http_get(f"http://127.0.0.1:{proxy.http_port}/v2/apps/{APP_B}/metrics")
+        body = body.decode()
+        assert status == 200, (status, body)
+        assert f'labelled_up{{app_id="{APP_B}",instance_index="0"}} 1' in body, body
+        assert 'client="named"' not in body and 'client="nobody"' not in body, body
+        # A client of no app is pulled once to learn that, then left alone by app requests.
+        pulls = proxy.metric("mgw_rsocket_pulls_total")
+        status, _, _ = http_get(f"http://127.0.0.1:{proxy.http_port}/v1/apps/{APP_B}/metrics")
+        assert status == 200
+        assert proxy.metric("mgw_rsocket_pulls_total") == pulls + 1
+        status, _, _ = http_get(f"http://127.0.0.1:{proxy.http_port}/v1/apps/"
+                                "11111111-2222-3333-4444-555555555555/metrics")
+        assert status == 404
+
+
 def test_thousand_connects_and_disconnects_leave_memory_at_baseline():
     with Proxy("  key_bits: 1024") as proxy, proxy.client(name="steady") as steady:
         steady.wait_event("key")
@@ -333,5 +366,6 @@ if __name__ == "__main__":
         test_reconnect_gets_a_new_key_and_is_pulled_again,
         test_failing_clients_are_skipped_within_the_scrape_timeout,
         test_raw_protocol_faults_get_error_frames_and_close,
+        test_clients_join_their_apps_merged_answer,
         test_thousand_connects_and_disconnects_leave_memory_at_baseline,
     ])

@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <mgw/apps/app_source.hpp>
 #include <mgw/core/address.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/http/router.hpp>
@@ -40,7 +41,14 @@ struct proxy_options {
     connection_options connection;
 };
 
-class proxy_service final : private connection_observer {
+// The app GUID a client belongs to, from its SETUP payload (a GUID, or JSON with `app_id` /
+// `application_id`) or from the labels of its metrics (`app_id="..."`, `application_id="..."`);
+// empty when neither names one.
+std::string app_guid_in_setup(std::string_view payload);
+std::string app_guid_in_labels(std::string_view exposition_text);
+
+// Also an app source: a client that belongs to an app joins that app's /v1/apps/... answer.
+class proxy_service final : public apps::app_source, private connection_observer {
   public:
     proxy_service(boost::asio::io_context& io, proxy_options options, core::logger& log,
                   prometheus::Registry& registry);
@@ -59,10 +67,19 @@ class proxy_service final : private connection_observer {
     // GET /metrics/connected and GET /metrics/proxy.
     void register_routes(http::router& router);
 
+    // Pulls the app's clients (and those whose app is not known yet, to learn it).
+    boost::asio::awaitable<void> collect(const apps::app_query& app,
+                                         std::chrono::steady_clock::time_point deadline,
+                                         std::vector<apps::contributed_exposition>& out) override;
+
   private:
     struct metrics;
     struct proxy_metrics;
     struct listener;
+    struct app_identity {
+        std::string guid;
+        bool from_labels = false;  // the metrics carry it: no label to add
+    };
     struct held_push {
         std::string text;
         std::chrono::steady_clock::time_point expires;
@@ -75,6 +92,10 @@ class proxy_service final : private connection_observer {
                                                  http::response& response);
     boost::asio::awaitable<void> serve_proxy(http::request_context& request,
                                              http::response& response);
+    // Pulls every client in parallel by `deadline`, records the outcomes, learns their apps.
+    boost::asio::awaitable<std::vector<scrape_answer>> pull(
+        const std::vector<std::shared_ptr<connection>>& clients,
+        std::chrono::steady_clock::time_point deadline);
     std::vector<std::string> take_held_pushes(std::chrono::steady_clock::time_point now);
     void prune_held_pushes(std::chrono::steady_clock::time_point now);
 
@@ -100,6 +121,7 @@ class proxy_service final : private connection_observer {
     std::size_t open_ = 0;  // accepted and not yet closed, ready or not
     std::map<std::uint64_t, std::weak_ptr<connection>> all_;
     std::map<std::uint64_t, std::shared_ptr<connection>> ready_;
+    std::map<std::uint64_t, app_identity> apps_;  // of ready connections whose app is known
     std::deque<held_push> held_;
 };
 

@@ -7,7 +7,7 @@
 //
 // Options: transport (tcp|websocket), host, port, name (label value), series (count), text
 // (exposition to serve instead), reply (normal|sha256|plaintext|hang|error|wrong-key|
-// bad-padding|bomb), keepalive/lifetime (ms).
+// bad-padding|bomb), keepalive/lifetime (ms), setupData (SETUP payload data, e.g. an app GUID).
 // Prints one JSON line per event on stdout: connected, key (from the FNF after SETUP), scrape,
 // pushed, closed, error. Reads commands on stdin: "push-close fnf|rr <value>", "close",
 // "reconnect".
@@ -143,6 +143,7 @@ function connect() {
       lifetime: options.lifetime || 90000,
       dataMimeType: 'application/binary',
       metadataMimeType: 'application/binary',
+      payload: options.setupData ? {data: Buffer.from(options.setupData, 'utf8')} : undefined,
     },
     transport,
     responder: {
