@@ -294,7 +294,8 @@ void proxy_service::stop() {
 asio::awaitable<void> proxy_service::accept_loop(std::shared_ptr<listener> l) {
     asio::steady_timer backoff(l->acceptor.get_executor());
     for (;;) {
-        auto [ec, socket] = co_await l->acceptor.async_accept(asio::make_strand(io_), use_tuple);
+        connection::strand_type strand = asio::make_strand(io_);
+        auto [ec, socket] = co_await l->acceptor.async_accept(strand, use_tuple);
         if (ec) {
             if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) {
                 co_return;
@@ -307,12 +308,14 @@ asio::awaitable<void> proxy_service::accept_loop(std::shared_ptr<listener> l) {
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        asio::co_spawn(socket.get_executor(), start_connection(std::move(socket), l->websocket),
+        asio::co_spawn(strand, start_connection(std::move(socket), strand, l->websocket),
                        asio::detached);
     }
 }
 
-asio::awaitable<void> proxy_service::start_connection(tcp::socket socket, bool websocket) {
+asio::awaitable<void> proxy_service::start_connection(tcp::socket socket,
+                                                      connection::strand_type strand,
+                                                      bool websocket) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     {
@@ -325,7 +328,6 @@ asio::awaitable<void> proxy_service::start_connection(tcp::socket socket, bool w
         ++open_;
         metrics_->connections.Set(static_cast<double>(open_));
     }
-    auto executor = socket.get_executor();
     std::unique_ptr<transport> t;
     if (websocket) {
         t = co_await accept_websocket(std::move(socket), options_.max_frame_bytes);
@@ -338,8 +340,8 @@ asio::awaitable<void> proxy_service::start_connection(tcp::socket socket, bool w
             .Increment();
         std::lock_guard lock(mutex_);
         if (!stopped_) {
-            c = std::make_shared<connection>(connection::strand_type(executor), std::move(t),
-                                             key_pool_.get_executor(), options_.connection,
+            c = std::make_shared<connection>(strand, std::move(t), key_pool_.get_executor(),
+                                             options_.connection,
                                              static_cast<connection_observer&>(*this), next_id_++);
             all_.emplace(c->id(), c);
         }

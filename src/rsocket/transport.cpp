@@ -1,4 +1,6 @@
 // TCP and WebSocket transports for RSocket frames.
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,6 +22,7 @@ using boost::system::error_code;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t read_chunk_bytes = 64 << 10;
 
 class tcp_transport final : public transport {
   public:
@@ -36,9 +39,19 @@ class tcp_transport final : public transport {
         if (length > max_frame_bytes_) {
             co_return make_error_code(boost::system::errc::message_size);
         }
-        frame.resize(length);
-        auto [body_ec, body_n] = co_await asio::async_read(socket_, asio::buffer(frame), use_tuple);
-        co_return body_ec;
+        // Grown as bytes arrive, so a peer announcing 16 MiB and sending little holds little.
+        frame.clear();
+        while (frame.size() < length) {
+            const std::size_t have = frame.size();
+            const std::size_t chunk = std::min<std::size_t>(length - have, read_chunk_bytes);
+            frame.resize(have + chunk);
+            auto [body_ec, body_n] = co_await asio::async_read(
+                socket_, asio::buffer(frame.data() + have, chunk), use_tuple);
+            if (body_ec) {
+                co_return body_ec;
+            }
+        }
+        co_return error_code{};
     }
 
     asio::awaitable<error_code> write_frame(std::string_view bytes) override {

@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -66,14 +67,16 @@ class connection_observer {
 
 class connection : public std::enable_shared_from_this<connection> {
   public:
-    using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
+    // The socket's executor too: I/O completions and every coroutine of the connection
+    // (reader, writer, keepalive, pulls) run on this one strand.
+    using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
     connection(strand_type strand, std::unique_ptr<transport> transport,
                boost::asio::any_io_executor key_executor, connection_options options,
                connection_observer& observer, std::uint64_t id);
     ~connection();
 
-    // Runs the connection until it ends; spawn it on strand().
+    // Runs the connection until it ends; must run on strand().
     boost::asio::awaitable<void> run();
 
     // Pulls the client once; run it on strand(). Completes by `deadline`.

@@ -86,8 +86,9 @@ class proxy_service final : public apps::app_source, private connection_observer
     };
 
     boost::asio::awaitable<void> accept_loop(std::shared_ptr<listener> l);
+    // Runs on `strand`, the executor of `socket`.
     boost::asio::awaitable<void> start_connection(boost::asio::ip::tcp::socket socket,
-                                                  bool websocket);
+                                                  connection::strand_type strand, bool websocket);
     boost::asio::awaitable<void> serve_connected(http::request_context& request,
                                                  http::response& response);
     boost::asio::awaitable<void> serve_proxy(http::request_context& request,
