@@ -1,6 +1,8 @@
 // One RSocket client connection: three coroutines on the connection's strand (reader, writer,
 // keepalive), raced so that the first to end (transport gone, protocol error, silence) ends all.
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -225,7 +227,7 @@ asio::awaitable<void> connection::keepalive_loop() {
             if (ec) {
                 co_return;
             }
-            if (state_.silent_too_long(clock::now())) {
+            if (!awaiting_key_ && state_.silent_too_long(clock::now())) {
                 fail("keepalive_timeout");
                 co_return;
             }
@@ -238,12 +240,19 @@ asio::awaitable<void> connection::keepalive_loop() {
 
 asio::awaitable<bool> connection::on_setup() {
     const int bits = options_.key_bits;
+    // Not cancellable: Boost 1.81's co_spawn forwards a cancellation to a coroutine on another
+    // executor through a handler that can outlive it (a crash under a connection storm). A
+    // connection closed meanwhile just ends once its key is made.
+    awaiting_key_ = true;
     std::optional<key_pair> key = co_await asio::co_spawn(
         key_executor_,
         [bits]() -> asio::awaitable<std::optional<key_pair>> {
             co_return key_pair::generate(bits);
         },
-        asio::use_awaitable);
+        asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
+    awaiting_key_ = false;
+    // Under a connect storm keys queue up: the client's keepalives waited on us meanwhile.
+    state_.touch(clock::now());
     if (!key) {
         fail("key_generation");
         co_return false;

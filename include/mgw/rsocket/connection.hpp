@@ -119,7 +119,9 @@ class connection : public std::enable_shared_from_this<connection> {
     std::size_t outbound_bytes_ = 0;
     boost::asio::steady_timer write_signal_;
     bool stopping_ = false;
-    bool closing_ = false;  // flush the queued frames (an ERROR), then end
+    bool closing_ = false;
+    bool awaiting_key_ = false;  // the reader waits on key generation, not on the client  // flush
+                                 // the queued frames (an ERROR), then end
     bool failed_ = false;
     std::map<std::uint32_t, waiter*> waiters_;
     std::optional<std::string> last_push_;

@@ -63,6 +63,8 @@ class connection_state {
     std::chrono::milliseconds max_lifetime() const { return max_lifetime_; }
     // No frame from the client for max lifetime (only after SETUP).
     bool silent_too_long(clock::time_point now) const;
+    // Restarts the silence clock: for time the client's frames waited on us, not on it.
+    void touch(clock::time_point now) { last_received_ = now; }
 
     // A new request of ours: REQUEST_RESPONSE or REQUEST_FNF with `data` and no metadata. Returns
     // the stream id (0 when max_pending_requests are in flight: the caller fails the request)
