@@ -56,13 +56,15 @@ std::string exposition(int client, const settings& s) {
     const int per_family = std::max(1, s.series / s.families);
     int written = 0;
     for (int f = 0; f < s.families && written < s.series; ++f) {
-        text += fmt::format("# HELP bench_family_{} A benchmark family.\n# TYPE bench_family_{} "
-                            "gauge\n",
-                            f, f);
+        text += fmt::format(
+            "# HELP bench_family_{} A benchmark family.\n# TYPE bench_family_{} "
+            "gauge\n",
+            f, f);
         for (int i = 0; i < per_family && written < s.series; ++i, ++written) {
-            text += fmt::format("bench_family_{}{{app=\"bench-{}\",instance=\"{}\",i=\"{}\"}} "
-                                "{}.5\n",
-                                f, client, client, i, i);
+            text += fmt::format(
+                "bench_family_{}{{app=\"bench-{}\",instance=\"{}\",i=\"{}\"}} "
+                "{}.5\n",
+                f, client, client, i, i);
         }
     }
     return text;
