@@ -127,6 +127,11 @@ class plugin {
         wake_.try_send(boost::system::error_code{});
     }
 
+    std::uint64_t delivered() {
+        const std::lock_guard lock(mutex_);
+        return delivered_;
+    }
+
     bool finished() {
         const std::lock_guard lock(mutex_);
         return eof_ && buffer_.empty();
@@ -176,10 +181,21 @@ class plugin {
                 backoff = std::min(backoff * 2, options_.max_backoff);
                 continue;
             }
-            backoff = options_.initial_backoff;
             logged_down = false;
             log_.info("hm-plugin connected", {{"host", options_.host}, {"port", options_.port}});
+            const std::uint64_t delivered_before = delivered();
             co_await session(socket);
+            if (finished()) {
+                break;
+            }
+            // A connection that delivered nothing (a gateway refusing or resetting at once)
+            // must not turn into a reconnect loop.
+            if (delivered() > delivered_before) {
+                backoff = options_.initial_backoff;
+            }
+            asio::steady_timer pause(executor, backoff);
+            co_await pause.async_wait(use_tuple);
+            backoff = std::min(backoff * 2, options_.max_backoff);
         }
         io_.stop();
     }
@@ -232,6 +248,9 @@ class plugin {
                 }
             }
             if (lines > 0) {
+                // Counted as sent before the write completes: the ack for these lines may be
+                // read before this coroutine resumes.
+                sent_ += lines;
                 timer.expires_after(options_.write_timeout);
                 auto result = co_await (asio::async_write(socket, asio::buffer(batch), use_tuple) ||
                                         timer.async_wait(use_tuple));
@@ -240,10 +259,12 @@ class plugin {
                               {{"timed_out", result.index() != 0}});
                     co_return;
                 }
-                sent_ += lines;
                 continue;
             }
             if (eof) {
+                if (finished()) {
+                    co_return;
+                }
                 // Everything is sent: wait for the acks until the flush deadline.
                 timer.expires_at(*flush_deadline());
                 co_await timer.async_wait(use_tuple);

@@ -494,9 +494,14 @@ asio::awaitable<auth_decision> token_validator::validate(std::string_view author
         }
     }
     const std::string owned(token);
-    auto [decision, until] = self->options.mode == auth_mode::jwt
-                                 ? co_await self->verify_locally(owned)
-                                 : co_await self->check_token(owned);
+    // Not a conditional expression with two co_awaits: g++ 12 mishandles the temporaries.
+    std::pair<auth_decision, std::int64_t> verdict;
+    if (self->options.mode == auth_mode::jwt) {
+        verdict = co_await self->verify_locally(owned);
+    } else {
+        verdict = co_await self->check_token(owned);
+    }
+    auto& [decision, until] = verdict;
     if (decision.status != auth_status::unavailable && until > unix_now()) {
         self->remember(key, decision, until);
     }

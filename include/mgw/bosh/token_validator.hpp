@@ -51,7 +51,7 @@ struct token_validator_options {
     std::chrono::seconds negative_cache_ttl{60};
     std::size_t cache_entries = 10'000;
     // /token_keys is fetched again for an unknown kid at most this often.
-    std::chrono::seconds keys_refresh_interval{30};
+    std::chrono::seconds keys_refresh_interval{5};
 };
 
 // Throws std::invalid_argument when uaa_url is not an http(s) URL (startup misconfiguration).
