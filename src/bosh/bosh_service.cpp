@@ -147,27 +147,33 @@ struct bosh_service::impl : ingest_sink, std::enable_shared_from_this<impl> {
     std::map<std::string, mirrored, std::less<>> mirror;
 
     // ingest_sink: runs on the ingest connection's strand.
-    void on_line(std::string_view line) override {
-        if (!line.empty() && line.back() == '\r') {
-            line.remove_suffix(1);
-        }
-        decode_result decoded = decode_hm_event(line);
-        if (!decoded.ok()) {
-            reject(to_string(decoded.error.failure), decoded.error.detail);
-            return;
-        }
-        if (const auto* hb = std::get_if<hm_heartbeat>(&*decoded.event)) {
-            heartbeats.Increment();
-            if (!gauges.record(*hb, clock::now())) {
-                unlisted.Increment();
+    void on_lines(std::span<const std::string_view> lines) override {
+        std::vector<event_line> accepted;
+        accepted.reserve(lines.size());
+        const auto now = clock::now();
+        for (std::string_view line : lines) {
+            if (!line.empty() && line.back() == '\r') {
+                line.remove_suffix(1);
             }
-        } else {
-            alerts.Increment();
-            if (!gauges.record(std::get<hm_alert>(*decoded.event))) {
-                unlisted.Increment();
+            decode_result decoded = decode_hm_event(line);
+            if (!decoded.ok()) {
+                reject(to_string(decoded.error.failure), decoded.error.detail);
+                continue;
             }
+            if (const auto* hb = std::get_if<hm_heartbeat>(&*decoded.event)) {
+                heartbeats.Increment();
+                if (!gauges.record(*hb, now)) {
+                    unlisted.Increment();
+                }
+            } else {
+                alerts.Increment();
+                if (!gauges.record(std::get<hm_alert>(*decoded.event))) {
+                    unlisted.Increment();
+                }
+            }
+            accepted.push_back(std::make_shared<const std::string>(line));
         }
-        distributor.publish(std::make_shared<const std::string>(line));
+        distributor.publish(accepted);
     }
 
     void on_oversized_line(std::size_t bytes) override {

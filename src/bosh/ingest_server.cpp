@@ -2,6 +2,7 @@
 // then post the cumulative ack. An over-long line is skipped up to its '\n' without buffering.
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <system_error>
@@ -104,6 +105,8 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
         std::string pending;       // the start of a line whose '\n' has not arrived
         std::size_t skipping = 0;  // >0: inside an over-long line, this many bytes seen
         std::vector<char> buffer(64 * 1024);
+        std::vector<std::string_view> lines;  // of this read
+        std::deque<std::string> assembled;    // lines that spanned reads (stable addresses)
         for (;;) {
             auto [ec, n] = co_await conn->socket.async_read_some(asio::buffer(buffer), use_tuple);
             if (ec) {
@@ -120,11 +123,11 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
                     pending.clear();
                     pending.shrink_to_fit();
                 } else if (newline != std::string_view::npos && pending.empty()) {
-                    handle(conn, piece);  // the common case: no copy
+                    handle(conn, piece, lines);  // the common case: no copy
                 } else {
                     pending.append(piece);
                     if (newline != std::string_view::npos) {
-                        handle(conn, pending);
+                        handle(conn, assembled.emplace_back(std::move(pending)), lines);
                         pending.clear();
                     }
                 }
@@ -138,6 +141,11 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
                 }
                 data.remove_prefix(newline + 1);
             }
+            if (!lines.empty()) {
+                sink.on_lines(lines);
+                lines.clear();
+                assembled.clear();
+            }
             conn->post_ack();
         }
         boost::system::error_code ignored;
@@ -149,10 +157,11 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
         sink.on_connection_change(-1);
     }
 
-    void handle(const std::shared_ptr<connection>& conn, std::string_view line) {
+    static void handle(const std::shared_ptr<connection>& conn, std::string_view line,
+                       std::vector<std::string_view>& lines) {
         ++conn->handled;
         if (!line.empty() && line != "\r") {
-            sink.on_line(line);
+            lines.push_back(line);
         }
     }
 };

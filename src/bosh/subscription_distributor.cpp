@@ -112,6 +112,24 @@ std::size_t subscription_distributor::publish(const event_line& event) {
     return queued;
 }
 
+void subscription_distributor::publish(std::span<const event_line> events) {
+    const std::lock_guard lock(mutex_);
+    if (closed_ || events.empty()) {
+        return;
+    }
+    for (auto& [id, s] : subscriptions_) {
+        const std::size_t room =
+            options_.queue_capacity - std::min(options_.queue_capacity, s.queue.size());
+        const std::size_t n = std::min(room, events.size());
+        s.queue.insert(s.queue.end(), events.begin(),
+                       events.begin() + static_cast<std::ptrdiff_t>(n));
+        s.dropped += events.size() - n;
+        if (n > 0) {
+            wake_one(s);
+        }
+    }
+}
+
 std::vector<std::string> subscription_distributor::expire_idle(clock::time_point now) {
     const std::lock_guard lock(mutex_);
     std::vector<std::string> removed;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -28,7 +29,9 @@ struct ingest_options {
 
 class ingest_sink {
   public:
-    virtual void on_line(std::string_view line) = 0;        // without the '\n'
+    // The complete lines of one read, without their newline (one call per read, so that the
+    // sink can publish them under one lock). The views are valid during the call only.
+    virtual void on_lines(std::span<const std::string_view> lines) = 0;
     virtual void on_oversized_line(std::size_t bytes) = 0;  // skipped, at least max_line_bytes
     virtual void on_connection_change(std::ptrdiff_t delta) = 0;  // +1 accepted, -1 closed
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,8 @@ class subscription_distributor {
     // Offers the event to every subscription. Full queues drop it (counted per subscription).
     // Returns the number of subscriptions that queued it.
     std::size_t publish(const event_line& event);
+    // The same for several events in order, under one lock and with one wake per subscription.
+    void publish(std::span<const event_line> events);
 
     // Removes subscriptions without consumers for idle_expiry, so a late reconnect does not
     // replay stale events. Returns the ids removed.

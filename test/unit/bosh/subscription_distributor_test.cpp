@@ -202,3 +202,29 @@ TEST_CASE("close lets consumers drain, then reports closed and wakes waiters", "
     CHECK_FALSE(d.attach(
         "u", [] {}, t0));
 }
+
+TEST_CASE("a batch is published in order, truncated per subscription at its bound",
+          "[distributor]") {
+    subscription_distributor d({.queue_capacity = 5, .max_subscriptions = 8, .idle_expiry = 1min});
+    int woken = 0;
+    const auto t0 = clock::now();
+    const auto small = d.attach(
+        "small", [&] { ++woken; }, t0);
+    const auto other = d.attach(
+        "other", [] {}, t0);
+    CHECK(drain(d, *small).empty());  // waiting
+    d.publish(make_event(0));
+    CHECK(woken == 1);
+    CHECK(drain(d, *other).size() == 1);
+    std::vector<event_line> batch;
+    for (int i = 1; i <= 8; ++i) {
+        batch.push_back(make_event(i));
+    }
+    d.publish(batch);
+    CHECK(drain(d, *small) ==
+          std::vector<std::string>{"event-0", "event-1", "event-2", "event-3", "event-4"});
+    CHECK(drain(d, *other).size() == 5);
+    for (const auto& s : d.stats()) {
+        CHECK(s.dropped == (s.id == "small" ? 4u : 3u));  // "other" had read event-0 already
+    }
+}
