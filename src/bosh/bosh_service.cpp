@@ -1,6 +1,7 @@
 // The shells around the pure cores: the ingest sink (decode, count, publish), the event stream
 // handler (authorize, attach, pop, write, keep alive) and a one-second maintenance tick
 // (subscription expiry, per-subscription counters).
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -300,8 +301,12 @@ struct bosh_service::impl : ingest_sink, std::enable_shared_from_this<impl> {
                 text.clear();
                 for (const event_line& e : batch) {
                     if (sse) {
+                        // A bare CR is JSON whitespace but ends an SSE line: made a space.
                         text += "data: ";
+                        const std::size_t at = text.size();
                         text += *e;
+                        std::replace(text.begin() + static_cast<std::ptrdiff_t>(at), text.end(),
+                                     '\r', ' ');
                         text += "\n\n";
                     } else {
                         text += *e;
