@@ -34,7 +34,7 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t max_write_bytes = 256 * 1024;
+constexpr std::size_t max_write_bytes = std::size_t{256} << 10;
 
 class plugin {
   public:
@@ -63,7 +63,7 @@ class plugin {
     // Reader thread: never waits for the network.
     void read_stdin() {
         std::string partial;
-        std::vector<char> chunk(64 * 1024);
+        std::vector<char> chunk(std::size_t{64} << 10);
         for (;;) {
             const ssize_t n = ::read(options_.input_fd, chunk.data(), chunk.size());
             if (n < 0 && errno == EINTR) {

@@ -104,7 +104,7 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
         auto self = shared_from_this();
         std::string pending;       // the start of a line whose '\n' has not arrived
         std::size_t skipping = 0;  // >0: inside an over-long line, this many bytes seen
-        std::vector<char> buffer(64 * 1024);
+        std::vector<char> buffer(std::size_t{64} << 10);
         std::vector<std::string_view> lines;  // of this read
         std::deque<std::string> assembled;    // lines that spanned reads (stable addresses)
         for (;;) {
