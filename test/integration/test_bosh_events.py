@@ -261,6 +261,36 @@ def test_heartbeat_gauges_and_alert_counts():
         assert plugin.close() == 0
 
 
+def test_idle_subscription_expires_so_a_late_reconnect_gets_no_stale_events():
+    ports = Ports()
+    with FakeUaa() as uaa, start(ports, uaa, "  subscription_idle_expiry: 3s\n") as gateway, \
+            Plugin(ports.ingest) as plugin:
+        for subscription in ("late", "prompt"):
+            first = EventStream(ports.http, subscription)
+            wait_for_clients(ports, 1)
+            first.close()
+            wait_for_clients(ports, 0)
+        plugin.send([alert_line(1)])  # queued for both, nobody connected
+        wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_ingest_events_total",
+                                        {"kind": "alert"}) == 1, what="the alert ingested")
+        prompt = EventStream(ports.http, "prompt")  # within the expiry: gets what was queued
+        wait_until(lambda: len(prompt.received()) == 1, what="the queued event")
+        wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_subscriptions") == 1,
+                   timeout=10, what="the idle subscription to expire")
+        assert "bosh subscription expired" in gateway.output()
+        assert metric_value(own_metrics(ports), "mgw_bosh_subscription_sent_total",
+                            {"subscription_id": "late"}) is None
+        late = EventStream(ports.http, "late")
+        wait_for_clients(ports, 2)
+        plugin.send([alert_line(2)])
+        wait_until(lambda: len(late.received()) == 1 and len(prompt.received()) == 2,
+                   what="the new event on both")
+        assert event_id(late.received()[0]) == "alert-2"  # alert-1 was not replayed
+        assert plugin.close() == 0
+        prompt.close()
+        late.close()
+
+
 def test_subscription_id_is_required():
     ports = Ports()
     with FakeUaa() as uaa, start(ports, uaa) as gateway:
@@ -279,5 +309,6 @@ if __name__ == "__main__":
         test_plugin_defaults_and_environment_override,
         test_server_sent_events_and_keepalive,
         test_heartbeat_gauges_and_alert_counts,
+        test_idle_subscription_expires_so_a_late_reconnect_gets_no_stale_events,
         test_subscription_id_is_required,
     ])
