@@ -12,25 +12,24 @@
 // With --soak-seconds the rate is held that long and the RSS sampled every 10 s.
 // Prints one "RESULT key=value ..." line; exits 1 when an event is missing or dropped.
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <iostream>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -109,7 +108,8 @@ double sum_of(const std::string& text, std::string_view name) {
     std::istringstream lines(text);
     std::string line;
     while (std::getline(lines, line)) {
-        if (line.starts_with(std::string(name) + "{") || line.starts_with(std::string(name) + " ")) {
+        if (line.starts_with(std::string(name) + "{") ||
+            line.starts_with(std::string(name) + " ")) {
             sum += std::strtod(line.substr(line.rfind(' ') + 1).c_str(), nullptr);
         }
     }
@@ -158,10 +158,10 @@ std::string heartbeat(std::uint64_t n) {
     const std::string ts = std::to_string(1700000000 + n % 1000);
     const std::string id = "inst-" + std::to_string(n % 500);
     std::string metrics;
-    for (const char* name : {"system.load.1m", "system.cpu.user", "system.cpu.sys",
-                             "system.cpu.wait", "system.mem.percent", "system.mem.kb",
-                             "system.swap.percent", "system.swap.kb", "system.disk.system.percent",
-                             "system.disk.system.inode_percent", "system.healthy"}) {
+    for (const char* name :
+         {"system.load.1m", "system.cpu.user", "system.cpu.sys", "system.cpu.wait",
+          "system.mem.percent", "system.mem.kb", "system.swap.percent", "system.swap.kb",
+          "system.disk.system.percent", "system.disk.system.inode_percent", "system.healthy"}) {
         if (!metrics.empty()) {
             metrics += ',';
         }
@@ -204,7 +204,8 @@ proc_stats stats_of(pid_t pid) {
                 break;
             }
         }
-        s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+        s.cpu_seconds =
+            static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
     }
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     std::string line;
@@ -341,7 +342,8 @@ int main(int argc, char** argv) {
                     ++found;
                 }
                 raw->events.fetch_add(found, std::memory_order_relaxed);
-                tail.assign(data.substr(data.size() - std::min<std::size_t>(data.size(), marker.size() - 1)));
+                tail.assign(data.substr(data.size() -
+                                        std::min<std::size_t>(data.size(), marker.size() - 1)));
             }
         });
         clients.push_back(std::move(c));
@@ -371,7 +373,8 @@ int main(int argc, char** argv) {
     while (written < events) {
         std::uint64_t due = events;
         if (rate > 0) {
-            const double elapsed = std::chrono::duration<double>(clock_type::now() - started).count();
+            const double elapsed =
+                std::chrono::duration<double>(clock_type::now() - started).count();
             due = std::min<std::uint64_t>(events, static_cast<std::uint64_t>(elapsed * rate) + 1);
             if (due <= written) {
                 std::this_thread::sleep_for(std::chrono::microseconds(500));
@@ -388,7 +391,8 @@ int main(int argc, char** argv) {
         }
         if (soak_seconds > 0 && clock_type::now() >= next_sample) {
             const int second = static_cast<int>(
-                std::chrono::duration_cast<std::chrono::seconds>(clock_type::now() - started).count());
+                std::chrono::duration_cast<std::chrono::seconds>(clock_type::now() - started)
+                    .count());
             rss_samples.emplace_back(second, stats_of(gateway).rss_kb);
             next_sample += std::chrono::seconds(10);
         }
@@ -439,15 +443,15 @@ int main(int argc, char** argv) {
     }();
     const double dropped = sum_of(metrics, "mgw_bosh_subscription_dropped_total");
     const double ingested = sum_of(metrics, "mgw_bosh_ingest_events_total");
-    std::printf("RESULT kind=%s groups=%d events=%llu rate_target=%.0f write_seconds=%.3f "
-                "seconds=%.3f delivered_per_s=%.0f min_received=%llu ingested=%.0f dropped=%.0f "
-                "gateway_cpu_s=%.2f plugin_cpu_s=%.2f gateway_rss_kb=%ld gateway_hwm_kb=%ld\n",
-                kind.c_str(), groups, static_cast<unsigned long long>(events), rate, write_seconds,
-                seconds, static_cast<double>(events) / seconds,
-                static_cast<unsigned long long>(received_min), ingested, dropped,
-                gateway_after.cpu_seconds - gateway_before.cpu_seconds,
-                plugin_after.cpu_seconds - plugin_before.cpu_seconds, gateway_after.rss_kb,
-                gateway_after.hwm_kb);
+    std::printf(
+        "RESULT kind=%s groups=%d events=%llu rate_target=%.0f write_seconds=%.3f "
+        "seconds=%.3f delivered_per_s=%.0f min_received=%llu ingested=%.0f dropped=%.0f "
+        "gateway_cpu_s=%.2f plugin_cpu_s=%.2f gateway_rss_kb=%ld gateway_hwm_kb=%ld\n",
+        kind.c_str(), groups, static_cast<unsigned long long>(events), rate, write_seconds, seconds,
+        static_cast<double>(events) / seconds, static_cast<unsigned long long>(received_min),
+        ingested, dropped, gateway_after.cpu_seconds - gateway_before.cpu_seconds,
+        plugin_after.cpu_seconds - plugin_before.cpu_seconds, gateway_after.rss_kb,
+        gateway_after.hwm_kb);
     for (const auto& [second, rss] : rss_samples) {
         std::printf("RSS t=%ds rss_kb=%ld\n", second, rss);
     }
