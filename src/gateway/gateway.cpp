@@ -15,6 +15,7 @@
 
 #include <mgw/apps/app_metrics_service.hpp>
 #include <mgw/apps/routes_endpoint.hpp>
+#include <mgw/broker/broker_service.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/metrics.hpp>
 #include <mgw/core/sd_notify.hpp>
@@ -94,6 +95,16 @@ routes::route_table_options route_table_settings(const core::gateway_config& con
                 announced.minimum_register_interval)};
 }
 
+// Where bound apps push: broker.external_url, else the main listener's own URL.
+std::string push_endpoint(const core::gateway_config& config) {
+    std::string base = config.broker.external_url;
+    if (base.empty()) {
+        base = config.tls.enabled() ? "https://" : "http://";
+        base += config.listen.to_string();
+    }
+    return base + "/v1/metrics";
+}
+
 // Everything that lives exactly as long as one run(), declared in construction order.
 struct services {
     core::gateway_metrics metrics;
@@ -105,6 +116,8 @@ struct services {
     std::optional<routes::route_subscriber> route_subscriber;
     std::optional<scrape::scraper> scraper;
     std::optional<apps::app_metrics_service> app_metrics;
+    // Its SQLite store closes when run() returns, after the listeners are gone.
+    std::optional<broker::broker_service> broker;
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
@@ -188,6 +201,10 @@ int gateway::run() {
                         s.route_table, {config_.routes_api.username, config_.routes_api.password}),
                     http::route_options("/routes"));
     s.app_metrics->register_routes(main_routes);
+    if (config_.broker.enabled) {
+        s.broker.emplace(config_.broker, push_endpoint(config_), log_, s.metrics.registry());
+        s.broker->register_routes(main_routes);
+    }
     s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
                           std::move(main_routes), log_, s.metrics.registry());
 
