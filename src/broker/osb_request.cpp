@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -66,6 +67,22 @@ json::value canonical(const json::value& v) {
         return out;
     }
     return v;
+}
+
+// Boost.JSON reads 1e999 as infinity but writes it as `Infinity`, which is not JSON: such
+// parameters are refused rather than stored in a form nobody can read back.
+bool all_finite(const json::value& v) {
+    if (const double* number = v.if_double()) {
+        return std::isfinite(*number);
+    }
+    if (const json::object* object = v.if_object()) {
+        return std::all_of(object->begin(), object->end(),
+                           [](const auto& entry) { return all_finite(entry.value()); });
+    }
+    if (const json::array* array = v.if_array()) {
+        return std::all_of(array->begin(), array->end(), all_finite);
+    }
+    return true;
 }
 
 std::variant<json::object, osb_error> parse_object(std::string_view body) {
@@ -138,6 +155,9 @@ std::optional<osb_error> read_parameters(const json::object& body, std::string& 
     }
     if (!value->is_object()) {
         return bad_request("parameters must be an object");
+    }
+    if (!all_finite(*value)) {
+        return bad_request("parameters hold a number out of range");
     }
     out = json::serialize(canonical(*value));
     return std::nullopt;

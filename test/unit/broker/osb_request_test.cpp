@@ -106,6 +106,10 @@ TEST_CASE("provision bodies") {
     CHECK(e.status == 400);
     CHECK(e.error == "BadRequest");
 
+    CHECK(
+        error_of(decode_provision(R"({"service_id":"s","plan_id":"p","parameters":{"a":[1e999]}})"))
+            .description == "parameters hold a number out of range");
+
     // Deep nesting stops at 32 levels, as a 400.
     std::string deep = R"({"service_id":"s","plan_id":"p","parameters":)";
     deep += std::string(100, '[') + std::string(100, ']') + "}";
