@@ -20,7 +20,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t broker_body_limit = 64 * 1024;
+constexpr std::size_t broker_body_limit = std::size_t{64} << 10;
 constexpr std::string_view empty_object = "{}";
 
 std::string description_json(std::string_view text) {

@@ -204,6 +204,9 @@ int gateway::run() {
     if (config_.broker.enabled) {
         s.broker.emplace(config_.broker, push_endpoint(config_), log_, s.metrics.registry());
         s.broker->register_routes(main_routes);
+        s.app_metrics->set_metric_path_lookup([&broker = *s.broker](std::string_view app_guid) {
+            return broker.custom_metric_path(app_guid);
+        });
     }
     s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
                           std::move(main_routes), log_, s.metrics.registry());

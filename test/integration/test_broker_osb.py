@@ -232,7 +232,7 @@ def test_provision_bind_get_unbind_deprovision():
             assert 'mgw_broker_requests_total{code="409",operation="bind"} 1' in text
 
 
-def test_state_survives_a_restart_and_the_file_is_locked_while_served():
+def test_state_survives_a_kill_and_a_restart_and_the_file_is_locked_while_served():
     with tempfile.TemporaryDirectory() as state:
         database = os.path.join(state, "broker.db")
         gateway, broker, _ = start(database)
@@ -257,8 +257,9 @@ def test_state_survives_a_restart_and_the_file_is_locked_while_served():
             finally:
                 second.stop()
 
-            gateway.signal(signal.SIGTERM)
-            assert gateway.wait(20) == 0
+            # Killed outright: every answered request must already be on disk.
+            gateway.signal(signal.SIGKILL)
+            assert gateway.wait(20) == -signal.SIGKILL
 
         gateway, broker, _ = start(database)
         with gateway:
@@ -299,5 +300,5 @@ def test_unusable_database_stops_the_gateway():
 if __name__ == "__main__":
     run_tests([test_catalog_lists_both_services, test_auth_and_version_are_checked_first,
                test_provision_bind_get_unbind_deprovision,
-               test_state_survives_a_restart_and_the_file_is_locked_while_served,
+               test_state_survives_a_kill_and_a_restart_and_the_file_is_locked_while_served,
                test_unusable_database_stops_the_gateway])
