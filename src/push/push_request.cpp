@@ -98,9 +98,16 @@ std::string expected(std::string_view what, const json::value& got) {
     out += kind_name(got);
     if (got.is_string()) {
         const json::string& s = got.get_string();
+        // At most 32 bytes of it, cut before a UTF-8 continuation byte so that the error (a
+        // JSON string itself) stays valid UTF-8.
+        std::size_t shown = std::min<std::size_t>(s.size(), 32);
+        while (shown < s.size() && shown > 0 &&
+               (static_cast<unsigned char>(s[shown]) & 0xc0) == 0x80) {
+            --shown;
+        }
         out += " \"";
-        append_json_escaped(out, std::string_view(s.data(), std::min<std::size_t>(s.size(), 32)));
-        out += s.size() > 32 ? "...\"" : "\"";
+        append_json_escaped(out, std::string_view(s.data(), shown));
+        out += shown < s.size() ? "...\"" : "\"";
     }
     return out;
 }

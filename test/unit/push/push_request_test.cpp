@@ -309,3 +309,13 @@ TEST_CASE("the 422 body escapes what the client sent") {
     CHECK(e.to_json() ==
           R"({"error":"applications[0].id: got \"a\\b\"\u000a","field":"applications[0].id"})");
 }
+
+TEST_CASE("a long string quoted in an error is cut on a UTF-8 boundary") {
+    // 31 ASCII bytes, then a 3-byte character straddling the 32-byte cut.
+    const std::string value = std::string(31, 'v') + "\xe2\x82\xac" + "tail";
+    const auto e = rejected(with_metric(R"({"name":"m","type":"gauge","value":")" + value + "\"}"));
+    CHECK(e.message == "must be a number, got a string \"" + std::string(31, 'v') + "...\"");
+    const std::string fits = std::string(29, 'v') + "\xe2\x82\xac";  // exactly 32 bytes
+    CHECK(rejected(with_metric(R"({"name":"m","type":"gauge","value":")" + fits + "\"}")).message ==
+          "must be a number, got a string \"" + fits + "\"");
+}
