@@ -136,6 +136,9 @@ push_store::~push_store() = default;
 std::optional<store_error> push_store::apply(const push_binding& binding,
                                              const push_request& request, clock::time_point now,
                                              std::int64_t wall_ms) {
+    if (request.metric_count == 0) {
+        return std::nullopt;  // nothing to hold: no app entry for it either
+    }
     const std::string app_guid = lower(binding.app_guid);
     std::shared_lock shared(apps_mutex_);
     auto it = apps_.find(app_guid);

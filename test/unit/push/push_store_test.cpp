@@ -244,3 +244,12 @@ TEST_CASE("the binding's labels are the latest push's") {
     REQUIRE_FALSE(store.apply(b, request(R"({"name":"m","type":"gauge","value":1})"), t0, wall_ms));
     CHECK(store.collect("app-1", t0)->binding_labels.at("space_name") == "prod");
 }
+
+TEST_CASE("a push without metrics holds nothing") {
+    push_store store;
+    auto decoded = mgw::push::decode_push_request(
+        R"({"applications":[{"id":"app-1","instances":[{"index":"0","metrics":[]}]}]})");
+    REQUIRE_FALSE(store.apply(binding(), std::get<push_request>(decoded), t0, wall_ms));
+    CHECK(store.app_count() == 0);
+    CHECK_FALSE(store.collect("app-1", t0));
+}
