@@ -25,6 +25,7 @@
 #include <mgw/http/router.hpp>
 #include <mgw/http/server.hpp>
 #include <mgw/nats/client.hpp>
+#include <mgw/push/push_service.hpp>
 #include <mgw/routes/route_subscriber.hpp>
 #include <mgw/routes/route_table.hpp>
 #include <mgw/scrape/scraper.hpp>
@@ -86,6 +87,13 @@ nats::client_options nats_settings(const core::nats_config& config) {
     return settings;
 }
 
+push::push_service_options push_settings(const core::gateway_config& config) {
+    push::push_service_options settings;
+    settings.max_body_bytes = config.push.max_body_bytes;
+    settings.store.ttl = config.push.ttl;
+    return settings;
+}
+
 // Emitters re-register every minimumRegisterIntervalInSeconds we announce: a route must live
 // at least that long, whatever routes.stale_threshold says (gorouter raises it likewise).
 routes::route_table_options route_table_settings(const core::gateway_config& config) {
@@ -116,8 +124,11 @@ struct services {
     std::optional<routes::route_subscriber> route_subscriber;
     std::optional<scrape::scraper> scraper;
     std::optional<apps::app_metrics_service> app_metrics;
-    // Its SQLite store closes when run() returns, after the listeners are gone.
+    // Its SQLite store closes when run() returns, after the listeners are gone. It also holds
+    // the access keys POST /v1/metrics checks.
     std::optional<broker::broker_service> broker;
+    // After app_metrics, which asks it for pushed series; before the servers that call it.
+    std::optional<push::push_service> push;
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
@@ -207,6 +218,15 @@ int gateway::run() {
         s.app_metrics->set_metric_path_lookup([&broker = *s.broker](std::string_view app_guid) {
             return broker.custom_metric_path(app_guid);
         });
+    }
+    // Pushes need access keys, and only the broker issues them: without it no push could be
+    // authorised, so the route is not served at all.
+    if (config_.push.enabled && s.broker) {
+        s.push.emplace(s.broker->directory(), push_settings(config_), log_, s.metrics.registry());
+        s.push->register_routes(main_routes);
+        s.app_metrics->add_source(*s.push);
+    } else if (config_.push.enabled) {
+        log_.info("push API off: no service broker issues access keys");
     }
     s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
                           std::move(main_routes), log_, s.metrics.registry());
