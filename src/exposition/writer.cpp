@@ -574,8 +574,8 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
             out.resize(mark);
         }
     }
-    if (om && s.has_exemplar && input == format::openmetrics) {
-        const exemplar& e = s.exemplar_data;
+    if (om && s.has_exemplar() && input == format::openmetrics) {
+        const exemplar& e = src.exemplar_of(s);
         out += " # {";
         bool first_exemplar_label = true;
         append_labels_of(out, labels_in(src, e.labels), first_exemplar_label, opts);

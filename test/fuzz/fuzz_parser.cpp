@@ -57,12 +57,14 @@ void check_result(std::string_view input, mgw::exposition::format fmt,
         require(inside(s.timestamp_text, input));
         require(range_ok(s.labels, out.labels.size()));
         require(s.labels.count <= limits.max_labels_per_sample);
-        if (s.has_exemplar) {
+        if (s.has_exemplar()) {
             require(fmt == format::openmetrics);
-            require(range_ok(s.exemplar_data.labels, out.labels.size()));
-            require(s.exemplar_data.labels.first >= s.labels.first + s.labels.count);
-            require(!s.exemplar_data.value_text.empty());
-            require(inside(s.exemplar_data.value_text, input));
+            require(s.exemplar_index < out.exemplars.size());
+            const exemplar& e = out.exemplar_of(s);
+            require(range_ok(e.labels, out.labels.size()));
+            require(e.labels.first >= s.labels.first + s.labels.count);
+            require(!e.value_text.empty());
+            require(inside(e.value_text, input));
         }
     }
     for (const label& l : out.labels) {

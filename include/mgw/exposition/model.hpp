@@ -48,7 +48,11 @@ struct exemplar {
     std::string_view timestamp_text;  // empty when absent (always float seconds)
 };
 
+// One sample line. A million of these are held at once while a fleet is merged, so the struct
+// is kept small: the rare exemplar lives out of line in parsed_exposition::exemplars.
 struct sample {
+    static constexpr std::uint32_t no_exemplar = UINT32_MAX;
+
     std::string_view name;        // full sample name, e.g. "http_requests_total", "rpc_bucket"
     index_range labels;           // into parsed_exposition::labels
     std::string_view value_text;  // raw number as written ("1e3", "+Inf", "NaN", ...)
@@ -56,8 +60,9 @@ struct sample {
     // Raw timestamp; empty when absent. Milliseconds (integer) in 0.0.4, seconds (float) in
     // OpenMetrics: writers convert when the output format differs from the input's.
     std::string_view timestamp_text;
-    bool has_exemplar = false;
-    exemplar exemplar_data;
+    std::uint32_t exemplar_index = no_exemplar;  // into parsed_exposition::exemplars
+
+    bool has_exemplar() const { return exemplar_index != no_exemplar; }
 };
 
 struct family {
@@ -80,11 +85,15 @@ struct parsed_exposition {
     std::vector<family> families;
     std::vector<sample> samples;
     std::vector<label> labels;
+    std::vector<exemplar> exemplars;
+
+    const exemplar& exemplar_of(const sample& s) const { return exemplars[s.exemplar_index]; }
 
     void clear() {
         families.clear();
         samples.clear();
         labels.clear();
+        exemplars.clear();
     }
 };
 
