@@ -61,9 +61,38 @@ struct sample {
     // OpenMetrics: writers convert when the output format differs from the input's.
     std::string_view timestamp_text;
     std::uint32_t exemplar_index = no_exemplar;  // into parsed_exposition::exemplars
+    // Non-zero when the labels are kept as their raw block instead of in `labels` (then
+    // empty): the text between `{` and `}`, which directly follows the unquoted name. Only a
+    // canonical block is kept so (see label_storage in parser.hpp): `name="value"` pairs
+    // joined by single commas, legacy names, no escapes, exactly what a writer would emit.
+    std::uint32_t raw_labels_size = 0;
 
     bool has_exemplar() const { return exemplar_index != no_exemplar; }
+    bool has_raw_labels() const { return raw_labels_size != 0; }
+    std::string_view raw_labels() const { return {name.data() + name.size() + 1, raw_labels_size}; }
 };
+
+// Calls `visit(label)` for each label of a canonical raw block (sample::raw_labels()).
+template <class Visit>
+void for_each_raw_label(std::string_view block, Visit&& visit) {
+    const char* p = block.data();
+    const char* const end = p + block.size();
+    while (p < end) {
+        const char* eq = p;
+        while (*eq != '=') {
+            ++eq;
+        }
+        const char* value = eq + 2;  // past `="`
+        const char* close = value;
+        while (*close != '"') {
+            ++close;
+        }
+        visit(label{std::string_view(p, static_cast<std::size_t>(eq - p)),
+                    std::string_view(value, static_cast<std::size_t>(close - value)), false,
+                    false});
+        p = close + 2;  // past `",`
+    }
+}
 
 struct family {
     std::string_view name;  // the family name (OpenMetrics: without _total/_info suffix)
