@@ -65,6 +65,7 @@ struct sample {
     // empty): the text between `{` and `}`, which directly follows the unquoted name. Only a
     // canonical block is kept so (see label_storage in parser.hpp): `name="value"` pairs
     // joined by single commas, legacy names, no escapes, exactly what a writer would emit.
+    // The block is found from `name`, so `name` must stay the view the parser set.
     std::uint32_t raw_labels_size = 0;
 
     bool has_exemplar() const { return exemplar_index != no_exemplar; }
