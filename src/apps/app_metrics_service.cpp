@@ -1,8 +1,11 @@
 // The merged app endpoint: resolve → fan out → parse → merge → stream, with Promfetcher's status
 // codes and the per-instance synthetic series.
 #include <algorithm>
+#include <exception>
+#include <tuple>
 #include <variant>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -23,6 +26,7 @@ namespace mgw::apps {
 
 namespace {
 
+using namespace boost::asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 
 void plain_text(http::response& response, int status, std::string body) {
@@ -39,6 +43,21 @@ std::string_view raw_path(std::string_view target) {
 bool is_client_error(const scrape::scrape_result& result) {
     return result.error == scrape::scrape_error::http_status && result.status >= 400 &&
            result.status < 500;
+}
+
+std::string not_found_body(std::string_view identifier) {
+    return fmt::format("404 Cannot found app with id or path {}\n", identifier);
+}
+
+// Which source a merger index names, for logs: an instance's address, a pushed or connected
+// source, or the gateway's own per-instance report.
+std::string_view describe_source(std::size_t source, const std::vector<std::size_t>& instances,
+                                 const routes::endpoint_list& endpoints,
+                                 std::size_t contributions) {
+    if (source < instances.size()) {
+        return endpoints[instances[source]]->address;
+    }
+    return source < instances.size() + contributions ? "app source" : "scrape report";
 }
 
 // The time instances get: the configured timeout, lowered by the scraper's own timeout header,
@@ -83,6 +102,7 @@ struct app_metrics_service::metrics {
     prometheus::Family<prometheus::Counter>& fetch_failed;
     prometheus::Counter& type_conflicts;
     prometheus::Counter& parse_errors;
+    prometheus::Counter& source_errors;
 
     explicit metrics(prometheus::Registry& registry)
         : fetch_success(prometheus::BuildCounter()
@@ -104,7 +124,39 @@ struct app_metrics_service::metrics {
                            .Name("mgw_scrape_parse_errors_total")
                            .Help("Instance bodies rejected as invalid expositions.")
                            .Register(registry)
-                           .Add({})) {}
+                           .Add({})),
+          source_errors(prometheus::BuildCounter()
+                            .Name("mgw_app_source_errors_total")
+                            .Help("Contributions of pushed or connected sources left out of an "
+                                  "app's answer: invalid exposition or a failed source.")
+                            .Register(registry)
+                            .Add({})) {}
+};
+
+// A source's contribution prepared for the merger: parsed, its labels escaped once. The
+// merger keeps views into it, so it never moves once prepared.
+struct app_metrics_service::contribution {
+    exposition::parsed_exposition parsed;
+    std::vector<std::string> escaped_values;
+    std::vector<exposition::label> labels;
+
+    bool prepare(const contributed_exposition& source, exposition::parse_error& error) {
+        if (!exposition::parse(source.body, source.format, parsed, error, {},
+                               exposition::label_storage::raw_when_canonical)) {
+            return false;
+        }
+        escaped_values.reserve(source.labels.size());
+        labels.reserve(source.labels.size());
+        for (const auto& [name, value] : source.labels) {
+            std::string& escaped = escaped_values.emplace_back();
+            append_escaped_label_value(escaped, value);
+            labels.push_back({.name = name,
+                              .value = escaped,
+                              .name_was_quoted = false,
+                              .value_has_escapes = escaped.size() != value.size()});
+        }
+        return true;
+    }
 };
 
 app_metrics_service::app_metrics_service(const routes::route_table& table, scrape::scraper& scraper,
@@ -118,6 +170,33 @@ app_metrics_service::app_metrics_service(const routes::route_table& table, scrap
 
 app_metrics_service::~app_metrics_service() = default;
 
+void app_metrics_service::add_source(app_source& source) {
+    sources_.push_back(&source);
+}
+
+void app_metrics_service::set_metric_path_lookup(metric_path_lookup lookup) {
+    metric_path_lookup_ = std::move(lookup);
+}
+
+boost::asio::awaitable<std::vector<contributed_exposition>> app_metrics_service::collect_sources(
+    const app_query& app, clock::time_point deadline) {
+    std::vector<contributed_exposition> contributed;
+    for (app_source* source : sources_) {
+        if (clock::now() >= deadline) {
+            break;
+        }
+        // A source is another module's code: one that fails must not take the app's answer
+        // (the scraped instances) down with it.
+        try {
+            co_await source->collect(app, deadline, contributed);
+        } catch (const std::exception& error) {
+            metrics_->source_errors.Increment();
+            log_.error("app source failed", {{"app", app.identifier}, {"error", error.what()}});
+        }
+    }
+    co_return contributed;
+}
+
 void app_metrics_service::register_routes(http::router& router) {
     for (const char* prefix : {"/v1/apps/", "/v2/apps/"}) {
         router.add_prefix(
@@ -127,6 +206,20 @@ void app_metrics_service::register_routes(http::router& router) {
             },
             http::route_options(std::string(prefix)));
     }
+}
+
+std::string app_metrics_service::instance_metric_path(const app_request& app,
+                                                      std::string_view app_guid) const {
+    if (app.metric_path_given || !metric_path_lookup_ || app_guid.empty()) {
+        return app.metric_path;
+    }
+    const std::optional<std::string> registered = metric_path_lookup_(app_guid);
+    if (!registered) {
+        return app.metric_path;
+    }
+    // The broker validated it at bind time; normalised again because a bad path here would
+    // make the gateway a client of another host.
+    return normalise_metric_path(*registered).value_or(app.metric_path);
 }
 
 boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& request,
@@ -140,12 +233,17 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
 
     const auto snapshot = table_.snapshot();
     routes::endpoint_list endpoints = snapshot->resolve(app.identifier);
-    if (endpoints.empty()) {
-        const std::string shown = routes::path_unescape(app.identifier).value_or(app.identifier);
-        plain_text(response, 404, fmt::format("404 Cannot found app with id or path {}\n", shown));
+    const std::string shown = routes::path_unescape(app.identifier).value_or(app.identifier);
+    if (endpoints.empty() && sources_.empty()) {
+        plain_text(response, 404, not_found_body(shown));
         co_return;
     }
     routes::order_instances(endpoints);
+    const routes::endpoint* first = endpoints.empty() ? nullptr : &*endpoints.front();
+    const app_query query{.identifier = shown,
+                          .app_guid = first != nullptr ? first->tag("app_id") : std::string_view(),
+                          .tags = first != nullptr ? &first->tags : nullptr};
+    const std::string metric_path = instance_metric_path(app, query.app_guid);
 
     std::vector<scrape::scrape_target> targets(endpoints.size());
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
@@ -154,7 +252,7 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
                       .port = endpoint.port,
                       .tls = endpoint.tls,
                       .server_name = endpoint.server_cert_domain_san,
-                      .path = app.metric_path};
+                      .path = metric_path};
     }
 
     scrape::header_list client_headers;
@@ -163,8 +261,9 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
             client_headers.emplace_back(name, std::string(*value));
         }
     }
+    const clock::time_point deadline = scrape_deadline(request, options_.scrape_timeout);
     const scrape::scrape_request_options scrape_options{
-        .deadline = scrape_deadline(request, options_.scrape_timeout),
+        .deadline = deadline,
         .headers = scrape::select_forward_headers(client_headers, options_.forward_headers),
         .accept = std::string(app.api_version == 1 ? scrape::accept_v1 : scrape::accept_v2),
         .max_body_bytes = options_.max_body_bytes,
@@ -189,7 +288,9 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         bodies[i] = std::move(result.body);
         exposition::parse_error parse_error;
         const auto input_format = exposition::format_from_content_type(result.content_type);
-        if (!exposition::parse(bodies[i], input_format, expositions[i], parse_error)) {
+        // Raw label blocks: a million series are held until the merge is written.
+        if (!exposition::parse(bodies[i], input_format, expositions[i], parse_error, {},
+                               exposition::label_storage::raw_when_canonical)) {
             expositions[i].clear();
             outcomes[i].reason = "parse_error";
             metrics_->parse_errors.Increment();
@@ -200,18 +301,23 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         outcomes[i].up = true;
         outcomes[i].samples = expositions[i].samples.size();
     };
-    const std::vector<scrape::scrape_result> results =
-        co_await scraper_.scrape_all(targets, scrape_options, parse_body);
+    auto [results, contributed] =
+        co_await (scraper_.scrape_all(targets, scrape_options, parse_body) &&
+                  collect_sources(query, deadline));
+    if (endpoints.empty() && contributed.empty()) {
+        plain_text(response, 404, not_found_body(shown));
+        co_return;
+    }
 
-    if (std::all_of(results.begin(), results.end(), is_client_error)) {
+    if (!endpoints.empty() && contributed.empty() &&
+        std::all_of(results.begin(), results.end(), is_client_error)) {
         // Promfetcher's wording, naming the app by its org/space/app tags.
-        const routes::endpoint& first = *endpoints.front();
         plain_text(
             response, 406,
             fmt::format("406 Cannot found endpoint '{}' for app with id or path "
                         "'{}/{}/{} (status code {})', please create one\n",
-                        app.metric_path, first.tag("organization_name"), first.tag("space_name"),
-                        first.tag("app_name"), results.front().status));
+                        metric_path, first->tag("organization_name"), first->tag("space_name"),
+                        first->tag("app_name"), results.front().status));
         co_return;
     }
 
@@ -237,6 +343,24 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
             metrics_->fetch_failed.Add(promfetch_labels(*endpoints[i], true)).Increment();
         }
     }
+    // Pushed and connected series follow the instances', before the per-instance report.
+    std::vector<contribution> contributions(contributed.size());
+    std::size_t contribution_sources = 0;
+    for (std::size_t i = 0; i < contributed.size(); ++i) {
+        exposition::parse_error contribution_error;
+        if (!contributions[i].prepare(contributed[i], contribution_error)) {
+            metrics_->source_errors.Increment();
+            log_.error("app source contribution not parsable",
+                       {{"app", shown}, {"error", contribution_error.message()}});
+            continue;
+        }
+        merger.add_source(contributions[i].parsed, contributions[i].labels);
+        ++contribution_sources;
+    }
+    if (endpoints.empty() && contribution_sources == 0) {
+        plain_text(response, 404, not_found_body(shown));
+        co_return;
+    }
     const std::string report_text = render_scrape_report(outcomes);
     exposition::parsed_exposition report;
     exposition::parse_error report_error;
@@ -251,13 +375,11 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     for (const exposition::type_conflict& conflict : merger.conflicts()) {
         metrics_->type_conflicts.Increment();
         // Every scrape repeats a conflict: the counter shows it, the log only at debug.
-        const bool from_instance = conflict.source < source_instance.size();
         log_.debug(
             "family type conflict",
             {{"family", conflict.family},
              {"instance",
-              from_instance ? std::string_view(endpoints[source_instance[conflict.source]]->address)
-                            : std::string_view("scrape report")},
+              describe_source(conflict.source, source_instance, endpoints, contribution_sources)},
              {"expected",
               exposition::type_keyword(conflict.expected, exposition::format::openmetrics)},
              {"found", exposition::type_keyword(conflict.found, exposition::format::openmetrics)}});

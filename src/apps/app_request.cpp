@@ -131,7 +131,8 @@ std::variant<app_request, app_request_error> parse_app_request(
     }
     request.identifier = std::string(identifier);
 
-    const auto metric_path = normalise_metric_path(query_value(query, "metric_path").value_or(""));
+    const std::string_view metric_path_query = query_value(query, "metric_path").value_or("");
+    const auto metric_path = normalise_metric_path(metric_path_query);
     if (!metric_path) {
         return app_request_error{
             400,
@@ -139,6 +140,7 @@ std::variant<app_request, app_request_error> parse_app_request(
             "/metrics (no scheme, host or spaces)\n"};
     }
     request.metric_path = *metric_path;
+    request.metric_path_given = !trim(metric_path_query).empty();
     return request;
 }
 

@@ -16,6 +16,7 @@
 #include <mgw/apps/app_metrics_service.hpp>
 #include <mgw/apps/routes_endpoint.hpp>
 #include <mgw/bosh/bosh_service.hpp>
+#include <mgw/broker/broker_service.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/metrics.hpp>
 #include <mgw/core/sd_notify.hpp>
@@ -25,6 +26,7 @@
 #include <mgw/http/router.hpp>
 #include <mgw/http/server.hpp>
 #include <mgw/nats/client.hpp>
+#include <mgw/push/push_service.hpp>
 #include <mgw/routes/route_subscriber.hpp>
 #include <mgw/routes/route_table.hpp>
 #include <mgw/scrape/scraper.hpp>
@@ -86,6 +88,13 @@ nats::client_options nats_settings(const core::nats_config& config) {
     return settings;
 }
 
+push::push_service_options push_settings(const core::gateway_config& config) {
+    push::push_service_options settings;
+    settings.max_body_bytes = config.push.max_body_bytes;
+    settings.store.ttl = config.push.ttl;
+    return settings;
+}
+
 bosh::bosh_service_options bosh_settings(const core::gateway_config& config) {
     const core::bosh_config& b = config.bosh;
     bosh::bosh_service_options settings;
@@ -116,6 +125,16 @@ routes::route_table_options route_table_settings(const core::gateway_config& con
                 announced.minimum_register_interval)};
 }
 
+// Where bound apps push: broker.external_url, else the main listener's own URL.
+std::string push_endpoint(const core::gateway_config& config) {
+    std::string base = config.broker.external_url;
+    if (base.empty()) {
+        base = config.tls.enabled() ? "https://" : "http://";
+        base += config.listen.to_string();
+    }
+    return base + "/v1/metrics";
+}
+
 // Everything that lives exactly as long as one run(), declared in construction order.
 struct services {
     core::gateway_metrics metrics;
@@ -127,6 +146,11 @@ struct services {
     std::optional<routes::route_subscriber> route_subscriber;
     std::optional<scrape::scraper> scraper;
     std::optional<apps::app_metrics_service> app_metrics;
+    // Its SQLite store closes when run() returns, after the listeners are gone. It also holds
+    // the access keys POST /v1/metrics checks.
+    std::optional<broker::broker_service> broker;
+    // After app_metrics, which asks it for pushed series; before the servers that call it.
+    std::optional<push::push_service> push;
     std::optional<bosh::bosh_service> bosh_events;  // when bosh.ingest_listen is set
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
@@ -216,6 +240,22 @@ int gateway::run() {
                         s.route_table, {config_.routes_api.username, config_.routes_api.password}),
                     http::route_options("/routes"));
     s.app_metrics->register_routes(main_routes);
+    if (config_.broker.enabled) {
+        s.broker.emplace(config_.broker, push_endpoint(config_), log_, s.metrics.registry());
+        s.broker->register_routes(main_routes);
+        s.app_metrics->set_metric_path_lookup([&broker = *s.broker](std::string_view app_guid) {
+            return broker.custom_metric_path(app_guid);
+        });
+    }
+    // Pushes need access keys, and only the broker issues them: without it no push could be
+    // authorised, so the route is not served at all.
+    if (config_.push.enabled && s.broker) {
+        s.push.emplace(s.broker->directory(), push_settings(config_), log_, s.metrics.registry());
+        s.push->register_routes(main_routes);
+        s.app_metrics->add_source(*s.push);
+    } else if (config_.push.enabled) {
+        log_.info("push API off: no service broker issues access keys");
+    }
     if (config_.bosh.ingest_listen) {
         s.bosh_events.emplace(io, bosh_settings(config_), log_, s.metrics.registry());
         s.bosh_events->register_routes(main_routes);

@@ -4,12 +4,17 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <mgw/apps/app_request.hpp>
+#include <mgw/apps/app_source.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/exposition/merger.hpp>
 #include <mgw/http/request_context.hpp>
@@ -32,6 +37,10 @@ struct app_metrics_options {
     std::size_t chunk_bytes = 64u << 10;  // streamed response chunk size
 };
 
+// The metrics path an app registered for itself (the service broker's `endpoint` bind
+// parameter), by app GUID; nullopt when it registered none.
+using metric_path_lookup = std::function<std::optional<std::string>(std::string_view app_guid)>;
+
 class app_metrics_service {
   public:
     app_metrics_service(const routes::route_table& table, scrape::scraper& scraper,
@@ -44,16 +53,30 @@ class app_metrics_service {
     // GET /v1/apps/... and /v2/apps/...
     void register_routes(http::router& router);
 
+    // Sources asked for every app after its instances (pushed metrics, RSocket clients), in
+    // the order added. They must outlive this service. Call before serving.
+    void add_source(app_source& source);
+    // Replaces the default `/metrics` of apps that registered a path; an explicit
+    // `metric_path=` still wins. Call before serving.
+    void set_metric_path_lookup(metric_path_lookup lookup);
+
     boost::asio::awaitable<void> handle(http::request_context& request, http::response& response);
 
   private:
     struct metrics;
+    struct contribution;
+
+    std::string instance_metric_path(const app_request& app, std::string_view app_guid) const;
+    boost::asio::awaitable<std::vector<contributed_exposition>> collect_sources(
+        const app_query& app, std::chrono::steady_clock::time_point deadline);
 
     const routes::route_table& table_;
     scrape::scraper& scraper_;
     app_metrics_options options_;
     core::logger& log_;
     std::unique_ptr<metrics> metrics_;
+    std::vector<app_source*> sources_;
+    metric_path_lookup metric_path_lookup_;
 };
 
 }  // namespace mgw::apps

@@ -15,6 +15,9 @@ struct app_request {
     int api_version = 2;      // 1: instances get Promfetcher's v1 Accept (OpenMetrics first)
     std::string identifier;   // raw: org/space/app, app GUID or route (resolved by routes/)
     std::string metric_path;  // path (and query) requested from every instance
+    // metric_path came from the query; otherwise it is the default `/metrics`, which a path the
+    // app registered through the service broker replaces.
+    bool metric_path_given = false;
     bool only_app_metrics = false;
 };
 

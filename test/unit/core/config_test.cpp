@@ -487,6 +487,22 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.push.ttl == defaults.push.ttl);
     CHECK(file.push.max_body_bytes == defaults.push.max_body_bytes);
     CHECK(file.broker.enabled == defaults.broker.enabled);
+    CHECK(file.broker.database == defaults.broker.database);
+    CHECK(file.broker.external_url == defaults.broker.external_url);
+    CHECK(file.broker.promfetcher.service_id == defaults.broker.promfetcher.service_id);
+    CHECK(file.broker.promfetcher.plan_id == defaults.broker.promfetcher.plan_id);
+    CHECK(file.broker.metrics_forwarder.service_id == defaults.broker.metrics_forwarder.service_id);
+    REQUIRE(file.broker.metrics_forwarder.plans.size() ==
+            defaults.broker.metrics_forwarder.plans.size());
+    for (std::size_t i = 0; i < defaults.broker.metrics_forwarder.plans.size(); ++i) {
+        const auto& a = file.broker.metrics_forwarder.plans[i];
+        const auto& b = defaults.broker.metrics_forwarder.plans[i];
+        CHECK(a.name == b.name);
+        CHECK(a.id == b.id);
+        CHECK(a.description == b.description);
+        CHECK(a.requests_per_minute == b.requests_per_minute);
+        CHECK(a.metrics_per_minute == b.metrics_per_minute);
+    }
     CHECK_FALSE(file.bosh.ingest_listen.has_value());
     CHECK_FALSE(file.rsocket.tcp_listen.has_value());
     CHECK_FALSE(file.rsocket.websocket_listen.has_value());
@@ -502,4 +518,71 @@ TEST_CASE("scrape.label_collisions accepts exported and overwrite only") {
     CHECK_THROWS_WITH(mgw::core::load_config("scrape: { label_collisions: merge }"),
                       "scrape.label_collisions: invalid value \"merge\" (expected exported or "
                       "overwrite)");
+}
+
+TEST_CASE("broker catalog keys: plans with limits, ids checked, external_url normalised") {
+    const gateway_config c = mgw::core::load_config(R"(
+broker:
+  external_url: https://metrics.example.com/
+  promfetcher: { service_id: svc-p, plan_id: plan-p }
+  metrics_forwarder:
+    service_id: svc-f
+    plans:
+      - { name: small, id: plan-s, requests_per_minute: 60, metrics_per_minute: 1000 }
+      - { name: unlimited, id: plan-u, requests_per_minute: unlimited }
+)");
+    CHECK(c.broker.external_url == "https://metrics.example.com");
+    CHECK(c.broker.promfetcher.service_id == "svc-p");
+    CHECK(c.broker.promfetcher.plan_id == "plan-p");
+    CHECK(c.broker.metrics_forwarder.service_id == "svc-f");
+    REQUIRE(c.broker.metrics_forwarder.plans.size() == 2);
+    const auto& small = c.broker.metrics_forwarder.plans[0];
+    CHECK(small.name == "small");
+    CHECK(small.id == "plan-s");
+    CHECK(small.description == "Push custom metrics (small plan)");
+    CHECK(small.requests_per_minute == 60u);
+    CHECK(small.metrics_per_minute == 1000u);
+    CHECK_FALSE(c.broker.metrics_forwarder.plans[1].requests_per_minute.has_value());
+    CHECK_FALSE(c.broker.metrics_forwarder.plans[1].metrics_per_minute.has_value());
+
+    const auto defaults = mgw::core::default_config().broker;
+    REQUIRE(defaults.metrics_forwarder.plans.size() == 1);
+    CHECK(defaults.metrics_forwarder.plans[0].name == "unlimited");
+    CHECK_FALSE(defaults.metrics_forwarder.plans[0].requests_per_minute.has_value());
+}
+
+TEST_CASE("broker catalog errors name the key") {
+    const auto error_of = [](const char* yaml) {
+        try {
+            mgw::core::load_config(yaml);
+        } catch (const config_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(error_of("broker: { external_url: metrics.example.com }") ==
+          R"(broker.external_url: expected an http:// or https:// URL, got "metrics.example.com")");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [] } }") ==
+          "broker.metrics_forwarder.plans: at least one plan required");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [ { name: a } ] } }") ==
+          "broker.metrics_forwarder.plans[0].id: required");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [ { name: a, id: x, "
+                   "requests_per_minute: 0 } ] } }") ==
+          "broker.metrics_forwarder.plans[0].requests_per_minute: must be between 1 and "
+          "4294967295, got 0");
+    CHECK(
+        error_of("broker: { metrics_forwarder: { plans: [ { name: a, id: x, "
+                 "metrics_per_minute: lots } ] } }") ==
+        R"(broker.metrics_forwarder.plans[0].metrics_per_minute: expected an integer, got "lots")");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [ { name: a, id: x }, "
+                   "{ name: a, id: y } ] } }") ==
+          R"(broker.metrics_forwarder.plans[1].name: plan name "a" used twice)");
+    CHECK(error_of("broker: { promfetcher: { plan_id: same }, metrics_forwarder: { plans: [ "
+                   "{ name: a, id: same } ] } }") ==
+          R"(broker.metrics_forwarder.plans[0].id: id "same" used twice in the catalog)");
+    CHECK(
+        error_of("broker: { promfetcher: { service_id: 'a b' } }") ==
+        R"(broker.promfetcher.service_id: invalid id "a b" (letters, digits, '-', '_', '.'; at most 255))");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [ { name: a, id: x, rate: 1 } ] } }") ==
+          "broker.metrics_forwarder.plans[0].rate: unknown key");
 }
