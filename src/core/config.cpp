@@ -377,12 +377,76 @@ void read_push(const YAML::Node& node, push_config& out) {
     read_uint(s, "max_body_bytes", out.max_body_bytes, 1, std::uint64_t{1} << 32);
 }
 
+// A per-minute limit: a positive integer, or "unlimited" (nullopt).
+void read_limit(const section& s, std::string_view key, std::optional<std::uint32_t>& out) {
+    const YAML::Node node = s.get(key);
+    if (absent(node)) {
+        return;
+    }
+    if (node.IsScalar() && node.Scalar() == "unlimited") {
+        out.reset();
+        return;
+    }
+    std::uint32_t value = 0;
+    read_uint(s, key, value, 1, std::numeric_limits<std::uint32_t>::max());
+    out = value;
+}
+
+bool is_catalog_id_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+}
+
+void require_catalog_id(const section& s, std::string_view key, const std::string& value) {
+    if (value.empty()) {
+        throw config_error(s.path_of(key), "required");
+    }
+    if (value.size() > 255 || !std::all_of(value.begin(), value.end(), is_catalog_id_char)) {
+        throw config_error(s.path_of(key),
+                           fmt::format("invalid id \"{}\" (letters, digits, '-', '_', '.'; at "
+                                       "most 255)",
+                                       value));
+    }
+}
+
+broker_plan_config read_broker_plan(const YAML::Node& node, const std::string& path) {
+    if (absent(node)) {
+        throw config_error(path, "expected a mapping");
+    }
+    const section s(node, path,
+                    {"name", "id", "description", "requests_per_minute", "metrics_per_minute"});
+    broker_plan_config plan;
+    read_string(s, "name", plan.name);
+    read_string(s, "id", plan.id);
+    read_string(s, "description", plan.description);
+    read_limit(s, "requests_per_minute", plan.requests_per_minute);
+    read_limit(s, "metrics_per_minute", plan.metrics_per_minute);
+    require_catalog_id(s, "name", plan.name);
+    require_catalog_id(s, "id", plan.id);
+    if (plan.description.empty()) {
+        plan.description = fmt::format("Push custom metrics ({} plan)", plan.name);
+    }
+    return plan;
+}
+
 void read_broker(const YAML::Node& node, broker_config& out) {
-    const section s(node, "broker", {"enabled", "username", "password", "database"});
+    const section s(node, "broker",
+                    {"enabled", "username", "password", "database", "external_url", "promfetcher",
+                     "metrics_forwarder"});
     read_bool(s, "enabled", out.enabled);
     read_string(s, "username", out.username);
     read_string(s, "password", out.password);
     read_string(s, "database", out.database);
+    read_string(s, "external_url", out.external_url);
+    if (!out.external_url.empty() && !out.external_url.starts_with("http://") &&
+        !out.external_url.starts_with("https://")) {
+        throw config_error(
+            s.path_of("external_url"),
+            fmt::format("expected an http:// or https:// URL, got \"{}\"", out.external_url));
+    }
+    while (out.external_url.ends_with('/')) {
+        out.external_url.pop_back();
+    }
     // An enabled broker without credentials would let anyone create bindings.
     if (out.enabled && out.username.empty()) {
         throw config_error(s.path_of("username"), "required when broker.enabled is true");
@@ -390,20 +454,92 @@ void read_broker(const YAML::Node& node, broker_config& out) {
     if (out.enabled && out.password.empty()) {
         throw config_error(s.path_of("password"), "required when broker.enabled is true");
     }
+
+    const section promfetcher(s.get("promfetcher"), s.path_of("promfetcher"),
+                              {"service_id", "plan_id"});
+    read_string(promfetcher, "service_id", out.promfetcher.service_id);
+    read_string(promfetcher, "plan_id", out.promfetcher.plan_id);
+    require_catalog_id(promfetcher, "service_id", out.promfetcher.service_id);
+    require_catalog_id(promfetcher, "plan_id", out.promfetcher.plan_id);
+
+    const section forwarder(s.get("metrics_forwarder"), s.path_of("metrics_forwarder"),
+                            {"service_id", "plans"});
+    read_string(forwarder, "service_id", out.metrics_forwarder.service_id);
+    require_catalog_id(forwarder, "service_id", out.metrics_forwarder.service_id);
+    const YAML::Node plans = forwarder.get("plans");
+    if (!absent(plans)) {
+        const std::string path = forwarder.path_of("plans");
+        if (!plans.IsSequence()) {
+            throw config_error(path, "expected a sequence");
+        }
+        out.metrics_forwarder.plans.clear();
+        for (std::size_t i = 0; i < plans.size(); ++i) {
+            out.metrics_forwarder.plans.push_back(read_broker_plan(plans[i], element(path, i)));
+        }
+    }
+    if (out.metrics_forwarder.plans.empty()) {
+        throw config_error(forwarder.path_of("plans"), "at least one plan required");
+    }
+    // The Cloud Controller tells services and plans apart by id alone, across the catalog.
+    std::set<std::string> ids{out.promfetcher.service_id};
+    const auto unique = [&ids](const std::string& id, const std::string& path) {
+        if (!ids.insert(id).second) {
+            throw config_error(path, fmt::format("id \"{}\" used twice in the catalog", id));
+        }
+    };
+    unique(out.promfetcher.plan_id, promfetcher.path_of("plan_id"));
+    unique(out.metrics_forwarder.service_id, forwarder.path_of("service_id"));
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < out.metrics_forwarder.plans.size(); ++i) {
+        const std::string path = element(forwarder.path_of("plans"), i);
+        unique(out.metrics_forwarder.plans[i].id, path + ".id");
+        if (!names.insert(out.metrics_forwarder.plans[i].name).second) {
+            throw config_error(path + ".name", fmt::format("plan name \"{}\" used twice",
+                                                           out.metrics_forwarder.plans[i].name));
+        }
+    }
 }
 
 void read_bosh(const YAML::Node& node, bosh_config& out) {
-    const section s(node, "bosh", {"ingest_listen", "uaa"});
+    const section s(
+        node, "bosh",
+        {"ingest_listen", "max_line_bytes", "queue_size", "max_subscriptions",
+         "subscription_idle_expiry", "heartbeat_staleness", "stream_keepalive", "auth", "uaa"});
     read_optional_address(s, "ingest_listen", out.ingest_listen);
-    const section uaa(s.get("uaa"), s.path_of("uaa"), {"url", "client_id", "client_secret"});
+    read_uint(s, "max_line_bytes", out.max_line_bytes, 1024, std::uint64_t{1} << 30);
+    read_uint(s, "queue_size", out.queue_size, 1, 10'000'000);
+    read_uint(s, "max_subscriptions", out.max_subscriptions, 1, 1'000'000);
+    read_duration(s, "subscription_idle_expiry", out.subscription_idle_expiry,
+                  zero_duration::rejected);
+    read_duration(s, "heartbeat_staleness", out.heartbeat_staleness, zero_duration::rejected);
+    read_duration(s, "stream_keepalive", out.stream_keepalive, zero_duration::rejected);
+    std::string auth;
+    read_string(s, "auth", auth);
+    if (auth == "check_token") {
+        out.auth = bosh_auth_mode::check_token;
+    } else if (auth == "jwt") {
+        out.auth = bosh_auth_mode::jwt;
+    } else if (!auth.empty()) {
+        throw config_error(s.path_of("auth"),
+                           fmt::format("'{}' is not one of check_token, jwt", auth));
+    }
+    const section uaa(s.get("uaa"), s.path_of("uaa"),
+                      {"url", "client_id", "client_secret", "ca_file", "timeout"});
     read_string(uaa, "url", out.uaa.url);
     read_string(uaa, "client_id", out.uaa.client_id);
     read_string(uaa, "client_secret", out.uaa.client_secret);
+    read_string(uaa, "ca_file", out.uaa.ca_file);
+    read_duration(uaa, "timeout", out.uaa.timeout, zero_duration::rejected);
     if (!out.uaa.url.empty() && out.uaa.client_id.empty()) {
         throw config_error(uaa.path_of("client_id"), "required when bosh.uaa.url is set");
     }
     if (!out.uaa.url.empty() && out.uaa.client_secret.empty()) {
         throw config_error(uaa.path_of("client_secret"), "required when bosh.uaa.url is set");
+    }
+    if (out.ingest_listen && out.uaa.url.empty()) {
+        throw config_error(uaa.path_of("url"),
+                           "required when bosh.ingest_listen is set (event streams are "
+                           "authorized by UAA)");
     }
 }
 

@@ -15,6 +15,8 @@
 
 #include <mgw/apps/app_metrics_service.hpp>
 #include <mgw/apps/routes_endpoint.hpp>
+#include <mgw/bosh/bosh_service.hpp>
+#include <mgw/broker/broker_service.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/metrics.hpp>
 #include <mgw/core/sd_notify.hpp>
@@ -24,6 +26,7 @@
 #include <mgw/http/router.hpp>
 #include <mgw/http/server.hpp>
 #include <mgw/nats/client.hpp>
+#include <mgw/push/push_service.hpp>
 #include <mgw/routes/route_subscriber.hpp>
 #include <mgw/routes/route_table.hpp>
 #include <mgw/rsocket/proxy_service.hpp>
@@ -101,6 +104,34 @@ nats::client_options nats_settings(const core::nats_config& config) {
     return settings;
 }
 
+push::push_service_options push_settings(const core::gateway_config& config) {
+    push::push_service_options settings;
+    settings.max_body_bytes = config.push.max_body_bytes;
+    settings.store.ttl = config.push.ttl;
+    return settings;
+}
+
+bosh::bosh_service_options bosh_settings(const core::gateway_config& config) {
+    const core::bosh_config& b = config.bosh;
+    bosh::bosh_service_options settings;
+    settings.ingest.host = b.ingest_listen->host;
+    settings.ingest.port = b.ingest_listen->port;
+    settings.ingest.max_line_bytes = b.max_line_bytes;
+    settings.distributor.queue_capacity = b.queue_size;
+    settings.distributor.max_subscriptions = b.max_subscriptions;
+    settings.distributor.idle_expiry = b.subscription_idle_expiry;
+    settings.gauges.staleness = b.heartbeat_staleness;
+    settings.stream_keepalive = b.stream_keepalive;
+    settings.auth.mode =
+        b.auth == core::bosh_auth_mode::jwt ? bosh::auth_mode::jwt : bosh::auth_mode::check_token;
+    settings.auth.uaa_url = b.uaa.url;
+    settings.auth.client_id = b.uaa.client_id;
+    settings.auth.client_secret = b.uaa.client_secret;
+    settings.auth.ca_file = b.uaa.ca_file;
+    settings.auth.uaa_timeout = b.uaa.timeout;
+    return settings;
+}
+
 // Emitters re-register every minimumRegisterIntervalInSeconds we announce: a route must live
 // at least that long, whatever routes.stale_threshold says (gorouter raises it likewise).
 routes::route_table_options route_table_settings(const core::gateway_config& config) {
@@ -108,6 +139,16 @@ routes::route_table_options route_table_settings(const core::gateway_config& con
     return {.max_stale_threshold = std::max(
                 std::chrono::duration_cast<std::chrono::seconds>(config.routes.stale_threshold),
                 announced.minimum_register_interval)};
+}
+
+// Where bound apps push: broker.external_url, else the main listener's own URL.
+std::string push_endpoint(const core::gateway_config& config) {
+    std::string base = config.broker.external_url;
+    if (base.empty()) {
+        base = config.tls.enabled() ? "https://" : "http://";
+        base += config.listen.to_string();
+    }
+    return base + "/v1/metrics";
 }
 
 // Everything that lives exactly as long as one run(), declared in construction order.
@@ -123,6 +164,12 @@ struct services {
     // Before app_metrics: an app source outlives the service that asks it.
     std::optional<rsocket::proxy_service> rsocket_proxy;
     std::optional<apps::app_metrics_service> app_metrics;
+    // Its SQLite store closes when run() returns, after the listeners are gone. It also holds
+    // the access keys POST /v1/metrics checks.
+    std::optional<broker::broker_service> broker;
+    // After app_metrics, which asks it for pushed series; before the servers that call it.
+    std::optional<push::push_service> push;
+    std::optional<bosh::bosh_service> bosh_events;  // when bosh.ingest_listen is set
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
@@ -153,6 +200,11 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
                           {"open_connections", s.main_server->open_connections()}});
 
     const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+    // HM ingest stops first (the plugin keeps unacknowledged lines); event streams then send
+    // what is queued and end, so the HTTP drain below does not wait for them.
+    if (s.bosh_events) {
+        s.bosh_events->stop();
+    }
     const bool complete = co_await s.main_server->drain(deadline);
     // The health listener answered 503 throughout the drain so load balancers moved away.
     co_await s.health_server->drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
@@ -209,6 +261,26 @@ int gateway::run() {
                         s.route_table, {config_.routes_api.username, config_.routes_api.password}),
                     http::route_options("/routes"));
     s.app_metrics->register_routes(main_routes);
+    if (config_.broker.enabled) {
+        s.broker.emplace(config_.broker, push_endpoint(config_), log_, s.metrics.registry());
+        s.broker->register_routes(main_routes);
+        s.app_metrics->set_metric_path_lookup([&broker = *s.broker](std::string_view app_guid) {
+            return broker.custom_metric_path(app_guid);
+        });
+    }
+    // Pushes need access keys, and only the broker issues them: without it no push could be
+    // authorised, so the route is not served at all.
+    if (config_.push.enabled && s.broker) {
+        s.push.emplace(s.broker->directory(), push_settings(config_), log_, s.metrics.registry());
+        s.push->register_routes(main_routes);
+        s.app_metrics->add_source(*s.push);
+    } else if (config_.push.enabled) {
+        log_.info("push API off: no service broker issues access keys");
+    }
+    if (config_.bosh.ingest_listen) {
+        s.bosh_events.emplace(io, bosh_settings(config_), log_, s.metrics.registry());
+        s.bosh_events->register_routes(main_routes);
+    }
     if (config_.rsocket.tcp_listen || config_.rsocket.websocket_listen) {
         s.rsocket_proxy.emplace(io, rsocket_settings(config_), log_, s.metrics.registry());
         s.rsocket_proxy->register_routes(main_routes);
@@ -226,6 +298,9 @@ int gateway::run() {
     core::signal_watcher signals(io.get_executor());
     s.main_server->start();
     s.health_server->start();
+    if (s.bosh_events) {
+        s.bosh_events->start();
+    }
     if (s.rsocket_proxy) {
         s.rsocket_proxy->start();
     }
@@ -246,6 +321,7 @@ int gateway::run() {
                         {"health_listen", config_.health_listen.to_string()},
                         {"health_port", s.health_server->local_port()},
                         {"tls", config_.tls.enabled()},
+                        {"bosh_ingest_port", s.bosh_events ? s.bosh_events->ingest_port() : 0},
                         {"threads", thread_count}});
 
     std::vector<std::jthread> workers;

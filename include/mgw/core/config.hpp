@@ -97,21 +97,65 @@ struct push_config {
     std::uint64_t max_body_bytes = 1048576;
 };
 
+// A plan of the metrics-forwarder service: what an app bound with it may push per minute.
+struct broker_plan_config {
+    std::string name;
+    std::string id;  // stable: the Cloud Controller keys service instances by it
+    std::string description;
+    std::optional<std::uint32_t> requests_per_minute;  // YAML "unlimited": nullopt
+    std::optional<std::uint32_t> metrics_per_minute;
+};
+
+// Promfetcher's ids by default, so a gateway can take over Promfetcher's broker registration.
+struct broker_promfetcher_config {
+    std::string service_id = "75bcebab-cc25-4ef6-89dc-a91b953919f1";
+    std::string plan_id = "e2900be3-709b-419e-b63b-de3aabcd9e15";
+};
+
+struct broker_forwarder_config {
+    std::string service_id = "20ca29fa-5601-4846-bf41-d73ed6c7b157";
+    std::vector<broker_plan_config> plans{{.name = "unlimited",
+                                           .id = "90197714-1698-46ce-b839-492957f4a15c",
+                                           .description = "Push custom metrics without limits",
+                                           .requests_per_minute = std::nullopt,
+                                           .metrics_per_minute = std::nullopt}};
+};
+
 struct broker_config {
     bool enabled = false;
     std::string username;
     std::string password;
     std::string database;  // SQLite file; empty: bindings kept in memory only
+    // Base URL apps reach the gateway at (`https://metrics.example.com`); the forwarder's
+    // credentials carry `<external_url>/v1/metrics`. Empty: the main listener's own URL.
+    std::string external_url;
+    broker_promfetcher_config promfetcher;
+    broker_forwarder_config metrics_forwarder;
 };
 
 struct uaa_config {
-    std::string url;  // empty: no UAA, event streams are not authenticated by UAA
+    std::string url;  // required when bosh.ingest_listen is set: event streams need UAA
     std::string client_id;
     std::string client_secret;
+    std::string ca_file;  // extra CA for UAA's certificate; system roots otherwise
+    std::chrono::milliseconds timeout{std::chrono::seconds{10}};
+};
+
+// How GET /v1/bosh/events checks bearer tokens.
+enum class bosh_auth_mode {
+    check_token,  // UAA /check_token with the client credentials above (the original server)
+    jwt,          // local RS256 verification with UAA's /token_keys
 };
 
 struct bosh_config {
-    std::optional<listen_address> ingest_listen;  // YAML "": HM ingest off
+    std::optional<listen_address> ingest_listen;  // YAML "": HM ingest and /v1/bosh/* off
+    std::uint64_t max_line_bytes = 1048576;       // longer HM lines are skipped and counted
+    std::uint32_t queue_size = 1024;              // events per subscription
+    std::uint32_t max_subscriptions = 1024;
+    std::chrono::milliseconds subscription_idle_expiry{std::chrono::minutes{10}};
+    std::chrono::milliseconds heartbeat_staleness{std::chrono::minutes{5}};
+    std::chrono::milliseconds stream_keepalive{std::chrono::seconds{15}};
+    bosh_auth_mode auth = bosh_auth_mode::check_token;
     uaa_config uaa;
 };
 

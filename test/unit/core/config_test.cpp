@@ -63,6 +63,15 @@ void check_defaults(const gateway_config& c) {
     CHECK(c.bosh.uaa.url.empty());
     CHECK(c.bosh.uaa.client_id.empty());
     CHECK(c.bosh.uaa.client_secret.empty());
+    CHECK(c.bosh.uaa.ca_file.empty());
+    CHECK(c.bosh.uaa.timeout == 10s);
+    CHECK(c.bosh.max_line_bytes == 1048576);
+    CHECK(c.bosh.queue_size == 1024);
+    CHECK(c.bosh.max_subscriptions == 1024);
+    CHECK(c.bosh.subscription_idle_expiry == 10min);
+    CHECK(c.bosh.heartbeat_staleness == 5min);
+    CHECK(c.bosh.stream_keepalive == 15s);
+    CHECK(c.bosh.auth == mgw::core::bosh_auth_mode::check_token);
     CHECK_FALSE(c.rsocket.tcp_listen.has_value());
     CHECK_FALSE(c.rsocket.websocket_listen.has_value());
     CHECK(c.rsocket.push_ttl == 5min);
@@ -117,7 +126,19 @@ push: { enabled: false, ttl: 90s, max_body_bytes: 65536 }
 broker: { enabled: true, username: admin, password: pw, database: /var/vcap/store/gw.db }
 bosh:
   ingest_listen: 127.0.0.1:25594
-  uaa: { url: "https://uaa.example.com", client_id: gw, client_secret: shh }
+  max_line_bytes: 65536
+  queue_size: 100
+  max_subscriptions: 7
+  subscription_idle_expiry: 30s
+  heartbeat_staleness: 2m
+  stream_keepalive: 5s
+  auth: jwt
+  uaa:
+    url: "https://uaa.example.com"
+    client_id: gw
+    client_secret: shh
+    ca_file: /var/vcap/jobs/gw/uaa_ca.pem
+    timeout: 3s
 rsocket:
   tcp_listen: ":7001"
   websocket_listen: 0.0.0.0:8081
@@ -210,6 +231,15 @@ TEST_CASE("a full config sets every key", "[config]") {
     CHECK(c.bosh.uaa.url == "https://uaa.example.com");
     CHECK(c.bosh.uaa.client_id == "gw");
     CHECK(c.bosh.uaa.client_secret == "shh");
+    CHECK(c.bosh.uaa.ca_file == "/var/vcap/jobs/gw/uaa_ca.pem");
+    CHECK(c.bosh.uaa.timeout == 3s);
+    CHECK(c.bosh.max_line_bytes == 65536);
+    CHECK(c.bosh.queue_size == 100);
+    CHECK(c.bosh.max_subscriptions == 7);
+    CHECK(c.bosh.subscription_idle_expiry == 30s);
+    CHECK(c.bosh.heartbeat_staleness == 2min);
+    CHECK(c.bosh.stream_keepalive == 5s);
+    CHECK(c.bosh.auth == mgw::core::bosh_auth_mode::jwt);
     CHECK(c.rsocket.tcp_listen == listen_address{"", 7001});
     CHECK(c.rsocket.websocket_listen == listen_address{"0.0.0.0", 8081});
     CHECK(c.rsocket.push_ttl == 30s);
@@ -263,6 +293,11 @@ TEST_CASE("config_error carries the path and the reason", "[config]") {
 TEST_CASE("unknown and duplicate keys are errors with their full path", "[config]") {
     CHECK(error_of("lisen: 127.0.0.1:1") == "lisen: unknown key");
     CHECK(error_of("scrape: { timout: 5s }") == "scrape.timout: unknown key");
+    CHECK(error_of("bosh: { auth: basic }") == "bosh.auth: 'basic' is not one of check_token, jwt");
+    CHECK(error_of("bosh: { ingest_listen: 127.0.0.1:25594 }") ==
+          "bosh.uaa.url: required when bosh.ingest_listen is set (event streams are authorized "
+          "by UAA)");
+    CHECK(error_of("bosh: { queue_size: 0 }").starts_with("bosh.queue_size: "));
     CHECK(error_of("nats: { tls: { verify: true } }") == "nats.tls.verify: unknown key");
     CHECK(error_of("bosh: { uaa: { secret: x } }") == "bosh.uaa.secret: unknown key");
     CHECK(error_of("routes: { static: [ { uri: a, host: b, port: 1, app_id: x } ] }") ==
@@ -455,9 +490,36 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.log.access == defaults.log.access);
     CHECK(file.shutdown.drain_timeout == defaults.shutdown.drain_timeout);
     CHECK(file.push.enabled == defaults.push.enabled);
+    CHECK(file.bosh.ingest_listen == defaults.bosh.ingest_listen);
+    CHECK(file.bosh.max_line_bytes == defaults.bosh.max_line_bytes);
+    CHECK(file.bosh.queue_size == defaults.bosh.queue_size);
+    CHECK(file.bosh.max_subscriptions == defaults.bosh.max_subscriptions);
+    CHECK(file.bosh.subscription_idle_expiry == defaults.bosh.subscription_idle_expiry);
+    CHECK(file.bosh.heartbeat_staleness == defaults.bosh.heartbeat_staleness);
+    CHECK(file.bosh.stream_keepalive == defaults.bosh.stream_keepalive);
+    CHECK(file.bosh.auth == defaults.bosh.auth);
+    CHECK(file.bosh.uaa.url == defaults.bosh.uaa.url);
+    CHECK(file.bosh.uaa.ca_file == defaults.bosh.uaa.ca_file);
+    CHECK(file.bosh.uaa.timeout == defaults.bosh.uaa.timeout);
     CHECK(file.push.ttl == defaults.push.ttl);
     CHECK(file.push.max_body_bytes == defaults.push.max_body_bytes);
     CHECK(file.broker.enabled == defaults.broker.enabled);
+    CHECK(file.broker.database == defaults.broker.database);
+    CHECK(file.broker.external_url == defaults.broker.external_url);
+    CHECK(file.broker.promfetcher.service_id == defaults.broker.promfetcher.service_id);
+    CHECK(file.broker.promfetcher.plan_id == defaults.broker.promfetcher.plan_id);
+    CHECK(file.broker.metrics_forwarder.service_id == defaults.broker.metrics_forwarder.service_id);
+    REQUIRE(file.broker.metrics_forwarder.plans.size() ==
+            defaults.broker.metrics_forwarder.plans.size());
+    for (std::size_t i = 0; i < defaults.broker.metrics_forwarder.plans.size(); ++i) {
+        const auto& a = file.broker.metrics_forwarder.plans[i];
+        const auto& b = defaults.broker.metrics_forwarder.plans[i];
+        CHECK(a.name == b.name);
+        CHECK(a.id == b.id);
+        CHECK(a.description == b.description);
+        CHECK(a.requests_per_minute == b.requests_per_minute);
+        CHECK(a.metrics_per_minute == b.metrics_per_minute);
+    }
     CHECK_FALSE(file.bosh.ingest_listen.has_value());
     CHECK_FALSE(file.rsocket.tcp_listen.has_value());
     CHECK_FALSE(file.rsocket.websocket_listen.has_value());
@@ -473,4 +535,71 @@ TEST_CASE("scrape.label_collisions accepts exported and overwrite only") {
     CHECK_THROWS_WITH(mgw::core::load_config("scrape: { label_collisions: merge }"),
                       "scrape.label_collisions: invalid value \"merge\" (expected exported or "
                       "overwrite)");
+}
+
+TEST_CASE("broker catalog keys: plans with limits, ids checked, external_url normalised") {
+    const gateway_config c = mgw::core::load_config(R"(
+broker:
+  external_url: https://metrics.example.com/
+  promfetcher: { service_id: svc-p, plan_id: plan-p }
+  metrics_forwarder:
+    service_id: svc-f
+    plans:
+      - { name: small, id: plan-s, requests_per_minute: 60, metrics_per_minute: 1000 }
+      - { name: unlimited, id: plan-u, requests_per_minute: unlimited }
+)");
+    CHECK(c.broker.external_url == "https://metrics.example.com");
+    CHECK(c.broker.promfetcher.service_id == "svc-p");
+    CHECK(c.broker.promfetcher.plan_id == "plan-p");
+    CHECK(c.broker.metrics_forwarder.service_id == "svc-f");
+    REQUIRE(c.broker.metrics_forwarder.plans.size() == 2);
+    const auto& small = c.broker.metrics_forwarder.plans[0];
+    CHECK(small.name == "small");
+    CHECK(small.id == "plan-s");
+    CHECK(small.description == "Push custom metrics (small plan)");
+    CHECK(small.requests_per_minute == 60u);
+    CHECK(small.metrics_per_minute == 1000u);
+    CHECK_FALSE(c.broker.metrics_forwarder.plans[1].requests_per_minute.has_value());
+    CHECK_FALSE(c.broker.metrics_forwarder.plans[1].metrics_per_minute.has_value());
+
+    const auto defaults = mgw::core::default_config().broker;
+    REQUIRE(defaults.metrics_forwarder.plans.size() == 1);
+    CHECK(defaults.metrics_forwarder.plans[0].name == "unlimited");
+    CHECK_FALSE(defaults.metrics_forwarder.plans[0].requests_per_minute.has_value());
+}
+
+TEST_CASE("broker catalog errors name the key") {
+    const auto error_of = [](const char* yaml) {
+        try {
+            mgw::core::load_config(yaml);
+        } catch (const config_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(error_of("broker: { external_url: metrics.example.com }") ==
+          R"(broker.external_url: expected an http:// or https:// URL, got "metrics.example.com")");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [] } }") ==
+          "broker.metrics_forwarder.plans: at least one plan required");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [ { name: a } ] } }") ==
+          "broker.metrics_forwarder.plans[0].id: required");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [ { name: a, id: x, "
+                   "requests_per_minute: 0 } ] } }") ==
+          "broker.metrics_forwarder.plans[0].requests_per_minute: must be between 1 and "
+          "4294967295, got 0");
+    CHECK(
+        error_of("broker: { metrics_forwarder: { plans: [ { name: a, id: x, "
+                 "metrics_per_minute: lots } ] } }") ==
+        R"(broker.metrics_forwarder.plans[0].metrics_per_minute: expected an integer, got "lots")");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [ { name: a, id: x }, "
+                   "{ name: a, id: y } ] } }") ==
+          R"(broker.metrics_forwarder.plans[1].name: plan name "a" used twice)");
+    CHECK(error_of("broker: { promfetcher: { plan_id: same }, metrics_forwarder: { plans: [ "
+                   "{ name: a, id: same } ] } }") ==
+          R"(broker.metrics_forwarder.plans[0].id: id "same" used twice in the catalog)");
+    CHECK(
+        error_of("broker: { promfetcher: { service_id: 'a b' } }") ==
+        R"(broker.promfetcher.service_id: invalid id "a b" (letters, digits, '-', '_', '.'; at most 255))");
+    CHECK(error_of("broker: { metrics_forwarder: { plans: [ { name: a, id: x, rate: 1 } ] } }") ==
+          "broker.metrics_forwarder.plans[0].rate: unknown key");
 }

@@ -1,0 +1,296 @@
+// Load driver for POST /v1/metrics over keep-alive HTTP/1.1. The gateway's own http::server and
+// push::push_service run in this process on ONE I/O thread (so "per core" is that thread's CPU
+// time), with a binding on a limited plan so the rate limiter does its work on every request;
+// the clients run on another thread. Two phases:
+//
+//   push_load_driver [--connections C] [--seconds S] [--metrics M] [--rate R] [--access-log]
+//
+//   1. closed loop: C connections each send the next request as soon as the previous answer
+//      arrives, for S seconds: metrics/s, and metrics per CPU-second of the server thread.
+//   2. open loop at R requests/s (default: half of phase 1's rate) spread over the C
+//      connections on a fixed schedule: latency from each request's scheduled send time to
+//      its answer (no coordinated omission), p50/p99/max.
+//
+// Every request must be answered 202; the driver exits non-zero otherwise. One "RESULT" line
+// per phase.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <optional>
+#include <pthread.h>
+#include <string>
+#include <thread>
+#include <time.h>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <fmt/core.h>
+#include <prometheus/registry.h>
+
+#include <mgw/core/log.hpp>
+#include <mgw/http/router.hpp>
+#include <mgw/http/server.hpp>
+#include <mgw/push/push_service.hpp>
+
+namespace asio = boost::asio;
+namespace beast_http = boost::beast::http;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::string_view app_guid = "a8a43b8d-6e2f-4ce5-a4f5-0ad3e0a51c5d";
+
+class one_key_directory final : public mgw::push::binding_directory {
+  public:
+    std::optional<mgw::push::push_binding> find_by_access_key(std::string_view key) const override {
+        if (key != "bench-key") {
+            return std::nullopt;
+        }
+        return mgw::push::push_binding{
+            .binding_id = "bench-binding",
+            .app_guid = std::string(app_guid),
+            .plan_id = "limited",
+            .limits = {.requests_per_minute = 4'000'000'000u, .metrics_per_minute = 4'000'000'000u},
+            .labels = {{"organization_name", "org"}, {"space_name", "dev"}}};
+    }
+};
+
+// A Java-metric-writer-like body: Micrometer names, 3 tags each, one instance per connection.
+std::string request_bytes(std::size_t metrics, int instance) {
+    std::string body = R"({"applications":[{"id":")";
+    body += app_guid;
+    body += R"(","instances":[{"id":"e1c62cb4-4d5b-4a6a-6d1f-)";
+    body += std::to_string(instance);
+    body += R"(","index":")";
+    body += std::to_string(instance);
+    body += R"(","metrics":[)";
+    for (std::size_t i = 0; i < metrics; ++i) {
+        if (i != 0) {
+            body.push_back(',');
+        }
+        body += R"({"name":"http.server.requests.m)";
+        body += std::to_string(i % 25);
+        body += R"(","tags":{"method":"GET","uri":"/api/v)";
+        body += std::to_string(i / 25);
+        body += R"(","statistic":")";
+        body += (i % 2) != 0 ? "count" : "max";
+        body += R"("},"timestamp":1700000000000,"type":"gauge","value":)";
+        body += std::to_string(12345.678 + static_cast<double>(i));
+        body += "}";
+    }
+    body += "]}]}],\"version\":1}";
+    std::string out =
+        "POST /v1/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: bench-key\r\n"
+        "Content-Type: application/json;charset=UTF-8\r\nContent-Length: ";
+    out += std::to_string(body.size());
+    out += "\r\n\r\n";
+    out += body;
+    return out;
+}
+
+struct phase_stats {
+    std::vector<double> latencies_ms;
+    std::uint64_t requests = 0;
+    std::uint64_t failures = 0;
+};
+
+double thread_cpu_seconds(pthread_t thread) {
+    clockid_t id;
+    pthread_getcpuclockid(thread, &id);
+    timespec ts{};
+    clock_gettime(id, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// One keep-alive connection. interval == 0: closed loop; else one request per interval from
+// `start` on, latency measured from the scheduled time.
+asio::awaitable<void> connection(asio::ip::tcp::endpoint server, std::string bytes,
+                                 clock_type::time_point start, clock_type::time_point end,
+                                 clock_type::duration interval, phase_stats& stats) {
+    auto executor = co_await asio::this_coro::executor;
+    asio::ip::tcp::socket socket(executor);
+    co_await socket.async_connect(server, asio::use_awaitable);
+    socket.set_option(asio::ip::tcp::no_delay(true));
+    boost::beast::flat_buffer buffer;
+    asio::steady_timer timer(executor);
+    auto scheduled = start;
+    for (;;) {
+        if (interval != clock_type::duration::zero()) {
+            if (scheduled >= end) {
+                break;
+            }
+            timer.expires_at(scheduled);
+            co_await timer.async_wait(asio::use_awaitable);
+        } else {
+            scheduled = clock_type::now();
+            if (scheduled >= end) {
+                break;
+            }
+        }
+        auto [write_error, written] = co_await asio::async_write(
+            socket, asio::buffer(bytes), asio::as_tuple(asio::use_awaitable));
+        beast_http::response_parser<beast_http::empty_body> parser;
+        parser.skip(false);
+        auto [read_error, read] = co_await beast_http::async_read(
+            socket, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        const auto done = clock_type::now();
+        ++stats.requests;
+        if (write_error || read_error || parser.get().result_int() != 202) {
+            ++stats.failures;
+            break;
+        }
+        stats.latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(done - scheduled).count());
+        scheduled += interval;
+    }
+}
+
+phase_stats run_phase(asio::ip::tcp::endpoint server, const std::vector<std::string>& requests,
+                      std::chrono::seconds duration, double rate) {
+    asio::io_context io(1);
+    std::vector<phase_stats> per_connection(requests.size());
+    const auto start = clock_type::now() + 50ms;
+    const auto end = start + duration;
+    const auto interval =
+        rate > 0 ? std::chrono::duration_cast<clock_type::duration>(
+                       std::chrono::duration<double>(static_cast<double>(requests.size()) / rate))
+                 : clock_type::duration::zero();
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        // Spread the open-loop schedules evenly over one interval.
+        const auto offset = interval * static_cast<long>(i) / static_cast<long>(requests.size());
+        asio::co_spawn(
+            io, connection(server, requests[i], start + offset, end, interval, per_connection[i]),
+            asio::detached);
+    }
+    io.run();
+    phase_stats total;
+    for (auto& s : per_connection) {
+        total.requests += s.requests;
+        total.failures += s.failures;
+        total.latencies_ms.insert(total.latencies_ms.end(), s.latencies_ms.begin(),
+                                  s.latencies_ms.end());
+    }
+    std::sort(total.latencies_ms.begin(), total.latencies_ms.end());
+    return total;
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+    if (sorted.empty()) {
+        return 0;
+    }
+    const auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+    return sorted[std::min(index, sorted.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::size_t connections = 16;
+    int seconds = 10;
+    std::size_t metrics = 100;
+    double rate = 0;
+    bool access_log = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const auto value = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+        if (arg == "--connections") {
+            connections = std::stoul(value());
+        } else if (arg == "--seconds") {
+            seconds = std::stoi(value());
+        } else if (arg == "--metrics") {
+            metrics = std::stoul(value());
+        } else if (arg == "--rate") {
+            rate = std::stod(value());
+        } else if (arg == "--access-log") {
+            access_log = true;
+        } else {
+            std::fprintf(stderr,
+                         "usage: push_load_driver [--connections C] [--seconds S] "
+                         "[--metrics M] [--rate R] [--access-log]\n");
+            return 2;
+        }
+    }
+
+    // The access log (when on) goes to /dev/null: its formatting cost counts, the disk's not.
+    const int log_fd = ::open("/dev/null", O_WRONLY);
+    mgw::core::logger log(mgw::core::log_level::info, mgw::core::log_format::json, log_fd);
+    prometheus::Registry registry;
+    one_key_directory directory;
+    mgw::push::push_service_options options;
+    options.max_body_bytes = 1 << 20;
+    mgw::push::push_service pusher(directory, options, log, registry);
+    mgw::http::router routes;
+    pusher.register_routes(routes);
+
+    asio::io_context server_io(1);
+    mgw::http::server_options server_options;
+    server_options.host = "127.0.0.1";
+    server_options.port = 0;
+    server_options.access_log = access_log;
+    mgw::http::server server(server_io, server_options, std::move(routes), log, registry);
+    server.start();
+    auto work = asio::make_work_guard(server_io);
+    std::thread server_thread([&] { server_io.run(); });
+    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"),
+                                           server.local_port());
+
+    std::vector<std::string> requests;
+    for (std::size_t i = 0; i < connections; ++i) {
+        requests.push_back(request_bytes(metrics, static_cast<int>(i)));
+    }
+
+    // Warm-up: series created, connections' code paths hot.
+    run_phase(endpoint, requests, 1s, 0);
+
+    const double cpu_before = thread_cpu_seconds(server_thread.native_handle());
+    const auto wall_before = clock_type::now();
+    const phase_stats closed = run_phase(endpoint, requests, std::chrono::seconds(seconds), 0);
+    const double wall =
+        std::chrono::duration<double>(clock_type::now() - wall_before).count() - 0.05;
+    const double cpu = thread_cpu_seconds(server_thread.native_handle()) - cpu_before;
+    const double closed_rate = static_cast<double>(closed.requests) / wall;
+    fmt::print(
+        "RESULT phase=closed connections={} metrics_per_request={} requests={} failures={} "
+        "requests_per_s={:.0f} metrics_per_s={:.0f} server_cpu_s={:.2f} "
+        "metrics_per_server_cpu_s={:.0f} p50_ms={:.3f} p99_ms={:.3f} access_log={}\n",
+        connections, metrics, closed.requests, closed.failures, closed_rate,
+        closed_rate * static_cast<double>(metrics), cpu,
+        static_cast<double>(closed.requests * metrics) / cpu, percentile(closed.latencies_ms, 0.5),
+        percentile(closed.latencies_ms, 0.99), access_log);
+
+    const double open_rate = rate > 0 ? rate : closed_rate / 2;
+    const double open_cpu_before = thread_cpu_seconds(server_thread.native_handle());
+    const phase_stats open =
+        run_phase(endpoint, requests, std::chrono::seconds(seconds), open_rate);
+    const double open_cpu = thread_cpu_seconds(server_thread.native_handle()) - open_cpu_before;
+    fmt::print(
+        "RESULT phase=open connections={} rate_requests_per_s={:.0f} metrics_per_s={:.0f} "
+        "requests={} failures={} server_cpu_s={:.2f} p50_ms={:.3f} p99_ms={:.3f} "
+        "max_ms={:.3f}\n",
+        connections, open_rate, open_rate * static_cast<double>(metrics), open.requests,
+        open.failures, open_cpu, percentile(open.latencies_ms, 0.5),
+        percentile(open.latencies_ms, 0.99),
+        open.latencies_ms.empty() ? 0.0 : open.latencies_ms.back());
+
+    work.reset();
+    asio::co_spawn(server_io, server.drain(clock_type::now() + 2s), asio::detached);
+    server_thread.join();
+    ::close(log_fd);
+    const bool ok = closed.failures == 0 && open.failures == 0 && closed.requests > 0;
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,86 @@
+// Broker module: the Open Service Broker API v2 under /broker/v2 (basic auth, API version 2.x),
+// backed by the SQLite binding store, and the in-memory lookups the push and scrape paths use.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <prometheus/registry.h>
+
+#include <mgw/broker/binding_index.hpp>
+#include <mgw/broker/binding_store.hpp>
+#include <mgw/broker/catalog.hpp>
+#include <mgw/core/config.hpp>
+#include <mgw/core/log.hpp>
+#include <mgw/http/router.hpp>
+
+namespace mgw::broker {
+
+class broker_service {
+  public:
+    // Opens the store (broker.database) and loads every binding into the index. Throws
+    // store_error when the database cannot be used: a startup misconfiguration.
+    // `push_endpoint`: the full URL handed out as the forwarder's credentials endpoint.
+    broker_service(const core::broker_config& config, std::string push_endpoint, core::logger& log,
+                   prometheus::Registry& registry);
+    ~broker_service();
+    broker_service(const broker_service&) = delete;
+    broker_service& operator=(const broker_service&) = delete;
+
+    // GET, PUT, PATCH and DELETE under /broker/v2/.
+    void register_routes(http::router& router);
+
+    // For the Metrics Forwarder API: access key → binding. Outlives nothing: the gateway keeps
+    // the service alive as long as the push path.
+    const push::binding_directory& directory() const { return index_; }
+    // For the app endpoint: the path set by the app's promfetcher binding, if any.
+    std::optional<std::string> custom_metric_path(std::string_view app_guid) const {
+        return index_.custom_metric_path(app_guid);
+    }
+
+    const catalog& services() const { return catalog_; }
+
+  private:
+    struct reply;
+    struct metrics;
+
+    boost::asio::awaitable<void> handle(http::request_context& request, http::response& response);
+    reply dispatch(const http::request_context& request, std::string_view& operation);
+    reply provision(const std::string& instance_id, std::string_view body);
+    reply update(const std::string& instance_id, std::string_view body);
+    reply deprovision(const http::request_context& request, const std::string& instance_id);
+    reply get_instance(const std::string& instance_id);
+    reply instance_last_operation(const std::string& instance_id);
+    reply bind(const std::string& instance_id, const std::string& binding_id,
+               std::string_view body);
+    reply unbind(const http::request_context& request, const std::string& instance_id,
+                 const std::string& binding_id);
+    reply get_binding(const std::string& instance_id, const std::string& binding_id);
+    reply binding_last_operation(const std::string& instance_id, const std::string& binding_id);
+    reply store_failure(std::string_view what, const boost::system::error_code& ec);
+
+    // The index entry of a stored binding (key or path), from its record and its instance.
+    void index_binding(const binding_record& binding);
+    void update_gauges();
+
+    catalog catalog_;
+    std::string username_;
+    std::string password_;
+    std::string push_endpoint_;
+    core::logger& log_;
+    std::unique_ptr<metrics> metrics_;
+    // SQLite calls are made synchronously on the I/O thread that serves the request, one at a
+    // time under this mutex: the Cloud Controller sends a few broker requests per app
+    // lifetime, each statement is a single-row change (one fsync with synchronous=FULL), and
+    // the reply must not be sent before the change is durable. Posting them elsewhere would
+    // add a thread and a hop for no throughput anyone needs; the push path never waits on
+    // this mutex (it reads the index).
+    std::mutex store_mutex_;
+    binding_store store_;
+    binding_index index_;
+};
+
+}  // namespace mgw::broker

@@ -1,0 +1,71 @@
+// Push module: the Metrics Forwarder request body (`applications[].instances[].metrics[]`)
+// decoded and validated in one pass, names sanitised, or the first bad field named. Pure.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace mgw::push {
+
+enum class pushed_type { gauge, counter };
+
+std::string_view to_string(pushed_type type);
+
+struct pushed_metric {
+    std::string name;  // sanitised (dots to underscores)
+    pushed_type type = pushed_type::gauge;
+    // Gauges are float64; counters as sent, exact when they were JSON integers.
+    double value = 0;
+    std::optional<std::int64_t> integer_value;
+    std::optional<std::int64_t> timestamp_ms;  // absent: the receiver's clock
+    // Tags with sanitised names, sorted by name, values as sent (unescaped).
+    std::vector<std::pair<std::string, std::string>> tags;
+};
+
+struct pushed_instance {
+    std::string id;     // the instance GUID; may be empty (clients without CF_INSTANCE_GUID)
+    std::string index;  // decimal digits, leading zeros removed
+    std::vector<pushed_metric> metrics;
+};
+
+struct pushed_application {
+    std::string id;  // app GUID
+    std::vector<pushed_instance> instances;
+};
+
+struct push_request {
+    std::vector<pushed_application> applications;
+    std::size_t metric_count = 0;
+};
+
+struct decode_limits {
+    std::size_t max_metrics = 5000;  // per body, all applications and instances together
+    std::size_t max_depth = 16;      // JSON nesting; the body itself needs 8
+    std::size_t max_tags = 64;       // per metric
+    std::size_t max_name_bytes = 256;
+    std::size_t max_tag_value_bytes = 1024;
+};
+
+// `field` is a path into the body, e.g. `applications[0].instances[1].metrics[3].value`
+// (`body` when the JSON itself is bad).
+struct decode_error {
+    std::string field;
+    std::string message;
+
+    // `{"error":"<field>: <message>","field":"<field>"}`: what a 422 answers.
+    std::string to_json() const;
+};
+
+// Field names match case-insensitively (`Tags` is seen in the wild); unknown fields are
+// ignored, `null` counts as absent for optional fields. NaN and Infinity (literals or strings)
+// are not numbers. Duplicate tag names after sanitising (`a.b` and `a_b`) are an error.
+std::variant<push_request, decode_error> decode_push_request(std::string_view body,
+                                                             const decode_limits& limits = {});
+
+}  // namespace mgw::push

@@ -1,0 +1,89 @@
+// Push module: `POST /v1/metrics` (the Metrics Forwarder API: access key, rate limits, decode,
+// store) and the app source that puts pushed series into the app's merged exposition.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <mgw/apps/app_source.hpp>
+#include <mgw/core/log.hpp>
+#include <mgw/http/request_context.hpp>
+#include <mgw/http/response.hpp>
+#include <mgw/http/router.hpp>
+#include <mgw/push/binding_directory.hpp>
+#include <mgw/push/push_request.hpp>
+#include <mgw/push/push_store.hpp>
+#include <mgw/push/rate_limiter.hpp>
+
+namespace prometheus {
+class Registry;
+}
+
+namespace mgw::push {
+
+// Where the service reads the time; tests pin it to step over TTLs and rate windows.
+struct push_clocks {
+    std::function<push_store::clock::time_point()> steady = [] { return push_store::clock::now(); };
+    std::function<rate_limiter::clock::time_point()> wall = [] {
+        return rate_limiter::clock::now();
+    };
+};
+
+struct push_service_options {
+    std::size_t max_body_bytes = std::size_t{1} << 20;  // beyond: 413 before the body is read
+    decode_limits decode;
+    push_store_options store;
+    // Expired series and finished rate windows are dropped by the first push after this long.
+    std::chrono::milliseconds sweep_interval{std::chrono::seconds(30)};
+    push_clocks clocks;
+};
+
+class push_service final : public apps::app_source {
+  public:
+    // `bindings` is the service broker's directory of access keys; it outlives the service.
+    push_service(const binding_directory& bindings, push_service_options options, core::logger& log,
+                 prometheus::Registry& registry);
+    ~push_service() override;
+    push_service(const push_service&) = delete;
+    push_service& operator=(const push_service&) = delete;
+
+    // POST /v1/metrics, with push.max_body_bytes as the route's body limit.
+    void register_routes(http::router& router);
+
+    boost::asio::awaitable<void> handle(http::request_context& request, http::response& response);
+
+    // The app's pushed series, one exposition per instance index, labelled with the CF labels
+    // (route tags when the route table knows the app, else the binding's), `index` and
+    // `instance_id` (the pushed index, as Promfetcher labels scraped instances) and
+    // `source="push"`.
+    boost::asio::awaitable<void> collect(const apps::app_query& app,
+                                         std::chrono::steady_clock::time_point deadline,
+                                         std::vector<apps::contributed_exposition>& out) override;
+
+    const push_store& store() const { return store_; }
+
+  private:
+    struct metrics;
+
+    void maybe_sweep(push_store::clock::time_point now, rate_limiter::clock::time_point wall);
+
+    const binding_directory& bindings_;
+    push_service_options options_;
+    core::logger& log_;
+    std::unique_ptr<metrics> metrics_;
+    push_store store_;
+    rate_limiter limiter_;
+    std::atomic<std::int64_t> next_sweep_{0};  // steady clock ticks
+};
+
+// The access key of an Authorization field: the raw key, as the Java metric writer and
+// Steeltoe send it, or `Bearer <key>`; surrounding whitespace ignored. Empty when none.
+std::string_view access_key_of(std::string_view authorization);
+
+}  // namespace mgw::push

@@ -1,0 +1,89 @@
+// Push module: per-binding request and metric limits over fixed 60 s windows (aligned to the
+// clock's epoch minutes), as the Metrics Forwarder enforced them, and the X-RateLimit-* fields
+// every answer carries. Pure: the caller passes the time; one mutex guards the counts.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <mgw/push/binding_directory.hpp>
+
+namespace mgw::push {
+
+inline constexpr std::chrono::seconds rate_window{60};
+
+// The counts of one binding's current window as the X-RateLimit-* fields report them.
+struct rate_status {
+    std::optional<std::uint32_t> request_limit;  // nullopt: unlimited
+    std::uint32_t requests_remaining = 0;        // meaningless when unlimited
+    std::optional<std::uint32_t> metric_limit;
+    std::uint32_t metrics_remaining = 0;
+    // Seconds until the window resets when a limit is exhausted (the Java metric writer holds
+    // its sends back that long), otherwise 0.
+    std::uint32_t retry_after_seconds = 0;
+};
+
+enum class rate_verdict { allowed, requests_exceeded, metrics_exceeded };
+
+struct rate_decision {
+    rate_verdict verdict = rate_verdict::allowed;
+    rate_status status;
+};
+
+// X-RateLimit-Limit, -Remaining, -Metrics-Limit, -Metrics-Remaining (integer or `unlimited`),
+// -Period (60) and -Retry-After, in that order.
+std::vector<std::pair<std::string_view, std::string>> rate_limit_fields(const rate_status& s);
+
+// What an unknown key is told: no quota at all (limits 0), nothing to wait for.
+rate_status no_quota_status();
+
+class rate_limiter {
+  public:
+    using clock = std::chrono::system_clock;
+
+    // Counts one request of `binding_id` against `limits.requests_per_minute`. A request over
+    // the limit is not counted (it did no work), so a client that waits is let in next window.
+    rate_decision admit_request(std::string_view binding_id, const rate_limits& limits,
+                                clock::time_point now);
+
+    // Counts `metrics` against `limits.metrics_per_minute`, all or nothing: a request that
+    // brings more than what is left is refused whole, and none of its metrics is counted.
+    rate_decision admit_metrics(std::string_view binding_id, const rate_limits& limits,
+                                std::size_t metrics, clock::time_point now);
+
+    // Forgets bindings whose window has ended (their counts would restart at 0 anyway), so the
+    // table holds only the bindings active in the last minute.
+    std::size_t sweep(clock::time_point now);
+
+    std::size_t tracked_bindings() const;
+
+  private:
+    struct window {
+        std::int64_t number = 0;  // minutes since the clock's epoch
+        std::uint32_t requests = 0;
+        std::uint32_t metrics = 0;
+    };
+
+    window& current(std::string_view binding_id, std::int64_t number);
+    static rate_status status_of(const window& w, const rate_limits& limits, clock::time_point now);
+
+    struct string_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, window, string_hash, std::equal_to<>> windows_;
+};
+
+}  // namespace mgw::push

@@ -1,0 +1,706 @@
+// The OSB v2 endpoints. Every request is answered synchronously (no async operations, so
+// last_operation only ever reports "succeeded" or 410), after the change is durable in SQLite.
+#include <algorithm>
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+
+#include <mgw/broker/access_key.hpp>
+#include <mgw/broker/broker_service.hpp>
+#include <mgw/core/ascii.hpp>
+
+namespace mgw::broker {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t broker_body_limit = std::size_t{64} << 10;
+constexpr std::string_view empty_object = "{}";
+
+std::string description_json(std::string_view text) {
+    return json::serialize(json::object{{"description", text}});
+}
+
+std::string base64(std::string_view text) {
+    namespace base64 = boost::beast::detail::base64;
+    std::string out(base64::encoded_size(text.size()), '\0');
+    out.resize(base64::encode(out.data(), text.data(), text.size()));
+    return out;
+}
+
+// The comparison takes the same time wherever the first difference is.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+    unsigned char difference = a.size() == b.size() ? 0 : 1;
+    const std::size_t n = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+    }
+    return difference == 0;
+}
+
+bool basic_auth_matches(std::string_view authorization, const std::string& expected_token) {
+    constexpr std::string_view scheme = "basic ";
+    if (!core::istarts_with(authorization, scheme)) {
+        return false;
+    }
+    return constant_time_equal(authorization.substr(scheme.size()), expected_token);
+}
+
+// Operation names for mgw_broker_requests_total, from the method and the path alone.
+std::string_view operation_of(http::verb method, const std::optional<broker_path>& path) {
+    if (!path) {
+        return "unknown";
+    }
+    switch (path->what) {
+        case broker_path::kind::catalog:
+            return "catalog";
+        case broker_path::kind::instance:
+            switch (method) {
+                case http::verb::put:
+                    return "provision";
+                case http::verb::patch:
+                    return "update";
+                case http::verb::delete_:
+                    return "deprovision";
+                default:
+                    return "get_instance";
+            }
+        case broker_path::kind::binding:
+            switch (method) {
+                case http::verb::put:
+                    return "bind";
+                case http::verb::delete_:
+                    return "unbind";
+                default:
+                    return "get_binding";
+            }
+        case broker_path::kind::instance_last_operation:
+        case broker_path::kind::binding_last_operation:
+            return "last_operation";
+    }
+    return "unknown";
+}
+
+json::value parameters_value(const std::string& canonical) {
+    boost::system::error_code ec;
+    json::value value = json::parse(canonical, ec);
+    return ec ? json::value(json::object{}) : value;
+}
+
+const std::string* context_value(const context_fields& context, const std::string& key) {
+    const auto found = context.find(key);
+    return found == context.end() || found->second.empty() ? nullptr : &found->second;
+}
+
+}  // namespace
+
+struct broker_service::reply {
+    int status = 200;
+    std::string body{empty_object};
+
+    static reply from(const osb_error& error) {
+        return {.status = error.status, .body = error.json()};
+    }
+};
+
+struct broker_service::metrics {
+    prometheus::Family<prometheus::Counter>& requests;
+    prometheus::Counter& store_errors;
+    prometheus::Counter& keys_issued;
+    prometheus::Counter& keys_revoked;
+    prometheus::Gauge& instances;
+    prometheus::Family<prometheus::Gauge>& bindings;
+    prometheus::Gauge& forwarder_bindings;
+    prometheus::Gauge& promfetcher_bindings;
+
+    explicit metrics(prometheus::Registry& registry)
+        : requests(prometheus::BuildCounter()
+                       .Name("mgw_broker_requests_total")
+                       .Help("Service broker requests, by OSB operation and status code.")
+                       .Register(registry)),
+          store_errors(prometheus::BuildCounter()
+                           .Name("mgw_broker_store_errors_total")
+                           .Help("Broker requests answered 500 because SQLite (or the random "
+                                 "generator) failed.")
+                           .Register(registry)
+                           .Add({})),
+          keys_issued(prometheus::BuildCounter()
+                          .Name("mgw_broker_access_keys_issued_total")
+                          .Help("Metrics-forwarder access keys handed out (binds and "
+                                "repeated binds, which replace the previous key).")
+                          .Register(registry)
+                          .Add({})),
+          keys_revoked(prometheus::BuildCounter()
+                           .Name("mgw_broker_access_keys_revoked_total")
+                           .Help("Metrics-forwarder access keys revoked by unbind, "
+                                 "deprovision or replacement.")
+                           .Register(registry)
+                           .Add({})),
+          instances(prometheus::BuildGauge()
+                        .Name("mgw_broker_instances")
+                        .Help("Service instances provisioned.")
+                        .Register(registry)
+                        .Add({})),
+          bindings(prometheus::BuildGauge()
+                       .Name("mgw_broker_bindings")
+                       .Help("Bindings in force, by service.")
+                       .Register(registry)),
+          forwarder_bindings(bindings.Add({{"service", "metrics-forwarder"}})),
+          promfetcher_bindings(bindings.Add({{"service", "promfetcher"}})) {}
+};
+
+broker_service::broker_service(const core::broker_config& config, std::string push_endpoint,
+                               core::logger& log, prometheus::Registry& registry)
+    : catalog_(config),
+      username_(config.username),
+      password_(config.password),
+      push_endpoint_(std::move(push_endpoint)),
+      log_(log),
+      metrics_(std::make_unique<metrics>(registry)),
+      store_(config.database) {
+    auto all = store_.bindings();
+    if (!all) {
+        throw store_error("broker.database: cannot read bindings: " + all.error().message());
+    }
+    for (const binding_record& binding : *all) {
+        index_binding(binding);
+    }
+    update_gauges();
+    log_.info("broker ready", {{"database", config.database.empty() ? ":memory:" : config.database},
+                               {"bindings", all->size()},
+                               {"access_keys", index_.key_count()},
+                               {"push_endpoint", push_endpoint_}});
+}
+
+broker_service::~broker_service() = default;
+
+void broker_service::register_routes(http::router& router) {
+    for (http::verb method :
+         {http::verb::get, http::verb::put, http::verb::patch, http::verb::delete_}) {
+        router.add_prefix(
+            method, "/broker/v2/",
+            [this](http::request_context& request, http::response& response) {
+                return handle(request, response);
+            },
+            http::route_options("/broker/v2", broker_body_limit));
+    }
+}
+
+boost::asio::awaitable<void> broker_service::handle(http::request_context& request,
+                                                    http::response& response) {
+    std::string_view operation = operation_of(request.method(), parse_broker_path(request.path()));
+    reply answer;
+    const std::string expected = base64(username_ + ":" + password_);
+    if (!basic_auth_matches(request.header("Authorization").value_or(""), expected)) {
+        response.set("WWW-Authenticate", R"(Basic realm="metrics-gateway broker")");
+        answer = {.status = 401, .body = description_json("unauthorized")};
+    } else {
+        answer = dispatch(request, operation);
+    }
+    response.status(static_cast<http::status>(answer.status));
+    response.set("Content-Type", "application/json");
+    response.body(std::move(answer.body));
+    metrics_->requests
+        .Add({{"operation", std::string(operation)}, {"code", std::to_string(answer.status)}})
+        .Increment();
+    co_return;
+}
+
+broker_service::reply broker_service::dispatch(const http::request_context& request,
+                                               std::string_view& operation) {
+    // Promfetcher's brokerapi checked the version after authentication; so do we.
+    const auto version_header = request.header("X-Broker-API-Version");
+    const auto version = parse_api_version(version_header.value_or(""));
+    if (!version || version->major != 2) {
+        return {.status = 412,
+                .body = osb_error{.status = 412,
+                                  .error = "PreconditionFailed",
+                                  .description = version_header
+                                                     ? "X-Broker-API-Version " +
+                                                           std::string(*version_header) +
+                                                           " is not supported (expected 2.x)"
+                                                     : "X-Broker-API-Version header required "
+                                                       "(2.x)"}
+                            .json()};
+    }
+    const auto path = parse_broker_path(request.path());
+    if (!path) {
+        return {.status = 404, .body = description_json("no such broker endpoint")};
+    }
+    const bool get = request.method() == http::verb::get || request.method() == http::verb::head;
+    // GET on instances and bindings came with OSB 2.14.
+    const auto require_2_14 = [&]() -> std::optional<reply> {
+        if (version->minor < 14) {
+            return reply{.status = 412,
+                         .body = osb_error{.status = 412,
+                                           .error = "PreconditionFailed",
+                                           .description = "fetching instances and bindings "
+                                                          "requires X-Broker-API-Version 2.14 "
+                                                          "or later"}
+                                     .json()};
+        }
+        return std::nullopt;
+    };
+    const std::string_view body = request.body();
+    const auto not_allowed = [&] {
+        operation = "unknown";
+        return reply{.status = 405, .body = description_json("method not allowed here")};
+    };
+    switch (path->what) {
+        case broker_path::kind::catalog:
+            if (!get) {
+                return not_allowed();
+            }
+            return {.status = 200, .body = catalog_.json()};
+        case broker_path::kind::instance:
+            switch (request.method()) {
+                case http::verb::put:
+                    return provision(path->instance_id, body);
+                case http::verb::patch:
+                    return update(path->instance_id, body);
+                case http::verb::delete_:
+                    return deprovision(request, path->instance_id);
+                default:
+                    if (auto refused = require_2_14()) {
+                        return *refused;
+                    }
+                    return get_instance(path->instance_id);
+            }
+        case broker_path::kind::instance_last_operation:
+            if (!get) {
+                return not_allowed();
+            }
+            return instance_last_operation(path->instance_id);
+        case broker_path::kind::binding:
+            switch (request.method()) {
+                case http::verb::put:
+                    return bind(path->instance_id, path->binding_id, body);
+                case http::verb::delete_:
+                    return unbind(request, path->instance_id, path->binding_id);
+                case http::verb::patch:
+                    return not_allowed();
+                default:
+                    if (auto refused = require_2_14()) {
+                        return *refused;
+                    }
+                    return get_binding(path->instance_id, path->binding_id);
+            }
+        case broker_path::kind::binding_last_operation:
+            if (!get) {
+                return not_allowed();
+            }
+            return binding_last_operation(path->instance_id, path->binding_id);
+    }
+    return {.status = 404, .body = description_json("no such broker endpoint")};
+}
+
+broker_service::reply broker_service::store_failure(std::string_view what,
+                                                    const boost::system::error_code& ec) {
+    metrics_->store_errors.Increment();
+    log_.error("broker store failed", {{"operation", what}, {"error", ec.message()}});
+    return {.status = 500, .body = description_json("binding store failed: " + ec.message())};
+}
+
+namespace {
+
+osb_error unknown_plan(const catalog& services, const std::string& service_id,
+                       const std::string& plan_id) {
+    if (services.find_service(service_id) == nullptr) {
+        return {.status = 400,
+                .error = "BadRequest",
+                .description = "unknown service_id \"" + service_id + "\""};
+    }
+    return {
+        .status = 400,
+        .error = "BadRequest",
+        .description = "unknown plan_id \"" + plan_id + "\" for service_id \"" + service_id + "\""};
+}
+
+}  // namespace
+
+broker_service::reply broker_service::provision(const std::string& instance_id,
+                                                std::string_view body) {
+    auto decoded = decode_provision(body);
+    if (const auto* error = std::get_if<osb_error>(&decoded)) {
+        return reply::from(*error);
+    }
+    auto& request = std::get<provision_request>(decoded);
+    if (catalog_.find_plan(request.service_id, request.plan_id) == nullptr) {
+        return reply::from(unknown_plan(catalog_, request.service_id, request.plan_id));
+    }
+    const std::lock_guard lock(store_mutex_);
+    auto existing = store_.find_instance(instance_id);
+    if (!existing) {
+        return store_failure("provision", existing.error());
+    }
+    if (*existing) {
+        const instance_record& old = **existing;
+        const bool identical =
+            old.service_id == request.service_id && old.plan_id == request.plan_id &&
+            old.organization_guid == request.organization_guid &&
+            old.space_guid == request.space_guid && old.parameters == request.parameters;
+        if (identical) {
+            return {.status = 200, .body = std::string(empty_object)};
+        }
+        return {.status = 409,
+                .body = description_json("service instance " + instance_id +
+                                         " already exists with different attributes")};
+    }
+    const instance_record instance{.instance_id = instance_id,
+                                   .service_id = std::move(request.service_id),
+                                   .plan_id = std::move(request.plan_id),
+                                   .organization_guid = std::move(request.organization_guid),
+                                   .space_guid = std::move(request.space_guid),
+                                   .context = std::move(request.context),
+                                   .parameters = std::move(request.parameters)};
+    if (const auto ec = store_.insert_instance(instance)) {
+        return store_failure("provision", ec);
+    }
+    update_gauges();
+    log_.info("broker provisioned", {{"instance_id", instance_id},
+                                     {"service_id", instance.service_id},
+                                     {"plan_id", instance.plan_id}});
+    return {.status = 201, .body = std::string(empty_object)};
+}
+
+broker_service::reply broker_service::update(const std::string& instance_id,
+                                             std::string_view body) {
+    auto decoded = decode_update(body);
+    if (const auto* error = std::get_if<osb_error>(&decoded)) {
+        return reply::from(*error);
+    }
+    const auto& request = std::get<update_request>(decoded);
+    const std::lock_guard lock(store_mutex_);
+    auto existing = store_.find_instance(instance_id);
+    if (!existing) {
+        return store_failure("update", existing.error());
+    }
+    if (!*existing) {
+        return {.status = 404,
+                .body = description_json("service instance " + instance_id + " does not exist")};
+    }
+    instance_record instance = **existing;
+    if (request.service_id != instance.service_id) {
+        return reply::from({.status = 400,
+                            .error = "BadRequest",
+                            .description = "service_id does not match the instance's"});
+    }
+    if (request.plan_id && *request.plan_id != instance.plan_id) {
+        // plan_updateable is false in the catalog: a binding's limits come from its plan.
+        return reply::from({.status = 422,
+                            .error = "PlanChangeNotSupported",
+                            .description = "plans cannot be changed: create a new instance "
+                                           "with the other plan and bind it instead"});
+    }
+    if (request.parameters && *request.parameters != instance.parameters) {
+        instance.parameters = *request.parameters;
+        if (const auto ec = store_.update_instance(instance)) {
+            return store_failure("update", ec);
+        }
+    }
+    return {.status = 200, .body = std::string(empty_object)};
+}
+
+broker_service::reply broker_service::deprovision(const http::request_context& request,
+                                                  const std::string& instance_id) {
+    if (!request.query("service_id") || !request.query("plan_id")) {
+        return reply::from({.status = 400,
+                            .error = "BadRequest",
+                            .description = "service_id and plan_id query parameters required"});
+    }
+    const std::lock_guard lock(store_mutex_);
+    auto removed = store_.delete_instance(instance_id);
+    if (!removed) {
+        return store_failure("deprovision", removed.error());
+    }
+    if (!*removed) {
+        return {.status = 410, .body = std::string(empty_object)};
+    }
+    // The Cloud Controller unbinds before it deprovisions; bindings still here (a purge on
+    // its side, a retry on ours) go with the instance, keys revoked.
+    for (const binding_record& binding : **removed) {
+        index_.remove(binding.binding_id);
+        if (!binding.key_hash.empty()) {
+            metrics_->keys_revoked.Increment();
+        }
+    }
+    update_gauges();
+    log_.info("broker deprovisioned",
+              {{"instance_id", instance_id}, {"bindings_removed", (*removed)->size()}});
+    return {.status = 200, .body = std::string(empty_object)};
+}
+
+broker_service::reply broker_service::get_instance(const std::string& instance_id) {
+    const std::lock_guard lock(store_mutex_);
+    auto existing = store_.find_instance(instance_id);
+    if (!existing) {
+        return store_failure("get_instance", existing.error());
+    }
+    if (!*existing) {
+        return {.status = 404,
+                .body = description_json("service instance " + instance_id + " does not exist")};
+    }
+    const instance_record& instance = **existing;
+    return {.status = 200,
+            .body = json::serialize(
+                json::object{{"service_id", instance.service_id},
+                             {"plan_id", instance.plan_id},
+                             {"parameters", parameters_value(instance.parameters)}})};
+}
+
+broker_service::reply broker_service::instance_last_operation(const std::string& instance_id) {
+    const std::lock_guard lock(store_mutex_);
+    auto existing = store_.find_instance(instance_id);
+    if (!existing) {
+        return store_failure("last_operation", existing.error());
+    }
+    if (!*existing) {
+        return {.status = 410, .body = std::string(empty_object)};
+    }
+    return {.status = 200, .body = R"({"state":"succeeded"})"};
+}
+
+broker_service::reply broker_service::bind(const std::string& instance_id,
+                                           const std::string& binding_id, std::string_view body) {
+    auto decoded = decode_bind(body);
+    if (const auto* error = std::get_if<osb_error>(&decoded)) {
+        return reply::from(*error);
+    }
+    auto& request = std::get<bind_request>(decoded);
+    const service* svc = catalog_.find_service(request.service_id);
+    if (svc == nullptr || catalog_.find_plan(request.service_id, request.plan_id) == nullptr) {
+        return reply::from(unknown_plan(catalog_, request.service_id, request.plan_id));
+    }
+    std::string endpoint;
+    if (svc->kind == service_kind::promfetcher) {
+        auto path = decode_promfetcher_endpoint(request.parameters);
+        if (const auto* error = std::get_if<osb_error>(&path)) {
+            return reply::from(*error);
+        }
+        endpoint = std::move(std::get<std::string>(path));
+    } else if (auto error = check_forwarder_parameters(request.parameters)) {
+        return reply::from(*error);
+    }
+
+    const std::lock_guard lock(store_mutex_);
+    auto instance = store_.find_instance(instance_id);
+    if (!instance) {
+        return store_failure("bind", instance.error());
+    }
+    if (!*instance) {
+        return {.status = 404,
+                .body = description_json("service instance " + instance_id + " does not exist")};
+    }
+    if ((*instance)->service_id != request.service_id || (*instance)->plan_id != request.plan_id) {
+        return reply::from({.status = 400,
+                            .error = "BadRequest",
+                            .description = "service_id and plan_id must be the instance's"});
+    }
+    auto existing = store_.find_binding(binding_id);
+    if (!existing) {
+        return store_failure("bind", existing.error());
+    }
+    const bool forwarder = svc->kind == service_kind::metrics_forwarder;
+    std::optional<std::string> key;
+    if (forwarder) {
+        key = generate_access_key();
+        if (!key) {
+            metrics_->store_errors.Increment();
+            log_.error("broker cannot generate an access key", {{"binding_id", binding_id}});
+            return {.status = 500, .body = description_json("cannot generate an access key")};
+        }
+    }
+    json::object credentials;
+    if (forwarder) {
+        credentials = {{"endpoint", push_endpoint_}, {"access_key", *key}};
+    } else if (!endpoint.empty()) {
+        credentials = {{"endpoint", endpoint}};
+    }
+    const std::string answer = credentials.empty()
+                                   ? std::string(empty_object)
+                                   : json::serialize(json::object{{"credentials", credentials}});
+
+    if (*existing) {
+        binding_record binding = std::move(**existing);
+        const bool identical =
+            binding.instance_id == instance_id && binding.service_id == request.service_id &&
+            binding.plan_id == request.plan_id && binding.app_guid == request.app_guid &&
+            binding.parameters == request.parameters;
+        if (!identical) {
+            return {.status = 409,
+                    .body = description_json("service binding " + binding_id +
+                                             " already exists with different attributes")};
+        }
+        if (forwarder) {
+            // Only the key's hash is kept, so the same key cannot be handed out twice. A
+            // repeated bind (the Cloud Controller retrying after a lost answer) gets a new key
+            // and the old one stops working: whoever holds the answer holds the only key.
+            binding.key_hash = hash_access_key(*key);
+            if (const auto ec = store_.replace_key_hash(binding_id, binding.key_hash)) {
+                return store_failure("bind", ec);
+            }
+            index_binding(binding);
+            metrics_->keys_issued.Increment();
+            metrics_->keys_revoked.Increment();
+        }
+        return {.status = 200, .body = answer};
+    }
+
+    binding_record binding{.binding_id = binding_id,
+                           .instance_id = instance_id,
+                           .service_id = request.service_id,
+                           .plan_id = request.plan_id,
+                           .app_guid = request.app_guid,
+                           .context = std::move(request.context),
+                           .parameters = request.parameters,
+                           .endpoint = endpoint,
+                           .key_hash = key ? hash_access_key(*key) : std::string(),
+                           .seq = 0};
+    if (const auto ec = store_.insert_binding(binding)) {
+        return store_failure("bind", ec);
+    }
+    index_binding(binding);
+    if (forwarder) {
+        metrics_->keys_issued.Increment();
+    }
+    update_gauges();
+    log_.info("broker bound", {{"instance_id", instance_id},
+                               {"binding_id", binding_id},
+                               {"app_guid", binding.app_guid},
+                               {"service", svc->name}});
+    return {.status = 201, .body = answer};
+}
+
+broker_service::reply broker_service::unbind(const http::request_context& request,
+                                             const std::string& instance_id,
+                                             const std::string& binding_id) {
+    if (!request.query("service_id") || !request.query("plan_id")) {
+        return reply::from({.status = 400,
+                            .error = "BadRequest",
+                            .description = "service_id and plan_id query parameters required"});
+    }
+    const std::lock_guard lock(store_mutex_);
+    auto existing = store_.find_binding(binding_id);
+    if (!existing) {
+        return store_failure("unbind", existing.error());
+    }
+    if (!*existing || (*existing)->instance_id != instance_id) {
+        return {.status = 410, .body = std::string(empty_object)};
+    }
+    auto deleted = store_.delete_binding(binding_id);
+    if (!deleted) {
+        return store_failure("unbind", deleted.error());
+    }
+    // Durable first, then revoked in memory: the key stops working before the answer leaves.
+    index_.remove(binding_id);
+    if (!(*existing)->key_hash.empty()) {
+        metrics_->keys_revoked.Increment();
+    }
+    update_gauges();
+    log_.info("broker unbound", {{"instance_id", instance_id}, {"binding_id", binding_id}});
+    return {.status = 200, .body = std::string(empty_object)};
+}
+
+broker_service::reply broker_service::get_binding(const std::string& instance_id,
+                                                  const std::string& binding_id) {
+    const std::lock_guard lock(store_mutex_);
+    auto existing = store_.find_binding(binding_id);
+    if (!existing) {
+        return store_failure("get_binding", existing.error());
+    }
+    if (!*existing || (*existing)->instance_id != instance_id) {
+        return {.status = 404,
+                .body = description_json("service binding " + binding_id + " does not exist")};
+    }
+    const binding_record& binding = **existing;
+    json::object credentials;
+    if (!binding.key_hash.empty()) {
+        // The access key itself is not kept (only its hash): it was in the bind answer only.
+        credentials = {{"endpoint", push_endpoint_}};
+    } else if (!binding.endpoint.empty()) {
+        credentials = {{"endpoint", binding.endpoint}};
+    }
+    return {.status = 200,
+            .body = json::serialize(
+                json::object{{"credentials", std::move(credentials)},
+                             {"parameters", parameters_value(binding.parameters)}})};
+}
+
+broker_service::reply broker_service::binding_last_operation(const std::string& instance_id,
+                                                             const std::string& binding_id) {
+    const std::lock_guard lock(store_mutex_);
+    auto existing = store_.find_binding(binding_id);
+    if (!existing) {
+        return store_failure("last_operation", existing.error());
+    }
+    if (!*existing || (*existing)->instance_id != instance_id) {
+        return {.status = 410, .body = std::string(empty_object)};
+    }
+    return {.status = 200, .body = R"({"state":"succeeded"})"};
+}
+
+void broker_service::index_binding(const binding_record& binding) {
+    const service* svc = catalog_.find_service(binding.service_id);
+    if (svc == nullptr) {
+        log_.warn("broker binding of a service no longer in the catalog ignored",
+                  {{"binding_id", binding.binding_id}, {"service_id", binding.service_id}});
+        return;
+    }
+    if (svc->kind == service_kind::promfetcher) {
+        index_.add_metrics_path(binding.binding_id, binding.app_guid, binding.seq,
+                                binding.endpoint);
+        return;
+    }
+    const plan* p = catalog_.find_plan(binding.service_id, binding.plan_id);
+    if (p == nullptr || binding.key_hash.empty()) {
+        // Its limits are unknown: refusing the key is safer than letting it push unlimited.
+        log_.warn("broker access key of a plan no longer in the catalog not accepted",
+                  {{"binding_id", binding.binding_id}, {"plan_id", binding.plan_id}});
+        return;
+    }
+    push::push_binding entry{.binding_id = binding.binding_id,
+                             .app_guid = binding.app_guid,
+                             .plan_id = binding.plan_id,
+                             .limits = p->limits,
+                             .labels = {{"app_id", binding.app_guid}}};
+    // The bind context names the org and space (OSB 2.15+); the instance's fills the gaps.
+    std::optional<instance_record> instance;
+    if (auto found = store_.find_instance(binding.instance_id); found && *found) {
+        instance = std::move(**found);
+    }
+    const auto label = [&](const std::string& key, const std::string& label_name,
+                           const std::string* top_level) {
+        const std::string* value = context_value(binding.context, key);
+        if (value == nullptr && instance) {
+            value = context_value(instance->context, key);
+        }
+        if (value == nullptr && top_level != nullptr && !top_level->empty()) {
+            value = top_level;
+        }
+        if (value != nullptr) {
+            entry.labels[label_name] = *value;
+        }
+    };
+    label("organization_guid", "organization_id",
+          instance ? &instance->organization_guid : nullptr);
+    label("space_guid", "space_id", instance ? &instance->space_guid : nullptr);
+    label("organization_name", "organization_name", nullptr);
+    label("space_name", "space_name", nullptr);
+    index_.add_key(binding.key_hash, std::move(entry));
+}
+
+void broker_service::update_gauges() {
+    if (auto count = store_.instance_count()) {
+        metrics_->instances.Set(static_cast<double>(*count));
+    }
+    metrics_->forwarder_bindings.Set(static_cast<double>(index_.key_count()));
+    metrics_->promfetcher_bindings.Set(static_cast<double>(index_.metrics_path_bindings()));
+}
+
+}  // namespace mgw::broker

@@ -1,0 +1,327 @@
+// Each app holds its families by sanitised name, each family its series by (instance index,
+// rendered labels); the rendered labels are both the key and the text written on a scrape, so
+// a scrape only concatenates. One mutex per app: the I/O threads push different apps at once.
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <tuple>
+
+#include <mgw/apps/instance_labels.hpp>
+#include <mgw/core/ascii.hpp>
+#include <mgw/push/push_store.hpp>
+
+namespace mgw::push {
+
+namespace {
+
+struct series_key {
+    std::uint64_t index = 0;
+    std::string labels;  // `a="1",b="2"`, sorted by name, escaped
+
+    auto operator<=>(const series_key&) const = default;
+};
+
+struct series_value {
+    double value = 0;
+    std::optional<std::int64_t> integer_value;
+    std::int64_t timestamp_ms = 0;
+    push_store::clock::time_point last_push;
+};
+
+struct family {
+    pushed_type type = pushed_type::gauge;
+    std::map<series_key, series_value> series;
+};
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) {
+        c = core::ascii_lower(c);
+    }
+    return out;
+}
+
+std::uint64_t index_number(std::string_view digits) {
+    std::uint64_t n = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    return n;
+}
+
+std::string render_labels(const pushed_metric& metric) {
+    std::string out;
+    for (const auto& [name, value] : metric.tags) {
+        if (!out.empty()) {
+            out.push_back(',');
+        }
+        out += name;
+        out += "=\"";
+        apps::append_escaped_label_value(out, value);
+        out.push_back('"');
+    }
+    return out;
+}
+
+void append_value(std::string& out, const series_value& v) {
+    char buffer[64];
+    const auto result = v.integer_value
+                            ? std::to_chars(buffer, buffer + sizeof buffer, *v.integer_value)
+                            : std::to_chars(buffer, buffer + sizeof buffer, v.value);
+    out.append(buffer, result.ptr);
+}
+
+std::string_view strip_total(std::string_view name) {
+    constexpr std::string_view suffix = "_total";
+    if (name.size() > suffix.size() && name.ends_with(suffix)) {
+        name.remove_suffix(suffix.size());
+    }
+    return name;
+}
+
+std::string metric_path(std::size_t a, std::size_t i, std::size_t m) {
+    return "applications[" + std::to_string(a) + "].instances[" + std::to_string(i) + "].metrics[" +
+           std::to_string(m) + "]";
+}
+
+}  // namespace
+
+struct push_store::app_entry {
+    mutable std::mutex mutex;
+    std::map<std::string, std::string> binding_labels;
+    std::map<std::string, family, std::less<>> families;
+    std::size_t series = 0;
+
+    // The type of a family that `name` as a `type` would clash with. Same name, other type;
+    // and since OpenMetrics writes counter `c` as family `c` with sample `c_total`, a counter
+    // `c` (or `c_total`) clashes with the gauges `c` and `c_total`.
+    std::optional<pushed_type> clash(
+        const std::string& name, pushed_type type,
+        const std::map<std::string, pushed_type, std::less<>>& pending) const {
+        const auto type_of = [&](std::string_view n) -> std::optional<pushed_type> {
+            if (auto it = families.find(n); it != families.end()) {
+                return it->second.type;
+            }
+            if (auto it = pending.find(n); it != pending.end()) {
+                return it->second;
+            }
+            return std::nullopt;
+        };
+        if (auto same = type_of(name); same && *same != type) {
+            return same;
+        }
+        const pushed_type other =
+            type == pushed_type::counter ? pushed_type::gauge : pushed_type::counter;
+        std::vector<std::string> candidates;
+        if (type == pushed_type::counter) {
+            const std::string base(strip_total(name));
+            candidates = {base, base + "_total"};
+        } else {
+            candidates = {name + "_total"};
+            if (strip_total(name).size() != name.size()) {
+                candidates.emplace_back(strip_total(name));
+            }
+        }
+        for (const std::string& candidate : candidates) {
+            if (candidate != name && type_of(candidate) == other) {
+                return other;
+            }
+        }
+        return std::nullopt;
+    }
+};
+
+push_store::push_store(push_store_options options) : options_(options) {}
+
+push_store::~push_store() = default;
+
+std::optional<store_error> push_store::apply(const push_binding& binding,
+                                             const push_request& request, clock::time_point now,
+                                             std::int64_t wall_ms) {
+    if (request.metric_count == 0) {
+        return std::nullopt;  // nothing to hold: no app entry for it either
+    }
+    const std::string app_guid = lower(binding.app_guid);
+    std::shared_lock shared(apps_mutex_);
+    auto it = apps_.find(app_guid);
+    if (it == apps_.end()) {
+        shared.unlock();
+        {
+            const std::unique_lock exclusive(apps_mutex_);
+            if (!apps_.contains(app_guid)) {
+                apps_.emplace(app_guid, std::make_unique<app_entry>());
+            }
+        }
+        shared.lock();
+        it = apps_.find(app_guid);
+    }
+    app_entry& app = *it->second;
+    const std::scoped_lock lock(app.mutex);
+
+    // Validate everything first: a rejected push leaves the store as it was.
+    std::map<std::string, pushed_type, std::less<>> pending;
+    std::vector<series_key> keys;
+    keys.reserve(request.metric_count);
+    std::vector<const std::string*> names;  // the family of each key
+    names.reserve(request.metric_count);
+    // Indexes into `keys` of the series this request adds, ordered by family and key.
+    const auto by_key = [&keys, &names](std::size_t a, std::size_t b) {
+        return std::tie(*names[a], keys[a]) < std::tie(*names[b], keys[b]);
+    };
+    std::set<std::size_t, decltype(by_key)> added_keys(by_key);
+    std::size_t new_series = 0;
+    for (std::size_t a = 0; a < request.applications.size(); ++a) {
+        const auto& instances = request.applications[a].instances;
+        for (std::size_t i = 0; i < instances.size(); ++i) {
+            const std::uint64_t index = index_number(instances[i].index);
+            for (std::size_t m = 0; m < instances[i].metrics.size(); ++m) {
+                const pushed_metric& metric = instances[i].metrics[m];
+                if (auto taken = app.clash(metric.name, metric.type, pending)) {
+                    return store_error{
+                        store_rejection::type_conflict,
+                        {metric_path(a, i, m) + ".type",
+                         "\"" + metric.name + "\" is a " + std::string(to_string(metric.type)) +
+                             " here but this app already pushes a " +
+                             std::string(to_string(*taken)) + " under that name"}};
+                }
+                pending.emplace(metric.name, metric.type);
+                keys.push_back(series_key{index, render_labels(metric)});
+                names.push_back(&metric.name);
+                const auto family_it = app.families.find(metric.name);
+                const bool known = family_it != app.families.end() &&
+                                   family_it->second.series.contains(keys.back());
+                if (!known && added_keys.insert(keys.size() - 1).second) {
+                    // Counted once even when the body repeats it (the last one wins).
+                    ++new_series;
+                    if (app.series + new_series > options_.max_series_per_app) {
+                        return store_error{
+                            store_rejection::series_limit,
+                            {metric_path(a, i, m),
+                             "a new series, but this app already holds " +
+                                 std::to_string(app.series) + " pushed series (the most " +
+                                 std::to_string(options_.max_series_per_app) +
+                                 " one app may hold) and this request brings " +
+                                 std::to_string(new_series) + " new ones"}};
+                    }
+                }
+            }
+        }
+    }
+
+    std::size_t k = 0;
+    for (const pushed_application& application : request.applications) {
+        for (const pushed_instance& instance : application.instances) {
+            for (const pushed_metric& metric : instance.metrics) {
+                auto family_it = app.families.find(metric.name);
+                if (family_it == app.families.end()) {
+                    family_it = app.families.emplace(metric.name, family{metric.type, {}}).first;
+                }
+                const std::int64_t timestamp = metric.timestamp_ms.value_or(wall_ms);
+                auto [series_it, added] =
+                    family_it->second.series.try_emplace(std::move(keys[k++]));
+                series_value& stored = series_it->second;
+                if (added || timestamp >= stored.timestamp_ms) {
+                    stored.value = metric.value;
+                    stored.integer_value = metric.integer_value;
+                    stored.timestamp_ms = timestamp;
+                }
+                stored.last_push = now;
+                if (added) {
+                    ++app.series;
+                    series_count_.fetch_add(1, std::memory_order_relaxed);
+                }
+            }
+        }
+    }
+    if (app.binding_labels != binding.labels) {
+        app.binding_labels = binding.labels;
+    }
+    return std::nullopt;
+}
+
+std::optional<pushed_app> push_store::collect(std::string_view app_guid,
+                                              clock::time_point now) const {
+    const std::shared_lock shared(apps_mutex_);
+    const auto it = apps_.find(lower(app_guid));
+    if (it == apps_.end()) {
+        return std::nullopt;
+    }
+    const app_entry& app = *it->second;
+    const std::scoped_lock lock(app.mutex);
+
+    struct instance_body {
+        std::string text;
+        const family* last_family = nullptr;
+    };
+    std::map<std::uint64_t, instance_body> bodies;
+    for (const auto& [name, fam] : app.families) {
+        for (const auto& [key, value] : fam.series) {
+            if (now - value.last_push > options_.ttl) {
+                continue;
+            }
+            instance_body& body = bodies[key.index];
+            if (body.last_family != &fam) {
+                body.last_family = &fam;
+                body.text += "# TYPE ";
+                body.text += name;
+                body.text.push_back(' ');
+                body.text += to_string(fam.type);
+                body.text.push_back('\n');
+            }
+            body.text += name;
+            if (!key.labels.empty()) {
+                body.text.push_back('{');
+                body.text += key.labels;
+                body.text.push_back('}');
+            }
+            body.text.push_back(' ');
+            append_value(body.text, value);
+            body.text.push_back('\n');
+        }
+    }
+    if (bodies.empty()) {
+        return std::nullopt;
+    }
+    pushed_app out;
+    out.binding_labels = app.binding_labels;
+    out.instances.reserve(bodies.size());
+    for (auto& [index, body] : bodies) {
+        out.instances.emplace_back(std::to_string(index), std::move(body.text));
+    }
+    return out;
+}
+
+std::size_t push_store::sweep(clock::time_point now) {
+    std::size_t expired = 0;
+    bool emptied = false;
+    {
+        const std::shared_lock shared(apps_mutex_);
+        for (auto& [guid, app] : apps_) {
+            const std::scoped_lock lock(app->mutex);
+            for (auto family_it = app->families.begin(); family_it != app->families.end();) {
+                const std::size_t dropped = std::erase_if(
+                    family_it->second.series,
+                    [&](const auto& entry) { return now - entry.second.last_push > options_.ttl; });
+                app->series -= dropped;
+                expired += dropped;
+                family_it = family_it->second.series.empty() ? app->families.erase(family_it)
+                                                             : std::next(family_it);
+            }
+            emptied = emptied || app->families.empty();
+        }
+    }
+    series_count_.fetch_sub(expired, std::memory_order_relaxed);
+    if (emptied) {
+        const std::unique_lock exclusive(apps_mutex_);
+        std::erase_if(apps_, [](const auto& entry) {
+            const std::scoped_lock lock(entry.second->mutex);
+            return entry.second->families.empty();
+        });
+    }
+    return expired;
+}
+
+std::size_t push_store::app_count() const {
+    const std::shared_lock shared(apps_mutex_);
+    return apps_.size();
+}
+
+}  // namespace mgw::push

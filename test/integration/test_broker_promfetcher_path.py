@@ -1,0 +1,93 @@
+"""Promfetcher's broker feature end to end: `cf bind-service app promfetcher -c
+'{"endpoint":"/actuator/prometheus"}'` makes the gateway scrape the app's instances at that path,
+across a restart, until the binding is deleted (then /metrics again); `metric_path=` in the
+request still wins."""
+
+import base64
+import json
+import os
+import signal
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
+from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
+from instances import AppInstance, app_tags, static_routes_yaml  # noqa: E402
+
+PROMFETCHER = "75bcebab-cc25-4ef6-89dc-a91b953919f1"
+FETCH_APP = "e2900be3-709b-419e-b63b-de3aabcd9e15"
+AUTH = "Basic " + base64.b64encode(b"cc:pw").decode()
+
+
+def osb(port, method, path, body=None):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/broker/v2{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": AUTH, "X-Broker-API-Version": "2.16",
+                 "Content-Type": "application/json"},
+        method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_bound_endpoint_is_the_scrape_path_until_unbound():
+    instances = [AppInstance(index=i) for i in range(2)]
+    tags = [app_tags(app="shop", index=i) for i in range(2)]
+    app_guid = tags[0]["app_id"]
+    routes = [("shop.example.com", "127.0.0.1", inst.port, tag)
+              for inst, tag in zip(instances, tags)]
+    with tempfile.TemporaryDirectory() as state:
+        def start():
+            port, health_port = free_port(), free_port()
+            config = (f"listen: 127.0.0.1:{port}\nhealth_listen: 127.0.0.1:{health_port}\n"
+                      "threads: 2\n"
+                      "broker: { enabled: true, username: cc, password: pw, "
+                      f"database: {os.path.join(state, 'broker.db')} }}\n"
+                      + static_routes_yaml(routes))
+            gateway = Gateway(config)
+            gateway.wait_ready(port)
+            return gateway, port
+
+        def scrape(port, query=""):
+            for inst in instances:
+                inst.clear_requests()
+            status, _, body = http_get(f"http://127.0.0.1:{port}/v2/apps/{app_guid}/metrics"
+                                       + query)
+            assert status == 200, (status, body)
+            assert b"demo_request_duration_seconds_bucket" in body, body[:200]
+            return [sorted({r["path"] for r in inst.requests}) for inst in instances]
+
+        try:
+            gateway, port = start()
+            with gateway:
+                assert scrape(port) == [["/metrics"], ["/metrics"]]
+                assert osb(port, "PUT", "/service_instances/prom-1",
+                           {"service_id": PROMFETCHER, "plan_id": FETCH_APP}) == 201
+                assert osb(port, "PUT", "/service_instances/prom-1/service_bindings/b-1",
+                           {"service_id": PROMFETCHER, "plan_id": FETCH_APP,
+                            "bind_resource": {"app_guid": app_guid},
+                            "parameters": {"endpoint": "/actuator/prometheus"}}) == 201
+                assert scrape(port) == [["/actuator/prometheus"], ["/actuator/prometheus"]]
+                # An explicit metric_path still wins.
+                assert scrape(port, "?metric_path=/other") == [["/other"], ["/other"]]
+                gateway.signal(signal.SIGTERM)
+                assert gateway.wait(20) == 0
+
+            gateway, port = start()
+            with gateway:
+                assert scrape(port) == [["/actuator/prometheus"], ["/actuator/prometheus"]]
+                assert osb(port, "DELETE", "/service_instances/prom-1/service_bindings/b-1"
+                           f"?service_id={PROMFETCHER}&plan_id={FETCH_APP}") == 200
+                assert scrape(port) == [["/metrics"], ["/metrics"]]
+        finally:
+            for inst in instances:
+                inst.stop()
+
+
+if __name__ == "__main__":
+    run_tests([test_bound_endpoint_is_the_scrape_path_until_unbound])

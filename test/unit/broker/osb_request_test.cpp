@@ -1,0 +1,200 @@
+// Decoding of OSB paths, version headers and bodies: every rejection with its status and text.
+#include <catch2/catch.hpp>
+
+#include <mgw/broker/osb_request.hpp>
+
+using namespace mgw::broker;
+
+namespace {
+
+template <typename T>
+osb_error error_of(const std::variant<T, osb_error>& decoded) {
+    REQUIRE(std::holds_alternative<osb_error>(decoded));
+    return std::get<osb_error>(decoded);
+}
+
+}  // namespace
+
+TEST_CASE("X-Broker-API-Version is <major>.<minor>") {
+    REQUIRE(parse_api_version("2.14"));
+    CHECK(parse_api_version("2.14")->major == 2);
+    CHECK(parse_api_version("2.14")->minor == 14);
+    CHECK(parse_api_version("3.0")->major == 3);
+    for (const char* bad : {"", "2", "2.", ".14", "2.14.1", "two.14", "2.x", " 2.14", "-2.1"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_api_version(bad));
+    }
+}
+
+TEST_CASE("broker paths") {
+    auto p = parse_broker_path("/broker/v2/catalog");
+    REQUIRE(p);
+    CHECK(p->what == broker_path::kind::catalog);
+
+    p = parse_broker_path("/broker/v2/service_instances/i-1");
+    REQUIRE(p);
+    CHECK(p->what == broker_path::kind::instance);
+    CHECK(p->instance_id == "i-1");
+
+    p = parse_broker_path("/broker/v2/service_instances/i-1/last_operation");
+    REQUIRE(p);
+    CHECK(p->what == broker_path::kind::instance_last_operation);
+
+    p = parse_broker_path("/broker/v2/service_instances/i-1/service_bindings/b-1");
+    REQUIRE(p);
+    CHECK(p->what == broker_path::kind::binding);
+    CHECK(p->instance_id == "i-1");
+    CHECK(p->binding_id == "b-1");
+
+    p = parse_broker_path("/broker/v2/service_instances/i-1/service_bindings/b-1/last_operation");
+    REQUIRE(p);
+    CHECK(p->what == broker_path::kind::binding_last_operation);
+
+    for (const char* bad :
+         {"/broker/v2/", "/broker/v2/catalog/", "/broker/v2/service_instances",
+          "/broker/v2/service_instances/", "/broker/v2/service_instances/i-1/",
+          "/broker/v2/service_instances/i 1", "/broker/v2/service_instances/i-1/other",
+          "/broker/v2/service_instances/i-1/service_bindings",
+          "/broker/v2/service_instances/i-1/service_bindings/",
+          "/broker/v2/service_instances/i-1/service_bindings/b-1/x",
+          "/broker/v2/service_instances/i-1/service_bindings/b-1/last_operation/x",
+          "/broker/v1/catalog", "/v2/catalog"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_broker_path(bad));
+    }
+    CHECK_FALSE(parse_broker_path("/broker/v2/service_instances/" + std::string(256, 'a')));
+    CHECK(parse_broker_path("/broker/v2/service_instances/" + std::string(255, 'a')));
+}
+
+TEST_CASE("provision bodies") {
+    const auto decoded = decode_provision(R"({
+        "service_id": "svc", "plan_id": "plan", "organization_guid": "org", "space_guid": "space",
+        "context": {"platform": "cloudfoundry", "organization_name": "o", "space_name": "s",
+                    "organization_annotations": {"a": "b"}, "secret": "dropped"},
+        "parameters": {"b": 1, "a": {"y": 2, "x": [1, {"d": 0, "c": 0}]}}})");
+    REQUIRE(std::holds_alternative<provision_request>(decoded));
+    const auto& r = std::get<provision_request>(decoded);
+    CHECK(r.service_id == "svc");
+    CHECK(r.plan_id == "plan");
+    CHECK(r.organization_guid == "org");
+    CHECK(r.space_guid == "space");
+    CHECK(r.context == context_fields{{"platform", "cloudfoundry"},
+                                      {"organization_name", "o"},
+                                      {"space_name", "s"}});
+    // Canonical: keys sorted at every depth, so re-PUTs compare equal whatever the order.
+    CHECK(r.parameters == R"({"a":{"x":[1,{"c":0,"d":0}],"y":2},"b":1})");
+
+    const auto minimal = decode_provision(R"({"service_id":"s","plan_id":"p"})");
+    REQUIRE(std::holds_alternative<provision_request>(minimal));
+    CHECK(std::get<provision_request>(minimal).parameters == "{}");
+
+    CHECK(
+        error_of(decode_provision("")).description.starts_with("request body is not valid JSON: "));
+    CHECK(error_of(decode_provision("{")).status == 400);
+    CHECK(error_of(decode_provision("[]")).description == "request body must be a JSON object");
+    CHECK(error_of(decode_provision(R"({"plan_id":"p"})")).description == "service_id is required");
+    CHECK(error_of(decode_provision(R"({"service_id":"s"})")).description == "plan_id is required");
+    CHECK(error_of(decode_provision(R"({"service_id":1,"plan_id":"p"})")).description ==
+          "service_id must be a string");
+    CHECK(error_of(decode_provision(R"({"service_id":"","plan_id":"p"})")).description ==
+          "service_id must be 1 to 255 visible ASCII characters");
+    CHECK(error_of(decode_provision(R"({"service_id":"s","plan_id":"p","parameters":[]})"))
+              .description == "parameters must be an object");
+    CHECK(error_of(decode_provision(R"({"service_id":"s","plan_id":"p","context":"x"})"))
+              .description == "context must be an object");
+    const osb_error e = error_of(decode_provision("nope"));
+    CHECK(e.status == 400);
+    CHECK(e.error == "BadRequest");
+
+    CHECK(
+        error_of(decode_provision(R"({"service_id":"s","plan_id":"p","parameters":{"a":[1e999]}})"))
+            .description == "parameters hold a number out of range");
+
+    // Deep nesting stops at 32 levels, as a 400.
+    std::string deep = R"({"service_id":"s","plan_id":"p","parameters":)";
+    deep += std::string(100, '[') + std::string(100, ']') + "}";
+    CHECK(error_of(decode_provision(deep)).status == 400);
+}
+
+TEST_CASE("bind bodies: the app comes from bind_resource or the deprecated app_guid") {
+    auto decoded = decode_bind(
+        R"({"service_id":"s","plan_id":"p","bind_resource":{"app_guid":"app-1"},
+            "context":{"space_guid":"sp"}})");
+    REQUIRE(std::holds_alternative<bind_request>(decoded));
+    CHECK(std::get<bind_request>(decoded).app_guid == "app-1");
+    CHECK(std::get<bind_request>(decoded).context.at("space_guid") == "sp");
+
+    decoded = decode_bind(R"({"service_id":"s","plan_id":"p","app_guid":"app-2"})");
+    REQUIRE(std::holds_alternative<bind_request>(decoded));
+    CHECK(std::get<bind_request>(decoded).app_guid == "app-2");
+
+    const osb_error no_app = error_of(decode_bind(R"({"service_id":"s","plan_id":"p"})"));
+    CHECK(no_app.status == 422);
+    CHECK(no_app.error == "RequiresApp");
+    CHECK(error_of(decode_bind(R"({"service_id":"s","plan_id":"p","bind_resource":{"route":"r"}})"))
+              .error == "RequiresApp");
+    CHECK(error_of(decode_bind(R"({"service_id":"s","plan_id":"p","bind_resource":[]})"))
+              .description == "bind_resource must be an object");
+    CHECK(
+        error_of(decode_bind(R"({"service_id":"s","plan_id":"p","bind_resource":{"app_guid":5}})"))
+            .description == "bind_resource.app_guid must be a string");
+    CHECK(error_of(decode_bind(R"({"service_id":"s","plan_id":"p","app_guid":"a","parameters":1})"))
+              .status == 400);
+}
+
+TEST_CASE("update bodies") {
+    auto decoded = decode_update(R"({"service_id":"s","plan_id":"p2","parameters":{"x":1}})");
+    REQUIRE(std::holds_alternative<update_request>(decoded));
+    CHECK(std::get<update_request>(decoded).plan_id == "p2");
+    CHECK(std::get<update_request>(decoded).parameters == R"({"x":1})");
+    decoded = decode_update(R"({"service_id":"s"})");
+    REQUIRE(std::holds_alternative<update_request>(decoded));
+    CHECK_FALSE(std::get<update_request>(decoded).plan_id);
+    CHECK_FALSE(std::get<update_request>(decoded).parameters);
+    CHECK(error_of(decode_update(R"({"plan_id":"p"})")).description == "service_id is required");
+}
+
+TEST_CASE("promfetcher bind parameters: {\"endpoint\": \"/path\"}") {
+    const auto path_of = [](std::string_view parameters) {
+        const auto decoded = decode_promfetcher_endpoint(parameters);
+        REQUIRE(std::holds_alternative<std::string>(decoded));
+        return std::get<std::string>(decoded);
+    };
+    CHECK(path_of(R"({"endpoint":"/actuator/prometheus"})") == "/actuator/prometheus");
+    CHECK(path_of(R"({"endpoint":"/metrics?format=prometheus"})") == "/metrics?format=prometheus");
+    CHECK(path_of("{}").empty());
+    CHECK(path_of(R"({"endpoint":""})").empty());
+    CHECK(path_of(R"({"endpoint":null})").empty());
+
+    for (const char* bad : {R"({"endpoint":"metrics"})", R"({"endpoint":"//evil.example.com/x"})",
+                            R"({"endpoint":"/a b"})", R"({"endpoint":"/a\nb"})",
+                            R"({"endpoint":"/a#b"})", R"({"endpoint":"http://x/metrics"})"}) {
+        INFO(bad);
+        const osb_error e = error_of(decode_promfetcher_endpoint(bad));
+        CHECK(e.status == 422);
+        CHECK(e.error == "InvalidParameters");
+        CHECK(e.description.starts_with("endpoint must be a path starting with /"));
+    }
+    CHECK(error_of(decode_promfetcher_endpoint(R"({"endpoint":5})")).description ==
+          "endpoint must be a string");
+    CHECK(error_of(decode_promfetcher_endpoint(R"({"path":"/x"})")).description ==
+          R"(unknown parameter "path" (promfetcher takes {"endpoint": "/path"}))");
+    CHECK(error_of(decode_promfetcher_endpoint(R"({"endpoint":"/)" + std::string(255, 'a') + "\"}"))
+              .status == 422);
+}
+
+TEST_CASE("metrics-forwarder bind parameters: none") {
+    CHECK_FALSE(check_forwarder_parameters("{}"));
+    const auto e = check_forwarder_parameters(R"({"rate":1})");
+    REQUIRE(e);
+    CHECK(e->status == 422);
+    CHECK(e->description == R"(unknown parameter "rate" (metrics-forwarder takes no parameters))");
+}
+
+TEST_CASE("OSB error bodies") {
+    CHECK(
+        (osb_error{.status = 422, .error = "RequiresApp", .description = "needs \"app\""}.json()) ==
+        R"({"description":"needs \"app\"","error":"RequiresApp"})");
+    CHECK((osb_error{.status = 400, .error = "", .description = "x"}.json()) ==
+          R"({"description":"x"})");
+}

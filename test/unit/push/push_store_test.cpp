@@ -1,0 +1,255 @@
+// The push store: latest value per (app, instance index, name, tags), TTL, type conflicts,
+// the per-app series bound, and the text a scrape of the app gets.
+#include <chrono>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include <mgw/push/push_store.hpp>
+
+namespace {
+
+using namespace std::chrono_literals;
+using mgw::push::push_binding;
+using mgw::push::push_request;
+using mgw::push::push_store;
+using mgw::push::store_rejection;
+
+const push_store::clock::time_point t0{1000h};
+constexpr std::int64_t wall_ms = 1'700'000'000'000;
+
+push_binding binding(std::string app = "app-1") {
+    return {.binding_id = "bind-" + app,
+            .app_guid = std::move(app),
+            .plan_id = "unlimited",
+            .limits = {},
+            .labels = {{"organization_name", "org"}, {"space_name", "dev"}}};
+}
+
+// One instance's metrics, given as the JSON array's elements.
+push_request request(std::string_view metrics, std::string_view index = "0",
+                     std::string_view app = "app-1") {
+    std::string body = R"({"applications":[{"id":")" + std::string(app) +
+                       R"(","instances":[{"index":")" + std::string(index) + R"(","metrics":[)";
+    body += metrics;
+    body += "]}]}]}";
+    auto result = mgw::push::decode_push_request(body);
+    REQUIRE(std::holds_alternative<push_request>(result));
+    return std::get<push_request>(std::move(result));
+}
+
+std::string text_of(const push_store& store, std::string_view app,
+                    push_store::clock::time_point now, std::size_t instance = 0) {
+    const auto pushed = store.collect(app, now);
+    REQUIRE(pushed);
+    REQUIRE(pushed->instances.size() > instance);
+    return pushed->instances[instance].second;
+}
+
+}  // namespace
+
+TEST_CASE("a push is rendered per instance as 0.0.4 text, families sorted by name") {
+    push_store store;
+    REQUIRE_FALSE(store.apply(
+        binding(),
+        request(
+            R"({"name":"jvm.memory.used","type":"gauge","value":1.5,"tags":{"area":"heap"}},)"
+            R"({"name":"requests","type":"counter","value":42},)"
+            R"({"name":"jvm.memory.used","type":"gauge","value":2,"tags":{"area":"non\"heap"}})"),
+        t0, wall_ms));
+    CHECK(text_of(store, "app-1", t0) ==
+          "# TYPE jvm_memory_used gauge\n"
+          "jvm_memory_used{area=\"heap\"} 1.5\n"
+          "jvm_memory_used{area=\"non\\\"heap\"} 2\n"
+          "# TYPE requests counter\n"
+          "requests 42\n");
+    CHECK(store.series_count() == 3);
+    CHECK(store.app_count() == 1);
+    const auto pushed = store.collect("APP-1", t0);  // GUIDs compare case-insensitively
+    REQUIRE(pushed);
+    CHECK(pushed->instances[0].first == "0");
+    CHECK(pushed->binding_labels.at("space_name") == "dev");
+    CHECK_FALSE(store.collect("app-2", t0));
+}
+
+TEST_CASE("instances are separate bodies in numeric order") {
+    push_store store;
+    REQUIRE_FALSE(store.apply(binding(), request(R"({"name":"m","type":"gauge","value":10})", "10"),
+                              t0, wall_ms));
+    REQUIRE_FALSE(store.apply(binding(), request(R"({"name":"m","type":"gauge","value":2})", "2"),
+                              t0, wall_ms));
+    const auto pushed = store.collect("app-1", t0);
+    REQUIRE(pushed);
+    REQUIRE(pushed->instances.size() == 2);
+    CHECK(pushed->instances[0] ==
+          std::pair<std::string, std::string>{"2", "# TYPE m gauge\nm 2\n"});
+    CHECK(pushed->instances[1] ==
+          std::pair<std::string, std::string>{"10", "# TYPE m gauge\nm 10\n"});
+}
+
+TEST_CASE("the latest value wins; counters are stored as sent, never summed") {
+    push_store store;
+    REQUIRE_FALSE(
+        store.apply(binding(), request(R"({"name":"c","type":"counter","value":5})"), t0, wall_ms));
+    REQUIRE_FALSE(store.apply(binding(), request(R"({"name":"c","type":"counter","value":7})"),
+                              t0 + 1s, wall_ms + 1000));
+    CHECK(text_of(store, "app-1", t0 + 1s) == "# TYPE c counter\nc 7\n");
+    // A counter that went down (the app restarted) is stored as sent too.
+    REQUIRE_FALSE(store.apply(binding(), request(R"({"name":"c","type":"counter","value":1})"),
+                              t0 + 2s, wall_ms + 2000));
+    CHECK(text_of(store, "app-1", t0 + 2s) == "# TYPE c counter\nc 1\n");
+    // Integers beyond 2^53 stay exact.
+    REQUIRE_FALSE(store.apply(binding(),
+                              request(R"({"name":"c","type":"counter","value":9007199254740993})"),
+                              t0 + 3s, wall_ms + 3000));
+    CHECK(text_of(store, "app-1", t0 + 3s) == "# TYPE c counter\nc 9007199254740993\n");
+    CHECK(store.series_count() == 1);
+}
+
+TEST_CASE("an older value (by timestamp) does not replace a newer one") {
+    push_store store;
+    REQUIRE_FALSE(store.apply(binding(),
+                              request(R"({"name":"g","type":"gauge","value":2,"timestamp":2000})"),
+                              t0, wall_ms));
+    // A client that cached a refused batch sends it again later, after newer values.
+    REQUIRE_FALSE(store.apply(binding(),
+                              request(R"({"name":"g","type":"gauge","value":1,"timestamp":1000})"),
+                              t0 + 4min, wall_ms));
+    CHECK(text_of(store, "app-1", t0 + 4min) == "# TYPE g gauge\ng 2\n");
+    // ...but it still counts as a push: the series lives on.
+    CHECK(store.collect("app-1", t0 + 8min));
+}
+
+TEST_CASE("series expire push.ttl after their last push") {
+    push_store store({.ttl = 5min, .max_series_per_app = 100});
+    REQUIRE_FALSE(
+        store.apply(binding(), request(R"({"name":"old","type":"gauge","value":1})"), t0, wall_ms));
+    REQUIRE_FALSE(store.apply(binding(), request(R"({"name":"new","type":"gauge","value":2})"),
+                              t0 + 3min, wall_ms));
+    CHECK(text_of(store, "app-1", t0 + 5min) ==
+          "# TYPE new gauge\nnew 2\n# TYPE old gauge\nold 1\n");
+    // Hidden from scrapes as soon as they expire, freed by the next sweep.
+    CHECK(text_of(store, "app-1", t0 + 5min + 1ms) == "# TYPE new gauge\nnew 2\n");
+    CHECK(store.series_count() == 2);
+    CHECK(store.sweep(t0 + 5min + 1ms) == 1);
+    CHECK(store.series_count() == 1);
+    CHECK(store.sweep(t0 + 9min) == 1);
+    CHECK(store.series_count() == 0);
+    CHECK(store.app_count() == 0);
+    CHECK_FALSE(store.collect("app-1", t0 + 9min));
+    // The name is free again, for any type.
+    CHECK_FALSE(store.apply(binding(), request(R"({"name":"old","type":"counter","value":1})"),
+                            t0 + 10min, wall_ms));
+}
+
+TEST_CASE("a name pushed with another type is refused and the store is unchanged") {
+    push_store store;
+    REQUIRE_FALSE(
+        store.apply(binding(), request(R"({"name":"x","type":"gauge","value":1})"), t0, wall_ms));
+    const auto refused = store.apply(binding(),
+                                     request(R"({"name":"fresh","type":"gauge","value":9},)"
+                                             R"({"name":"x","type":"counter","value":2})",
+                                             "3"),
+                                     t0, wall_ms);
+    REQUIRE(refused);
+    CHECK(refused->reason == store_rejection::type_conflict);
+    CHECK(refused->detail.field == "applications[0].instances[0].metrics[1].type");
+    CHECK(refused->detail.message ==
+          "\"x\" is a counter here but this app already pushes a gauge under that name");
+    CHECK(store.series_count() == 1);
+    CHECK(store.collect("app-1", t0)->instances.size() == 1);
+    CHECK(text_of(store, "app-1", t0) == "# TYPE x gauge\nx 1\n");
+
+    // Other apps have their own names.
+    CHECK_FALSE(store.apply(binding("app-2"),
+                            request(R"({"name":"x","type":"counter","value":2})", "0", "app-2"), t0,
+                            wall_ms));
+}
+
+TEST_CASE("within one body, and across the OpenMetrics counter suffix") {
+    push_store store;
+    auto refused = store.apply(binding(),
+                               request(R"({"name":"y","type":"gauge","value":1},)"
+                                       R"({"name":"y","type":"counter","value":2})"),
+                               t0, wall_ms);
+    REQUIRE(refused);
+    CHECK(refused->detail.field == "applications[0].instances[0].metrics[1].type");
+    CHECK(store.series_count() == 0);
+
+    // Counter `c` is `c_total` in OpenMetrics: a gauge of either name would clash with it.
+    REQUIRE_FALSE(
+        store.apply(binding(), request(R"({"name":"c","type":"counter","value":1})"), t0, wall_ms));
+    CHECK(store.apply(binding(), request(R"({"name":"c_total","type":"gauge","value":1})"), t0,
+                      wall_ms));
+    REQUIRE_FALSE(store.apply(
+        binding(), request(R"({"name":"d_total","type":"counter","value":1})"), t0, wall_ms));
+    CHECK(store.apply(binding(), request(R"({"name":"d","type":"gauge","value":1})"), t0, wall_ms));
+    REQUIRE_FALSE(store.apply(binding(), request(R"({"name":"e_total","type":"gauge","value":1})"),
+                              t0, wall_ms));
+    CHECK(
+        store.apply(binding(), request(R"({"name":"e","type":"counter","value":1})"), t0, wall_ms));
+    // Unrelated names stay unrelated.
+    CHECK_FALSE(store.apply(binding(), request(R"({"name":"c_totals","type":"gauge","value":1})"),
+                            t0, wall_ms));
+    CHECK(store.series_count() == 4);
+}
+
+TEST_CASE("the per-app series bound refuses new series, not updates") {
+    push_store store({.ttl = 5min, .max_series_per_app = 2});
+    REQUIRE_FALSE(store.apply(binding(),
+                              request(R"({"name":"a","type":"gauge","value":1},)"
+                                      R"({"name":"b","type":"gauge","value":1})"),
+                              t0, wall_ms));
+    // Updating both, even twice in one body, is fine.
+    CHECK_FALSE(store.apply(binding(),
+                            request(R"({"name":"a","type":"gauge","value":2},)"
+                                    R"({"name":"b","type":"gauge","value":2},)"
+                                    R"({"name":"a","type":"gauge","value":3})"),
+                            t0, wall_ms));
+    CHECK(text_of(store, "app-1", t0) == "# TYPE a gauge\na 3\n# TYPE b gauge\nb 2\n");
+    const auto refused =
+        store.apply(binding(),
+                    request(R"({"name":"a","type":"gauge","value":4},)"
+                            R"({"name":"a","type":"gauge","value":4,"tags":{"k":"v"}})"),
+                    t0, wall_ms);
+    REQUIRE(refused);
+    CHECK(refused->reason == store_rejection::series_limit);
+    CHECK(refused->detail.field == "applications[0].instances[0].metrics[1]");
+    CHECK(refused->detail.message ==
+          "a new series, but this app already holds 2 pushed series (the most 2 one app may "
+          "hold) and this request brings 1 new ones");
+    CHECK(text_of(store, "app-1", t0) == "# TYPE a gauge\na 3\n# TYPE b gauge\nb 2\n");
+    // Another app has its own bound.
+    CHECK_FALSE(store.apply(binding("app-2"),
+                            request(R"({"name":"a","type":"gauge","value":1})", "0", "app-2"), t0,
+                            wall_ms));
+}
+
+TEST_CASE("the same name on different instances or tags are different series") {
+    push_store store;
+    REQUIRE_FALSE(store.apply(binding(),
+                              request(R"({"name":"m","type":"gauge","value":1,"tags":{"k":"1"}},)"
+                                      R"({"name":"m","type":"gauge","value":2,"tags":{"k":"2"}})"),
+                              t0, wall_ms));
+    REQUIRE_FALSE(store.apply(binding(), request(R"({"name":"m","type":"gauge","value":3})", "1"),
+                              t0, wall_ms));
+    CHECK(store.series_count() == 3);
+}
+
+TEST_CASE("the binding's labels are the latest push's") {
+    push_store store;
+    push_binding b = binding();
+    REQUIRE_FALSE(store.apply(b, request(R"({"name":"m","type":"gauge","value":1})"), t0, wall_ms));
+    b.labels["space_name"] = "prod";
+    REQUIRE_FALSE(store.apply(b, request(R"({"name":"m","type":"gauge","value":1})"), t0, wall_ms));
+    CHECK(store.collect("app-1", t0)->binding_labels.at("space_name") == "prod");
+}
+
+TEST_CASE("a push without metrics holds nothing") {
+    push_store store;
+    auto decoded = mgw::push::decode_push_request(
+        R"({"applications":[{"id":"app-1","instances":[{"index":"0","metrics":[]}]}]})");
+    REQUIRE_FALSE(store.apply(binding(), std::get<push_request>(decoded), t0, wall_ms));
+    CHECK(store.app_count() == 0);
+    CHECK_FALSE(store.collect("app-1", t0));
+}
