@@ -253,3 +253,17 @@ TEST_CASE("a push without metrics holds nothing") {
     CHECK(store.app_count() == 0);
     CHECK_FALSE(store.collect("app-1", t0));
 }
+
+TEST_CASE("values are written as people read them and parsers round-trip them") {
+    push_store store;
+    REQUIRE_FALSE(store.apply(binding(),
+                              request(R"({"name":"a","type":"gauge","value":1.5e7},)"
+                                      R"({"name":"b","type":"gauge","value":-3},)"
+                                      R"({"name":"c","type":"gauge","value":0.1},)"
+                                      R"({"name":"d","type":"gauge","value":1e20},)"
+                                      R"({"name":"e","type":"gauge","value":-2.5e-9})"),
+                              t0, wall_ms));
+    CHECK(text_of(store, "app-1", t0) ==
+          "# TYPE a gauge\na 15000000\n# TYPE b gauge\nb -3\n# TYPE c gauge\nc 0.1\n"
+          "# TYPE d gauge\nd 1e+20\n# TYPE e gauge\ne -2.5e-09\n");
+}
