@@ -150,7 +150,9 @@ std::optional<store_error> push_store::apply(const push_binding& binding,
     const std::string app_guid = lower(binding.app_guid);
     std::shared_lock shared(apps_mutex_);
     auto it = apps_.find(app_guid);
-    if (it == apps_.end()) {
+    // A loop: between creating the entry and taking the shared lock again, a sweep may remove
+    // it again (it has no series yet).
+    while (it == apps_.end()) {
         shared.unlock();
         {
             const std::unique_lock exclusive(apps_mutex_);
