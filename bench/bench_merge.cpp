@@ -170,14 +170,14 @@ struct pipeline {
 
     // One scrape-merge cycle: parse every body, merge with injected labels, stream the output
     // in ~64 KiB chunks (each chunk is handed to the socket and the buffer reused).
-    void run(const fleet& f, format output, bool parse_bodies) {
+    void run(const fleet& f, format output, label_storage storage, bool parse_bodies) {
         merge.clear();
         samples = 0;
         output_bytes = 0;
         for (std::size_t i = 0; i < instance_count; ++i) {
             if (parse_bodies) {
                 parse_error error;
-                if (!parse(f.bodies[i], format::prometheus_text, parsed[i], error)) {
+                if (!parse(f.bodies[i], format::prometheus_text, parsed[i], error, {}, storage)) {
                     std::fprintf(stderr, "bench body %zu invalid: %s\n", i,
                                  error.message().c_str());
                     std::abort();
@@ -216,11 +216,12 @@ void report(benchmark::State& state, const fleet& f, const pipeline& p, std::uin
 void bench_parse_merge_write(benchmark::State& state) {
     const fleet& f = the_fleet();
     const auto output = static_cast<format>(state.range(0));
+    const auto storage = static_cast<label_storage>(state.range(1));
     pipeline p;
-    p.run(f, output, true);  // warm-up: vectors reach their steady-state capacity
+    p.run(f, output, storage, true);  // warm-up: vectors reach their steady-state capacity
     const std::uint64_t before = allocation_count.load();
     for (auto _ : state) {
-        p.run(f, output, true);
+        p.run(f, output, storage, true);
     }
     report(state, f, p, allocation_count.load() - before, true);
 }
@@ -229,22 +230,27 @@ void bench_parse_merge_write(benchmark::State& state) {
 void bench_merge_write(benchmark::State& state) {
     const fleet& f = the_fleet();
     const auto output = static_cast<format>(state.range(0));
+    const auto storage = static_cast<label_storage>(state.range(1));
     pipeline p;
-    p.run(f, output, true);
+    p.run(f, output, storage, true);
     const std::uint64_t before = allocation_count.load();
     for (auto _ : state) {
-        p.run(f, output, false);
+        p.run(f, output, storage, false);
     }
     report(state, f, p, allocation_count.load() - before, true);
 }
 
 BENCHMARK(bench_parse_merge_write)
-    ->Arg(static_cast<int>(format::prometheus_text))
-    ->Arg(static_cast<int>(format::openmetrics))
+    ->ArgsProduct({{static_cast<int>(format::prometheus_text),
+                    static_cast<int>(format::openmetrics)},
+                   {static_cast<int>(label_storage::materialized),
+                    static_cast<int>(label_storage::raw_when_canonical)}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(bench_merge_write)
-    ->Arg(static_cast<int>(format::prometheus_text))
-    ->Arg(static_cast<int>(format::openmetrics))
+    ->ArgsProduct({{static_cast<int>(format::prometheus_text),
+                    static_cast<int>(format::openmetrics)},
+                   {static_cast<int>(label_storage::materialized),
+                    static_cast<int>(label_storage::raw_when_canonical)}})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -28,19 +28,21 @@ std::string read_fixture(const char* name) {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-void run_parse(benchmark::State& state, const char* fixture, mgw::exposition::format fmt) {
+void run_parse(
+    benchmark::State& state, const char* fixture, mgw::exposition::format fmt,
+    mgw::exposition::label_storage storage = mgw::exposition::label_storage::materialized) {
     const std::string body = read_fixture(fixture);
     mgw::exposition::parsed_exposition out;
     mgw::exposition::parse_error error;
     // Warm-up: the first parse sizes the vectors and the per-thread scratch sets.
-    if (!mgw::exposition::parse(body, fmt, out, error)) {
+    if (!mgw::exposition::parse(body, fmt, out, error, {}, storage)) {
         state.SkipWithError(error.message().c_str());
         return;
     }
     const std::size_t before = allocation_count.load(std::memory_order_relaxed);
     std::size_t parses = 0;
     for (auto _ : state) {
-        const bool ok = mgw::exposition::parse(body, fmt, out, error);
+        const bool ok = mgw::exposition::parse(body, fmt, out, error, {}, storage);
         benchmark::DoNotOptimize(ok);
         benchmark::DoNotOptimize(out.samples.data());
         ++parses;
@@ -61,6 +63,12 @@ void bm_parse_prometheus_237mfs_nometa(benchmark::State& state) {
     run_parse(state, "alltypes.237mfs.nometa.prom.txt", mgw::exposition::format::prometheus_text);
 }
 
+// The app merge path's storage: canonical label blocks kept raw.
+void bm_parse_prometheus_237mfs_raw_labels(benchmark::State& state) {
+    run_parse(state, "alltypes.237mfs.prom.txt", mgw::exposition::format::prometheus_text,
+              mgw::exposition::label_storage::raw_when_canonical);
+}
+
 void bm_parse_openmetrics_1histogram(benchmark::State& state) {
     run_parse(state, "1histogram.om.txt", mgw::exposition::format::openmetrics);
 }
@@ -69,6 +77,7 @@ void bm_parse_openmetrics_1histogram(benchmark::State& state) {
 
 BENCHMARK(bm_parse_prometheus_237mfs);
 BENCHMARK(bm_parse_prometheus_237mfs_nometa);
+BENCHMARK(bm_parse_prometheus_237mfs_raw_labels);
 BENCHMARK(bm_parse_openmetrics_1histogram);
 
 // Counting replacements of the global allocation functions (all forms route here). GCC sees

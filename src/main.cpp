@@ -1,6 +1,7 @@
-// metrics-gateway command line: `serve` (the default), `check`, `version`. See usage() below
-// and DESIGN.md's pinned CLI; scripts and tests rely on these spellings and exit codes.
+// metrics-gateway command line: `serve` (the default), `check`, `hm-plugin`, `version`. See usage()
+// below and DESIGN.md's pinned CLI; scripts and tests rely on these spellings and exit codes.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <iterator>
@@ -12,7 +13,10 @@
 
 #include <fmt/format.h>
 
+#include <mgw/bosh/hm_plugin.hpp>
+#include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
+#include <mgw/core/duration.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/core/version.hpp>
 #include <mgw/exposition/check.hpp>
@@ -24,12 +28,14 @@ constexpr int exit_usage = 2;
 
 constexpr std::string_view main_usage = R"(usage: metrics-gateway [serve] [--config FILE]
        metrics-gateway check [--format prometheus|openmetrics|auto] [FILE|-]
+       metrics-gateway hm-plugin [--server HOST:PORT]
        metrics-gateway version
 
 Commands:
   serve     run the gateway (the default); without --config it runs on embedded defaults
             (HTTP on 127.0.0.1:8085, health on 127.0.0.1:8080, no NATS)
   check     validate a Prometheus text 0.0.4 or OpenMetrics 1.0 exposition
+  hm-plugin BOSH Health Monitor JSON plugin: forward HM's events from stdin to the gateway
   version   print the version
 
 Run 'metrics-gateway COMMAND --help' for a command's options.
@@ -56,6 +62,23 @@ Options:
   -f, --format F   prometheus (text 0.0.4), openmetrics (1.0) or auto (default: OpenMetrics
                    when the input ends with "# EOF")
   -h, --help       this help
+)";
+
+constexpr std::string_view hm_plugin_usage =
+    R"(usage: metrics-gateway hm-plugin [--server HOST:PORT]
+
+The BOSH Health Monitor JSON plugin. HM starts it without arguments and writes one JSON event
+per line to its standard input; every line is forwarded to the gateway's bosh.ingest_listen.
+Lines read while the gateway is unreachable wait in a bounded buffer (overflow is dropped and
+logged) and are sent once it is back. Exits 0 at end of input once everything is delivered,
+1 when buffered lines could not be delivered within --flush-timeout.
+
+Options:
+  -s, --server HOST:PORT  the gateway's ingest address (default 127.0.0.1:25594,
+                          or MGW_HM_PLUGIN_SERVER when set)
+  --buffer-lines N        lines held while disconnected (default 100000)
+  --flush-timeout DUR     delivery attempts after end of input (default 10s)
+  -h, --help              this help
 )";
 
 bool is_help(std::string_view arg) {
@@ -172,6 +195,61 @@ int run_check(std::span<char* const> args) {
     return status;
 }
 
+int run_hm_plugin(std::span<char* const> args) {
+    mgw::bosh::hm_plugin_options options;
+    std::string server = "127.0.0.1:25594";
+    if (const char* env = std::getenv("MGW_HM_PLUGIN_SERVER"); env != nullptr && *env != 0) {
+        server = env;
+    }
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view arg = args[i];
+        if (is_help(arg)) {
+            std::cout << hm_plugin_usage;
+            return 0;
+        }
+        auto value_of = [&](std::string_view long_name,
+                            std::string_view short_name) -> std::optional<std::string> {
+            const std::string prefix = std::string(long_name) + "=";
+            if (arg.starts_with(prefix)) {
+                return std::string(arg.substr(prefix.size()));
+            }
+            if ((arg == long_name || (!short_name.empty() && arg == short_name)) &&
+                i + 1 < args.size()) {
+                return std::string(args[++i]);
+            }
+            return std::nullopt;
+        };
+        if (auto v = value_of("--server", "-s")) {
+            server = *v;
+        } else if (auto lines = value_of("--buffer-lines", "")) {
+            try {
+                options.buffer_lines = std::stoul(*lines);
+            } catch (const std::exception&) {
+                return usage_error(fmt::format("invalid --buffer-lines '{}'", *lines),
+                                   hm_plugin_usage);
+            }
+        } else if (auto timeout = value_of("--flush-timeout", "")) {
+            const auto d = mgw::core::parse_duration(*timeout);
+            if (!d) {
+                return usage_error(fmt::format("invalid --flush-timeout '{}'", *timeout),
+                                   hm_plugin_usage);
+            }
+            options.flush_timeout = *d;
+        } else {
+            return usage_error(fmt::format("unknown argument '{}'", arg), hm_plugin_usage);
+        }
+    }
+    const auto address = mgw::core::parse_listen_address(server);
+    if (!address || address->port == 0) {
+        return usage_error(fmt::format("invalid server address '{}' (expected host:port)", server),
+                           hm_plugin_usage);
+    }
+    options.host = address->host.empty() ? "127.0.0.1" : address->host;
+    options.port = address->port;
+    mgw::core::logger log;
+    return mgw::bosh::run_hm_plugin(options, log);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -185,6 +263,9 @@ int main(int argc, char** argv) {
     }
     if (command == "check") {
         return run_check(args.subspan(1));
+    }
+    if (command == "hm-plugin") {
+        return run_hm_plugin(args.subspan(1));
     }
     if (command == "version" || command == "--version") {
         std::cout << "metrics-gateway " << mgw::core::version() << "\n";

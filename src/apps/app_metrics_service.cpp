@@ -141,7 +141,8 @@ struct app_metrics_service::contribution {
     std::vector<exposition::label> labels;
 
     bool prepare(const contributed_exposition& source, exposition::parse_error& error) {
-        if (!exposition::parse(source.body, source.format, parsed, error)) {
+        if (!exposition::parse(source.body, source.format, parsed, error, {},
+                               exposition::label_storage::raw_when_canonical)) {
             return false;
         }
         escaped_values.reserve(source.labels.size());
@@ -287,7 +288,9 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         bodies[i] = std::move(result.body);
         exposition::parse_error parse_error;
         const auto input_format = exposition::format_from_content_type(result.content_type);
-        if (!exposition::parse(bodies[i], input_format, expositions[i], parse_error)) {
+        // Raw label blocks: a million series are held until the merge is written.
+        if (!exposition::parse(bodies[i], input_format, expositions[i], parse_error, {},
+                               exposition::label_storage::raw_when_canonical)) {
             expositions[i].clear();
             outcomes[i].reason = "parse_error";
             metrics_->parse_errors.Increment();

@@ -6,6 +6,12 @@
 
 namespace mgw::broker {
 
+namespace {
+
+constexpr std::size_t max_access_key_bytes = 256;
+
+}  // namespace
+
 void binding_index::add_key(std::string key_hash, push::push_binding binding) {
     const std::unique_lock lock(mutex_);
     const std::string binding_id = binding.binding_id;
@@ -49,6 +55,10 @@ void binding_index::remove(std::string_view binding_id) {
 
 std::optional<push::push_binding> binding_index::find_by_access_key(
     std::string_view access_key) const {
+    // Issued keys are 36 characters; anything far longer is not worth hashing.
+    if (access_key.empty() || access_key.size() > max_access_key_bytes) {
+        return std::nullopt;
+    }
     // Hashed outside the lock; the hash is what the index holds, never the key.
     const std::string key_hash = hash_access_key(access_key);
     const std::shared_lock lock(mutex_);

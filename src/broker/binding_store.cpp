@@ -176,55 +176,70 @@ const boost::system::error_category& sqlite_category() {
     return category;
 }
 
-binding_store::binding_store(const std::string& path) {
-    const std::string name = path.empty() ? ":memory:" : path;
-    // NOMUTEX: the broker service serialises every call itself.
-    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
-    const auto fail = [&](std::string_view what, int code) {
-        std::string message =
-            fmt::format("broker.database {}: {}: {}", name, what,
-                        db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
-        sqlite3_close(db_);
-        db_ = nullptr;
-        throw store_error(message);
-    };
-    if (rc != SQLITE_OK) {
-        fail("cannot open", rc);
-    }
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, const std::string& name, std::string_view what, int code) {
+    throw store_error(fmt::format("broker.database {}: {}: {}", name, what,
+                                  db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code)));
+}
+
+// Settings, lock and schema. Throws store_error; its statements and transaction are gone by
+// the time the caller closes the connection.
+void prepare_database(sqlite3* db, const std::string& name) {
     // Exclusive locking: the in-memory index is only right if this process is the only
     // writer. With WAL it also means no -shm file is needed.
     for (const char* pragma : {"PRAGMA locking_mode = EXCLUSIVE", "PRAGMA journal_mode = WAL",
                                "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"}) {
-        if ((rc = sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr)) != SQLITE_OK) {
-            fail(pragma, rc);
+        if (const int rc = sqlite3_exec(db, pragma, nullptr, nullptr, nullptr); rc != SQLITE_OK) {
+            fail(db, name, pragma, rc);
         }
     }
     // BEGIN IMMEDIATE takes the write lock now, and keeps it (exclusive mode): a second
     // gateway on this file stops at start with "database is locked".
-    transaction migration(db_);
+    transaction migration(db);
     if (migration.rc() != SQLITE_OK) {
-        fail("cannot lock", migration.rc());
+        fail(db, name, "cannot lock", migration.rc());
     }
     int version = 0;
     {
-        statement s(db_, "PRAGMA user_version");
+        statement s(db, "PRAGMA user_version");
         if (s.step() != SQLITE_ROW) {
-            fail("cannot read the schema version", s.rc());
+            fail(db, name, "cannot read the schema version", s.rc());
         }
         version = static_cast<int>(s.integer(0));
     }
-    if (version > schema_version) {
+    if (version > binding_store::schema_version) {
         throw store_error(
             fmt::format("broker.database {}: schema version {} is newer than this gateway's ({})",
-                        name, version, schema_version));
+                        name, version, binding_store::schema_version));
     }
-    if (version == 0 &&
-        (rc = sqlite3_exec(db_, schema_v1, nullptr, nullptr, nullptr)) != SQLITE_OK) {
-        fail("cannot create the schema", rc);
+    if (version == 0) {
+        if (const int rc = sqlite3_exec(db, schema_v1, nullptr, nullptr, nullptr);
+            rc != SQLITE_OK) {
+            fail(db, name, "cannot create the schema", rc);
+        }
     }
-    if ((rc = migration.commit()) != SQLITE_OK) {
-        fail("cannot commit the schema", rc);
+    if (const int rc = migration.commit(); rc != SQLITE_OK) {
+        fail(db, name, "cannot commit the schema", rc);
+    }
+}
+
+}  // namespace
+
+binding_store::binding_store(const std::string& path) {
+    const std::string name = path.empty() ? ":memory:" : path;
+    // NOMUTEX: the broker service serialises every call itself.
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    try {
+        if (const int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr); rc != SQLITE_OK) {
+            fail(db_, name, "cannot open", rc);
+        }
+        prepare_database(db_, name);
+    } catch (...) {
+        // The destructor does not run for a constructor that throws.
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw;
     }
 }
 

@@ -501,17 +501,45 @@ void read_broker(const YAML::Node& node, broker_config& out) {
 }
 
 void read_bosh(const YAML::Node& node, bosh_config& out) {
-    const section s(node, "bosh", {"ingest_listen", "uaa"});
+    const section s(
+        node, "bosh",
+        {"ingest_listen", "max_line_bytes", "queue_size", "max_subscriptions",
+         "subscription_idle_expiry", "heartbeat_staleness", "stream_keepalive", "auth", "uaa"});
     read_optional_address(s, "ingest_listen", out.ingest_listen);
-    const section uaa(s.get("uaa"), s.path_of("uaa"), {"url", "client_id", "client_secret"});
+    read_uint(s, "max_line_bytes", out.max_line_bytes, 1024, std::uint64_t{1} << 30);
+    read_uint(s, "queue_size", out.queue_size, 1, 10'000'000);
+    read_uint(s, "max_subscriptions", out.max_subscriptions, 1, 1'000'000);
+    read_duration(s, "subscription_idle_expiry", out.subscription_idle_expiry,
+                  zero_duration::rejected);
+    read_duration(s, "heartbeat_staleness", out.heartbeat_staleness, zero_duration::rejected);
+    read_duration(s, "stream_keepalive", out.stream_keepalive, zero_duration::rejected);
+    std::string auth;
+    read_string(s, "auth", auth);
+    if (auth == "check_token") {
+        out.auth = bosh_auth_mode::check_token;
+    } else if (auth == "jwt") {
+        out.auth = bosh_auth_mode::jwt;
+    } else if (!auth.empty()) {
+        throw config_error(s.path_of("auth"),
+                           fmt::format("'{}' is not one of check_token, jwt", auth));
+    }
+    const section uaa(s.get("uaa"), s.path_of("uaa"),
+                      {"url", "client_id", "client_secret", "ca_file", "timeout"});
     read_string(uaa, "url", out.uaa.url);
     read_string(uaa, "client_id", out.uaa.client_id);
     read_string(uaa, "client_secret", out.uaa.client_secret);
+    read_string(uaa, "ca_file", out.uaa.ca_file);
+    read_duration(uaa, "timeout", out.uaa.timeout, zero_duration::rejected);
     if (!out.uaa.url.empty() && out.uaa.client_id.empty()) {
         throw config_error(uaa.path_of("client_id"), "required when bosh.uaa.url is set");
     }
     if (!out.uaa.url.empty() && out.uaa.client_secret.empty()) {
         throw config_error(uaa.path_of("client_secret"), "required when bosh.uaa.url is set");
+    }
+    if (out.ingest_listen && out.uaa.url.empty()) {
+        throw config_error(uaa.path_of("url"),
+                           "required when bosh.ingest_listen is set (event streams are "
+                           "authorized by UAA)");
     }
 }
 

@@ -47,7 +47,7 @@ std::string parse_error::message() const {
 }
 
 bool parse(std::string_view input, format input_format, parsed_exposition& out, parse_error& error,
-           const parse_limits& limits) {
+           const parse_limits& limits, label_storage storage) {
     out.clear();
     out.source_format = input_format;
     error = parse_error{};
@@ -67,7 +67,16 @@ bool parse(std::string_view input, format input_format, parsed_exposition& out, 
     }
     return input_format == format::openmetrics
                ? detail::parse_openmetrics(input, out, error, limits)
-               : detail::parse_prometheus(input, out, error, limits);
+               : detail::parse_prometheus(input, out, error, limits, storage);
+}
+
+void append_labels_of(const parsed_exposition& src, const sample& s, std::vector<label>& out) {
+    if (s.has_raw_labels()) {
+        for_each_raw_label(s.raw_labels(), [&](const label& l) { out.push_back(l); });
+        return;
+    }
+    out.insert(out.end(), src.labels.begin() + s.labels.first,
+               src.labels.begin() + s.labels.first + s.labels.count);
 }
 
 format format_from_content_type(std::string_view content_type) {

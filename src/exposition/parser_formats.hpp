@@ -14,7 +14,7 @@ namespace mgw::exposition::detail {
 
 // Both expect `out` cleared and `input` already checked to be valid UTF-8.
 bool parse_prometheus(std::string_view input, parsed_exposition& out, parse_error& error,
-                      const parse_limits& limits);
+                      const parse_limits& limits, label_storage storage);
 bool parse_openmetrics(std::string_view input, parsed_exposition& out, parse_error& error,
                        const parse_limits& limits);
 

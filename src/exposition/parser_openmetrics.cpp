@@ -436,7 +436,7 @@ class openmetrics_parser {
         if (!parse_label_set<true>(p, end, out_.labels, nullptr, limits_, f)) {
             return error_at(f.at, f.reason);
         }
-        exemplar& ex = s.exemplar_data;
+        exemplar ex;
         ex.labels = {first, static_cast<std::uint32_t>(out_.labels.size()) - first};
         std::size_t code_points = 0;
         for (std::uint32_t i = first; i < out_.labels.size(); ++i) {
@@ -473,7 +473,8 @@ class openmetrics_parser {
                 return error_at(p, "unexpected text after exemplar");
             }
         }
-        s.has_exemplar = true;
+        s.exemplar_index = static_cast<std::uint32_t>(out_.exemplars.size());
+        out_.exemplars.push_back(ex);
         return true;
     }
 
@@ -669,7 +670,7 @@ class openmetrics_parser {
                 return error_at(name_at, "counter-like value cannot be negative");
             }
         }
-        if (s.has_exemplar) {
+        if (s.has_exemplar()) {
             const bool allowed =
                 ((type == metric_type::histogram || type == metric_type::gaugehistogram) &&
                  suffix == "_bucket") ||

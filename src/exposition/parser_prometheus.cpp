@@ -75,12 +75,13 @@ bool parse_type_name(std::string_view text, metric_type& out) {
 class prometheus_parser {
   public:
     prometheus_parser(std::string_view input, parsed_exposition& out, parse_error& error,
-                      const parse_limits& limits, name_set& seen)
+                      const parse_limits& limits, label_storage storage, name_set& seen)
         : reader_(input, limits.max_line_bytes),
           out_(out),
           error_(error),
           limits_(limits),
-          seen_(seen) {}
+          seen_(seen),
+          raw_when_canonical_(storage == label_storage::raw_when_canonical) {}
 
     bool run() {
         const char* begin = nullptr;
@@ -212,13 +213,22 @@ class prometheus_parser {
         } else if (*p != '{') {
             return error_at(p, "invalid metric name");
         }
+        std::uint32_t raw_labels_size = 0;
         if (p < end && *p == '{') {
+            const char* const brace = p;
             ++p;
             if (!parse_label_set<false>(p, end, out_.labels, &name, limits_, f)) {
                 return error_at(f.at, f.reason);
             }
             if (name.text.empty()) {
                 return error_at(name_at, "missing metric name");
+            }
+            if (raw_when_canonical_ && !name.quoted &&
+                brace == name.text.data() + name.text.size()) {
+                raw_labels_size = canonical_block_size(first_label, brace + 1, p - 1);
+                if (raw_labels_size != 0) {
+                    out_.labels.resize(first_label);  // never grows: no allocation
+                }
             }
             p = skip_blanks(p, end);
         }
@@ -232,6 +242,7 @@ class prometheus_parser {
         sample s;
         s.name = name.text;
         s.labels = {first_label, static_cast<std::uint32_t>(out_.labels.size()) - first_label};
+        s.raw_labels_size = raw_labels_size;
         s.value_text = std::string_view(value_begin, static_cast<std::size_t>(p - value_begin));
         if (!parse_number(s.value_text, s.value)) {
             return error_at(value_begin, "invalid value");
@@ -266,6 +277,27 @@ class prometheus_parser {
         return true;
     }
 
+    // The size of block [begin, end) (between the braces) when it is canonical: its labels,
+    // labels[first...], are unquoted and unescaped and the block has nothing else (no blanks,
+    // no trailing comma), which is so exactly when its length is the sum of `name="value"`
+    // and the commas between them. 0 otherwise (and for an empty block).
+    std::uint32_t canonical_block_size(std::uint32_t first, const char* begin,
+                                       const char* end) const {
+        const auto size = static_cast<std::size_t>(end - begin);
+        if (first == out_.labels.size() || size > UINT32_MAX) {
+            return 0;
+        }
+        std::size_t expected = out_.labels.size() - first - 1;
+        for (std::size_t i = first; i < out_.labels.size(); ++i) {
+            const label& l = out_.labels[i];
+            if (l.name_was_quoted || l.value_has_escapes) {
+                return 0;
+            }
+            expected += l.name.size() + l.value.size() + 3;
+        }
+        return expected == size ? static_cast<std::uint32_t>(size) : 0;
+    }
+
     line_reader reader_;
     parsed_exposition& out_;
     parse_error& error_;
@@ -273,16 +305,17 @@ class prometheus_parser {
     name_set& seen_;
     const char* line_begin_ = nullptr;
     std::uint32_t current_ = no_family;
+    bool raw_when_canonical_;
 };
 
 }  // namespace
 
 bool parse_prometheus(std::string_view input, parsed_exposition& out, parse_error& error,
-                      const parse_limits& limits) {
+                      const parse_limits& limits, label_storage storage) {
     // Per-thread scratch so that a steady-state parse allocates nothing.
     thread_local name_set seen;
     seen.clear();
-    prometheus_parser parser(input, out, error, limits, seen);
+    prometheus_parser parser(input, out, error, limits, storage, seen);
     return parser.run();
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/writer.hpp>
@@ -344,6 +345,49 @@ void append_labels_of(std::string& out, std::span<const label> labels, bool& fir
     }
 }
 
+// A sample's own labels followed by the injected ones, own labels colliding with an injected
+// name renamed `exported_<name>` or dropped.
+void append_own_and_injected(std::string& out, std::span<const label> own,
+                             const prepared_labels& injected, bool drop_colliding, bool& first,
+                             const writer_options& opts) {
+    for (const label& l : own) {
+        std::size_t prefix_count = 0;
+        if (((injected.name_length_bits >> name_filter_bit(l.name)) & 1) != 0 &&
+            injected_has(injected.labels, l.name)) {
+            if (drop_colliding) {
+                continue;
+            }
+            prefix_count = exported_prefix_count(own, injected.labels, l.name);
+        }
+        if (!first) {
+            out += ',';
+        }
+        first = false;
+        append_label_name(out, l, prefix_count, opts);
+        out += "=\"";
+        if (l.value_has_escapes) {
+            append_label_value(out, l.value);
+        } else {
+            out += l.value;
+        }
+        out += '"';
+    }
+    if (!first) {
+        out += ',';
+    }
+    out += injected.rendered;
+}
+
+// Whether a label name of a canonical raw block is also an injected name.
+bool raw_block_collides(std::string_view block, const prepared_labels& injected) {
+    bool collides = false;
+    for_each_raw_label(block, [&](const label& l) {
+        collides = collides || (((injected.name_length_bits >> name_filter_bit(l.name)) & 1) != 0 &&
+                                injected_has(injected.labels, l.name));
+    });
+    return collides;
+}
+
 std::span<const label> labels_in(const parsed_exposition& src, index_range r) {
     return std::span<const label>(src.labels).subspan(r.first, r.count);
 }
@@ -509,6 +553,8 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
                                              ? std::string_view("_total")
                                              : std::string_view();
     const std::span<const label> own = labels_in(src, s.labels);
+    const bool raw = s.has_raw_labels();
+    const bool has_own = raw || !own.empty();
     const bool has_injected = !injected.rendered.empty();
     // The name is scanned once: legacy names (nearly all) are copied as they are.
     const bool legacy_name = is_legacy_metric_name(s.name);
@@ -528,41 +574,33 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
             append_name_chars_escaped(out, s.name, true);
             out += name_suffix;
         }
-        if (!own.empty() || has_injected) {
+        if (has_own || has_injected) {
             out += '{';
         }
     }
-    if (!has_injected) {
-        append_labels_of(out, own, first, opts);
-    } else {
-        for (const label& l : own) {
-            std::size_t prefix_count = 0;
-            if (((injected.name_length_bits >> name_filter_bit(l.name)) & 1) != 0 &&
-                injected_has(injected.labels, l.name)) {
-                if (drop_colliding) {
-                    continue;
-                }
-                prefix_count = exported_prefix_count(own, injected.labels, l.name);
-            }
-            if (!first) {
-                out += ',';
-            }
-            first = false;
-            append_label_name(out, l, prefix_count, opts);
-            out += "=\"";
-            if (l.value_has_escapes) {
-                append_label_value(out, l.value);
-            } else {
-                out += l.value;
-            }
-            out += '"';
-        }
+    if (raw && (!has_injected || !raw_block_collides(s.raw_labels(), injected))) {
+        // A canonical block is written exactly as append_labels_of would write its labels.
         if (!first) {
             out += ',';
         }
-        out += injected.rendered;
+        out += s.raw_labels();
+        if (has_injected) {
+            out += ',';
+            out += injected.rendered;
+        }
+    } else if (!has_injected) {
+        append_labels_of(out, own, first, opts);
+    } else if (raw) {
+        // Rare: an own label collides, so the block is split into labels and renamed or
+        // dropped like materialised ones. The scratch keeps its capacity per thread.
+        thread_local std::vector<label> scratch;
+        scratch.clear();
+        for_each_raw_label(s.raw_labels(), [](const label& l) { scratch.push_back(l); });
+        append_own_and_injected(out, scratch, injected, drop_colliding, first, opts);
+    } else {
+        append_own_and_injected(out, own, injected, drop_colliding, first, opts);
     }
-    if (quoted_name || !own.empty() || has_injected) {
+    if (quoted_name || has_own || has_injected) {
         out += '}';
     }
     out += ' ';
@@ -574,8 +612,8 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
             out.resize(mark);
         }
     }
-    if (om && s.has_exemplar && input == format::openmetrics) {
-        const exemplar& e = s.exemplar_data;
+    if (om && s.has_exemplar() && input == format::openmetrics) {
+        const exemplar& e = src.exemplar_of(s);
         out += " # {";
         bool first_exemplar_label = true;
         append_labels_of(out, labels_in(src, e.labels), first_exemplar_label, opts);

@@ -15,6 +15,7 @@
 
 #include <mgw/apps/app_metrics_service.hpp>
 #include <mgw/apps/routes_endpoint.hpp>
+#include <mgw/bosh/bosh_service.hpp>
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/metrics.hpp>
@@ -94,6 +95,27 @@ push::push_service_options push_settings(const core::gateway_config& config) {
     return settings;
 }
 
+bosh::bosh_service_options bosh_settings(const core::gateway_config& config) {
+    const core::bosh_config& b = config.bosh;
+    bosh::bosh_service_options settings;
+    settings.ingest.host = b.ingest_listen->host;
+    settings.ingest.port = b.ingest_listen->port;
+    settings.ingest.max_line_bytes = b.max_line_bytes;
+    settings.distributor.queue_capacity = b.queue_size;
+    settings.distributor.max_subscriptions = b.max_subscriptions;
+    settings.distributor.idle_expiry = b.subscription_idle_expiry;
+    settings.gauges.staleness = b.heartbeat_staleness;
+    settings.stream_keepalive = b.stream_keepalive;
+    settings.auth.mode =
+        b.auth == core::bosh_auth_mode::jwt ? bosh::auth_mode::jwt : bosh::auth_mode::check_token;
+    settings.auth.uaa_url = b.uaa.url;
+    settings.auth.client_id = b.uaa.client_id;
+    settings.auth.client_secret = b.uaa.client_secret;
+    settings.auth.ca_file = b.uaa.ca_file;
+    settings.auth.uaa_timeout = b.uaa.timeout;
+    return settings;
+}
+
 // Emitters re-register every minimumRegisterIntervalInSeconds we announce: a route must live
 // at least that long, whatever routes.stale_threshold says (gorouter raises it likewise).
 routes::route_table_options route_table_settings(const core::gateway_config& config) {
@@ -129,6 +151,7 @@ struct services {
     std::optional<broker::broker_service> broker;
     // After app_metrics, which asks it for pushed series; before the servers that call it.
     std::optional<push::push_service> push;
+    std::optional<bosh::bosh_service> bosh_events;  // when bosh.ingest_listen is set
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
@@ -159,6 +182,11 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
                           {"open_connections", s.main_server->open_connections()}});
 
     const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+    // HM ingest stops first (the plugin keeps unacknowledged lines); event streams then send
+    // what is queued and end, so the HTTP drain below does not wait for them.
+    if (s.bosh_events) {
+        s.bosh_events->stop();
+    }
     const bool complete = co_await s.main_server->drain(deadline);
     // The health listener answered 503 throughout the drain so load balancers moved away.
     co_await s.health_server->drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
@@ -228,6 +256,10 @@ int gateway::run() {
     } else if (config_.push.enabled) {
         log_.info("push API off: no service broker issues access keys");
     }
+    if (config_.bosh.ingest_listen) {
+        s.bosh_events.emplace(io, bosh_settings(config_), log_, s.metrics.registry());
+        s.bosh_events->register_routes(main_routes);
+    }
     s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
                           std::move(main_routes), log_, s.metrics.registry());
 
@@ -240,6 +272,9 @@ int gateway::run() {
     core::signal_watcher signals(io.get_executor());
     s.main_server->start();
     s.health_server->start();
+    if (s.bosh_events) {
+        s.bosh_events->start();
+    }
     if (s.route_subscriber) {
         asio::post(s.routes_strand, [&s] { s.route_subscriber->start(); });
     }
@@ -257,6 +292,7 @@ int gateway::run() {
                         {"health_listen", config_.health_listen.to_string()},
                         {"health_port", s.health_server->local_port()},
                         {"tls", config_.tls.enabled()},
+                        {"bosh_ingest_port", s.bosh_events ? s.bosh_events->ingest_port() : 0},
                         {"threads", thread_count}});
 
     std::vector<std::jthread> workers;

@@ -1,6 +1,7 @@
 // libFuzzer target for the exposition parser: every input is parsed as Prometheus text and as
 // OpenMetrics, and the result must satisfy the model's invariants (ranges in bounds, families
-// tiling the samples, views inside the input) or be a positioned error.
+// tiling the samples, views inside the input) or be a positioned error. A valid 0.0.4 body is
+// also parsed with raw label blocks and must write the same bytes as with materialised labels.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -8,7 +9,9 @@
 #include <string_view>
 
 #include "mgw/exposition/check.hpp"
+#include "mgw/exposition/merger.hpp"
 #include "mgw/exposition/parser.hpp"
+#include "mgw/exposition/writer.hpp"
 
 namespace {
 
@@ -27,7 +30,7 @@ bool range_ok(mgw::exposition::index_range range, std::size_t size) {
     return static_cast<std::size_t>(range.first) + range.count <= size;
 }
 
-void check_result(std::string_view input, mgw::exposition::format fmt,
+bool check_result(std::string_view input, mgw::exposition::format fmt,
                   mgw::exposition::parsed_exposition& out) {
     using namespace mgw::exposition;
     parse_limits limits;
@@ -38,7 +41,7 @@ void check_result(std::string_view input, mgw::exposition::format fmt,
     if (!ok) {
         require(error.line >= 1 && error.column >= 1 && !error.reason.empty());
         require(!error.message().empty());
-        return;
+        return false;
     }
     require(out.source_format == fmt);
     require(out.samples.size() <= limits.max_samples);
@@ -57,12 +60,14 @@ void check_result(std::string_view input, mgw::exposition::format fmt,
         require(inside(s.timestamp_text, input));
         require(range_ok(s.labels, out.labels.size()));
         require(s.labels.count <= limits.max_labels_per_sample);
-        if (s.has_exemplar) {
+        if (s.has_exemplar()) {
             require(fmt == format::openmetrics);
-            require(range_ok(s.exemplar_data.labels, out.labels.size()));
-            require(s.exemplar_data.labels.first >= s.labels.first + s.labels.count);
-            require(!s.exemplar_data.value_text.empty());
-            require(inside(s.exemplar_data.value_text, input));
+            require(s.exemplar_index < out.exemplars.size());
+            const exemplar& e = out.exemplar_of(s);
+            require(range_ok(e.labels, out.labels.size()));
+            require(e.labels.first >= s.labels.first + s.labels.count);
+            require(!e.value_text.empty());
+            require(inside(e.value_text, input));
         }
     }
     for (const label& l : out.labels) {
@@ -75,6 +80,45 @@ void check_result(std::string_view input, mgw::exposition::format fmt,
     const std::size_t samples = out.samples.size();
     require(parse(input, fmt, out, error, limits));
     require(out.families.size() == families && out.samples.size() == samples);
+    return true;
+}
+
+// A 0.0.4 body parsed with raw label blocks must write exactly what the materialised parse
+// writes, alone and merged with injected labels that collide with common names.
+void check_raw_labels_write_the_same(std::string_view input,
+                                     const mgw::exposition::parsed_exposition& full) {
+    using namespace mgw::exposition;
+    static parsed_exposition raw;
+    parse_limits limits;
+    limits.max_line_bytes = 1 << 16;
+    limits.max_samples = 10'000;
+    parse_error error;
+    require(parse(input, format::prometheus_text, raw, error, limits,
+                  label_storage::raw_when_canonical));
+    require(raw.samples.size() == full.samples.size());
+    label injected[3];
+    injected[0].name = "a";
+    injected[0].value = "x";
+    injected[1].name = "exported_a";
+    injected[1].value = "y";
+    injected[2].name = "le";
+    injected[2].value = "z";
+    for (const format output : {format::prometheus_text, format::openmetrics}) {
+        const writer_options opts{output, (input.size() & 1) != 0};
+        std::string a;
+        std::string b;
+        write_exposition(a, full, opts);
+        write_exposition(b, raw, opts);
+        require(a == b);
+        for (const collision_policy policy :
+             {collision_policy::rename_exported, collision_policy::overwrite}) {
+            merger ma({policy});
+            merger mb({policy});
+            ma.add_source(full, injected);
+            mb.add_source(raw, injected);
+            require(ma.write_all(opts) == mb.write_all(opts));
+        }
+    }
 }
 
 }  // namespace
@@ -84,7 +128,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string buffer(reinterpret_cast<const char*>(data), size);
     const std::string_view input(buffer);
     static mgw::exposition::parsed_exposition reused;
-    check_result(input, mgw::exposition::format::prometheus_text, reused);
+    if (check_result(input, mgw::exposition::format::prometheus_text, reused)) {
+        check_raw_labels_write_the_same(input, reused);
+    }
     check_result(input, mgw::exposition::format::openmetrics, reused);
     std::string diagnostic;
     const int verdict = mgw::exposition::check_exposition(input, std::nullopt, diagnostic);

@@ -155,6 +155,18 @@ def test_provision_bind_get_unbind_deprovision():
             assert status == 400 and "unknown plan_id" in error["description"], error
             status, error, _ = broker.call("PUT", "/service_instances/fwd-2", b"{oops")
             assert status == 400 and error["error"] == "BadRequest", error
+            # Broker bodies are small: over 64 KiB is a 413 (the 65 KiB fit in the socket
+            # buffers, so the client always gets to read the answer).
+            oversized = urllib.request.Request(
+                broker.base + "/service_instances/fwd-2", method="PUT",
+                data=b'{"parameters":"' + b"x" * (65 * 1024) + b'"}',
+                headers={"Authorization": AUTH, "X-Broker-API-Version": "2.16"})
+            try:
+                urllib.request.urlopen(oversized, timeout=10)
+                raise AssertionError("oversized body accepted")
+            except urllib.error.HTTPError as refused:
+                assert refused.code == 413, refused.code
+            assert broker.call("GET", "/service_instances/fwd-2")[0] == 404
             assert broker.call("PUT", "/service_instances/prom-1",
                                provision_body(PROMFETCHER, FETCH_APP))[0] == 201
 

@@ -134,13 +134,28 @@ struct broker_config {
 };
 
 struct uaa_config {
-    std::string url;  // empty: no UAA, event streams are not authenticated by UAA
+    std::string url;  // required when bosh.ingest_listen is set: event streams need UAA
     std::string client_id;
     std::string client_secret;
+    std::string ca_file;  // extra CA for UAA's certificate; system roots otherwise
+    std::chrono::milliseconds timeout{std::chrono::seconds{10}};
+};
+
+// How GET /v1/bosh/events checks bearer tokens.
+enum class bosh_auth_mode {
+    check_token,  // UAA /check_token with the client credentials above (the original server)
+    jwt,          // local RS256 verification with UAA's /token_keys
 };
 
 struct bosh_config {
-    std::optional<listen_address> ingest_listen;  // YAML "": HM ingest off
+    std::optional<listen_address> ingest_listen;  // YAML "": HM ingest and /v1/bosh/* off
+    std::uint64_t max_line_bytes = 1048576;       // longer HM lines are skipped and counted
+    std::uint32_t queue_size = 1024;              // events per subscription
+    std::uint32_t max_subscriptions = 1024;
+    std::chrono::milliseconds subscription_idle_expiry{std::chrono::minutes{10}};
+    std::chrono::milliseconds heartbeat_staleness{std::chrono::minutes{5}};
+    std::chrono::milliseconds stream_keepalive{std::chrono::seconds{15}};
+    bosh_auth_mode auth = bosh_auth_mode::check_token;
     uaa_config uaa;
 };
 

@@ -48,7 +48,11 @@ struct exemplar {
     std::string_view timestamp_text;  // empty when absent (always float seconds)
 };
 
+// One sample line. A million of these are held at once while a fleet is merged, so the struct
+// is kept small: the rare exemplar lives out of line in parsed_exposition::exemplars.
 struct sample {
+    static constexpr std::uint32_t no_exemplar = UINT32_MAX;
+
     std::string_view name;        // full sample name, e.g. "http_requests_total", "rpc_bucket"
     index_range labels;           // into parsed_exposition::labels
     std::string_view value_text;  // raw number as written ("1e3", "+Inf", "NaN", ...)
@@ -56,9 +60,40 @@ struct sample {
     // Raw timestamp; empty when absent. Milliseconds (integer) in 0.0.4, seconds (float) in
     // OpenMetrics: writers convert when the output format differs from the input's.
     std::string_view timestamp_text;
-    bool has_exemplar = false;
-    exemplar exemplar_data;
+    std::uint32_t exemplar_index = no_exemplar;  // into parsed_exposition::exemplars
+    // Non-zero when the labels are kept as their raw block instead of in `labels` (then
+    // empty): the text between `{` and `}`, which directly follows the unquoted name. Only a
+    // canonical block is kept so (see label_storage in parser.hpp): `name="value"` pairs
+    // joined by single commas, legacy names, no escapes, exactly what a writer would emit.
+    // The block is found from `name`, so `name` must stay the view the parser set.
+    std::uint32_t raw_labels_size = 0;
+
+    bool has_exemplar() const { return exemplar_index != no_exemplar; }
+    bool has_raw_labels() const { return raw_labels_size != 0; }
+    std::string_view raw_labels() const { return {name.data() + name.size() + 1, raw_labels_size}; }
 };
+
+// Calls `visit(label)` for each label of a canonical raw block (sample::raw_labels()).
+template <class Visit>
+void for_each_raw_label(std::string_view block, Visit&& visit) {
+    const char* p = block.data();
+    const char* const end = p + block.size();
+    while (p < end) {
+        const char* eq = p;
+        while (*eq != '=') {
+            ++eq;
+        }
+        const char* value = eq + 2;  // past `="`
+        const char* close = value;
+        while (*close != '"') {
+            ++close;
+        }
+        visit(label{std::string_view(p, static_cast<std::size_t>(eq - p)),
+                    std::string_view(value, static_cast<std::size_t>(close - value)), false,
+                    false});
+        p = close + 2;  // past `",`
+    }
+}
 
 struct family {
     std::string_view name;  // the family name (OpenMetrics: without _total/_info suffix)
@@ -80,11 +115,15 @@ struct parsed_exposition {
     std::vector<family> families;
     std::vector<sample> samples;
     std::vector<label> labels;
+    std::vector<exemplar> exemplars;
+
+    const exemplar& exemplar_of(const sample& s) const { return exemplars[s.exemplar_index]; }
 
     void clear() {
         families.clear();
         samples.clear();
         labels.clear();
+        exemplars.clear();
     }
 };
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mgw/exposition/model.hpp"
 
@@ -30,12 +31,27 @@ struct parse_limits {
     std::size_t max_samples = 2'000'000;
 };
 
+// How a parse stores each sample's labels.
+enum class label_storage {
+    // Every label in parsed_exposition::labels: what tests, `check` and anything that looks
+    // labels up by name want.
+    materialized,
+    // A Prometheus text sample whose label block is canonical (sample::raw_labels_size) keeps
+    // only that block; other samples, and all OpenMetrics ones, as above. For merge paths
+    // that hold many expositions at once: it saves 40 bytes per label, and the writer copies
+    // such a block in one append. Validation is the same in both modes.
+    raw_when_canonical,
+};
+
+// The labels of `s` appended to `out`, whichever way they are stored.
+void append_labels_of(const parsed_exposition& src, const sample& s, std::vector<label>& out);
+
 // Parses `input` into `out` (cleared first; capacity reused). Returns false and fills `error` on
 // invalid input; `out` is then unspecified but still safe to reuse. The views in `out` point into
 // `input`. Safe to call concurrently from several threads (the scratch sets are per thread);
 // after a first parse of similar size, a parse into the same `out` allocates nothing.
 bool parse(std::string_view input, format input_format, parsed_exposition& out, parse_error& error,
-           const parse_limits& limits = {});
+           const parse_limits& limits = {}, label_storage storage = label_storage::materialized);
 
 // Picks the format from a Content-Type header value (openmetrics-text → openmetrics, else
 // prometheus_text).

@@ -52,6 +52,7 @@ TEST_CASE("keys are found by their text, revoked and replaced at once") {
     CHECK(found->labels.at("space_name") == "s");
     CHECK_FALSE(index.find_by_access_key(hash_access_key("k1")));  // the hash is no key
     CHECK_FALSE(index.find_by_access_key(""));
+    CHECK_FALSE(index.find_by_access_key(std::string(100'000, 'k')));
     CHECK(index.key_count() == 2);
 
     index.remove("b-1");

@@ -63,6 +63,15 @@ void check_defaults(const gateway_config& c) {
     CHECK(c.bosh.uaa.url.empty());
     CHECK(c.bosh.uaa.client_id.empty());
     CHECK(c.bosh.uaa.client_secret.empty());
+    CHECK(c.bosh.uaa.ca_file.empty());
+    CHECK(c.bosh.uaa.timeout == 10s);
+    CHECK(c.bosh.max_line_bytes == 1048576);
+    CHECK(c.bosh.queue_size == 1024);
+    CHECK(c.bosh.max_subscriptions == 1024);
+    CHECK(c.bosh.subscription_idle_expiry == 10min);
+    CHECK(c.bosh.heartbeat_staleness == 5min);
+    CHECK(c.bosh.stream_keepalive == 15s);
+    CHECK(c.bosh.auth == mgw::core::bosh_auth_mode::check_token);
     CHECK_FALSE(c.rsocket.tcp_listen.has_value());
     CHECK_FALSE(c.rsocket.websocket_listen.has_value());
     CHECK(c.log.level == log_level::info);
@@ -112,7 +121,19 @@ push: { enabled: false, ttl: 90s, max_body_bytes: 65536 }
 broker: { enabled: true, username: admin, password: pw, database: /var/vcap/store/gw.db }
 bosh:
   ingest_listen: 127.0.0.1:25594
-  uaa: { url: "https://uaa.example.com", client_id: gw, client_secret: shh }
+  max_line_bytes: 65536
+  queue_size: 100
+  max_subscriptions: 7
+  subscription_idle_expiry: 30s
+  heartbeat_staleness: 2m
+  stream_keepalive: 5s
+  auth: jwt
+  uaa:
+    url: "https://uaa.example.com"
+    client_id: gw
+    client_secret: shh
+    ca_file: /var/vcap/jobs/gw/uaa_ca.pem
+    timeout: 3s
 rsocket: { tcp_listen: ":7001", websocket_listen: 0.0.0.0:8081 }
 log: { level: debug, format: text, access: false }
 shutdown: { drain_timeout: 0s }
@@ -198,6 +219,15 @@ TEST_CASE("a full config sets every key", "[config]") {
     CHECK(c.bosh.uaa.url == "https://uaa.example.com");
     CHECK(c.bosh.uaa.client_id == "gw");
     CHECK(c.bosh.uaa.client_secret == "shh");
+    CHECK(c.bosh.uaa.ca_file == "/var/vcap/jobs/gw/uaa_ca.pem");
+    CHECK(c.bosh.uaa.timeout == 3s);
+    CHECK(c.bosh.max_line_bytes == 65536);
+    CHECK(c.bosh.queue_size == 100);
+    CHECK(c.bosh.max_subscriptions == 7);
+    CHECK(c.bosh.subscription_idle_expiry == 30s);
+    CHECK(c.bosh.heartbeat_staleness == 2min);
+    CHECK(c.bosh.stream_keepalive == 5s);
+    CHECK(c.bosh.auth == mgw::core::bosh_auth_mode::jwt);
     CHECK(c.rsocket.tcp_listen == listen_address{"", 7001});
     CHECK(c.rsocket.websocket_listen == listen_address{"0.0.0.0", 8081});
     CHECK(c.log.level == log_level::debug);
@@ -246,6 +276,11 @@ TEST_CASE("config_error carries the path and the reason", "[config]") {
 TEST_CASE("unknown and duplicate keys are errors with their full path", "[config]") {
     CHECK(error_of("lisen: 127.0.0.1:1") == "lisen: unknown key");
     CHECK(error_of("scrape: { timout: 5s }") == "scrape.timout: unknown key");
+    CHECK(error_of("bosh: { auth: basic }") == "bosh.auth: 'basic' is not one of check_token, jwt");
+    CHECK(error_of("bosh: { ingest_listen: 127.0.0.1:25594 }") ==
+          "bosh.uaa.url: required when bosh.ingest_listen is set (event streams are authorized "
+          "by UAA)");
+    CHECK(error_of("bosh: { queue_size: 0 }").starts_with("bosh.queue_size: "));
     CHECK(error_of("nats: { tls: { verify: true } }") == "nats.tls.verify: unknown key");
     CHECK(error_of("bosh: { uaa: { secret: x } }") == "bosh.uaa.secret: unknown key");
     CHECK(error_of("routes: { static: [ { uri: a, host: b, port: 1, app_id: x } ] }") ==
@@ -438,6 +473,17 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.log.access == defaults.log.access);
     CHECK(file.shutdown.drain_timeout == defaults.shutdown.drain_timeout);
     CHECK(file.push.enabled == defaults.push.enabled);
+    CHECK(file.bosh.ingest_listen == defaults.bosh.ingest_listen);
+    CHECK(file.bosh.max_line_bytes == defaults.bosh.max_line_bytes);
+    CHECK(file.bosh.queue_size == defaults.bosh.queue_size);
+    CHECK(file.bosh.max_subscriptions == defaults.bosh.max_subscriptions);
+    CHECK(file.bosh.subscription_idle_expiry == defaults.bosh.subscription_idle_expiry);
+    CHECK(file.bosh.heartbeat_staleness == defaults.bosh.heartbeat_staleness);
+    CHECK(file.bosh.stream_keepalive == defaults.bosh.stream_keepalive);
+    CHECK(file.bosh.auth == defaults.bosh.auth);
+    CHECK(file.bosh.uaa.url == defaults.bosh.uaa.url);
+    CHECK(file.bosh.uaa.ca_file == defaults.bosh.uaa.ca_file);
+    CHECK(file.bosh.uaa.timeout == defaults.bosh.uaa.timeout);
     CHECK(file.push.ttl == defaults.push.ttl);
     CHECK(file.push.max_body_bytes == defaults.push.max_body_bytes);
     CHECK(file.broker.enabled == defaults.broker.enabled);

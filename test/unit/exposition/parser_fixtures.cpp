@@ -108,7 +108,7 @@ TEST_CASE("parser: 1histogram.om.txt parses as OpenMetrics with its exemplars") 
     CHECK(out.families[0].type == metric_type::histogram);
     CHECK(out.samples.size() == count_sample_lines(body));
     const auto exemplars = std::count_if(out.samples.begin(), out.samples.end(),
-                                         [](const auto& s) { return s.has_exemplar; });
+                                         [](const auto& s) { return s.has_exemplar(); });
     std::size_t marked = 0;
     for (auto at = body.find(" # {"); at != std::string::npos; at = body.find(" # {", at + 1)) {
         ++marked;

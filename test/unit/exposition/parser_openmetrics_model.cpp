@@ -57,16 +57,16 @@ TEST_CASE("parser: OpenMetrics families, units, exemplars and timestamps in the 
     const auto& total = out.samples[0];
     CHECK(total.name == "cc_seconds_total");
     CHECK(total.timestamp_text == "1700000000.25");
-    REQUIRE(total.has_exemplar);
+    REQUIRE(total.has_exemplar());
     CHECK(total.labels.count == 1);
-    CHECK(total.exemplar_data.labels.first == total.labels.first + 1);
-    REQUIRE(total.exemplar_data.labels.count == 2);
-    CHECK(out.labels[total.exemplar_data.labels.first].name == "trace_id");
-    CHECK(out.labels[total.exemplar_data.labels.first + 1].value == "x\\\"y");
-    CHECK(total.exemplar_data.value == 0.5);
-    CHECK(total.exemplar_data.value_text == "0.5");
-    CHECK(total.exemplar_data.timestamp_text == "1700000000.125");
-    CHECK_FALSE(out.samples[1].has_exemplar);
+    CHECK(out.exemplar_of(total).labels.first == total.labels.first + 1);
+    REQUIRE(out.exemplar_of(total).labels.count == 2);
+    CHECK(out.labels[out.exemplar_of(total).labels.first].name == "trace_id");
+    CHECK(out.labels[out.exemplar_of(total).labels.first + 1].value == "x\\\"y");
+    CHECK(out.exemplar_of(total).value == 0.5);
+    CHECK(out.exemplar_of(total).value_text == "0.5");
+    CHECK(out.exemplar_of(total).timestamp_text == "1700000000.125");
+    CHECK_FALSE(out.samples[1].has_exemplar());
 
     CHECK(out.families[1].name == "build");
     CHECK(out.families[1].type == metric_type::info);
@@ -76,9 +76,9 @@ TEST_CASE("parser: OpenMetrics families, units, exemplars and timestamps in the 
     CHECK(h.type == metric_type::histogram);
     CHECK(h.samples.first == 3);
     CHECK(h.samples.count == 4);
-    CHECK(out.samples[3].has_exemplar);
-    CHECK(out.samples[3].exemplar_data.labels.count == 0);
-    CHECK(out.samples[3].exemplar_data.timestamp_text.empty());
+    CHECK(out.samples[3].has_exemplar());
+    CHECK(out.exemplar_of(out.samples[3]).labels.count == 0);
+    CHECK(out.exemplar_of(out.samples[3]).timestamp_text.empty());
 }
 
 TEST_CASE("parser: OpenMetrics validation errors are positioned") {

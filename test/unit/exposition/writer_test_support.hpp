@@ -58,12 +58,13 @@ class exposition_builder {
     exposition_builder& exemplar(
         std::initializer_list<std::pair<std::string_view, std::string_view>> labels,
         std::string_view value, std::string_view timestamp = {}) {
-        sample& s = exp_.samples.back();
-        s.has_exemplar = true;
-        s.exemplar_data.labels = add_labels(labels);
-        s.exemplar_data.value_text = keep(value);
-        s.exemplar_data.value = to_double(value);
-        s.exemplar_data.timestamp_text = keep(timestamp);
+        mgw::exposition::exemplar e;
+        e.labels = add_labels(labels);
+        e.value_text = keep(value);
+        e.value = to_double(value);
+        e.timestamp_text = keep(timestamp);
+        exp_.samples.back().exemplar_index = static_cast<std::uint32_t>(exp_.exemplars.size());
+        exp_.exemplars.push_back(e);
         return *this;
     }
 

@@ -1,0 +1,512 @@
+// UAA calls are one request per connection (validation results are cached, so they are rare),
+// each raced against uaa_timeout. Only definite verdicts are cached; "UAA down" never is.
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+#include <variant>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+
+#include <mgw/bosh/jwt.hpp>
+#include <mgw/bosh/token_validator.hpp>
+
+namespace mgw::bosh {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string_view to_string(auth_status status) {
+    switch (status) {
+        case auth_status::ok:
+            return "ok";
+        case auth_status::unauthenticated:
+            return "unauthenticated";
+        case auth_status::forbidden:
+            return "forbidden";
+        case auth_status::unavailable:
+            return "unavailable";
+    }
+    return "unknown";
+}
+
+namespace {
+
+struct uaa_endpoint {
+    bool tls = false;
+    std::string host;
+    std::string port;
+    std::string path_prefix;  // without trailing '/'
+};
+
+uaa_endpoint parse_uaa_url(const std::string& url) {
+    const auto parsed = boost::urls::parse_uri(url);
+    if (!parsed) {
+        throw std::invalid_argument("bosh.uaa.url: not a URL: " + url);
+    }
+    uaa_endpoint e;
+    const std::string scheme(parsed->scheme());
+    if (scheme != "http" && scheme != "https") {
+        throw std::invalid_argument("bosh.uaa.url: scheme must be http or https: " + url);
+    }
+    e.tls = scheme == "https";
+    e.host = std::string(parsed->host_address());
+    if (e.host.empty()) {
+        throw std::invalid_argument("bosh.uaa.url: no host: " + url);
+    }
+    e.port = parsed->has_port() ? std::string(parsed->port()) : (e.tls ? "443" : "80");
+    e.path_prefix = std::string(parsed->encoded_path());
+    while (!e.path_prefix.empty() && e.path_prefix.back() == '/') {
+        e.path_prefix.pop_back();
+    }
+    return e;
+}
+
+struct http_reply {
+    std::string error;  // transport failure; empty when a response arrived
+    unsigned status = 0;
+    std::string body;
+};
+
+template <typename Stream>
+asio::awaitable<http_reply> exchange(Stream& stream, http::request<http::string_body>& request) {
+    http_reply reply;
+    auto [wec, wn] = co_await http::async_write(stream, request, use_tuple);
+    if (wec) {
+        reply.error = "write: " + wec.message();
+        co_return reply;
+    }
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1 << 20);
+    auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (rec) {
+        reply.error = "read: " + rec.message();
+        co_return reply;
+    }
+    reply.status = parser.get().result_int();
+    reply.body = std::move(parser.get().body());
+    co_return reply;
+}
+
+asio::awaitable<http_reply> request_once(const uaa_endpoint& endpoint, asio::ssl::context& tls,
+                                         http::request<http::string_body> request) {
+    auto executor = co_await asio::this_coro::executor;
+    tcp::resolver resolver(executor);
+    auto [rec, results] = co_await resolver.async_resolve(endpoint.host, endpoint.port, use_tuple);
+    if (rec) {
+        co_return http_reply{"resolve: " + rec.message(), 0, {}};
+    }
+    tcp::socket socket(executor);
+    auto [cec, connected] = co_await asio::async_connect(socket, results, use_tuple);
+    if (cec) {
+        co_return http_reply{"connect: " + cec.message(), 0, {}};
+    }
+    if (!endpoint.tls) {
+        co_return co_await exchange(socket, request);
+    }
+    asio::ssl::stream<tcp::socket> stream(std::move(socket), tls);
+    stream.set_verify_mode(asio::ssl::verify_peer);
+    stream.set_verify_callback(asio::ssl::host_name_verification(endpoint.host));
+    SSL_set_tlsext_host_name(stream.native_handle(), endpoint.host.c_str());
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (hec) {
+        co_return http_reply{"tls: " + hec.message(), 0, {}};
+    }
+    co_return co_await exchange(stream, request);
+}
+
+std::string sha256(std::string_view text) {
+    unsigned char digest[32];
+    unsigned int size = 0;
+    EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+    return std::string(reinterpret_cast<char*>(digest), size);
+}
+
+std::string form_escape(std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out;
+}
+
+std::string json_string(const json::value& v, std::string_view key) {
+    if (!v.is_object()) {
+        return {};
+    }
+    const auto it = v.get_object().find(key);
+    if (it == v.get_object().end() || !it->value().is_string()) {
+        return {};
+    }
+    return std::string(it->value().get_string());
+}
+
+bool scope_contains(const json::value& v, std::string_view wanted) {
+    if (!v.is_object()) {
+        return false;
+    }
+    for (const std::string_view key : {"scope", "authorities"}) {
+        const auto it = v.get_object().find(key);
+        if (it != v.get_object().end() && it->value().is_array()) {
+            for (const auto& s : it->value().get_array()) {
+                if (s.is_string() && s.get_string() == wanted) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+struct token_validator::impl {
+    impl(asio::any_io_executor ex, token_validator_options o, core::logger& l,
+         prometheus::Registry& registry)
+        : executor(std::move(ex)),
+          options(std::move(o)),
+          log(l),
+          endpoint(parse_uaa_url(options.uaa_url)),
+          tls(asio::ssl::context::tls_client),
+          decisions(prometheus::BuildCounter()
+                        .Name("mgw_bosh_auth_total")
+                        .Help("Event stream authorizations, by result (ok, unauthenticated, "
+                              "forbidden, unavailable) and whether the cache answered.")
+                        .Register(registry)),
+          uaa_requests(prometheus::BuildCounter()
+                           .Name("mgw_bosh_uaa_requests_total")
+                           .Help("Requests to UAA, by endpoint and result.")
+                           .Register(registry)) {
+        tls.set_default_verify_paths();
+        if (!options.ca_file.empty()) {
+            tls.load_verify_file(options.ca_file);
+        }
+    }
+
+    struct cached {
+        auth_decision decision;
+        std::int64_t valid_until = 0;  // unix seconds
+    };
+
+    asio::any_io_executor executor;
+    token_validator_options options;
+    core::logger& log;
+    uaa_endpoint endpoint;
+    asio::ssl::context tls;
+    prometheus::Family<prometheus::Counter>& decisions;
+    prometheus::Family<prometheus::Counter>& uaa_requests;
+
+    std::mutex mutex;
+    std::unordered_map<std::string, cached> cache;  // by SHA-256 of the token
+    std::shared_ptr<const jwk_set> keys;
+    std::chrono::steady_clock::time_point keys_fetched_at{};
+    bool keys_fetching = false;
+    std::string keys_error;  // last fetch failure, empty after a success
+
+    void count(const auth_decision& d, bool from_cache) {
+        decisions
+            .Add({{"result", std::string(to_string(d.status))},
+                  {"cached", from_cache ? "true" : "false"}})
+            .Increment();
+    }
+
+    void remember(const std::string& key, const auth_decision& d, std::int64_t until) {
+        const std::lock_guard lock(mutex);
+        if (cache.size() >= options.cache_entries) {
+            const std::int64_t now = unix_now();
+            std::erase_if(cache, [now](const auto& e) { return e.second.valid_until <= now; });
+            if (cache.size() >= options.cache_entries) {
+                cache.clear();  // a flood of distinct tokens: start over rather than grow
+            }
+        }
+        cache[key] = {d, until};
+    }
+
+    asio::awaitable<http_reply> call(std::string_view name, http::verb method, std::string path,
+                                     std::string body) {
+        http::request<http::string_body> request(method, endpoint.path_prefix + path, 11);
+        request.set(http::field::host, endpoint.host);
+        request.set(http::field::user_agent, "metrics-gateway");
+        request.set(http::field::accept, "application/json");
+        request.set(http::field::connection, "close");
+        if (method == http::verb::post) {
+            request.set(http::field::content_type, "application/x-www-form-urlencoded");
+            const std::string credentials = options.client_id + ":" + options.client_secret;
+            std::string basic;
+            basic.resize(4 * ((credentials.size() + 2) / 3));
+            EVP_EncodeBlock(reinterpret_cast<unsigned char*>(basic.data()),
+                            reinterpret_cast<const unsigned char*>(credentials.data()),
+                            static_cast<int>(credentials.size()));
+            request.set(http::field::authorization, "Basic " + basic);
+            request.body() = std::move(body);
+            request.prepare_payload();
+        }
+        asio::steady_timer timer(co_await asio::this_coro::executor, options.uaa_timeout);
+        auto outcome = co_await (request_once(endpoint, tls, std::move(request)) ||
+                                 timer.async_wait(use_tuple));
+        http_reply reply;
+        if (outcome.index() == 0) {
+            reply = std::move(std::get<0>(outcome));
+        } else {
+            reply.error = "timed out";
+        }
+        const std::string result = !reply.error.empty() ? "error" : std::to_string(reply.status);
+        uaa_requests.Add({{"endpoint", std::string(name)}, {"result", result}}).Increment();
+        if (!reply.error.empty()) {
+            log.warn("UAA request failed",
+                     {{"endpoint", name}, {"url", options.uaa_url}, {"error", reply.error}});
+        }
+        co_return reply;
+    }
+
+    asio::awaitable<std::pair<auth_decision, std::int64_t>> check_token(const std::string& token) {
+        const http_reply reply = co_await call(
+            "check_token", http::verb::post, "/check_token",
+            "token=" + form_escape(token) + "&scopes=" + form_escape(options.authority));
+        if (!reply.error.empty()) {
+            co_return std::pair{
+                auth_decision{auth_status::unavailable,
+                              "cannot validate the token: UAA unreachable (" + reply.error + ")"},
+                std::int64_t{0}};
+        }
+        boost::system::error_code ec;
+        const json::value body = json::parse(reply.body, ec);
+        const std::string error = ec ? std::string() : json_string(body, "error");
+        const std::int64_t now = unix_now();
+        const std::int64_t negative_until = now + options.negative_cache_ttl.count();
+        if (reply.status == 200) {
+            if (!ec && !scope_contains(body, options.authority)) {
+                co_return std::pair{
+                    auth_decision{auth_status::forbidden,
+                                  "token lacks the " + options.authority + " authority"},
+                    negative_until};
+            }
+            std::int64_t exp = now + 60;
+            if (!ec && body.is_object()) {
+                if (const auto it = body.get_object().find("exp");
+                    it != body.get_object().end() && it->value().is_number()) {
+                    exp = it->value().to_number<std::int64_t>(ec);
+                }
+            }
+            co_return std::pair{auth_decision{auth_status::ok, {}}, exp};
+        }
+        if (reply.status == 400 && (error == "invalid_scope" || error == "insufficient_scope")) {
+            co_return std::pair{
+                auth_decision{auth_status::forbidden,
+                              "token lacks the " + options.authority + " authority"},
+                negative_until};
+        }
+        if (reply.status == 400) {
+            co_return std::pair{
+                auth_decision{
+                    auth_status::unauthenticated,
+                    "invalid token" + (error.empty() ? std::string() : " (" + error + ")")},
+                negative_until};
+        }
+        if (reply.status == 401 || reply.status == 403) {
+            co_return std::pair{auth_decision{auth_status::unavailable,
+                                              "cannot validate the token: UAA rejected the "
+                                              "gateway's client credentials (status " +
+                                                  std::to_string(reply.status) + ")"},
+                                std::int64_t{0}};
+        }
+        co_return std::pair{auth_decision{auth_status::unavailable,
+                                          "cannot validate the token: UAA answered status " +
+                                              std::to_string(reply.status)},
+                            std::int64_t{0}};
+    }
+
+    // Fetches /token_keys unless it was fetched (or is being fetched) within the interval.
+    asio::awaitable<void> refresh_keys(bool force) {
+        {
+            const std::lock_guard lock(mutex);
+            const auto now = std::chrono::steady_clock::now();
+            if (keys_fetching ||
+                (!force && keys && now - keys_fetched_at < options.keys_refresh_interval)) {
+                co_return;
+            }
+            if (keys && now - keys_fetched_at < options.keys_refresh_interval) {
+                co_return;
+            }
+            keys_fetching = true;
+        }
+        const http_reply reply = co_await call("token_keys", http::verb::get, "/token_keys", {});
+        auto fresh = std::make_shared<jwk_set>();
+        std::string error = reply.error;
+        if (error.empty() && reply.status != 200) {
+            error = "status " + std::to_string(reply.status);
+        }
+        if (error.empty()) {
+            fresh->parse(reply.body, error);
+        }
+        const std::lock_guard lock(mutex);
+        keys_fetching = false;
+        if (error.empty()) {
+            keys = std::move(fresh);
+            keys_fetched_at = std::chrono::steady_clock::now();
+            keys_error.clear();
+        } else {
+            keys_error = error;
+            log.warn("UAA token keys unavailable", {{"url", options.uaa_url}, {"error", error}});
+        }
+    }
+
+    asio::awaitable<std::pair<auth_decision, std::int64_t>> verify_locally(
+        const std::string& token) {
+        std::shared_ptr<const jwk_set> current;
+        {
+            const std::lock_guard lock(mutex);
+            current = keys;
+        }
+        if (!current) {
+            co_await refresh_keys(true);
+        }
+        const std::int64_t negative_until = unix_now() + options.negative_cache_ttl.count();
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            std::string fetch_error;
+            {
+                const std::lock_guard lock(mutex);
+                current = keys;
+                fetch_error = keys_error;
+            }
+            if (!current) {
+                co_return std::pair{
+                    auth_decision{
+                        auth_status::unavailable,
+                        "cannot validate the token: UAA token keys unavailable (" +
+                            (fetch_error.empty() ? std::string("fetch in progress") : fetch_error) +
+                            ")"},
+                    std::int64_t{0}};
+            }
+            const jwt_result r = verify_jwt(token, *current, unix_now(), options.authority);
+            switch (r.status) {
+                case jwt_status::ok:
+                    co_return std::pair{auth_decision{auth_status::ok, {}}, r.expires_at};
+                case jwt_status::missing_authority:
+                    co_return std::pair{auth_decision{auth_status::forbidden, r.detail},
+                                        negative_until};
+                case jwt_status::unknown_key:
+                    if (attempt == 0) {
+                        co_await refresh_keys(false);  // UAA may have rotated its key
+                        continue;
+                    }
+                    if (!fetch_error.empty()) {
+                        co_return std::pair{
+                            auth_decision{
+                                auth_status::unavailable,
+                                "cannot validate the token: UAA token keys unavailable (" +
+                                    fetch_error + ")"},
+                            std::int64_t{0}};
+                    }
+                    co_return std::pair{auth_decision{auth_status::unauthenticated, r.detail},
+                                        negative_until};
+                default:
+                    co_return std::pair{
+                        auth_decision{auth_status::unauthenticated, "invalid token: " + r.detail},
+                        negative_until};
+            }
+        }
+        co_return std::pair{auth_decision{auth_status::unauthenticated, "invalid token"},
+                            negative_until};
+    }
+};
+
+token_validator::token_validator(asio::any_io_executor executor, token_validator_options options,
+                                 core::logger& log, prometheus::Registry& registry)
+    : impl_(std::make_shared<impl>(std::move(executor), std::move(options), log, registry)) {}
+
+token_validator::~token_validator() = default;
+
+asio::awaitable<auth_decision> token_validator::validate(std::string_view authorization) {
+    auto self = impl_;
+    std::string_view token = authorization;
+    // "bearer <token>", any case; a bare token is accepted as the original server did.
+    if (token.size() > 7 && (token.substr(0, 7) == "bearer " || token.substr(0, 7) == "Bearer " ||
+                             token.substr(0, 7) == "BEARER ")) {
+        token.remove_prefix(7);
+    }
+    while (!token.empty() && token.front() == ' ') {
+        token.remove_prefix(1);
+    }
+    while (!token.empty() && token.back() == ' ') {
+        token.remove_suffix(1);
+    }
+    if (token.empty()) {
+        auth_decision d{auth_status::unauthenticated,
+                        "missing token: send Authorization: bearer <UAA access token>"};
+        self->count(d, false);
+        co_return d;
+    }
+    if (token.size() > 16384) {
+        auth_decision d{auth_status::unauthenticated, "invalid token: too long"};
+        self->count(d, false);
+        co_return d;
+    }
+    const std::string key = sha256(token);
+    {
+        const std::lock_guard lock(self->mutex);
+        if (const auto it = self->cache.find(key); it != self->cache.end()) {
+            if (it->second.valid_until > unix_now()) {
+                self->count(it->second.decision, true);
+                co_return it->second.decision;
+            }
+            self->cache.erase(it);
+        }
+    }
+    const std::string owned(token);
+    // Not a conditional expression with two co_awaits: g++ 12 mishandles the temporaries.
+    std::pair<auth_decision, std::int64_t> verdict;
+    if (self->options.mode == auth_mode::jwt) {
+        verdict = co_await self->verify_locally(owned);
+    } else {
+        verdict = co_await self->check_token(owned);
+    }
+    auto& [decision, until] = verdict;
+    if (decision.status != auth_status::unavailable && until > unix_now()) {
+        self->remember(key, decision, until);
+    }
+    self->count(decision, false);
+    co_return decision;
+}
+
+}  // namespace mgw::bosh

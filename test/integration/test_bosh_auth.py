@@ -1,0 +1,148 @@
+"""Who may read GET /v1/bosh/events: both validators against a UAA stand-in on loopback (real
+HTTP): UAA /check_token with the gateway's client credentials, and local RS256 verification
+with keys from /token_keys. No token, expired, wrong signature, missing authority, UAA down."""
+
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
+from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
+from bosh_peers import (EventStream, FakeUaa, RsaKey, claims, metric_value,  # noqa: E402
+                        AUTHORITY)
+
+
+def gateway_for(uaa_url, auth, port, client_secret="s3cret"):
+    ingest = free_port()
+    config = (f"listen: 127.0.0.1:{port}\nhealth_listen: 127.0.0.1:{free_port()}\n"
+              f"log: {{ access: false }}\n"
+              f"bosh:\n  ingest_listen: 127.0.0.1:{ingest}\n  auth: {auth}\n"
+              f"  uaa: {{ url: \"{uaa_url}\", client_id: gateway, client_secret: {client_secret},"
+              f" timeout: 2s }}\n")
+    gateway = Gateway(config)
+    gateway.wait_ready(port)
+    return gateway
+
+
+def events(port, token=None, subscription="s"):
+    headers = {"Authorization": token} if token is not None else {}
+    return http_get(f"http://127.0.0.1:{port}/v1/bosh/events?subscription_id={subscription}",
+                    headers, timeout=10)
+
+
+def auth_count(port, result, cached="false"):
+    _, _, body = http_get(f"http://127.0.0.1:{port}/metrics")
+    return metric_value(body.decode(), "mgw_bosh_auth_total",
+                        {"result": result, "cached": cached}) or 0
+
+
+def test_check_token():
+    port = free_port()
+    with FakeUaa() as uaa, gateway_for(uaa.url, "check_token", port) as gateway:
+        status, headers, body = events(port)
+        assert status == 401 and b"missing token" in body, (status, body)
+        assert headers["WWW-Authenticate"] == "Bearer"
+        status, _, body = events(port, "bearer expired")
+        assert status == 401 and b"invalid_token" in body, (status, body)
+        status, _, body = events(port, "bearer noscope")
+        assert status == 403 and AUTHORITY.encode() in body, (status, body)
+
+        stream = EventStream(port, "s", token="good")
+        assert stream.status == 200
+        stream.close()
+        # What UAA saw: the form and the gateway's own credentials (checked by the stand-in).
+        method, path, form = [r for r in uaa.requests if r[1] == "/check_token"][-1]
+        assert form == {"token": ["good"], "scopes": [AUTHORITY]}, form
+        # Cached until the token's exp: a reconnect storm does not reach UAA.
+        calls = uaa.check_token_calls()
+        for _ in range(5):
+            s = EventStream(port, "s", token="good")
+            assert s.status == 200
+            s.close()
+        assert uaa.check_token_calls() == calls
+        assert auth_count(port, "ok", cached="true") >= 5
+        assert auth_count(port, "forbidden") == 1
+
+
+def test_check_token_with_uaa_down_is_503_not_401():
+    port = free_port()
+    uaa = FakeUaa()
+    url = uaa.url
+    uaa.stop()  # nothing listens on its port any more
+    with gateway_for(url, "check_token", port) as gateway:
+        status, _, body = events(port, "bearer good")
+        assert status == 503, (status, body)
+        assert b"UAA unreachable" in body, body
+        assert auth_count(port, "unavailable") == 1
+        assert "UAA request failed" in gateway.output()
+
+
+def test_check_token_with_rejected_gateway_credentials_is_503():
+    port = free_port()
+    with FakeUaa() as uaa, gateway_for(uaa.url, "check_token", port,
+                                       client_secret="wrong") as gateway:
+        status, _, body = events(port, "bearer good")
+        assert status == 503 and b"client credentials" in body, (status, body)
+
+
+def test_jwt():
+    port = free_port()
+    with tempfile.TemporaryDirectory() as keys_dir, FakeUaa() as uaa:
+        key = RsaKey(keys_dir, "key-1")
+        stranger = RsaKey(keys_dir, "key-1")  # same kid, different key: a forged signature
+        uaa.keys = [key.jwk]
+        with gateway_for(uaa.url, "jwt", port) as gateway:
+            status, _, body = events(port)
+            assert status == 401 and b"missing token" in body
+            status, _, body = events(port, "bearer not.a.jwt")
+            assert status == 401 and b"invalid token" in body, body
+            status, _, body = events(port, "bearer " + key.token(claims(expires_in=-10)))
+            assert status == 401 and b"expired" in body, body
+            status, _, body = events(port, "bearer " + stranger.token(claims()))
+            assert status == 401 and b"signature" in body, body
+            status, _, body = events(port, "bearer " + key.token(claims(scope=["openid"])))
+            assert status == 403 and AUTHORITY.encode() in body, body
+            good = key.token(claims())
+            stream = EventStream(port, "s", token=good)
+            assert stream.status == 200
+            stream.close()
+            fetches = sum(1 for r in uaa.requests if r[1] == "/token_keys")
+            assert fetches == 1, uaa.requests
+
+            # UAA rotates its key: the unknown kid triggers one refresh (at most one per 5 s).
+            time.sleep(5.1)
+            rotated = RsaKey(keys_dir, "key-2")
+            uaa.keys = [key.jwk, rotated.jwk]
+            stream = EventStream(port, "s", token=rotated.token(claims()))
+            assert stream.status == 200
+            stream.close()
+            assert sum(1 for r in uaa.requests if r[1] == "/token_keys") == 2
+            # A made-up kid right after does not reach UAA again (refresh rate limit).
+            status, _, _ = events(port, "bearer " + RsaKey(keys_dir, "key-3").token(claims()))
+            assert status == 401
+            assert sum(1 for r in uaa.requests if r[1] == "/token_keys") == 2
+            assert not any(r[1] == "/check_token" for r in uaa.requests)
+
+
+def test_jwt_with_uaa_down_is_503():
+    port = free_port()
+    with tempfile.TemporaryDirectory() as keys_dir:
+        key = RsaKey(keys_dir, "k")
+        uaa = FakeUaa()
+        url = uaa.url
+        uaa.stop()
+        with gateway_for(url, "jwt", port) as gateway:
+            status, _, body = events(port, "bearer " + key.token(claims()))
+            assert status == 503, (status, body)
+            assert b"token keys unavailable" in body, body
+
+
+if __name__ == "__main__":
+    run_tests([
+        test_check_token,
+        test_check_token_with_uaa_down_is_503_not_401,
+        test_check_token_with_rejected_gateway_credentials_is_503,
+        test_jwt,
+        test_jwt_with_uaa_down_is_503,
+    ])

@@ -1,0 +1,203 @@
+// Local RS256 verification with keys generated here by OpenSSL and published as a JWK set
+// (n/e, as UAA's /token_keys does) or as a PEM `value`.
+#include <chrono>
+
+#include <catch2/catch.hpp>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <mgw/bosh/jwt.hpp>
+
+using namespace mgw::bosh;
+
+namespace {
+
+struct rsa_key {
+    rsa_key() : key(EVP_RSA_gen(2048)) { REQUIRE(key != nullptr); }
+    ~rsa_key() { EVP_PKEY_free(key); }
+    rsa_key(const rsa_key&) = delete;
+    rsa_key& operator=(const rsa_key&) = delete;
+
+    std::string param(const char* name) const {
+        BIGNUM* bn = nullptr;
+        REQUIRE(EVP_PKEY_get_bn_param(key, name, &bn) == 1);
+        std::string bytes(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
+        BN_bn2bin(bn, reinterpret_cast<unsigned char*>(bytes.data()));
+        BN_free(bn);
+        return base64url_encode(bytes);
+    }
+
+    std::string jwk(const std::string& kid) const {
+        return R"({"kty":"RSA","alg":"RS256","use":"sig","kid":")" + kid + R"(","n":")" +
+               param(OSSL_PKEY_PARAM_RSA_N) + R"(","e":")" + param(OSSL_PKEY_PARAM_RSA_E) + "\"}";
+    }
+
+    std::string pem() const {
+        BIO* bio = BIO_new(BIO_s_mem());
+        PEM_write_bio_PUBKEY(bio, key);
+        char* data = nullptr;
+        const long n = BIO_get_mem_data(bio, &data);
+        std::string out(data, static_cast<std::size_t>(n));
+        BIO_free(bio);
+        return out;
+    }
+
+    std::string sign(const std::string& header, const std::string& payload) const {
+        const std::string input = base64url_encode(header) + "." + base64url_encode(payload);
+        EVP_MD_CTX* md = EVP_MD_CTX_new();
+        std::size_t size = 0;
+        REQUIRE(EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, key) == 1);
+        REQUIRE(EVP_DigestSign(md, nullptr, &size,
+                               reinterpret_cast<const unsigned char*>(input.data()),
+                               input.size()) == 1);
+        std::string signature(size, '\0');
+        REQUIRE(EVP_DigestSign(md, reinterpret_cast<unsigned char*>(signature.data()), &size,
+                               reinterpret_cast<const unsigned char*>(input.data()),
+                               input.size()) == 1);
+        EVP_MD_CTX_free(md);
+        signature.resize(size);
+        return input + "." + base64url_encode(signature);
+    }
+
+    EVP_PKEY* key;
+};
+
+constexpr std::int64_t now = 1'800'000'000;
+constexpr std::string_view authority = "bosh.system_metrics.read";
+
+std::string claims(std::int64_t exp, const std::string& grants) {
+    return R"({"jti":"1","client_id":"forwarder","exp":)" + std::to_string(exp) + "," + grants +
+           "}";
+}
+
+const std::string good_grants =
+    R"("authorities":["bosh.system_metrics.read"],"scope":["bosh.system_metrics.read"])";
+
+jwk_set keys_of(const std::string& json) {
+    jwk_set keys;
+    std::string error;
+    REQUIRE(keys.parse(json, error));
+    return keys;
+}
+
+}  // namespace
+
+TEST_CASE("a token signed by a published key, unexpired, with the authority is accepted", "[jwt]") {
+    const rsa_key key;
+    const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("key-1") + "]}");
+    const std::string token =
+        key.sign(R"({"alg":"RS256","kid":"key-1","typ":"JWT"})", claims(now + 600, good_grants));
+    const jwt_result r = verify_jwt(token, keys, now, authority);
+    CHECK(r.status == jwt_status::ok);
+    CHECK(r.expires_at == now + 600);
+    CHECK(r.kid == "key-1");
+}
+
+TEST_CASE("authority in scope only or in authorities only both count", "[jwt]") {
+    const rsa_key key;
+    const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("k") + "]}");
+    const std::string header = R"({"alg":"RS256","kid":"k"})";
+    CHECK(verify_jwt(key.sign(header, claims(now + 60, R"("scope":["bosh.system_metrics.read"])")),
+                     keys, now, authority)
+              .status == jwt_status::ok);
+    CHECK(verify_jwt(
+              key.sign(header, claims(now + 60,
+                                      R"("authorities":["uaa.none","bosh.system_metrics.read"])")),
+              keys, now, authority)
+              .status == jwt_status::ok);
+    CHECK(verify_jwt(
+              key.sign(header, claims(now + 60, R"("scope":"openid bosh.system_metrics.read")")),
+              keys, now, authority)
+              .status == jwt_status::ok);
+}
+
+TEST_CASE("missing authority, expiry, wrong signature, unknown key are told apart", "[jwt]") {
+    const rsa_key key;
+    const rsa_key other;
+    const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("k") + "]}");
+    const std::string header = R"({"alg":"RS256","kid":"k"})";
+    CHECK(verify_jwt(key.sign(header, claims(now + 60, R"("scope":["cloud_controller.read"])")),
+                     keys, now, authority)
+              .status == jwt_status::missing_authority);
+    CHECK(verify_jwt(key.sign(header, claims(now - 1, good_grants)), keys, now, authority).status ==
+          jwt_status::expired);
+    CHECK(verify_jwt(key.sign(header, claims(now, good_grants)), keys, now, authority).status ==
+          jwt_status::expired);
+    CHECK(verify_jwt(key.sign(header, R"({"scope":["bosh.system_metrics.read"]})"), keys, now,
+                     authority)
+              .status == jwt_status::expired);  // no exp at all
+    CHECK(verify_jwt(other.sign(header, claims(now + 60, good_grants)), keys, now, authority)
+              .status == jwt_status::bad_signature);
+    CHECK(verify_jwt(key.sign(R"({"alg":"RS256","kid":"rotated"})", claims(now + 60, good_grants)),
+                     keys, now, authority)
+              .status == jwt_status::unknown_key);
+
+    // A valid token whose payload was swapped keeps its signature: it must not verify.
+    const std::string genuine = key.sign(header, claims(now + 60, R"("scope":["x"])"));
+    const std::string forged_payload = base64url_encode(claims(now + 60, good_grants));
+    const std::size_t dot1 = genuine.find('.');
+    const std::size_t dot2 = genuine.find('.', dot1 + 1);
+    const std::string forged = genuine.substr(0, dot1 + 1) + forged_payload + genuine.substr(dot2);
+    CHECK(verify_jwt(forged, keys, now, authority).status == jwt_status::bad_signature);
+}
+
+TEST_CASE("tokens that are not RS256 JWTs are malformed", "[jwt]") {
+    const rsa_key key;
+    const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("k") + "]}");
+    CHECK(verify_jwt("", keys, now, authority).status == jwt_status::malformed);
+    CHECK(verify_jwt("abc", keys, now, authority).status == jwt_status::malformed);
+    CHECK(verify_jwt("a.b.c.d", keys, now, authority).status == jwt_status::malformed);
+    CHECK(verify_jwt("!!.??.**", keys, now, authority).status == jwt_status::malformed);
+    CHECK(verify_jwt(key.sign(R"({"alg":"none","kid":"k"})", claims(now + 60, good_grants)), keys,
+                     now, authority)
+              .status == jwt_status::malformed);
+    CHECK(verify_jwt(key.sign(R"({"alg":"HS256","kid":"k"})", claims(now + 60, good_grants)), keys,
+                     now, authority)
+              .status == jwt_status::malformed);
+    CHECK(verify_jwt(key.sign("[]", claims(now + 60, good_grants)), keys, now, authority).status ==
+          jwt_status::malformed);
+}
+
+TEST_CASE("UAA's PEM `value` form of a key works too, and a lone key needs no kid", "[jwt]") {
+    const rsa_key key;
+    std::string pem = key.pem();
+    std::string escaped;
+    for (const char c : pem) {
+        if (c == '\n') {
+            escaped += "\\n";
+        } else {
+            escaped += c;
+        }
+    }
+    const jwk_set keys = keys_of(R"({"kty":"RSA","value":")" + escaped + "\"}");
+    CHECK(keys.size() == 1);
+    CHECK(verify_jwt(key.sign(R"({"alg":"RS256"})", claims(now + 60, good_grants)), keys, now,
+                     authority)
+              .status == jwt_status::ok);
+}
+
+TEST_CASE("key sets without a usable RSA key are refused", "[jwt]") {
+    jwk_set keys;
+    std::string error;
+    CHECK_FALSE(keys.parse("nope", error));
+    CHECK_FALSE(keys.parse(R"({"keys":[]})", error));
+    CHECK_FALSE(keys.parse(R"({"keys":[{"kty":"EC","kid":"e","x":"AA","y":"AA"}]})", error));
+    CHECK_FALSE(keys.parse(R"({"keys":[{"kty":"RSA","kid":"r","n":"!!","e":"AQAB"}]})", error));
+    CHECK(error == "token keys: no usable RSA key");
+}
+
+TEST_CASE("base64url round-trips every length", "[jwt]") {
+    std::string bytes;
+    for (int i = 0; i < 40; ++i) {
+        std::string decoded;
+        REQUIRE(base64url_decode(base64url_encode(bytes), decoded));
+        CHECK(decoded == bytes);
+        bytes += static_cast<char>(i * 37);
+    }
+    std::string out;
+    CHECK_FALSE(base64url_decode("a", out));
+    CHECK_FALSE(base64url_decode("ab$d", out));
+}
