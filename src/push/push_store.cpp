@@ -3,6 +3,7 @@
 // a scrape only concatenates. One mutex per app: the I/O threads push different apps at once.
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -63,9 +64,16 @@ std::string render_labels(const pushed_metric& metric) {
 
 void append_value(std::string& out, const series_value& v) {
     char buffer[64];
-    const auto result = v.integer_value
-                            ? std::to_chars(buffer, buffer + sizeof buffer, *v.integer_value)
-                            : std::to_chars(buffer, buffer + sizeof buffer, v.value);
+    std::to_chars_result result{};
+    if (v.integer_value) {
+        result = std::to_chars(buffer, buffer + sizeof buffer, *v.integer_value);
+    } else if (v.value == std::trunc(v.value) && std::fabs(v.value) < 1e15) {
+        // Whole gauges as integers (15000000, not the shorter 1.5e+07): what people expect to
+        // read, and still exact below 2^53.
+        result = std::to_chars(buffer, buffer + sizeof buffer, static_cast<std::int64_t>(v.value));
+    } else {
+        result = std::to_chars(buffer, buffer + sizeof buffer, v.value);  // shortest round trip
+    }
     out.append(buffer, result.ptr);
 }
 
@@ -142,7 +150,9 @@ std::optional<store_error> push_store::apply(const push_binding& binding,
     const std::string app_guid = lower(binding.app_guid);
     std::shared_lock shared(apps_mutex_);
     auto it = apps_.find(app_guid);
-    if (it == apps_.end()) {
+    // A loop: between creating the entry and taking the shared lock again, a sweep may remove
+    // it again (it has no series yet).
+    while (it == apps_.end()) {
         shared.unlock();
         {
             const std::unique_lock exclusive(apps_mutex_);

@@ -1,7 +1,10 @@
 // The push store: latest value per (app, instance index, name, tags), TTL, type conflicts,
 // the per-app series bound, and the text a scrape of the app gets.
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -252,4 +255,55 @@ TEST_CASE("a push without metrics holds nothing") {
     REQUIRE_FALSE(store.apply(binding(), std::get<push_request>(decoded), t0, wall_ms));
     CHECK(store.app_count() == 0);
     CHECK_FALSE(store.collect("app-1", t0));
+}
+
+TEST_CASE("values are written as people read them and parsers round-trip them") {
+    push_store store;
+    REQUIRE_FALSE(store.apply(binding(),
+                              request(R"({"name":"a","type":"gauge","value":1.5e7},)"
+                                      R"({"name":"b","type":"gauge","value":-3},)"
+                                      R"({"name":"c","type":"gauge","value":0.1},)"
+                                      R"({"name":"d","type":"gauge","value":1e20},)"
+                                      R"({"name":"e","type":"gauge","value":-2.5e-9})"),
+                              t0, wall_ms));
+    CHECK(text_of(store, "app-1", t0) ==
+          "# TYPE a gauge\na 15000000\n# TYPE b gauge\nb -3\n# TYPE c gauge\nc 0.1\n"
+          "# TYPE d gauge\nd 1e+20\n# TYPE e gauge\ne -2.5e-09\n");
+}
+
+TEST_CASE("concurrent pushes, scrapes and sweeps keep the counts consistent") {
+    // A TTL of 0 and a thread that does nothing but sweep: apps keep emptying and being
+    // recreated while others push into them, which is where a sweep could pull an entry away
+    // between its creation and its use.
+    push_store store({.ttl = 0ms, .max_series_per_app = 1000});
+    const push_request body = request(R"({"name":"a","type":"gauge","value":1},)"
+                                      R"({"name":"b","type":"counter","value":2})");
+    std::atomic<bool> failed{false};
+    std::atomic<int> pushers_left{3};
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] {
+        while (pushers_left.load() > 0) {
+            store.sweep(push_store::clock::now() + 1s);
+        }
+    });
+    for (int t = 0; t < 3; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 3000; ++i) {
+                const push_binding b = binding("app-" + std::to_string((i + t) % 5));
+                const auto now = push_store::clock::now();
+                if (store.apply(b, body, now, wall_ms)) {
+                    failed = true;
+                }
+                store.collect(b.app_guid, now);
+            }
+            --pushers_left;
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    CHECK_FALSE(failed);
+    store.sweep(push_store::clock::now() + 1h);
+    CHECK(store.series_count() == 0);
+    CHECK(store.app_count() == 0);
 }
