@@ -246,6 +246,7 @@ class connection final : public connection_base,
                                                                 : item->started + timeout;
             if (!parser.is_done()) {
                 if (auto length = parser.content_length(); length && *length > body_limit) {
+                    item->request.base() = header.base();  // for the route's on_refused
                     co_return reject(std::move(item), rejection::body_too_large);
                 }
                 parser.body_limit(body_limit);
@@ -481,6 +482,10 @@ class connection final : public connection_base,
         res.status(code);
         res.set("Content-Type", "text/plain; charset=utf-8");
         res.body(std::string(text));
+        if (item.match.route != nullptr && item.match.route->options.on_refused) {
+            const fields_source headers(item.request.base());
+            item.match.route->options.on_refused(headers, res);
+        }
         auto bytes = co_await write_complete(11, res, false);
         finish_exchange(item, "rejected", code, bytes);
         co_return false;

@@ -1,7 +1,7 @@
 // The order of the checks follows what a client can act on: who it is (401), whether it may
 // send now (429, before the body costs anything), what it sent (422), for whom (403), how much
-// (429), and whether it fits with what the app pushed before (422). Every answer but 413
-// (refused by the server before the body is read) carries the X-RateLimit-* fields.
+// (429), and whether it fits with what the app pushed before (422). Every answer carries the
+// X-RateLimit-* fields, the server's own 413 (before the body is read) through on_refused.
 #include <algorithm>
 
 #include <prometheus/counter.h>
@@ -151,12 +151,27 @@ push_service::push_service(const binding_directory& bindings, push_service_optio
 push_service::~push_service() = default;
 
 void push_service::register_routes(http::router& router) {
+    http::route_options route("/v1/metrics", options_.max_body_bytes);
+    route.on_refused = [this](const http::request_context::header_source& headers,
+                              http::response& refusal) {
+        set_rate_fields(refusal, current_status(headers.find("Authorization").value_or("")));
+    };
     router.add(
         http::verb::post, "/v1/metrics",
         [this](http::request_context& request, http::response& response) {
             return handle(request, response);
         },
-        http::route_options("/v1/metrics", options_.max_body_bytes));
+        std::move(route));
+}
+
+rate_status push_service::current_status(std::string_view authorization) const {
+    const std::string_view key = access_key_of(authorization);
+    const std::optional<push_binding> binding =
+        key.empty() ? std::nullopt : bindings_.find_by_access_key(key);
+    if (!binding) {
+        return no_quota_status();
+    }
+    return limiter_.peek(binding->binding_id, binding->limits, options_.clocks.wall());
 }
 
 void push_service::maybe_sweep(push_store::clock::time_point now,

@@ -74,6 +74,20 @@ rate_status rate_limiter::status_of(const window& w, const rate_limits& limits,
     return s;
 }
 
+rate_status rate_limiter::peek(std::string_view binding_id, const rate_limits& limits,
+                               clock::time_point now) const {
+    if (!limits.requests_per_minute && !limits.metrics_per_minute) {
+        return {};
+    }
+    const std::int64_t number = window_number(now);
+    const std::scoped_lock lock(mutex_);
+    const auto found = windows_.find(binding_id);
+    const window w = found != windows_.end() && found->second.number == number
+                         ? found->second
+                         : window{.number = number, .requests = 0, .metrics = 0};
+    return status_of(w, limits, now);
+}
+
 rate_decision rate_limiter::admit_request(std::string_view binding_id, const rate_limits& limits,
                                           clock::time_point now) {
     if (!limits.requests_per_minute && !limits.metrics_per_minute) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,11 @@ struct route_options {
     // Default: server_options::request_timeout. Zero: no deadline, for long-lived streams
     // (event streams) whose producer ends them and whose writes apply back-pressure.
     std::optional<std::chrono::steady_clock::duration> request_timeout;
+    // Adds fields to the server's own refusal of a request to this route, sent before any
+    // handler runs (413: a declared body over body_limit): the push API's clients read their
+    // rate-limit fields from every answer. `headers` are the refused request's.
+    std::function<void(const request_context::header_source& headers, response& refusal)>
+        on_refused;
 };
 
 struct route {

@@ -72,6 +72,8 @@ class push_service final : public apps::app_source {
     struct metrics;
 
     void maybe_sweep(push_store::clock::time_point now, rate_limiter::clock::time_point wall);
+    // The X-RateLimit-* status of the key in `authorization`, counting nothing (413 answers).
+    rate_status current_status(std::string_view authorization) const;
 
     const binding_directory& bindings_;
     push_service_options options_;

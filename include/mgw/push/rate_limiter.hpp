@@ -59,6 +59,11 @@ class rate_limiter {
     rate_decision admit_metrics(std::string_view binding_id, const rate_limits& limits,
                                 std::size_t metrics, clock::time_point now);
 
+    // The binding's current window as the fields report it, counting nothing: for answers
+    // given before a request could be admitted (413).
+    rate_status peek(std::string_view binding_id, const rate_limits& limits,
+                     clock::time_point now) const;
+
     // Forgets bindings whose window has ended (their counts would restart at 0 anyway), so the
     // table holds only the bindings active in the last minute.
     std::size_t sweep(clock::time_point now);

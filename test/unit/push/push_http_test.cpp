@@ -267,9 +267,40 @@ TEST_CASE("push: 413 over push.max_body_bytes, the body never read") {
     raw_client client(f.server->port());
     const raw_response r = round_trip(client, push("key-1", big));
     CHECK(r.result_int() == 413);
+    CHECK(rate_fields(r) == unlimited_fields);
     CHECK(f.series() == 0);
     // Everyone else is served on.
     CHECK(round_trip(f, push("key-1", body_for(app_1, one_gauge))).result_int() == 202);
+}
+
+TEST_CASE("push: a 413 carries the key's rate-limit fields without counting the request") {
+    fixture f(4096);
+    std::string big = body_for(app_2, R"({"name":"a","type":"gauge","value":1})");
+    big.insert(1, R"("padding":")" + std::string(5000, 'x') + R"(",)");
+    REQUIRE(
+        round_trip(f, push("key-2", body_for(app_2, R"({"name":"a","type":"gauge","value":1})")))
+            .result_int() == 202);
+
+    raw_client client(f.server->port());
+    raw_response r = round_trip(client, push("key-2", big));
+    CHECK(r.result_int() == 413);
+    CHECK(rate_fields(r) ==
+          std::map<std::string, std::string>{{"X-RateLimit-Limit", "3"},
+                                             {"X-RateLimit-Remaining", "2"},
+                                             {"X-RateLimit-Metrics-Limit", "5"},
+                                             {"X-RateLimit-Metrics-Remaining", "4"},
+                                             {"X-RateLimit-Period", "60"},
+                                             {"X-RateLimit-Retry-After", "0"}});
+
+    raw_client stranger(f.server->port());
+    r = round_trip(stranger, push("no-such-key", big));
+    CHECK(r.result_int() == 413);
+    CHECK(rate_fields(r).at("X-RateLimit-Limit") == "0");
+
+    // The refused request did not use the plan's quota.
+    r = round_trip(f, push("key-2", body_for(app_2, R"({"name":"a","type":"gauge","value":2})")));
+    CHECK(r.result_int() == 202);
+    CHECK(rate_fields(r).at("X-RateLimit-Remaining") == "1");
 }
 
 TEST_CASE("push: 422 names the first bad field; the store and the connection carry on") {
