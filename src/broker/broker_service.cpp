@@ -2,7 +2,6 @@
 // last_operation only ever reports "succeeded" or 410), after the change is durable in SQLite.
 #include <algorithm>
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -25,31 +24,6 @@ constexpr std::string_view empty_object = "{}";
 
 std::string description_json(std::string_view text) {
     return json::serialize(json::object{{"description", text}});
-}
-
-std::string base64(std::string_view text) {
-    namespace base64 = boost::beast::detail::base64;
-    std::string out(base64::encoded_size(text.size()), '\0');
-    out.resize(base64::encode(out.data(), text.data(), text.size()));
-    return out;
-}
-
-// The comparison takes the same time wherever the first difference is.
-bool constant_time_equal(std::string_view a, std::string_view b) {
-    unsigned char difference = a.size() == b.size() ? 0 : 1;
-    const std::size_t n = std::min(a.size(), b.size());
-    for (std::size_t i = 0; i < n; ++i) {
-        difference |= static_cast<unsigned char>(a[i] ^ b[i]);
-    }
-    return difference == 0;
-}
-
-bool basic_auth_matches(std::string_view authorization, const std::string& expected_token) {
-    constexpr std::string_view scheme = "basic ";
-    if (!core::istarts_with(authorization, scheme)) {
-        return false;
-    }
-    return constant_time_equal(authorization.substr(scheme.size()), expected_token);
 }
 
 // Operation names for mgw_broker_requests_total, from the method and the path alone.
@@ -158,8 +132,7 @@ struct broker_service::metrics {
 broker_service::broker_service(const core::broker_config& config, std::string push_endpoint,
                                core::logger& log, prometheus::Registry& registry)
     : catalog_(config),
-      username_(config.username),
-      password_(config.password),
+      credentials_{config.username, config.password},
       push_endpoint_(std::move(push_endpoint)),
       log_(log),
       metrics_(std::make_unique<metrics>(registry)),
@@ -196,8 +169,7 @@ boost::asio::awaitable<void> broker_service::handle(http::request_context& reque
                                                     http::response& response) {
     std::string_view operation = operation_of(request.method(), parse_broker_path(request.path()));
     reply answer;
-    const std::string expected = base64(username_ + ":" + password_);
-    if (!basic_auth_matches(request.header("Authorization").value_or(""), expected)) {
+    if (!http::basic_auth_matches(request.header("Authorization").value_or(""), credentials_)) {
         response.set("WWW-Authenticate", R"(Basic realm="metrics-gateway broker")");
         answer = {.status = 401, .body = description_json("unauthorized")};
     } else {

@@ -24,9 +24,6 @@ std::string_view to_string(pushed_type type) {
     return type == pushed_type::counter ? "counter" : "gauge";
 }
 
-namespace {
-
-// Appends `text` as the inside of a JSON string.
 void append_json_escaped(std::string& out, std::string_view text) {
     static constexpr char hex[] = "0123456789abcdef";
     for (const char c : text) {
@@ -43,6 +40,8 @@ void append_json_escaped(std::string& out, std::string_view text) {
         }
     }
 }
+
+namespace {
 
 // Where the walk is, so that an error can name the field: -1 marks a level not entered yet.
 struct position {

@@ -19,29 +19,10 @@ namespace {
 
 constexpr std::string_view json_type = "application/json";
 
-void json_string(std::string& out, std::string_view text) {
-    out.push_back('"');
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (byte < 0x20) {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\u00";
-            out.push_back(hex[byte >> 4]);
-            out.push_back(hex[byte & 0xf]);
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('"');
-}
-
 std::string error_body(std::string_view message) {
-    std::string out = "{\"error\":";
-    json_string(out, message);
-    out += "}";
+    std::string out = "{\"error\":\"";
+    append_json_escaped(out, message);
+    out += "\"}";
     return out;
 }
 

@@ -15,6 +15,7 @@
 #include <mgw/broker/catalog.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/core/log.hpp>
+#include <mgw/http/basic_auth.hpp>
 #include <mgw/http/router.hpp>
 
 namespace mgw::broker {
@@ -67,8 +68,7 @@ class broker_service {
     void update_gauges();
 
     catalog catalog_;
-    std::string username_;
-    std::string password_;
+    http::basic_credentials credentials_;
     std::string push_endpoint_;
     core::logger& log_;
     std::unique_ptr<metrics> metrics_;

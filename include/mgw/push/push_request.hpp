@@ -17,6 +17,10 @@ enum class pushed_type { gauge, counter };
 
 std::string_view to_string(pushed_type type);
 
+// Appends `text` as the inside of a JSON string (quotes, backslashes and control bytes
+// escaped): the push API's error bodies are written by hand, not through a JSON tree.
+void append_json_escaped(std::string& out, std::string_view text);
+
 struct pushed_metric {
     std::string name;  // sanitised (dots to underscores)
     pushed_type type = pushed_type::gauge;
