@@ -11,36 +11,11 @@
 #include <mgw/push/push_store.hpp>
 #include <mgw/push/rate_limiter.hpp>
 
+#include "push_body.hpp"
+
 namespace {
 
 using namespace mgw::push;
-
-// A body like the Java metric writer's: Micrometer names with dots, 2-3 tags each.
-std::string body_of(std::size_t metrics, std::string_view app, int instance) {
-    std::string body = R"({"applications":[{"id":")";
-    body += app;
-    body += R"(","instances":[{"id":"e1c62cb4-4d5b-4a6a-6d1f-2d3b0000000)";
-    body += std::to_string(instance);
-    body += R"(","index":")";
-    body += std::to_string(instance);
-    body += R"(","metrics":[)";
-    for (std::size_t i = 0; i < metrics; ++i) {
-        if (i != 0) {
-            body.push_back(',');
-        }
-        body += R"({"name":"http.server.requests.m)";
-        body += std::to_string(i % 25);
-        body += R"(","tags":{"method":"GET","uri":"/api/v)";
-        body += std::to_string(i / 25);
-        body += R"(","statistic":")";
-        body += (i % 2) != 0 ? "count" : "max";
-        body += R"("},"timestamp":1700000000000,"type":"gauge","value":)";
-        body += std::to_string(12345.678 + static_cast<double>(i));
-        body += "}";
-    }
-    body += "]}]}],\"version\":1}";
-    return body;
-}
 
 const push_binding bench_binding{
     .binding_id = "bench-binding",
@@ -51,7 +26,7 @@ const push_binding bench_binding{
 
 void BM_decode(benchmark::State& state) {
     const std::string body =
-        body_of(static_cast<std::size_t>(state.range(0)), bench_binding.app_guid, 0);
+        forwarder_body(static_cast<std::size_t>(state.range(0)), bench_binding.app_guid, 0);
     for (auto _ : state) {
         auto result = decode_push_request(body);
         benchmark::DoNotOptimize(result);
@@ -65,7 +40,7 @@ BENCHMARK(BM_decode)->Arg(100);
 // exist, as they do from an app's second push on).
 void BM_decode_limit_store(benchmark::State& state) {
     const std::string body =
-        body_of(static_cast<std::size_t>(state.range(0)), bench_binding.app_guid, 0);
+        forwarder_body(static_cast<std::size_t>(state.range(0)), bench_binding.app_guid, 0);
     push_store store;
     rate_limiter limiter;
     const auto wall = rate_limiter::clock::now();
@@ -91,7 +66,7 @@ void BM_collect(benchmark::State& state) {
     push_store store;
     const auto now = push_store::clock::now();
     for (int instance = 0; instance < 10; ++instance) {
-        auto decoded = decode_push_request(body_of(100, bench_binding.app_guid, instance));
+        auto decoded = decode_push_request(forwarder_body(100, bench_binding.app_guid, instance));
         store.apply(bench_binding, std::get<push_request>(decoded), now, 1'700'000'000'000);
     }
     for (auto _ : state) {

@@ -46,6 +46,8 @@
 #include <mgw/http/server.hpp>
 #include <mgw/push/push_service.hpp>
 
+#include "../push_body.hpp"
+
 namespace asio = boost::asio;
 namespace beast_http = boost::beast::http;
 using clock_type = std::chrono::steady_clock;
@@ -70,30 +72,9 @@ class one_key_directory final : public mgw::push::binding_directory {
     }
 };
 
-// A Java-metric-writer-like body: Micrometer names, 3 tags each, one instance per connection.
+// A push request with forwarder_body(): one instance per connection.
 std::string request_bytes(std::size_t metrics, int instance) {
-    std::string body = R"({"applications":[{"id":")";
-    body += app_guid;
-    body += R"(","instances":[{"id":"e1c62cb4-4d5b-4a6a-6d1f-)";
-    body += std::to_string(instance);
-    body += R"(","index":")";
-    body += std::to_string(instance);
-    body += R"(","metrics":[)";
-    for (std::size_t i = 0; i < metrics; ++i) {
-        if (i != 0) {
-            body.push_back(',');
-        }
-        body += R"({"name":"http.server.requests.m)";
-        body += std::to_string(i % 25);
-        body += R"(","tags":{"method":"GET","uri":"/api/v)";
-        body += std::to_string(i / 25);
-        body += R"(","statistic":")";
-        body += (i % 2) != 0 ? "count" : "max";
-        body += R"("},"timestamp":1700000000000,"type":"gauge","value":)";
-        body += std::to_string(12345.678 + static_cast<double>(i));
-        body += "}";
-    }
-    body += "]}]}],\"version\":1}";
+    const std::string body = forwarder_body(metrics, app_guid, instance);
     std::string out =
         "POST /v1/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: bench-key\r\n"
         "Content-Type: application/json;charset=UTF-8\r\nContent-Length: ";

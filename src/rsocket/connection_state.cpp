@@ -171,9 +171,12 @@ connection_state::event connection_state::handle(const frame& f,
         case frame_type::request_stream:
         case frame_type::request_channel: {
             std::string bytes;
+            // The proxy only pulls (REQUEST_RESPONSE) and takes pushes (FNF / REQUEST_RESPONSE);
+            // a stream or channel from a client is refused on its stream, the connection stays.
             error(f.stream_id, errors::application_error,
-                  f.type == frame_type::request_stream ? "RequestStream not implemented."
-                                                       : "RequestChannel not implemented.",
+                  f.type == frame_type::request_stream
+                      ? "REQUEST_STREAM is not supported by this proxy"
+                      : "REQUEST_CHANNEL is not supported by this proxy",
                   bytes);
             outbound.push_back(std::move(bytes));
             return e;
