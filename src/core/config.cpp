@@ -1,6 +1,7 @@
 // YAML → gateway_config. Every mapping is checked against its list of known keys, every value
 // against its type and range, so a misspelt or misplaced key is an error naming its full path.
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -150,6 +151,43 @@ void read_uint(const section& s, std::string_view key, Integer& out, std::uint64
         throw config_error(path, fmt::format("must be between {} and {}, got {}", min, max, text));
     }
     out = static_cast<Integer>(value);
+}
+
+// An integer number of bytes, or one with a binary unit: 512MiB, 2GiB, 64KiB.
+void read_byte_size(const section& s, std::string_view key, std::uint64_t& out, std::uint64_t min,
+                    std::uint64_t max) {
+    const YAML::Node node = s.get(key);
+    if (absent(node)) {
+        return;
+    }
+    const std::string path = s.path_of(key);
+    const std::string& text = scalar(node, path, "a size in bytes");
+    struct unit {
+        std::string_view suffix;
+        unsigned shift;
+    };
+    constexpr std::array<unit, 4> units{{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"", 0}}};
+    for (const unit& u : units) {
+        if (text.size() <= u.suffix.size() || !std::string_view(text).ends_with(u.suffix)) {
+            continue;
+        }
+        const std::string_view digits =
+            std::string_view(text).substr(0, text.size() - u.suffix.size());
+        std::uint64_t value = 0;
+        const auto result = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (result.ptr != digits.data() + digits.size() || result.ec != std::errc{}) {
+            break;
+        }
+        if (value > (max >> u.shift) || (value << u.shift) < min) {
+            throw config_error(
+                path, fmt::format("must be between {} and {} bytes, got {}", min, max, text));
+        }
+        out = value << u.shift;
+        return;
+    }
+    throw config_error(
+        path,
+        fmt::format("expected bytes (an integer, or with KiB, MiB or GiB), got \"{}\"", text));
 }
 
 enum class zero_duration { allowed, rejected };
@@ -597,9 +635,10 @@ void read_routes_api(const YAML::Node& node, routes_api_config& out) {
 
 gateway_config read_document(const YAML::Node& root) {
     gateway_config config;
-    const section s(root, "",
-                    {"listen", "tls", "health_listen", "threads", "nats", "routes", "scrape",
-                     "push", "broker", "bosh", "rsocket", "log", "shutdown", "http", "routes_api"});
+    const section s(
+        root, "",
+        {"listen", "tls", "health_listen", "threads", "nats", "routes", "scrape", "push", "broker",
+         "bosh", "rsocket", "log", "shutdown", "http", "routes_api", "limits"});
     read_address(s, "listen", config.listen);
     read_server_tls(s.get("tls"), "tls", config.tls);
     read_address(s, "health_listen", config.health_listen);
@@ -620,6 +659,13 @@ gateway_config read_document(const YAML::Node& root) {
     read_duration(shutdown, "drain_timeout", config.shutdown.drain_timeout, zero_duration::allowed);
     read_http(s.get("http"), config.http);
     read_routes_api(s.get("routes_api"), config.routes_api);
+    const section limits(s.get("limits"), "limits", {"memory"});
+    read_byte_size(limits, "memory", config.limits.memory, 0, std::uint64_t{1} << 50);
+    if (config.limits.memory != 0 && config.limits.memory < (std::uint64_t{64} << 20)) {
+        throw config_error(
+            "limits.memory",
+            fmt::format("must be 0 (no ceiling) or at least 64MiB, got {}", config.limits.memory));
+    }
     return config;
 }
 

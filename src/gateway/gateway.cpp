@@ -18,6 +18,7 @@
 #include <mgw/bosh/bosh_service.hpp>
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/core/lifecycle.hpp>
+#include <mgw/core/memory_budget.hpp>
 #include <mgw/core/metrics.hpp>
 #include <mgw/core/sd_notify.hpp>
 #include <mgw/core/version.hpp>
@@ -154,6 +155,8 @@ std::string push_endpoint(const core::gateway_config& config) {
 // Everything that lives exactly as long as one run(), declared in construction order.
 struct services {
     core::gateway_metrics metrics;
+    // Before every service: it must outlive every lease taken from it.
+    core::memory_budget memory;
     core::health health;
     routes::route_table route_table;
     // Route-table writes (NATS messages, pruning) happen on this strand only.
@@ -174,7 +177,10 @@ struct services {
     std::optional<http::server> health_server;
 
     services(asio::io_context& io, const core::gateway_config& config)
-        : route_table(route_table_settings(config)), routes_strand(asio::make_strand(io)) {}
+        : memory(core::leasable_bytes(config.limits.memory, core::resident_bytes().value_or(0)),
+                 metrics.registry()),
+          route_table(route_table_settings(config)),
+          routes_strand(asio::make_strand(io)) {}
 };
 
 // Stops the route subscriber and closes NATS on the strand that owns them.
@@ -322,6 +328,8 @@ int gateway::run() {
                         {"health_port", s.health_server->local_port()},
                         {"tls", config_.tls.enabled()},
                         {"bosh_ingest_port", s.bosh_events ? s.bosh_events->ingest_port() : 0},
+                        {"memory_ceiling_bytes", config_.limits.memory},
+                        {"leasable_bytes", s.memory.limit()},
                         {"threads", thread_count}});
 
     std::vector<std::jthread> workers;

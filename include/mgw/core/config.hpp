@@ -191,6 +191,14 @@ struct http_config {
     std::uint64_t gzip_min_bytes = 1024;  // smaller responses are sent uncompressed
 };
 
+// Process-wide limits that no single module can enforce alone.
+struct limits_config {
+    // Ceiling on the resident memory the gateway may reach because of what clients send or ask
+    // for (answers in flight, bodies, frames, queues); 0: no ceiling. YAML: bytes, or a number
+    // with KiB, MiB or GiB.
+    std::uint64_t memory = std::uint64_t{2} << 30;
+};
+
 // Basic auth for GET /routes; both empty: the endpoint is disabled.
 struct routes_api_config {
     std::string username;
@@ -215,6 +223,7 @@ struct gateway_config {
     shutdown_config shutdown;
     http_config http;
     routes_api_config routes_api;
+    limits_config limits;
 
     // `threads`, or the number of cores when it is 0 (at least 1).
     std::uint32_t resolved_threads() const;

@@ -490,6 +490,7 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.log.access == defaults.log.access);
     CHECK(file.shutdown.drain_timeout == defaults.shutdown.drain_timeout);
     CHECK(file.push.enabled == defaults.push.enabled);
+    CHECK(file.limits.memory == defaults.limits.memory);
     CHECK(file.bosh.ingest_listen == defaults.bosh.ingest_listen);
     CHECK(file.bosh.max_line_bytes == defaults.bosh.max_line_bytes);
     CHECK(file.bosh.queue_size == defaults.bosh.queue_size);
@@ -602,4 +603,33 @@ TEST_CASE("broker catalog errors name the key") {
         R"(broker.promfetcher.service_id: invalid id "a b" (letters, digits, '-', '_', '.'; at most 255))");
     CHECK(error_of("broker: { metrics_forwarder: { plans: [ { name: a, id: x, rate: 1 } ] } }") ==
           "broker.metrics_forwarder.plans[0].rate: unknown key");
+}
+
+TEST_CASE("limits.memory takes bytes or binary units, 0 for no ceiling, at least 64MiB") {
+    CHECK(mgw::core::default_config().limits.memory == (std::uint64_t{2} << 30));
+    CHECK(mgw::core::load_config("limits: {memory: 0}").limits.memory == 0);
+    CHECK(mgw::core::load_config("limits: {memory: 536870912}").limits.memory == (512u << 20));
+    CHECK(mgw::core::load_config("limits: {memory: 512MiB}").limits.memory == (512u << 20));
+    CHECK(mgw::core::load_config("limits: {memory: 3GiB}").limits.memory ==
+          (std::uint64_t{3} << 30));
+    CHECK(mgw::core::load_config("limits: {memory: 65536KiB}").limits.memory == (64u << 20));
+    const auto error_of = [](const std::string& yaml) {
+        try {
+            mgw::core::load_config(yaml);
+        } catch (const config_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(error_of("limits: {memory: 2GB}") ==
+          "limits.memory: expected bytes (an integer, or with KiB, MiB or GiB), got \"2GB\"");
+    CHECK(error_of("limits: {memory: -1}") ==
+          "limits.memory: expected bytes (an integer, or with KiB, MiB or GiB), got \"-1\"");
+    CHECK(error_of("limits: {memory: MiB}") ==
+          "limits.memory: expected bytes (an integer, or with KiB, MiB or GiB), got \"MiB\"");
+    CHECK(error_of("limits: {memory: 1MiB}") ==
+          "limits.memory: must be 0 (no ceiling) or at least 64MiB, got 1048576");
+    CHECK(error_of("limits: {memory: 2000000GiB}") ==
+          "limits.memory: must be between 0 and 1125899906842624 bytes, got 2000000GiB");
+    CHECK(error_of("limits: {cpu: 1}").starts_with("limits.cpu: "));
 }
