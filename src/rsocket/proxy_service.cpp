@@ -234,10 +234,19 @@ proxy_service::proxy_service(asio::io_context& io, proxy_options options, core::
       options_(std::move(options)),
       log_(log),
       metrics_(std::make_unique<metrics>(registry)),
-      proxy_metrics_(std::make_unique<proxy_metrics>()) {}
+      proxy_metrics_(std::make_unique<proxy_metrics>()),
+      keys_(
+          [&] {
+              key_pool_options keys = options_.keys;
+              // Every waiting request is an open connection: never more than those.
+              keys.schedule.max_waiting =
+                  std::min(keys.schedule.max_waiting, options_.max_connections);
+              return keys;
+          }(),
+          registry, log) {}
 
 proxy_service::~proxy_service() {
-    key_pool_.join();
+    keys_.stop();
 }
 
 void proxy_service::start() {
@@ -328,6 +337,8 @@ asio::awaitable<void> proxy_service::start_connection(tcp::socket socket,
         ++open_;
         metrics_->connections.Set(static_cast<double>(open_));
     }
+    const auto remote = socket.remote_endpoint(ignored);
+    std::string peer = fairness_key(remote.address());
     std::unique_ptr<transport> t;
     if (websocket) {
         t = co_await accept_websocket(std::move(socket), options_.max_frame_bytes);
@@ -340,7 +351,7 @@ asio::awaitable<void> proxy_service::start_connection(tcp::socket socket,
             .Increment();
         std::lock_guard lock(mutex_);
         if (!stopped_) {
-            c = std::make_shared<connection>(strand, std::move(t), key_pool_.get_executor(),
+            c = std::make_shared<connection>(strand, std::move(t), keys_, std::move(peer),
                                              options_.connection,
                                              static_cast<connection_observer&>(*this), next_id_++);
             all_.emplace(c->id(), c);
