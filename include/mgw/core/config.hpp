@@ -173,8 +173,8 @@ struct rsocket_config {
     // key_wait_target (a reconnect storm; 1: never shared).
     std::uint32_t key_threads = 0;
     std::uint32_t key_stock = 4;
-    std::uint32_t key_share_max_connections = 32;
-    std::chrono::milliseconds key_wait_target{std::chrono::seconds{1}};
+    std::uint32_t key_share_max_connections = 64;
+    std::chrono::milliseconds key_wait_target{std::chrono::milliseconds{500}};
 };
 
 struct log_config {

@@ -32,10 +32,10 @@ struct key_schedule_options {
     // Key pairs kept ready ahead of demand.
     std::size_t stock = 4;
     // Connections one key pair is handed to at most (1: a key pair per connection, always).
-    std::size_t max_shares = 32;
+    std::size_t max_shares = 64;
     // Key pairs are shared only when the waiters could not all be keyed one by one within this
     // time (0: share up to max_shares whenever more connections wait than there are generators).
-    std::chrono::steady_clock::duration wait_target = std::chrono::seconds(1);
+    std::chrono::steady_clock::duration wait_target = std::chrono::milliseconds(500);
     // Key pairs made at once (the key pool's workers).
     std::size_t generators = 1;
     // Requests waiting at once; past it a request is refused.

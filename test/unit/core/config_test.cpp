@@ -81,8 +81,8 @@ void check_defaults(const gateway_config& c) {
     CHECK(c.rsocket.key_bits == 2048);
     CHECK(c.rsocket.key_threads == 0);
     CHECK(c.rsocket.key_stock == 4);
-    CHECK(c.rsocket.key_share_max_connections == 32);
-    CHECK(c.rsocket.key_wait_target == 1s);
+    CHECK(c.rsocket.key_share_max_connections == 64);
+    CHECK(c.rsocket.key_wait_target == 500ms);
     CHECK(c.log.level == log_level::info);
     CHECK(c.log.format == log_format::json);
     CHECK(c.log.access);
