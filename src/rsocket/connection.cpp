@@ -49,12 +49,11 @@ struct connection::waiter {
 };
 
 connection::connection(strand_type strand, std::unique_ptr<transport> transport, key_pool& keys,
-                       std::string peer, connection_options options, connection_observer& observer,
-                       std::uint64_t id)
+                       connection_options options, connection_observer& observer, std::uint64_t id)
     : strand_(std::move(strand)),
       transport_(std::move(transport)),
       keys_(keys),
-      peer_(std::move(peer)),
+      peer_(fairness_key(transport_->remote_address())),
       options_([&] {
           options.limits.length_prefixed = transport_->length_prefixed();
           return options;

@@ -235,18 +235,10 @@ proxy_service::proxy_service(asio::io_context& io, proxy_options options, core::
       log_(log),
       metrics_(std::make_unique<metrics>(registry)),
       proxy_metrics_(std::make_unique<proxy_metrics>()),
-      keys_(
-          [&] {
-              key_pool_options keys = options_.keys;
-              // Every waiting request is an open connection: never more than those.
-              keys.schedule.max_waiting =
-                  std::min(keys.schedule.max_waiting, options_.max_connections);
-              return keys;
-          }(),
-          registry, log) {}
+      key_pool_(options_.keys, registry, log) {}
 
 proxy_service::~proxy_service() {
-    keys_.stop();
+    key_pool_.stop();
 }
 
 void proxy_service::start() {
@@ -337,8 +329,6 @@ asio::awaitable<void> proxy_service::start_connection(tcp::socket socket,
         ++open_;
         metrics_->connections.Set(static_cast<double>(open_));
     }
-    const auto remote = socket.remote_endpoint(ignored);
-    std::string peer = fairness_key(remote.address());
     std::unique_ptr<transport> t;
     if (websocket) {
         t = co_await accept_websocket(std::move(socket), options_.max_frame_bytes);
@@ -351,8 +341,7 @@ asio::awaitable<void> proxy_service::start_connection(tcp::socket socket,
             .Increment();
         std::lock_guard lock(mutex_);
         if (!stopped_) {
-            c = std::make_shared<connection>(strand, std::move(t), keys_, std::move(peer),
-                                             options_.connection,
+            c = std::make_shared<connection>(strand, std::move(t), key_pool_, options_.connection,
                                              static_cast<connection_observer&>(*this), next_id_++);
             all_.emplace(c->id(), c);
         }

@@ -71,10 +71,8 @@ class connection : public std::enable_shared_from_this<connection> {
     // (reader, writer, keepalive, pulls) run on this one strand.
     using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
-    // `peer` is the client's fairness_key, for its place in the key queue.
     connection(strand_type strand, std::unique_ptr<transport> transport, key_pool& keys,
-               std::string peer, connection_options options, connection_observer& observer,
-               std::uint64_t id);
+               connection_options options, connection_observer& observer, std::uint64_t id);
     ~connection();
 
     // Runs the connection until it ends; must run on strand().
@@ -111,7 +109,7 @@ class connection : public std::enable_shared_from_this<connection> {
     strand_type strand_;
     std::unique_ptr<transport> transport_;
     key_pool& keys_;
-    std::string peer_;
+    std::string peer_;  // fairness_key of the client's address: its place in the key queue
     std::optional<std::uint64_t> key_ticket_;  // queued for a key pair
     connection_options options_;
     connection_observer& observer_;

@@ -112,7 +112,7 @@ class proxy_service final : public apps::app_source, private connection_observer
     std::unique_ptr<metrics> metrics_;
     std::unique_ptr<proxy_metrics> proxy_metrics_;
     // RSA key generation is tens of milliseconds of CPU: kept off the I/O threads.
-    key_pool keys_;
+    key_pool key_pool_;
     std::vector<std::shared_ptr<listener>> listeners_;
     std::uint16_t tcp_port_ = 0;
     std::uint16_t websocket_port_ = 0;
