@@ -17,8 +17,8 @@ from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 UNLIMITED = "90197714-1698-46ce-b839-492957f4a15c"
 SMALL = "0f7c1e0e-5d8e-4c43-9b36-3c1f6c3d9a01"
-PROMFETCHER = "75bcebab-cc25-4ef6-89dc-a91b953919f1"
-FETCH_APP = "e2900be3-709b-419e-b63b-de3aabcd9e15"
+PROMFETCHER = "e44a55b7-b532-4247-89f3-4ea92054b793"
+FETCH_APP = "3294e4fa-42b3-4505-b289-8fb3695b5b3a"
 AUTH = "Basic " + base64.b64encode(b"cc:broker-secret").decode()
 
 

@@ -16,8 +16,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
 from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
 from instances import AppInstance, app_tags, static_routes_yaml  # noqa: E402
 
-PROMFETCHER = "75bcebab-cc25-4ef6-89dc-a91b953919f1"
-FETCH_APP = "e2900be3-709b-419e-b63b-de3aabcd9e15"
+PROMFETCHER = "e44a55b7-b532-4247-89f3-4ea92054b793"
+FETCH_APP = "3294e4fa-42b3-4505-b289-8fb3695b5b3a"
 AUTH = "Basic " + base64.b64encode(b"cc:pw").decode()
 
 

@@ -138,7 +138,7 @@ TEST_CASE("a schema newer than this build is refused") {
         sqlite3_close(raw);
     }
     CHECK_THROWS_WITH(binding_store(db), "broker.database " + db +
-                                             ": schema version 7 is newer than this gateway's (1)");
+                                             ": schema version 7 is newer than this gateway's (2)");
 }
 
 TEST_CASE("an unopenable path is a startup error naming it") {
