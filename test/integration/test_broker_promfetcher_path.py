@@ -67,7 +67,8 @@ def test_bound_endpoint_is_the_scrape_path_until_unbound():
             with gateway:
                 assert scrape(port) == [["/metrics"], ["/metrics"]]
                 assert osb(port, "PUT", "/service_instances/prom-1",
-                           {"service_id": PROMFETCHER, "plan_id": FETCH_APP}) == 201
+                           {"service_id": PROMFETCHER, "plan_id": FETCH_APP,
+                            "organization_guid": "org-guid", "space_guid": "space-guid"}) == 201
                 assert osb(port, "PUT", "/service_instances/prom-1/service_bindings/b-1",
                            {"service_id": PROMFETCHER, "plan_id": FETCH_APP,
                             "bind_resource": {"app_guid": app_guid},

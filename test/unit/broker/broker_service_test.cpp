@@ -1,5 +1,10 @@
 // The OSB endpoints through their real HTTP handler (router match, request context, response),
 // without sockets: the status-code matrix, the credentials, revocation, and a restart.
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <sys/resource.h>
+
 #include "broker_fixture.hpp"
 
 using namespace broker_test;
@@ -307,4 +312,160 @@ TEST_CASE("broker: a bind to an instance it never provisioned adopts it (registr
                bind_body(forwarder_service, forwarder_plan, "app-1", R"({"x":1})"));
     CHECK(a.status == 422);
     CHECK(b.call(verb::get, instances + "old-2").status == 404);
+}
+
+TEST_CASE("broker: DELETE with an empty service_id= or plan_id= deletes nothing (issue 11)") {
+    // What the OSB conformance suite found: an empty required query parameter was taken as
+    // present, and the instance or binding deleted (200). Both are REQUIRED, non-empty: 400.
+    broker_fixture b;
+    REQUIRE(b.call(verb::put, instances + "i-1", instance_body(forwarder_service, forwarder_plan))
+                .status == 201);
+    const std::string binding = instances + "i-1/service_bindings/b-1";
+    REQUIRE(
+        b.call(verb::put, binding, bind_body(forwarder_service, forwarder_plan, "app-1")).status ==
+        201);
+    for (const std::string& query : {std::string("?service_id=&plan_id=") + forwarder_plan,
+                                     std::string("?service_id=") + forwarder_service + "&plan_id=",
+                                     std::string("?service_id=&plan_id=")}) {
+        INFO(query);
+        CHECK(b.call(verb::delete_, binding + query).status == 400);
+        CHECK(b.call(verb::delete_, instances + "i-1" + query).status == 400);
+    }
+    CHECK(b.call(verb::get, binding).status == 200);
+    CHECK(b.call(verb::get, instances + "i-1").status == 200);
+    CHECK(b.counter("mgw_broker_bindings", {{"service", "metrics-forwarder"}}) == 1);
+}
+
+namespace {
+
+// Writes past `bytes` fail with EFBIG (SIGXFSZ ignored) while it lives: the database file
+// behaves as a full disk would, in the middle of a request.
+class file_size_limit {
+  public:
+    explicit file_size_limit(rlim_t bytes) {
+        previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+        REQUIRE(::getrlimit(RLIMIT_FSIZE, &previous_) == 0);
+        rlimit limited = previous_;
+        limited.rlim_cur = bytes;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
+    }
+    ~file_size_limit() {
+        ::setrlimit(RLIMIT_FSIZE, &previous_);
+        std::signal(SIGXFSZ, previous_handler_);
+    }
+    file_size_limit(const file_size_limit&) = delete;
+    file_size_limit& operator=(const file_size_limit&) = delete;
+
+  private:
+    rlimit previous_{};
+    void (*previous_handler_)(int) = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("broker: SQLite failing mid-request is a 500, counted, and changes nothing") {
+    temp_dir dir;
+    const std::string db = dir.file("broker.db");
+    broker_fixture b(db);
+    REQUIRE(b.call(verb::put, instances + "i-1", instance_body(forwarder_service, forwarder_plan))
+                .status == 201);
+    const std::string binding = instances + "i-1/service_bindings/b-1";
+    {
+        std::uintmax_t largest = std::filesystem::file_size(db);
+        if (std::filesystem::exists(db + "-wal")) {
+            largest = std::max(largest, std::filesystem::file_size(db + "-wal"));
+        }
+        const file_size_limit full(static_cast<rlim_t>(largest));
+        auto a = b.call(verb::put, binding, bind_body(forwarder_service, forwarder_plan, "app-1"));
+        CHECK(a.status == 500);
+        CHECK(a.json_body().at("description").as_string().starts_with("binding store failed: "));
+        a = b.call(verb::put, instances + "i-2", instance_body(forwarder_service, forwarder_plan));
+        CHECK(a.status == 500);
+        // Reads still work, and show that nothing was half done.
+        CHECK(b.call(verb::get, binding).status == 404);
+        CHECK(b.call(verb::get, instances + "i-2").status == 404);
+    }
+    CHECK(b.counter("mgw_broker_store_errors_total", {}) == 2);
+    CHECK(b.counter("mgw_broker_requests_total", {{"operation", "bind"}, {"code", "500"}}) == 1);
+    CHECK(b.counter("mgw_broker_bindings", {{"service", "metrics-forwarder"}}) == 0);
+    CHECK(b.counter("mgw_broker_access_keys_issued_total", {}) == 0);
+    // Space back: the same requests succeed, on the same connection.
+    auto a = b.call(verb::put, binding, bind_body(forwarder_service, forwarder_plan, "app-1"));
+    REQUIRE(a.status == 201);
+    const std::string key(a.json_body().at("credentials").at("access_key").as_string());
+    CHECK(b.service().directory().find_by_access_key(key));
+    CHECK(b.call(verb::put, instances + "i-2", instance_body(forwarder_service, forwarder_plan))
+              .status == 201);
+}
+
+TEST_CASE("broker: a bind that adopts an instance and then fails leaves neither behind") {
+    temp_dir dir;
+    const std::string db = dir.file("broker.db");
+    broker_fixture b(db);
+    {
+        std::uintmax_t largest = std::filesystem::file_size(db);
+        if (std::filesystem::exists(db + "-wal")) {
+            largest = std::max(largest, std::filesystem::file_size(db + "-wal"));
+        }
+        const file_size_limit full(static_cast<rlim_t>(largest));
+        CHECK(b.call(verb::put, instances + "old-1/service_bindings/b-1",
+                     bind_body(promfetcher_service, promfetcher_plan, "app-1",
+                               R"({"endpoint":"/m"})"))
+                  .status == 500);
+    }
+    CHECK(b.call(verb::get, instances + "old-1").status == 404);
+    CHECK_FALSE(b.service().custom_metric_path("app-1"));
+}
+
+TEST_CASE("broker: instances and bindings are capped (broker.max_instances / max_bindings)") {
+    mgw::core::broker_config config = test_config();
+    config.max_instances = 2;
+    config.max_bindings = 2;
+    broker_fixture b(config);
+    CHECK(b.call(verb::put, instances + "i-1", instance_body(forwarder_service, forwarder_plan))
+              .status == 201);
+    CHECK(b.call(verb::put, instances + "i-2", instance_body(forwarder_service, forwarder_plan))
+              .status == 201);
+    auto a = b.call(verb::put, instances + "i-3", instance_body(forwarder_service, forwarder_plan));
+    CHECK(a.status == 422);
+    CHECK(a.json_body().at("error") == "InstanceLimitReached");
+    CHECK(a.json_body().at("description") ==
+          "this broker holds at most 2 instances (broker.max_instances)");
+    // A repeat of an existing instance is still answered (it adds nothing).
+    CHECK(b.call(verb::put, instances + "i-1", instance_body(forwarder_service, forwarder_plan))
+              .status == 200);
+    // Adoption counts as an instance too.
+    CHECK(b.call(verb::put, instances + "old-1/service_bindings/b-0",
+                 bind_body(forwarder_service, forwarder_plan, "app-0"))
+              .json_body()
+              .at("error") == "InstanceLimitReached");
+    for (const char* id : {"b-1", "b-2"}) {
+        CHECK(b.call(verb::put, instances + "i-1/service_bindings/" + id,
+                     bind_body(forwarder_service, forwarder_plan, "app-1"))
+                  .status == 201);
+    }
+    a = b.call(verb::put, instances + "i-2/service_bindings/b-3",
+               bind_body(forwarder_service, forwarder_plan, "app-1"));
+    CHECK(a.status == 422);
+    CHECK(a.json_body().at("error") == "BindingLimitReached");
+    CHECK(b.counter("mgw_broker_limit_refusals_total", {{"limit", "max_instances"}}) == 2);
+    CHECK(b.counter("mgw_broker_limit_refusals_total", {{"limit", "max_bindings"}}) == 1);
+    // Unbinding makes room again.
+    CHECK(b.call(verb::delete_, instances + "i-1/service_bindings/b-1" + fwd_query).status == 200);
+    CHECK(b.call(verb::put, instances + "i-2/service_bindings/b-3",
+                 bind_body(forwarder_service, forwarder_plan, "app-1"))
+              .status == 201);
+}
+
+TEST_CASE("broker: where the state lives (broker.database, systemd's STATE_DIRECTORY)") {
+    using mgw::broker::database_path;
+    CHECK(database_path("/var/lib/gw/broker.db", "/var/lib/metrics-gateway") ==
+          "/var/lib/gw/broker.db");
+    CHECK(database_path("", "/var/lib/metrics-gateway") == "/var/lib/metrics-gateway/broker.db");
+    // Several StateDirectory= entries: the first is the unit's own.
+    CHECK(database_path("", "/var/lib/metrics-gateway:/var/lib/other") ==
+          "/var/lib/metrics-gateway/broker.db");
+    CHECK(database_path("", nullptr).empty());  // a run by hand: in memory, as before
+    CHECK(database_path("", "").empty());
+    CHECK(database_path(":memory:", "/var/lib/metrics-gateway").empty());
 }
