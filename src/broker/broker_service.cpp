@@ -62,6 +62,20 @@ std::string_view operation_of(http::verb method, const std::optional<broker_path
     return "unknown";
 }
 
+// The 412's description. The header is echoed only when it is a plausible version (short,
+// visible ASCII): any other bytes would make the answer invalid JSON.
+std::string version_description(std::optional<std::string_view> header) {
+    if (!header) {
+        return "X-Broker-API-Version header required (2.x)";
+    }
+    const bool printable =
+        header->size() <= 32 &&
+        std::all_of(header->begin(), header->end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    return printable
+               ? "X-Broker-API-Version " + std::string(*header) + " is not supported (expected 2.x)"
+               : "X-Broker-API-Version is not a version (expected 2.x)";
+}
+
 // The Allow field of a 405: what the OSB API defines for this kind of path.
 std::string allowed_methods(const std::optional<broker_path>& path) {
     if (!path) {
@@ -272,12 +286,7 @@ broker_service::reply broker_service::dispatch(const http::request_context& requ
         return {.status = 412,
                 .body = osb_error{.status = 412,
                                   .error = "PreconditionFailed",
-                                  .description = version_header
-                                                     ? "X-Broker-API-Version " +
-                                                           std::string(*version_header) +
-                                                           " is not supported (expected 2.x)"
-                                                     : "X-Broker-API-Version header required "
-                                                       "(2.x)"}
+                                  .description = version_description(version_header)}
                             .json()};
     }
     const auto path = parse_broker_path(request.path());

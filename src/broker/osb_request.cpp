@@ -504,8 +504,9 @@ std::optional<osb_error> check_query_id(std::string_view name,
         return bad_request(std::string(name) + " query parameter must not be empty");
     }
     if (!expected.empty() && *value != expected) {
-        return bad_request(std::string(name) + " \"" + std::string(value->substr(0, max_id_bytes)) +
-                           "\" is not the resource's");
+        // The value itself is not echoed: it may be any bytes, and the answer must stay JSON.
+        return bad_request(std::string(name) + " does not name this resource's " +
+                           std::string(name.substr(0, name.find('_'))));
     }
     return std::nullopt;
 }

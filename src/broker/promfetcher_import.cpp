@@ -462,9 +462,9 @@ int run_promfetcher_import(const promfetcher_import_options& options, std::ostre
         // A second import of the same dump: say plainly that nothing changed.
         out << fmt::format("nothing changed: {} bindings already in {}", unchanged,
                            options.database);
-        out << (refused > 0 ? fmt::format("; {} conflicting, {} bad rows\n", conflicts,
-                                          read.errors.size())
-                            : std::string("\n"));
+        out << (refused > 0
+                    ? fmt::format("; {} conflicting, {} bad rows\n", conflicts, read.errors.size())
+                    : std::string("\n"));
         return refused > 0 ? some_rows_refused : ok;
     }
     out << fmt::format(

@@ -44,6 +44,13 @@ TEST_CASE("broker: basic auth first (401), then X-Broker-API-Version 2.x (412)")
     CHECK(a.json_body().at("description") ==
           "X-Broker-API-Version 3.0 is not supported (expected 2.x)");
     CHECK(a.json_body().at("error") == "PreconditionFailed");
+    // A header that is not a version is not echoed: bytes that are not UTF-8 would make the
+    // answer invalid JSON.
+    a = b.call(verb::get, "/broker/v2/catalog", "",
+               {{"authorization", good_auth}, {"x-broker-api-version", "2.\xff"}});
+    CHECK(a.status == 412);
+    CHECK(a.json_body().at("description") ==
+          "X-Broker-API-Version is not a version (expected 2.x)");
 
     a = b.call(verb::get, "/broker/v2/catalog", "",
                {{"authorization", good_auth}, {"x-broker-api-version", "2.11"}});
@@ -53,7 +60,7 @@ TEST_CASE("broker: basic auth first (401), then X-Broker-API-Version 2.x (412)")
     CHECK(b.counter("mgw_broker_requests_total", {{"operation", "catalog"}, {"code", "401"}}) == 2);
     CHECK(b.counter("mgw_broker_requests_total", {{"operation", "provision"}, {"code", "401"}}) ==
           1);
-    CHECK(b.counter("mgw_broker_requests_total", {{"operation", "catalog"}, {"code", "412"}}) == 2);
+    CHECK(b.counter("mgw_broker_requests_total", {{"operation", "catalog"}, {"code", "412"}}) == 3);
 }
 
 TEST_CASE("broker: provision 201, identical 200, different 409, unknown ids 400") {

@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
 #include <mgw/broker/osb_request.hpp>
@@ -280,5 +281,11 @@ TEST_CASE(
           "plan_id query parameter must not be empty");
     CHECK(check_query_id("operation", "", false, "")->status == 400);
     CHECK(check_query_id("service_id", "other", true, "svc")->description ==
-          R"(service_id "other" is not the resource's)");
+          "service_id does not name this resource's service");
+    CHECK(check_query_id("plan_id", "other", false, "plan")->description ==
+          "plan_id does not name this resource's plan");
+    // Whatever bytes a client sends, the answer is JSON (the value is never echoed).
+    const auto error = check_query_id("plan_id", "\xdc\xff", true, "plan");
+    REQUIRE(error);
+    CHECK(boost::json::parse(error->json()).at("error") == "BadRequest");
 }
