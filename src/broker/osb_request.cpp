@@ -142,8 +142,13 @@ std::optional<osb_error> read_context(const json::object& body, context_fields& 
             continue;
         }
         const json::string& text = field->get_string();
-        out.emplace(std::string(key),
-                    std::string(text.data(), std::min(text.size(), max_context_value_bytes)));
+        // Cut on a character boundary: the value is stored as JSON and read back at start.
+        std::size_t size = std::min(text.size(), max_context_value_bytes);
+        while (size < text.size() && size > 0 &&
+               (static_cast<unsigned char>(text[size]) & 0xc0) == 0x80) {
+            --size;
+        }
+        out.emplace(std::string(key), std::string(text.data(), size));
     }
     return std::nullopt;
 }
