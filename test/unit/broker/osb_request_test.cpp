@@ -236,6 +236,17 @@ TEST_CASE("OSB error bodies") {
           R"({"description":"x"})");
 }
 
+TEST_CASE("context values are kept to 255 bytes, cut on a UTF-8 character boundary") {
+    // 254 ASCII bytes then "\u00e9" (2 bytes): cutting at 255 would split it.
+    const std::string name = std::string(254, 'a') + "\xc3\xa9" + "tail";
+    const auto decoded = decode_provision(
+        R"({"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"sp",)"
+        R"("context":{"space_name":")" +
+        name + R"("}})");
+    REQUIRE(std::holds_alternative<provision_request>(decoded));
+    CHECK(std::get<provision_request>(decoded).context.at("space_name") == std::string(254, 'a'));
+}
+
 TEST_CASE(
     "X-Broker-API-Originating-Identity: Platform base64(JSON object), checked, never trusted") {
     // base64({"user_id":"683ea748-3092-4ff4-b656-39cacc4d5360"})
