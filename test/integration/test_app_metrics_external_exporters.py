@@ -6,7 +6,8 @@ Real HTTP servers on loopback, known to the gateway through routes.static:
   blue-green deployment);
 - a container-metrics exporter (python) serving per-`source_id` series, asked with
   `source_id[]={{.AppID}}` as Promfetcher's BOSH spec example does; and, for a second gateway,
-  an exporter nobody listens for, one that hangs, and one that answers HTML.
+  an exporter nobody listens for, one that hangs, and one that answers HTML; for a third,
+  one over https with a certificate trusted through scrape.tls.ca_file.
 
 What is shown: /metrics carries the exporter's series with the app's six labels, the exporter is
 asked once per app (not per instance) with the templated query and without the client's
@@ -18,8 +19,10 @@ each exporter's outcomes. Every answer passes promtool check metrics."""
 
 import http.server
 import os
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -38,7 +41,7 @@ class ContainerExporter:
     answers the series of every instance of source X (none for an unknown source). `mode`:
     ok, hang (nothing for 30 s, or until stopped), garbage (HTML). Records every request."""
 
-    def __init__(self, instances_by_source=None, mode="ok"):
+    def __init__(self, instances_by_source=None, mode="ok", tls_files=None):
         self.instances_by_source = instances_by_source or {}
         self.mode = mode
         self.requests = []
@@ -76,6 +79,10 @@ class ContainerExporter:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls_files:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls_files)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()
@@ -136,16 +143,31 @@ class Platform:
                      "    params:\n"
                      '      "source_id[]": ["{{.AppID}}"]\n')
         self.gateway, self.port = self.start_gateway(exporters)
+        # An exporter over https, its certificate (for 127.0.0.1) trusted through scrape.tls.
+        self.cert_dir = tempfile.TemporaryDirectory(prefix="mgw-exporter-tls-")
+        cert = os.path.join(self.cert_dir.name, "cert.pem")
+        key = os.path.join(self.cert_dir.name, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=exporter", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        self.tls_exporter = self.keep(ContainerExporter(
+            {self.app_id("shop"): 1}, tls_files=(cert, key)))
+        self.tls_gateway, self.tls_port = self.start_gateway(
+            "external_exporters:\n"
+            f"  - {{ name: tls, scheme: https, host: '127.0.0.1:{self.tls_exporter.port}', "
+            "params: { 'source_id[]': ['{{.SourceID}}'] } }\n",
+            f"  tls: {{ ca_file: '{cert}' }}\n")
         failing = exporters + (
             f"  - {{ name: dead, host: '127.0.0.1:{self.dead_port}' }}\n"
             f"  - {{ name: slow, host: '127.0.0.1:{self.slow.port}', metrics_path: /prom }}\n"
             f"  - {{ host: '127.0.0.1:{self.broken.port}' }}\n")
         self.failing_gateway, self.failing_port = self.start_gateway(failing)
 
-    def start_gateway(self, exporters_yaml):
+    def start_gateway(self, exporters_yaml, scrape_yaml=""):
         port, health_port = free_port(), free_port()
         config = (f"listen: 127.0.0.1:{port}\nhealth_listen: 127.0.0.1:{health_port}\n"
-                  "threads: 2\nscrape: { timeout: 10s }\n" + self.routes_yaml + exporters_yaml)
+                  "threads: 2\nscrape:\n  timeout: 10s\n" + scrape_yaml + self.routes_yaml
+                  + exporters_yaml)
         gateway = self.keep(Gateway(config))
         gateway.wait_ready(port)
         return gateway, port
@@ -163,6 +185,7 @@ class Platform:
     def stop(self):
         for thing in reversed(self.stoppable):
             thing.stop()
+        self.cert_dir.cleanup()
 
 
 PLATFORM = None
@@ -332,6 +355,16 @@ def test_dead_slow_and_broken_exporters_are_error_samples_in_a_200():
     assert PLATFORM.slow.taken() == []
 
 
+def test_an_https_exporter_is_verified_with_scrape_tls():
+    samples = parse_samples(answer("/v2/apps/acme/dev/shop/metrics", port=PLATFORM.tls_port))
+    exported = [s for s in samples if is_exporter_series(s)]
+    assert len(exported) == 2, exported
+    assert all(s.label("app_name") == "shop" for s in exported)
+    request = PLATFORM.tls_exporter.taken()[-1]
+    assert request["query"]["source_id[]"] == [PLATFORM.tags["shop"][0]["source_id"]], request
+    assert not [s for s in samples if s.name == "promfetcher_scrape_external_exporter_error"]
+
+
 def test_gateway_metrics_count_each_exporter_outcome():
     failing_answer("3")
     status, _, body = PLATFORM.get("/metrics", port=PLATFORM.failing_port)
@@ -365,6 +398,7 @@ def main():
             test_only_app_metrics_differs_exactly_by_the_exporter_and_mgw_scrape_series,
             test_exporters_keep_an_app_of_4xx_instances_answering,
             test_dead_slow_and_broken_exporters_are_error_samples_in_a_200,
+            test_an_https_exporter_is_verified_with_scrape_tls,
             test_gateway_metrics_count_each_exporter_outcome,
         ])
     finally:
