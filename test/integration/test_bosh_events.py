@@ -347,6 +347,27 @@ def test_idle_ingest_connections_time_out_so_the_plugin_gets_in():
             squatter.close()
 
 
+def test_quiet_plugin_reconnects_only_when_it_has_lines_after_an_idle_close():
+    ports = Ports()
+    with FakeUaa() as uaa, start(ports, uaa, "  ingest_idle_timeout: 1s\n") as gateway, \
+            Plugin(ports.ingest) as plugin:
+        plugin.send([alert_line(1)])
+
+        def closed_idle():
+            return metric_value(own_metrics(ports), "mgw_bosh_ingest_connections_closed_total",
+                                {"reason": "idle"})
+        wait_until(lambda: closed_idle() == 1, what="the idle close")
+        time.sleep(2.5)  # more idle periods: nothing to send, so no new connection to close
+        assert closed_idle() == 1
+        plugin.send([alert_line(2)])
+        wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_ingest_events_total",
+                                        {"kind": "alert"}) == 2, what="the second alert")
+        assert plugin.close() == 0, plugin.output()
+        output = plugin.output()
+        assert output.count("hm-plugin connected") == 2, output
+        assert "the gateway closed an idle connection" in output, output
+
+
 # Issue 10 item 14: ":25595" bound every interface for an unauthenticated port, silently.
 def test_ingest_on_a_routable_address_is_refused_unless_allowed():
     ports = Ports()
@@ -450,6 +471,7 @@ if __name__ == "__main__":
         test_idle_subscription_expires_so_a_late_reconnect_gets_no_stale_events,
         test_subscription_id_is_required,
         test_idle_ingest_connections_time_out_so_the_plugin_gets_in,
+        test_quiet_plugin_reconnects_only_when_it_has_lines_after_an_idle_close,
         test_ingest_on_a_routable_address_is_refused_unless_allowed,
         test_subscription_queue_is_bounded_in_bytes_and_leased,
         test_plugin_accepts_the_original_plugin_flags,
