@@ -64,7 +64,9 @@ void BM_publish_to_10_subscriptions(benchmark::State& state) {
     std::vector<mgw::bosh::subscription_distributor::consumer_id> consumers;
     const auto now = mgw::bosh::subscription_distributor::clock::now();
     for (int i = 0; i < 10; ++i) {
-        consumers.push_back(*d.attach("group-" + std::to_string(i), [] {}, now).consumer);
+        consumers.push_back(*d.attach(
+                                  "group-" + std::to_string(i), [] {}, now)
+                                 .consumer);
     }
     const std::vector<std::string_view> batch(64, alert);
     std::vector<mgw::bosh::event_ptr> out;
@@ -86,7 +88,9 @@ void BM_publish_to_10_groups_of_2(benchmark::State& state) {
     std::vector<mgw::bosh::subscription_distributor::consumer_id> consumers;
     const auto now = mgw::bosh::subscription_distributor::clock::now();
     for (int i = 0; i < 20; ++i) {
-        consumers.push_back(*d.attach("group-" + std::to_string(i / 2), [] {}, now).consumer);
+        consumers.push_back(*d.attach(
+                                  "group-" + std::to_string(i / 2), [] {}, now)
+                                 .consumer);
     }
     const std::vector<std::string_view> batch(64, alert);
     std::vector<mgw::bosh::event_ptr> out;
