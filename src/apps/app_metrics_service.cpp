@@ -2,10 +2,16 @@
 // codes and the per-instance synthetic series.
 #include <algorithm>
 #include <exception>
+#include <iterator>
 #include <tuple>
 #include <variant>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -71,13 +77,20 @@ clock::time_point scrape_deadline(const http::request_context& request,
     return std::min(deadline, request_deadline);
 }
 
-// The `reason` label of a failed instance: the error class, or `status_<code>` for HTTP
-// errors. Bounded: a dozen classes and the HTTP status codes.
-std::string_view failure_reason(const scrape::scrape_result& result) {
-    if (result.error == scrape::scrape_error::http_status && !result.reason.empty()) {
-        return result.reason;
+// The tags of the first instance of each distinct app_id, in instance order: what external
+// exporters are asked about, once per app (Promfetcher's mapTagsRoute).
+std::vector<const std::map<std::string, std::string>*> distinct_apps(
+    const routes::endpoint_list& endpoints) {
+    std::vector<const std::map<std::string, std::string>*> apps;
+    std::vector<std::string_view> seen;
+    for (const routes::endpoint_ptr& endpoint : endpoints) {
+        const std::string_view app_id = endpoint->tag("app_id");
+        if (std::find(seen.begin(), seen.end(), app_id) == seen.end()) {
+            seen.push_back(app_id);
+            apps.push_back(&endpoint->tags);
+        }
     }
-    return scrape::to_string(result.error);
+    return apps;
 }
 
 // Promfetcher's label sets: the app's six, plus index and instance_id for failures.
@@ -179,20 +192,49 @@ void app_metrics_service::set_metric_path_lookup(metric_path_lookup lookup) {
 }
 
 boost::asio::awaitable<std::vector<contributed_exposition>> app_metrics_service::collect_sources(
-    const app_query& app, clock::time_point deadline) {
-    std::vector<contributed_exposition> contributed;
+    const app_query& app, clock::time_point deadline, bool only_app_metrics) {
+    // Only the app's own series for /only-app-metrics: no source that adds series about it.
+    std::vector<app_source*> asked;
     for (app_source* source : sources_) {
-        if (clock::now() >= deadline) {
-            break;
+        if (!only_app_metrics || source->origin() == series_origin::app) {
+            asked.push_back(source);
         }
+    }
+    std::vector<contributed_exposition> contributed;
+    if (asked.empty()) {
+        co_return contributed;
+    }
+    // All at once, each within the deadline: a slow RSocket pull must not leave the external
+    // exporters no time, nor the other way round.
+    std::vector<std::vector<contributed_exposition>> outputs(asked.size());
+    const auto executor = co_await boost::asio::this_coro::executor;
+    auto spawn = [&](std::size_t i) {
+        return boost::asio::co_spawn(executor, asked[i]->collect(app, deadline, outputs[i]),
+                                     boost::asio::deferred);
+    };
+    std::vector<decltype(spawn(0))> operations;
+    operations.reserve(asked.size());
+    for (std::size_t i = 0; i < asked.size(); ++i) {
+        operations.push_back(spawn(i));
+    }
+    auto [order, exceptions] =
+        co_await boost::asio::experimental::make_parallel_group(std::move(operations))
+            .async_wait(boost::asio::experimental::wait_for_all(), boost::asio::use_awaitable);
+    for (std::size_t i = 0; i < asked.size(); ++i) {
         // A source is another module's code: one that fails must not take the app's answer
-        // (the scraped instances) down with it.
-        try {
-            co_await source->collect(app, deadline, contributed);
-        } catch (const std::exception& error) {
+        // (the scraped instances, the other sources) down with it.
+        if (exceptions[i]) {
             metrics_->source_errors.Increment();
-            log_.error("app source failed", {{"app", app.identifier}, {"error", error.what()}});
+            try {
+                std::rethrow_exception(exceptions[i]);
+            } catch (const std::exception& error) {
+                log_.error("app source failed", {{"app", app.identifier}, {"error", error.what()}});
+            } catch (...) {
+                log_.error("app source failed", {{"app", app.identifier}});
+            }
+            continue;
         }
+        std::move(outputs[i].begin(), outputs[i].end(), std::back_inserter(contributed));
     }
     co_return contributed;
 }
@@ -240,9 +282,11 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     }
     routes::order_instances(endpoints);
     const routes::endpoint* first = endpoints.empty() ? nullptr : &*endpoints.front();
+    const std::vector<const std::map<std::string, std::string>*> apps = distinct_apps(endpoints);
     const app_query query{.identifier = shown,
                           .app_guid = first != nullptr ? first->tag("app_id") : std::string_view(),
-                          .tags = first != nullptr ? &first->tags : nullptr};
+                          .tags = first != nullptr ? &first->tags : nullptr,
+                          .apps = apps};
     const std::string metric_path = instance_metric_path(app, query.app_guid);
 
     std::vector<scrape::scrape_target> targets(endpoints.size());
@@ -303,7 +347,7 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     };
     auto [results, contributed] =
         co_await (scraper_.scrape_all(targets, scrape_options, parse_body) &&
-                  collect_sources(query, deadline));
+                  collect_sources(query, deadline, app.only_app_metrics));
     if (endpoints.empty() && contributed.empty()) {
         plain_text(response, 404, not_found_body(shown));
         co_return;
@@ -361,7 +405,10 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         plain_text(response, 404, not_found_body(shown));
         co_return;
     }
-    const std::string report_text = render_scrape_report(outcomes);
+    // Promfetcher's error series stay in /only-app-metrics (it keeps them there too); the
+    // gateway's own mgw_scrape_* series are not the app's.
+    const std::string report_text = render_scrape_report(
+        outcomes, app.only_app_metrics ? report_series::promfetcher : report_series::all);
     exposition::parsed_exposition report;
     exposition::parse_error report_error;
     if (exposition::parse(report_text, exposition::format::prometheus_text, report, report_error)) {

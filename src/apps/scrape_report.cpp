@@ -16,7 +16,7 @@ void append_series(std::string& out, std::string_view name, const instance_outco
 
 }  // namespace
 
-std::string render_scrape_report(std::span<const instance_outcome> outcomes) {
+std::string render_scrape_report(std::span<const instance_outcome> outcomes, report_series series) {
     std::string out;
     bool any_failed = false;
     for (const instance_outcome& outcome : outcomes) {
@@ -32,6 +32,9 @@ std::string render_scrape_report(std::span<const instance_outcome> outcomes) {
                                outcome.labels->rendered(), outcome.reason);
             }
         }
+    }
+    if (series == report_series::promfetcher) {
+        return out;
     }
     out += "# HELP mgw_scrape_up 1 if the instance answered 200 with a valid exposition, else 0.\n";
     out += "# TYPE mgw_scrape_up gauge\n";
@@ -49,6 +52,13 @@ std::string render_scrape_report(std::span<const instance_outcome> outcomes) {
         append_series(out, "mgw_scrape_samples", outcome, outcome.samples);
     }
     return out;
+}
+
+std::string_view failure_reason(const scrape::scrape_result& result) {
+    if (result.error == scrape::scrape_error::http_status && !result.reason.empty()) {
+        return result.reason;
+    }
+    return scrape::to_string(result.error);
 }
 
 }  // namespace mgw::apps

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <mgw/apps/app_metrics_service.hpp>
+#include <mgw/apps/external_exporter_source.hpp>
 #include <mgw/apps/routes_endpoint.hpp>
 #include <mgw/bosh/bosh_service.hpp>
 #include <mgw/broker/broker_service.hpp>
@@ -176,6 +177,7 @@ struct services {
     std::optional<scrape::scraper> scraper;
     // Before app_metrics: an app source outlives the service that asks it.
     std::optional<rsocket::proxy_service> rsocket_proxy;
+    std::optional<apps::external_exporter_source> external_exporters;
     std::optional<apps::app_metrics_service> app_metrics;
     // Its SQLite store closes when run() returns, after the listeners are gone. It also holds
     // the access keys POST /v1/metrics checks.
@@ -301,6 +303,12 @@ int gateway::run() {
         s.rsocket_proxy.emplace(io, rsocket_settings(config_), log_, s.metrics.registry());
         s.rsocket_proxy->register_routes(main_routes);
         s.app_metrics->add_source(*s.rsocket_proxy);
+    }
+    // Last: their series follow the app's own (instances, pushes, RSocket clients).
+    if (!config_.external_exporters.empty()) {
+        s.external_exporters.emplace(config_.external_exporters, *s.scraper,
+                                     config_.scrape.max_body_bytes, log_, s.metrics.registry());
+        s.app_metrics->add_source(*s.external_exporters);
     }
     s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
                           std::move(main_routes), log_, s.metrics.registry());

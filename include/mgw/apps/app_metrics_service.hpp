@@ -53,8 +53,9 @@ class app_metrics_service {
     // GET /v1/apps/... and /v2/apps/...
     void register_routes(http::router& router);
 
-    // Sources asked for every app after its instances (pushed metrics, RSocket clients), in
-    // the order added. They must outlive this service. Call before serving.
+    // Sources asked for every app alongside its instances (pushed metrics, RSocket clients,
+    // external exporters); their series follow the instances' in the order the sources were
+    // added. They must outlive this service. Call before serving.
     void add_source(app_source& source);
     // Replaces the default `/metrics` of apps that registered a path; an explicit
     // `metric_path=` still wins. Call before serving.
@@ -67,8 +68,11 @@ class app_metrics_service {
     struct contribution;
 
     std::string instance_metric_path(const app_request& app, std::string_view app_guid) const;
+    // Every source in parallel, or only those of series_origin::app for /only-app-metrics;
+    // their contributions in the order the sources were added.
     boost::asio::awaitable<std::vector<contributed_exposition>> collect_sources(
-        const app_query& app, std::chrono::steady_clock::time_point deadline);
+        const app_query& app, std::chrono::steady_clock::time_point deadline,
+        bool only_app_metrics);
 
     const routes::route_table& table_;
     scrape::scraper& scraper_;

@@ -1,9 +1,10 @@
-// Apps module: the seam through which series that are not scraped (pushed metrics, RSocket
-// clients) join an app's merged exposition alongside its scraped instances.
+// Apps module: the seam through which series that are not scraped from the app's instances
+// (pushed metrics, RSocket clients, external exporters) join its merged exposition.
 #pragma once
 
 #include <chrono>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,6 +25,16 @@ struct app_query {
     std::string_view app_guid;
     // Tags of the first resolved instance (organization_name, space_name, ...); null when none.
     const std::map<std::string, std::string>* tags = nullptr;
+    // Tags of the first resolved instance of each distinct app_id, in instance order: a route
+    // may be mapped to several apps (blue-green deployments). Empty when none resolved.
+    std::span<const std::map<std::string, std::string>* const> apps;
+};
+
+// Whose series a source contributes. `/only-app-metrics` and `only_from_app` ask only for what
+// the app itself exposes (Promfetcher's "without the sugar coating").
+enum class series_origin {
+    app,    // the app's own series, reaching the gateway another way (pushed, RSocket)
+    added,  // series about the app from elsewhere, added by configuration (external exporters)
 };
 
 // One exposition a source contributes; merged after the scraped instances, in source order.
@@ -37,6 +48,8 @@ struct contributed_exposition {
 class app_source {
   public:
     virtual ~app_source() = default;
+
+    virtual series_origin origin() const { return series_origin::app; }
 
     // Appends this source's expositions for the app. Must complete by `deadline` (the endpoint
     // does not wait longer) and must not throw; a source with nothing for the app appends

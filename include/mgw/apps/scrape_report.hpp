@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include <mgw/apps/instance_labels.hpp>
+#include <mgw/scrape/result.hpp>
 
 namespace mgw::apps {
 
@@ -24,6 +25,16 @@ struct instance_outcome {
 // order. `promfetcher_scrape_error` appears only for failed instances and is a gauge: its value
 // is always 1 and it is rebuilt on every request (Promfetcher typed it counter, which an
 // OpenMetrics rendering would rename to `_total` and break the dashboards that read it).
-std::string render_scrape_report(std::span<const instance_outcome> outcomes);
+enum class report_series {
+    all,          // promfetcher_scrape_error and the gateway's mgw_scrape_* series
+    promfetcher,  // promfetcher_scrape_error only (/only-app-metrics: Promfetcher keeps it)
+};
+
+std::string render_scrape_report(std::span<const instance_outcome> outcomes,
+                                 report_series series = report_series::all);
+
+// The `reason` label of a failed fetch: the error class, or `status_<code>` for HTTP errors.
+// Bounded: a dozen classes and the HTTP status codes. Points into `result` or static text.
+std::string_view failure_reason(const scrape::scrape_result& result);
 
 }  // namespace mgw::apps

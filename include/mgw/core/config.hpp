@@ -14,6 +14,7 @@
 
 #include <mgw/core/address.hpp>
 #include <mgw/core/log.hpp>
+#include <mgw/core/tag_template.hpp>
 
 namespace mgw::core {
 
@@ -223,6 +224,28 @@ struct routes_api_config {
     bool enabled() const { return !username.empty(); }
 };
 
+// One query parameter an external exporter is asked with: every value is a template over the
+// app's tags (Promfetcher's `params: { "source_id[]": ["{{.AppID}}"] }`).
+struct external_exporter_param {
+    std::string key;
+    std::vector<tag_template> values;
+};
+
+// Promfetcher's `external_exporters[]`: an exporter fetched once per app in every
+// /v1|v2/apps/.../metrics answer (not in /only-app-metrics), its series labelled with the app.
+struct external_exporter_config {
+    std::string name;          // default: host + metrics_path
+    std::string host;          // as configured, "host" or "host:port": Host header and `instance`
+    std::string address_host;  // `host` without port or IPv6 brackets, as dialled
+    std::uint16_t port = 80;   // from `host`, else 80 (http) or 443 (https)
+    bool tls = false;          // scheme https
+    std::string metrics_path = "/metrics";        // path, optionally with a query
+    std::vector<external_exporter_param> params;  // in key order, keys unique
+};
+
+// The most exporters a config may name: every app answer fetches each of them.
+inline constexpr std::size_t max_external_exporters = 32;
+
 struct gateway_config {
     listen_address listen{"127.0.0.1", 8085};
     server_tls_config tls;
@@ -240,6 +263,7 @@ struct gateway_config {
     http_config http;
     routes_api_config routes_api;
     limits_config limits;
+    std::vector<external_exporter_config> external_exporters;
 
     // `threads`, or the number of cores when it is 0 (at least 1).
     std::uint32_t resolved_threads() const;

@@ -13,6 +13,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <catch2/catch.hpp>
 #include <prometheus/registry.h>
@@ -69,6 +72,24 @@ class recording_source : public apps::app_source {
     }
 };
 
+// A source whose series are added about the app (as external exporters are), not its own.
+class added_source : public recording_source {
+  public:
+    apps::series_origin origin() const override { return apps::series_origin::added; }
+};
+
+// A source that has nothing, found out only at its deadline (an RSocket client that never
+// answers a pull): the endpoint must not wait for it before asking the others.
+class silent_source : public apps::app_source {
+  public:
+    asio::awaitable<void> collect(const apps::app_query&,
+                                  std::chrono::steady_clock::time_point deadline,
+                                  std::vector<apps::contributed_exposition>&) override {
+        asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+};
+
 // An instance that serves its metrics on one path only.
 http::router instance_routes(std::string path) {
     http::router routes;
@@ -91,12 +112,15 @@ struct fixture {
     scrape::scraper_config scraper_settings;
     scrape::scraper scraper{io.get_executor(), scraper_settings, log, registry};
     recording_source source;
-    apps::app_metrics_service service{table, scraper, apps::app_metrics_options{}, log, registry};
+    apps::app_metrics_options options;
+    apps::app_metrics_service service{table, scraper, options, log, registry};
     std::optional<http::server> instance;
     std::optional<http::server> gateway;
     std::thread runner;
 
-    explicit fixture(std::string instance_path = "/metrics") {
+    explicit fixture(std::string instance_path = "/metrics",
+                     std::chrono::milliseconds scrape_timeout = 10s)
+        : options{.scrape_timeout = scrape_timeout} {
         instance.emplace(io, loopback(), instance_routes(std::move(instance_path)), log, registry);
         instance->start();
         table.add_static({.uri = "app.example.com",
@@ -138,7 +162,7 @@ struct fixture {
                                            .server_name = "",
                                            .path = std::move(path)};
         const scrape::scrape_request_options options{
-            .deadline = std::chrono::steady_clock::now() + 5s,
+            .deadline = std::chrono::steady_clock::now() + 10s,
             .headers = {},
             .accept = "text/plain; version=0.0.4",
             .max_body_bytes = 1u << 20,
@@ -220,4 +244,56 @@ TEST_CASE("a metrics path registered for the app replaces /metrics unless metric
         f.get("/v1/apps/" + std::string(routed_guid) + "/metrics?metric_path=/metrics");
     CHECK(explicit_path.status == 406);
     CHECK(looked_up.size() == 1);
+}
+
+TEST_CASE("sources are asked at once: one silent until the deadline leaves the others theirs") {
+    fixture f("/metrics", 1500ms);
+    silent_source silent;
+    recording_source late;
+    late.bodies.emplace(routed_guid, "# TYPE late_value gauge\nlate_value 3\n");
+    f.service.add_source(silent);
+    f.service.add_source(late);
+    f.serve();
+
+    // The gateway's deadline is scrape.timeout, 1.5 s; the client waits 10 s.
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = f.get("/v2/apps/org/space/billing/metrics");
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    REQUIRE(result.ok());
+    INFO(result.body);
+    CHECK(result.body.find("late_value{app_id=") != std::string::npos);
+    CHECK(result.body.find("requests_total{") != std::string::npos);
+    CHECK(elapsed < 8s);  // the silent source's deadline, far from the client's 10 s
+    CHECK(late.seen_guids.size() == 1);
+}
+
+TEST_CASE("only-app-metrics asks only the sources of the app's own series") {
+    fixture f;
+    added_source added;
+    added.bodies.emplace(routed_guid, "# TYPE added_value gauge\nadded_value 5\n");
+    f.source.bodies.emplace(routed_guid, "# TYPE own_value gauge\nown_value 6\n");
+    f.service.add_source(added);
+    f.serve();
+
+    for (const std::string& path :
+         std::vector<std::string>{"/v2/apps/org/space/billing/only-app-metrics",
+                                  "/v1/apps/only-app-metrics?app=" + std::string(routed_guid),
+                                  "/v2/apps/app.example.com/metrics?only_from_app=true"}) {
+        const auto only = f.get(path);
+        REQUIRE(only.ok());
+        INFO(path << "\n" << only.body);
+        CHECK(only.body.find("own_value{") != std::string::npos);
+        CHECK(only.body.find("requests_total{") != std::string::npos);
+        CHECK(only.body.find("added_value") == std::string::npos);
+        CHECK(only.body.find("mgw_scrape_") == std::string::npos);
+    }
+    CHECK(added.seen_guids.empty());
+    CHECK(f.source.seen_guids.size() == 3);
+
+    const auto all = f.get("/v2/apps/org/space/billing/metrics");
+    REQUIRE(all.ok());
+    CHECK(all.body.find("added_value{app_id=") != std::string::npos);
+    CHECK(all.body.find("own_value{") != std::string::npos);
+    CHECK(all.body.find("mgw_scrape_up{") != std::string::npos);
+    CHECK(added.seen_guids.size() == 1);
 }

@@ -71,3 +71,43 @@ TEST_CASE("no error family when every instance is up") {
     CHECK(text.find("promfetcher_scrape_error") == std::string::npos);
     CHECK(text.find("mgw_scrape_up{") != std::string::npos);
 }
+
+TEST_CASE("for only-app-metrics the report keeps Promfetcher's error series and nothing else") {
+    mgw::apps::instance_labels up_labels;
+    assign_labels(up_labels, "0", "10.0.0.1:1");
+    mgw::apps::instance_labels down_labels;
+    assign_labels(down_labels, "1", "10.0.0.2:1");
+    const mgw::apps::instance_outcome outcomes[] = {
+        {.labels = &up_labels, .up = true, .reason = {}, .duration_seconds = 0.25, .samples = 42},
+        {.labels = &down_labels,
+         .up = false,
+         .reason = "timeout",
+         .duration_seconds = 5,
+         .samples = 0}};
+    const std::string all = mgw::apps::render_scrape_report(outcomes);
+    const std::string promfetcher =
+        mgw::apps::render_scrape_report(outcomes, mgw::apps::report_series::promfetcher);
+    CHECK(all.starts_with(promfetcher));
+    CHECK(promfetcher.find("mgw_scrape_") == std::string::npos);
+    mgw::exposition::parsed_exposition parsed;
+    mgw::exposition::parse_error error;
+    REQUIRE(mgw::exposition::parse(promfetcher, mgw::exposition::format::prometheus_text, parsed,
+                                   error));
+    REQUIRE(parsed.families.size() == 1);
+    CHECK(parsed.families[0].name == "promfetcher_scrape_error");
+    CHECK(parsed.samples.size() == 1);
+
+    const mgw::apps::instance_outcome healthy[] = {outcomes[0]};
+    CHECK(mgw::apps::render_scrape_report(healthy, mgw::apps::report_series::promfetcher).empty());
+}
+
+TEST_CASE("failure reasons: the error class, or the HTTP status") {
+    mgw::scrape::scrape_result result;
+    result.error = mgw::scrape::scrape_error::http_status;
+    result.status = 503;
+    result.reason = "status_503";
+    CHECK(mgw::apps::failure_reason(result) == "status_503");
+    result.error = mgw::scrape::scrape_error::connect_refused;
+    result.reason = "refused";
+    CHECK(mgw::apps::failure_reason(result) == "connect_refused");
+}

@@ -443,8 +443,10 @@ TEST_CASE("app source: pushed series per instance with the route's CF labels") {
         {"organization_id", "o"},       {"space_id", "s"},
         {"app_id", std::string(app_1)}, {"organization_name", "route-org"},
         {"space_name", "route-space"},  {"app_name", "route-app"}};
-    const auto out = collect(
-        f, {.identifier = "route-org/route-space/route-app", .app_guid = app_1, .tags = &tags});
+    const auto out = collect(f, {.identifier = "route-org/route-space/route-app",
+                                 .app_guid = app_1,
+                                 .tags = &tags,
+                                 .apps = {}});
     REQUIRE(out.size() == 2);
     CHECK(out[0].body == "# TYPE queue_depth gauge\nqueue_depth 3\n");
     CHECK(out[0].format == mgw::exposition::format::prometheus_text);
@@ -465,7 +467,7 @@ TEST_CASE("app source: pushed series per instance with the route's CF labels") {
 TEST_CASE("app source: the binding's labels when the route table does not know the app") {
     fixture f;
     REQUIRE(round_trip(f, push("key-1", body_for(app_1, one_gauge))).result_int() == 202);
-    const auto out = collect(f, {.identifier = app_1, .app_guid = {}, .tags = nullptr});
+    const auto out = collect(f, {.identifier = app_1, .app_guid = {}, .tags = nullptr, .apps = {}});
     REQUIRE(out.size() == 1);
     using labels = std::vector<std::pair<std::string, std::string>>;
     CHECK(out[0].labels == labels{{"organization_id", "org-guid"},
@@ -478,5 +480,5 @@ TEST_CASE("app source: the binding's labels when the route table does not know t
                                   {"instance_id", "0"},
                                   {"source", "push"}});
     // Nothing for an app that never pushed.
-    CHECK(collect(f, {.identifier = app_2, .app_guid = {}, .tags = nullptr}).empty());
+    CHECK(collect(f, {.identifier = app_2, .app_guid = {}, .tags = nullptr, .apps = {}}).empty());
 }
