@@ -1,5 +1,6 @@
-// metrics-gateway command line: `serve` (the default), `check`, `hm-plugin`, `version`. See usage()
-// below and DESIGN.md's pinned CLI; scripts and tests rely on these spellings and exit codes.
+// metrics-gateway command line: `serve` (the default), `check`, `hm-plugin`, `broker`, `version`.
+// See usage() below and DESIGN.md's pinned CLI; scripts and tests rely on these spellings and exit
+// codes.
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -11,10 +12,13 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <mgw/bosh/hm_plugin.hpp>
+#include <mgw/broker/broker_service.hpp>
+#include <mgw/broker/promfetcher_import.hpp>
 #include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/core/duration.hpp>
@@ -30,6 +34,7 @@ constexpr int exit_usage = 2;
 constexpr std::string_view main_usage = R"(usage: metrics-gateway [serve] [--config FILE]
        metrics-gateway check [--format prometheus|openmetrics|auto] [FILE|-]
        metrics-gateway hm-plugin [--server HOST:PORT | --server-port PORT]
+       metrics-gateway broker import-promfetcher [--dry-run] [--config FILE] FILE
        metrics-gateway version
 
 Commands:
@@ -37,6 +42,7 @@ Commands:
             (HTTP on 127.0.0.1:8085, health on 127.0.0.1:8080, no NATS)
   check     validate a Prometheus text 0.0.4 or OpenMetrics 1.0 exposition
   hm-plugin BOSH Health Monitor JSON plugin: forward HM's events from stdin to the gateway
+  broker    service broker maintenance: import-promfetcher loads Promfetcher's bindings
   version   print the version
 
 Run 'metrics-gateway COMMAND --help' for a command's options.
@@ -88,6 +94,31 @@ one or two dashes, the value after '=' or as the next argument):
                           --server 127.0.0.1:PORT)
   --addr HOST:PORT        system-metrics-plugin before 2017-08: the same as --server
 Every one of them takes effect; none is accepted and ignored.
+)";
+
+constexpr std::string_view broker_usage =
+    R"(usage: metrics-gateway broker import-promfetcher [--dry-run] [--strict] [--config FILE]
+                                                  [--database FILE] FILE|-
+
+Loads the bindings of Promfetcher's service broker into the gateway's binding store, so that
+a gateway that took over Promfetcher's broker registration keeps every app's custom metrics
+path. FILE is the tab-separated output of
+    mysql -B -e 'SELECT * FROM app_endpoints' promfetcher > app_endpoints.tsv
+(with or without the header line; NULL and batch-mode escapes understood). Importing twice
+changes nothing the second time. Run it while no gateway serves the database (the file is
+locked while one does), then start the gateway.
+
+Exit status: 0 every row is in the store, 1 some rows were bad or conflicting (reported as
+FILE:LINE; the others are imported unless --strict), 2 nothing could be done.
+
+Options:
+  -n, --dry-run       print what would be imported; change nothing
+  --strict            import nothing if any row is bad or conflicting
+  -c, --config FILE   the gateway's configuration: broker.database, broker.promfetcher ids,
+                      broker.max_bindings (default: embedded defaults)
+  --database FILE     the SQLite file to import into (default: broker.database, or
+                      $STATE_DIRECTORY/broker.db as under the shipped systemd unit)
+  -h, --help          this help
 )";
 
 bool is_help(std::string_view arg) {
@@ -292,6 +323,77 @@ int run_hm_plugin(std::span<char* const> args) {
     return mgw::bosh::run_hm_plugin(options, log);
 }
 
+int run_broker(std::span<char* const> args) {
+    if (args.empty()) {
+        return usage_error("broker needs a command (import-promfetcher)", broker_usage);
+    }
+    if (is_help(args[0])) {
+        std::cout << broker_usage;
+        return 0;
+    }
+    if (std::string_view(args[0]) != "import-promfetcher") {
+        return usage_error(fmt::format("unknown broker command '{}'", args[0]), broker_usage);
+    }
+    mgw::broker::promfetcher_import_options options;
+    std::optional<std::string> config_file;
+    std::optional<std::string> database;
+    std::optional<std::string> input;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const std::string_view arg = args[i];
+        if (is_help(arg)) {
+            std::cout << broker_usage;
+            return 0;
+        }
+        const auto value_of = [&](std::string_view long_name,
+                                  std::string_view short_name) -> std::optional<std::string> {
+            const std::string prefix = std::string(long_name) + "=";
+            if (arg.starts_with(prefix)) {
+                return std::string(arg.substr(prefix.size()));
+            }
+            if ((arg == long_name || (!short_name.empty() && arg == short_name)) &&
+                i + 1 < args.size()) {
+                return std::string(args[++i]);
+            }
+            return std::nullopt;
+        };
+        if (arg == "--dry-run" || arg == "-n") {
+            options.dry_run = true;
+        } else if (arg == "--strict") {
+            options.strict = true;
+        } else if (auto file = value_of("--config", "-c")) {
+            config_file = *file;
+        } else if (auto path = value_of("--database", "")) {
+            database = *path;
+        } else if (!input && (arg == "-" || !arg.starts_with("-"))) {
+            input = std::string(arg);
+        } else {
+            return usage_error(fmt::format("unexpected argument '{}'", arg), broker_usage);
+        }
+    }
+    if (!input) {
+        return usage_error("import-promfetcher needs the app_endpoints dump (FILE or -)",
+                           broker_usage);
+    }
+    mgw::core::gateway_config config;
+    try {
+        config =
+            config_file ? mgw::core::load_config_file(*config_file) : mgw::core::default_config();
+    } catch (const mgw::core::config_error& error) {
+        std::cerr << "metrics-gateway: invalid configuration: " << error.what() << "\n";
+        return exit_usage;
+    }
+    options.input = *input;
+    options.database = database ? *database
+                                : mgw::broker::database_path(config.broker.database,
+                                                             std::getenv("STATE_DIRECTORY"));
+    options.service_id = config.broker.promfetcher.service_id;
+    options.plan_id = config.broker.promfetcher.plan_id;
+    options.max_bindings = config.broker.max_bindings;
+    // A line updated in place for long imports run by hand; nothing of it in a pipe or a log.
+    options.progress = ::isatty(STDERR_FILENO) == 1;
+    return mgw::broker::run_promfetcher_import(options, std::cout, std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -308,6 +410,9 @@ int main(int argc, char** argv) {
     }
     if (command == "hm-plugin") {
         return run_hm_plugin(args.subspan(1));
+    }
+    if (command == "broker") {
+        return run_broker(args.subspan(1));
     }
     if (command == "version" || command == "--version") {
         std::cout << "metrics-gateway " << mgw::core::version() << "\n";

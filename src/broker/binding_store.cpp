@@ -124,11 +124,21 @@ class transaction {
 
 constexpr const char* binding_columns =
     "binding_id, instance_id, service_id, plan_id, app_guid, context, parameters, endpoint, "
-    "key_hash, seq";
+    "key_hash, seq, origin";
+
+record_origin origin_from(std::string_view text) {
+    if (text == "adopted") {
+        return record_origin::adopted;
+    }
+    if (text == "promfetcher-import") {
+        return record_origin::promfetcher_import;
+    }
+    return record_origin::broker;
+}
 
 binding_record read_binding(const statement& s) {
     return {.binding_id = s.text(0),
-            .instance_id = s.text(1),
+            .instance_id = s.text(1),  // NULL (an imported binding) reads as ""
             .service_id = s.text(2),
             .plan_id = s.text(3),
             .app_guid = s.text(4),
@@ -136,7 +146,8 @@ binding_record read_binding(const statement& s) {
             .parameters = s.text(6),
             .endpoint = s.text(7),
             .key_hash = s.text(8),
-            .seq = s.integer(9)};
+            .seq = s.integer(9),
+            .origin = origin_from(s.text(10))};
 }
 
 // Version 1. key_hash is NULL for bindings without a key (promfetcher), so UNIQUE applies to
@@ -169,7 +180,53 @@ CREATE INDEX bindings_instance ON bindings(instance_id);
 PRAGMA user_version = 1;
 )sql";
 
+// Version 2: where each record came from, and bindings without an instance (Promfetcher's
+// app_endpoints rows). SQLite cannot drop a NOT NULL, so the bindings table is rebuilt; its
+// AUTOINCREMENT sequence is carried over so that no seq is ever handed out twice.
+constexpr const char* schema_v2 = R"sql(
+ALTER TABLE instances ADD COLUMN origin TEXT NOT NULL DEFAULT 'broker';
+CREATE TABLE bindings_v2 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    binding_id TEXT UNIQUE NOT NULL,
+    instance_id TEXT REFERENCES instances(instance_id),
+    service_id TEXT NOT NULL,
+    plan_id TEXT NOT NULL,
+    app_guid TEXT NOT NULL,
+    context TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    key_hash TEXT UNIQUE,
+    created_at INTEGER NOT NULL,
+    origin TEXT NOT NULL DEFAULT 'broker'
+);
+INSERT INTO bindings_v2 (seq, binding_id, instance_id, service_id, plan_id, app_guid, context,
+                         parameters, endpoint, key_hash, created_at)
+    SELECT seq, binding_id, instance_id, service_id, plan_id, app_guid, context, parameters,
+           endpoint, key_hash, created_at FROM bindings;
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'bindings_v2', seq FROM sqlite_sequence WHERE name = 'bindings'
+    AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'bindings_v2');
+UPDATE sqlite_sequence SET seq = max(seq, (SELECT seq FROM sqlite_sequence WHERE name = 'bindings'))
+    WHERE name = 'bindings_v2' AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'bindings');
+DROP TABLE bindings;
+ALTER TABLE bindings_v2 RENAME TO bindings;
+CREATE INDEX bindings_instance ON bindings(instance_id);
+PRAGMA user_version = 2;
+)sql";
+
 }  // namespace
+
+std::string_view to_string(record_origin origin) {
+    switch (origin) {
+        case record_origin::adopted:
+            return "adopted";
+        case record_origin::promfetcher_import:
+            return "promfetcher-import";
+        case record_origin::broker:
+            break;
+    }
+    return "broker";
+}
 
 const boost::system::error_category& sqlite_category() {
     static const sqlite_error_category category;
@@ -213,10 +270,17 @@ void prepare_database(sqlite3* db, const std::string& name) {
             fmt::format("broker.database {}: schema version {} is newer than this gateway's ({})",
                         name, version, binding_store::schema_version));
     }
-    if (version == 0) {
+    // A new file goes through every version, so the upgrade path is the one always tested.
+    if (version < 1) {
         if (const int rc = sqlite3_exec(db, schema_v1, nullptr, nullptr, nullptr);
             rc != SQLITE_OK) {
             fail(db, name, "cannot create the schema", rc);
+        }
+    }
+    if (version < 2) {
+        if (const int rc = sqlite3_exec(db, schema_v2, nullptr, nullptr, nullptr);
+            rc != SQLITE_OK) {
+            fail(db, name, "cannot upgrade the schema to version 2", rc);
         }
     }
     if (const int rc = migration.commit(); rc != SQLITE_OK) {
@@ -251,7 +315,7 @@ store_result<std::optional<instance_record>> binding_store::find_instance(
     std::string_view instance_id) {
     statement s(db_,
                 "SELECT instance_id, service_id, plan_id, organization_guid, space_guid, "
-                "context, parameters FROM instances WHERE instance_id = ?");
+                "context, parameters, origin FROM instances WHERE instance_id = ?");
     s.bind(instance_id);
     const int rc = s.step();
     if (rc == SQLITE_DONE) {
@@ -266,21 +330,23 @@ store_result<std::optional<instance_record>> binding_store::find_instance(
                                                           .organization_guid = s.text(3),
                                                           .space_guid = s.text(4),
                                                           .context = parse_context(s.text(5)),
-                                                          .parameters = s.text(6)});
+                                                          .parameters = s.text(6),
+                                                          .origin = origin_from(s.text(7))});
 }
 
 error_code binding_store::insert_instance(const instance_record& instance) {
     statement s(db_,
                 "INSERT INTO instances (instance_id, service_id, plan_id, organization_guid, "
-                "space_guid, context, parameters, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%s', 'now'))");
+                "space_guid, context, parameters, origin, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, strftime('%s', 'now'))");
     s.bind(instance.instance_id)
         .bind(instance.service_id)
         .bind(instance.plan_id)
         .bind(instance.organization_guid)
         .bind(instance.space_guid)
         .bind(context_json(instance.context))
-        .bind(instance.parameters);
+        .bind(instance.parameters)
+        .bind(to_string(instance.origin));
     const int rc = s.step();
     return rc == SQLITE_DONE ? error_code{} : make_error(rc);
 }
@@ -348,8 +414,9 @@ store_result<std::optional<binding_record>> binding_store::find_binding(
 error_code binding_store::insert_binding(binding_record& binding) {
     statement s(db_,
                 "INSERT INTO bindings (binding_id, instance_id, service_id, plan_id, app_guid, "
-                "context, parameters, endpoint, key_hash, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), strftime('%s', 'now'))");
+                "context, parameters, endpoint, key_hash, origin, created_at) "
+                "VALUES (?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, "
+                "strftime('%s', 'now'))");
     s.bind(binding.binding_id)
         .bind(binding.instance_id)
         .bind(binding.service_id)
@@ -358,7 +425,8 @@ error_code binding_store::insert_binding(binding_record& binding) {
         .bind(context_json(binding.context))
         .bind(binding.parameters)
         .bind(binding.endpoint)
-        .bind(binding.key_hash);
+        .bind(binding.key_hash)
+        .bind(to_string(binding.origin));
     const int rc = s.step();
     if (rc != SQLITE_DONE) {
         return make_error(rc);
@@ -404,6 +472,59 @@ store_result<std::int64_t> binding_store::instance_count() {
         return make_error(rc);
     }
     return s.integer(0);
+}
+
+store_result<std::int64_t> binding_store::binding_count() {
+    statement s(db_, "SELECT count(*) FROM bindings");
+    if (const int rc = s.step(); rc != SQLITE_ROW) {
+        return make_error(rc);
+    }
+    return s.integer(0);
+}
+
+store_result<import_outcome> binding_store::import_binding(binding_record& binding) {
+    auto existing = find_binding(binding.binding_id);
+    if (!existing) {
+        return existing.error();
+    }
+    if (*existing) {
+        const binding_record& old = **existing;
+        if (old.app_guid == binding.app_guid && old.endpoint == binding.endpoint &&
+            old.service_id == binding.service_id && old.key_hash.empty()) {
+            binding.seq = old.seq;
+            return import_outcome::unchanged;
+        }
+        return import_outcome::conflict;
+    }
+    binding.instance_id.clear();
+    binding.origin = record_origin::promfetcher_import;
+    if (const auto ec = insert_binding(binding)) {
+        return ec;
+    }
+    return import_outcome::added;
+}
+
+binding_store::batch::batch(binding_store& store) : db_(store.db_) {
+    rc_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+}
+
+binding_store::batch::~batch() {
+    if (rc_ == SQLITE_OK && !done_) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+}
+
+error_code binding_store::batch::begin_error() const {
+    return rc_ == SQLITE_OK ? error_code{} : make_error(rc_);
+}
+
+error_code binding_store::batch::commit() {
+    if (rc_ != SQLITE_OK) {
+        return make_error(rc_);
+    }
+    done_ = true;
+    const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    return rc == SQLITE_OK ? error_code{} : make_error(rc);
 }
 
 }  // namespace mgw::broker

@@ -1,6 +1,7 @@
 // The OSB v2 endpoints. Every request is answered synchronously (no async operations, so
 // last_operation only ever reports "succeeded" or 410), after the change is durable in SQLite.
 #include <algorithm>
+#include <cstdlib>
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -61,6 +62,38 @@ std::string_view operation_of(http::verb method, const std::optional<broker_path
     return "unknown";
 }
 
+// The 412's description. The header is echoed only when it is a plausible version (short,
+// visible ASCII): any other bytes would make the answer invalid JSON.
+std::string version_description(std::optional<std::string_view> header) {
+    if (!header) {
+        return "X-Broker-API-Version header required (2.x)";
+    }
+    const bool printable =
+        header->size() <= 32 &&
+        std::all_of(header->begin(), header->end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    return printable
+               ? "X-Broker-API-Version " + std::string(*header) + " is not supported (expected 2.x)"
+               : "X-Broker-API-Version is not a version (expected 2.x)";
+}
+
+// The Allow field of a 405: what the OSB API defines for this kind of path.
+std::string allowed_methods(const std::optional<broker_path>& path) {
+    if (!path) {
+        return "GET, PUT, PATCH, DELETE";
+    }
+    switch (path->what) {
+        case broker_path::kind::catalog:
+        case broker_path::kind::instance_last_operation:
+        case broker_path::kind::binding_last_operation:
+            return "GET";
+        case broker_path::kind::instance:
+            return "GET, PUT, PATCH, DELETE";
+        case broker_path::kind::binding:
+            return "GET, PUT, DELETE";
+    }
+    return "GET";
+}
+
 json::value parameters_value(const std::string& canonical) {
     boost::system::error_code ec;
     json::value value = json::parse(canonical, ec);
@@ -92,6 +125,10 @@ struct broker_service::metrics {
     prometheus::Family<prometheus::Gauge>& bindings;
     prometheus::Gauge& forwarder_bindings;
     prometheus::Gauge& promfetcher_bindings;
+    prometheus::Family<prometheus::Counter>& refused;
+    prometheus::Counter& instance_limit;
+    prometheus::Counter& binding_limit;
+    prometheus::Counter& adopted;
 
     explicit metrics(prometheus::Registry& registry)
         : requests(prometheus::BuildCounter()
@@ -126,17 +163,51 @@ struct broker_service::metrics {
                        .Help("Bindings in force, by service.")
                        .Register(registry)),
           forwarder_bindings(bindings.Add({{"service", "metrics-forwarder"}})),
-          promfetcher_bindings(bindings.Add({{"service", "promfetcher"}})) {}
+          promfetcher_bindings(bindings.Add({{"service", "promfetcher"}})),
+          refused(prometheus::BuildCounter()
+                      .Name("mgw_broker_limit_refusals_total")
+                      .Help("Provisions and binds refused (422) because broker.max_instances or "
+                            "broker.max_bindings was reached.")
+                      .Register(registry)),
+          instance_limit(refused.Add({{"limit", "max_instances"}})),
+          binding_limit(refused.Add({{"limit", "max_bindings"}})),
+          adopted(prometheus::BuildCounter()
+                      .Name("mgw_broker_instances_adopted_total")
+                      .Help("Service instances the broker had not provisioned, adopted when the "
+                            "Cloud Controller bound to them (after taking over a registration).")
+                      .Register(registry)
+                      .Add({})) {}
 };
+
+std::string database_path(std::string_view configured, const char* state_directory) {
+    if (configured == ":memory:") {
+        return {};
+    }
+    if (!configured.empty()) {
+        return std::string(configured);
+    }
+    if (state_directory == nullptr) {
+        return {};
+    }
+    // systemd joins several StateDirectory= entries with ':'; the first is the unit's own.
+    std::string_view directories(state_directory);
+    const std::string_view first = directories.substr(0, directories.find(':'));
+    if (first.empty()) {
+        return {};
+    }
+    return std::string(first) + "/broker.db";
+}
 
 broker_service::broker_service(const core::broker_config& config, std::string push_endpoint,
                                core::logger& log, prometheus::Registry& registry)
     : catalog_(config),
       credentials_{config.username, config.password},
+      max_instances_(config.max_instances),
+      max_bindings_(config.max_bindings),
       push_endpoint_(std::move(push_endpoint)),
       log_(log),
       metrics_(std::make_unique<metrics>(registry)),
-      store_(config.database) {
+      store_(database_path(config.database, std::getenv("STATE_DIRECTORY"))) {
     auto all = store_.bindings();
     if (!all) {
         throw store_error("broker.database: cannot read bindings: " + all.error().message());
@@ -145,23 +216,42 @@ broker_service::broker_service(const core::broker_config& config, std::string pu
         index_binding(binding);
     }
     update_gauges();
-    log_.info("broker ready", {{"database", config.database.empty() ? ":memory:" : config.database},
+    const std::string database = database_path(config.database, std::getenv("STATE_DIRECTORY"));
+    log_.info("broker ready", {{"database", database.empty() ? ":memory:" : database},
                                {"bindings", all->size()},
                                {"access_keys", index_.key_count()},
                                {"push_endpoint", push_endpoint_}});
+    if (database.empty()) {
+        log_.warn(
+            "broker state is in memory only: a restart forgets every instance and binding "
+            "and revokes every access key (set broker.database)");
+    }
 }
 
 broker_service::~broker_service() = default;
 
 void broker_service::register_routes(http::router& router) {
-    for (http::verb method :
-         {http::verb::get, http::verb::put, http::verb::patch, http::verb::delete_}) {
+    http::route_options options("/broker/v2", broker_body_limit);
+    // The server refuses an announced body over the limit before any handler runs; the
+    // refusal is still an OSB answer (2.13: "All response bodies MUST be a valid JSON Object").
+    options.on_refused = [](const http::request_context::header_source&, http::response& refusal) {
+        refusal.set("Content-Type", "application/json");
+        refusal.body(osb_error{.status = 413,
+                               .error = "PayloadTooLarge",
+                               .description = "request body larger than " +
+                                              std::to_string(broker_body_limit) + " bytes"}
+                         .json());
+    };
+    // POST and OPTIONS are no OSB operation, but their 405 must be JSON too: the broker
+    // answers them itself rather than leaving them to the router's plain-text 405.
+    for (http::verb method : {http::verb::get, http::verb::put, http::verb::patch,
+                              http::verb::delete_, http::verb::post, http::verb::options}) {
         router.add_prefix(
             method, "/broker/v2/",
             [this](http::request_context& request, http::response& response) {
                 return handle(request, response);
             },
-            http::route_options("/broker/v2", broker_body_limit));
+            options);
     }
 }
 
@@ -174,6 +264,9 @@ boost::asio::awaitable<void> broker_service::handle(http::request_context& reque
         answer = {.status = 401, .body = description_json("unauthorized")};
     } else {
         answer = dispatch(request, operation);
+    }
+    if (answer.status == 405) {
+        response.set("Allow", allowed_methods(parse_broker_path(request.path())));
     }
     response.status(static_cast<http::status>(answer.status));
     response.set("Content-Type", "application/json");
@@ -193,17 +286,19 @@ broker_service::reply broker_service::dispatch(const http::request_context& requ
         return {.status = 412,
                 .body = osb_error{.status = 412,
                                   .error = "PreconditionFailed",
-                                  .description = version_header
-                                                     ? "X-Broker-API-Version " +
-                                                           std::string(*version_header) +
-                                                           " is not supported (expected 2.x)"
-                                                     : "X-Broker-API-Version header required "
-                                                       "(2.x)"}
+                                  .description = version_description(version_header)}
                             .json()};
     }
     const auto path = parse_broker_path(request.path());
     if (!path) {
         return {.status = 404, .body = description_json("no such broker endpoint")};
+    }
+    const identity_header identity = request.header("X-Broker-API-Originating-Identity");
+    // A malformed identity is refused on every operation; those with a body compare its
+    // platform with context.platform once the body is decoded.
+    if (auto checked = decode_originating_identity(identity, "");
+        std::holds_alternative<osb_error>(checked)) {
+        return reply::from(std::get<osb_error>(checked));
     }
     const bool get = request.method() == http::verb::get || request.method() == http::verb::head;
     // GET on instances and bindings came with OSB 2.14.
@@ -224,6 +319,10 @@ broker_service::reply broker_service::dispatch(const http::request_context& requ
         operation = "unknown";
         return reply{.status = 405, .body = description_json("method not allowed here")};
     };
+    const http::verb method = request.method();
+    if (method == http::verb::post || method == http::verb::options) {
+        return not_allowed();
+    }
     switch (path->what) {
         case broker_path::kind::catalog:
             if (!get) {
@@ -231,11 +330,11 @@ broker_service::reply broker_service::dispatch(const http::request_context& requ
             }
             return {.status = 200, .body = catalog_.json()};
         case broker_path::kind::instance:
-            switch (request.method()) {
+            switch (method) {
                 case http::verb::put:
-                    return provision(path->instance_id, body);
+                    return provision(path->instance_id, body, identity);
                 case http::verb::patch:
-                    return update(path->instance_id, body);
+                    return update(path->instance_id, body, identity);
                 case http::verb::delete_:
                     return deprovision(request, path->instance_id);
                 default:
@@ -248,11 +347,11 @@ broker_service::reply broker_service::dispatch(const http::request_context& requ
             if (!get) {
                 return not_allowed();
             }
-            return instance_last_operation(path->instance_id);
+            return instance_last_operation(request, path->instance_id);
         case broker_path::kind::binding:
-            switch (request.method()) {
+            switch (method) {
                 case http::verb::put:
-                    return bind(path->instance_id, path->binding_id, body);
+                    return bind(path->instance_id, path->binding_id, body, identity);
                 case http::verb::delete_:
                     return unbind(request, path->instance_id, path->binding_id);
                 case http::verb::patch:
@@ -267,7 +366,11 @@ broker_service::reply broker_service::dispatch(const http::request_context& requ
             if (!get) {
                 return not_allowed();
             }
-            return binding_last_operation(path->instance_id, path->binding_id);
+            // Binding last_operation came with OSB 2.14 (asynchronous bindings).
+            if (auto refused = require_2_14()) {
+                return *refused;
+            }
+            return binding_last_operation(request, path->instance_id, path->binding_id);
     }
     return {.status = 404, .body = description_json("no such broker endpoint")};
 }
@@ -277,6 +380,18 @@ broker_service::reply broker_service::store_failure(std::string_view what,
     metrics_->store_errors.Increment();
     log_.error("broker store failed", {{"operation", what}, {"error", ec.message()}});
     return {.status = 500, .body = description_json("binding store failed: " + ec.message())};
+}
+
+broker_service::reply broker_service::limit_reached(std::string_view what, std::uint32_t limit) {
+    const bool instances = what == "instances";
+    (instances ? metrics_->instance_limit : metrics_->binding_limit).Increment();
+    log_.warn("broker limit reached", {{"limit", instances ? "max_instances" : "max_bindings"},
+                                       {"value", std::uint64_t{limit}}});
+    return reply::from({.status = 422,
+                        .error = instances ? "InstanceLimitReached" : "BindingLimitReached",
+                        .description = "this broker holds at most " + std::to_string(limit) + " " +
+                                       std::string(what) + " (broker.max_" + std::string(what) +
+                                       ")"});
 }
 
 namespace {
@@ -294,15 +409,67 @@ osb_error unknown_plan(const catalog& services, const std::string& service_id,
         .description = "unknown plan_id \"" + plan_id + "\" for service_id \"" + service_id + "\""};
 }
 
+// The identity header against the body's context.platform; its claims go to the audit log.
+std::variant<std::optional<originating_identity>, osb_error> identity_of(
+    std::optional<std::string_view> header, const context_fields& context) {
+    const auto platform = context.find("platform");
+    return decode_originating_identity(header, platform == context.end()
+                                                   ? std::string_view()
+                                                   : std::string_view(platform->second));
+}
+
+// Audit: who the platform says acted ("" when it did not say). Logged, never used to decide.
+std::string claimed_user(const std::optional<originating_identity>& identity) {
+    if (!identity) {
+        return {};
+    }
+    return identity->user_id.empty() ? identity->platform
+                                     : identity->platform + ":" + identity->user_id;
+}
+
+std::string claimed_user(std::optional<std::string_view> header) {
+    auto identity = decode_originating_identity(header, "");
+    const auto* claims = std::get_if<0>(&identity);
+    return claims == nullptr ? std::string() : claimed_user(*claims);
+}
+
+// DELETE's required service_id / plan_id against the resource's (OSB 2.13/2.14 "Unbinding",
+// "Deprovisioning": REQUIRED, "MUST be the ID of the service/plan associated with" it).
+std::optional<osb_error> check_delete_ids(const http::request_context& request,
+                                          std::string_view service_id, std::string_view plan_id) {
+    if (auto error = check_query_id("service_id", request.query("service_id"), true, service_id)) {
+        return error;
+    }
+    return check_query_id("plan_id", request.query("plan_id"), true, plan_id);
+}
+
+// last_operation's optional hints: if present, non-empty and the resource's.
+std::optional<osb_error> check_poll_hints(const http::request_context& request,
+                                          std::string_view service_id, std::string_view plan_id) {
+    if (auto error = check_query_id("service_id", request.query("service_id"), false, service_id)) {
+        return error;
+    }
+    if (auto error = check_query_id("plan_id", request.query("plan_id"), false, plan_id)) {
+        return error;
+    }
+    // The broker never answers 202, so it never hands out an operation: only emptiness is
+    // checked ("If present, MUST be a non-empty string").
+    return check_query_id("operation", request.query("operation"), false, "");
+}
+
 }  // namespace
 
 broker_service::reply broker_service::provision(const std::string& instance_id,
-                                                std::string_view body) {
+                                                std::string_view body, identity_header header) {
     auto decoded = decode_provision(body);
     if (const auto* error = std::get_if<osb_error>(&decoded)) {
         return reply::from(*error);
     }
     auto& request = std::get<provision_request>(decoded);
+    auto identity = identity_of(header, request.context);
+    if (const auto* error = std::get_if<osb_error>(&identity)) {
+        return reply::from(*error);
+    }
     if (catalog_.find_plan(request.service_id, request.plan_id) == nullptr) {
         return reply::from(unknown_plan(catalog_, request.service_id, request.plan_id));
     }
@@ -324,30 +491,43 @@ broker_service::reply broker_service::provision(const std::string& instance_id,
                 .body = description_json("service instance " + instance_id +
                                          " already exists with different attributes")};
     }
+    auto count = store_.instance_count();
+    if (!count) {
+        return store_failure("provision", count.error());
+    }
+    if (*count >= max_instances_) {
+        return limit_reached("instances", max_instances_);
+    }
     const instance_record instance{.instance_id = instance_id,
                                    .service_id = std::move(request.service_id),
                                    .plan_id = std::move(request.plan_id),
                                    .organization_guid = std::move(request.organization_guid),
                                    .space_guid = std::move(request.space_guid),
                                    .context = std::move(request.context),
-                                   .parameters = std::move(request.parameters)};
+                                   .parameters = std::move(request.parameters),
+                                   .origin = record_origin::broker};
     if (const auto ec = store_.insert_instance(instance)) {
         return store_failure("provision", ec);
     }
     update_gauges();
     log_.info("broker provisioned", {{"instance_id", instance_id},
                                      {"service_id", instance.service_id},
-                                     {"plan_id", instance.plan_id}});
+                                     {"plan_id", instance.plan_id},
+                                     {"claimed_user", claimed_user(std::get<0>(identity))}});
     return {.status = 201, .body = std::string(empty_object)};
 }
 
-broker_service::reply broker_service::update(const std::string& instance_id,
-                                             std::string_view body) {
+broker_service::reply broker_service::update(const std::string& instance_id, std::string_view body,
+                                             identity_header header) {
     auto decoded = decode_update(body);
     if (const auto* error = std::get_if<osb_error>(&decoded)) {
         return reply::from(*error);
     }
     const auto& request = std::get<update_request>(decoded);
+    auto identity = identity_of(header, request.context);
+    if (const auto* error = std::get_if<osb_error>(&identity)) {
+        return reply::from(*error);
+    }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_instance(instance_id);
     if (!existing) {
@@ -375,18 +555,30 @@ broker_service::reply broker_service::update(const std::string& instance_id,
         if (const auto ec = store_.update_instance(instance)) {
             return store_failure("update", ec);
         }
+        log_.info(
+            "broker updated instance parameters",
+            {{"instance_id", instance_id}, {"claimed_user", claimed_user(std::get<0>(identity))}});
     }
     return {.status = 200, .body = std::string(empty_object)};
 }
 
 broker_service::reply broker_service::deprovision(const http::request_context& request,
                                                   const std::string& instance_id) {
-    if (!request.query("service_id") || !request.query("plan_id")) {
-        return reply::from({.status = 400,
-                            .error = "BadRequest",
-                            .description = "service_id and plan_id query parameters required"});
+    // Present and non-empty first: a malformed request is a 400 whether or not it exists.
+    if (auto error = check_delete_ids(request, "", "")) {
+        return reply::from(*error);
     }
     const std::lock_guard lock(store_mutex_);
+    auto existing = store_.find_instance(instance_id);
+    if (!existing) {
+        return store_failure("deprovision", existing.error());
+    }
+    if (!*existing) {
+        return {.status = 410, .body = std::string(empty_object)};
+    }
+    if (auto error = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id)) {
+        return reply::from(*error);
+    }
     auto removed = store_.delete_instance(instance_id);
     if (!removed) {
         return store_failure("deprovision", removed.error());
@@ -403,8 +595,11 @@ broker_service::reply broker_service::deprovision(const http::request_context& r
         }
     }
     update_gauges();
-    log_.info("broker deprovisioned",
-              {{"instance_id", instance_id}, {"bindings_removed", (*removed)->size()}});
+    log_.info(
+        "broker deprovisioned",
+        {{"instance_id", instance_id},
+         {"bindings_removed", (*removed)->size()},
+         {"claimed_user", claimed_user(request.header("X-Broker-API-Originating-Identity"))}});
     return {.status = 200, .body = std::string(empty_object)};
 }
 
@@ -426,7 +621,11 @@ broker_service::reply broker_service::get_instance(const std::string& instance_i
                              {"parameters", parameters_value(instance.parameters)}})};
 }
 
-broker_service::reply broker_service::instance_last_operation(const std::string& instance_id) {
+broker_service::reply broker_service::instance_last_operation(const http::request_context& request,
+                                                              const std::string& instance_id) {
+    if (auto error = check_poll_hints(request, "", "")) {
+        return reply::from(*error);
+    }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_instance(instance_id);
     if (!existing) {
@@ -435,16 +634,24 @@ broker_service::reply broker_service::instance_last_operation(const std::string&
     if (!*existing) {
         return {.status = 410, .body = std::string(empty_object)};
     }
+    if (auto error = check_poll_hints(request, (*existing)->service_id, (*existing)->plan_id)) {
+        return reply::from(*error);
+    }
     return {.status = 200, .body = R"({"state":"succeeded"})"};
 }
 
 broker_service::reply broker_service::bind(const std::string& instance_id,
-                                           const std::string& binding_id, std::string_view body) {
+                                           const std::string& binding_id, std::string_view body,
+                                           identity_header header) {
     auto decoded = decode_bind(body);
     if (const auto* error = std::get_if<osb_error>(&decoded)) {
         return reply::from(*error);
     }
     auto& request = std::get<bind_request>(decoded);
+    auto identity = identity_of(header, request.context);
+    if (const auto* error = std::get_if<osb_error>(&identity)) {
+        return reply::from(*error);
+    }
     const service* svc = catalog_.find_service(request.service_id);
     if (svc == nullptr || catalog_.find_plan(request.service_id, request.plan_id) == nullptr) {
         return reply::from(unknown_plan(catalog_, request.service_id, request.plan_id));
@@ -465,11 +672,8 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
     if (!instance) {
         return store_failure("bind", instance.error());
     }
-    if (!*instance) {
-        return {.status = 404,
-                .body = description_json("service instance " + instance_id + " does not exist")};
-    }
-    if ((*instance)->service_id != request.service_id || (*instance)->plan_id != request.plan_id) {
+    if (*instance && ((*instance)->service_id != request.service_id ||
+                      (*instance)->plan_id != request.plan_id)) {
         return reply::from({.status = 400,
                             .error = "BadRequest",
                             .description = "service_id and plan_id must be the instance's"});
@@ -500,10 +704,13 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
 
     if (*existing) {
         binding_record binding = std::move(**existing);
-        const bool identical =
-            binding.instance_id == instance_id && binding.service_id == request.service_id &&
-            binding.plan_id == request.plan_id && binding.app_guid == request.app_guid &&
-            binding.parameters == request.parameters;
+        // An imported Promfetcher binding knows no instance: any instance may repeat it.
+        const bool same_instance = binding.instance_id == instance_id ||
+                                   binding.origin == record_origin::promfetcher_import;
+        const bool identical = same_instance && binding.service_id == request.service_id &&
+                               binding.plan_id == request.plan_id &&
+                               binding.app_guid == request.app_guid &&
+                               binding.parameters == request.parameters;
         if (!identical) {
             return {.status = 409,
                     .body = description_json("service binding " + binding_id +
@@ -524,6 +731,45 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
         return {.status = 200, .body = answer};
     }
 
+    auto count = store_.binding_count();
+    if (!count) {
+        return store_failure("bind", count.error());
+    }
+    if (*count >= max_bindings_) {
+        return limit_reached("bindings", max_bindings_);
+    }
+    // The instance and the binding are written together or not at all (a 500 leaves nothing).
+    binding_store::batch change(store_);
+    if (const auto ec = change.begin_error()) {
+        return store_failure("bind", ec);
+    }
+    const bool adopt = !*instance;
+    if (adopt) {
+        // Provisioned by the broker this gateway took the registration over from (Promfetcher's
+        // kept no instances): the Cloud Controller knows it, so the gateway adopts it.
+        auto instances = store_.instance_count();
+        if (!instances) {
+            return store_failure("bind", instances.error());
+        }
+        if (*instances >= max_instances_) {
+            return limit_reached("instances", max_instances_);
+        }
+        const auto context_field = [&](const char* key) {
+            const auto found = request.context.find(key);
+            return found == request.context.end() ? std::string() : found->second;
+        };
+        const instance_record adopted{.instance_id = instance_id,
+                                      .service_id = request.service_id,
+                                      .plan_id = request.plan_id,
+                                      .organization_guid = context_field("organization_guid"),
+                                      .space_guid = context_field("space_guid"),
+                                      .context = request.context,
+                                      .parameters = std::string(empty_object),
+                                      .origin = record_origin::adopted};
+        if (const auto ec = store_.insert_instance(adopted)) {
+            return store_failure("bind", ec);
+        }
+    }
     binding_record binding{.binding_id = binding_id,
                            .instance_id = instance_id,
                            .service_id = request.service_id,
@@ -533,37 +779,49 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
                            .parameters = request.parameters,
                            .endpoint = endpoint,
                            .key_hash = key ? hash_access_key(*key) : std::string(),
-                           .seq = 0};
+                           .seq = 0,
+                           .origin = record_origin::broker};
     if (const auto ec = store_.insert_binding(binding)) {
+        return store_failure("bind", ec);
+    }
+    if (const auto ec = change.commit()) {
         return store_failure("bind", ec);
     }
     index_binding(binding);
     if (forwarder) {
         metrics_->keys_issued.Increment();
     }
+    if (adopt) {
+        metrics_->adopted.Increment();
+        log_.info("broker adopted an instance it had not provisioned",
+                  {{"instance_id", instance_id}, {"service_id", binding.service_id}});
+    }
     update_gauges();
     log_.info("broker bound", {{"instance_id", instance_id},
                                {"binding_id", binding_id},
                                {"app_guid", binding.app_guid},
-                               {"service", svc->name}});
+                               {"service", svc->name},
+                               {"claimed_user", claimed_user(std::get<0>(identity))}});
     return {.status = 201, .body = answer};
 }
 
 broker_service::reply broker_service::unbind(const http::request_context& request,
                                              const std::string& instance_id,
                                              const std::string& binding_id) {
-    if (!request.query("service_id") || !request.query("plan_id")) {
-        return reply::from({.status = 400,
-                            .error = "BadRequest",
-                            .description = "service_id and plan_id query parameters required"});
+    if (auto error = check_delete_ids(request, "", "")) {
+        return reply::from(*error);
     }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_binding(binding_id);
     if (!existing) {
         return store_failure("unbind", existing.error());
     }
-    if (!*existing || (*existing)->instance_id != instance_id) {
+    if (!*existing || ((*existing)->instance_id != instance_id &&
+                       (*existing)->origin != record_origin::promfetcher_import)) {
         return {.status = 410, .body = std::string(empty_object)};
+    }
+    if (auto error = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id)) {
+        return reply::from(*error);
     }
     auto deleted = store_.delete_binding(binding_id);
     if (!deleted) {
@@ -575,7 +833,11 @@ broker_service::reply broker_service::unbind(const http::request_context& reques
         metrics_->keys_revoked.Increment();
     }
     update_gauges();
-    log_.info("broker unbound", {{"instance_id", instance_id}, {"binding_id", binding_id}});
+    log_.info(
+        "broker unbound",
+        {{"instance_id", instance_id},
+         {"binding_id", binding_id},
+         {"claimed_user", claimed_user(request.header("X-Broker-API-Originating-Identity"))}});
     return {.status = 200, .body = std::string(empty_object)};
 }
 
@@ -586,7 +848,8 @@ broker_service::reply broker_service::get_binding(const std::string& instance_id
     if (!existing) {
         return store_failure("get_binding", existing.error());
     }
-    if (!*existing || (*existing)->instance_id != instance_id) {
+    if (!*existing || ((*existing)->instance_id != instance_id &&
+                       (*existing)->origin != record_origin::promfetcher_import)) {
         return {.status = 404,
                 .body = description_json("service binding " + binding_id + " does not exist")};
     }
@@ -604,15 +867,23 @@ broker_service::reply broker_service::get_binding(const std::string& instance_id
                              {"parameters", parameters_value(binding.parameters)}})};
 }
 
-broker_service::reply broker_service::binding_last_operation(const std::string& instance_id,
+broker_service::reply broker_service::binding_last_operation(const http::request_context& request,
+                                                             const std::string& instance_id,
                                                              const std::string& binding_id) {
+    if (auto error = check_poll_hints(request, "", "")) {
+        return reply::from(*error);
+    }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_binding(binding_id);
     if (!existing) {
         return store_failure("last_operation", existing.error());
     }
-    if (!*existing || (*existing)->instance_id != instance_id) {
+    if (!*existing || ((*existing)->instance_id != instance_id &&
+                       (*existing)->origin != record_origin::promfetcher_import)) {
         return {.status = 410, .body = std::string(empty_object)};
+    }
+    if (auto error = check_poll_hints(request, (*existing)->service_id, (*existing)->plan_id)) {
+        return reply::from(*error);
     }
     return {.status = 200, .body = R"({"state":"succeeded"})"};
 }

@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -19,7 +20,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::size_t max_id_bytes = 255;
-constexpr std::size_t max_context_value_bytes = 1024;
+constexpr std::size_t max_context_value_bytes = 255;  // Cloud Foundry names are at most 255
 constexpr std::array<std::string_view, 6> kept_context_fields = {
     "platform",   "organization_guid", "organization_name",
     "space_guid", "space_name",        "instance_name"};
@@ -141,8 +142,13 @@ std::optional<osb_error> read_context(const json::object& body, context_fields& 
             continue;
         }
         const json::string& text = field->get_string();
-        out.emplace(std::string(key),
-                    std::string(text.data(), std::min(text.size(), max_context_value_bytes)));
+        // Cut on a character boundary: the value is stored as JSON and read back at start.
+        std::size_t size = std::min(text.size(), max_context_value_bytes);
+        while (size < text.size() && size > 0 &&
+               (static_cast<unsigned char>(text[size]) & 0xc0) == 0x80) {
+            --size;
+        }
+        out.emplace(std::string(key), std::string(text.data(), size));
     }
     return std::nullopt;
 }
@@ -160,7 +166,61 @@ std::optional<osb_error> read_parameters(const json::object& body, std::string& 
         return bad_request("parameters hold a number out of range");
     }
     out = json::serialize(canonical(*value));
+    if (out.size() > max_parameters_bytes) {
+        return invalid_parameters("parameters are " + std::to_string(out.size()) +
+                                  " bytes as JSON; at most " +
+                                  std::to_string(max_parameters_bytes) + " are kept");
+    }
     return std::nullopt;
+}
+
+// Standard base64 (RFC 4648 §4) with padding, as the OSB example and the Cloud Controller send
+// it. False on any other character or a bad length.
+bool base64_decode(std::string_view text, std::string& out) {
+    if (text.empty() || text.size() % 4 != 0) {
+        return false;
+    }
+    const auto value_of = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z')
+            return c - 'A';
+        if (c >= 'a' && c <= 'z')
+            return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+            return c - '0' + 52;
+        if (c == '+')
+            return 62;
+        if (c == '/')
+            return 63;
+        return -1;
+    };
+    out.clear();
+    out.reserve(text.size() / 4 * 3);
+    for (std::size_t i = 0; i < text.size(); i += 4) {
+        const bool last = i + 4 == text.size();
+        std::uint32_t group = 0;
+        int padding = 0;
+        for (std::size_t j = 0; j < 4; ++j) {
+            const char c = text[i + j];
+            if (c == '=' && last && j >= 2) {
+                ++padding;
+                group <<= 6;
+                continue;
+            }
+            const int v = value_of(c);
+            if (v < 0 || padding > 0) {
+                return false;
+            }
+            group = (group << 6) | static_cast<std::uint32_t>(v);
+        }
+        out.push_back(static_cast<char>((group >> 16) & 0xff));
+        if (padding < 2) {
+            out.push_back(static_cast<char>((group >> 8) & 0xff));
+        }
+        if (padding < 1) {
+            out.push_back(static_cast<char>(group & 0xff));
+        }
+    }
+    return true;
 }
 
 bool valid_metrics_path(std::string_view path) {
@@ -253,8 +313,8 @@ std::variant<provision_request, osb_error> decode_provision(std::string_view bod
     provision_request out;
     for (auto error :
          {read_id(object, "service_id", out.service_id), read_id(object, "plan_id", out.plan_id),
-          read_optional_id(object, "organization_guid", out.organization_guid),
-          read_optional_id(object, "space_guid", out.space_guid), read_context(object, out.context),
+          read_id(object, "organization_guid", out.organization_guid),
+          read_id(object, "space_guid", out.space_guid), read_context(object, out.context),
           read_parameters(object, out.parameters)}) {
         if (error) {
             return std::move(*error);
@@ -271,6 +331,9 @@ std::variant<update_request, osb_error> decode_update(std::string_view body) {
     const json::object& object = std::get<json::object>(parsed);
     update_request out;
     if (auto error = read_id(object, "service_id", out.service_id)) {
+        return std::move(*error);
+    }
+    if (auto error = read_context(object, out.context)) {
         return std::move(*error);
     }
     std::string plan_id;
@@ -311,9 +374,18 @@ std::variant<bind_request, osb_error> decode_bind(std::string_view body) {
         if (!resource->is_object()) {
             return bad_request("bind_resource must be an object");
         }
-        if (auto error = read_optional_id(resource->get_object(), "app_guid", out.app_guid)) {
+        std::string resource_app;
+        if (auto error = read_optional_id(resource->get_object(), "app_guid", resource_app)) {
             error->description = "bind_resource." + error->description;
             return std::move(*error);
+        }
+        // The binding's app decides whose metrics its key may push: a body naming two apps
+        // is not guessed at.
+        if (!resource_app.empty() && !out.app_guid.empty() && resource_app != out.app_guid) {
+            return bad_request("app_guid and bind_resource.app_guid name different apps");
+        }
+        if (!resource_app.empty()) {
+            out.app_guid = std::move(resource_app);
         }
     }
     if (out.app_guid.empty()) {
@@ -367,6 +439,79 @@ std::optional<osb_error> check_forwarder_parameters(std::string_view parameters)
     if (!object.empty()) {
         return invalid_parameters("unknown parameter \"" + std::string(object.begin()->key()) +
                                   "\" (metrics-forwarder takes no parameters)");
+    }
+    return std::nullopt;
+}
+
+std::variant<std::optional<originating_identity>, osb_error> decode_originating_identity(
+    std::optional<std::string_view> header, std::string_view context_platform) {
+    constexpr std::size_t max_header_bytes = 4096;
+    if (!header) {
+        return std::optional<originating_identity>();
+    }
+    const auto malformed = [](std::string why) {
+        return bad_request("X-Broker-API-Originating-Identity " + why +
+                           " (expected \"Platform base64(JSON object)\")");
+    };
+    const std::string_view text = *header;
+    if (text.size() > max_header_bytes) {
+        return malformed("is longer than 4096 bytes");
+    }
+    const std::size_t space = text.find(' ');
+    if (space == std::string_view::npos || space == 0) {
+        return malformed("has no platform");
+    }
+    originating_identity out;
+    const std::string_view platform = text.substr(0, space);
+    if (!valid_id(platform)) {
+        return malformed("has an invalid platform");
+    }
+    out.platform = std::string(platform);
+    std::string decoded;
+    if (!base64_decode(text.substr(space + 1), decoded)) {
+        return malformed("value is not base64");
+    }
+    json::parse_options options;
+    options.max_depth = 8;
+    boost::system::error_code ec;
+    const json::value value =
+        json::parse(json::string_view(decoded.data(), decoded.size()), ec, {}, options);
+    if (ec || !value.is_object()) {
+        return malformed("value is not a JSON object");
+    }
+    if (const json::value* user = value.get_object().if_contains("user_id");
+        user != nullptr && !user->is_null()) {
+        const json::string* id = user->if_string();
+        if (id == nullptr || !valid_id(*id)) {
+            return malformed("user_id is not 1 to 255 visible ASCII characters");
+        }
+        out.user_id.assign(id->data(), id->size());
+    }
+    // OSB: "When context is sent as part of a message, this value MUST be the same as the
+    // context.platform value."
+    if (!context_platform.empty() && context_platform != out.platform) {
+        return bad_request("X-Broker-API-Originating-Identity names platform \"" + out.platform +
+                           "\" but context.platform is \"" + std::string(context_platform) + "\"");
+    }
+    return std::optional<originating_identity>(std::move(out));
+}
+
+std::optional<osb_error> check_query_id(std::string_view name,
+                                        std::optional<std::string_view> value, bool required,
+                                        std::string_view expected) {
+    if (!value) {
+        if (required) {
+            return bad_request(std::string(name) + " query parameter required");
+        }
+        return std::nullopt;
+    }
+    if (value->empty()) {
+        return bad_request(std::string(name) + " query parameter must not be empty");
+    }
+    if (!expected.empty() && *value != expected) {
+        // The value itself is not echoed: it may be any bytes, and the answer must stay JSON.
+        return bad_request(std::string(name) + " does not name this resource's " +
+                           std::string(name.substr(0, name.find('_'))));
     }
     return std::nullopt;
 }

@@ -448,6 +448,24 @@ void require_catalog_id(const section& s, std::string_view key, const std::strin
     }
 }
 
+// OSB's "CLI-friendly" names as both versions the broker serves define them: 2.13 allows
+// lowercase letters, digits and hyphens; 2.14 adds uppercase and periods. Underscores are in
+// neither.
+void require_catalog_name(const section& s, std::string_view key, const std::string& value) {
+    const auto cli_friendly = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    };
+    if (value.empty()) {
+        throw config_error(s.path_of(key), "required");
+    }
+    if (value.size() > 255 || !std::all_of(value.begin(), value.end(), cli_friendly)) {
+        throw config_error(s.path_of(key),
+                           fmt::format("invalid name \"{}\" (lowercase letters, digits and '-', "
+                                       "as Open Service Broker 2.13 requires; at most 255)",
+                                       value));
+    }
+}
+
 broker_plan_config read_broker_plan(const YAML::Node& node, const std::string& path) {
     if (absent(node)) {
         throw config_error(path, "expected a mapping");
@@ -460,7 +478,7 @@ broker_plan_config read_broker_plan(const YAML::Node& node, const std::string& p
     read_string(s, "description", plan.description);
     read_limit(s, "requests_per_minute", plan.requests_per_minute);
     read_limit(s, "metrics_per_minute", plan.metrics_per_minute);
-    require_catalog_id(s, "name", plan.name);
+    require_catalog_name(s, "name", plan.name);
     require_catalog_id(s, "id", plan.id);
     if (plan.description.empty()) {
         plan.description = fmt::format("Push custom metrics ({} plan)", plan.name);
@@ -471,12 +489,14 @@ broker_plan_config read_broker_plan(const YAML::Node& node, const std::string& p
 void read_broker(const YAML::Node& node, broker_config& out) {
     const section s(node, "broker",
                     {"enabled", "username", "password", "database", "external_url", "promfetcher",
-                     "metrics_forwarder"});
+                     "metrics_forwarder", "max_instances", "max_bindings"});
     read_bool(s, "enabled", out.enabled);
     read_string(s, "username", out.username);
     read_string(s, "password", out.password);
     read_string(s, "database", out.database);
     read_string(s, "external_url", out.external_url);
+    read_uint(s, "max_instances", out.max_instances, 1, 10'000'000);
+    read_uint(s, "max_bindings", out.max_bindings, 1, 10'000'000);
     if (!out.external_url.empty() && !out.external_url.starts_with("http://") &&
         !out.external_url.starts_with("https://")) {
         throw config_error(

@@ -1,6 +1,7 @@
 // libFuzzer target for the service broker's request decoding: every input is decoded as a
-// provision, update and bind body, as promfetcher and forwarder parameters, as a broker path
-// and as an API version. Accepted requests must hold valid ids and canonical parameters that
+// provision, update and bind body, as promfetcher and forwarder parameters, as a broker path,
+// as an API version, as an X-Broker-API-Originating-Identity header and as a DELETE /
+// last_operation query id. Accepted requests must hold valid ids and canonical parameters that
 // decode to themselves; rejections must be 400/422 with a JSON error body.
 #include <cstddef>
 #include <cstdint>
@@ -101,9 +102,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check(decode_provision(input), [](const provision_request& r) {
         require(valid_id(r.service_id) && valid_id(r.plan_id));
-        require(r.organization_guid.empty() || valid_id(r.organization_guid));
+        // Both REQUIRED by OSB 2.13 and 2.14.
+        require(valid_id(r.organization_guid) && valid_id(r.space_guid));
         require(r.context.size() <= 6);
+        for (const auto& [key, value] : r.context) {
+            require(value.size() <= 255);
+        }
         check_canonical(r.parameters);
+        require(r.parameters.size() <= max_parameters_bytes);
     });
     check(decode_update(input), [](const update_request& r) {
         require(valid_id(r.service_id));
@@ -139,6 +145,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (const auto version = parse_api_version(input)) {
         require(input.find('.') != std::string_view::npos);
+    }
+
+    // The identity header is only ever a claim: well formed (platform id, optional user id)
+    // or a 400, whatever the bytes; a context platform that differs is always a 400.
+    check(decode_originating_identity(input, ""),
+          [&](const std::optional<originating_identity>& identity) {
+              require(identity.has_value());
+              require(valid_id(identity->platform));
+              require(identity->user_id.empty() || valid_id(identity->user_id));
+              require(input.size() <= 4096);
+              const auto other = decode_originating_identity(input, identity->platform + "x");
+              require(std::holds_alternative<osb_error>(other));
+          });
+    if (const auto error = check_query_id("service_id", input, true, "svc")) {
+        check_error(*error);
+        require(input != "svc");
+    } else {
+        require(input == "svc");
     }
     return 0;
 }

@@ -17,8 +17,8 @@ from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 UNLIMITED = "90197714-1698-46ce-b839-492957f4a15c"
 SMALL = "0f7c1e0e-5d8e-4c43-9b36-3c1f6c3d9a01"
-PROMFETCHER = "75bcebab-cc25-4ef6-89dc-a91b953919f1"
-FETCH_APP = "e2900be3-709b-419e-b63b-de3aabcd9e15"
+PROMFETCHER = "e44a55b7-b532-4247-89f3-4ea92054b793"
+FETCH_APP = "3294e4fa-42b3-4505-b289-8fb3695b5b3a"
 AUTH = "Basic " + base64.b64encode(b"cc:broker-secret").decode()
 
 
@@ -299,6 +299,54 @@ def test_state_survives_a_kill_and_a_restart_and_the_file_is_locked_while_served
             assert broker.call("GET", "/service_instances/prom-1/service_bindings/p-1")[0] == 200
 
 
+def raw_request(port, head, body_chunks):
+    """Sends `head` then each chunk as it is (no framing added); returns (status, body)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        try:
+            for chunk in body_chunks:
+                sock.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused mid-body: the answer is already waiting
+        response = b""
+        while True:
+            try:
+                data = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            response += data
+    head_part, _, body = response.partition(b"\r\n\r\n")
+    return int(head_part.split()[1]), head_part.decode(), body
+
+
+def test_every_broker_route_has_the_body_limit_however_the_body_comes():
+    """One 64 KiB limit on every broker route, announced (Content-Length) or chunked."""
+    with tempfile.TemporaryDirectory() as state:
+        gateway, broker, port = start(os.path.join(state, "broker.db"))
+        with gateway:
+            auth = f"Authorization: {AUTH}\r\nX-Broker-API-Version: 2.14\r\n"
+            oversized = b'{"parameters":{"x":"' + b"x" * (65 * 1024) + b'"}}'
+            for method, path in (("PUT", "/service_instances/big-1"),
+                                 ("PATCH", "/service_instances/big-1"),
+                                 ("PUT", "/service_instances/big-1/service_bindings/b")):
+                status, head, body = raw_request(
+                    port, f"{method} /broker/v2{path} HTTP/1.1\r\nHost: x\r\n{auth}"
+                          f"Content-Type: application/json\r\n"
+                          f"Content-Length: {len(oversized)}\r\n\r\n", [oversized])
+                assert status == 413, (method, path, head)
+                # Refused before the body is read, and still an OSB error object.
+                assert json.loads(body)["error"] == "PayloadTooLarge", body
+                chunks = [b"%x\r\n%s\r\n" % (8192, b"x" * 8192)] * 9 + [b"0\r\n\r\n"]
+                status, head, _ = raw_request(
+                    port, f"{method} /broker/v2{path} HTTP/1.1\r\nHost: x\r\n{auth}"
+                          "Transfer-Encoding: chunked\r\n\r\n", chunks)
+                assert status == 413, (method, path, "chunked", head)
+            assert broker.call("GET", "/service_instances/big-1")[0] == 404
+
+
 def test_unusable_database_stops_the_gateway():
     port, health_port = free_port(), free_port()
     gateway = Gateway(broker_config(port, health_port, "/nonexistent-dir/broker.db"))
@@ -313,4 +361,5 @@ if __name__ == "__main__":
     run_tests([test_catalog_lists_both_services, test_auth_and_version_are_checked_first,
                test_provision_bind_get_unbind_deprovision,
                test_state_survives_a_kill_and_a_restart_and_the_file_is_locked_while_served,
+               test_every_broker_route_has_the_body_limit_however_the_body_comes,
                test_unusable_database_stops_the_gateway])

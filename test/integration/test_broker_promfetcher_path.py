@@ -16,8 +16,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
 from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
 from instances import AppInstance, app_tags, static_routes_yaml  # noqa: E402
 
-PROMFETCHER = "75bcebab-cc25-4ef6-89dc-a91b953919f1"
-FETCH_APP = "e2900be3-709b-419e-b63b-de3aabcd9e15"
+PROMFETCHER = "e44a55b7-b532-4247-89f3-4ea92054b793"
+FETCH_APP = "3294e4fa-42b3-4505-b289-8fb3695b5b3a"
 AUTH = "Basic " + base64.b64encode(b"cc:pw").decode()
 
 
@@ -67,7 +67,8 @@ def test_bound_endpoint_is_the_scrape_path_until_unbound():
             with gateway:
                 assert scrape(port) == [["/metrics"], ["/metrics"]]
                 assert osb(port, "PUT", "/service_instances/prom-1",
-                           {"service_id": PROMFETCHER, "plan_id": FETCH_APP}) == 201
+                           {"service_id": PROMFETCHER, "plan_id": FETCH_APP,
+                            "organization_guid": "org-guid", "space_guid": "space-guid"}) == 201
                 assert osb(port, "PUT", "/service_instances/prom-1/service_bindings/b-1",
                            {"service_id": PROMFETCHER, "plan_id": FETCH_APP,
                             "bind_resource": {"app_guid": app_guid},

@@ -86,7 +86,8 @@ def test_bind_restart_push_scrape_unbind():
         gateway, port = start(database)
         with gateway:
             assert osb(port, "PUT", "/service_instances/fwd-1",
-                       {"service_id": FORWARDER, "plan_id": SMALL})[0] == 201
+                       {"service_id": FORWARDER, "plan_id": SMALL,
+                        "organization_guid": "org-guid", "space_guid": "space-guid"})[0] == 201
             status, answer = bind(port, "b-1")
             assert status == 201, answer
             key = answer["credentials"]["access_key"]
@@ -125,7 +126,8 @@ def test_repeated_bind_replaces_the_key():
         gateway, port = start(os.path.join(state, "broker.db"))
         with gateway:
             assert osb(port, "PUT", "/service_instances/fwd-1",
-                       {"service_id": FORWARDER, "plan_id": SMALL})[0] == 201
+                       {"service_id": FORWARDER, "plan_id": SMALL,
+                        "organization_guid": "org-guid", "space_guid": "space-guid"})[0] == 201
             status, first = bind(port, "b-2")
             assert status == 201
             status, second = bind(port, "b-2")

@@ -29,6 +29,14 @@ class store_error : public std::runtime_error {
 // SQLite result codes as error_codes (message: sqlite3_errstr), for failures while serving.
 const boost::system::error_category& sqlite_category();
 
+// Where a record came from. `adopted`: an instance the Cloud Controller bound to without this
+// broker having provisioned it (it was provisioned by the broker whose registration the
+// gateway took over). `promfetcher_import`: a binding read from Promfetcher's app_endpoints
+// table, which knew no instances: it has no instance_id and answers under any instance.
+enum class record_origin { broker, adopted, promfetcher_import };
+
+std::string_view to_string(record_origin origin);
+
 struct instance_record {
     std::string instance_id;
     std::string service_id;
@@ -37,11 +45,12 @@ struct instance_record {
     std::string space_guid;
     context_fields context;
     std::string parameters = "{}";  // canonical JSON
+    record_origin origin = record_origin::broker;
 };
 
 struct binding_record {
     std::string binding_id;
-    std::string instance_id;
+    std::string instance_id;  // empty for a promfetcher_import binding
     std::string service_id;
     std::string plan_id;
     std::string app_guid;
@@ -50,6 +59,14 @@ struct binding_record {
     std::string endpoint;  // promfetcher: the app's custom metrics path; empty: default
     std::string key_hash;  // metrics-forwarder: hash_access_key(access key); empty otherwise
     std::int64_t seq = 0;  // creation order, assigned by insert_binding
+    record_origin origin = record_origin::broker;
+};
+
+// What importing one of Promfetcher's app_endpoints rows did (or would do).
+enum class import_outcome {
+    added,      // a new binding
+    unchanged,  // the same binding is already there (a second import)
+    conflict,   // a binding with that id exists with another app or path: left as it is
 };
 
 template <typename T>
@@ -58,7 +75,8 @@ using store_result = boost::system::result<T>;
 // Not thread-safe: the broker service calls it with its own mutex held.
 class binding_store {
   public:
-    static constexpr int schema_version = 1;
+    // 1: instances and bindings. 2: `origin` on both; a binding's instance may be NULL.
+    static constexpr int schema_version = 2;
 
     // Opens or creates the database at `path` ("" = a private in-memory database) and brings
     // its schema to `schema_version`. The file is locked exclusively for the process's life:
@@ -87,6 +105,28 @@ class binding_store {
     // Everything, in creation order, to build the in-memory index at start.
     store_result<std::vector<binding_record>> bindings();
     store_result<std::int64_t> instance_count();
+    store_result<std::int64_t> binding_count();
+
+    // Adds `binding` (origin promfetcher_import, no instance) unless a binding with its id
+    // exists; the existing one is compared by app and path. Fills in `seq` when added.
+    store_result<import_outcome> import_binding(binding_record& binding);
+
+    // A transaction around many calls (the import): BEGIN IMMEDIATE, then commit() or, when
+    // destroyed without it, ROLLBACK (a dry run, or a strict import that met a bad row).
+    class batch {
+      public:
+        explicit batch(binding_store& store);
+        ~batch();
+        batch(const batch&) = delete;
+        batch& operator=(const batch&) = delete;
+        boost::system::error_code begin_error() const;
+        boost::system::error_code commit();
+
+      private:
+        sqlite3* db_;
+        int rc_;
+        bool done_ = false;
+    };
 
   private:
     sqlite3* db_ = nullptr;

@@ -20,10 +20,16 @@
 
 namespace mgw::broker {
 
+// The SQLite file the broker keeps its state in: `configured` (broker.database) when set,
+// ":memory:" meaning none; when empty, `broker.db` in the first directory of systemd's
+// $STATE_DIRECTORY (`state_directory`, null or empty outside such a unit), so that a packaged
+// install keeps its bindings across restarts whatever gateway.yml it runs with. "" = memory.
+std::string database_path(std::string_view configured, const char* state_directory);
+
 class broker_service {
   public:
-    // Opens the store (broker.database) and loads every binding into the index. Throws
-    // store_error when the database cannot be used: a startup misconfiguration.
+    // Opens the store (broker.database, see database_path) and loads every binding into the
+    // index. Throws store_error when the database cannot be used: a startup misconfiguration.
     // `push_endpoint`: the full URL handed out as the forwarder's credentials endpoint.
     broker_service(const core::broker_config& config, std::string push_endpoint, core::logger& log,
                    prometheus::Registry& registry);
@@ -48,20 +54,27 @@ class broker_service {
     struct reply;
     struct metrics;
 
+    // The X-Broker-API-Originating-Identity header of the request being served (audit only).
+    using identity_header = std::optional<std::string_view>;
+
     boost::asio::awaitable<void> handle(http::request_context& request, http::response& response);
     reply dispatch(const http::request_context& request, std::string_view& operation);
-    reply provision(const std::string& instance_id, std::string_view body);
-    reply update(const std::string& instance_id, std::string_view body);
+    reply provision(const std::string& instance_id, std::string_view body,
+                    identity_header identity);
+    reply update(const std::string& instance_id, std::string_view body, identity_header identity);
     reply deprovision(const http::request_context& request, const std::string& instance_id);
     reply get_instance(const std::string& instance_id);
-    reply instance_last_operation(const std::string& instance_id);
-    reply bind(const std::string& instance_id, const std::string& binding_id,
-               std::string_view body);
+    reply instance_last_operation(const http::request_context& request,
+                                  const std::string& instance_id);
+    reply bind(const std::string& instance_id, const std::string& binding_id, std::string_view body,
+               identity_header identity);
     reply unbind(const http::request_context& request, const std::string& instance_id,
                  const std::string& binding_id);
     reply get_binding(const std::string& instance_id, const std::string& binding_id);
-    reply binding_last_operation(const std::string& instance_id, const std::string& binding_id);
+    reply binding_last_operation(const http::request_context& request,
+                                 const std::string& instance_id, const std::string& binding_id);
     reply store_failure(std::string_view what, const boost::system::error_code& ec);
+    reply limit_reached(std::string_view what, std::uint32_t limit);
 
     // The index entry of a stored binding (key or path), from its record and its instance.
     void index_binding(const binding_record& binding);
@@ -69,6 +82,8 @@ class broker_service {
 
     catalog catalog_;
     http::basic_credentials credentials_;
+    std::uint32_t max_instances_;
+    std::uint32_t max_bindings_;
     std::string push_endpoint_;
     core::logger& log_;
     std::unique_ptr<metrics> metrics_;

@@ -2,6 +2,7 @@
 // the X-Broker-API-Version header and the JSON bodies of provision, update and bind.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,7 +48,7 @@ using context_fields = std::map<std::string, std::string>;
 struct provision_request {
     std::string service_id;
     std::string plan_id;
-    std::string organization_guid;  // empty when not sent (optional since OSB 2.13 contexts)
+    std::string organization_guid;  // required by OSB 2.13 and 2.14 (deprecated, still REQUIRED)
     std::string space_guid;
     context_fields context;
     std::string parameters = "{}";  // canonical JSON object (keys sorted)
@@ -55,6 +56,7 @@ struct provision_request {
 
 struct update_request {
     std::string service_id;
+    context_fields context;
     std::optional<std::string> plan_id;
     std::optional<std::string> parameters;  // canonical, when sent
 };
@@ -68,7 +70,11 @@ struct bind_request {
 };
 
 // Bodies: malformed JSON, a non-object, missing or mistyped ids give 400; a bind without an
-// app gives 422 RequiresApp (the OSB code: only app bindings make sense here).
+// app gives 422 RequiresApp (the OSB code: only app bindings make sense here), one naming two
+// different apps (`app_guid` and `bind_resource.app_guid`) 400. Parameters whose canonical
+// form is longer than `max_parameters_bytes` give 422 InvalidParameters: they are stored and
+// returned by GET, and neither service reads instance parameters.
+inline constexpr std::size_t max_parameters_bytes = 4096;
 std::variant<provision_request, osb_error> decode_provision(std::string_view body);
 std::variant<update_request, osb_error> decode_update(std::string_view body);
 std::variant<bind_request, osb_error> decode_bind(std::string_view body);
@@ -81,5 +87,27 @@ std::variant<std::string, osb_error> decode_promfetcher_endpoint(std::string_vie
 
 // The metrics-forwarder takes no parameters: anything but {} gives 422 InvalidParameters.
 std::optional<osb_error> check_forwarder_parameters(std::string_view parameters);
+
+// What X-Broker-API-Originating-Identity claims (OSB 2.13+ "Originating Identity"): who the
+// platform says acted. Used for the audit log only, never to decide anything: only the platform
+// is authenticated (basic auth), and the user is whatever it says.
+struct originating_identity {
+    std::string platform;
+    std::string user_id;  // the Cloud Foundry profile's "user_id"; empty when absent
+};
+
+// `Platform base64(JSON object)`, at most 4 KiB; `platform` must equal the body's
+// context.platform when the body has one (`context_platform`, empty otherwise). nullopt without
+// the header; 400 when it is malformed: a request that contradicts itself is refused whole.
+std::variant<std::optional<originating_identity>, osb_error> decode_originating_identity(
+    std::optional<std::string_view> header, std::string_view context_platform);
+
+// The service_id / plan_id query parameters of DELETE (required) and last_operation (optional
+// hints): 400 when a required one is missing, when one is present but empty (OSB: "MUST be a
+// non-empty string"), or when it names another service or plan than the resource's (`expected`
+// empty: not checked). `operation`, when present, must be non-empty too.
+std::optional<osb_error> check_query_id(std::string_view name,
+                                        std::optional<std::string_view> value, bool required,
+                                        std::string_view expected);
 
 }  // namespace mgw::broker

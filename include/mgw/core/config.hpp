@@ -107,10 +107,13 @@ struct broker_plan_config {
     std::optional<std::uint32_t> metrics_per_minute;
 };
 
-// Promfetcher's ids by default, so a gateway can take over Promfetcher's broker registration.
+// The ids promfetcher-release's BOSH job registers with the Cloud Controller (its spec's
+// defaults for promfetcher.broker.service_id / plan_id), so a gateway can take over a deployed
+// Promfetcher's broker registration as it is. (The promfetcher binary's own defaults,
+// 75bcebab-... / e2900be3-..., are what a Promfetcher run without BOSH registered.)
 struct broker_promfetcher_config {
-    std::string service_id = "75bcebab-cc25-4ef6-89dc-a91b953919f1";
-    std::string plan_id = "e2900be3-709b-419e-b63b-de3aabcd9e15";
+    std::string service_id = "e44a55b7-b532-4247-89f3-4ea92054b793";
+    std::string plan_id = "3294e4fa-42b3-4505-b289-8fb3695b5b3a";
 };
 
 struct broker_forwarder_config {
@@ -126,12 +129,19 @@ struct broker_config {
     bool enabled = false;
     std::string username;
     std::string password;
-    std::string database;  // SQLite file; empty: bindings kept in memory only
+    // SQLite file. Empty: $STATE_DIRECTORY/broker.db when systemd gives the gateway a state
+    // directory (the shipped unit's StateDirectory=), else in memory only; ":memory:" forces
+    // memory.
+    std::string database;
     // Base URL apps reach the gateway at (`https://metrics.example.com`); the forwarder's
     // credentials carry `<external_url>/v1/metrics`. Empty: the main listener's own URL.
     std::string external_url;
     broker_promfetcher_config promfetcher;
     broker_forwarder_config metrics_forwarder;
+    // Ceilings on what the Cloud Controller can make the broker hold (each binding is in memory
+    // for the push and scrape paths); past them provision / bind get 422.
+    std::uint32_t max_instances = 100000;
+    std::uint32_t max_bindings = 100000;
 };
 
 struct uaa_config {

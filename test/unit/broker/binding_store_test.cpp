@@ -138,7 +138,7 @@ TEST_CASE("a schema newer than this build is refused") {
         sqlite3_close(raw);
     }
     CHECK_THROWS_WITH(binding_store(db), "broker.database " + db +
-                                             ": schema version 7 is newer than this gateway's (1)");
+                                             ": schema version 7 is newer than this gateway's (2)");
 }
 
 TEST_CASE("an unopenable path is a startup error naming it") {
@@ -207,4 +207,97 @@ TEST_CASE("replacing a binding's key hash and updating an instance") {
     i.parameters = R"({"x":1})";
     REQUIRE_FALSE(store.update_instance(i));
     CHECK((*store.find_instance("i-1"))->parameters == R"({"x":1})");
+}
+
+TEST_CASE("a version 1 file is upgraded in place: rows kept, seq never handed out twice") {
+    temp_dir dir;
+    const std::string db = dir.file("broker.db");
+    {
+        // A file as the previous release wrote it (schema 1), with bindings 1..3 of which the
+        // last two were deleted: seq 2 and 3 must never come back.
+        sqlite3* raw = nullptr;
+        REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+        const char* v1 = R"sql(
+CREATE TABLE instances (instance_id TEXT PRIMARY KEY NOT NULL, service_id TEXT NOT NULL,
+    plan_id TEXT NOT NULL, organization_guid TEXT NOT NULL, space_guid TEXT NOT NULL,
+    context TEXT NOT NULL, parameters TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE bindings (seq INTEGER PRIMARY KEY AUTOINCREMENT, binding_id TEXT UNIQUE NOT NULL,
+    instance_id TEXT NOT NULL REFERENCES instances(instance_id), service_id TEXT NOT NULL,
+    plan_id TEXT NOT NULL, app_guid TEXT NOT NULL, context TEXT NOT NULL,
+    parameters TEXT NOT NULL, endpoint TEXT NOT NULL, key_hash TEXT UNIQUE,
+    created_at INTEGER NOT NULL);
+CREATE INDEX bindings_instance ON bindings(instance_id);
+INSERT INTO instances VALUES ('i-1', 'svc-f', 'plan-u', 'o', 's', '{}', '{}', 0);
+INSERT INTO bindings (binding_id, instance_id, service_id, plan_id, app_guid, context,
+    parameters, endpoint, key_hash, created_at)
+    VALUES ('b-1', 'i-1', 'svc-f', 'plan-u', 'app-1', '{}', '{}', '/m', 'hash-1', 0),
+           ('b-2', 'i-1', 'svc-f', 'plan-u', 'app-1', '{}', '{}', '', NULL, 0),
+           ('b-3', 'i-1', 'svc-f', 'plan-u', 'app-1', '{}', '{}', '', NULL, 0);
+DELETE FROM bindings WHERE binding_id IN ('b-2', 'b-3');
+PRAGMA user_version = 1;
+)sql";
+        REQUIRE(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    binding_store store(db);
+    auto b1 = store.find_binding("b-1");
+    REQUIRE(b1.has_value());
+    REQUIRE(*b1);
+    CHECK((*b1)->seq == 1);
+    CHECK((*b1)->endpoint == "/m");
+    CHECK((*b1)->key_hash == "hash-1");
+    CHECK((*b1)->origin == record_origin::broker);
+    auto instance = store.find_instance("i-1");
+    REQUIRE(instance.has_value());
+    REQUIRE(*instance);
+    CHECK((*instance)->origin == record_origin::broker);
+    binding_record next = a_binding("b-4", "i-1", "");
+    REQUIRE_FALSE(store.insert_binding(next));
+    CHECK(next.seq == 4);
+}
+
+TEST_CASE("importing Promfetcher rows: added once, unchanged after, conflicts left alone") {
+    binding_store store("");
+    binding_record row{.binding_id = "guid-1",
+                       .instance_id = "",
+                       .service_id = "svc-p",
+                       .plan_id = "plan-p",
+                       .app_guid = "app-1",
+                       .context = {},
+                       .parameters = R"({"endpoint":"/prom"})",
+                       .endpoint = "/prom",
+                       .key_hash = "",
+                       .seq = 0,
+                       .origin = record_origin::broker};
+    auto outcome = store.import_binding(row);
+    REQUIRE(outcome.has_value());
+    CHECK(*outcome == import_outcome::added);
+    auto stored = store.find_binding("guid-1");
+    REQUIRE(stored.has_value());
+    REQUIRE(*stored);
+    CHECK((*stored)->instance_id.empty());  // NULL: Promfetcher kept no instances
+    CHECK((*stored)->origin == record_origin::promfetcher_import);
+
+    binding_record again = row;
+    outcome = store.import_binding(again);
+    REQUIRE(outcome.has_value());
+    CHECK(*outcome == import_outcome::unchanged);
+
+    binding_record other = row;
+    other.endpoint = "/elsewhere";
+    outcome = store.import_binding(other);
+    REQUIRE(outcome.has_value());
+    CHECK(*outcome == import_outcome::conflict);
+    CHECK((*store.find_binding("guid-1"))->endpoint == "/prom");
+
+    // A batch that is not committed leaves nothing behind (the dry run, a strict failure).
+    {
+        binding_store::batch dry(store);
+        REQUIRE_FALSE(dry.begin_error());
+        binding_record fresh = row;
+        fresh.binding_id = "guid-2";
+        REQUIRE(store.import_binding(fresh).has_value());
+        CHECK(*store.binding_count() == 2);
+    }
+    CHECK(*store.binding_count() == 1);
 }

@@ -1,178 +1,24 @@
 // The OSB endpoints through their real HTTP handler (router match, request context, response),
 // without sockets: the status-code matrix, the credentials, revocation, and a restart.
-#include <cstdlib>
+#include <algorithm>
+#include <csignal>
 #include <filesystem>
-#include <map>
+#include <sys/resource.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/json/parse.hpp>
-#include <catch2/catch.hpp>
-#include <prometheus/registry.h>
+#include "broker_fixture.hpp"
 
-#include <mgw/broker/broker_service.hpp>
-#include <mgw/core/ascii.hpp>
-
+using namespace broker_test;
 namespace json = boost::json;
 using mgw::http::verb;
 
 namespace {
 
-constexpr const char* forwarder_service = "20ca29fa-5601-4846-bf41-d73ed6c7b157";
-constexpr const char* forwarder_plan = "90197714-1698-46ce-b839-492957f4a15c";
-constexpr const char* small_plan = "plan-small";
-constexpr const char* promfetcher_service = "75bcebab-cc25-4ef6-89dc-a91b953919f1";
-constexpr const char* promfetcher_plan = "e2900be3-709b-419e-b63b-de3aabcd9e15";
-// base64("broker:s3cret")
-constexpr const char* good_auth = "Basic YnJva2VyOnMzY3JldA==";
-
-class header_map final : public mgw::http::request_context::header_source {
-  public:
-    std::map<std::string, std::string> fields;  // lower-case names
-
-    std::optional<std::string_view> find(std::string_view name) const override {
-        std::string lower(name);
-        for (char& c : lower) {
-            c = mgw::core::ascii_lower(c);
-        }
-        const auto found = fields.find(lower);
-        if (found == fields.end()) {
-            return std::nullopt;
-        }
-        return std::string_view(found->second);
-    }
-};
-
-struct answer {
-    int status = 0;
-    std::string body;
-    std::optional<std::string> www_authenticate;
-
-    json::value json_body() const { return json::parse(body); }
-};
-
-mgw::core::broker_config test_config(std::string database = "") {
-    mgw::core::broker_config config = mgw::core::default_config().broker;
-    config.enabled = true;
-    config.username = "broker";
-    config.password = "s3cret";
-    config.database = std::move(database);
-    config.metrics_forwarder.plans.push_back({.name = "small",
-                                              .id = small_plan,
-                                              .description = "Small",
-                                              .requests_per_minute = 60,
-                                              .metrics_per_minute = 600});
-    return config;
-}
-
-// One broker service with its router, as the gateway builds them.
-class broker_fixture {
-  public:
-    explicit broker_fixture(std::string database = "")
-        : service_(test_config(std::move(database)), "https://gw.example.com/v1/metrics", log_,
-                   registry_) {
-        service_.register_routes(routes_);
-    }
-
-    mgw::broker::broker_service& service() { return service_; }
-
-    answer call(verb method, std::string target, std::string body = "",
-                std::map<std::string, std::string> headers = {{"authorization", good_auth},
-                                                              {"x-broker-api-version", "2.16"}}) {
-        header_map fields;
-        fields.fields = std::move(headers);
-        std::string path = target.substr(0, target.find('?'));
-        std::vector<std::pair<std::string, std::string>> query;
-        if (const auto q = target.find('?'); q != std::string::npos) {
-            std::string_view rest = std::string_view(target).substr(q + 1);
-            while (!rest.empty()) {
-                const std::string_view pair = rest.substr(0, rest.find('&'));
-                const auto eq = pair.find('=');
-                query.emplace_back(
-                    std::string(pair.substr(0, eq)),
-                    eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1)));
-                rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
-            }
-        }
-        const auto match = routes_.match(method, path);
-        if (match.result != mgw::http::route_match::kind::found) {
-            return {.status = match.result == mgw::http::route_match::kind::not_found ? 404 : 405,
-                    .body = "",
-                    .www_authenticate = std::nullopt};
-        }
-        mgw::http::request_context request(
-            {.method = method,
-             .method_string = boost::beast::http::to_string(method),
-             .target = target,
-             .path = path,
-             .query = std::move(query),
-             .body = &body,
-             .headers = &fields,
-             .remote = {},
-             .deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5),
-             .version = 11});
-        mgw::http::response response({.sink = nullptr,
-                                      .gzip_accepted = false,
-                                      .head_request = false,
-                                      .gzip_min_bytes = 1024});
-        boost::asio::io_context io;
-        boost::asio::co_spawn(io, match.route->handler(request, response),
-                              [](std::exception_ptr e) {
-                                  if (e) {
-                                      std::rethrow_exception(e);
-                                  }
-                              });
-        io.run();
-        CHECK(response.header("Content-Type") == "application/json");
-        answer out{.status = static_cast<int>(response.status()),
-                   .body = response.body(),
-                   .www_authenticate = std::nullopt};
-        if (auto field = response.header("WWW-Authenticate")) {
-            out.www_authenticate = std::string(*field);
-        }
-        return out;
-    }
-
-    double counter(const std::string& name, const std::map<std::string, std::string>& labels) {
-        for (const auto& family : registry_.Collect()) {
-            if (family.name != name) {
-                continue;
-            }
-            for (const auto& metric : family.metric) {
-                std::map<std::string, std::string> have;
-                for (const auto& label : metric.label) {
-                    have[label.name] = label.value;
-                }
-                if (have == labels) {
-                    return family.type == prometheus::MetricType::Gauge ? metric.gauge.value
-                                                                        : metric.counter.value;
-                }
-            }
-        }
-        return 0;
-    }
-
-  private:
-    mgw::core::logger log_{mgw::core::log_level::error};
-    prometheus::Registry registry_;
-    mgw::broker::broker_service service_;
-    mgw::http::router routes_;
-};
-
-std::string instance_body(const char* service, const char* plan) {
-    return std::string(R"({"service_id":")") + service + R"(","plan_id":")" + plan +
-           R"(","organization_guid":"org-guid","space_guid":"space-guid",)" +
-           R"("context":{"platform":"cloudfoundry","organization_name":"org","space_name":"space"}})";
-}
-
-std::string bind_body(const char* service, const char* plan, const char* app,
-                      const char* parameters = "{}") {
-    return std::string(R"({"service_id":")") + service + R"(","plan_id":")" + plan +
-           R"(","bind_resource":{"app_guid":")" + app + R"("},"parameters":)" + parameters +
-           R"(,"context":{"space_name":"bind-space"}})";
-}
-
-const std::string instances = "/broker/v2/service_instances/";
+const std::string fwd_query =
+    std::string("?service_id=") + forwarder_service + "&plan_id=" + forwarder_plan;
+const std::string fwd_small_query =
+    std::string("?service_id=") + forwarder_service + "&plan_id=" + small_plan;
+const std::string prom_query =
+    std::string("?service_id=") + promfetcher_service + "&plan_id=" + promfetcher_plan;
 
 }  // namespace
 
@@ -198,6 +44,13 @@ TEST_CASE("broker: basic auth first (401), then X-Broker-API-Version 2.x (412)")
     CHECK(a.json_body().at("description") ==
           "X-Broker-API-Version 3.0 is not supported (expected 2.x)");
     CHECK(a.json_body().at("error") == "PreconditionFailed");
+    // A header that is not a version is not echoed: bytes that are not UTF-8 would make the
+    // answer invalid JSON.
+    a = b.call(verb::get, "/broker/v2/catalog", "",
+               {{"authorization", good_auth}, {"x-broker-api-version", "2.\xff"}});
+    CHECK(a.status == 412);
+    CHECK(a.json_body().at("description") ==
+          "X-Broker-API-Version is not a version (expected 2.x)");
 
     a = b.call(verb::get, "/broker/v2/catalog", "",
                {{"authorization", good_auth}, {"x-broker-api-version", "2.11"}});
@@ -207,7 +60,7 @@ TEST_CASE("broker: basic auth first (401), then X-Broker-API-Version 2.x (412)")
     CHECK(b.counter("mgw_broker_requests_total", {{"operation", "catalog"}, {"code", "401"}}) == 2);
     CHECK(b.counter("mgw_broker_requests_total", {{"operation", "provision"}, {"code", "401"}}) ==
           1);
-    CHECK(b.counter("mgw_broker_requests_total", {{"operation", "catalog"}, {"code", "412"}}) == 2);
+    CHECK(b.counter("mgw_broker_requests_total", {{"operation", "catalog"}, {"code", "412"}}) == 3);
 }
 
 TEST_CASE("broker: provision 201, identical 200, different 409, unknown ids 400") {
@@ -309,11 +162,11 @@ TEST_CASE("broker: forwarder bind returns endpoint and a working key; unbind rev
     CHECK(b.service().directory().find_by_access_key(second)->app_guid == "app-1");
 
     CHECK(b.call(verb::delete_, binding).status == 400);  // service_id/plan_id required
-    a = b.call(verb::delete_, binding + "?service_id=s&plan_id=p");
+    a = b.call(verb::delete_, binding + fwd_small_query);
     CHECK(a.status == 200);
     CHECK(a.body == "{}");
     CHECK_FALSE(b.service().directory().find_by_access_key(second));
-    CHECK(b.call(verb::delete_, binding + "?service_id=s&plan_id=p").status == 410);
+    CHECK(b.call(verb::delete_, binding + fwd_small_query).status == 410);
     CHECK(b.call(verb::get, binding).status == 404);
     CHECK(b.call(verb::get, binding + "/last_operation").status == 410);
 
@@ -341,9 +194,6 @@ TEST_CASE("broker: bind rejections: 422 RequiresApp and parameters, 400 ids, 404
     a = b.call(verb::put, binding, bind_body(forwarder_service, small_plan, "app-1"));
     CHECK(a.status == 400);
     CHECK(a.json_body().at("description") == "service_id and plan_id must be the instance's");
-    a = b.call(verb::put, instances + "i-404/service_bindings/b-1",
-               bind_body(forwarder_service, forwarder_plan, "app-1"));
-    CHECK(a.status == 404);
     CHECK(b.call(verb::put, binding, "[1,2]").status == 400);
     CHECK(b.call(verb::patch, binding, "{}").status == 405);
     CHECK(b.call(verb::get, "/broker/v2/nothing").status == 404);
@@ -374,7 +224,7 @@ TEST_CASE("broker: promfetcher bind sets the app's metrics path; unbind restores
     CHECK(a.status == 422);
     CHECK(a.json_body().at("error") == "InvalidParameters");
 
-    CHECK(b.call(verb::delete_, binding + "?service_id=s&plan_id=p").status == 200);
+    CHECK(b.call(verb::delete_, binding + prom_query).status == 200);
     CHECK_FALSE(b.service().custom_metric_path("app-9"));
 }
 
@@ -387,9 +237,9 @@ TEST_CASE("broker: deprovision removes the instance and revokes its bindings' ke
     REQUIRE(a.status == 201);
     const std::string key(a.json_body().at("credentials").at("access_key").as_string());
     CHECK(b.call(verb::delete_, instances + "i-1").status == 400);
-    CHECK(b.call(verb::delete_, instances + "i-1?service_id=s&plan_id=p").status == 200);
+    CHECK(b.call(verb::delete_, instances + "i-1" + fwd_query).status == 200);
     CHECK_FALSE(b.service().directory().find_by_access_key(key));
-    CHECK(b.call(verb::delete_, instances + "i-1?service_id=s&plan_id=p").status == 410);
+    CHECK(b.call(verb::delete_, instances + "i-1" + fwd_query).status == 410);
     CHECK(b.call(verb::get, instances + "i-1").status == 404);
     CHECK(b.counter("mgw_broker_instances", {}) == 0);
 }
@@ -430,7 +280,7 @@ TEST_CASE("broker: instances, bindings, keys and paths survive a restart on the 
         CHECK(b.call(verb::get, instances + "i-1/service_bindings/b-1").status == 200);
         CHECK(b.counter("mgw_broker_bindings", {{"service", "metrics-forwarder"}}) == 1);
         CHECK(b.counter("mgw_broker_bindings", {{"service", "promfetcher"}}) == 1);
-        CHECK(b.call(verb::delete_, instances + "i-1/service_bindings/b-1?service_id=s&plan_id=p")
+        CHECK(b.call(verb::delete_, instances + "i-1/service_bindings/b-1" + fwd_small_query)
                   .status == 200);
     }
     {
@@ -439,4 +289,190 @@ TEST_CASE("broker: instances, bindings, keys and paths survive a restart on the 
         CHECK(b.service().custom_metric_path("app-1") == "/prom");
     }
     std::filesystem::remove_all(dir_pattern);
+}
+
+TEST_CASE("broker: a bind to an instance it never provisioned adopts it (registration takeover)") {
+    broker_fixture b;
+    // The instance was provisioned by the broker whose registration the gateway took over
+    // (Promfetcher's kept none): the Cloud Controller binds to it as if nothing changed.
+    auto a = b.call(
+        verb::put, instances + "old-1/service_bindings/b-1",
+        bind_body(promfetcher_service, promfetcher_plan, "app-1", R"({"endpoint":"/prometheus"})"));
+    CHECK(a.status == 201);
+    CHECK(b.service().custom_metric_path("app-1") == "/prometheus");
+    a = b.call(verb::get, instances + "old-1");
+    CHECK(a.status == 200);
+    CHECK(a.json_body().at("plan_id") == promfetcher_plan);
+    CHECK(b.counter("mgw_broker_instances_adopted_total", {}) == 1);
+    // The adopted instance is now an instance like any other.
+    CHECK(b.call(verb::put, instances + "old-1/service_bindings/b-2",
+                 bind_body(promfetcher_service, promfetcher_plan, "app-2"))
+              .status == 201);
+    CHECK(b.counter("mgw_broker_instances_adopted_total", {}) == 1);
+    CHECK(b.call(verb::delete_, instances + "old-1/service_bindings/b-1" + prom_query).status ==
+          200);
+    CHECK(b.call(verb::delete_, instances + "old-1/service_bindings/b-2" + prom_query).status ==
+          200);
+    CHECK(b.call(verb::delete_, instances + "old-1" + prom_query).status == 200);
+    // A refused bind adopts nothing (4xx: nothing changed).
+    a = b.call(verb::put, instances + "old-2/service_bindings/b-3",
+               bind_body(forwarder_service, forwarder_plan, "app-1", R"({"x":1})"));
+    CHECK(a.status == 422);
+    CHECK(b.call(verb::get, instances + "old-2").status == 404);
+}
+
+TEST_CASE("broker: DELETE with an empty service_id= or plan_id= deletes nothing (issue 11)") {
+    // What the OSB conformance suite found: an empty required query parameter was taken as
+    // present, and the instance or binding deleted (200). Both are REQUIRED, non-empty: 400.
+    broker_fixture b;
+    REQUIRE(b.call(verb::put, instances + "i-1", instance_body(forwarder_service, forwarder_plan))
+                .status == 201);
+    const std::string binding = instances + "i-1/service_bindings/b-1";
+    REQUIRE(
+        b.call(verb::put, binding, bind_body(forwarder_service, forwarder_plan, "app-1")).status ==
+        201);
+    for (const std::string& query : {std::string("?service_id=&plan_id=") + forwarder_plan,
+                                     std::string("?service_id=") + forwarder_service + "&plan_id=",
+                                     std::string("?service_id=&plan_id=")}) {
+        INFO(query);
+        CHECK(b.call(verb::delete_, binding + query).status == 400);
+        CHECK(b.call(verb::delete_, instances + "i-1" + query).status == 400);
+    }
+    CHECK(b.call(verb::get, binding).status == 200);
+    CHECK(b.call(verb::get, instances + "i-1").status == 200);
+    CHECK(b.counter("mgw_broker_bindings", {{"service", "metrics-forwarder"}}) == 1);
+}
+
+namespace {
+
+// Writes past `bytes` fail with EFBIG (SIGXFSZ ignored) while it lives: the database file
+// behaves as a full disk would, in the middle of a request.
+class file_size_limit {
+  public:
+    explicit file_size_limit(rlim_t bytes) {
+        previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+        REQUIRE(::getrlimit(RLIMIT_FSIZE, &previous_) == 0);
+        rlimit limited = previous_;
+        limited.rlim_cur = bytes;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &limited) == 0);
+    }
+    ~file_size_limit() {
+        ::setrlimit(RLIMIT_FSIZE, &previous_);
+        std::signal(SIGXFSZ, previous_handler_);
+    }
+    file_size_limit(const file_size_limit&) = delete;
+    file_size_limit& operator=(const file_size_limit&) = delete;
+
+  private:
+    rlimit previous_{};
+    void (*previous_handler_)(int) = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("broker: SQLite failing mid-request is a 500, counted, and changes nothing") {
+    temp_dir dir;
+    const std::string db = dir.file("broker.db");
+    broker_fixture b(db);
+    REQUIRE(b.call(verb::put, instances + "i-1", instance_body(forwarder_service, forwarder_plan))
+                .status == 201);
+    const std::string binding = instances + "i-1/service_bindings/b-1";
+    {
+        std::uintmax_t largest = std::filesystem::file_size(db);
+        if (std::filesystem::exists(db + "-wal")) {
+            largest = std::max(largest, std::filesystem::file_size(db + "-wal"));
+        }
+        const file_size_limit full(static_cast<rlim_t>(largest));
+        auto a = b.call(verb::put, binding, bind_body(forwarder_service, forwarder_plan, "app-1"));
+        CHECK(a.status == 500);
+        CHECK(a.json_body().at("description").as_string().starts_with("binding store failed: "));
+        a = b.call(verb::put, instances + "i-2", instance_body(forwarder_service, forwarder_plan));
+        CHECK(a.status == 500);
+        // Reads still work, and show that nothing was half done.
+        CHECK(b.call(verb::get, binding).status == 404);
+        CHECK(b.call(verb::get, instances + "i-2").status == 404);
+    }
+    CHECK(b.counter("mgw_broker_store_errors_total", {}) == 2);
+    CHECK(b.counter("mgw_broker_requests_total", {{"operation", "bind"}, {"code", "500"}}) == 1);
+    CHECK(b.counter("mgw_broker_bindings", {{"service", "metrics-forwarder"}}) == 0);
+    CHECK(b.counter("mgw_broker_access_keys_issued_total", {}) == 0);
+    // Space back: the same requests succeed, on the same connection.
+    auto a = b.call(verb::put, binding, bind_body(forwarder_service, forwarder_plan, "app-1"));
+    REQUIRE(a.status == 201);
+    const std::string key(a.json_body().at("credentials").at("access_key").as_string());
+    CHECK(b.service().directory().find_by_access_key(key));
+    CHECK(b.call(verb::put, instances + "i-2", instance_body(forwarder_service, forwarder_plan))
+              .status == 201);
+}
+
+TEST_CASE("broker: a bind that adopts an instance and then fails leaves neither behind") {
+    temp_dir dir;
+    const std::string db = dir.file("broker.db");
+    broker_fixture b(db);
+    {
+        std::uintmax_t largest = std::filesystem::file_size(db);
+        if (std::filesystem::exists(db + "-wal")) {
+            largest = std::max(largest, std::filesystem::file_size(db + "-wal"));
+        }
+        const file_size_limit full(static_cast<rlim_t>(largest));
+        CHECK(b.call(verb::put, instances + "old-1/service_bindings/b-1",
+                     bind_body(promfetcher_service, promfetcher_plan, "app-1",
+                               R"({"endpoint":"/m"})"))
+                  .status == 500);
+    }
+    CHECK(b.call(verb::get, instances + "old-1").status == 404);
+    CHECK_FALSE(b.service().custom_metric_path("app-1"));
+}
+
+TEST_CASE("broker: instances and bindings are capped (broker.max_instances / max_bindings)") {
+    mgw::core::broker_config config = test_config();
+    config.max_instances = 2;
+    config.max_bindings = 2;
+    broker_fixture b(config);
+    CHECK(b.call(verb::put, instances + "i-1", instance_body(forwarder_service, forwarder_plan))
+              .status == 201);
+    CHECK(b.call(verb::put, instances + "i-2", instance_body(forwarder_service, forwarder_plan))
+              .status == 201);
+    auto a = b.call(verb::put, instances + "i-3", instance_body(forwarder_service, forwarder_plan));
+    CHECK(a.status == 422);
+    CHECK(a.json_body().at("error") == "InstanceLimitReached");
+    CHECK(a.json_body().at("description") ==
+          "this broker holds at most 2 instances (broker.max_instances)");
+    // A repeat of an existing instance is still answered (it adds nothing).
+    CHECK(b.call(verb::put, instances + "i-1", instance_body(forwarder_service, forwarder_plan))
+              .status == 200);
+    // Adoption counts as an instance too.
+    CHECK(b.call(verb::put, instances + "old-1/service_bindings/b-0",
+                 bind_body(forwarder_service, forwarder_plan, "app-0"))
+              .json_body()
+              .at("error") == "InstanceLimitReached");
+    for (const char* id : {"b-1", "b-2"}) {
+        CHECK(b.call(verb::put, instances + "i-1/service_bindings/" + id,
+                     bind_body(forwarder_service, forwarder_plan, "app-1"))
+                  .status == 201);
+    }
+    a = b.call(verb::put, instances + "i-2/service_bindings/b-3",
+               bind_body(forwarder_service, forwarder_plan, "app-1"));
+    CHECK(a.status == 422);
+    CHECK(a.json_body().at("error") == "BindingLimitReached");
+    CHECK(b.counter("mgw_broker_limit_refusals_total", {{"limit", "max_instances"}}) == 2);
+    CHECK(b.counter("mgw_broker_limit_refusals_total", {{"limit", "max_bindings"}}) == 1);
+    // Unbinding makes room again.
+    CHECK(b.call(verb::delete_, instances + "i-1/service_bindings/b-1" + fwd_query).status == 200);
+    CHECK(b.call(verb::put, instances + "i-2/service_bindings/b-3",
+                 bind_body(forwarder_service, forwarder_plan, "app-1"))
+              .status == 201);
+}
+
+TEST_CASE("broker: where the state lives (broker.database, systemd's STATE_DIRECTORY)") {
+    using mgw::broker::database_path;
+    CHECK(database_path("/var/lib/gw/broker.db", "/var/lib/metrics-gateway") ==
+          "/var/lib/gw/broker.db");
+    CHECK(database_path("", "/var/lib/metrics-gateway") == "/var/lib/metrics-gateway/broker.db");
+    // Several StateDirectory= entries: the first is the unit's own.
+    CHECK(database_path("", "/var/lib/metrics-gateway:/var/lib/other") ==
+          "/var/lib/metrics-gateway/broker.db");
+    CHECK(database_path("", nullptr).empty());  // a run by hand: in memory, as before
+    CHECK(database_path("", "").empty());
+    CHECK(database_path(":memory:", "/var/lib/metrics-gateway").empty());
 }

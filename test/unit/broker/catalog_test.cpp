@@ -14,7 +14,7 @@ TEST_CASE("the default catalog: promfetcher with Promfetcher's ids, metrics-forw
     REQUIRE(services.size() == 2);
 
     const json::object& promfetcher = services[0].as_object();
-    CHECK(promfetcher.at("id") == "75bcebab-cc25-4ef6-89dc-a91b953919f1");
+    CHECK(promfetcher.at("id") == "e44a55b7-b532-4247-89f3-4ea92054b793");
     CHECK(promfetcher.at("name") == "promfetcher");
     CHECK(promfetcher.at("description") ==
           "Fetch your prometheus metrics on each instance of your app");
@@ -24,7 +24,7 @@ TEST_CASE("the default catalog: promfetcher with Promfetcher's ids, metrics-forw
     CHECK(promfetcher.at("plan_updateable") == false);
     const json::array& fetch_plans = promfetcher.at("plans").as_array();
     REQUIRE(fetch_plans.size() == 1);
-    CHECK(fetch_plans[0].at("id") == "e2900be3-709b-419e-b63b-de3aabcd9e15");
+    CHECK(fetch_plans[0].at("id") == "3294e4fa-42b3-4505-b289-8fb3695b5b3a");
     CHECK(fetch_plans[0].at("name") == "fetch-app");
     CHECK(fetch_plans[0].at("free") == true);
     CHECK(fetch_plans[0].at("metadata").at("displayName") == "fetch-app");

@@ -1,4 +1,8 @@
 // Decoding of OSB paths, version headers and bodies: every rejection with its status and text.
+#include <string>
+#include <vector>
+
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
 #include <mgw/broker/osb_request.hpp>
@@ -84,9 +88,25 @@ TEST_CASE("provision bodies") {
     // Canonical: keys sorted at every depth, so re-PUTs compare equal whatever the order.
     CHECK(r.parameters == R"({"a":{"x":[1,{"c":0,"d":0}],"y":2},"b":1})");
 
-    const auto minimal = decode_provision(R"({"service_id":"s","plan_id":"p"})");
+    const auto minimal = decode_provision(
+        R"({"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"sp"})");
     REQUIRE(std::holds_alternative<provision_request>(minimal));
     CHECK(std::get<provision_request>(minimal).parameters == "{}");
+    // OSB 2.13 and 2.14 "Provisioning": organization_guid and space_guid are REQUIRED.
+    CHECK(error_of(decode_provision(R"({"service_id":"s","plan_id":"p","space_guid":"sp"})"))
+              .description == "organization_guid is required");
+    CHECK(error_of(decode_provision(R"({"service_id":"s","plan_id":"p","organization_guid":"o"})"))
+              .description == "space_guid is required");
+    CHECK(
+        error_of(decode_provision(
+                     R"({"service_id":"s","plan_id":"p","organization_guid":"","space_guid":"x"})"))
+            .status == 400);
+    // Parameters are kept, and returned by GET: 4 KiB at most.
+    const std::string big = R"({"service_id":"s","plan_id":"p","organization_guid":"o",)"
+                            R"("space_guid":"sp","parameters":{"x":")" +
+                            std::string(4096, 'x') + R"("}})";
+    CHECK(error_of(decode_provision(big)).status == 422);
+    CHECK(error_of(decode_provision(big)).error == "InvalidParameters");
 
     CHECK(
         error_of(decode_provision("")).description.starts_with("request body is not valid JSON: "));
@@ -98,16 +118,24 @@ TEST_CASE("provision bodies") {
           "service_id must be a string");
     CHECK(error_of(decode_provision(R"({"service_id":"","plan_id":"p"})")).description ==
           "service_id must be 1 to 255 visible ASCII characters");
-    CHECK(error_of(decode_provision(R"({"service_id":"s","plan_id":"p","parameters":[]})"))
-              .description == "parameters must be an object");
-    CHECK(error_of(decode_provision(R"({"service_id":"s","plan_id":"p","context":"x"})"))
-              .description == "context must be an object");
+    CHECK(
+        error_of(
+            decode_provision(
+                R"({"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"s","parameters":[]})"))
+            .description == "parameters must be an object");
+    CHECK(
+        error_of(
+            decode_provision(
+                R"({"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"s","context":"x"})"))
+            .description == "context must be an object");
     const osb_error e = error_of(decode_provision("nope"));
     CHECK(e.status == 400);
     CHECK(e.error == "BadRequest");
 
     CHECK(
-        error_of(decode_provision(R"({"service_id":"s","plan_id":"p","parameters":{"a":[1e999]}})"))
+        error_of(
+            decode_provision(
+                R"({"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"s","parameters":{"a":[1e999]}})"))
             .description == "parameters hold a number out of range");
 
     // Deep nesting stops at 32 levels, as a 400.
@@ -127,6 +155,15 @@ TEST_CASE("bind bodies: the app comes from bind_resource or the deprecated app_g
     decoded = decode_bind(R"({"service_id":"s","plan_id":"p","app_guid":"app-2"})");
     REQUIRE(std::holds_alternative<bind_request>(decoded));
     CHECK(std::get<bind_request>(decoded).app_guid == "app-2");
+
+    // Both, naming the same app: fine; naming two apps: which one the key pushes for is not
+    // guessed.
+    decoded = decode_bind(
+        R"({"service_id":"s","plan_id":"p","app_guid":"app-2","bind_resource":{"app_guid":"app-2"}})");
+    REQUIRE(std::holds_alternative<bind_request>(decoded));
+    CHECK(error_of(decode_bind(R"({"service_id":"s","plan_id":"p","app_guid":"app-2",)"
+                               R"("bind_resource":{"app_guid":"app-3"}})"))
+              .description == "app_guid and bind_resource.app_guid name different apps");
 
     const osb_error no_app = error_of(decode_bind(R"({"service_id":"s","plan_id":"p"})"));
     CHECK(no_app.status == 422);
@@ -197,4 +234,69 @@ TEST_CASE("OSB error bodies") {
         R"({"description":"needs \"app\"","error":"RequiresApp"})");
     CHECK((osb_error{.status = 400, .error = "", .description = "x"}.json()) ==
           R"({"description":"x"})");
+}
+
+TEST_CASE("context values are kept to 255 bytes, cut on a UTF-8 character boundary") {
+    // 254 ASCII bytes then "\u00e9" (2 bytes): cutting at 255 would split it.
+    const std::string name = std::string(254, 'a') + "\xc3\xa9" + "tail";
+    const auto decoded = decode_provision(
+        R"({"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"sp",)"
+        R"("context":{"space_name":")" +
+        name + R"("}})");
+    REQUIRE(std::holds_alternative<provision_request>(decoded));
+    CHECK(std::get<provision_request>(decoded).context.at("space_name") == std::string(254, 'a'));
+}
+
+TEST_CASE(
+    "X-Broker-API-Originating-Identity: Platform base64(JSON object), checked, never trusted") {
+    // base64({"user_id":"683ea748-3092-4ff4-b656-39cacc4d5360"})
+    const std::string value =
+        "eyJ1c2VyX2lkIjoiNjgzZWE3NDgtMzA5Mi00ZmY0LWI2NTYtMzljYWNjNGQ1MzYwIn0=";
+    auto decoded = decode_originating_identity("cloudfoundry " + value, "cloudfoundry");
+    REQUIRE(std::holds_alternative<std::optional<originating_identity>>(decoded));
+    const auto& identity = std::get<std::optional<originating_identity>>(decoded);
+    REQUIRE(identity);
+    CHECK(identity->platform == "cloudfoundry");
+    CHECK(identity->user_id == "683ea748-3092-4ff4-b656-39cacc4d5360");
+
+    CHECK_FALSE(std::get<0>(decode_originating_identity(std::nullopt, "cloudfoundry")));
+    // base64("{}"): no user, still well formed.
+    CHECK(std::get<0>(decode_originating_identity("kubernetes e30=", ""))->user_id.empty());
+
+    // Malformed: 400, whatever it claims.
+    for (const std::string& bad : std::vector<std::string>{
+             std::string(""), std::string("cloudfoundry"), " " + value, "cloudfoundry not-base64!",
+             std::string("cloudfoundry e30"), std::string("cloudfoundry W10="),  // "[]"
+             std::string("cloudfoundry eyJ1c2VyX2lkIjoxfQ=="),                   // user_id 1
+             "cloudfoundry " + std::string(4096, 'A')}) {
+        INFO(bad);
+        const auto error = error_of(decode_originating_identity(bad, ""));
+        CHECK(error.status == 400);
+        CHECK(error.description.starts_with("X-Broker-API-Originating-Identity "));
+    }
+    // OSB: the platform MUST equal context.platform when the body has a context.
+    CHECK(
+        error_of(decode_originating_identity("kubernetes " + value, "cloudfoundry")).description ==
+        R"(X-Broker-API-Originating-Identity names platform "kubernetes" but context.platform )"
+        R"(is "cloudfoundry")");
+}
+
+TEST_CASE(
+    "DELETE and last_operation query ids: required or optional, never empty, the resource's") {
+    CHECK_FALSE(check_query_id("service_id", "svc", true, "svc"));
+    CHECK_FALSE(check_query_id("service_id", "svc", true, ""));
+    CHECK_FALSE(check_query_id("plan_id", std::nullopt, false, "plan"));
+    CHECK(check_query_id("plan_id", std::nullopt, true, "")->description ==
+          "plan_id query parameter required");
+    CHECK(check_query_id("plan_id", "", true, "")->description ==
+          "plan_id query parameter must not be empty");
+    CHECK(check_query_id("operation", "", false, "")->status == 400);
+    CHECK(check_query_id("service_id", "other", true, "svc")->description ==
+          "service_id does not name this resource's service");
+    CHECK(check_query_id("plan_id", "other", false, "plan")->description ==
+          "plan_id does not name this resource's plan");
+    // Whatever bytes a client sends, the answer is JSON (the value is never echoed).
+    const auto error = check_query_id("plan_id", "\xdc\xff", true, "plan");
+    REQUIRE(error);
+    CHECK(boost::json::parse(error->json()).at("error") == "BadRequest");
 }

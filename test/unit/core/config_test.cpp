@@ -518,6 +518,8 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.broker.promfetcher.service_id == defaults.broker.promfetcher.service_id);
     CHECK(file.broker.promfetcher.plan_id == defaults.broker.promfetcher.plan_id);
     CHECK(file.broker.metrics_forwarder.service_id == defaults.broker.metrics_forwarder.service_id);
+    CHECK(file.broker.max_instances == defaults.broker.max_instances);
+    CHECK(file.broker.max_bindings == defaults.broker.max_bindings);
     REQUIRE(file.broker.metrics_forwarder.plans.size() ==
             defaults.broker.metrics_forwarder.plans.size());
     for (std::size_t i = 0; i < defaults.broker.metrics_forwarder.plans.size(); ++i) {
