@@ -59,18 +59,17 @@ BENCHMARK(BM_decode_heartbeat);
 
 // Publish batches of 64 events to 10 subscriptions whose consumers pop them right away.
 void BM_publish_to_10_subscriptions(benchmark::State& state) {
-    mgw::bosh::subscription_distributor d({});
+    mgw::core::memory_budget memory(0);
+    mgw::bosh::subscription_distributor d({}, memory);
     std::vector<mgw::bosh::subscription_distributor::consumer_id> consumers;
     const auto now = mgw::bosh::subscription_distributor::clock::now();
     for (int i = 0; i < 10; ++i) {
         consumers.push_back(*d.attach(
-            "group-" + std::to_string(i), [] {}, now));
+                                  "group-" + std::to_string(i), [] {}, now)
+                                 .consumer);
     }
-    std::vector<mgw::bosh::event_line> batch;
-    for (int i = 0; i < 64; ++i) {
-        batch.push_back(std::make_shared<const std::string>(alert));
-    }
-    std::vector<mgw::bosh::event_line> out;
+    const std::vector<std::string_view> batch(64, alert);
+    std::vector<mgw::bosh::event_ptr> out;
     for (auto _ : state) {
         d.publish(batch);
         for (const auto c : consumers) {
@@ -81,6 +80,30 @@ void BM_publish_to_10_subscriptions(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * 64);
 }
 BENCHMARK(BM_publish_to_10_subscriptions);
+
+// The same with two consumers sharing each subscription (a queue group, as two forwarders).
+void BM_publish_to_10_groups_of_2(benchmark::State& state) {
+    mgw::core::memory_budget memory(0);
+    mgw::bosh::subscription_distributor d({}, memory);
+    std::vector<mgw::bosh::subscription_distributor::consumer_id> consumers;
+    const auto now = mgw::bosh::subscription_distributor::clock::now();
+    for (int i = 0; i < 20; ++i) {
+        consumers.push_back(*d.attach(
+                                  "group-" + std::to_string(i / 2), [] {}, now)
+                                 .consumer);
+    }
+    const std::vector<std::string_view> batch(64, alert);
+    std::vector<mgw::bosh::event_ptr> out;
+    for (auto _ : state) {
+        d.publish(batch);
+        for (const auto c : consumers) {
+            out.clear();
+            d.pop(c, out, 256);
+        }
+    }
+    state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_publish_to_10_groups_of_2);
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // metrics-gateway command line: `serve` (the default), `check`, `hm-plugin`, `broker`, `version`.
 // See usage() below and DESIGN.md's pinned CLI; scripts and tests rely on these spellings and exit
 // codes.
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -32,7 +33,7 @@ constexpr int exit_usage = 2;
 
 constexpr std::string_view main_usage = R"(usage: metrics-gateway [serve] [--config FILE]
        metrics-gateway check [--format prometheus|openmetrics|auto] [FILE|-]
-       metrics-gateway hm-plugin [--server HOST:PORT]
+       metrics-gateway hm-plugin [--server HOST:PORT | --server-port PORT]
        metrics-gateway broker import-promfetcher [--dry-run] [--config FILE] FILE
        metrics-gateway version
 
@@ -71,7 +72,7 @@ Options:
 )";
 
 constexpr std::string_view hm_plugin_usage =
-    R"(usage: metrics-gateway hm-plugin [--server HOST:PORT]
+    R"(usage: metrics-gateway hm-plugin [--server HOST:PORT | --server-port PORT]
 
 The BOSH Health Monitor JSON plugin. HM starts it without arguments and writes one JSON event
 per line to its standard input; every line is forwarded to the gateway's bosh.ingest_listen.
@@ -85,6 +86,14 @@ Options:
   --buffer-lines N        lines held while disconnected (default 100000)
   --flush-timeout DUR     delivery attempts after end of input (default 10s)
   -h, --help              this help
+
+The flags of the System Metrics Server's plugin are accepted with their meaning, so that an
+existing bin/bosh-monitor/run.sh keeps working when it runs this binary instead (Go syntax:
+one or two dashes, the value after '=' or as the next argument):
+  --server-port PORT      system-metrics-plugin: send to localhost:PORT (the same as
+                          --server 127.0.0.1:PORT)
+  --addr HOST:PORT        system-metrics-plugin before 2017-08: the same as --server
+Every one of them takes effect; none is accepted and ignored.
 )";
 
 constexpr std::string_view broker_usage =
@@ -226,6 +235,27 @@ int run_check(std::span<char* const> args) {
     return status;
 }
 
+// A flag of the original Go plugin as Go's flag package reads it: -name or --name, with the value
+// after '=' or as the next argument.
+std::optional<std::string> go_flag_value(std::span<char* const> args, std::size_t& i,
+                                         std::string_view name) {
+    std::string_view arg = args[i];
+    if (arg.starts_with("--")) {
+        arg.remove_prefix(2);
+    } else if (arg.starts_with("-")) {
+        arg.remove_prefix(1);
+    } else {
+        return std::nullopt;
+    }
+    if (arg == name && i + 1 < args.size()) {
+        return std::string(args[++i]);
+    }
+    if (arg.starts_with(name) && arg.size() > name.size() && arg[name.size()] == '=') {
+        return std::string(arg.substr(name.size() + 1));
+    }
+    return std::nullopt;
+}
+
 int run_hm_plugin(std::span<char* const> args) {
     mgw::bosh::hm_plugin_options options;
     std::string server = "127.0.0.1:25594";
@@ -234,7 +264,7 @@ int run_hm_plugin(std::span<char* const> args) {
     }
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view arg = args[i];
-        if (is_help(arg)) {
+        if (is_help(arg) || arg == "-help") {
             std::cout << hm_plugin_usage;
             return 0;
         }
@@ -250,7 +280,19 @@ int run_hm_plugin(std::span<char* const> args) {
             }
             return std::nullopt;
         };
-        if (auto v = value_of("--server", "-s")) {
+        if (auto port = go_flag_value(args, i, "server-port")) {
+            unsigned value = 0;
+            const auto [end, ec] =
+                std::from_chars(port->data(), port->data() + port->size(), value);
+            if (ec != std::errc{} || end != port->data() + port->size() || value == 0 ||
+                value > 65535) {
+                return usage_error(fmt::format("invalid --server-port '{}'", *port),
+                                   hm_plugin_usage);
+            }
+            server = fmt::format("127.0.0.1:{}", value);
+        } else if (auto addr = go_flag_value(args, i, "addr")) {
+            server = *addr;
+        } else if (auto v = value_of("--server", "-s")) {
             server = *v;
         } else if (auto lines = value_of("--buffer-lines", "")) {
             try {

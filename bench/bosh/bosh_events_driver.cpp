@@ -1,7 +1,8 @@
 // End-to-end benchmark of the BOSH event path with the real processes:
 //
 //   bosh_events_driver --gateway build/metrics-gateway [--events N] [--rate EVENTS_PER_S]
-//       [--groups G] [--kind alert|heartbeat] [--queue-size Q] [--soak-seconds S]
+//       [--groups G] [--kind alert|heartbeat] [--queue-size Q] [--queue-bytes B]
+//       [--soak-seconds S]
 //
 // Starts a UAA stand-in (answers every /check_token with 200), the gateway (bosh ingest on, 2
 // threads), `metrics-gateway hm-plugin` with a pipe as its stdin, and G streaming clients of
@@ -234,6 +235,7 @@ int main(int argc, char** argv) {
     int groups = 10;
     std::string kind = "alert";
     int queue_size = 1024;
+    std::string queue_bytes;  // bosh.queue_bytes as written in YAML ("16MiB"); "": the default
     int soak_seconds = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view arg = argv[i];
@@ -250,6 +252,8 @@ int main(int argc, char** argv) {
             kind = value;
         } else if (arg == "--queue-size") {
             queue_size = std::atoi(value);
+        } else if (arg == "--queue-bytes") {
+            queue_bytes = value;
         } else if (arg == "--soak-seconds") {
             soak_seconds = std::atoi(value);
         } else {
@@ -259,7 +263,8 @@ int main(int argc, char** argv) {
     }
     if (gateway_binary.empty()) {
         std::cerr << "usage: bosh_events_driver --gateway PATH [--events N] [--rate R] "
-                     "[--groups G] [--kind alert|heartbeat] [--queue-size Q] [--soak-seconds S]\n";
+                     "[--groups G] [--kind alert|heartbeat] [--queue-size Q] [--queue-bytes B] "
+                     "[--soak-seconds S]\n";
         return 2;
     }
     ::signal(SIGPIPE, SIG_IGN);
@@ -278,6 +283,7 @@ int main(int argc, char** argv) {
                                << "\nthreads: 2\nlog: { level: warn, access: false }\n"
                                << "bosh:\n  ingest_listen: 127.0.0.1:" << ingest_port
                                << "\n  queue_size: " << queue_size
+                               << (queue_bytes.empty() ? "" : "\n  queue_bytes: " + queue_bytes)
                                << "\n  uaa: { url: \"http://127.0.0.1:" << uaa_port
                                << "\", client_id: gw, client_secret: s }\n";
 

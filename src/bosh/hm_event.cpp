@@ -56,17 +56,15 @@ std::string gauge_name(std::string_view hm_metric_name) {
 
 namespace {
 
-// Thrown only inside this file and caught in decode_hm_event: the decoder's callers see values.
-struct rejection {
-    decode_failure failure;
-    std::string detail;
-};
-
-[[noreturn]] void reject(decode_failure failure, std::string_view field, std::string_view what) {
-    std::string detail(field);
-    detail += ": ";
-    detail += what;
-    throw rejection{failure, std::move(detail)};
+// Every reader returns false after setting `error` when the field is unusable; the first
+// failure ends the decode. No exceptions: lines come from an unauthenticated port.
+bool fail(decode_error& error, decode_failure failure, std::string_view field,
+          std::string_view what) {
+    error.failure = failure;
+    error.detail.assign(field);
+    error.detail += ": ";
+    error.detail += what;
+    return false;
 }
 
 const json::value* find(const json::object& o, std::string_view key) {
@@ -74,27 +72,32 @@ const json::value* find(const json::object& o, std::string_view key) {
     return it == o.end() ? nullptr : &it->value();
 }
 
-std::string required_string(const json::object& o, std::string_view key) {
+bool read_required_string(const json::object& o, std::string_view key, std::string& out,
+                          decode_error& error) {
     const json::value* v = find(o, key);
     if (v == nullptr) {
-        reject(decode_failure::missing_field, key, "required");
+        return fail(error, decode_failure::missing_field, key, "required");
     }
     if (!v->is_string()) {
-        reject(decode_failure::wrong_type, key, "expected a string");
+        return fail(error, decode_failure::wrong_type, key, "expected a string");
     }
-    return std::string(v->get_string());
+    out.assign(v->get_string());
+    return true;
 }
 
 // Absent or null → "".
-std::string optional_string(const json::object& o, std::string_view key) {
+bool read_optional_string(const json::object& o, std::string_view key, std::string& out,
+                          decode_error& error) {
     const json::value* v = find(o, key);
     if (v == nullptr || v->is_null()) {
-        return {};
+        out.clear();
+        return true;
     }
     if (!v->is_string()) {
-        reject(decode_failure::wrong_type, key, "expected a string or null");
+        return fail(error, decode_failure::wrong_type, key, "expected a string or null");
     }
-    return std::string(v->get_string());
+    out.assign(v->get_string());
+    return true;
 }
 
 // JSON integers, and doubles with no fractional part (some encoders write 1.5e9).
@@ -117,19 +120,21 @@ std::optional<std::int64_t> as_integer(const json::value& v) {
     return std::nullopt;
 }
 
-std::int64_t required_integer(const json::object& o, std::string_view key) {
+bool read_required_integer(const json::object& o, std::string_view key, std::int64_t& out,
+                           decode_error& error) {
     const json::value* v = find(o, key);
     if (v == nullptr) {
-        reject(decode_failure::missing_field, key, "required");
+        return fail(error, decode_failure::missing_field, key, "required");
     }
     if (!v->is_number()) {
-        reject(decode_failure::wrong_type, key, "expected a number");
+        return fail(error, decode_failure::wrong_type, key, "expected a number");
     }
     const auto n = as_integer(*v);
     if (!n) {
-        reject(decode_failure::bad_value, key, "expected an integer");
+        return fail(error, decode_failure::bad_value, key, "expected an integer");
     }
-    return *n;
+    out = *n;
+    return true;
 }
 
 std::string integer_text(const json::value& v) {
@@ -158,28 +163,29 @@ std::optional<double> number_of(const json::value& v) {
     return std::nullopt;
 }
 
-void decode_metrics(const json::array& metrics, std::vector<hm_metric>& out) {
+bool decode_metrics(const json::array& metrics, std::vector<hm_metric>& out, decode_error& error) {
     out.reserve(metrics.size());
     for (const json::value& entry : metrics) {
         if (!entry.is_object()) {
-            reject(decode_failure::wrong_type, "metrics[]", "expected an object");
+            return fail(error, decode_failure::wrong_type, "metrics[]", "expected an object");
         }
         const json::object& m = entry.get_object();
         const json::value* name = find(m, "name");
         if (name == nullptr || !name->is_string()) {
-            reject(decode_failure::wrong_type, "metrics[].name", "expected a string");
+            return fail(error, decode_failure::wrong_type, "metrics[].name", "expected a string");
         }
         const json::value* value = find(m, "value");
         if (value == nullptr) {
             continue;
         }
         if (!value->is_string() && !value->is_number() && !value->is_null()) {
-            reject(decode_failure::wrong_type, "metrics[].value", "expected a string");
+            return fail(error, decode_failure::wrong_type, "metrics[].value", "expected a string");
         }
         if (const auto number = number_of(*value)) {
             out.push_back({std::string(name->get_string()), *number});
         }
     }
+    return true;
 }
 
 // Walks vitals.<path...>, tolerating absent keys and wrong shapes (HM passes vitals through
@@ -228,75 +234,86 @@ void metrics_from_vitals(const json::value* vitals, const std::string& job_state
     out.push_back({"system.healthy", job_state == "running" ? 1.0 : 0.0});
 }
 
-hm_heartbeat decode_heartbeat(const json::object& o) {
-    hm_heartbeat hb;
-    hb.id = required_string(o, "id");
-    hb.timestamp = required_integer(o, "timestamp");
-    hb.deployment = required_string(o, "deployment");
-    hb.agent_id = optional_string(o, "agent_id");
-    hb.job = optional_string(o, "job");
+bool decode_heartbeat(const json::object& o, hm_heartbeat& hb, decode_error& error) {
+    if (!read_required_string(o, "id", hb.id, error) ||
+        !read_required_integer(o, "timestamp", hb.timestamp, error) ||
+        !read_required_string(o, "deployment", hb.deployment, error) ||
+        !read_optional_string(o, "agent_id", hb.agent_id, error) ||
+        !read_optional_string(o, "job", hb.job, error)) {
+        return false;
+    }
     if (const json::value* index = find(o, "index"); index != nullptr && !index->is_null()) {
         if (index->is_string()) {
             hb.index = std::string(index->get_string());
         } else if (index->is_int64() || index->is_uint64()) {
             hb.index = integer_text(*index);  // what HM's to_s would have made of it
         } else {
-            reject(decode_failure::wrong_type, "index", "expected a string");
+            return fail(error, decode_failure::wrong_type, "index", "expected a string");
         }
     }
-    hb.instance_id = optional_string(o, "instance_id");
-    hb.job_state = optional_string(o, "job_state");
+    if (!read_optional_string(o, "instance_id", hb.instance_id, error) ||
+        !read_optional_string(o, "job_state", hb.job_state, error)) {
+        return false;
+    }
     const json::value* vitals = find(o, "vitals");
     if (vitals != nullptr && !vitals->is_null() && !vitals->is_object()) {
-        reject(decode_failure::wrong_type, "vitals", "expected an object");
+        return fail(error, decode_failure::wrong_type, "vitals", "expected an object");
     }
     if (const json::value* metrics = find(o, "metrics");
         metrics != nullptr && !metrics->is_null()) {
         if (!metrics->is_array()) {
-            reject(decode_failure::wrong_type, "metrics", "expected an array");
+            return fail(error, decode_failure::wrong_type, "metrics", "expected an array");
         }
-        decode_metrics(metrics->get_array(), hb.metrics);
+        if (!decode_metrics(metrics->get_array(), hb.metrics, error)) {
+            return false;
+        }
     } else {
         metrics_from_vitals(vitals, hb.job_state, hb.metrics);
     }
     if (const json::value* n = find(o, "number_of_processes"); n != nullptr && !n->is_null()) {
         const auto count = n->is_number() ? as_integer(*n) : std::nullopt;
         if (!count) {
-            reject(decode_failure::wrong_type, "number_of_processes", "expected an integer");
+            return fail(error, decode_failure::wrong_type, "number_of_processes",
+                        "expected an integer");
         }
         hb.number_of_processes = *count;
     }
-    return hb;
+    return true;
 }
 
-hm_alert decode_alert(const json::object& o) {
-    hm_alert alert;
+bool decode_alert(const json::object& o, hm_alert& alert, decode_error& error) {
     const json::value* id = find(o, "id");
     if (id == nullptr) {
-        reject(decode_failure::missing_field, "id", "required");
+        return fail(error, decode_failure::missing_field, "id", "required");
     }
     if (id->is_string()) {
         alert.id = std::string(id->get_string());
     } else if (id->is_int64() || id->is_uint64()) {
         alert.id = integer_text(*id);
     } else {
-        reject(decode_failure::wrong_type, "id", "expected a string or an integer");
+        return fail(error, decode_failure::wrong_type, "id", "expected a string or an integer");
     }
-    const std::int64_t severity = required_integer(o, "severity");
+    std::int64_t severity = 0;
+    if (!read_required_integer(o, "severity", severity, error)) {
+        return false;
+    }
     if (severity < 0 || severity > 1000) {
-        reject(decode_failure::bad_value, "severity", "expected an integer from 0 to 1000");
+        return fail(error, decode_failure::bad_value, "severity",
+                    "expected an integer from 0 to 1000");
     }
     alert.severity = static_cast<int>(severity);
-    alert.category = optional_string(o, "category");
-    alert.title = required_string(o, "title");
-    alert.summary = optional_string(o, "summary");
+    if (!read_optional_string(o, "category", alert.category, error) ||
+        !read_required_string(o, "title", alert.title, error) ||
+        !read_optional_string(o, "summary", alert.summary, error) ||
+        !read_optional_string(o, "source", alert.source, error) ||
+        !read_optional_string(o, "deployment", alert.deployment, error) ||
+        !read_required_integer(o, "created_at", alert.created_at, error)) {
+        return false;
+    }
     if (alert.summary.empty()) {
         alert.summary = alert.title;
     }
-    alert.source = optional_string(o, "source");
-    alert.deployment = optional_string(o, "deployment");
-    alert.created_at = required_integer(o, "created_at");
-    return alert;
+    return true;
 }
 
 }  // namespace
@@ -318,25 +335,24 @@ decode_result decode_hm_event(std::string_view line) {
         return {std::nullopt, {decode_failure::not_object, "expected a JSON object"}};
     }
     const json::object& o = root.get_object();
-    try {
-        const json::value* kind = find(o, "kind");
-        if (kind == nullptr || !kind->is_string()) {
-            return {std::nullopt,
-                    {decode_failure::unknown_kind,
-                     "kind: expected \"heartbeat\" "
-                     "or \"alert\""}};
+    decode_result result;
+    const json::value* kind = find(o, "kind");
+    if (kind != nullptr && kind->is_string() && kind->get_string() == "heartbeat") {
+        hm_heartbeat hb;
+        if (decode_heartbeat(o, hb, result.error)) {
+            result.event.emplace(std::move(hb));
         }
-        if (kind->get_string() == "heartbeat") {
-            return {hm_event(decode_heartbeat(o)), {}};
-        }
-        if (kind->get_string() == "alert") {
-            return {hm_event(decode_alert(o)), {}};
-        }
-        return {std::nullopt,
-                {decode_failure::unknown_kind, "kind: expected \"heartbeat\" or \"alert\""}};
-    } catch (rejection& r) {
-        return {std::nullopt, {r.failure, std::move(r.detail)}};
+        return result;
     }
+    if (kind != nullptr && kind->is_string() && kind->get_string() == "alert") {
+        hm_alert alert;
+        if (decode_alert(o, alert, result.error)) {
+            result.event.emplace(std::move(alert));
+        }
+        return result;
+    }
+    result.error = {decode_failure::unknown_kind, "kind: expected \"heartbeat\" or \"alert\""};
+    return result;
 }
 
 }  // namespace mgw::bosh

@@ -137,6 +137,11 @@ class plugin {
         return eof_ && buffer_.empty();
     }
 
+    bool nothing_to_send() {
+        const std::lock_guard lock(mutex_);
+        return !eof_ && buffer_.empty();
+    }
+
     std::optional<clock::time_point> flush_deadline() {
         const std::lock_guard lock(mutex_);
         if (!eof_) {
@@ -185,6 +190,15 @@ class plugin {
             log_.info("hm-plugin connected", {{"host", options_.host}, {"port", options_.port}});
             const std::uint64_t delivered_before = delivered();
             co_await session(socket);
+            if (finished()) {
+                break;
+            }
+            // The gateway closes connections that carry no line for bosh.ingest_idle_timeout.
+            // Such a close lost nothing: connect again once there is something to send, so a
+            // quiet director does not keep a connection churning.
+            while (nothing_to_send()) {
+                co_await wake_.async_receive(use_tuple);
+            }
             if (finished()) {
                 break;
             }
@@ -287,6 +301,8 @@ class plugin {
             if (ec) {
                 if (ec != asio::error::eof) {
                     log_.warn("hm-plugin lost the gateway connection", {{"error", ec.message()}});
+                } else if (sent_ == 0) {
+                    log_.info("hm-plugin: the gateway closed an idle connection", {});
                 } else {
                     log_.warn("hm-plugin: the gateway closed the connection", {});
                 }

@@ -1,28 +1,35 @@
 // One coroutine per connection on its own strand: read, split lines, hand them to the sink,
-// then post the cumulative ack. An over-long line is skipped up to its '\n' without buffering.
+// then post the cumulative ack. An over-long line is skipped up to its '\n' without buffering;
+// each read races the connection's idle deadline (reset by every complete line).
 #include <algorithm>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <system_error>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <mgw/bosh/ingest_server.hpp>
+#include <mgw/core/address.hpp>
+#include <mgw/core/log_throttle.hpp>
 
 namespace mgw::bosh {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
@@ -58,14 +65,23 @@ struct connection : std::enable_shared_from_this<connection> {
 }  // namespace
 
 struct ingest_server::state : std::enable_shared_from_this<state> {
-    state(asio::io_context& io, ingest_options o, ingest_sink& s, core::logger& l)
-        : io(io), options(std::move(o)), sink(s), log(l), acceptor(asio::make_strand(io)) {}
+    state(asio::io_context& io, ingest_options o, ingest_sink& s, core::memory_budget& m,
+          core::logger& l)
+        : io(io),
+          options(std::move(o)),
+          sink(s),
+          memory(m),
+          log(l),
+          acceptor(asio::make_strand(io)) {}
 
     asio::io_context& io;
     ingest_options options;
     ingest_sink& sink;
+    core::memory_budget& memory;
     core::logger& log;
     tcp::acceptor acceptor;
+    // Whoever fills the connection slots decides how often these would be logged.
+    core::log_throttle refused_log;
     std::mutex mutex;
     std::map<connection*, std::weak_ptr<connection>> connections;
     bool stopped = false;
@@ -88,8 +104,12 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
                     co_return;
                 }
                 if (connections.size() >= options.max_connections) {
-                    log.warn("bosh ingest connection refused: too many connections",
-                             {{"max_connections", options.max_connections}});
+                    sink.on_connection_refused();
+                    if (const auto occurrences = refused_log.admit()) {
+                        log.warn("bosh ingest connection refused: too many connections",
+                                 {{"max_connections", options.max_connections},
+                                  {"occurrences", *occurrences}});
+                    }
                     continue;  // the socket closes as `conn` goes
                 }
                 connections.emplace(conn.get(), conn);
@@ -103,15 +123,31 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
     asio::awaitable<void> serve(std::shared_ptr<connection> conn) {
         auto self = shared_from_this();
         std::string pending;       // the start of a line whose '\n' has not arrived
-        std::size_t skipping = 0;  // >0: inside an over-long line, this many bytes seen
+        std::size_t skipping = 0;  // >0: inside a line being skipped, this many bytes seen
+        skip_reason skipped_for = skip_reason::too_long;
         std::vector<char> buffer(std::size_t{64} << 10);
         std::vector<std::string_view> lines;  // of this read
         std::deque<std::string> assembled;    // lines that spanned reads (stable addresses)
+        // Bytes of `pending` and `assembled`: their size is the peer's to choose.
+        core::memory_lease held = memory.empty_lease(core::memory_use::bosh_queues);
+        asio::steady_timer idle(conn->socket.get_executor());
+        auto last_line = std::chrono::steady_clock::now();
         for (;;) {
-            auto [ec, n] = co_await conn->socket.async_read_some(asio::buffer(buffer), use_tuple);
+            idle.expires_at(last_line + options.idle_timeout);
+            auto outcome =
+                co_await (conn->socket.async_read_some(asio::buffer(buffer), use_tuple) ||
+                          idle.async_wait(use_tuple));
+            if (outcome.index() == 1) {
+                sink.on_idle_timeout();
+                log.debug("bosh ingest connection closed: idle",
+                          {{"idle_timeout_ms", options.idle_timeout.count()}});
+                break;
+            }
+            auto [ec, n] = std::get<0>(outcome);
             if (ec) {
                 break;
             }
+            const std::uint64_t handled_before = conn->handled;
             std::string_view data(buffer.data(), n);
             while (!data.empty()) {
                 const std::size_t newline = data.find('\n');
@@ -120,10 +156,18 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
                     skipping += piece.size();
                 } else if (pending.size() + piece.size() > options.max_line_bytes) {
                     skipping = pending.size() + piece.size();
+                    skipped_for = skip_reason::too_long;
+                    held.shrink(pending.size());
                     pending.clear();
                     pending.shrink_to_fit();
                 } else if (newline != std::string_view::npos && pending.empty()) {
                     handle(conn, piece, lines);  // the common case: no copy
+                } else if (!held.grow(piece.size())) {
+                    skipping = pending.size() + piece.size();
+                    skipped_for = skip_reason::memory;
+                    held.shrink(pending.size());
+                    pending.clear();
+                    pending.shrink_to_fit();
                 } else {
                     pending.append(piece);
                     if (newline != std::string_view::npos) {
@@ -135,7 +179,7 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
                     break;
                 }
                 if (skipping > 0) {
-                    sink.on_oversized_line(skipping);
+                    sink.on_skipped_line(skipped_for, skipping);
                     ++conn->handled;
                     skipping = 0;
                 }
@@ -144,7 +188,11 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
             if (!lines.empty()) {
                 sink.on_lines(lines);
                 lines.clear();
-                assembled.clear();
+            }
+            assembled.clear();
+            held.shrink(held.bytes() - std::min(held.bytes(), pending.size()));
+            if (conn->handled != handled_before) {
+                last_line = std::chrono::steady_clock::now();
             }
             conn->post_ack();
         }
@@ -167,25 +215,37 @@ struct ingest_server::state : std::enable_shared_from_this<state> {
 };
 
 ingest_server::ingest_server(asio::io_context& io, ingest_options options, ingest_sink& sink,
-                             core::logger& log)
-    : state_(std::make_shared<state>(io, std::move(options), sink, log)) {}
+                             core::memory_budget& memory, core::logger& log)
+    : state_(std::make_shared<state>(io, std::move(options), sink, memory, log)) {}
 
 ingest_server::~ingest_server() {
     stop();
 }
 
 void ingest_server::start() {
-    const tcp::endpoint endpoint(
-        asio::ip::make_address(state_->options.host.empty() ? std::string("0.0.0.0")
-                                                            : state_->options.host),
-        state_->options.port);
+    const ingest_options& options = state_->options;
+    if (!options.allow_remote && !core::is_loopback_host(options.host)) {
+        throw std::invalid_argument(
+            "bosh.ingest_listen: \"" + options.host +
+            "\" is not a loopback address; the HM ingest port is unauthenticated (set "
+            "bosh.ingest_allow_remote: true to listen there anyway)");
+    }
+    tcp::resolver resolver(state_->io);
+    const auto results =
+        resolver.resolve(options.host.empty() ? std::string("0.0.0.0") : options.host,
+                         std::to_string(options.port), tcp::resolver::passive);
+    const tcp::endpoint endpoint = results.begin()->endpoint();
+    if (!options.allow_remote && !endpoint.address().is_loopback()) {
+        throw std::invalid_argument("bosh.ingest_listen: \"" + options.host + "\" resolves to " +
+                                    endpoint.address().to_string() +
+                                    ", not a loopback address (see bosh.ingest_allow_remote)");
+    }
     auto& acceptor = state_->acceptor;
     acceptor.open(endpoint.protocol());
     acceptor.set_option(tcp::acceptor::reuse_address(true));
     acceptor.bind(endpoint);
     acceptor.listen();
-    state_->log.info("bosh ingest listening",
-                     {{"host", state_->options.host}, {"port", local_port()}});
+    state_->log.info("bosh ingest listening", {{"host", options.host}, {"port", local_port()}});
     asio::co_spawn(acceptor.get_executor(), state_->accept_loop(), asio::detached);
 }
 

@@ -1,16 +1,24 @@
 // RS256 verification with OpenSSL 3's EVP interfaces; keys are built from the JWK modulus and
 // exponent (or UAA's PEM `value`) once per /token_keys fetch and shared read-only afterwards.
+#include <algorithm>
 #include <array>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include <mgw/bosh/jwt.hpp>
+
+#include "token_claims.hpp"
 
 namespace mgw::bosh {
 
@@ -41,6 +49,10 @@ std::string_view to_string(jwt_status status) {
             return "bad_signature";
         case jwt_status::expired:
             return "expired";
+        case jwt_status::not_yet_valid:
+            return "not_yet_valid";
+        case jwt_status::wrong_issuer:
+            return "wrong_issuer";
         case jwt_status::missing_authority:
             return "missing_authority";
     }
@@ -95,9 +107,9 @@ bool base64url_decode(std::string_view text, std::string& out) {
             v = c - 'a' + 26;
         } else if (c >= '0' && c <= '9') {
             v = c - '0' + 52;
-        } else if (c == '-' || c == '+') {
+        } else if (c == '-') {
             v = 62;
-        } else if (c == '_' || c == '/') {
+        } else if (c == '_') {
             v = 63;
         } else {
             return false;
@@ -148,45 +160,37 @@ EVP_PKEY* key_from_pem(std::string_view pem) {
     return key;
 }
 
-std::string string_field(const json::object& o, std::string_view key) {
-    const auto it = o.find(key);
-    if (it == o.end() || !it->value().is_string()) {
-        return {};
+// `kty`, `use` and `alg` are optional (UAA's old /token_key sends only `value`), but when a
+// key states them they must describe an RS256 signing key.
+bool stated_as(const json::object& k, std::string_view name,
+               std::initializer_list<std::string_view> allowed) {
+    const auto it = k.find(name);
+    if (it == k.end()) {
+        return true;
     }
-    return std::string(it->value().get_string());
-}
-
-bool list_contains(const json::object& o, std::string_view key, std::string_view wanted) {
-    const auto it = o.find(key);
-    if (it == o.end()) {
+    if (!it->value().is_string()) {
         return false;
     }
-    if (it->value().is_array()) {
-        for (const auto& v : it->value().get_array()) {
-            if (v.is_string() && v.get_string() == wanted) {
-                return true;
-            }
-        }
-    } else if (it->value().is_string()) {
-        // Space-separated scope string (RFC 8693 style).
-        std::string_view s = it->value().get_string();
-        while (!s.empty()) {
-            const std::size_t space = s.find(' ');
-            if (s.substr(0, space) == wanted) {
-                return true;
-            }
-            if (space == std::string_view::npos) {
-                break;
-            }
-            s.remove_prefix(space + 1);
-        }
-    }
-    return false;
+    const std::string_view value = it->value().get_string();
+    return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+bool acceptable_key_description(const json::object& k) {
+    return stated_as(k, "kty", {"RSA"}) && stated_as(k, "use", {"sig"}) &&
+           stated_as(k, "alg", {"RS256", "SHA256withRSA"});
+}
+
+jwt_result failed(jwt_status status, std::string detail) {
+    jwt_result r;
+    r.status = status;
+    r.detail = std::move(detail);
+    return r;
 }
 
 }  // namespace
 
 bool jwk_set::parse(std::string_view text, std::string& error) {
+    keys_.clear();  // the set is what this document says, nothing older
     boost::system::error_code ec;
     const json::value doc = json::parse(json::string_view(text.data(), text.size()), ec);
     if (ec || !doc.is_object()) {
@@ -208,27 +212,34 @@ bool jwk_set::parse(std::string_view text, std::string& error) {
         entries.push_back(&doc.get_object());
     }
     for (const json::object* k : entries) {
-        const std::string kty = string_field(*k, "kty");
-        if (!kty.empty() && kty != "RSA") {
+        if (!acceptable_key_description(*k)) {
             continue;
         }
         EVP_PKEY* key = nullptr;
         std::string n;
         std::string e;
-        if (base64url_decode(string_field(*k, "n"), n) && !n.empty() &&
-            base64url_decode(string_field(*k, "e"), e) && !e.empty()) {
+        if (base64url_decode(claims::string_field(*k, "n"), n) && !n.empty() &&
+            base64url_decode(claims::string_field(*k, "e"), e) && !e.empty()) {
             key = key_from_modulus(n, e);
         }
         if (key == nullptr) {
-            const std::string pem = string_field(*k, "value");
+            const std::string pem = claims::string_field(*k, "value");
             if (!pem.empty()) {
                 key = key_from_pem(pem);
             }
         }
-        if (key != nullptr) {
-            keys_[string_field(*k, "kid")] = std::make_shared<key_holder>(key);
+        if (key == nullptr) {
+            continue;
         }
+        // A PEM `value` may hold any kind of public key: only RSA keys verify RS256, and only
+        // long enough ones are trusted.
+        if (EVP_PKEY_is_a(key, "RSA") != 1 || EVP_PKEY_get_bits(key) < min_rsa_bits) {
+            EVP_PKEY_free(key);
+            continue;
+        }
+        keys_[claims::string_field(*k, "kid")] = std::make_shared<key_holder>(key);
     }
+    ERR_clear_error();  // keys that failed to load leave OpenSSL errors behind
     if (keys_.empty()) {
         error = "token keys: no usable RSA key";
         return false;
@@ -254,14 +265,54 @@ const ::evp_pkey_st* jwk_set::find(std::string_view kid) const {
     return nullptr;
 }
 
-jwt_result verify_jwt(std::string_view token, const jwk_set& keys, std::int64_t now_unix,
-                      std::string_view required_authority) {
+jwt_result check_jwt_claims(std::string_view payload_json, const jwt_expectations& expect) {
+    boost::system::error_code ec;
+    const json::value payload =
+        json::parse(json::string_view(payload_json.data(), payload_json.size()), ec);
+    if (ec || !payload.is_object()) {
+        return failed(jwt_status::malformed, "payload is not a JSON object");
+    }
+    const auto& fields = payload.get_object();
     jwt_result result;
+    const auto exp = fields.find("exp");
+    const auto expires_at = exp == fields.end() ? std::nullopt : claims::numeric_date(exp->value());
+    if (!expires_at) {
+        return failed(jwt_status::expired, "no integer exp claim");
+    }
+    result.expires_at = *expires_at;
+    if (*expires_at <= expect.now_unix) {
+        result.status = jwt_status::expired;
+        result.detail = "token expired";
+        return result;
+    }
+    if (const auto nbf = fields.find("nbf"); nbf != fields.end()) {
+        const auto not_before = claims::numeric_date(nbf->value());
+        if (!not_before) {
+            return failed(jwt_status::malformed, "nbf is not an integer");
+        }
+        if (*not_before > expect.now_unix + expect.nbf_leeway_seconds) {
+            return failed(jwt_status::not_yet_valid, "token not valid yet (nbf)");
+        }
+    }
+    if (!expect.issuer.empty() && claims::string_field(fields, "iss") != expect.issuer) {
+        return failed(jwt_status::wrong_issuer,
+                      "token issuer is not " + std::string(expect.issuer));
+    }
+    if (!claims::grants(fields, "scope", expect.authority) &&
+        !claims::grants(fields, "authorities", expect.authority)) {
+        result.status = jwt_status::missing_authority;
+        result.detail = "token lacks the " + std::string(expect.authority) + " authority";
+        return result;
+    }
+    result.status = jwt_status::ok;
+    return result;
+}
+
+jwt_result verify_jwt(std::string_view token, const jwk_set& keys, const jwt_expectations& expect) {
     const std::size_t dot1 = token.find('.');
     const std::size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
     if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
-        result.detail = "not a JWT (expected three dot-separated parts)";
-        return result;
+        return failed(jwt_status::malformed, "not a JWT (expected three dot-separated parts)");
     }
     std::string header_text;
     std::string payload_text;
@@ -269,38 +320,32 @@ jwt_result verify_jwt(std::string_view token, const jwk_set& keys, std::int64_t 
     if (!base64url_decode(token.substr(0, dot1), header_text) ||
         !base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1), payload_text) ||
         !base64url_decode(token.substr(dot2 + 1), signature)) {
-        result.detail = "not base64url";
-        return result;
+        return failed(jwt_status::malformed, "not base64url");
     }
     boost::system::error_code ec;
     const json::value header = json::parse(header_text, ec);
     if (ec || !header.is_object()) {
-        result.detail = "header is not a JSON object";
-        return result;
+        return failed(jwt_status::malformed, "header is not a JSON object");
     }
-    const json::value payload = json::parse(payload_text, ec);
-    if (ec || !payload.is_object()) {
-        result.detail = "payload is not a JSON object";
-        return result;
+    const auto& fields = header.get_object();
+    if (claims::string_field(fields, "alg") != "RS256") {
+        return failed(jwt_status::malformed, "alg must be RS256");
     }
-    if (string_field(header.get_object(), "alg") != "RS256") {
-        result.detail = "alg must be RS256";
-        return result;
+    // RFC 7515 §4.1.11: extensions the verifier does not understand must not be ignored.
+    if (fields.contains("crit")) {
+        return failed(jwt_status::malformed, "unsupported crit header");
     }
-    result.kid = string_field(header.get_object(), "kid");
-    const auto& claims = payload.get_object();
-    if (const auto it = claims.find("exp"); it != claims.end() && it->value().is_number()) {
-        result.expires_at = it->value().to_number<std::int64_t>(ec);
-        if (ec) {
-            result.expires_at = 0;
-        }
+    const auto kid = fields.find("kid");
+    if (kid != fields.end() && !kid->value().is_string()) {
+        return failed(jwt_status::malformed, "kid is not a string");
     }
+    const std::string key_id = claims::string_field(fields, "kid");
 
-    const ::evp_pkey_st* key = keys.find(result.kid);
+    const ::evp_pkey_st* key = keys.find(key_id);
     if (key == nullptr) {
-        result.status = jwt_status::unknown_key;
-        result.detail = "unknown signing key";
-        return result;
+        jwt_result r = failed(jwt_status::unknown_key, "unknown signing key");
+        r.kid = key_id;
+        return r;
     }
     EVP_MD_CTX* md = EVP_MD_CTX_new();
     const std::string_view signed_part = token.substr(0, dot2);
@@ -312,23 +357,14 @@ jwt_result verify_jwt(std::string_view token, const jwk_set& keys, std::int64_t 
             reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
     EVP_MD_CTX_free(md);
     if (!valid) {
-        result.status = jwt_status::bad_signature;
-        result.detail = "signature does not verify";
-        return result;
+        ERR_clear_error();  // what a forged token left must not reach the next TLS call
+        jwt_result r = failed(jwt_status::bad_signature, "signature does not verify");
+        r.kid = key_id;
+        return r;
     }
-    if (result.expires_at == 0 || result.expires_at <= now_unix) {
-        result.status = jwt_status::expired;
-        result.detail = result.expires_at == 0 ? "no exp claim" : "token expired";
-        return result;
-    }
-    if (!list_contains(claims, "scope", required_authority) &&
-        !list_contains(claims, "authorities", required_authority)) {
-        result.status = jwt_status::missing_authority;
-        result.detail = "token lacks the " + std::string(required_authority) + " authority";
-        return result;
-    }
-    result.status = jwt_status::ok;
-    return result;
+    jwt_result r = check_jwt_claims(payload_text, expect);
+    r.kid = key_id;
+    return r;
 }
 
 }  // namespace mgw::bosh

@@ -1,32 +1,81 @@
 // The distributor keeps no thread of its own: publish() runs on the ingest connection's strand,
 // pop() on each stream's, both under one mutex held for a few pointer moves.
+//
+// Within a group an event is assigned when it is published, to the consumer with the fewest
+// events waiting (ties taken in turn). A consumer whose client stopped reading therefore stops
+// being chosen once it is behind, the others keep the group's events flowing, and two healthy
+// consumers split the events evenly however the threads that run them are scheduled. (The
+// original server let its consumers race for one channel: whichever was scheduled first took
+// everything it could.) What a consumer held when it leaves goes to the rest of its group.
 #include <algorithm>
 
 #include <mgw/bosh/subscription_distributor.hpp>
 
 namespace mgw::bosh {
 
-subscription_distributor::subscription_distributor(distributor_options options)
-    : options_(options) {}
+namespace {
 
-std::optional<subscription_distributor::consumer_id> subscription_distributor::attach(
-    const std::string& id, wake_function wake, clock::time_point now) {
+// What one queued event costs beyond its JSON: the shared control block and the struct.
+constexpr std::size_t event_overhead = sizeof(distributed_event) + 32;
+
+}  // namespace
+
+bool valid_subscription_id(std::string_view id) {
+    if (id.size() > max_subscription_id_bytes) {
+        return false;
+    }
+    return std::all_of(id.begin(), id.end(),
+                       [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; });
+}
+
+std::string_view to_string(attach_error error) {
+    switch (error) {
+        case attach_error::invalid_id:
+            return "invalid_id";
+        case attach_error::too_many_subscriptions:
+            return "too_many_subscriptions";
+        case attach_error::too_many_consumers:
+            return "too_many_consumers";
+        case attach_error::closed:
+            return "closed";
+    }
+    return "unknown";
+}
+
+subscription_distributor::subscription_distributor(distributor_options options,
+                                                   core::memory_budget& memory)
+    : options_(options), memory_(memory) {}
+
+subscription_distributor::attach_result subscription_distributor::attach(std::string_view id,
+                                                                         wake_function wake,
+                                                                         clock::time_point now) {
+    if (!valid_subscription_id(id)) {
+        return {std::nullopt, attach_error::invalid_id};
+    }
     const std::lock_guard lock(mutex_);
     if (closed_) {
-        return std::nullopt;
+        return {std::nullopt, attach_error::closed};
     }
     auto it = subscriptions_.find(id);
     if (it == subscriptions_.end()) {
         if (subscriptions_.size() >= options_.max_subscriptions) {
-            return std::nullopt;
+            return {std::nullopt, attach_error::too_many_subscriptions};
         }
-        it = subscriptions_.emplace(id, subscription{}).first;
+        it = subscriptions_.emplace(std::string(id), subscription{}).first;
+        it->second.id = std::string(id);
         it->second.idle_since = now;
     }
+    subscription& s = it->second;
+    if (s.consumers.size() >= options_.max_consumers_per_subscription) {
+        return {std::nullopt, attach_error::too_many_consumers};
+    }
     const consumer_id cid = next_consumer_++;
-    consumers_.emplace(cid, consumer{id, std::move(wake), false});
-    it->second.consumers.push_back(cid);
-    return cid;
+    consumer& c = consumers_.emplace(cid, consumer{&s, std::move(wake), {}, false}).first->second;
+    c.queue.swap(s.backlog);  // what waited for the group is this consumer's now
+    s.consumers.push_back(cid);
+    attach_result attached;
+    attached.consumer = cid;
+    return attached;
 }
 
 void subscription_distributor::detach(consumer_id cid, clock::time_point now) {
@@ -35,107 +84,165 @@ void subscription_distributor::detach(consumer_id cid, clock::time_point now) {
     if (c == consumers_.end()) {
         return;
     }
-    const auto s = subscriptions_.find(c->second.subscription);
+    subscription& s = *c->second.group;
+    std::deque<event_ptr> left = std::move(c->second.queue);
     consumers_.erase(c);
-    if (s == subscriptions_.end()) {
-        return;
-    }
-    auto& list = s->second.consumers;
+    auto& list = s.consumers;
     list.erase(std::remove(list.begin(), list.end(), cid), list.end());
     if (list.empty()) {
-        s->second.idle_since = now;
-    } else if (!s->second.queue.empty()) {
-        wake_one(s->second);
+        s.idle_since = now;
+    }
+    for (event_ptr& e : left) {
+        assign(s, std::move(e), false);
+    }
+}
+
+bool subscription_distributor::has_room(const subscription& s, std::size_t bytes) const {
+    return s.queued < options_.queue_capacity && bytes <= options_.queue_bytes &&
+           s.queued_bytes <= options_.queue_bytes - bytes;
+}
+
+void subscription_distributor::enqueue(subscription& s, event_ptr event) {
+    ++s.queued;
+    s.queued_bytes += event->json.size();
+    assign(s, std::move(event), false);
+}
+
+// Join-the-shortest-queue, ties broken round-robin from `next`. Without consumers the event
+// waits in the backlog for the next one to attach.
+void subscription_distributor::assign(subscription& s, event_ptr event, bool front) {
+    if (s.consumers.empty()) {
+        if (front) {
+            s.backlog.push_front(std::move(event));
+        } else {
+            s.backlog.push_back(std::move(event));
+        }
+        return;
+    }
+    const std::size_t n = s.consumers.size();
+    consumer* chosen = nullptr;
+    std::size_t chosen_at = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t at = (s.next + i) % n;
+        consumer& candidate = consumers_.at(s.consumers[at]);
+        if (chosen == nullptr || candidate.queue.size() < chosen->queue.size()) {
+            chosen = &candidate;
+            chosen_at = at;
+        }
+    }
+    s.next = (chosen_at + 1) % n;
+    if (front) {
+        chosen->queue.push_front(std::move(event));
+    } else {
+        chosen->queue.push_back(std::move(event));
+    }
+    if (chosen->waiting) {
+        chosen->waiting = false;
+        chosen->wake();
     }
 }
 
 subscription_distributor::pop_result subscription_distributor::pop(consumer_id cid,
-                                                                   std::vector<event_line>& out,
-                                                                   std::size_t max) {
+                                                                   std::vector<event_ptr>& out,
+                                                                   std::size_t max_events,
+                                                                   std::size_t max_bytes) {
     const std::lock_guard lock(mutex_);
-    const auto c = consumers_.find(cid);
-    if (c == consumers_.end()) {
+    const auto it = consumers_.find(cid);
+    if (it == consumers_.end()) {
         return {0, true};
     }
-    const auto s = subscriptions_.find(c->second.subscription);
-    if (s == subscriptions_.end()) {
-        return {0, true};
+    consumer& c = it->second;
+    subscription& s = *c.group;
+    std::size_t count = 0;
+    std::size_t bytes = 0;
+    while (count < max_events && !c.queue.empty()) {
+        const std::size_t size = c.queue.front()->json.size();
+        if (count > 0 && size > max_bytes - std::min(bytes, max_bytes)) {
+            break;
+        }
+        bytes += size;
+        out.push_back(std::move(c.queue.front()));
+        c.queue.pop_front();
+        ++count;
     }
-    auto& queue = s->second.queue;
-    const std::size_t n = std::min(max, queue.size());
-    for (std::size_t i = 0; i < n; ++i) {
-        out.push_back(std::move(queue.front()));
-        queue.pop_front();
-    }
-    s->second.delivered += n;
-    if (n == 0) {
-        c->second.waiting = true;
+    s.queued -= count;
+    s.queued_bytes -= bytes;
+    s.delivered += count;
+    if (count == 0) {
+        c.waiting = true;
         return {0, closed_};
     }
-    c->second.waiting = false;
-    // Events are left over: another consumer of the same id may take them meanwhile.
-    if (!queue.empty()) {
-        wake_one(s->second);
-    }
-    return {n, false};
+    c.waiting = false;
+    return {count, false};
 }
 
-void subscription_distributor::wake_one(subscription& s) {
-    const std::size_t n = s.consumers.size();
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t at = (s.next_wake + i) % n;
-        consumer& c = consumers_.at(s.consumers[at]);
-        if (c.waiting) {
-            c.waiting = false;
-            s.next_wake = at + 1;
-            c.wake();
-            return;
+void subscription_distributor::give_back(consumer_id cid, std::span<const event_ptr> events) {
+    const std::lock_guard lock(mutex_);
+    const auto it = consumers_.find(cid);
+    if (it == consumers_.end()) {
+        return;
+    }
+    consumer& c = it->second;
+    subscription& s = *c.group;
+    // In reverse onto the front, so that they leave again in the order they were popped.
+    for (auto e = events.rbegin(); e != events.rend(); ++e) {
+        if (closed_ || !has_room(s, (*e)->json.size())) {
+            ++s.dropped_full;
+            continue;
         }
+        ++s.queued;
+        s.queued_bytes += (*e)->json.size();
+        ++s.returned;
+        c.queue.push_front(*e);
     }
 }
 
-std::size_t subscription_distributor::publish(const event_line& event) {
+std::size_t subscription_distributor::publish(std::span<const std::string_view> lines) {
     const std::lock_guard lock(mutex_);
     if (closed_) {
         return 0;
     }
     std::size_t queued = 0;
-    for (auto& [id, s] : subscriptions_) {
-        if (s.queue.size() >= options_.queue_capacity) {
-            ++s.dropped;
-            continue;
+    for (const std::string_view line : lines) {
+        event_ptr event;
+        bool refused = false;
+        for (auto& [id, s] : subscriptions_) {
+            if (!has_room(s, line.size())) {
+                ++s.dropped_full;
+                continue;
+            }
+            if (!event && !refused) {
+                auto lease =
+                    memory_.try_lease(core::memory_use::bosh_queues, line.size() + event_overhead);
+                if (lease) {
+                    event = std::make_shared<distributed_event>(
+                        distributed_event{std::string(line), std::move(*lease)});
+                } else {
+                    refused = true;
+                }
+            }
+            if (refused) {
+                ++s.dropped_memory;
+                continue;
+            }
+            enqueue(s, event);
+            ++queued;
         }
-        s.queue.push_back(event);
-        ++queued;
-        wake_one(s);
     }
     return queued;
 }
 
-void subscription_distributor::publish(std::span<const event_line> events) {
-    const std::lock_guard lock(mutex_);
-    if (closed_ || events.empty()) {
-        return;
-    }
-    for (auto& [id, s] : subscriptions_) {
-        const std::size_t room =
-            options_.queue_capacity - std::min(options_.queue_capacity, s.queue.size());
-        const std::size_t n = std::min(room, events.size());
-        s.queue.insert(s.queue.end(), events.begin(),
-                       events.begin() + static_cast<std::ptrdiff_t>(n));
-        s.dropped += events.size() - n;
-        if (n > 0) {
-            wake_one(s);
-        }
-    }
+subscription_stats subscription_distributor::stats_of(const subscription& s) {
+    return {s.id,        s.consumers.size(), s.queued,         s.queued_bytes,
+            s.delivered, s.dropped_full,     s.dropped_memory, s.returned};
 }
 
-std::vector<std::string> subscription_distributor::expire_idle(clock::time_point now) {
+std::vector<subscription_stats> subscription_distributor::expire_idle(clock::time_point now) {
     const std::lock_guard lock(mutex_);
-    std::vector<std::string> removed;
+    std::vector<subscription_stats> removed;
     for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
         if (it->second.consumers.empty() && now - it->second.idle_since >= options_.idle_expiry) {
-            removed.push_back(it->first);
+            removed.push_back(stats_of(it->second));
             it = subscriptions_.erase(it);
         } else {
             ++it;
@@ -147,6 +254,14 @@ std::vector<std::string> subscription_distributor::expire_idle(clock::time_point
 void subscription_distributor::close() {
     const std::lock_guard lock(mutex_);
     closed_ = true;
+    for (auto& [id, s] : subscriptions_) {
+        // Nobody is attached to take these: give their memory back now.
+        for (const event_ptr& e : s.backlog) {
+            --s.queued;
+            s.queued_bytes -= e->json.size();
+        }
+        s.backlog.clear();
+    }
     for (auto& [cid, c] : consumers_) {
         if (c.waiting) {
             c.waiting = false;
@@ -160,7 +275,7 @@ std::vector<subscription_stats> subscription_distributor::stats() const {
     std::vector<subscription_stats> out;
     out.reserve(subscriptions_.size());
     for (const auto& [id, s] : subscriptions_) {
-        out.push_back({id, s.consumers.size(), s.queue.size(), s.delivered, s.dropped});
+        out.push_back(stats_of(s));
     }
     return out;
 }

@@ -1,7 +1,11 @@
 // UAA calls are one request per connection (validation results are cached, so they are rare),
-// each raced against uaa_timeout. Only definite verdicts are cached; "UAA down" never is.
+// each raced against uaa_timeout and bounded in number. Only definite verdicts are cached;
+// "UAA down" or "UAA misbehaving" never is. What UAA's answers mean is read by the pure
+// read_check_token_answer (uaa_answer.cpp) and verify_jwt (jwt.cpp).
 #include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 #include <variant>
@@ -30,6 +34,9 @@
 
 #include <mgw/bosh/jwt.hpp>
 #include <mgw/bosh/token_validator.hpp>
+#include <mgw/bosh/uaa_answer.hpp>
+#include <mgw/core/ascii.hpp>
+#include <mgw/core/log_throttle.hpp>
 
 namespace mgw::bosh {
 
@@ -40,20 +47,6 @@ namespace json = boost::json;
 using tcp = asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-std::string_view to_string(auth_status status) {
-    switch (status) {
-        case auth_status::ok:
-            return "ok";
-        case auth_status::unauthenticated:
-            return "unauthenticated";
-        case auth_status::forbidden:
-            return "forbidden";
-        case auth_status::unavailable:
-            return "unavailable";
-    }
-    return "unknown";
-}
 
 namespace {
 
@@ -164,32 +157,48 @@ std::string form_escape(std::string_view text) {
     return out;
 }
 
-std::string json_string(const json::value& v, std::string_view key) {
-    if (!v.is_object()) {
-        return {};
-    }
-    const auto it = v.get_object().find(key);
-    if (it == v.get_object().end() || !it->value().is_string()) {
-        return {};
-    }
-    return std::string(it->value().get_string());
-}
-
-bool scope_contains(const json::value& v, std::string_view wanted) {
-    if (!v.is_object()) {
-        return false;
-    }
-    for (const std::string_view key : {"scope", "authorities"}) {
-        const auto it = v.get_object().find(key);
-        if (it != v.get_object().end() && it->value().is_array()) {
-            for (const auto& s : it->value().get_array()) {
-                if (s.is_string() && s.get_string() == wanted) {
-                    return true;
-                }
-            }
+// A token as RFC 6750 §2.1 allows it (b64token): JWTs and UAA's opaque tokens both are.
+bool is_b64token(std::string_view token) {
+    std::size_t i = 0;
+    for (; i < token.size(); ++i) {
+        const char c = token[i];
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' ||
+                        c == '+' || c == '/';
+        if (!ok) {
+            break;
         }
     }
-    return false;
+    if (i == 0) {
+        return false;
+    }
+    for (; i < token.size(); ++i) {
+        if (token[i] != '=') {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The `result` label of mgw_bosh_uaa_requests_total: a fixed set, whatever status a peer sends.
+std::string_view result_label(const http_reply& reply) {
+    if (!reply.error.empty()) {
+        return "error";
+    }
+    switch (reply.status) {
+        case 200:
+            return "200";
+        case 400:
+            return "400";
+        case 401:
+            return "401";
+        case 403:
+            return "403";
+        case 404:
+            return "404";
+        default:
+            return reply.status >= 500 && reply.status <= 599 ? "5xx" : "other";
+    }
 }
 
 std::int64_t unix_now() {
@@ -207,6 +216,8 @@ struct token_validator::impl {
           options(std::move(o)),
           log(l),
           endpoint(parse_uaa_url(options.uaa_url)),
+          issuer(options.issuer.empty() ? trimmed_url(options.uaa_url) + "/oauth/token"
+                                        : options.issuer),
           tls(asio::ssl::context::tls_client),
           decisions(prometheus::BuildCounter()
                         .Name("mgw_bosh_auth_total")
@@ -215,7 +226,9 @@ struct token_validator::impl {
                         .Register(registry)),
           uaa_requests(prometheus::BuildCounter()
                            .Name("mgw_bosh_uaa_requests_total")
-                           .Help("Requests to UAA, by endpoint and result.")
+                           .Help("Requests to UAA, by endpoint and result (200, 400, 401, 403, "
+                                 "404, 5xx, other, error: no answer, busy: not sent because "
+                                 "bosh.uaa max requests were in flight).")
                            .Register(registry)) {
         tls.set_default_verify_paths();
         if (!options.ca_file.empty()) {
@@ -223,21 +236,33 @@ struct token_validator::impl {
         }
     }
 
+    static std::string trimmed_url(std::string url) {
+        while (!url.empty() && url.back() == '/') {
+            url.pop_back();
+        }
+        return url;
+    }
+
     struct cached {
         auth_decision decision;
         std::int64_t valid_until = 0;  // unix seconds
     };
+    using cache_map = std::unordered_map<std::string, cached>;  // by SHA-256 of the token
 
     asio::any_io_executor executor;
     token_validator_options options;
     core::logger& log;
     uaa_endpoint endpoint;
+    std::string issuer;
     asio::ssl::context tls;
     prometheus::Family<prometheus::Counter>& decisions;
     prometheus::Family<prometheus::Counter>& uaa_requests;
+    core::log_throttle uaa_failure_log;
+    std::atomic<std::size_t> uaa_in_flight{0};
 
     std::mutex mutex;
-    std::unordered_map<std::string, cached> cache;  // by SHA-256 of the token
+    cache_map accepted;
+    cache_map refused;
     std::shared_ptr<const jwk_set> keys;
     std::chrono::steady_clock::time_point keys_fetched_at{};
     bool keys_fetching = false;
@@ -250,16 +275,31 @@ struct token_validator::impl {
             .Increment();
     }
 
-    void remember(const std::string& key, const auth_decision& d, std::int64_t until) {
+    std::optional<auth_decision> recall(const std::string& key) {
         const std::lock_guard lock(mutex);
-        if (cache.size() >= options.cache_entries) {
-            const std::int64_t now = unix_now();
-            std::erase_if(cache, [now](const auto& e) { return e.second.valid_until <= now; });
-            if (cache.size() >= options.cache_entries) {
-                cache.clear();  // a flood of distinct tokens: start over rather than grow
+        const std::int64_t now = unix_now();
+        for (cache_map* map : {&accepted, &refused}) {
+            if (const auto it = map->find(key); it != map->end()) {
+                if (it->second.valid_until > now) {
+                    return it->second.decision;
+                }
+                map->erase(it);
             }
         }
-        cache[key] = {d, until};
+        return std::nullopt;
+    }
+
+    void remember(const std::string& key, const auth_decision& d, std::int64_t until) {
+        const std::lock_guard lock(mutex);
+        cache_map& map = d.status == auth_status::ok ? accepted : refused;
+        if (map.size() >= options.cache_entries && !map.contains(key)) {
+            const std::int64_t now = unix_now();
+            std::erase_if(map, [now](const auto& e) { return e.second.valid_until <= now; });
+            if (map.size() >= options.cache_entries) {
+                map.clear();  // a flood of distinct tokens: start over rather than grow
+            }
+        }
+        map[key] = {d, until};
     }
 
     asio::awaitable<http_reply> call(std::string_view name, http::verb method, std::string path,
@@ -290,70 +330,58 @@ struct token_validator::impl {
         } else {
             reply.error = "timed out";
         }
-        const std::string result = !reply.error.empty() ? "error" : std::to_string(reply.status);
-        uaa_requests.Add({{"endpoint", std::string(name)}, {"result", result}}).Increment();
+        uaa_requests
+            .Add({{"endpoint", std::string(name)}, {"result", std::string(result_label(reply))}})
+            .Increment();
         if (!reply.error.empty()) {
-            log.warn("UAA request failed",
-                     {{"endpoint", name}, {"url", options.uaa_url}, {"error", reply.error}});
+            warn_uaa("UAA request failed", name, reply.error);
         }
         co_return reply;
     }
 
-    asio::awaitable<std::pair<auth_decision, std::int64_t>> check_token(const std::string& token) {
+    // UAA trouble is logged, but at most once per 10 s: every client's attempt would repeat it.
+    void warn_uaa(std::string_view message, std::string_view endpoint_name,
+                  std::string_view error) {
+        if (const auto occurrences = uaa_failure_log.admit()) {
+            log.warn(message, {{"endpoint", endpoint_name},
+                               {"url", options.uaa_url},
+                               {"error", error},
+                               {"occurrences", *occurrences}});
+        }
+    }
+
+    asio::awaitable<token_verdict> check_token(const std::string& token) {
+        if (uaa_in_flight.fetch_add(1) >= options.max_uaa_requests) {
+            uaa_in_flight.fetch_sub(1);
+            uaa_requests.Add({{"endpoint", "check_token"}, {"result", "busy"}}).Increment();
+            co_return token_verdict{
+                {auth_status::unavailable,
+                 "cannot validate the token now: too many token checks in progress"},
+                0};
+        }
+        struct release {
+            std::atomic<std::size_t>& n;
+            ~release() { n.fetch_sub(1); }
+        } in_flight{uaa_in_flight};
         const http_reply reply = co_await call(
             "check_token", http::verb::post, "/check_token",
             "token=" + form_escape(token) + "&scopes=" + form_escape(options.authority));
         if (!reply.error.empty()) {
-            co_return std::pair{
-                auth_decision{auth_status::unavailable,
-                              "cannot validate the token: UAA unreachable (" + reply.error + ")"},
-                std::int64_t{0}};
+            co_return token_verdict{
+                {auth_status::unavailable,
+                 "cannot validate the token: UAA unreachable (" + reply.error + ")"},
+                0};
         }
-        boost::system::error_code ec;
-        const json::value body = json::parse(reply.body, ec);
-        const std::string error = ec ? std::string() : json_string(body, "error");
-        const std::int64_t now = unix_now();
-        const std::int64_t negative_until = now + options.negative_cache_ttl.count();
-        if (reply.status == 200) {
-            if (!ec && !scope_contains(body, options.authority)) {
-                co_return std::pair{
-                    auth_decision{auth_status::forbidden,
-                                  "token lacks the " + options.authority + " authority"},
-                    negative_until};
-            }
-            std::int64_t exp = now + 60;
-            if (!ec && body.is_object()) {
-                if (const auto it = body.get_object().find("exp");
-                    it != body.get_object().end() && it->value().is_number()) {
-                    exp = it->value().to_number<std::int64_t>(ec);
-                }
-            }
-            co_return std::pair{auth_decision{auth_status::ok, {}}, exp};
+        check_token_context context;
+        context.authority = options.authority;
+        context.now_unix = unix_now();
+        context.negative_ttl_seconds = options.negative_cache_ttl.count();
+        context.max_positive_ttl_seconds = options.max_cache_ttl.count();
+        token_verdict verdict = read_check_token_answer(reply.status, reply.body, context);
+        if (verdict.decision.status == auth_status::unavailable) {
+            warn_uaa("UAA answer unusable", "check_token", verdict.decision.message);
         }
-        if (reply.status == 400 && (error == "invalid_scope" || error == "insufficient_scope")) {
-            co_return std::pair{
-                auth_decision{auth_status::forbidden,
-                              "token lacks the " + options.authority + " authority"},
-                negative_until};
-        }
-        if (reply.status == 400) {
-            co_return std::pair{
-                auth_decision{
-                    auth_status::unauthenticated,
-                    "invalid token" + (error.empty() ? std::string() : " (" + error + ")")},
-                negative_until};
-        }
-        if (reply.status == 401 || reply.status == 403) {
-            co_return std::pair{auth_decision{auth_status::unavailable,
-                                              "cannot validate the token: UAA rejected the "
-                                              "gateway's client credentials (status " +
-                                                  std::to_string(reply.status) + ")"},
-                                std::int64_t{0}};
-        }
-        co_return std::pair{auth_decision{auth_status::unavailable,
-                                          "cannot validate the token: UAA answered status " +
-                                              std::to_string(reply.status)},
-                            std::int64_t{0}};
+        co_return verdict;
     }
 
     // Fetches /token_keys unless it was fetched (or is being fetched) within the interval.
@@ -387,12 +415,11 @@ struct token_validator::impl {
             keys_error.clear();
         } else {
             keys_error = error;
-            log.warn("UAA token keys unavailable", {{"url", options.uaa_url}, {"error", error}});
+            warn_uaa("UAA token keys unavailable", "token_keys", error);
         }
     }
 
-    asio::awaitable<std::pair<auth_decision, std::int64_t>> verify_locally(
-        const std::string& token) {
+    asio::awaitable<token_verdict> verify_locally(const std::string& token) {
         std::shared_ptr<const jwk_set> current;
         {
             const std::lock_guard lock(mutex);
@@ -401,7 +428,6 @@ struct token_validator::impl {
         if (!current) {
             co_await refresh_keys(true);
         }
-        const std::int64_t negative_until = unix_now() + options.negative_cache_ttl.count();
         for (int attempt = 0; attempt < 2; ++attempt) {
             std::string fetch_error;
             {
@@ -410,44 +436,54 @@ struct token_validator::impl {
                 fetch_error = keys_error;
             }
             if (!current) {
-                co_return std::pair{
-                    auth_decision{
-                        auth_status::unavailable,
-                        "cannot validate the token: UAA token keys unavailable (" +
-                            (fetch_error.empty() ? std::string("fetch in progress") : fetch_error) +
-                            ")"},
-                    std::int64_t{0}};
+                co_return token_verdict{
+                    {auth_status::unavailable,
+                     "cannot validate the token: UAA token keys unavailable (" +
+                         (fetch_error.empty() ? std::string("fetch in progress") : fetch_error) +
+                         ")"},
+                    0};
             }
-            const jwt_result r = verify_jwt(token, *current, unix_now(), options.authority);
+            jwt_expectations expect;
+            expect.now_unix = unix_now();
+            expect.authority = options.authority;
+            expect.issuer = issuer;
+            const jwt_result r = verify_jwt(token, *current, expect);
+            const std::int64_t negative_until =
+                expect.now_unix + options.negative_cache_ttl.count();
             switch (r.status) {
                 case jwt_status::ok:
-                    co_return std::pair{auth_decision{auth_status::ok, {}}, r.expires_at};
+                    co_return token_verdict{
+                        {auth_status::ok, {}},
+                        std::min(r.expires_at, expect.now_unix + options.max_cache_ttl.count())};
                 case jwt_status::missing_authority:
-                    co_return std::pair{auth_decision{auth_status::forbidden, r.detail},
-                                        negative_until};
+                    co_return token_verdict{{auth_status::forbidden, r.detail}, negative_until};
                 case jwt_status::unknown_key:
                     if (attempt == 0) {
                         co_await refresh_keys(false);  // UAA may have rotated its key
                         continue;
                     }
                     if (!fetch_error.empty()) {
-                        co_return std::pair{
-                            auth_decision{
-                                auth_status::unavailable,
-                                "cannot validate the token: UAA token keys unavailable (" +
-                                    fetch_error + ")"},
-                            std::int64_t{0}};
+                        co_return token_verdict{
+                            {auth_status::unavailable,
+                             "cannot validate the token: UAA token keys unavailable (" +
+                                 fetch_error + ")"},
+                            0};
                     }
-                    co_return std::pair{auth_decision{auth_status::unauthenticated, r.detail},
-                                        negative_until};
+                    // Remembered only until the keys may be fetched again: the key may be
+                    // new at UAA, and the refresh was merely rate-limited.
+                    co_return token_verdict{
+                        {auth_status::unauthenticated, "invalid token: " + r.detail},
+                        expect.now_unix + std::chrono::duration_cast<std::chrono::seconds>(
+                                              options.keys_refresh_interval)
+                                              .count()};
                 default:
-                    co_return std::pair{
-                        auth_decision{auth_status::unauthenticated, "invalid token: " + r.detail},
+                    co_return token_verdict{
+                        {auth_status::unauthenticated, "invalid token: " + r.detail},
                         negative_until};
             }
         }
-        co_return std::pair{auth_decision{auth_status::unauthenticated, "invalid token"},
-                            negative_until};
+        co_return token_verdict{{auth_status::unauthenticated, "invalid token"},
+                                unix_now() + options.negative_cache_ttl.count()};
     }
 };
 
@@ -459,17 +495,9 @@ token_validator::~token_validator() = default;
 
 asio::awaitable<auth_decision> token_validator::validate(std::string_view authorization) {
     auto self = impl_;
-    std::string_view token = authorization;
-    // "bearer <token>", any case; a bare token is accepted as the original server did.
-    if (token.size() > 7 && (token.substr(0, 7) == "bearer " || token.substr(0, 7) == "Bearer " ||
-                             token.substr(0, 7) == "BEARER ")) {
-        token.remove_prefix(7);
-    }
-    while (!token.empty() && token.front() == ' ') {
-        token.remove_prefix(1);
-    }
-    while (!token.empty() && token.back() == ' ') {
-        token.remove_suffix(1);
+    std::string_view token = core::trim_whitespace(authorization);
+    if (core::istarts_with(token, "bearer ")) {
+        token = core::trim_whitespace(token.substr(7));
     }
     if (token.empty()) {
         auth_decision d{auth_status::unauthenticated,
@@ -482,31 +510,29 @@ asio::awaitable<auth_decision> token_validator::validate(std::string_view author
         self->count(d, false);
         co_return d;
     }
+    if (!is_b64token(token)) {
+        auth_decision d{auth_status::unauthenticated, "invalid token: not a bearer token"};
+        self->count(d, false);
+        co_return d;
+    }
     const std::string key = sha256(token);
-    {
-        const std::lock_guard lock(self->mutex);
-        if (const auto it = self->cache.find(key); it != self->cache.end()) {
-            if (it->second.valid_until > unix_now()) {
-                self->count(it->second.decision, true);
-                co_return it->second.decision;
-            }
-            self->cache.erase(it);
-        }
+    if (auto remembered = self->recall(key)) {
+        self->count(*remembered, true);
+        co_return std::move(*remembered);
     }
     const std::string owned(token);
     // Not a conditional expression with two co_awaits: g++ 12 mishandles the temporaries.
-    std::pair<auth_decision, std::int64_t> verdict;
+    token_verdict verdict;
     if (self->options.mode == auth_mode::jwt) {
         verdict = co_await self->verify_locally(owned);
     } else {
         verdict = co_await self->check_token(owned);
     }
-    auto& [decision, until] = verdict;
-    if (decision.status != auth_status::unavailable && until > unix_now()) {
-        self->remember(key, decision, until);
+    if (verdict.decision.status != auth_status::unavailable && verdict.cache_until > unix_now()) {
+        self->remember(key, verdict.decision, verdict.cache_until);
     }
-    self->count(decision, false);
-    co_return decision;
+    self->count(verdict.decision, false);
+    co_return verdict.decision;
 }
 
 }  // namespace mgw::bosh

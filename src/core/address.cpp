@@ -2,9 +2,11 @@
 // unbracketed IPv6 literal is caught at startup, name resolution happens when binding.
 #include <charconv>
 
+#include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 
 #include <mgw/core/address.hpp>
+#include <mgw/core/ascii.hpp>
 
 namespace mgw::core {
 
@@ -86,6 +88,22 @@ std::optional<listen_address> parse_listen_address(std::string_view text) {
         }
     }
     return listen_address{std::string(host), static_cast<std::uint16_t>(port)};
+}
+
+bool is_loopback_host(std::string_view host) {
+    if (iequals(host, "localhost")) {
+        return true;
+    }
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(std::string(host), ec);
+    if (ec) {
+        return false;
+    }
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6())
+            .is_loopback();
+    }
+    return address.is_loopback();
 }
 
 }  // namespace mgw::core

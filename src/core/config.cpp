@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/core/duration.hpp>
 
@@ -559,14 +560,52 @@ void read_broker(const YAML::Node& node, broker_config& out) {
 }
 
 void read_bosh(const YAML::Node& node, bosh_config& out) {
-    const section s(
-        node, "bosh",
-        {"ingest_listen", "max_line_bytes", "queue_size", "max_subscriptions",
-         "subscription_idle_expiry", "heartbeat_staleness", "stream_keepalive", "auth", "uaa"});
+    const section s(node, "bosh",
+                    {"ingest_listen", "max_line_bytes", "queue_size", "max_subscriptions",
+                     "subscription_idle_expiry", "heartbeat_staleness", "stream_keepalive", "auth",
+                     "uaa", "ingest_allow_remote", "ingest_max_connections", "ingest_idle_timeout",
+                     "queue_bytes", "labelled_subscriptions", "gauges_max_bytes", "metrics_auth"});
     read_optional_address(s, "ingest_listen", out.ingest_listen);
-    read_uint(s, "max_line_bytes", out.max_line_bytes, 1024, std::uint64_t{1} << 30);
+    read_bool(s, "ingest_allow_remote", out.ingest_allow_remote);
+    if (out.ingest_listen && !out.ingest_allow_remote &&
+        !is_loopback_host(out.ingest_listen->host)) {
+        throw config_error(
+            s.path_of("ingest_listen"),
+            fmt::format("\"{}\" is not a loopback address, and the HM ingest port is "
+                        "unauthenticated: listen on 127.0.0.1, or set "
+                        "bosh.ingest_allow_remote: true if every host that can reach it is "
+                        "trusted to write BOSH events",
+                        out.ingest_listen->to_string()));
+    }
+    read_uint(s, "ingest_max_connections", out.ingest_max_connections, 1, 100'000);
+    read_duration(s, "ingest_idle_timeout", out.ingest_idle_timeout, zero_duration::rejected);
+    read_byte_size(s, "max_line_bytes", out.max_line_bytes, 1024, std::uint64_t{1} << 30);
     read_uint(s, "queue_size", out.queue_size, 1, 10'000'000);
+    read_byte_size(s, "queue_bytes", out.queue_bytes, 1024, std::uint64_t{1} << 40);
+    if (out.queue_bytes < out.max_line_bytes) {
+        throw config_error(s.path_of("queue_bytes"),
+                           fmt::format("must be at least bosh.max_line_bytes ({}), or the "
+                                       "longest accepted events could never be queued",
+                                       out.max_line_bytes));
+    }
     read_uint(s, "max_subscriptions", out.max_subscriptions, 1, 1'000'000);
+    read_string_list(s, "labelled_subscriptions", out.labelled_subscriptions);
+    for (std::size_t i = 0; i < out.labelled_subscriptions.size(); ++i) {
+        const std::string& id = out.labelled_subscriptions[i];
+        const std::string path = element(s.path_of("labelled_subscriptions"), i);
+        if (id.empty() || id.size() > 256 || std::any_of(id.begin(), id.end(), [](char c) {
+                return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+            })) {
+            throw config_error(path, "a subscription id is 1 to 256 printable characters");
+        }
+        if (id == "other") {
+            throw config_error(path, "\"other\" is the label of every id not listed");
+        }
+    }
+    if (out.labelled_subscriptions.size() > 100) {
+        throw config_error(s.path_of("labelled_subscriptions"), "at most 100 ids");
+    }
+    read_byte_size(s, "gauges_max_bytes", out.gauges_max_bytes, 65536, std::uint64_t{1} << 40);
     read_duration(s, "subscription_idle_expiry", out.subscription_idle_expiry,
                   zero_duration::rejected);
     read_duration(s, "heartbeat_staleness", out.heartbeat_staleness, zero_duration::rejected);
@@ -581,13 +620,24 @@ void read_bosh(const YAML::Node& node, bosh_config& out) {
         throw config_error(s.path_of("auth"),
                            fmt::format("'{}' is not one of check_token, jwt", auth));
     }
+    std::string metrics_auth;
+    read_string(s, "metrics_auth", metrics_auth);
+    if (metrics_auth == "uaa") {
+        out.metrics_auth = bosh_metrics_auth::uaa;
+    } else if (metrics_auth == "none") {
+        out.metrics_auth = bosh_metrics_auth::none;
+    } else if (!metrics_auth.empty()) {
+        throw config_error(s.path_of("metrics_auth"),
+                           fmt::format("'{}' is not one of uaa, none", metrics_auth));
+    }
     const section uaa(s.get("uaa"), s.path_of("uaa"),
-                      {"url", "client_id", "client_secret", "ca_file", "timeout"});
+                      {"url", "client_id", "client_secret", "ca_file", "timeout", "issuer"});
     read_string(uaa, "url", out.uaa.url);
     read_string(uaa, "client_id", out.uaa.client_id);
     read_string(uaa, "client_secret", out.uaa.client_secret);
     read_string(uaa, "ca_file", out.uaa.ca_file);
     read_duration(uaa, "timeout", out.uaa.timeout, zero_duration::rejected);
+    read_string(uaa, "issuer", out.uaa.issuer);
     if (!out.uaa.url.empty() && out.uaa.client_id.empty()) {
         throw config_error(uaa.path_of("client_id"), "required when bosh.uaa.url is set");
     }

@@ -123,8 +123,17 @@ bosh::bosh_service_options bosh_settings(const core::gateway_config& config) {
     bosh::bosh_service_options settings;
     settings.ingest.host = b.ingest_listen->host;
     settings.ingest.port = b.ingest_listen->port;
+    settings.ingest.allow_remote = b.ingest_allow_remote;
+    settings.ingest.max_connections = b.ingest_max_connections;
+    settings.ingest.idle_timeout = b.ingest_idle_timeout;
     settings.ingest.max_line_bytes = b.max_line_bytes;
     settings.distributor.queue_capacity = b.queue_size;
+    settings.distributor.queue_bytes = b.queue_bytes;
+    settings.labelled_subscriptions = b.labelled_subscriptions;
+    settings.gauges.max_bytes = b.gauges_max_bytes;
+    settings.metrics_access = b.metrics_auth == core::bosh_metrics_auth::none
+                                  ? bosh::metrics_auth::none
+                                  : bosh::metrics_auth::uaa;
     settings.distributor.max_subscriptions = b.max_subscriptions;
     settings.distributor.idle_expiry = b.subscription_idle_expiry;
     settings.gauges.staleness = b.heartbeat_staleness;
@@ -136,6 +145,7 @@ bosh::bosh_service_options bosh_settings(const core::gateway_config& config) {
     settings.auth.client_secret = b.uaa.client_secret;
     settings.auth.ca_file = b.uaa.ca_file;
     settings.auth.uaa_timeout = b.uaa.timeout;
+    settings.auth.issuer = b.uaa.issuer;
     return settings;
 }
 
@@ -291,7 +301,7 @@ int gateway::run() {
         log_.info("push API off: no service broker issues access keys");
     }
     if (config_.bosh.ingest_listen) {
-        s.bosh_events.emplace(io, bosh_settings(config_), log_, s.metrics.registry());
+        s.bosh_events.emplace(io, bosh_settings(config_), log_, s.metrics.registry(), s.memory);
         s.bosh_events->register_routes(main_routes);
     }
     if (config_.rsocket.tcp_listen || config_.rsocket.websocket_listen) {

@@ -4,6 +4,7 @@ sharing, slow clients, bad input, gateway restarts, plugin buffering, SSE and th
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,12 +22,23 @@ class Ports:
         self.ingest = free_port()
 
 
+# Subscription ids with their own series in mgw_bosh_subscription_*: the ones these tests read.
+LABELLED = "[forwarder, audit, slow, fast, late, prompt]"
+
+
 def config_for(ports, uaa, extra=""):
     return (f"listen: 127.0.0.1:{ports.http}\nhealth_listen: 127.0.0.1:{ports.health}\n"
             f"threads: 2\nlog: {{ level: info, access: false }}\n"
             f"bosh:\n  ingest_listen: 127.0.0.1:{ports.ingest}\n"
             f"  uaa: {{ url: \"{uaa.url}\", client_id: gateway, client_secret: s3cret }}\n"
+            f"  labelled_subscriptions: {LABELLED}\n"
             + extra)
+
+
+def bosh_metrics(ports):
+    """GET /v1/bosh/metrics as an authorized reader."""
+    return http_get(f"http://127.0.0.1:{ports.http}/v1/bosh/metrics",
+                    {"Authorization": "bearer good"})
 
 
 def own_metrics(ports):
@@ -107,10 +119,10 @@ def test_slow_client_drops_alone_and_drops_show_in_metrics():
 
         def slow_drops():
             return metric_value(own_metrics(ports), "mgw_bosh_subscription_dropped_total",
-                                {"subscription_id": "slow"}) or 0
+                                {"subscription_id": "slow", "reason": "queue_full"}) or 0
         wait_until(lambda: slow_drops() > 0, what="drops of the slow subscription")
         assert metric_value(own_metrics(ports), "mgw_bosh_subscription_dropped_total",
-                            {"subscription_id": "fast"}) == 0
+                            {"subscription_id": "fast", "reason": "queue_full"}) == 0
         assert plugin.close() == 0, plugin.output()
         slow.close()
         fast.close()
@@ -160,7 +172,7 @@ def test_gateway_restart_loses_nothing_the_plugin_buffers():
         assert plugin.process.poll() is None
         with start(ports, uaa) as second:
             def instances():
-                status, _, body = http_get(f"http://127.0.0.1:{ports.http}/v1/bosh/metrics")
+                status, _, body = bosh_metrics(ports)
                 assert status == 200
                 return {line.split('id="', 1)[1].split('"', 1)[0]
                         for line in body.decode().splitlines()
@@ -233,9 +245,8 @@ def test_heartbeat_gauges_and_alert_counts():
                      heartbeat_line(3, instance="a", cpu="9.75"),
                      alert_line(1, severity=2, category="vm_health"),
                      alert_line(2, severity=2, category="vm_health"), alert_line(3)])
-        url = f"http://127.0.0.1:{ports.http}/v1/bosh/metrics"
-        wait_until(lambda: "bosh_alerts_total" in http_get(url)[2].decode(), what="gauges")
-        status, headers, body = http_get(url)
+        wait_until(lambda: "bosh_alerts_total" in bosh_metrics(ports)[2].decode(), what="gauges")
+        status, headers, body = bosh_metrics(ports)
         assert status == 200
         assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
         text = body.decode()
@@ -256,7 +267,7 @@ def test_heartbeat_gauges_and_alert_counts():
                                capture_output=True)
         assert check.returncode == 0, check.stderr
         # Instances that stop heartbeating disappear.
-        wait_until(lambda: "system_cpu_user" not in http_get(url)[2].decode(), timeout=5,
+        wait_until(lambda: "system_cpu_user" not in bosh_metrics(ports)[2].decode(), timeout=5,
                    what="stale instances to disappear")
         assert plugin.close() == 0
 
@@ -279,7 +290,7 @@ def test_idle_subscription_expires_so_a_late_reconnect_gets_no_stale_events():
                    timeout=10, what="the idle subscription to expire")
         assert "bosh subscription expired" in gateway.output()
         assert metric_value(own_metrics(ports), "mgw_bosh_subscription_sent_total",
-                            {"subscription_id": "late"}) is None
+                            {"subscription_id": "late"}) == 0
         late = EventStream(ports.http, "late")
         wait_for_clients(ports, 2)
         plugin.send([alert_line(2)])
@@ -299,6 +310,154 @@ def test_subscription_id_is_required():
         assert status == 400 and b"subscription_id" in body
 
 
+# Issue 10 item 9: 64 idle connections locked the real plugin out, and every refused
+# connection logged a warning.
+def test_idle_ingest_connections_time_out_so_the_plugin_gets_in():
+    ports = Ports()
+    extra = "  ingest_max_connections: 4\n  ingest_idle_timeout: 1s\n"
+    with FakeUaa() as uaa, start(ports, uaa, extra) as gateway:
+        squatters = [socket.create_connection(("127.0.0.1", ports.ingest)) for _ in range(4)]
+        squatters[0].sendall(b'{"kind":"alert"')  # a partial line keeps no slot either
+        wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_ingest_connections") == 4,
+                   what="the squatters connected")
+        for _ in range(30):  # refused at once while the slots are taken
+            with socket.create_connection(("127.0.0.1", ports.ingest)) as refused:
+                refused.settimeout(10)
+                try:
+                    assert refused.recv(1) == b""
+                except ConnectionResetError:
+                    pass
+        squatters[0].sendall(b',"id":1')
+        with Plugin(ports.ingest) as plugin:
+            plugin.send([heartbeat_line(1)])
+            wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_ingest_events_total",
+                                            {"kind": "heartbeat"}) == 1, timeout=20,
+                       what="the plugin's event past the idle squatters")
+            assert plugin.close() == 0, plugin.output()
+        text = own_metrics(ports)
+        assert metric_value(text, "mgw_bosh_ingest_connections_closed_total",
+                            {"reason": "idle"}) >= 4
+        assert metric_value(text, "mgw_bosh_ingest_connections_closed_total",
+                            {"reason": "refused"}) >= 30
+        refusal_lines = [line for line in gateway.output().splitlines()
+                         if "bosh ingest connection refused" in line]
+        assert 1 <= len(refusal_lines) <= 3, refusal_lines
+        assert '"occurrences":' in refusal_lines[0]
+        for squatter in squatters:
+            squatter.close()
+
+
+def test_quiet_plugin_reconnects_only_when_it_has_lines_after_an_idle_close():
+    ports = Ports()
+    with FakeUaa() as uaa, start(ports, uaa, "  ingest_idle_timeout: 1s\n") as gateway, \
+            Plugin(ports.ingest) as plugin:
+        plugin.send([alert_line(1)])
+
+        def closed_idle():
+            return metric_value(own_metrics(ports), "mgw_bosh_ingest_connections_closed_total",
+                                {"reason": "idle"})
+        wait_until(lambda: closed_idle() == 1, what="the idle close")
+        time.sleep(2.5)  # more idle periods: nothing to send, so no new connection to close
+        assert closed_idle() == 1
+        plugin.send([alert_line(2)])
+        wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_ingest_events_total",
+                                        {"kind": "alert"}) == 2, what="the second alert")
+        assert plugin.close() == 0, plugin.output()
+        output = plugin.output()
+        assert output.count("hm-plugin connected") == 2, output
+        assert "the gateway closed an idle connection" in output, output
+
+
+# Issue 10 item 14: ":25595" bound every interface for an unauthenticated port, silently.
+def test_ingest_on_a_routable_address_is_refused_unless_allowed():
+    ports = Ports()
+    with FakeUaa() as uaa:
+        for listen in (f":{ports.ingest}", f"0.0.0.0:{ports.ingest}"):
+            config = config_for(ports, uaa).replace(f"127.0.0.1:{ports.ingest}", listen)
+            gateway = Gateway(config)
+            try:
+                assert gateway.wait(20) == 1
+                output = gateway.output()
+                assert "bosh.ingest_listen" in output and "bosh.ingest_allow_remote" in output, \
+                    output
+            finally:
+                gateway.stop()
+        config = (config_for(ports, uaa).replace(f"127.0.0.1:{ports.ingest}",
+                                                 f"0.0.0.0:{ports.ingest}")
+                  + "  ingest_allow_remote: true\n")
+        with Gateway(config) as gateway, Plugin(ports.ingest) as plugin:
+            gateway.wait_ready(ports.http)
+            gateway.wait_ready(ports.ingest)
+            plugin.send([alert_line(1)])
+            assert plugin.close() == 0, plugin.output()
+
+
+# Issue 10 item 6: a subscription was bounded in events only (1,024 x 1 MiB lines).
+def test_subscription_queue_is_bounded_in_bytes_and_leased():
+    ports = Ports()
+    extra = "  queue_size: 100000\n  queue_bytes: 64KiB\n  max_line_bytes: 16KiB\n"
+    with FakeUaa() as uaa, start(ports, uaa, extra) as gateway, Plugin(ports.ingest) as plugin:
+        first = EventStream(ports.http, "audit")
+        wait_for_clients(ports, 1)
+        first.close()
+        wait_for_clients(ports, 0)  # "audit" now queues for its next client
+        lines = [heartbeat_line(n) for n in range(100)]
+        plugin.send(lines)
+        wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_ingest_events_total",
+                                        {"kind": "heartbeat"}) == 100, what="all ingested")
+        fit = 65536 // (len(lines[0]) + 0)
+        wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_subscription_dropped_total",
+                                        {"subscription_id": "audit", "reason": "queue_full"})
+                   == 100 - fit, what="the drops beyond 64 KiB")
+        text = own_metrics(ports)
+        queued = metric_value(text, "mgw_bosh_subscription_queued_bytes")
+        assert 65536 - len(lines[0]) < queued <= 65536, queued
+        assert metric_value(text, "mgw_memory_leased_bytes", {"use": "bosh_queues"}) >= queued
+        again = EventStream(ports.http, "audit")
+        wait_until(lambda: len(again.received()) == fit, what="the queued events")
+        assert [event_id(line) for line in again.received()] == [f"hb-{n}" for n in range(fit)]
+        assert plugin.close() == 0
+        again.close()
+
+
+# Issue 11 item 6: the HM job's run.sh starts the plugin with the original plugin's flags.
+def test_plugin_accepts_the_original_plugin_flags():
+    ports = Ports()
+    with FakeUaa() as uaa, start(ports, uaa) as gateway:
+        spellings = (["--server-port", str(ports.ingest)], [f"--server-port={ports.ingest}"],
+                     [f"-server-port={ports.ingest}"], ["-server-port", str(ports.ingest)],
+                     ["--addr", f"127.0.0.1:{ports.ingest}"], [f"-addr=127.0.0.1:{ports.ingest}"])
+        for n, args in enumerate(spellings):
+            with Plugin(None, args) as plugin:
+                plugin.send([alert_line(n)])
+                assert plugin.close() == 0, (args, plugin.output())
+        wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_ingest_events_total",
+                                        {"kind": "alert"}) == len(spellings),
+                   what="one alert per spelling")
+    help_text = subprocess.run([GATEWAY, "hm-plugin", "--help"], capture_output=True, text=True)
+    assert help_text.returncode == 0
+    assert "--server-port PORT" in help_text.stdout and "--addr HOST:PORT" in help_text.stdout
+    for bad in (["--server-port=0"], ["--server-port", "http"], ["--server-port=70000"]):
+        result = subprocess.run([GATEWAY, "hm-plugin"] + bad, capture_output=True, text=True)
+        assert result.returncode == 2 and "invalid --server-port" in result.stderr, bad
+
+
+# Own metrics' labels come from a fixed set: an id a client chose counts under "other".
+def test_client_chosen_subscription_ids_are_not_label_values():
+    ports = Ports()
+    with FakeUaa() as uaa, start(ports, uaa) as gateway, Plugin(ports.ingest) as plugin:
+        chosen = EventStream(ports.http, "client-chosen-7f3a")
+        wait_for_clients(ports, 1)
+        plugin.send([alert_line(1)])
+        wait_until(lambda: len(chosen.received()) == 1, what="the event")
+        wait_until(lambda: metric_value(own_metrics(ports), "mgw_bosh_subscription_sent_total",
+                                        {"subscription_id": "other"}) == 1,
+                   what="the event counted under other")
+        assert "client-chosen-7f3a" not in own_metrics(ports)
+        assert plugin.close() == 0
+        chosen.close()
+
+
 if __name__ == "__main__":
     run_tests([
         test_shared_subscription_splits_and_other_subscription_gets_all,
@@ -311,4 +470,10 @@ if __name__ == "__main__":
         test_heartbeat_gauges_and_alert_counts,
         test_idle_subscription_expires_so_a_late_reconnect_gets_no_stale_events,
         test_subscription_id_is_required,
+        test_idle_ingest_connections_time_out_so_the_plugin_gets_in,
+        test_quiet_plugin_reconnects_only_when_it_has_lines_after_an_idle_close,
+        test_ingest_on_a_routable_address_is_refused_unless_allowed,
+        test_subscription_queue_is_bounded_in_bytes_and_leased,
+        test_plugin_accepts_the_original_plugin_flags,
+        test_client_chosen_subscription_ids_are_not_label_values,
     ])

@@ -24,4 +24,9 @@ struct listen_address {
 // Returns nullopt for anything else, notably an IPv6 literal without brackets.
 std::optional<listen_address> parse_listen_address(std::string_view text);
 
+// True when `host` can only mean this machine: "localhost" (RFC 6761), 127.0.0.0/8, ::1 (or
+// ::ffff:127.x.y.z). False for "" (every interface), other names and other addresses; a
+// listener that must not be reached from the network is refused unless this holds.
+bool is_loopback_host(std::string_view host);
+
 }  // namespace mgw::core

@@ -150,6 +150,7 @@ struct uaa_config {
     std::string client_secret;
     std::string ca_file;  // extra CA for UAA's certificate; system roots otherwise
     std::chrono::milliseconds timeout{std::chrono::seconds{10}};
+    std::string issuer;  // auth jwt: the tokens' `iss`; "": <url>/oauth/token
 };
 
 // How GET /v1/bosh/events checks bearer tokens.
@@ -158,11 +159,26 @@ enum class bosh_auth_mode {
     jwt,          // local RS256 verification with UAA's /token_keys
 };
 
+// Who may read GET /v1/bosh/metrics.
+enum class bosh_metrics_auth {
+    uaa,   // the event stream's UAA authority
+    none,  // anyone who reaches the listener
+};
+
 struct bosh_config {
     std::optional<listen_address> ingest_listen;  // YAML "": HM ingest and /v1/bosh/* off
-    std::uint64_t max_line_bytes = 1048576;       // longer HM lines are skipped and counted
-    std::uint32_t queue_size = 1024;              // events per subscription
+    // The ingest port is unauthenticated: a non-loopback ingest_listen is refused unless set.
+    bool ingest_allow_remote = false;
+    std::uint32_t ingest_max_connections = 64;
+    std::chrono::milliseconds ingest_idle_timeout{std::chrono::minutes{2}};
+    std::uint64_t max_line_bytes = 1048576;  // longer HM lines are skipped and counted
+    std::uint32_t queue_size = 1024;         // events per subscription
+    std::uint64_t queue_bytes = 4194304;     // bytes of events per subscription
     std::uint32_t max_subscriptions = 1024;
+    // Ids with their own series in the per-subscription counters; the rest count as "other".
+    std::vector<std::string> labelled_subscriptions{"bosh-system-metrics-forwarder"};
+    std::uint64_t gauges_max_bytes = 134217728;  // what /v1/bosh/metrics may hold
+    bosh_metrics_auth metrics_auth = bosh_metrics_auth::uaa;
     std::chrono::milliseconds subscription_idle_expiry{std::chrono::minutes{10}};
     std::chrono::milliseconds heartbeat_staleness{std::chrono::minutes{5}};
     std::chrono::milliseconds stream_keepalive{std::chrono::seconds{15}};

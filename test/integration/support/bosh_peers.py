@@ -179,13 +179,16 @@ class FakeUaa:
 
     check_token tokens: "good" (authority, exp in 1 h), "noscope" (400 invalid_scope, as UAA
     answers when `scopes` are not granted), "expired" (400 invalid_token). Requests without the
-    gateway's Basic credentials get 401. /token_keys serves `keys` (a list of JWK dicts)."""
+    gateway's Basic credentials get 401. /token_keys serves `keys` (a list of JWK dicts).
+    `check_token_answer` = (status, content type, body bytes) replaces every check_token answer,
+    as a misbehaving UAA or a proxy in front of it would."""
 
     def __init__(self, client_id="gateway", client_secret="s3cret"):
         self.client_id = client_id
         self.client_secret = client_secret
         self.keys = []
         self.requests = []
+        self.check_token_answer = None
         self.port = free_port()
         uaa = self
 
@@ -216,6 +219,14 @@ class FakeUaa:
                     f"{uaa.client_id}:{uaa.client_secret}".encode()).decode()
                 if self.path != "/check_token":
                     return self.reply(404, {"error": "not_found"})
+                if uaa.check_token_answer is not None:
+                    status, content_type, data = uaa.check_token_answer
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return None
                 if self.headers.get("Authorization") != expected:
                     return self.reply(401, {"error": "unauthorized",
                                             "error_description": "Bad credentials"})
@@ -285,6 +296,10 @@ class RsaKey:
         return signing_input + "." + _b64url(signature)
 
 
-def claims(expires_in=3600, scope=(AUTHORITY,)):
-    return {"jti": "t", "client_id": "forwarder", "exp": int(time.time()) + expires_in,
+def claims(expires_in=3600, scope=(AUTHORITY,), issuer=None):
+    """A client-credentials token's claims; `issuer`: UAA's URL (iss is <url>/oauth/token)."""
+    body = {"jti": "t", "client_id": "forwarder", "exp": int(time.time()) + expires_in,
             "scope": list(scope), "authorities": list(scope)}
+    if issuer is not None:
+        body["iss"] = issuer + "/oauth/token"
+    return body

@@ -7,6 +7,8 @@
 
 using namespace mgw::bosh;
 using namespace std::chrono_literals;
+using mgw::core::memory_budget;
+using mgw::core::memory_use;
 
 namespace {
 
@@ -38,7 +40,8 @@ void check_valid(const std::string& text) {
 }  // namespace
 
 TEST_CASE("the latest heartbeat of each instance becomes system_* gauges", "[gauges]") {
-    heartbeat_gauges g({});
+    memory_budget memory(0);
+    heartbeat_gauges g({}, memory);
     const auto t0 = heartbeat_gauges::clock::now();
     g.record(heartbeat("i-1", "0", 1.5), t0);
     g.record(heartbeat("i-2", "", 2.5), t0);
@@ -58,7 +61,8 @@ TEST_CASE("the latest heartbeat of each instance becomes system_* gauges", "[gau
 }
 
 TEST_CASE("alerts are counted by deployment, severity and category", "[gauges]") {
-    heartbeat_gauges g({});
+    memory_budget memory(0);
+    heartbeat_gauges g({}, memory);
     hm_alert a;
     a.deployment = "cf";
     a.severity = 2;
@@ -78,7 +82,8 @@ TEST_CASE("alerts are counted by deployment, severity and category", "[gauges]")
 }
 
 TEST_CASE("instances that stop heartbeating disappear after the staleness", "[gauges]") {
-    heartbeat_gauges g({.staleness = 5min, .max_instances = 100, .max_alert_series = 100});
+    memory_budget memory(0);
+    heartbeat_gauges g({.staleness = 5min, .max_instances = 100, .max_alert_series = 100}, memory);
     const auto t0 = heartbeat_gauges::clock::now();
     g.record(heartbeat("old", "0", 1), t0);
     g.record(heartbeat("new", "1", 2), t0 + 4min);
@@ -90,7 +95,8 @@ TEST_CASE("instances that stop heartbeating disappear after the staleness", "[ga
 }
 
 TEST_CASE("label values are escaped and the instance count is bounded", "[gauges]") {
-    heartbeat_gauges g({.staleness = 5min, .max_instances = 1, .max_alert_series = 1});
+    memory_budget memory(0);
+    heartbeat_gauges g({.staleness = 5min, .max_instances = 1, .max_alert_series = 1}, memory);
     const auto t0 = heartbeat_gauges::clock::now();
     hm_heartbeat hb = heartbeat("i", "0", 1);
     hb.deployment = "we\"ird\\dep\nloy";
@@ -103,4 +109,46 @@ TEST_CASE("label values are escaped and the instance count is bounded", "[gauges
     CHECK(g.record(a));
     a.severity = 3;
     CHECK_FALSE(g.record(a));
+}
+
+// Issue 10's "memory bounded by counts": label values and metric names come from the ingest
+// port, so the instances are bounded in bytes and leased from the memory budget.
+TEST_CASE("the gauges are bounded in bytes and lease them", "[gauges]") {
+    memory_budget memory(0);
+    heartbeat_gauges g({.max_bytes = 20'000}, memory);
+    const auto t0 = heartbeat_gauges::clock::now();
+    hm_heartbeat big = heartbeat("i-big", "0", 1);
+    big.deployment = std::string(30'000, 'd');
+    CHECK_FALSE(g.record(big, t0));
+    CHECK(g.instance_count() == 0);
+    int kept = 0;
+    for (int i = 0; i < 100; ++i) {
+        kept += g.record(heartbeat("i-" + std::to_string(i), "0", 1), t0) ? 1 : 0;
+    }
+    CHECK(kept > 10);
+    CHECK(kept < 100);
+    CHECK(g.bytes() <= 20'000);
+    CHECK(memory.leased(memory_use::bosh_queues) == g.bytes());
+    // An instance already shown keeps its gauges when an update would not fit.
+    hm_heartbeat grown = heartbeat("i-0", "0", 5);
+    grown.job = std::string(20'000, 'j');
+    CHECK_FALSE(g.record(grown, t0 + 1s));
+    CHECK(g.render(t0 + 1s).find(R"(id="i-0"} 1)") != std::string::npos);
+    // Stale instances give their bytes back.
+    g.render(t0 + 1h);
+    CHECK(g.instance_count() == 0);
+    CHECK(memory.leased(memory_use::bosh_queues) == 0);
+}
+
+TEST_CASE("the gauges refuse what the memory budget refuses", "[gauges]") {
+    memory_budget memory(2'000);
+    heartbeat_gauges g({}, memory);
+    const auto t0 = heartbeat_gauges::clock::now();
+    int kept = 0;
+    for (int i = 0; i < 50; ++i) {
+        kept += g.record(heartbeat("i-" + std::to_string(i), "0", 1), t0) ? 1 : 0;
+    }
+    CHECK(kept > 0);
+    CHECK(kept < 50);
+    CHECK(memory.refusals(memory_use::bosh_queues) > 0);
 }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -76,6 +77,14 @@ std::string claims(std::int64_t exp, const std::string& grants) {
 const std::string good_grants =
     R"("authorities":["bosh.system_metrics.read"],"scope":["bosh.system_metrics.read"])";
 
+jwt_result verify(std::string_view token, const jwk_set& keys, std::string_view issuer = {}) {
+    jwt_expectations expect;
+    expect.now_unix = now;
+    expect.authority = authority;
+    expect.issuer = issuer;
+    return verify_jwt(token, keys, expect);
+}
+
 jwk_set keys_of(const std::string& json) {
     jwk_set keys;
     std::string error;
@@ -90,7 +99,7 @@ TEST_CASE("a token signed by a published key, unexpired, with the authority is a
     const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("key-1") + "]}");
     const std::string token =
         key.sign(R"({"alg":"RS256","kid":"key-1","typ":"JWT"})", claims(now + 600, good_grants));
-    const jwt_result r = verify_jwt(token, keys, now, authority);
+    const jwt_result r = verify(token, keys);
     CHECK(r.status == jwt_status::ok);
     CHECK(r.expires_at == now + 600);
     CHECK(r.kid == "key-1");
@@ -100,17 +109,16 @@ TEST_CASE("authority in scope only or in authorities only both count", "[jwt]") 
     const rsa_key key;
     const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("k") + "]}");
     const std::string header = R"({"alg":"RS256","kid":"k"})";
-    CHECK(verify_jwt(key.sign(header, claims(now + 60, R"("scope":["bosh.system_metrics.read"])")),
-                     keys, now, authority)
-              .status == jwt_status::ok);
-    CHECK(verify_jwt(
-              key.sign(header, claims(now + 60,
-                                      R"("authorities":["uaa.none","bosh.system_metrics.read"])")),
-              keys, now, authority)
-              .status == jwt_status::ok);
-    CHECK(verify_jwt(
-              key.sign(header, claims(now + 60, R"("scope":"openid bosh.system_metrics.read")")),
-              keys, now, authority)
+    CHECK(
+        verify(key.sign(header, claims(now + 60, R"("scope":["bosh.system_metrics.read"])")), keys)
+            .status == jwt_status::ok);
+    CHECK(
+        verify(key.sign(header, claims(now + 60,
+                                       R"("authorities":["uaa.none","bosh.system_metrics.read"])")),
+               keys)
+            .status == jwt_status::ok);
+    CHECK(verify(key.sign(header, claims(now + 60, R"("scope":"openid bosh.system_metrics.read")")),
+                 keys)
               .status == jwt_status::ok);
 }
 
@@ -119,21 +127,18 @@ TEST_CASE("missing authority, expiry, wrong signature, unknown key are told apar
     const rsa_key other;
     const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("k") + "]}");
     const std::string header = R"({"alg":"RS256","kid":"k"})";
-    CHECK(verify_jwt(key.sign(header, claims(now + 60, R"("scope":["cloud_controller.read"])")),
-                     keys, now, authority)
+    CHECK(verify(key.sign(header, claims(now + 60, R"("scope":["cloud_controller.read"])")), keys)
               .status == jwt_status::missing_authority);
-    CHECK(verify_jwt(key.sign(header, claims(now - 1, good_grants)), keys, now, authority).status ==
+    CHECK(verify(key.sign(header, claims(now - 1, good_grants)), keys).status ==
           jwt_status::expired);
-    CHECK(verify_jwt(key.sign(header, claims(now, good_grants)), keys, now, authority).status ==
-          jwt_status::expired);
-    CHECK(verify_jwt(key.sign(header, R"({"scope":["bosh.system_metrics.read"]})"), keys, now,
-                     authority)
-              .status == jwt_status::expired);  // no exp at all
-    CHECK(verify_jwt(other.sign(header, claims(now + 60, good_grants)), keys, now, authority)
-              .status == jwt_status::bad_signature);
-    CHECK(verify_jwt(key.sign(R"({"alg":"RS256","kid":"rotated"})", claims(now + 60, good_grants)),
-                     keys, now, authority)
-              .status == jwt_status::unknown_key);
+    CHECK(verify(key.sign(header, claims(now, good_grants)), keys).status == jwt_status::expired);
+    CHECK(verify(key.sign(header, R"({"scope":["bosh.system_metrics.read"]})"), keys).status ==
+          jwt_status::expired);  // no exp at all
+    CHECK(verify(other.sign(header, claims(now + 60, good_grants)), keys).status ==
+          jwt_status::bad_signature);
+    CHECK(
+        verify(key.sign(R"({"alg":"RS256","kid":"rotated"})", claims(now + 60, good_grants)), keys)
+            .status == jwt_status::unknown_key);
 
     // A valid token whose payload was swapped keeps its signature: it must not verify.
     const std::string genuine = key.sign(header, claims(now + 60, R"("scope":["x"])"));
@@ -141,23 +146,21 @@ TEST_CASE("missing authority, expiry, wrong signature, unknown key are told apar
     const std::size_t dot1 = genuine.find('.');
     const std::size_t dot2 = genuine.find('.', dot1 + 1);
     const std::string forged = genuine.substr(0, dot1 + 1) + forged_payload + genuine.substr(dot2);
-    CHECK(verify_jwt(forged, keys, now, authority).status == jwt_status::bad_signature);
+    CHECK(verify(forged, keys).status == jwt_status::bad_signature);
 }
 
 TEST_CASE("tokens that are not RS256 JWTs are malformed", "[jwt]") {
     const rsa_key key;
     const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("k") + "]}");
-    CHECK(verify_jwt("", keys, now, authority).status == jwt_status::malformed);
-    CHECK(verify_jwt("abc", keys, now, authority).status == jwt_status::malformed);
-    CHECK(verify_jwt("a.b.c.d", keys, now, authority).status == jwt_status::malformed);
-    CHECK(verify_jwt("!!.??.**", keys, now, authority).status == jwt_status::malformed);
-    CHECK(verify_jwt(key.sign(R"({"alg":"none","kid":"k"})", claims(now + 60, good_grants)), keys,
-                     now, authority)
+    CHECK(verify("", keys).status == jwt_status::malformed);
+    CHECK(verify("abc", keys).status == jwt_status::malformed);
+    CHECK(verify("a.b.c.d", keys).status == jwt_status::malformed);
+    CHECK(verify("!!.??.**", keys).status == jwt_status::malformed);
+    CHECK(verify(key.sign(R"({"alg":"none","kid":"k"})", claims(now + 60, good_grants)), keys)
               .status == jwt_status::malformed);
-    CHECK(verify_jwt(key.sign(R"({"alg":"HS256","kid":"k"})", claims(now + 60, good_grants)), keys,
-                     now, authority)
+    CHECK(verify(key.sign(R"({"alg":"HS256","kid":"k"})", claims(now + 60, good_grants)), keys)
               .status == jwt_status::malformed);
-    CHECK(verify_jwt(key.sign("[]", claims(now + 60, good_grants)), keys, now, authority).status ==
+    CHECK(verify(key.sign("[]", claims(now + 60, good_grants)), keys).status ==
           jwt_status::malformed);
 }
 
@@ -174,9 +177,8 @@ TEST_CASE("UAA's PEM `value` form of a key works too, and a lone key needs no ki
     }
     const jwk_set keys = keys_of(R"({"kty":"RSA","value":")" + escaped + "\"}");
     CHECK(keys.size() == 1);
-    CHECK(verify_jwt(key.sign(R"({"alg":"RS256"})", claims(now + 60, good_grants)), keys, now,
-                     authority)
-              .status == jwt_status::ok);
+    CHECK(verify(key.sign(R"({"alg":"RS256"})", claims(now + 60, good_grants)), keys).status ==
+          jwt_status::ok);
 }
 
 TEST_CASE("key sets without a usable RSA key are refused", "[jwt]") {
@@ -200,4 +202,117 @@ TEST_CASE("base64url round-trips every length", "[jwt]") {
     std::string out;
     CHECK_FALSE(base64url_decode("a", out));
     CHECK_FALSE(base64url_decode("ab$d", out));
+}
+
+// Issue 10 item 1's class in the local path: nothing a token or a key set says about itself is
+// trusted beyond what RS256 with a published RSA key proves.
+TEST_CASE("a token from another issuer is refused when an issuer is expected", "[jwt]") {
+    const rsa_key key;
+    const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("k") + "]}");
+    const std::string header = R"({"alg":"RS256","kid":"k"})";
+    const std::string ours = "https://uaa.example.com/oauth/token";
+    const std::string with_iss = R"("iss":")" + ours + R"(",)" + good_grants;
+    CHECK(verify(key.sign(header, claims(now + 60, with_iss)), keys, ours).status ==
+          jwt_status::ok);
+    const std::string zone = R"("iss":"https://tenant.uaa.example.com/oauth/token",)" + good_grants;
+    CHECK(verify(key.sign(header, claims(now + 60, zone)), keys, ours).status ==
+          jwt_status::wrong_issuer);
+    CHECK(verify(key.sign(header, claims(now + 60, good_grants)), keys, ours).status ==
+          jwt_status::wrong_issuer);  // no iss at all
+    const std::string numeric_iss = R"("iss":7,)" + good_grants;
+    CHECK(verify(key.sign(header, claims(now + 60, numeric_iss)), keys, ours).status ==
+          jwt_status::wrong_issuer);
+}
+
+TEST_CASE("nbf in the future, and exp or nbf that are not integers, are refused", "[jwt]") {
+    const rsa_key key;
+    const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("k") + "]}");
+    const std::string header = R"({"alg":"RS256","kid":"k"})";
+    auto with = [&](const std::string& extra) {
+        return key.sign(header, R"({"exp":)" + std::to_string(now + 600) + "," + extra + "," +
+                                    good_grants + "}");
+    };
+    CHECK(verify(with(R"("nbf":)" + std::to_string(now + 3600)), keys).status ==
+          jwt_status::not_yet_valid);
+    CHECK(verify(with(R"("nbf":)" + std::to_string(now + 10)), keys).status ==
+          jwt_status::ok);  // within the clock-skew leeway
+    CHECK(verify(with(R"("nbf":"yesterday")"), keys).status == jwt_status::malformed);
+    const std::string string_exp =
+        R"({"exp":")" + std::to_string(now + 600) + R"(",)" + good_grants + "}";
+    CHECK(verify(key.sign(header, string_exp), keys).status == jwt_status::expired);
+    const std::string huge_exp = R"({"exp":1e300,)" + good_grants + "}";
+    CHECK(verify(key.sign(header, huge_exp), keys).status == jwt_status::expired);
+    const std::string fractional_exp = R"({"exp":1800000600.5,)" + good_grants + "}";
+    CHECK(verify(key.sign(header, fractional_exp), keys).status == jwt_status::expired);
+}
+
+TEST_CASE("critical header extensions and non-string kids are refused", "[jwt]") {
+    const rsa_key key;
+    const jwk_set keys = keys_of(R"({"keys":[)" + key.jwk("k") + "]}");
+    const std::string body = claims(now + 60, good_grants);
+    CHECK(verify(key.sign(R"({"alg":"RS256","kid":"k","crit":["exp"]})", body), keys).status ==
+          jwt_status::malformed);
+    CHECK(verify(key.sign(R"({"alg":"RS256","kid":["k"]})", body), keys).status ==
+          jwt_status::malformed);
+    // A key embedded in the token itself is never used.
+    CHECK(verify(key.sign(R"({"alg":"RS256","kid":"nope","jwk":{"kty":"RSA"}})", body), keys)
+              .status == jwt_status::unknown_key);
+}
+
+TEST_CASE("only RSA signing keys of at least 2048 bits are taken from /token_keys", "[jwt]") {
+    const rsa_key key;
+    const std::string jwk = key.jwk("k");
+    jwk_set keys;
+    std::string error;
+    // The key says it is for encryption, or for another algorithm: not used to verify RS256.
+    CHECK_FALSE(keys.parse(
+        R"({"keys":[{"kty":"RSA","use":"enc","kid":"k",)" + jwk.substr(jwk.find("\"n\"")) + "]}",
+        error));
+    CHECK_FALSE(keys.parse(
+        R"({"keys":[{"kty":"RSA","alg":"PS256","kid":"k",)" + jwk.substr(jwk.find("\"n\"")) + "]}",
+        error));
+    CHECK_FALSE(keys.parse(R"({"keys":[{"kty":7,"kid":"k",)" + jwk.substr(jwk.find("\"n\"")) + "]}",
+                           error));
+
+    // An EC key in PEM form (`value`, no kty) must not verify tokens that say RS256.
+    EVP_PKEY* ec = EVP_EC_gen("P-256");
+    REQUIRE(ec != nullptr);
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(bio, ec);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    std::string pem;
+    for (const char c : std::string(data, static_cast<std::size_t>(n))) {
+        pem += c == '\n' ? std::string("\\n") : std::string(1, c);
+    }
+    BIO_free(bio);
+    EVP_PKEY_free(ec);
+    CHECK_FALSE(keys.parse(R"({"value":")" + pem + "\"}", error));
+
+    // A 1024-bit RSA key is too short to be trusted.
+    EVP_PKEY* small = EVP_RSA_gen(1024);
+    REQUIRE(small != nullptr);
+    BIGNUM* bn = nullptr;
+    REQUIRE(EVP_PKEY_get_bn_param(small, OSSL_PKEY_PARAM_RSA_N, &bn) == 1);
+    std::string modulus(static_cast<std::size_t>(BN_num_bytes(bn)), '\0');
+    BN_bn2bin(bn, reinterpret_cast<unsigned char*>(modulus.data()));
+    BN_free(bn);
+    EVP_PKEY_free(small);
+    CHECK_FALSE(keys.parse(R"({"keys":[{"kty":"RSA","kid":"s","n":")" + base64url_encode(modulus) +
+                               R"(","e":"AQAB"}]})",
+                           error));
+    CHECK(error == "token keys: no usable RSA key");
+
+    // The genuine key with UAA's own description is fine.
+    CHECK(keys.parse(R"({"keys":[)" + jwk + "]}", error));
+}
+
+TEST_CASE("base64url takes the URL-safe alphabet only", "[jwt]") {
+    std::string out;
+    CHECK(base64url_decode("-_-_", out));
+    CHECK_FALSE(base64url_decode("+/+/", out));
+    CHECK(base64url_decode("QUJD", out));
+    CHECK(out == "ABC");
+    CHECK(base64url_decode("QQ==", out));  // padding tolerated
+    CHECK(out == "A");
 }

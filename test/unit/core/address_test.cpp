@@ -39,3 +39,15 @@ TEST_CASE("listen_address::to_string round-trips", "[address]") {
         CHECK(address->to_string() == text);
     }
 }
+
+TEST_CASE("loopback hosts are told from every-interface and routable ones") {
+    using mgw::core::is_loopback_host;
+    for (const char* host :
+         {"127.0.0.1", "127.1.2.3", "::1", "localhost", "LocalHost", "::ffff:127.0.0.1"}) {
+        CHECK(is_loopback_host(host));
+    }
+    for (const char* host : {"", "0.0.0.0", "::", "10.0.0.6", "192.168.1.1", "::ffff:10.0.0.1",
+                             "fe80::1", "director.internal", "localhost.example.com"}) {
+        CHECK_FALSE(is_loopback_host(host));
+    }
+}

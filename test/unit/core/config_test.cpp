@@ -514,6 +514,14 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.bosh.uaa.url == defaults.bosh.uaa.url);
     CHECK(file.bosh.uaa.ca_file == defaults.bosh.uaa.ca_file);
     CHECK(file.bosh.uaa.timeout == defaults.bosh.uaa.timeout);
+    CHECK(file.bosh.uaa.issuer == defaults.bosh.uaa.issuer);
+    CHECK(file.bosh.ingest_allow_remote == defaults.bosh.ingest_allow_remote);
+    CHECK(file.bosh.ingest_max_connections == defaults.bosh.ingest_max_connections);
+    CHECK(file.bosh.ingest_idle_timeout == defaults.bosh.ingest_idle_timeout);
+    CHECK(file.bosh.queue_bytes == defaults.bosh.queue_bytes);
+    CHECK(file.bosh.labelled_subscriptions == defaults.bosh.labelled_subscriptions);
+    CHECK(file.bosh.gauges_max_bytes == defaults.bosh.gauges_max_bytes);
+    CHECK(file.bosh.metrics_auth == defaults.bosh.metrics_auth);
     CHECK(file.push.ttl == defaults.push.ttl);
     CHECK(file.push.max_body_bytes == defaults.push.max_body_bytes);
     CHECK(file.broker.enabled == defaults.broker.enabled);
@@ -646,4 +654,54 @@ TEST_CASE("limits.memory takes bytes or binary units, 0 for no ceiling, at least
     CHECK(error_of("limits: {memory: 2000000GiB}") ==
           "limits.memory: must be between 0 and 1125899906842624 bytes, got 2000000GiB");
     CHECK(error_of("limits: {cpu: 1}").starts_with("limits.cpu: "));
+}
+
+TEST_CASE("bosh: the hardening keys, their defaults and their errors", "[config]") {
+    const gateway_config defaults = mgw::core::default_config();
+    CHECK_FALSE(defaults.bosh.ingest_allow_remote);
+    CHECK(defaults.bosh.ingest_max_connections == 64);
+    CHECK(defaults.bosh.ingest_idle_timeout == 2min);
+    CHECK(defaults.bosh.queue_bytes == 4 * 1024 * 1024);
+    CHECK(defaults.bosh.labelled_subscriptions ==
+          std::vector<std::string>{"bosh-system-metrics-forwarder"});
+    CHECK(defaults.bosh.metrics_auth == mgw::core::bosh_metrics_auth::uaa);
+
+    const std::string uaa = "  uaa: { url: https://uaa, client_id: c, client_secret: s }\n";
+    const gateway_config c = load_config(
+        "bosh:\n  ingest_listen: 127.0.0.1:25594\n  ingest_max_connections: 8\n"
+        "  ingest_idle_timeout: 30s\n  queue_bytes: 8MiB\n  max_line_bytes: 64KiB\n"
+        "  labelled_subscriptions: [a, b]\n  gauges_max_bytes: 1MiB\n  metrics_auth: none\n" +
+        uaa);
+    CHECK(c.bosh.ingest_max_connections == 8);
+    CHECK(c.bosh.ingest_idle_timeout == 30s);
+    CHECK(c.bosh.queue_bytes == 8 * 1024 * 1024);
+    CHECK(c.bosh.max_line_bytes == 65536);
+    CHECK(c.bosh.labelled_subscriptions == std::vector<std::string>{"a", "b"});
+    CHECK(c.bosh.gauges_max_bytes == 1024 * 1024);
+    CHECK(c.bosh.metrics_auth == mgw::core::bosh_metrics_auth::none);
+
+    // Issue 10 item 14: every interface, or any routable address, only when allowed.
+    for (const char* listen : {"\":25594\"", "0.0.0.0:25594", "10.0.0.6:25594", "director:1"}) {
+        INFO(listen);
+        const std::string yaml = std::string("bosh:\n  ingest_listen: ") + listen + "\n" + uaa;
+        const std::string error = error_of(yaml);
+        CHECK(error.starts_with("bosh.ingest_listen: "));
+        CHECK(error.find("bosh.ingest_allow_remote: true") != std::string::npos);
+        CHECK(error_of(yaml + "  ingest_allow_remote: true\n").empty());
+    }
+    CHECK(error_of("bosh:\n  ingest_listen: localhost:25594\n" + uaa).empty());
+    CHECK(error_of("bosh:\n  ingest_listen: \"[::1]:25594\"\n" + uaa).empty());
+
+    CHECK(error_of("bosh: { queue_bytes: 1000KiB, max_line_bytes: 2MiB }")
+              .starts_with("bosh.queue_bytes: must be at least bosh.max_line_bytes"));
+    CHECK(error_of("bosh: { labelled_subscriptions: [other] }")
+              .starts_with("bosh.labelled_subscriptions[0]: "));
+    CHECK(error_of("bosh: { labelled_subscriptions: [\"\"] }")
+              .starts_with("bosh.labelled_subscriptions[0]: "));
+    CHECK(error_of("bosh: { metrics_auth: open }") ==
+          "bosh.metrics_auth: 'open' is not one of uaa, none");
+    CHECK(error_of("bosh: { ingest_max_connections: 0 }")
+              .starts_with("bosh.ingest_max_connections: must be between 1"));
+    CHECK(error_of("bosh: { ingest_idle_timeout: 0s }")
+              .starts_with("bosh.ingest_idle_timeout: must be greater than 0"));
 }
