@@ -654,7 +654,8 @@ void read_bosh(const YAML::Node& node, bosh_config& out) {
 void read_rsocket(const YAML::Node& node, rsocket_config& out) {
     const section s(node, "rsocket",
                     {"tcp_listen", "websocket_listen", "push_ttl", "max_frame_bytes",
-                     "max_text_bytes", "max_connections", "key_bits"});
+                     "max_text_bytes", "max_connections", "key_bits", "key_threads", "key_stock",
+                     "key_share_max_connections", "key_wait_target"});
     read_optional_address(s, "tcp_listen", out.tcp_listen);
     read_optional_address(s, "websocket_listen", out.websocket_listen);
     read_duration(s, "push_ttl", out.push_ttl, zero_duration::rejected);
@@ -662,6 +663,10 @@ void read_rsocket(const YAML::Node& node, rsocket_config& out) {
     read_uint(s, "max_text_bytes", out.max_text_bytes, 1024, std::uint64_t{1} << 32);
     read_uint(s, "max_connections", out.max_connections, 1, 1'000'000);
     read_uint(s, "key_bits", out.key_bits, 1024, 8192);
+    read_uint(s, "key_threads", out.key_threads, 0, 256);
+    read_uint(s, "key_stock", out.key_stock, 0, 1024);
+    read_uint(s, "key_share_max_connections", out.key_share_max_connections, 1, 100'000);
+    read_duration(s, "key_wait_target", out.key_wait_target, zero_duration::allowed);
 }
 
 void read_log(const YAML::Node& node, log_config& out) {

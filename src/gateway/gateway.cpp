@@ -87,7 +87,12 @@ rsocket::proxy_options rsocket_settings(const core::gateway_config& config) {
     options.push_ttl = r.push_ttl;
     options.max_connections = r.max_connections;
     options.max_frame_bytes = r.max_frame_bytes;
-    options.connection.key_bits = static_cast<int>(r.key_bits);
+    options.keys.bits = static_cast<int>(r.key_bits);
+    options.keys.threads = r.key_threads;
+    options.keys.schedule.stock = r.key_stock;
+    options.keys.schedule.max_shares = r.key_share_max_connections;
+    options.keys.schedule.wait_target = r.key_wait_target;
+    options.keys.schedule.max_waiting = r.max_connections;  // each waiter is an open connection
     options.connection.max_text_bytes = r.max_text_bytes;
     options.connection.limits.max_reassembly_bytes = r.max_text_bytes;
     return options;

@@ -1,10 +1,8 @@
 // One RSocket client connection: three coroutines on the connection's strand (reader, writer,
 // keepalive), raced so that the first to end (transport gone, protocol error, silence) ends all.
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -50,12 +48,12 @@ struct connection::waiter {
     std::string data;
 };
 
-connection::connection(strand_type strand, std::unique_ptr<transport> transport,
-                       asio::any_io_executor key_executor, connection_options options,
-                       connection_observer& observer, std::uint64_t id)
+connection::connection(strand_type strand, std::unique_ptr<transport> transport, key_pool& keys,
+                       connection_options options, connection_observer& observer, std::uint64_t id)
     : strand_(std::move(strand)),
       transport_(std::move(transport)),
-      key_executor_(std::move(key_executor)),
+      keys_(keys),
+      peer_(fairness_key(transport_->remote_address())),
       options_([&] {
           options.limits.length_prefixed = transport_->length_prefixed();
           return options;
@@ -72,6 +70,11 @@ asio::awaitable<void> connection::run() {
     auto self = shared_from_this();
     co_await (read_loop() || write_loop() || keepalive_loop());
     stopping_ = true;
+    if (key_ticket_) {
+        // Still queued: the key pair goes to someone else.
+        keys_.cancel(*key_ticket_);
+        key_ticket_.reset();
+    }
     transport_->close();
     wake_waiters();
     observer_.connection_closed(*this, std::move(last_push_));
@@ -145,8 +148,9 @@ asio::awaitable<void> connection::read_loop() {
         if (e.kind == kind::setup) {
             setup_metadata_.assign(e.metadata);
             setup_data_.assign(e.data);
-            if (!co_await on_setup()) {
-                co_return;
+            request_key();
+            if (failed_) {
+                break;
             }
         } else if (e.kind == kind::response || e.kind == kind::stream_error) {
             const auto found = waiters_.find(e.stream_id);
@@ -227,7 +231,7 @@ asio::awaitable<void> connection::keepalive_loop() {
             if (ec) {
                 co_return;
             }
-            if (!awaiting_key_ && state_.silent_too_long(clock::now())) {
+            if (state_.silent_too_long(clock::now())) {
                 fail("keepalive_timeout");
                 co_return;
             }
@@ -238,31 +242,39 @@ asio::awaitable<void> connection::keepalive_loop() {
     }
 }
 
-asio::awaitable<bool> connection::on_setup() {
-    const int bits = options_.key_bits;
-    // Not cancellable: Boost 1.81's co_spawn forwards a cancellation to a coroutine on another
-    // executor through a handler that can outlive it (a crash under a connection storm). A
-    // connection closed meanwhile just ends once its key is made.
-    awaiting_key_ = true;
-    std::optional<key_pair> key = co_await asio::co_spawn(
-        key_executor_,
-        [bits]() -> asio::awaitable<std::optional<key_pair>> {
-            co_return key_pair::generate(bits);
-        },
-        asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable));
-    awaiting_key_ = false;
-    // Under a connect storm keys queue up: the client's keepalives waited on us meanwhile.
-    state_.touch(clock::now());
-    if (!key) {
-        fail("key_generation");
-        co_return false;
+void connection::request_key() {
+    // The reader goes on meanwhile: keepalives are answered and a peer that leaves is seen, so
+    // its queued request is cancelled (in run()) instead of costing a key pair.
+    key_pool::grant grant =
+        keys_.request(peer_, [weak = weak_from_this(), strand = strand_](key_pair key) {
+            asio::post(strand, [weak, key = std::move(key)]() mutable {
+                if (auto self = weak.lock()) {
+                    self->take_key(std::move(key));
+                }
+            });
+        });
+    if (grant.key) {
+        take_key(std::move(*grant.key));
+    } else if (grant.kind == key_grant::queued) {
+        key_ticket_ = grant.ticket;
+    } else {
+        std::string bytes;
+        state_.error(0, errors::rejected_setup, "too many connections waiting for a key", bytes);
+        send(std::move(bytes));
+        fail("key_queue_full");
+    }
+}
+
+void connection::take_key(key_pair key) {
+    key_ticket_.reset();
+    if (stopping_ || failed_ || closing_ || key_) {
+        return;
     }
     key_ = std::move(key);
     std::string bytes;
     state_.start_request(frame_type::request_fnf, key_->public_key_der(), bytes);
     send(std::move(bytes));
     observer_.connection_ready(shared_from_this());
-    co_return true;
 }
 
 void connection::handle_push(const connection_state::event& e) {

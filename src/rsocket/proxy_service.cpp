@@ -234,10 +234,11 @@ proxy_service::proxy_service(asio::io_context& io, proxy_options options, core::
       options_(std::move(options)),
       log_(log),
       metrics_(std::make_unique<metrics>(registry)),
-      proxy_metrics_(std::make_unique<proxy_metrics>()) {}
+      proxy_metrics_(std::make_unique<proxy_metrics>()),
+      key_pool_(options_.keys, registry, log) {}
 
 proxy_service::~proxy_service() {
-    key_pool_.join();
+    key_pool_.stop();
 }
 
 void proxy_service::start() {
@@ -340,8 +341,7 @@ asio::awaitable<void> proxy_service::start_connection(tcp::socket socket,
             .Increment();
         std::lock_guard lock(mutex_);
         if (!stopped_) {
-            c = std::make_shared<connection>(strand, std::move(t), key_pool_.get_executor(),
-                                             options_.connection,
+            c = std::make_shared<connection>(strand, std::move(t), key_pool_, options_.connection,
                                              static_cast<connection_observer&>(*this), next_id_++);
             all_.emplace(c->id(), c);
         }

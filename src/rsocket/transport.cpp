@@ -27,7 +27,10 @@ constexpr std::size_t read_chunk_bytes = 64 << 10;
 class tcp_transport final : public transport {
   public:
     tcp_transport(asio::ip::tcp::socket socket, std::size_t max_frame_bytes)
-        : socket_(std::move(socket)), max_frame_bytes_(max_frame_bytes) {}
+        : socket_(std::move(socket)), max_frame_bytes_(max_frame_bytes) {
+        error_code ignored;
+        remote_ = socket_.remote_endpoint(ignored).address();
+    }
 
     asio::awaitable<error_code> read_frame(std::string& frame) override {
         char prefix[length_prefix_bytes];
@@ -67,10 +70,12 @@ class tcp_transport final : public transport {
 
     bool length_prefixed() const override { return true; }
     std::string_view name() const override { return "TCP"; }
+    asio::ip::address remote_address() const override { return remote_; }
 
   private:
     asio::ip::tcp::socket socket_;
     std::size_t max_frame_bytes_;
+    asio::ip::address remote_;
 };
 
 class websocket_transport final : public transport {
@@ -79,6 +84,8 @@ class websocket_transport final : public transport {
         : ws_(std::move(ws)) {
         ws_.read_message_max(max_frame_bytes);
         ws_.binary(true);
+        error_code ignored;
+        remote_ = beast::get_lowest_layer(ws_).socket().remote_endpoint(ignored).address();
     }
 
     asio::awaitable<error_code> read_frame(std::string& frame) override {
@@ -109,9 +116,11 @@ class websocket_transport final : public transport {
 
     bool length_prefixed() const override { return false; }
     std::string_view name() const override { return "Websocket"; }
+    asio::ip::address remote_address() const override { return remote_; }
 
   private:
     websocket::stream<beast::tcp_stream> ws_;
+    asio::ip::address remote_;
     beast::flat_buffer buffer_;
 };
 

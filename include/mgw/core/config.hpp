@@ -195,6 +195,13 @@ struct rsocket_config {
     std::uint64_t max_text_bytes = std::uint64_t{64} << 20;  // one client's decompressed scrape
     std::uint32_t max_connections = 10000;
     std::uint32_t key_bits = 2048;  // RSA key per connection
+    // The key pool: workers making RSA keys ahead (0: one per core), keys kept ready, and how
+    // far one key is shared when more connections wait than can be keyed one by one within
+    // key_wait_target (a reconnect storm; 1: never shared).
+    std::uint32_t key_threads = 0;
+    std::uint32_t key_stock = 4;
+    std::uint32_t key_share_max_connections = 64;
+    std::chrono::milliseconds key_wait_target{std::chrono::milliseconds{500}};
 };
 
 struct log_config {

@@ -18,12 +18,12 @@
 
 #include <mgw/rsocket/connection_state.hpp>
 #include <mgw/rsocket/crypto.hpp>
+#include <mgw/rsocket/key_pool.hpp>
 #include <mgw/rsocket/transport.hpp>
 
 namespace mgw::rsocket {
 
 struct connection_options {
-    int key_bits = 2048;
     std::size_t max_text_bytes = 64 << 20;
     std::size_t max_outbound_bytes = 1 << 20;  // queued for a client that does not read
     std::chrono::milliseconds setup_timeout{10000};
@@ -71,9 +71,8 @@ class connection : public std::enable_shared_from_this<connection> {
     // (reader, writer, keepalive, pulls) run on this one strand.
     using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
 
-    connection(strand_type strand, std::unique_ptr<transport> transport,
-               boost::asio::any_io_executor key_executor, connection_options options,
-               connection_observer& observer, std::uint64_t id);
+    connection(strand_type strand, std::unique_ptr<transport> transport, key_pool& keys,
+               connection_options options, connection_observer& observer, std::uint64_t id);
     ~connection();
 
     // Runs the connection until it ends; must run on strand().
@@ -98,7 +97,9 @@ class connection : public std::enable_shared_from_this<connection> {
     boost::asio::awaitable<void> read_loop();
     boost::asio::awaitable<void> write_loop();
     boost::asio::awaitable<void> keepalive_loop();
-    boost::asio::awaitable<bool> on_setup();
+    // After SETUP: the key now, or later through take_key on the strand.
+    void request_key();
+    void take_key(key_pair key);
     void handle_push(const connection_state::event& e);
     void send(std::string bytes);
     void send_all(std::vector<std::string>& frames);
@@ -107,7 +108,9 @@ class connection : public std::enable_shared_from_this<connection> {
 
     strand_type strand_;
     std::unique_ptr<transport> transport_;
-    boost::asio::any_io_executor key_executor_;
+    key_pool& keys_;
+    std::string peer_;  // fairness_key of the client's address: its place in the key queue
+    std::optional<std::uint64_t> key_ticket_;  // queued for a key pair
     connection_options options_;
     connection_observer& observer_;
     std::uint64_t id_;
@@ -119,9 +122,7 @@ class connection : public std::enable_shared_from_this<connection> {
     std::size_t outbound_bytes_ = 0;
     boost::asio::steady_timer write_signal_;
     bool stopping_ = false;
-    bool closing_ = false;
-    bool awaiting_key_ = false;  // the reader waits on key generation, not on the client  // flush
-                                 // the queued frames (an ERROR), then end
+    bool closing_ = false;  // flush the queued frames (an ERROR), then end
     bool failed_ = false;
     std::map<std::uint32_t, waiter*> waiters_;
     std::optional<std::string> last_push_;

@@ -14,13 +14,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <mgw/apps/app_source.hpp>
 #include <mgw/core/address.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/rsocket/connection.hpp>
+#include <mgw/rsocket/key_pool.hpp>
 
 namespace prometheus {
 class Registry;
@@ -39,6 +39,7 @@ struct proxy_options {
     std::size_t max_held_pushes = 10000;
     std::size_t max_frame_bytes = 16777215;
     connection_options connection;
+    key_pool_options keys;
 };
 
 // The app GUID a client belongs to, from its SETUP payload (a GUID, or JSON with `app_id` /
@@ -111,7 +112,7 @@ class proxy_service final : public apps::app_source, private connection_observer
     std::unique_ptr<metrics> metrics_;
     std::unique_ptr<proxy_metrics> proxy_metrics_;
     // RSA key generation is tens of milliseconds of CPU: kept off the I/O threads.
-    boost::asio::thread_pool key_pool_{1};
+    key_pool key_pool_;
     std::vector<std::shared_ptr<listener>> listeners_;
     std::uint16_t tcp_port_ = 0;
     std::uint16_t websocket_port_ = 0;

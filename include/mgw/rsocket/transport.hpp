@@ -26,6 +26,8 @@ class transport {
     virtual void close() = 0;
     virtual bool length_prefixed() const = 0;
     virtual std::string_view name() const = 0;  // "TCP" or "Websocket", the original's tag values
+    // The client's address as accepted (unspecified if the socket had no peer by then).
+    virtual boost::asio::ip::address remote_address() const = 0;
 };
 
 std::unique_ptr<transport> make_tcp_transport(boost::asio::ip::tcp::socket socket,

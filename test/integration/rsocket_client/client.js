@@ -98,14 +98,16 @@ function aes(key, plain, pad) {
   return Buffer.concat([cipher.update(plain), cipher.final()]);
 }
 
-let wrongKey = null;
+// Made before connecting: RSA key generation can take longer than a pull's deadline on a loaded
+// machine, and the test wants a decrypt failure here, not a timeout.
+const wrongKey =
+    reply === 'wrong-key' ? crypto.generateKeyPairSync('rsa', {modulusLength: 2048}).publicKey : null;
 function encryptScrape(keyDer, text) {
   if (reply === 'plaintext') {
     return {data: Buffer.from(text, 'utf8'), metadata: Buffer.from('plaintext', 'ascii')};
   }
   let publicKey = crypto.createPublicKey({key: keyDer, format: 'der', type: 'spki'});
   if (reply === 'wrong-key') {
-    wrongKey = wrongKey || crypto.generateKeyPairSync('rsa', {modulusLength: 2048}).publicKey;
     publicKey = wrongKey;
   }
   const aesKey = crypto.randomBytes(16);

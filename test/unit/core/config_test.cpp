@@ -79,6 +79,10 @@ void check_defaults(const gateway_config& c) {
     CHECK(c.rsocket.max_text_bytes == 67108864);
     CHECK(c.rsocket.max_connections == 10000);
     CHECK(c.rsocket.key_bits == 2048);
+    CHECK(c.rsocket.key_threads == 0);
+    CHECK(c.rsocket.key_stock == 4);
+    CHECK(c.rsocket.key_share_max_connections == 64);
+    CHECK(c.rsocket.key_wait_target == 500ms);
     CHECK(c.log.level == log_level::info);
     CHECK(c.log.format == log_format::json);
     CHECK(c.log.access);
@@ -147,6 +151,10 @@ rsocket:
   max_text_bytes: 2048
   max_connections: 5
   key_bits: 3072
+  key_threads: 3
+  key_stock: 0
+  key_share_max_connections: 1
+  key_wait_target: 250ms
 log: { level: debug, format: text, access: false }
 shutdown: { drain_timeout: 0s }
 http:
@@ -247,6 +255,10 @@ TEST_CASE("a full config sets every key", "[config]") {
     CHECK(c.rsocket.max_text_bytes == 2048);
     CHECK(c.rsocket.max_connections == 5);
     CHECK(c.rsocket.key_bits == 3072);
+    CHECK(c.rsocket.key_threads == 3);
+    CHECK(c.rsocket.key_stock == 0);
+    CHECK(c.rsocket.key_share_max_connections == 1);
+    CHECK(c.rsocket.key_wait_target == 250ms);
     CHECK(c.log.level == log_level::debug);
     CHECK(c.log.format == log_format::text);
     CHECK_FALSE(c.log.access);
