@@ -20,6 +20,7 @@
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/broker/promfetcher_import.hpp>
 #include <mgw/core/address.hpp>
+#include <mgw/core/allocator.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/core/duration.hpp>
 #include <mgw/core/log.hpp>
@@ -32,7 +33,7 @@ namespace {
 constexpr int exit_usage = 2;
 
 constexpr std::string_view main_usage = R"(usage: metrics-gateway [serve] [--config FILE]
-       metrics-gateway check [--format prometheus|openmetrics|auto] [FILE|-]
+       metrics-gateway check [--format prometheus|openmetrics|auto] [--lenient] [FILE|-]
        metrics-gateway hm-plugin [--server HOST:PORT | --server-port PORT]
        metrics-gateway broker import-promfetcher [--dry-run] [--config FILE] FILE
        metrics-gateway version
@@ -59,15 +60,20 @@ Options:
 )";
 
 constexpr std::string_view check_usage =
-    R"(usage: metrics-gateway check [--format prometheus|openmetrics|auto] [FILE|-]
+    R"(usage: metrics-gateway check [--format prometheus|openmetrics|auto] [--lenient] [FILE|-]
 
 Validates an exposition read from FILE or standard input, like `promtool check metrics`.
 Exit status 0 when valid, 1 when invalid (with "line:col: reason" on standard error),
 2 on usage or I/O errors.
 
+With --lenient, reads it as the gateway reads a scraped instance or an RSocket client:
+exit status 0 when the gateway would serve it, each thing it would join, drop or repair on
+standard error as "line:col: action: reason"; 1 when it would reject it even so.
+
 Options:
   -f, --format F   prometheus (text 0.0.4), openmetrics (1.0) or auto (default: OpenMetrics
                    when the input ends with "# EOF")
+  -l, --lenient    read as the gateway reads its sources, and say what that changes
   -h, --help       this help
 )";
 
@@ -163,6 +169,9 @@ int run_serve(std::span<char* const> args) {
     log.set_level(config.log.level);
     log.set_format(config.log.format);
 
+    // Before any thread and before the gateway measures its baseline: freed buffers leave the
+    // resident set, so limits.memory bounds RSS and not only what is leased.
+    mgw::core::bound_allocator_retention();
     try {
         mgw::gateway::gateway gateway(std::move(config), log);
         return gateway.run();
@@ -178,13 +187,16 @@ int run_serve(std::span<char* const> args) {
 int run_check(std::span<char* const> args) {
     std::optional<mgw::exposition::format> format;
     std::optional<std::string> file;
+    bool lenient = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view arg = args[i];
         if (is_help(arg)) {
             std::cout << check_usage;
             return 0;
         }
-        if (arg == "-f" || arg == "--format" || arg.starts_with("--format=")) {
+        if (arg == "-l" || arg == "--lenient") {
+            lenient = true;
+        } else if (arg == "-f" || arg == "--format" || arg.starts_with("--format=")) {
             std::string_view value;
             if (arg.starts_with("--format=")) {
                 value = arg.substr(9);
@@ -227,12 +239,35 @@ int run_check(std::span<char* const> args) {
         std::fclose(stream);
     }
 
+    if (lenient) {
+        std::vector<std::string> diagnostics;
+        const int status = mgw::exposition::check_exposition_lenient(input, format, diagnostics);
+        for (const std::string& line : diagnostics) {
+            std::cerr << line << "\n";
+        }
+        return status;
+    }
     std::string diagnostic;
     const int status = mgw::exposition::check_exposition(input, format, diagnostic);
     if (status != 0) {
         std::cerr << diagnostic << "\n";
     }
     return status;
+}
+
+// An option of ours: `--name=value`, or `--name value` / `-n value` (the value the next
+// argument, which `i` then moves past).
+std::optional<std::string> option_value(std::span<char* const> args, std::size_t& i,
+                                        std::string_view long_name, std::string_view short_name) {
+    const std::string_view arg = args[i];
+    if (arg.starts_with(long_name) && arg.size() > long_name.size() &&
+        arg[long_name.size()] == '=') {
+        return std::string(arg.substr(long_name.size() + 1));
+    }
+    if ((arg == long_name || (!short_name.empty() && arg == short_name)) && i + 1 < args.size()) {
+        return std::string(args[++i]);
+    }
+    return std::nullopt;
 }
 
 // A flag of the original Go plugin as Go's flag package reads it: -name or --name, with the value
@@ -268,17 +303,8 @@ int run_hm_plugin(std::span<char* const> args) {
             std::cout << hm_plugin_usage;
             return 0;
         }
-        auto value_of = [&](std::string_view long_name,
-                            std::string_view short_name) -> std::optional<std::string> {
-            const std::string prefix = std::string(long_name) + "=";
-            if (arg.starts_with(prefix)) {
-                return std::string(arg.substr(prefix.size()));
-            }
-            if ((arg == long_name || (!short_name.empty() && arg == short_name)) &&
-                i + 1 < args.size()) {
-                return std::string(args[++i]);
-            }
-            return std::nullopt;
+        auto value_of = [&](std::string_view long_name, std::string_view short_name) {
+            return option_value(args, i, long_name, short_name);
         };
         if (auto port = go_flag_value(args, i, "server-port")) {
             unsigned value = 0;
@@ -344,17 +370,8 @@ int run_broker(std::span<char* const> args) {
             std::cout << broker_usage;
             return 0;
         }
-        const auto value_of = [&](std::string_view long_name,
-                                  std::string_view short_name) -> std::optional<std::string> {
-            const std::string prefix = std::string(long_name) + "=";
-            if (arg.starts_with(prefix)) {
-                return std::string(arg.substr(prefix.size()));
-            }
-            if ((arg == long_name || (!short_name.empty() && arg == short_name)) &&
-                i + 1 < args.size()) {
-                return std::string(args[++i]);
-            }
-            return std::nullopt;
+        const auto value_of = [&](std::string_view long_name, std::string_view short_name) {
+            return option_value(args, i, long_name, short_name);
         };
         if (arg == "--dry-run" || arg == "-n") {
             options.dry_run = true;

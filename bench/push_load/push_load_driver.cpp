@@ -4,6 +4,12 @@
 // the clients run on another thread. Two phases:
 //
 //   push_load_driver [--connections C] [--seconds S] [--metrics M] [--rate R] [--access-log]
+//                    [--loggregator HOST:PORT --ca FILE --cert FILE --key FILE]
+//
+// With --loggregator the Loggregator emitter runs on the same I/O thread and every accepted
+// metric also goes to that agent (the stand-in of test/integration/loggregator_agent, started
+// without --out so that it only counts): the RESULT lines then add the envelopes sent per
+// second and those dropped, so that one run with and one without show what the emitter costs.
 //
 //   1. closed loop: C connections each send the next request as soon as the previous answer
 //      arrives, for S seconds: metrics/s, and metrics per CPU-second of the server thread.
@@ -44,6 +50,7 @@
 #include <mgw/core/log.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/http/server.hpp>
+#include <mgw/loggregator/emitter.hpp>
 #include <mgw/push/push_service.hpp>
 
 #include "../push_body.hpp"
@@ -170,6 +177,26 @@ phase_stats run_phase(asio::ip::tcp::endpoint server, const std::vector<std::str
     return total;
 }
 
+// The sum of a counter family's samples in `registry` (0 when absent).
+double counter_total(prometheus::Registry& registry, std::string_view name,
+                     std::string_view label_value = {}) {
+    double total = 0;
+    for (const auto& family : registry.Collect()) {
+        if (family.name != name) {
+            continue;
+        }
+        for (const auto& metric : family.metric) {
+            const bool match = label_value.empty() ||
+                               std::any_of(metric.label.begin(), metric.label.end(),
+                                           [&](const auto& l) { return l.value == label_value; });
+            if (match) {
+                total += metric.counter.value;
+            }
+        }
+    }
+    return total;
+}
+
 double percentile(const std::vector<double>& sorted, double p) {
     if (sorted.empty()) {
         return 0;
@@ -186,6 +213,8 @@ int main(int argc, char** argv) {
     std::size_t metrics = 100;
     double rate = 0;
     bool access_log = false;
+    std::string agent;
+    mgw::loggregator::emitter_options emitter_options;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         const auto value = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -199,10 +228,19 @@ int main(int argc, char** argv) {
             rate = std::stod(value());
         } else if (arg == "--access-log") {
             access_log = true;
+        } else if (arg == "--loggregator") {
+            agent = value();
+        } else if (arg == "--ca") {
+            emitter_options.agent.ca_file = value();
+        } else if (arg == "--cert") {
+            emitter_options.agent.cert_file = value();
+        } else if (arg == "--key") {
+            emitter_options.agent.key_file = value();
         } else {
             std::fprintf(stderr,
                          "usage: push_load_driver [--connections C] [--seconds S] "
-                         "[--metrics M] [--rate R] [--access-log]\n");
+                         "[--metrics M] [--rate R] [--access-log] "
+                         "[--loggregator HOST:PORT --ca F --cert F --key F]\n");
             return 2;
         }
     }
@@ -219,6 +257,21 @@ int main(int argc, char** argv) {
     pusher.register_routes(routes);
 
     asio::io_context server_io(1);
+    mgw::core::memory_budget budget(0);
+    std::optional<mgw::loggregator::emitter> emitter;
+    if (!agent.empty()) {
+        const auto colon = agent.rfind(':');
+        emitter_options.agent.host = agent.substr(0, colon);
+        emitter_options.agent.port = static_cast<std::uint16_t>(std::stoi(agent.substr(colon + 1)));
+        emitter_options.agent.server_name = "metron";
+        emitter_options.push = true;
+        emitter.emplace(server_io, emitter_options, budget, log, registry);
+        pusher.on_accepted(
+            [&emitter](const mgw::push::push_binding& binding,
+                       const mgw::push::push_request& request,
+                       std::int64_t wall_ms) { emitter->emit_push(binding, request, wall_ms); });
+        emitter->start();
+    }
     mgw::http::server_options server_options;
     server_options.host = "127.0.0.1";
     server_options.port = 0;
@@ -238,6 +291,9 @@ int main(int argc, char** argv) {
     // Warm-up: series created, connections' code paths hot.
     run_phase(endpoint, requests, 1s, 0);
 
+    const double sent_before = counter_total(registry, "mgw_loggregator_envelopes_sent_total");
+    const double dropped_before =
+        counter_total(registry, "mgw_loggregator_envelopes_dropped_total");
     const double cpu_before = thread_cpu_seconds(server_thread.native_handle());
     const auto wall_before = clock_type::now();
     const phase_stats closed = run_phase(endpoint, requests, std::chrono::seconds(seconds), 0);
@@ -253,8 +309,23 @@ int main(int argc, char** argv) {
         closed_rate * static_cast<double>(metrics), cpu,
         static_cast<double>(closed.requests * metrics) / cpu, percentile(closed.latencies_ms, 0.5),
         percentile(closed.latencies_ms, 0.99), access_log);
+    if (emitter) {
+        // The registry mirrors the emitter's counters once a second: wait for the last sync.
+        std::this_thread::sleep_for(1500ms);
+        const double sent =
+            counter_total(registry, "mgw_loggregator_envelopes_sent_total") - sent_before;
+        const double dropped =
+            counter_total(registry, "mgw_loggregator_envelopes_dropped_total") - dropped_before;
+        fmt::print(
+            "RESULT phase=closed loggregator=on envelopes_sent={:.0f} "
+            "envelopes_sent_per_s={:.0f} envelopes_dropped={:.0f}\n",
+            sent, sent / wall, dropped);
+    }
 
     const double open_rate = rate > 0 ? rate : closed_rate / 2;
+    const double open_sent_before = counter_total(registry, "mgw_loggregator_envelopes_sent_total");
+    const double open_dropped_before =
+        counter_total(registry, "mgw_loggregator_envelopes_dropped_total");
     const double open_cpu_before = thread_cpu_seconds(server_thread.native_handle());
     const phase_stats open =
         run_phase(endpoint, requests, std::chrono::seconds(seconds), open_rate);
@@ -267,9 +338,20 @@ int main(int argc, char** argv) {
         open.failures, open_cpu, percentile(open.latencies_ms, 0.5),
         percentile(open.latencies_ms, 0.99),
         open.latencies_ms.empty() ? 0.0 : open.latencies_ms.back());
+    if (emitter) {
+        std::this_thread::sleep_for(1500ms);
+        fmt::print(
+            "RESULT phase=open loggregator=on envelopes_sent={:.0f} envelopes_dropped={:.0f}\n",
+            counter_total(registry, "mgw_loggregator_envelopes_sent_total") - open_sent_before,
+            counter_total(registry, "mgw_loggregator_envelopes_dropped_total") -
+                open_dropped_before);
+    }
 
     work.reset();
     asio::co_spawn(server_io, server.drain(clock_type::now() + 2s), asio::detached);
+    if (emitter) {
+        asio::co_spawn(server_io, emitter->drain(clock_type::now() + 5s), asio::detached);
+    }
     server_thread.join();
     ::close(log_fd);
     const bool ok = closed.failures == 0 && open.failures == 0 && closed.requests > 0;

@@ -1,6 +1,7 @@
 // The merged app endpoint: resolve → fan out → parse → merge → stream, with Promfetcher's status
 // codes and the per-instance synthetic series.
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <iterator>
 #include <tuple>
@@ -21,9 +22,12 @@
 #include <mgw/apps/app_request.hpp>
 #include <mgw/apps/instance_labels.hpp>
 #include <mgw/apps/scrape_report.hpp>
+#include <mgw/core/memory_budget.hpp>
+#include <mgw/core/uuid.hpp>
 #include <mgw/exposition/content_type.hpp>
 #include <mgw/exposition/parser.hpp>
 #include <mgw/exposition/writer.hpp>
+#include <mgw/http/memory_refusal.hpp>
 #include <mgw/routes/identifier.hpp>
 #include <mgw/routes/route_snapshot.hpp>
 #include <mgw/scrape/request_headers.hpp>
@@ -93,6 +97,21 @@ std::vector<const std::map<std::string, std::string>*> distinct_apps(
     return apps;
 }
 
+// What a parsed exposition holds beside its body, and what the merger keeps per family of it:
+// leased like the body, since a merge holds both until its answer is written.
+std::size_t parsed_bytes(const exposition::parsed_exposition& parsed) {
+    constexpr std::size_t merger_bytes_per_family = 64;
+    return parsed.families.capacity() * (sizeof(exposition::family) + merger_bytes_per_family) +
+           parsed.samples.capacity() * sizeof(exposition::sample) +
+           parsed.labels.capacity() * sizeof(exposition::label) +
+           parsed.exemplars.capacity() * sizeof(exposition::exemplar);
+}
+
+// Gives a string's memory back (assigning an empty string may keep the buffer).
+void release(std::string& text) {
+    std::string().swap(text);
+}
+
 // Promfetcher's label sets: the app's six, plus index and instance_id for failures.
 prometheus::Labels promfetch_labels(const routes::endpoint& endpoint, bool with_instance) {
     prometheus::Labels labels;
@@ -116,6 +135,7 @@ struct app_metrics_service::metrics {
     prometheus::Counter& type_conflicts;
     prometheus::Counter& parse_errors;
     prometheus::Counter& source_errors;
+    prometheus::Family<prometheus::Counter>& repairs;
 
     explicit metrics(prometheus::Registry& registry)
         : fetch_success(prometheus::BuildCounter()
@@ -143,7 +163,28 @@ struct app_metrics_service::metrics {
                             .Help("Contributions of pushed or connected sources left out of an "
                                   "app's answer: invalid exposition or a failed source.")
                             .Register(registry)
-                            .Add({})) {}
+                            .Add({})),
+          repairs(prometheus::BuildCounter()
+                      .Name("mgw_app_source_repairs_total")
+                      .Help("What reading instances' and other sources' expositions leniently "
+                            "changed so that app answers stay valid, by action (joined, "
+                            "ignored, dropped_family, dropped_metric, dropped_sample, "
+                            "repaired).")
+                      .Register(registry)) {}
+
+    // Counts what a lenient read of one source changed.
+    void count(const exposition::leniency_report& report) {
+        if (report.empty()) {
+            return;
+        }
+        for (std::size_t i = 0; i < exposition::leniency_action_count; ++i) {
+            const auto action = static_cast<exposition::leniency_action>(i);
+            if (const std::size_t n = report.count(action); n != 0) {
+                repairs.Add({{"action", std::string(exposition::to_string(action))}})
+                    .Increment(static_cast<double>(n));
+            }
+        }
+    }
 };
 
 // A source's contribution prepared for the merger: parsed, its labels escaped once. The
@@ -153,9 +194,10 @@ struct app_metrics_service::contribution {
     std::vector<std::string> escaped_values;
     std::vector<exposition::label> labels;
 
-    bool prepare(const contributed_exposition& source, exposition::parse_error& error) {
-        if (!exposition::parse(source.body, source.format, parsed, error, {},
-                               exposition::label_storage::raw_when_canonical)) {
+    bool prepare(const contributed_exposition& source, exposition::parse_error& error,
+                 exposition::leniency_report& report) {
+        if (!exposition::read_lenient(source.body, source.format, parsed, error, report, {},
+                                      exposition::label_storage::raw_when_canonical)) {
             return false;
         }
         escaped_values.reserve(source.labels.size());
@@ -180,6 +222,14 @@ app_metrics_service::app_metrics_service(const routes::route_table& table, scrap
       options_(std::move(options)),
       log_(log),
       metrics_(std::make_unique<metrics>(registry)) {}
+
+app_metrics_service::app_metrics_service(const routes::route_table& table, scrape::scraper& scraper,
+                                         app_metrics_options options, core::logger& log,
+                                         prometheus::Registry& registry,
+                                         core::memory_budget& memory)
+    : app_metrics_service(table, scraper, std::move(options), log, registry) {
+    memory_ = &memory;
+}
 
 app_metrics_service::~app_metrics_service() = default;
 
@@ -283,8 +333,12 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     routes::order_instances(endpoints);
     const routes::endpoint* first = endpoints.empty() ? nullptr : &*endpoints.front();
     const std::vector<const std::map<std::string, std::string>*> apps = distinct_apps(endpoints);
+    // Sources compare GUIDs in the canonical spelling, also for an app only they know.
+    const std::string_view known_guid = first != nullptr ? first->tag("app_id") : shown;
+    const std::string app_guid =
+        core::canonical_uuid(known_guid).value_or(first != nullptr ? std::string(known_guid) : "");
     const app_query query{.identifier = shown,
-                          .app_guid = first != nullptr ? first->tag("app_id") : std::string_view(),
+                          .app_guid = app_guid,
                           .tags = first != nullptr ? &first->tags : nullptr,
                           .apps = apps};
     const std::string metric_path = instance_metric_path(app, query.app_guid);
@@ -305,36 +359,59 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
             client_headers.emplace_back(name, std::string(*value));
         }
     }
+    // The answer's chunk buffers (and their gzip form) are leased before anything is fetched,
+    // so a merge that could not be written does not start.
+    core::memory_lease answer_lease;
+    if (memory_ != nullptr) {
+        auto lease =
+            memory_->try_lease(core::memory_use::http_answer, 2 * (options_.chunk_bytes + 4096));
+        if (!lease) {
+            http::answer_memory_refusal(response, "the merged answer");
+            co_return;
+        }
+        answer_lease = std::move(*lease);
+    }
     const clock::time_point deadline = scrape_deadline(request, options_.scrape_timeout);
     const scrape::scrape_request_options scrape_options{
         .deadline = deadline,
         .headers = scrape::select_forward_headers(client_headers, options_.forward_headers),
         .accept = std::string(app.api_version == 1 ? scrape::accept_v1 : scrape::accept_v2),
         .max_body_bytes = options_.max_body_bytes,
-        .accept_gzip = true};
+        .accept_gzip = true,
+        .memory = memory_};
 
     // Each body is parsed on its instance's strand as soon as it arrives, so parsing runs on
     // every I/O thread and overlaps the fetches still in flight. Bodies move into `bodies`
     // (sized once, never reallocated) because the parsed views point into them.
     const std::size_t count = targets.size();
     std::vector<std::string> bodies(count);
+    // Each body's lease, grown by its parsed series: the merge holds nothing it did not lease.
+    std::vector<core::memory_lease> leases(count);
+    std::atomic<bool> memory_refused{false};
     std::vector<exposition::parsed_exposition> expositions(count);
     std::vector<instance_labels> labels(count);
     std::vector<instance_outcome> outcomes(count);
+    std::vector<exposition::leniency_report> repairs(count);
     for (std::size_t i = 0; i < count; ++i) {
         labels[i].assign(*endpoints[i]);
         outcomes[i].labels = &labels[i];
     }
     auto parse_body = [&](std::size_t i, scrape::scrape_result& result) {
-        if (!result.ok()) {
+        if (result.error == scrape::scrape_error::memory) {
+            memory_refused = true;
+        }
+        if (!result.ok() || memory_refused) {
             return;
         }
         bodies[i] = std::move(result.body);
+        leases[i] = std::move(result.lease);
         exposition::parse_error parse_error;
         const auto input_format = exposition::format_from_content_type(result.content_type);
-        // Raw label blocks: a million series are held until the merge is written.
-        if (!exposition::parse(bodies[i], input_format, expositions[i], parse_error, {},
-                               exposition::label_storage::raw_when_canonical)) {
+        // Read as Prometheus would ingest it (repeated families joined...), repaired so the
+        // answer stays valid. Raw label blocks: a million series are held until the merge.
+        if (!exposition::read_lenient(bodies[i], input_format, expositions[i], parse_error,
+                                      repairs[i], {},
+                                      exposition::label_storage::raw_when_canonical)) {
             expositions[i].clear();
             outcomes[i].reason = "parse_error";
             metrics_->parse_errors.Increment();
@@ -342,12 +419,45 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
                        {{"instance", endpoints[i]->address}, {"error", parse_error.message()}});
             return;
         }
+        if (!leases[i].grow(parsed_bytes(expositions[i]))) {
+            memory_refused = true;
+            expositions[i] = {};
+            release(bodies[i]);
+            leases[i].reset();
+            return;
+        }
         outcomes[i].up = true;
         outcomes[i].samples = expositions[i].samples.size();
+        outcomes[i].samples_dropped = repairs[i].samples_dropped();
+        metrics_->count(repairs[i]);
+        if (!repairs[i].empty() && log_.enabled(core::log_level::debug)) {
+            log_.debug("instance body repaired",
+                       {{"instance", endpoints[i]->address},
+                        {"first_change", exposition::leniency_report::describe(
+                                             repairs[i].notes().front(), bodies[i])}});
+        }
     };
     auto [results, contributed] =
         co_await (scraper_.scrape_all(targets, scrape_options, parse_body) &&
                   collect_sources(query, deadline, app.only_app_metrics));
+    // What the sources handed over is held as long as the instances' bodies.
+    core::memory_lease contributed_lease;
+    if (memory_ != nullptr) {
+        contributed_lease = memory_->empty_lease(core::memory_use::scrape_bodies);
+        std::size_t contributed_bytes = 0;
+        for (const contributed_exposition& c : contributed) {
+            contributed_bytes += c.body.capacity();
+        }
+        if (!contributed_lease.grow(contributed_bytes)) {
+            memory_refused = true;
+        }
+    }
+    if (memory_refused) {
+        // Everything this merge held goes back now; the client may retry once others are done.
+        log_.debug("merge refused by the memory ceiling", {{"app", shown}});
+        http::answer_memory_refusal(response, "the instance bodies of this merge");
+        co_return;
+    }
     if (endpoints.empty() && contributed.empty()) {
         plain_text(response, 404, not_found_body(shown));
         co_return;
@@ -392,11 +502,19 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     std::size_t contribution_sources = 0;
     for (std::size_t i = 0; i < contributed.size(); ++i) {
         exposition::parse_error contribution_error;
-        if (!contributions[i].prepare(contributed[i], contribution_error)) {
+        exposition::leniency_report contribution_repairs;
+        const bool prepared =
+            contributions[i].prepare(contributed[i], contribution_error, contribution_repairs);
+        metrics_->count(contribution_repairs);
+        if (!prepared) {
             metrics_->source_errors.Increment();
             log_.error("app source contribution not parsable",
                        {{"app", shown}, {"error", contribution_error.message()}});
             continue;
+        }
+        if (!contributed_lease.grow(parsed_bytes(contributions[i].parsed))) {
+            http::answer_memory_refusal(response, "the instance bodies of this merge");
+            co_return;
         }
         merger.add_source(contributions[i].parsed, contributions[i].labels);
         ++contribution_sources;

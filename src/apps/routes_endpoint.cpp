@@ -2,6 +2,8 @@
 #include <mgw/apps/routes_endpoint.hpp>
 #include <mgw/routes/route_snapshot.hpp>
 
+#include "routes_api_auth.hpp"
+
 namespace mgw::apps {
 
 http::handler make_routes_handler(const routes::route_table& table,
@@ -9,14 +11,7 @@ http::handler make_routes_handler(const routes::route_table& table,
     return [&table, credentials = std::move(credentials)](
                http::request_context& request,
                http::response& response) -> boost::asio::awaitable<void> {
-        if (!http::basic_auth_matches(request.header("Authorization").value_or(""), credentials)) {
-            response.status(http::status::unauthorized);
-            response.set("WWW-Authenticate", R"(Basic realm="metrics-gateway routes")");
-            response.set("Content-Type", "text/plain; charset=utf-8");
-            response.body(credentials.username.empty()
-                              ? "401 Unauthorized: set routes_api.username and "
-                                "routes_api.password to enable /routes\n"
-                              : "401 Unauthorized\n");
+        if (!routes_api_allows(request, response, credentials, "/routes")) {
             co_return;
         }
         response.set("Content-Type", "application/json");

@@ -51,6 +51,14 @@ std::string render_scrape_report(std::span<const instance_outcome> outcomes, rep
     for (const instance_outcome& outcome : outcomes) {
         append_series(out, "mgw_scrape_samples", outcome, outcome.samples);
     }
+    out +=
+        "# HELP mgw_scrape_samples_dropped Samples of the instance's exposition left out to "
+        "keep the answer valid (repeated families of another TYPE, repeated series, invalid "
+        "histograms...).\n";
+    out += "# TYPE mgw_scrape_samples_dropped gauge\n";
+    for (const instance_outcome& outcome : outcomes) {
+        append_series(out, "mgw_scrape_samples_dropped", outcome, outcome.samples_dropped);
+    }
     return out;
 }
 

@@ -158,6 +158,7 @@ struct bosh_service::impl : ingest_sink, std::enable_shared_from_this<impl> {
     ingest_server ingest;
     asio::steady_timer tick_timer;
     std::atomic<bool> stopped{false};
+    event_listener listener;
 
     prometheus::Family<prometheus::Counter>& events;
     prometheus::Counter& heartbeats;
@@ -222,6 +223,9 @@ struct bosh_service::impl : ingest_sink, std::enable_shared_from_this<impl> {
                 if (!gauges.record(std::get<hm_alert>(*decoded.event))) {
                     unlisted.Increment();
                 }
+            }
+            if (listener) {
+                listener(*decoded.event);
             }
             accepted.push_back(line);
         }
@@ -455,6 +459,10 @@ void bosh_service::register_routes(http::router& routes) {
             co_await self->serve_metrics(ctx, res);
         },
         http::route_options("/v1/bosh/metrics"));
+}
+
+void bosh_service::on_event(event_listener listener) {
+    impl_->listener = std::move(listener);
 }
 
 void bosh_service::start() {

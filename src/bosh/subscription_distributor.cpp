@@ -15,7 +15,7 @@ namespace mgw::bosh {
 
 namespace {
 
-// What one queued event costs beyond its JSON: the shared control block and the struct.
+// What one queued event costs beyond its encodings: the shared control block and the struct.
 constexpr std::size_t event_overhead = sizeof(distributed_event) + 32;
 
 }  // namespace
@@ -145,7 +145,8 @@ void subscription_distributor::assign(subscription& s, event_ptr event, bool fro
 subscription_distributor::pop_result subscription_distributor::pop(consumer_id cid,
                                                                    std::vector<event_ptr>& out,
                                                                    std::size_t max_events,
-                                                                   std::size_t max_bytes) {
+                                                                   std::size_t max_bytes,
+                                                                   event_encoding measured) {
     const std::lock_guard lock(mutex_);
     const auto it = consumers_.find(cid);
     if (it == consumers_.end()) {
@@ -154,19 +155,22 @@ subscription_distributor::pop_result subscription_distributor::pop(consumer_id c
     consumer& c = it->second;
     subscription& s = *c.group;
     std::size_t count = 0;
-    std::size_t bytes = 0;
+    std::size_t bytes = 0;  // of the measured encoding
+    std::size_t json_bytes = 0;
     while (count < max_events && !c.queue.empty()) {
-        const std::size_t size = c.queue.front()->json.size();
+        const distributed_event& e = *c.queue.front();
+        const std::size_t size = measured == event_encoding::grpc ? e.grpc.size() : e.json.size();
         if (count > 0 && size > max_bytes - std::min(bytes, max_bytes)) {
             break;
         }
         bytes += size;
+        json_bytes += e.json.size();
         out.push_back(std::move(c.queue.front()));
         c.queue.pop_front();
         ++count;
     }
     s.queued -= count;
-    s.queued_bytes -= bytes;
+    s.queued_bytes -= json_bytes;
     s.delivered += count;
     if (count == 0) {
         c.waiting = true;
@@ -198,12 +202,23 @@ void subscription_distributor::give_back(consumer_id cid, std::span<const event_
 }
 
 std::size_t subscription_distributor::publish(std::span<const std::string_view> lines) {
+    // The gRPC encoding parses the JSON: the costly part of publishing, so it is done before
+    // the lock that every stream's pop() waits for. Skipped while nobody is subscribed; a
+    // subscription created in between gets lines encoded under the lock instead.
+    std::vector<std::string> encoded;
+    if (options_.encode_grpc && subscription_count() > 0) {
+        encoded.reserve(lines.size());
+        for (const std::string_view line : lines) {
+            encoded.push_back(options_.encode_grpc(line));
+        }
+    }
     const std::lock_guard lock(mutex_);
     if (closed_) {
         return 0;
     }
     std::size_t queued = 0;
-    for (const std::string_view line : lines) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::string_view line = lines[i];
         event_ptr event;
         bool refused = false;
         for (auto& [id, s] : subscriptions_) {
@@ -212,11 +227,17 @@ std::size_t subscription_distributor::publish(std::span<const std::string_view> 
                 continue;
             }
             if (!event && !refused) {
-                auto lease =
-                    memory_.try_lease(core::memory_use::bosh_queues, line.size() + event_overhead);
+                std::string grpc;
+                if (i < encoded.size()) {
+                    grpc = std::move(encoded[i]);
+                } else if (options_.encode_grpc) {
+                    grpc = options_.encode_grpc(line);
+                }
+                auto lease = memory_.try_lease(core::memory_use::bosh_queues,
+                                               line.size() + grpc.size() + event_overhead);
                 if (lease) {
                     event = std::make_shared<distributed_event>(
-                        distributed_event{std::string(line), std::move(*lease)});
+                        distributed_event{std::string(line), std::move(grpc), std::move(*lease)});
                 } else {
                     refused = true;
                 }

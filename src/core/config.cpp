@@ -559,12 +559,40 @@ void read_broker(const YAML::Node& node, broker_config& out) {
     }
 }
 
+void read_bosh_grpc(const YAML::Node& node, const std::string& path, bosh_config& bosh) {
+    bosh_grpc_config& out = bosh.grpc;
+    const section s(node, path,
+                    {"listen", "tls", "max_connections", "max_concurrent_streams",
+                     "send_queue_bytes", "keepalive_time", "keepalive_timeout", "ping_min_time"});
+    read_optional_address(s, "listen", out.listen);
+    read_server_tls(s.get("tls"), s.path_of("tls"), out.tls);
+    read_uint(s, "max_connections", out.max_connections, 1, 1'000'000);
+    read_uint(s, "max_concurrent_streams", out.max_concurrent_streams, 1, 100'000);
+    read_uint(s, "send_queue_bytes", out.send_queue_bytes, 16384, std::uint64_t{1} << 30);
+    read_duration(s, "keepalive_time", out.keepalive_time, zero_duration::allowed);
+    read_duration(s, "keepalive_timeout", out.keepalive_timeout, zero_duration::rejected);
+    read_duration(s, "ping_min_time", out.ping_min_time, zero_duration::allowed);
+    if (!out.listen) {
+        return;
+    }
+    if (!out.tls.enabled()) {
+        throw config_error(s.path_of("tls"),
+                           "cert_file and key_file are required when bosh.grpc.listen is set "
+                           "(the egress is TLS only, as the original)");
+    }
+    if (!bosh.ingest_listen) {
+        throw config_error(s.path_of("listen"),
+                           "needs bosh.ingest_listen: the events come from the HM plugin");
+    }
+}
+
 void read_bosh(const YAML::Node& node, bosh_config& out) {
-    const section s(node, "bosh",
-                    {"ingest_listen", "max_line_bytes", "queue_size", "max_subscriptions",
-                     "subscription_idle_expiry", "heartbeat_staleness", "stream_keepalive", "auth",
-                     "uaa", "ingest_allow_remote", "ingest_max_connections", "ingest_idle_timeout",
-                     "queue_bytes", "labelled_subscriptions", "gauges_max_bytes", "metrics_auth"});
+    const section s(
+        node, "bosh",
+        {"ingest_listen", "max_line_bytes", "queue_size", "max_subscriptions",
+         "subscription_idle_expiry", "heartbeat_staleness", "stream_keepalive", "auth", "uaa",
+         "ingest_allow_remote", "ingest_max_connections", "ingest_idle_timeout", "queue_bytes",
+         "labelled_subscriptions", "gauges_max_bytes", "metrics_auth", "grpc"});
     read_optional_address(s, "ingest_listen", out.ingest_listen);
     read_bool(s, "ingest_allow_remote", out.ingest_allow_remote);
     if (out.ingest_listen && !out.ingest_allow_remote &&
@@ -649,13 +677,16 @@ void read_bosh(const YAML::Node& node, bosh_config& out) {
                            "required when bosh.ingest_listen is set (event streams are "
                            "authorized by UAA)");
     }
+    read_bosh_grpc(s.get("grpc"), s.path_of("grpc"), out);
 }
 
 void read_rsocket(const YAML::Node& node, rsocket_config& out) {
-    const section s(node, "rsocket",
-                    {"tcp_listen", "websocket_listen", "push_ttl", "max_frame_bytes",
-                     "max_text_bytes", "max_connections", "key_bits", "key_threads", "key_stock",
-                     "key_share_max_connections", "key_wait_target"});
+    const section s(
+        node, "rsocket",
+        {"tcp_listen", "websocket_listen", "push_ttl", "max_frame_bytes", "max_text_bytes",
+         "max_connections", "key_bits", "key_threads", "key_stock", "key_share_max_connections",
+         "key_wait_target", "trust_declared_app_identity", "setup_timeout", "frame_timeout",
+         "max_connection_bytes", "max_held_push_bytes"});
     read_optional_address(s, "tcp_listen", out.tcp_listen);
     read_optional_address(s, "websocket_listen", out.websocket_listen);
     read_duration(s, "push_ttl", out.push_ttl, zero_duration::rejected);
@@ -667,6 +698,89 @@ void read_rsocket(const YAML::Node& node, rsocket_config& out) {
     read_uint(s, "key_stock", out.key_stock, 0, 1024);
     read_uint(s, "key_share_max_connections", out.key_share_max_connections, 1, 100'000);
     read_duration(s, "key_wait_target", out.key_wait_target, zero_duration::allowed);
+    read_bool(s, "trust_declared_app_identity", out.trust_declared_app_identity);
+    read_duration(s, "setup_timeout", out.setup_timeout, zero_duration::rejected);
+    read_duration(s, "frame_timeout", out.frame_timeout, zero_duration::rejected);
+    read_byte_size(s, "max_connection_bytes", out.max_connection_bytes, std::uint64_t{64} << 10,
+                   std::uint64_t{1} << 40);
+    read_byte_size(s, "max_held_push_bytes", out.max_held_push_bytes, 0, std::uint64_t{1} << 40);
+}
+
+void read_loggregator(const YAML::Node& node, gateway_config& config) {
+    loggregator_config& out = config.loggregator;
+    const section s(
+        node, "loggregator",
+        {"push", "bosh", "alerts", "agent", "tls", "server_name", "counters", "bosh_ip_tag",
+         "queue_bytes", "batch_size", "batch_interval", "keepalive_time", "keepalive_timeout"});
+    read_bool(s, "push", out.push);
+    read_bool(s, "bosh", out.bosh);
+    read_bool(s, "alerts", out.alerts);
+    read_address(s, "agent", out.agent);
+    if (out.agent.port == 0) {
+        throw config_error(s.path_of("agent"), "a port is required (the agent's is 3458)");
+    }
+    const section tls(s.get("tls"), s.path_of("tls"), {"ca_file", "cert_file", "key_file"});
+    read_string(tls, "ca_file", out.tls.ca_file);
+    read_string(tls, "cert_file", out.tls.cert_file);
+    read_string(tls, "key_file", out.tls.key_file);
+    read_string(s, "server_name", out.server_name);
+    if (out.server_name.empty()) {
+        throw config_error(s.path_of("server_name"), "must not be empty");
+    }
+    std::string counters;
+    read_string(s, "counters", counters);
+    if (counters == "counter") {
+        out.counters = loggregator_counters::counter;
+    } else if (counters == "gauge" || counters.empty()) {
+        out.counters = loggregator_counters::gauge;
+    } else {
+        throw config_error(
+            s.path_of("counters"),
+            fmt::format("invalid value \"{}\" (expected gauge or counter)", counters));
+    }
+    read_string(s, "bosh_ip_tag", out.bosh_ip_tag);
+    read_byte_size(s, "queue_bytes", out.queue_bytes, std::uint64_t{64} << 10,
+                   std::uint64_t{1} << 30);
+    read_uint(s, "batch_size", out.batch_size, 1, 1000);
+    read_duration(s, "batch_interval", out.batch_interval, zero_duration::rejected);
+    if (out.batch_interval > std::chrono::minutes(1)) {
+        throw config_error(s.path_of("batch_interval"), "must be at most 1m");
+    }
+    read_duration(s, "keepalive_time", out.keepalive_time, zero_duration::allowed);
+    if (out.keepalive_time.count() != 0 && out.keepalive_time < std::chrono::seconds(10)) {
+        throw config_error(s.path_of("keepalive_time"),
+                           "must be 0 (no pings) or at least 10s: the agent answers pings "
+                           "closer than 10 s with GOAWAY too_many_pings");
+    }
+    read_duration(s, "keepalive_timeout", out.keepalive_timeout, zero_duration::rejected);
+    if (!out.enabled()) {
+        if (out.alerts) {
+            throw config_error(s.path_of("alerts"), "needs loggregator.bosh");
+        }
+        return;
+    }
+    const auto required = [&tls](std::string_view key, const std::string& value) {
+        if (value.empty()) {
+            throw config_error(tls.path_of(key),
+                               "required when loggregator.push or loggregator.bosh is true (the "
+                               "agent requires mutual TLS)");
+        }
+    };
+    required("ca_file", out.tls.ca_file);
+    required("cert_file", out.tls.cert_file);
+    required("key_file", out.tls.key_file);
+    if (out.alerts && !out.bosh) {
+        throw config_error(s.path_of("alerts"), "needs loggregator.bosh");
+    }
+    if (out.bosh && !config.bosh.ingest_listen) {
+        throw config_error(s.path_of("bosh"),
+                           "needs bosh.ingest_listen: heartbeats come from the HM plugin");
+    }
+    if (out.push && !(config.push.enabled && config.broker.enabled)) {
+        throw config_error(s.path_of("push"),
+                           "needs push.enabled and broker.enabled: pushes are served only with "
+                           "the broker's access keys");
+    }
 }
 
 void read_log(const YAML::Node& node, log_config& out) {
@@ -688,9 +802,10 @@ void read_log(const YAML::Node& node, log_config& out) {
 }
 
 void read_http(const YAML::Node& node, http_config& out) {
-    const section s(node, "http",
-                    {"header_limit", "body_limit", "idle_timeout", "request_timeout",
-                     "max_connections", "max_pipelined", "gzip_min_bytes"});
+    const section s(
+        node, "http",
+        {"header_limit", "body_limit", "idle_timeout", "request_timeout", "max_connections",
+         "max_pipelined", "gzip_min_bytes", "write_timeout", "max_pipelined_bytes"});
     read_uint(s, "header_limit", out.header_limit, 1024, std::uint64_t{1} << 20);
     read_uint(s, "body_limit", out.body_limit, 1, std::uint64_t{1} << 32);
     read_duration(s, "idle_timeout", out.idle_timeout, zero_duration::rejected);
@@ -699,6 +814,8 @@ void read_http(const YAML::Node& node, http_config& out) {
     read_uint(s, "max_pipelined", out.max_pipelined, 1, 1024);
     read_uint(s, "gzip_min_bytes", out.gzip_min_bytes, 0,
               std::numeric_limits<std::uint32_t>::max());
+    read_duration(s, "write_timeout", out.write_timeout, zero_duration::allowed);
+    read_uint(s, "max_pipelined_bytes", out.max_pipelined_bytes, 1024, std::uint64_t{1} << 32);
 }
 
 void read_routes_api(const YAML::Node& node, routes_api_config& out) {
@@ -913,7 +1030,7 @@ gateway_config read_document(const YAML::Node& root) {
     const section s(root, "",
                     {"listen", "tls", "health_listen", "threads", "nats", "routes", "scrape",
                      "push", "broker", "bosh", "rsocket", "log", "shutdown", "http", "routes_api",
-                     "limits", "external_exporters"});
+                     "limits", "external_exporters", "loggregator"});
     read_address(s, "listen", config.listen);
     read_server_tls(s.get("tls"), "tls", config.tls);
     read_address(s, "health_listen", config.health_listen);
@@ -929,6 +1046,7 @@ gateway_config read_document(const YAML::Node& root) {
     read_broker(s.get("broker"), config.broker);
     read_bosh(s.get("bosh"), config.bosh);
     read_rsocket(s.get("rsocket"), config.rsocket);
+    read_loggregator(s.get("loggregator"), config);
     read_log(s.get("log"), config.log);
     const section shutdown(s.get("shutdown"), "shutdown", {"drain_timeout"});
     read_duration(shutdown, "drain_timeout", config.shutdown.drain_timeout, zero_duration::allowed);

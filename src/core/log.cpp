@@ -13,9 +13,53 @@ namespace mgw::core {
 
 namespace {
 
+// Length of the well-formed UTF-8 sequence (RFC 3629) at the start of `text`, 0 when there is
+// none: overlong forms, surrogates and code points past U+10FFFF included.
+std::size_t utf8_sequence(std::string_view text) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    const auto continuation = [&](std::size_t i) {
+        return i < text.size() && (byte(i) & 0xc0) == 0x80;
+    };
+    const unsigned char lead = byte(0);
+    if (lead >= 0xc2 && lead <= 0xdf) {
+        return continuation(1) ? 2 : 0;
+    }
+    if (lead >= 0xe0 && lead <= 0xef) {
+        if (!continuation(1) || !continuation(2) || (lead == 0xe0 && byte(1) < 0xa0) ||
+            (lead == 0xed && byte(1) > 0x9f)) {
+            return 0;
+        }
+        return 3;
+    }
+    if (lead >= 0xf0 && lead <= 0xf4) {
+        if (!continuation(1) || !continuation(2) || !continuation(3) ||
+            (lead == 0xf0 && byte(1) < 0x90) || (lead == 0xf4 && byte(1) > 0x8f)) {
+            return 0;
+        }
+        return 4;
+    }
+    return 0;
+}
+
+// Values often come from the network (a request path, a header): a line must stay one valid
+// UTF-8 JSON line whatever they hold. A byte that is not part of well-formed UTF-8 is written
+// as the text `\xHH`, so it is visible without making the line unreadable.
 void append_json_string(std::string& out, std::string_view text) {
     out.push_back('"');
-    for (unsigned char c : text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x80) {
+            const std::size_t length = utf8_sequence(text.substr(i));
+            if (length == 0) {
+                // A backslash escaped for JSON: the decoded value reads `\xHH`.
+                fmt::format_to(std::back_inserter(out), "\\\\x{:02x}", c);
+                ++i;
+            } else {
+                out.append(text.substr(i, length));
+                i += length;
+            }
+            continue;
+        }
         switch (c) {
             case '"':
                 out += "\\\"";
@@ -33,19 +77,40 @@ void append_json_string(std::string& out, std::string_view text) {
                 out += "\\t";
                 break;
             default:
-                if (c < 0x20) {
+                if (c < 0x20 || c == 0x7f) {
                     fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
                 } else {
                     out.push_back(static_cast<char>(c));
                 }
         }
+        ++i;
     }
     out.push_back('"');
 }
 
+// True when `text` holds only well-formed UTF-8 and no DEL.
+bool clean_utf8(std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == 0x7f) {
+            return false;
+        }
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t length = utf8_sequence(text.substr(i));
+        if (length == 0) {
+            return false;
+        }
+        i += length;
+    }
+    return true;
+}
+
 // Text values are quoted only when a reader could otherwise misread where they end.
 void append_text_value(std::string& out, std::string_view text) {
-    bool needs_quotes = text.empty();
+    bool needs_quotes = text.empty() || !clean_utf8(text);
     for (unsigned char c : text) {
         if (c <= ' ' || c == '"' || c == '=' || c == '\\') {
             needs_quotes = true;
@@ -62,6 +127,10 @@ void append_text_value(std::string& out, std::string_view text) {
 // A message is left unquoted for readability, but a control character (a newline from an
 // error text) must not split the event over two lines.
 void append_text_message(std::string& out, std::string_view text) {
+    if (!clean_utf8(text)) {
+        append_json_string(out, text);
+        return;
+    }
     for (unsigned char c : text) {
         if (c == '\n') {
             out += "\\n";

@@ -1,5 +1,6 @@
-// The budget is one atomic total with a compare-and-swap reservation, so a refusal never leaves
-// bytes half-taken; the per-use totals only feed the gauges and tests.
+// The budget is one atomic total and one per use, each taken with a compare-and-swap
+// reservation (the use's share first, then the whole), so a refusal never leaves bytes
+// half-taken.
 #include <cstdio>
 #include <string>
 #include <unistd.h>
@@ -16,7 +17,7 @@ namespace {
 
 constexpr std::array<std::string_view, memory_use_count> use_names{
     "http_answer", "scrape_bodies",  "rsocket_frames", "rsocket_pushes", "rsocket_pulls",
-    "bosh_queues", "request_bodies", "grpc_streams",   "peer_answers",
+    "bosh_queues", "request_bodies", "grpc_streams",   "peer_answers",   "loggregator",
 };
 
 constexpr std::size_t index_of(memory_use use) {
@@ -80,26 +81,52 @@ std::uint64_t memory_budget::refusals(memory_use use) const {
     return refusals_by_use_.at(index_of(use)).load(std::memory_order_relaxed);
 }
 
+void memory_budget::limit_use(memory_use use, std::size_t bytes) {
+    use_limits_.at(index_of(use)) = bytes;
+}
+
+std::size_t memory_budget::use_limit(memory_use use) const {
+    const std::size_t own = use_limits_.at(index_of(use));
+    return own == 0 || (limit_ != 0 && own > limit_) ? limit_ : own;
+}
+
 bool memory_budget::acquire(memory_use use, std::size_t bytes) {
     const std::size_t index = index_of(use);
     if (bytes == 0) {
         return true;
     }
+    const auto refuse = [&] {
+        refusals_by_use_.at(index).fetch_add(1, std::memory_order_relaxed);
+        if (metrics_) {
+            metrics_->refusals.at(index)->Increment();
+        }
+        return false;
+    };
+    // The use's own share first, then the whole budget; a refusal of the second gives the
+    // first back, so nothing stays half-taken.
+    std::atomic<std::size_t>& own = leased_by_use_.at(index);
+    const std::size_t own_limit = use_limit(use);
+    std::size_t held = own.load(std::memory_order_relaxed);
+    while (true) {
+        const bool fits = own_limit == 0 || (bytes <= own_limit && held <= own_limit - bytes);
+        if (!fits) {
+            return refuse();
+        }
+        if (own.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed)) {
+            break;
+        }
+    }
     std::size_t current = leased_.load(std::memory_order_relaxed);
     while (true) {
         const bool fits = limit_ == 0 || (bytes <= limit_ && current <= limit_ - bytes);
         if (!fits) {
-            refusals_by_use_.at(index).fetch_add(1, std::memory_order_relaxed);
-            if (metrics_) {
-                metrics_->refusals.at(index)->Increment();
-            }
-            return false;
+            own.fetch_sub(bytes, std::memory_order_relaxed);
+            return refuse();
         }
         if (leased_.compare_exchange_weak(current, current + bytes, std::memory_order_relaxed)) {
             break;
         }
     }
-    leased_by_use_.at(index).fetch_add(bytes, std::memory_order_relaxed);
     if (metrics_) {
         metrics_->leased.at(index)->Increment(static_cast<double>(bytes));
     }
@@ -156,6 +183,10 @@ void memory_lease::shrink(std::size_t less) {
 
 void memory_lease::reset() {
     shrink(bytes_);
+}
+
+std::size_t merge_share(std::size_t leasable) {
+    return leasable / 4 * 3;
 }
 
 std::size_t leasable_bytes(std::size_t ceiling, std::size_t resident_at_start) {

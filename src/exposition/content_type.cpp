@@ -7,33 +7,8 @@ namespace mgw::exposition {
 namespace {
 
 using core::iequals;
+using core::is_tchar;
 using core::trim_whitespace;
-
-bool is_tchar(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-        return true;
-    }
-    switch (c) {
-        case '!':
-        case '#':
-        case '$':
-        case '%':
-        case '&':
-        case '\'':
-        case '*':
-        case '+':
-        case '-':
-        case '.':
-        case '^':
-        case '_':
-        case '`':
-        case '|':
-        case '~':
-            return true;
-        default:
-            return false;
-    }
-}
 
 bool is_token(std::string_view s) {
     if (s.empty()) {

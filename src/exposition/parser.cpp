@@ -1,6 +1,8 @@
 // Entry points of the exposition parser: UTF-8 validation, format dispatch, format detection.
 #include "mgw/exposition/parser.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 
 #include "parser_formats.hpp"
@@ -46,8 +48,75 @@ std::string parse_error::message() const {
     return text;
 }
 
-bool parse(std::string_view input, format input_format, parsed_exposition& out, parse_error& error,
-           const parse_limits& limits, label_storage storage) {
+std::string_view to_string(leniency_action action) {
+    switch (action) {
+        case leniency_action::joined:
+            return "joined";
+        case leniency_action::ignored:
+            return "ignored";
+        case leniency_action::dropped_family:
+            return "dropped_family";
+        case leniency_action::dropped_metric:
+            return "dropped_metric";
+        case leniency_action::dropped_sample:
+            return "dropped_sample";
+        case leniency_action::repaired:
+            return "repaired";
+    }
+    return "changed";
+}
+
+void leniency_report::clear() {
+    std::fill(std::begin(counts_), std::end(counts_), 0);
+    changes_ = 0;
+    samples_dropped_ = 0;
+    unrepairable_ = 0;
+    notes_.clear();
+}
+
+void leniency_report::note(const char* at, leniency_action action, std::string_view reason,
+                           std::size_t samples_dropped) {
+    ++counts_[static_cast<std::size_t>(action)];
+    ++changes_;
+    samples_dropped_ += samples_dropped;
+    if (notes_.size() < max_notes) {
+        notes_.push_back({at, action, reason});
+    }
+}
+
+void leniency_report::note_unrepairable(const char* at, std::size_t samples_dropped) {
+    ++unrepairable_;
+    note(at, leniency_action::dropped_family,
+         "family the repairs could not make valid (a gap in the rules)", samples_dropped);
+}
+
+std::string leniency_report::describe(const leniency_note& note, std::string_view input) {
+    std::size_t line = 1;
+    std::size_t column = 1;
+    if (note.at >= input.data() && note.at <= input.data() + input.size()) {
+        const std::string_view before(input.data(),
+                                      static_cast<std::size_t>(note.at - input.data()));
+        for (const char c : before) {
+            line += c == '\n' ? 1 : 0;
+        }
+        const std::size_t newline = before.rfind('\n');
+        column = newline == std::string_view::npos ? before.size() + 1 : before.size() - newline;
+    }
+    std::string text = std::to_string(line);
+    text += ':';
+    text += std::to_string(column);
+    text += ": ";
+    text += to_string(note.action);
+    text += ": ";
+    text += note.reason;
+    return text;
+}
+
+namespace {
+
+bool parse_any(std::string_view input, format input_format, parsed_exposition& out,
+               parse_error& error, const parse_limits& limits, label_storage storage,
+               leniency_report* report) {
     out.clear();
     out.source_format = input_format;
     error = parse_error{};
@@ -66,8 +135,22 @@ bool parse(std::string_view input, format input_format, parsed_exposition& out, 
         return false;
     }
     return input_format == format::openmetrics
-               ? detail::parse_openmetrics(input, out, error, limits)
-               : detail::parse_prometheus(input, out, error, limits, storage);
+               ? detail::parse_openmetrics(input, out, error, limits, report)
+               : detail::parse_prometheus(input, out, error, limits, storage, report);
+}
+
+}  // namespace
+
+bool parse(std::string_view input, format input_format, parsed_exposition& out, parse_error& error,
+           const parse_limits& limits, label_storage storage) {
+    return parse_any(input, input_format, out, error, limits, storage, nullptr);
+}
+
+bool read_lenient(std::string_view input, format input_format, parsed_exposition& out,
+                  parse_error& error, leniency_report& report, const parse_limits& limits,
+                  label_storage storage) {
+    report.clear();
+    return parse_any(input, input_format, out, error, limits, storage, &report);
 }
 
 void append_labels_of(const parsed_exposition& src, const sample& s, std::vector<label>& out) {

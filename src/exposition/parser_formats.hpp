@@ -12,11 +12,13 @@
 
 namespace mgw::exposition::detail {
 
-// Both expect `out` cleared and `input` already checked to be valid UTF-8.
+// Both expect `out` cleared and `input` already checked to be valid UTF-8. With a `report`
+// they read leniently (read_lenient) and note what they changed there.
 bool parse_prometheus(std::string_view input, parsed_exposition& out, parse_error& error,
-                      const parse_limits& limits, label_storage storage);
+                      const parse_limits& limits, label_storage storage,
+                      leniency_report* report = nullptr);
 bool parse_openmetrics(std::string_view input, parsed_exposition& out, parse_error& error,
-                       const parse_limits& limits);
+                       const parse_limits& limits, leniency_report* report = nullptr);
 
 // Splits the input into lines without their '\n', bounded by max_line_bytes.
 class line_reader {

@@ -31,6 +31,22 @@ class group_set {
         }
     }
 
+    // The sample index stored for a group that has `hash` and that `equal` accepts, or
+    // UINT32_MAX when there is none.
+    template <typename Equal>
+    std::uint32_t find(std::uint64_t hash, Equal&& equal) const {
+        if (slots_.empty())
+            return UINT32_MAX;
+        const std::size_t mask = slots_.mask();
+        for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+            if (!slots_.occupied(i))
+                return UINT32_MAX;
+            const slot& s = slots_[i];
+            if (s.hash == hash && equal(s.sample_index))
+                return s.sample_index;
+        }
+    }
+
     void insert(std::uint64_t hash, std::uint32_t sample_index) {
         slots_.reserve_one();
         slots_.insert_new(slot{hash, sample_index, 0});

@@ -18,19 +18,42 @@ class name_set {
     // Forgets every name in O(1); keeps the capacity.
     void clear() { slots_.clear(); }
 
+    static constexpr std::uint32_t absent = UINT32_MAX;
+
     // Inserts base + suffix; false when that name is already present.
     bool insert(std::string_view base, std::string_view suffix) {
+        return emplace(base, suffix, 0) == absent;
+    }
+
+    // Inserts base + suffix with `value` (a lenient read stores the index of the family that
+    // owns the name). Returns `absent` when inserted, else the value already stored.
+    std::uint32_t emplace(std::string_view base, std::string_view suffix, std::uint32_t value) {
         slots_.reserve_one();
         const std::uint64_t hash = hash_of(base, suffix);
         const std::size_t mask = slots_.mask();
         for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
             if (!slots_.occupied(i)) {
-                slots_.occupy(i, slot{base, suffix, hash, 0});
-                return true;
+                slots_.occupy(i, slot{base, suffix, hash, 0, value});
+                return absent;
             }
             const slot& s = slots_[i];
             if (s.hash == hash && equal(s, base, suffix))
-                return false;
+                return s.value;
+        }
+    }
+
+    // The value stored with base + suffix, or `absent`.
+    std::uint32_t find(std::string_view base, std::string_view suffix) const {
+        if (slots_.empty())
+            return absent;
+        const std::uint64_t hash = hash_of(base, suffix);
+        const std::size_t mask = slots_.mask();
+        for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+            if (!slots_.occupied(i))
+                return absent;
+            const slot& s = slots_[i];
+            if (s.hash == hash && equal(s, base, suffix))
+                return s.value;
         }
     }
 
@@ -40,6 +63,7 @@ class name_set {
         std::string_view suffix;
         std::uint64_t hash = 0;
         std::uint32_t generation = 0;
+        std::uint32_t value = 0;
     };
 
     // A function of the concatenation only (never of where it is split). Usual names are

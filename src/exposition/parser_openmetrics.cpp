@@ -3,11 +3,16 @@
 // le/quantile/stateset, histogram consistency, metric and point ordering, exemplars, # EOF.
 // Families whose names clash (a counter `a` owns `a_total` and `a_created`) are detected with
 // one name set for the whole exposition; interleaved metrics with one group set per family.
+//
+// A lenient read (read_lenient) keeps every rule within a family block, but a family repeated
+// further down becomes a continuation block, joined when the input ends, and repeated metadata
+// keeps the first; a block with another TYPE, or whose names clash, is skipped.
 #include <cmath>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
+#include "parser_conform.hpp"
 #include "parser_formats.hpp"
 #include "parser_group_set.hpp"
 #include "parser_name_set.hpp"
@@ -120,6 +125,7 @@ std::uint64_t hash_text(std::string_view text, std::uint64_t h) {
 struct openmetrics_scratch {
     name_set seen;
     group_set groups;
+    std::vector<std::uint32_t> continues;  // lenient read: see join_family_blocks
 };
 
 // Running state of one histogram/gaugehistogram metric point (one group at one timestamp).
@@ -140,13 +146,16 @@ struct histogram_point {
 class openmetrics_parser {
   public:
     openmetrics_parser(std::string_view input, parsed_exposition& out, parse_error& error,
-                       const parse_limits& limits, openmetrics_scratch& scratch)
+                       const parse_limits& limits, openmetrics_scratch& scratch,
+                       leniency_report* report)
         : reader_(input, limits.max_line_bytes),
           out_(out),
           error_(error),
           limits_(limits),
           seen_(scratch.seen),
-          groups_(scratch.groups) {}
+          groups_(scratch.groups),
+          continues_(scratch.continues),
+          report_(report) {}
 
     bool run() {
         const char* begin = nullptr;
@@ -180,6 +189,9 @@ class openmetrics_parser {
             error_.column = terminated ? 1 : last_line_length + 1;
             error_.reason = "missing # EOF at the end";
             return false;
+        }
+        if (report_ != nullptr) {
+            join_family_blocks(out_, continues_, *report_);
         }
         return true;
     }
@@ -250,28 +262,60 @@ class openmetrics_parser {
             }
             start_family(name.text, name_at);
         } else if (current().samples.count != 0) {
-            return error_at(line_begin_, "metadata after samples of its family");
+            if (report_ == nullptr) {
+                return error_at(line_begin_, "metadata after samples of its family");
+            }
+            // A new block of the family; it joins the family or is skipped when it ends.
+            if (!finish_family()) {
+                return false;
+            }
+            start_family(name.text, name_at);
         }
         family& fam = current();
         switch (which) {
             case kind::help:
                 if (fam.help_present) {
+                    if (report_ != nullptr) {
+                        report_->note(line_begin_, leniency_action::ignored,
+                                      "repeated HELP of a family: the first is kept");
+                        return true;
+                    }
                     return error_at(line_begin_, "duplicate HELP for a family");
                 }
                 fam.help = text;
                 fam.help_present = true;
                 return true;
-            case kind::type:
-                if (fam.has_type) {
+            case kind::type: {
+                if (fam.has_type && report_ == nullptr) {
                     return error_at(line_begin_, "duplicate TYPE for a family");
                 }
-                if (!parse_type_name(text, fam.type)) {
+                metric_type type{};
+                if (!parse_type_name(text, type)) {
                     return error_at(p, "invalid metric type");
                 }
-                fam.has_type = true;
+                if (fam.has_type) {
+                    if (type == fam.type) {
+                        report_->note(line_begin_, leniency_action::ignored,
+                                      "repeated TYPE of a family");
+                        return true;
+                    }
+                    // Another TYPE: a new block, which cannot join and is skipped.
+                    if (!finish_family()) {
+                        return false;
+                    }
+                    start_family(name.text, name_at);
+                }
+                current().type = type;
+                current().has_type = true;
                 return true;
+            }
             case kind::unit:
                 if (has_unit_) {
+                    if (report_ != nullptr) {
+                        report_->note(line_begin_, leniency_action::ignored,
+                                      "repeated UNIT of a family: the first is kept");
+                        return true;
+                    }
                     return error_at(line_begin_, "duplicate UNIT for a family");
                 }
                 for (const char* u = p; u < end; ++u) {
@@ -293,6 +337,9 @@ class openmetrics_parser {
         fam.name = name;
         fam.samples.first = static_cast<std::uint32_t>(out_.samples.size());
         out_.families.push_back(fam);
+        if (report_ != nullptr) {
+            continues_.push_back(first_block);
+        }
         has_family_ = true;
         has_unit_ = false;
         family_line_ = reader_.line_number();
@@ -314,8 +361,11 @@ class openmetrics_parser {
             return false;
         }
         const suffix_list owned = suffixes_of(fam.type);
-        bool clash = !seen_.insert(fam.name, {});
-        for (std::size_t i = 0; i < owned.size; ++i) {
+        if (report_ != nullptr && !finish_lenient_block(owned)) {
+            return true;  // skipped: nothing of it is left to check
+        }
+        bool clash = report_ == nullptr && !seen_.insert(fam.name, {});
+        for (std::size_t i = 0; i < owned.size && report_ == nullptr; ++i) {
             if (!owned.items[i].empty() && !seen_.insert(fam.name, owned.items[i])) {
                 clash = true;
             }
@@ -339,6 +389,49 @@ class openmetrics_parser {
             }
         }
         return true;
+    }
+
+    // A lenient read's family block ends: it is a family's first block (its names are then
+    // registered), a continuation of an earlier family of the same TYPE, or it clashes and
+    // is removed (false).
+    bool finish_lenient_block(suffix_list owned) {
+        const auto index = static_cast<std::uint32_t>(out_.families.size() - 1);
+        family& fam = current();
+        const std::uint32_t owner = seen_.find(fam.name, {});
+        if (owner != name_set::absent) {
+            family& first = out_.families[owner];
+            if (first.name == fam.name && first.type == fam.type) {
+                continues_[index] = owner;
+                report_->note(fam.name.data(), leniency_action::joined,
+                              "family repeated further down: joined to its first block");
+                return true;
+            }
+            return skip_block(first.name == fam.name
+                                  ? "repeated family with another TYPE: the first is kept"
+                                  : "family whose name an earlier family's samples have");
+        }
+        for (std::size_t i = 0; i < owned.size; ++i) {
+            if (!owned.items[i].empty() &&
+                seen_.find(fam.name, owned.items[i]) != name_set::absent) {
+                return skip_block("family whose sample names earlier families have");
+            }
+        }
+        seen_.emplace(fam.name, {}, index);
+        for (std::size_t i = 0; i < owned.size; ++i) {
+            if (!owned.items[i].empty()) {
+                seen_.emplace(fam.name, owned.items[i], index);
+            }
+        }
+        return true;
+    }
+
+    bool skip_block(std::string_view reason) {
+        const family& fam = current();
+        report_->note(fam.name.data(), leniency_action::dropped_family, reason, fam.samples.count);
+        out_.samples.resize(fam.samples.first);
+        out_.families.pop_back();
+        continues_.pop_back();
+        return false;
     }
 
     // ---- samples --------------------------------------------------------------------------
@@ -565,7 +658,20 @@ class openmetrics_parser {
             if (!finish_family()) {
                 return false;
             }
-            start_family(s.name, name_at);
+            const std::uint32_t owner =
+                report_ != nullptr ? seen_.find(s.name, {}) : name_set::absent;
+            if (owner != name_set::absent && owns(out_.families[owner], s.name)) {
+                // A lenient read: more samples of an earlier family, in a block of its own.
+                const family& first = out_.families[owner];
+                const std::string_view name = first.name;
+                const metric_type type = first.type;
+                const bool has_type = first.has_type;
+                start_family(name, name_at);
+                current().type = type;
+                current().has_type = has_type;
+            } else {
+                start_family(s.name, name_at);
+            }
         }
         family& fam = current();
         const std::string_view suffix = suffix_in(fam, s.name);
@@ -775,17 +881,21 @@ class openmetrics_parser {
     double group_timestamp_ = 0;
 
     histogram_point point_;
+
+    std::vector<std::uint32_t>& continues_;
+    leniency_report* report_;
 };
 
 }  // namespace
 
 bool parse_openmetrics(std::string_view input, parsed_exposition& out, parse_error& error,
-                       const parse_limits& limits) {
+                       const parse_limits& limits, leniency_report* report) {
     // Per-thread scratch so that a steady-state parse allocates nothing.
     thread_local openmetrics_scratch scratch;
     scratch.seen.clear();
     scratch.groups.clear();
-    openmetrics_parser parser(input, out, error, limits, scratch);
+    scratch.continues.clear();
+    openmetrics_parser parser(input, out, error, limits, scratch, report);
     return parser.run();
 }
 

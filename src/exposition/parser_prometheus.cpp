@@ -2,9 +2,16 @@
 // Prometheus' own parser on real bodies (blanks around tokens, trailing commas, free comments,
 // HELP/TYPE in any order), but families must be contiguous and described at most once, because
 // the model (and everything downstream that merges or re-emits it) relies on that.
+//
+// A lenient read (read_lenient) accepts what Prometheus ingests beyond that: a family that
+// comes back further down is parsed as a continuation block, and the blocks are joined when the
+// input ends; a block that cannot join (another TYPE, a clashing name) is skipped. Every family
+// then goes through conform_family.
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
+#include "parser_conform.hpp"
 #include "parser_formats.hpp"
 #include "parser_name_set.hpp"
 #include "parser_number.hpp"
@@ -29,10 +36,12 @@ std::string_view base_name(std::string_view name) {
 
 // Whether a sample continues the current family. Without a TYPE line, x, x_bucket, x_count
 // and x_sum stay together as Prometheus would group them (bodies without metadata interleave
-// a summary's quantiles with its _sum/_count per label set).
-bool belongs_to(std::string_view sample_name, const family& fam) {
+// a summary's quantiles with its _sum/_count per label set). A lenient read gives each name
+// without metadata its own family instead, since it can join names that come back later.
+bool belongs_to(std::string_view sample_name, const family& fam, bool lenient) {
     if (!fam.has_type) {
-        return sample_name == fam.name || base_name(sample_name) == base_name(fam.name);
+        return sample_name == fam.name ||
+               (!lenient && base_name(sample_name) == base_name(fam.name));
     }
     if (sample_name.size() < fam.name.size() ||
         sample_name.compare(0, fam.name.size(), fam.name) != 0) {
@@ -72,16 +81,31 @@ bool parse_type_name(std::string_view text, metric_type& out) {
     return true;
 }
 
+bool owns_suffixes(metric_type type) {
+    return type == metric_type::histogram || type == metric_type::summary;
+}
+
+static_assert(first_block == no_family);
+
+// Scratch of a lenient read, kept per thread like the name set.
+struct lenient_scratch {
+    // Per family entry: the family it continues, or first_block for a family's first block.
+    std::vector<std::uint32_t> continues;
+};
+
 class prometheus_parser {
   public:
     prometheus_parser(std::string_view input, parsed_exposition& out, parse_error& error,
-                      const parse_limits& limits, label_storage storage, name_set& seen)
+                      const parse_limits& limits, label_storage storage, name_set& seen,
+                      leniency_report* report, lenient_scratch* scratch)
         : reader_(input, limits.max_line_bytes),
           out_(out),
           error_(error),
           limits_(limits),
           seen_(seen),
-          raw_when_canonical_(storage == label_storage::raw_when_canonical) {}
+          raw_when_canonical_(storage == label_storage::raw_when_canonical),
+          report_(report),
+          lenient_(scratch) {}
 
     bool run() {
         const char* begin = nullptr;
@@ -90,6 +114,10 @@ class prometheus_parser {
         for (;;) {
             const auto status = reader_.next(begin, end, terminated);
             if (status == line_reader::status::end) {
+                if (report_ != nullptr) {
+                    finish_block();
+                    join_blocks();
+                }
                 return true;
             }
             if (status == line_reader::status::too_long) {
@@ -145,6 +173,9 @@ class prometheus_parser {
                 return error_at(p, "invalid character in metric name");
             }
             text = std::string_view(p + 1, static_cast<std::size_t>(end - p - 1));
+        }
+        if (report_ != nullptr) {
+            return lenient_metadata(is_help, name.text, text, p < end ? p + 1 : p);
         }
         family* fam = current_ != no_family ? &out_.families[current_] : nullptr;
         if (fam == nullptr || fam->name != name.text) {
@@ -266,7 +297,10 @@ class prometheus_parser {
         if (out_.samples.size() >= limits_.max_samples) {
             return error_at(name_at, "more samples than the limit");
         }
-        if (current_ == no_family || !belongs_to(s.name, out_.families[current_])) {
+        if (report_ != nullptr) {
+            return lenient_sample(s, name_at, first_label);
+        }
+        if (current_ == no_family || !belongs_to(s.name, out_.families[current_], false)) {
             if (!start_family(s.name, name_at,
                               "family not contiguous: samples of a family seen earlier")) {
                 return false;
@@ -275,6 +309,210 @@ class prometheus_parser {
         ++out_.families[current_].samples.count;
         out_.samples.push_back(s);
         return true;
+    }
+
+    // ---- lenient read ------------------------------------------------------------------
+
+    // The family a block adds to: the block's own entry, or the family it continues.
+    std::uint32_t target_of(std::uint32_t block) const {
+        const std::uint32_t target = lenient_->continues[block];
+        return target == no_family ? block : target;
+    }
+
+    bool lenient_metadata(bool is_help, std::string_view name, std::string_view text,
+                          const char* type_at) {
+        metric_type type = metric_type::unknown;
+        if (!is_help && !parse_type_name(text, type)) {
+            return error_at(type_at, "invalid metric type");
+        }
+        if (dropping_) {
+            if (dropping_name_ == name) {
+                return true;  // metadata of the block being skipped
+            }
+            dropping_ = false;
+        } else if (current_ != no_family && out_.families[current_].name == name) {
+            return apply_metadata(target_of(current_), is_help, text, type);
+        }
+        finish_block();
+        const std::uint32_t owner = seen_.find(name, {});
+        if (owner != name_set::absent && out_.families[owner].name != name) {
+            // A name an earlier histogram or summary has for its samples (`h_count`).
+            drop_block(name, is_help ? metric_type::unknown : type, !is_help, line_begin_,
+                       "family whose name an earlier family's samples have");
+            return true;
+        }
+        if (owner != name_set::absent) {
+            start_block(owner, nullptr);
+            return apply_metadata(owner, is_help, text, type);
+        }
+        if (!is_help && owns_suffixes(type) && suffixes_taken(name, type)) {
+            drop_block(name, type, true, line_begin_,
+                       "histogram or summary whose sample names earlier families have");
+            return true;
+        }
+        new_family(name);
+        return apply_metadata(current_, is_help, text, type);
+    }
+
+    // HELP or TYPE of family `f` met in one of its blocks (the current one).
+    bool apply_metadata(std::uint32_t f, bool is_help, std::string_view text, metric_type type) {
+        family& fam = out_.families[f];
+        if (is_help) {
+            // A repeated block's HELP stays with the block until the blocks are joined (the
+            // block may yet turn out to have another TYPE).
+            family& block = out_.families[current_];
+            if (!block.help_present) {
+                block.help = text;
+                block.help_present = true;
+            } else if (current_ == f) {
+                report_->note(line_begin_, leniency_action::ignored,
+                              "repeated HELP of a family: the first is kept");
+            }
+            return true;
+        }
+        if (fam.has_type) {
+            if (fam.type == type) {
+                if (out_.families[current_].samples.count == 0 && current_ != f) {
+                    return true;  // the metadata of a repeated block, already noted joined
+                }
+                report_->note(line_begin_, leniency_action::ignored, "repeated TYPE of a family");
+                return true;
+            }
+            drop_block(fam.name, type, true, line_begin_,
+                       "repeated family with another TYPE: the first is kept");
+            return true;
+        }
+        // No TYPE yet: the family's untyped samples so far take this one, as Prometheus
+        // would type the samples that follow.
+        if (owns_suffixes(type) && suffixes_taken(fam.name, type)) {
+            drop_block(fam.name, type, true, line_begin_,
+                       "histogram or summary whose sample names earlier families have");
+            return true;
+        }
+        if (fam.samples.count != 0) {
+            report_->note(line_begin_, leniency_action::repaired,
+                          "TYPE after samples of its family: they take it");
+        }
+        fam.type = type;
+        fam.has_type = true;
+        register_suffixes(fam.name, type, f);
+        family& block = out_.families[current_];
+        block.type = type;
+        block.has_type = true;
+        return true;
+    }
+
+    bool suffixes_taken(std::string_view name, metric_type type) const {
+        const std::uint32_t self = seen_.find(name, {});
+        const auto taken = [&](std::string_view suffix) {
+            const std::uint32_t owner = seen_.find(name, suffix);
+            return owner != name_set::absent && owner != self;
+        };
+        return taken("_count") || taken("_sum") ||
+               (type == metric_type::histogram && taken("_bucket"));
+    }
+
+    void register_suffixes(std::string_view name, metric_type type, std::uint32_t f) {
+        if (!owns_suffixes(type)) {
+            return;
+        }
+        seen_.emplace(name, "_count", f);
+        seen_.emplace(name, "_sum", f);
+        if (type == metric_type::histogram) {
+            seen_.emplace(name, "_bucket", f);
+        }
+    }
+
+    void new_family(std::string_view name) {
+        family fam;
+        fam.name = name;
+        fam.samples.first = static_cast<std::uint32_t>(out_.samples.size());
+        current_ = static_cast<std::uint32_t>(out_.families.size());
+        out_.families.push_back(fam);
+        lenient_->continues.push_back(no_family);
+        seen_.emplace(name, {}, current_);
+    }
+
+    // A block of family `target` after other families: a new entry, joined at the end. It is
+    // noted at its first sample (`at`, or the line that started it): a block of metadata only
+    // adds nothing, and one that turns out to have another TYPE is noted as dropped.
+    void start_block(std::uint32_t target, const char* at) {
+        family block = out_.families[target];
+        block.samples = {static_cast<std::uint32_t>(out_.samples.size()), 0};
+        current_ = static_cast<std::uint32_t>(out_.families.size());
+        out_.families.push_back(block);
+        lenient_->continues.push_back(target);
+        has_continuation_ = true;
+        block_start_ = at != nullptr ? at : line_begin_;
+        block_noted_ = false;
+    }
+
+    // Skips the block of `name` from here: its samples belong to no family.
+    void drop_block(std::string_view name, metric_type type, bool has_type, const char* at,
+                    std::string_view reason) {
+        if (current_ != no_family && lenient_->continues[current_] != no_family) {
+            out_.families[current_].help_present = false;  // the HELP of the skipped block
+        }
+        finish_block();
+        dropping_ = true;
+        dropping_name_ = name;
+        dropping_family_ = family{};
+        dropping_family_.name = name;
+        dropping_family_.type = type;
+        dropping_family_.has_type = has_type;
+        report_->note(at, leniency_action::dropped_family, reason);
+    }
+
+    // The current block ends. A family's first block is repaired at once, while its samples
+    // are the tail; a family with later blocks is repaired again once they are joined.
+    void finish_block() {
+        if (current_ != no_family && lenient_->continues[current_] == no_family) {
+            conform_family(out_, out_.families[current_], *report_);
+        }
+        current_ = no_family;
+    }
+
+    bool lenient_sample(const sample& s, const char* name_at, std::uint32_t first_label) {
+        if (dropping_ && belongs_to(s.name, dropping_family_, true)) {
+            out_.labels.resize(first_label);  // never grows: no allocation
+            report_->note(name_at, leniency_action::dropped_sample,
+                          "sample of a skipped family block", 1);
+            return true;
+        }
+        dropping_ = false;
+        if (current_ == no_family || !belongs_to(s.name, out_.families[current_], true)) {
+            finish_block();
+            const std::uint32_t owner = owner_of(s.name);
+            if (owner != name_set::absent) {
+                start_block(owner, name_at);
+            } else {
+                new_family(s.name);
+            }
+        }
+        if (!block_noted_ && lenient_->continues[current_] != no_family) {
+            block_noted_ = true;
+            report_->note(block_start_, leniency_action::joined,
+                          "family repeated further down: joined to its first block");
+        }
+        ++out_.families[current_].samples.count;
+        out_.samples.push_back(s);
+        return true;
+    }
+
+    // The family whose samples may have this name: by the name itself, or by the suffix it
+    // carries (`h_bucket` of histogram `h`); absent when none may.
+    std::uint32_t owner_of(std::string_view name) const {
+        const std::uint32_t owner = seen_.find(name, {});
+        if (owner == name_set::absent) {
+            return owner;
+        }
+        return belongs_to(name, out_.families[owner], true) ? owner : name_set::absent;
+    }
+
+    void join_blocks() {
+        if (has_continuation_) {
+            join_family_blocks(out_, lenient_->continues, *report_);
+        }
     }
 
     // The size of block [begin, end) (between the braces) when it is canonical: its labels,
@@ -306,16 +544,28 @@ class prometheus_parser {
     const char* line_begin_ = nullptr;
     std::uint32_t current_ = no_family;
     bool raw_when_canonical_;
+    // Lenient read only.
+    leniency_report* report_;
+    lenient_scratch* lenient_;
+    bool has_continuation_ = false;
+    bool dropping_ = false;
+    std::string_view dropping_name_;
+    family dropping_family_;
+    const char* block_start_ = nullptr;
+    bool block_noted_ = false;
 };
 
 }  // namespace
 
 bool parse_prometheus(std::string_view input, parsed_exposition& out, parse_error& error,
-                      const parse_limits& limits, label_storage storage) {
+                      const parse_limits& limits, label_storage storage, leniency_report* report) {
     // Per-thread scratch so that a steady-state parse allocates nothing.
     thread_local name_set seen;
+    thread_local lenient_scratch lenient;
     seen.clear();
-    prometheus_parser parser(input, out, error, limits, storage, seen);
+    lenient.continues.clear();
+    prometheus_parser parser(input, out, error, limits, storage, seen, report,
+                             report != nullptr ? &lenient : nullptr);
     return parser.run();
 }
 

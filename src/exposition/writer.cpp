@@ -306,14 +306,27 @@ bool injected_has(std::span<const label> injected, std::string_view name) {
     return false;
 }
 
+// A label's name as the output writes it, prefixes aside: a quoted name is escaped for a
+// legacy client (`"app.id"` is `app_id` there, and collides with an injected `app_id`).
+std::string_view written_label_name(const label& l, const writer_options& opts,
+                                    std::string& buffer) {
+    if (!l.name_was_quoted || opts.utf8_names) {
+        return l.name;
+    }
+    buffer.clear();
+    append_name_chars_escaped(buffer, l.name, false);
+    return buffer;
+}
+
 // Prometheus' honor_labels=false rule: prefix `exported_` until the name is taken by neither
 // the sample's own labels nor the injected ones.
 std::size_t exported_prefix_count(std::span<const label> own, std::span<const label> injected,
-                                  std::string_view name) {
+                                  std::string_view name, const writer_options& opts) {
+    thread_local std::string buffer;
     for (std::size_t k = 1;; ++k) {
         bool taken = false;
         for (const label& l : own) {
-            if (equals_prefixed(l.name, k, name)) {
+            if (equals_prefixed(written_label_name(l, opts, buffer), k, name)) {
                 taken = true;
                 break;
             }
@@ -350,14 +363,17 @@ void append_labels_of(std::string& out, std::span<const label> labels, bool& fir
 void append_own_and_injected(std::string& out, std::span<const label> own,
                              const prepared_labels& injected, bool drop_colliding, bool& first,
                              const writer_options& opts) {
+    thread_local std::string written;
     for (const label& l : own) {
         std::size_t prefix_count = 0;
-        if (((injected.name_length_bits >> name_filter_bit(l.name)) & 1) != 0 &&
-            injected_has(injected.labels, l.name)) {
+        const std::string_view name = written_label_name(l, opts, written);
+        if (((injected.name_length_bits >> name_filter_bit(name)) & 1) != 0 &&
+            injected_has(injected.labels, name)) {
             if (drop_colliding) {
                 continue;
             }
-            prefix_count = exported_prefix_count(own, injected.labels, l.name);
+            const std::string colliding(name);  // `written` is reused while counting
+            prefix_count = exported_prefix_count(own, injected.labels, colliding, opts);
         }
         if (!first) {
             out += ',';
@@ -546,10 +562,11 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
                    const writer_options& opts) {
     const format input = src.source_format;
     const bool om = opts.output == format::openmetrics;
-    // expfmt's OpenMetrics encoder: a 0.0.4 counter sample always ends in `_total`.
+    // expfmt's OpenMetrics encoder: a 0.0.4 counter sample always ends in `_total`, after
+    // the family name canonical_family_name gives it (so `_total` alone becomes `_total_total`).
     const std::string_view name_suffix = om && input == format::prometheus_text &&
                                                  f.type == metric_type::counter &&
-                                                 !ends_with(s.name, "_total")
+                                                 !(s.name.size() > 6 && ends_with(s.name, "_total"))
                                              ? std::string_view("_total")
                                              : std::string_view();
     const std::span<const label> own = labels_in(src, s.labels);

@@ -16,7 +16,10 @@
 #include <mgw/apps/app_metrics_service.hpp>
 #include <mgw/apps/external_exporter_source.hpp>
 #include <mgw/apps/routes_endpoint.hpp>
+#include <mgw/apps/service_discovery_endpoint.hpp>
 #include <mgw/bosh/bosh_service.hpp>
+#include <mgw/bosh/grpc_egress.hpp>
+#include <mgw/bosh/grpc_event.hpp>
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/memory_budget.hpp>
@@ -27,6 +30,7 @@
 #include <mgw/gateway/own_endpoints.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/http/server.hpp>
+#include <mgw/loggregator/emitter.hpp>
 #include <mgw/nats/client.hpp>
 #include <mgw/push/push_service.hpp>
 #include <mgw/routes/route_subscriber.hpp>
@@ -55,6 +59,8 @@ http::server_options listener_options(const core::gateway_config& config,
     options.max_connections = config.http.max_connections;
     options.max_pipelined = config.http.max_pipelined;
     options.gzip_min_bytes = config.http.gzip_min_bytes;
+    options.write_timeout = config.http.write_timeout;
+    options.max_pipelined_bytes = config.http.max_pipelined_bytes;
     options.access_log = config.log.access;
     return options;
 }
@@ -86,7 +92,7 @@ rsocket::proxy_options rsocket_settings(const core::gateway_config& config) {
     options.scrape_timeout = config.scrape.timeout;
     options.push_ttl = r.push_ttl;
     options.max_connections = r.max_connections;
-    options.max_frame_bytes = r.max_frame_bytes;
+    options.connection.read.max_frame_bytes = r.max_frame_bytes;
     options.keys.bits = static_cast<int>(r.key_bits);
     options.keys.threads = r.key_threads;
     options.keys.schedule.stock = r.key_stock;
@@ -95,6 +101,11 @@ rsocket::proxy_options rsocket_settings(const core::gateway_config& config) {
     options.keys.schedule.max_waiting = r.max_connections;  // each waiter is an open connection
     options.connection.max_text_bytes = r.max_text_bytes;
     options.connection.limits.max_reassembly_bytes = r.max_text_bytes;
+    options.trust_declared_app_identity = r.trust_declared_app_identity;
+    options.connection.setup_timeout = r.setup_timeout;
+    options.connection.frame_timeout = r.frame_timeout;
+    options.connection.max_connection_bytes = r.max_connection_bytes;
+    options.max_held_push_bytes = r.max_held_push_bytes;
     return options;
 }
 
@@ -146,6 +157,50 @@ bosh::bosh_service_options bosh_settings(const core::gateway_config& config) {
     settings.auth.ca_file = b.uaa.ca_file;
     settings.auth.uaa_timeout = b.uaa.timeout;
     settings.auth.issuer = b.uaa.issuer;
+    if (b.grpc.listen) {
+        // Encoded once per event, for every gRPC stream of every subscription.
+        settings.distributor.encode_grpc = bosh::encode_grpc_event_message;
+    }
+    return settings;
+}
+
+bosh::grpc_egress_options bosh_grpc_settings(const core::gateway_config& config) {
+    const core::bosh_grpc_config& g = config.bosh.grpc;
+    bosh::grpc_egress_options settings;
+    settings.server.host = g.listen->host;
+    settings.server.port = g.listen->port;
+    settings.server.cert_file = g.tls.cert_file;
+    settings.server.key_file = g.tls.key_file;
+    settings.server.max_connections = g.max_connections;
+    settings.server.connection.max_concurrent_streams = g.max_concurrent_streams;
+    settings.server.connection.max_send_queue_bytes = g.send_queue_bytes;
+    settings.server.connection.keepalive_time = g.keepalive_time;
+    settings.server.connection.keepalive_timeout = g.keepalive_timeout;
+    settings.server.connection.ping_policy.min_time = g.ping_min_time;
+    return settings;
+}
+
+loggregator::emitter_options loggregator_settings(const core::gateway_config& config) {
+    const core::loggregator_config& l = config.loggregator;
+    loggregator::emitter_options settings;
+    settings.agent.host = l.agent.host;
+    settings.agent.port = l.agent.port;
+    settings.agent.ca_file = l.tls.ca_file;
+    settings.agent.cert_file = l.tls.cert_file;
+    settings.agent.key_file = l.tls.key_file;
+    settings.agent.server_name = l.server_name;
+    settings.agent.connection.keepalive_time = l.keepalive_time;
+    settings.agent.connection.keepalive_timeout = l.keepalive_timeout;
+    settings.push = l.push;
+    settings.bosh = l.bosh;
+    settings.alerts = l.alerts;
+    settings.counters = l.counters == core::loggregator_counters::counter
+                            ? loggregator::counter_style::counter
+                            : loggregator::counter_style::gauge;
+    settings.bosh_ip_tag = l.bosh_ip_tag;
+    settings.queue_bytes = l.queue_bytes;
+    settings.batch_size = l.batch_size;
+    settings.batch_interval = l.batch_interval;
     return settings;
 }
 
@@ -169,10 +224,22 @@ std::string push_endpoint(const core::gateway_config& config) {
 }
 
 // Everything that lives exactly as long as one run(), declared in construction order.
-struct services {
+// What the io_context's pending handlers may still touch when they are destroyed with it
+// (after `services`): a coroutine frame's memory leases go back to the budget, its
+// connection gauges are decremented. So these two are made before the io_context and
+// outlive it.
+struct process_wide {
     core::gateway_metrics metrics;
-    // Before every service: it must outlive every lease taken from it.
     core::memory_budget memory;
+
+    explicit process_wide(const core::gateway_config& config)
+        : memory(core::leasable_bytes(config.limits.memory, core::resident_bytes().value_or(0)),
+                 metrics.registry()) {}
+};
+
+struct services {
+    core::gateway_metrics& metrics;
+    core::memory_budget& memory;
     core::health health;
     routes::route_table route_table;
     // Route-table writes (NATS messages, pruning) happen on this strand only.
@@ -187,17 +254,25 @@ struct services {
     // Its SQLite store closes when run() returns, after the listeners are gone. It also holds
     // the access keys POST /v1/metrics checks.
     std::optional<broker::broker_service> broker;
+    // Before push and bosh_events, whose listeners hand it envelopes.
+    std::optional<loggregator::emitter> loggregator;  // when loggregator.push or .bosh
     // After app_metrics, which asks it for pushed series; before the servers that call it.
     std::optional<push::push_service> push;
     std::optional<bosh::bosh_service> bosh_events;  // when bosh.ingest_listen is set
+    std::optional<bosh::grpc_egress> bosh_grpc;     // when bosh.grpc.listen is set too
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
-    services(asio::io_context& io, const core::gateway_config& config)
-        : memory(core::leasable_bytes(config.limits.memory, core::resident_bytes().value_or(0)),
-                 metrics.registry()),
+    services(asio::io_context& io, const core::gateway_config& config, process_wide& process)
+        : metrics(process.metrics),
+          memory(process.memory),
           route_table(route_table_settings(config)),
-          routes_strand(asio::make_strand(io)) {}
+          routes_strand(asio::make_strand(io)) {
+        // Merges hold their instance bodies for as long as their clients take to read the
+        // answer (up to http.write_timeout per write): clients that never read must not starve
+        // every other client (health checks, pushes, RSocket connects) of the budget.
+        memory.limit_use(core::memory_use::scrape_bodies, core::merge_share(memory.limit()));
+    }
 };
 
 // Stops the route subscriber and closes NATS on the strand that owns them.
@@ -228,7 +303,18 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
     if (s.bosh_events) {
         s.bosh_events->stop();
     }
-    const bool complete = co_await s.main_server->drain(deadline);
+    // gRPC streams likewise, then GOAWAY on their connections.
+    bool grpc_complete = true;
+    if (s.bosh_grpc) {
+        grpc_complete = co_await s.bosh_grpc->drain(deadline);
+    }
+    const bool complete = co_await s.main_server->drain(deadline) && grpc_complete;
+    // Pushes and heartbeats accepted until now go to the Loggregator agent; what cannot be
+    // sent before the deadline is counted as dropped (it does not change the exit code: no
+    // request was cut off).
+    if (s.loggregator) {
+        co_await s.loggregator->drain(deadline);
+    }
     // The health listener answered 503 throughout the drain so load balancers moved away.
     co_await s.health_server->drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
     co_await stop_routes(s);
@@ -249,8 +335,9 @@ gateway::~gateway() = default;
 
 int gateway::run() {
     const std::uint32_t thread_count = config_.resolved_threads();
+    process_wide process(config_);
     asio::io_context io(static_cast<int>(thread_count));
-    services s(io, config_);
+    services s(io, config_, process);
 
     const auto now = routes::route_clock::now();
     for (const core::static_route& route : config_.routes.static_routes) {
@@ -272,7 +359,7 @@ int gateway::run() {
     }
     s.scraper.emplace(io.get_executor(), scraper_settings(config_), log_, s.metrics.registry());
     s.app_metrics.emplace(s.route_table, *s.scraper, app_metrics_settings(config_), log_,
-                          s.metrics.registry());
+                          s.metrics.registry(), s.memory);
 
     http::router main_routes;
     main_routes.add(http::verb::get, "/health", make_health_handler(s.health),
@@ -293,8 +380,19 @@ int gateway::run() {
     }
     // Pushes need access keys, and only the broker issues them: without it no push could be
     // authorised, so the route is not served at all.
+    if (config_.loggregator.enabled()) {
+        s.loggregator.emplace(io, loggregator_settings(config_), s.memory, log_,
+                              s.metrics.registry());
+    }
     if (config_.push.enabled && s.broker) {
         s.push.emplace(s.broker->directory(), push_settings(config_), log_, s.metrics.registry());
+        if (s.loggregator && config_.loggregator.push) {
+            s.push->on_accepted([&emitter = *s.loggregator](const push::push_binding& binding,
+                                                            const push::push_request& request,
+                                                            std::int64_t wall_ms) {
+                emitter.emit_push(binding, request, wall_ms);
+            });
+        }
         s.push->register_routes(main_routes);
         s.app_metrics->add_source(*s.push);
     } else if (config_.push.enabled) {
@@ -303,9 +401,21 @@ int gateway::run() {
     if (config_.bosh.ingest_listen) {
         s.bosh_events.emplace(io, bosh_settings(config_), log_, s.metrics.registry(), s.memory);
         s.bosh_events->register_routes(main_routes);
+        if (s.loggregator && config_.loggregator.bosh) {
+            s.bosh_events->on_event([&emitter = *s.loggregator](const bosh::hm_event& event) {
+                emitter.emit_bosh(event);
+            });
+        }
+        if (config_.bosh.grpc.listen) {
+            s.bosh_grpc.emplace(io, bosh_grpc_settings(config_), s.bosh_events->distributor(),
+                                s.bosh_events->validator(), s.memory, log_, s.metrics.registry());
+        }
     }
     if (config_.rsocket.tcp_listen || config_.rsocket.websocket_listen) {
-        s.rsocket_proxy.emplace(io, rsocket_settings(config_), log_, s.metrics.registry());
+        // The broker's keys prove a client's app; without a broker no client can join one.
+        // Both outlive the proxy's I/O (services are destroyed after io has stopped).
+        s.rsocket_proxy.emplace(io, rsocket_settings(config_), log_, s.metrics.registry(), s.memory,
+                                s.broker ? &s.broker->directory() : nullptr);
         s.rsocket_proxy->register_routes(main_routes);
         s.app_metrics->add_source(*s.rsocket_proxy);
     }
@@ -315,13 +425,29 @@ int gateway::run() {
                                      config_.scrape.max_body_bytes, log_, s.metrics.registry());
         s.app_metrics->add_source(*s.external_exporters);
     }
+    // Service discovery: the route table's apps, then those only pushes or RSocket clients know.
+    // A cluster's view of its peers' apps joins here as another directory.
+    std::vector<const apps::app_directory*> sd_directories;
+    if (s.push) {
+        sd_directories.push_back(&*s.push);
+    }
+    if (s.rsocket_proxy) {
+        sd_directories.push_back(&*s.rsocket_proxy);
+    }
+    main_routes.add(
+        http::verb::get, "/v1/sd",
+        apps::make_sd_handler(s.route_table, std::move(sd_directories),
+                              {config_.routes_api.username, config_.routes_api.password},
+                              {.fallback_target = config_.listen.to_string(),
+                               .scheme = config_.tls.enabled() ? "https" : "http"}),
+        http::route_options("/v1/sd"));
     s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
-                          std::move(main_routes), log_, s.metrics.registry());
+                          std::move(main_routes), log_, s.metrics.registry(), s.memory);
 
     http::router health_routes;
     health_routes.set_fallback(make_health_handler(s.health), http::route_options("health_listen"));
     s.health_server.emplace(io, listener_options(config_, config_.health_listen, {}),
-                            std::move(health_routes), log_, s.metrics.registry());
+                            std::move(health_routes), log_, s.metrics.registry(), s.memory);
 
     // Signals are caught from here on, so a SIGTERM during start-up still drains cleanly.
     core::signal_watcher signals(io.get_executor());
@@ -330,8 +456,14 @@ int gateway::run() {
     if (s.bosh_events) {
         s.bosh_events->start();
     }
+    if (s.bosh_grpc) {
+        s.bosh_grpc->start();
+    }
     if (s.rsocket_proxy) {
         s.rsocket_proxy->start();
+    }
+    if (s.loggregator) {
+        s.loggregator->start();
     }
     if (s.route_subscriber) {
         asio::post(s.routes_strand, [&s] { s.route_subscriber->start(); });
@@ -351,6 +483,8 @@ int gateway::run() {
                         {"health_port", s.health_server->local_port()},
                         {"tls", config_.tls.enabled()},
                         {"bosh_ingest_port", s.bosh_events ? s.bosh_events->ingest_port() : 0},
+                        {"bosh_grpc_port", s.bosh_grpc ? s.bosh_grpc->port() : 0},
+                        {"loggregator", config_.loggregator.enabled()},
                         {"memory_ceiling_bytes", config_.limits.memory},
                         {"leasable_bytes", s.memory.limit()},
                         {"threads", thread_count}});

@@ -163,6 +163,49 @@ gzip_status gzip_decoder::write(std::string_view input, std::string& output) {
     return gzip_status::ok;
 }
 
+gzip_status gzip_decoder::write_within_capacity(std::string_view& input, std::string& output) {
+    state& s = *state_;
+    if (s.terminal != gzip_status::ok) {
+        return s.terminal;
+    }
+    for (;;) {
+        const std::size_t spare = output.capacity() - output.size();
+        if (spare == 0) {
+            return gzip_status::output_full;
+        }
+        const std::size_t slice = std::min(input.size(), max_slice);
+        s.inflate.next_in = const_cast<std::uint8_t*>(as_bytes(input.data()));
+        s.inflate.avail_in = static_cast<std::uint32_t>(slice);
+        // One byte more than the limit allows tells "exactly at the limit" apart from "would
+        // exceed it", as in write().
+        const std::size_t remaining = s.max_output - s.decoded;
+        const std::size_t room = std::min({spare, remaining + 1, max_slice});
+        const std::size_t old_size = output.size();
+        output.resize(old_size + room);  // within capacity: never reallocates
+        s.inflate.next_out = as_bytes(output.data() + old_size);
+        s.inflate.avail_out = static_cast<std::uint32_t>(room);
+        const int rc = isal_inflate(&s.inflate);
+        const std::size_t produced = room - s.inflate.avail_out;
+        output.resize(old_size + produced);
+        input.remove_prefix(slice - s.inflate.avail_in);
+        s.decoded += produced;
+        if (rc < 0) {
+            return s.terminal = gzip_status::corrupt;
+        }
+        if (s.decoded > s.max_output) {
+            output.resize(output.size() - (s.decoded - s.max_output));
+            s.decoded = s.max_output;
+            return s.terminal = gzip_status::too_large;
+        }
+        if (s.inflate.block_state == ISAL_BLOCK_FINISH) {
+            return s.terminal = gzip_status::done;
+        }
+        if (s.inflate.avail_out != 0 && input.empty()) {
+            return gzip_status::ok;  // everything decodable from the input is out
+        }
+    }
+}
+
 std::string gzip_compress(std::string_view input) {
     gzip_encoder encoder;
     std::string output;

@@ -128,10 +128,18 @@ net::awaitable<bool> drain_on_strand(std::shared_ptr<server_state> s, clock::tim
 }  // namespace
 
 server::server(net::io_context& io, server_options options, router routes, core::logger& log,
-               prometheus::Registry& registry) {
+               prometheus::Registry& registry)
+    : server(io, std::move(options), std::move(routes), log, registry, nullptr) {}
+
+server::server(net::io_context& io, server_options options, router routes, core::logger& log,
+               prometheus::Registry& registry, core::memory_budget& memory)
+    : server(io, std::move(options), std::move(routes), log, registry, &memory) {}
+
+server::server(net::io_context& io, server_options options, router routes, core::logger& log,
+               prometheus::Registry& registry, core::memory_budget* memory) {
     const bool tls = options.tls_enabled();
-    auto ctx =
-        std::make_shared<server_context>(std::move(options), std::move(routes), log, registry);
+    auto ctx = std::make_shared<server_context>(std::move(options), std::move(routes), log,
+                                                registry, memory);
     state_ = std::make_shared<server_state>(io, std::move(ctx));
     if (tls) {
         state_->tls = make_server_tls_context(state_->ctx->options.tls_cert_file,

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <mgw/core/log.hpp>
+#include <mgw/core/memory_budget.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/http/server_options.hpp>
 
@@ -14,12 +15,14 @@
 namespace mgw::http {
 
 struct server_context {
-    server_context(server_options o, router r, core::logger& l, prometheus::Registry& registry)
-        : options(std::move(o)), routes(std::move(r)), log(l), metrics(registry) {}
+    server_context(server_options o, router r, core::logger& l, prometheus::Registry& registry,
+                   core::memory_budget* m)
+        : options(std::move(o)), routes(std::move(r)), log(l), memory(m), metrics(registry) {}
 
     const server_options options;
     const router routes;
     core::logger& log;
+    core::memory_budget* memory;  // null: no ceiling
     server_metrics metrics;
     connection_registry connections;
 };

@@ -9,20 +9,37 @@
 namespace mgw::http {
 namespace {
 
-std::string_view reason_label(rejection reason) {
-    switch (reason) {
-        case rejection::bad_request:
-            return "bad_request";
-        case rejection::header_too_large:
-            return "header_too_large";
-        case rejection::body_too_large:
-            return "body_too_large";
-        case rejection::request_timeout:
-            return "request_timeout";
-        case rejection::too_many_connections:
-            return "too_many_connections";
+// The `method` label. Beast knows some thirty methods and maps anything else to `unknown`,
+// but even thirty is more series than the gateway's own routes warrant: the rest is `other`.
+std::string_view method_label(boost::beast::http::verb method) {
+    using boost::beast::http::verb;
+    switch (method) {
+        case verb::get:
+            return "GET";
+        case verb::head:
+            return "HEAD";
+        case verb::post:
+            return "POST";
+        case verb::put:
+            return "PUT";
+        case verb::delete_:
+            return "DELETE";
+        case verb::patch:
+            return "PATCH";
+        case verb::options:
+            return "OPTIONS";
+        default:
+            return "other";
     }
-    return "unknown";
+}
+
+// The `code` label: the status codes HTTP defines a class for; anything else a handler might
+// set is `other`.
+std::string code_label(unsigned code) {
+    if (code < 100 || code > 599) {
+        return "other";
+    }
+    return std::to_string(code);
 }
 
 }  // namespace
@@ -43,15 +60,16 @@ server_metrics::server_metrics(prometheus::Registry& registry)
                             .Add({})),
       rejected_(prometheus::BuildCounter()
                     .Name("mgw_http_rejected_total")
-                    .Help("Requests and connections turned away before any handler, by reason")
+                    .Help("Requests and connections the server refused or cut off itself "
+                          "(before, or instead of, a handler's answer), by reason")
                     .Register(registry)) {}
 
-void server_metrics::observe(std::string_view route, std::string_view method, unsigned code,
+void server_metrics::observe(std::string_view route, boost::beast::http::verb method, unsigned code,
                              double duration_seconds) {
     requests_
         .Add({{"route", std::string(route)},
-              {"method", std::string(method)},
-              {"code", std::to_string(code)}})
+              {"method", std::string(method_label(method))},
+              {"code", code_label(code)}})
         .Increment();
     static const prometheus::Histogram::BucketBoundaries buckets{
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -59,7 +77,7 @@ void server_metrics::observe(std::string_view route, std::string_view method, un
 }
 
 void server_metrics::reject(rejection reason) {
-    rejected_.Add({{"reason", std::string(reason_label(reason))}}).Increment();
+    rejected_.Add({{"reason", std::string(to_string(reason))}}).Increment();
 }
 
 }  // namespace mgw::http

@@ -4,28 +4,24 @@
 
 #include <string_view>
 
+#include <boost/beast/http/verb.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-namespace mgw::http {
+#include "rejection.hpp"
 
-// Why a request or connection was turned away before reaching a handler.
-enum class rejection {
-    bad_request,          // 400: malformed request line, header or target
-    header_too_large,     // 431
-    body_too_large,       // 413
-    request_timeout,      // request not complete (or not answered) before its deadline
-    too_many_connections  // beyond max_connections
-};
+namespace mgw::http {
 
 class server_metrics {
   public:
     explicit server_metrics(prometheus::Registry& registry);
 
-    void observe(std::string_view route, std::string_view method, unsigned code,
+    // Every label from a fixed set: the route's configured name, the method among the common
+    // ones (else `other`), the status code (else `other`).
+    void observe(std::string_view route, boost::beast::http::verb method, unsigned code,
                  double duration_seconds);
     void reject(rejection reason);
     void connection_opened() { open_connections_.Increment(); }

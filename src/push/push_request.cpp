@@ -111,6 +111,34 @@ std::string expected(std::string_view what, const json::value& got) {
     return out;
 }
 
+// A span of milliseconds for people, in the largest unit it fills, to a tenth below ten:
+// "42 s", "5 min", "1.5 h", "41 days", "9.4 years".
+std::string describe_span(long double ms) {
+    const long double seconds = (ms < 0 ? -ms : ms) / 1000;
+    struct unit {
+        long double seconds;
+        const char* name;
+    };
+    static constexpr unit units[] = {
+        {365.25L * 86400, " years"}, {86400, " days"}, {3600, " h"}, {60, " min"}, {1, " s"}};
+    for (const unit& u : units) {
+        if (seconds >= u.seconds || u.seconds == 1) {
+            const long double amount = seconds / u.seconds;
+            if (amount >= 10 || u.seconds == 1) {
+                return std::to_string(static_cast<long long>(amount)) + u.name;
+            }
+            const auto tenths = static_cast<long long>(amount * 10);
+            std::string text = std::to_string(tenths / 10);
+            if (tenths % 10 != 0) {
+                text += '.';
+                text += static_cast<char>('0' + tenths % 10);
+            }
+            return text + u.name;
+        }
+    }
+    return {};
+}
+
 // The member named `name` (ASCII case-insensitive), the last one when repeated; null members
 // count as absent.
 const json::value* member(const json::object& object, std::string_view name) {
@@ -314,6 +342,7 @@ class body_walker {
             return fail("name", "longer than " + std::to_string(limits_.max_name_bytes) + " bytes");
         }
         out.name = sanitize_metric_name(*raw_name);
+        out.original_name = *raw_name;
 
         const json::value* type_value = required(*object, "type");
         const auto type = as_string(type_value, "type");
@@ -333,12 +362,14 @@ class body_walker {
             return false;
         }
         if (const json::value* unit = member(*object, "unit"); unit != nullptr) {
-            if (!as_string(unit, "unit")) {
+            const auto text = as_string(unit, "unit");
+            if (!text) {
                 return false;
             }
+            out.unit = *text;
         }
         if (const json::value* timestamp = member(*object, "timestamp"); timestamp != nullptr) {
-            if (!metric_timestamp(*timestamp, out)) {
+            if (!metric_timestamp(*timestamp, out) || !timestamp_in_window(*out.timestamp_ms)) {
                 return false;
             }
         }
@@ -400,6 +431,27 @@ class body_walker {
             }
         }
         return fail("timestamp", expected("an integer (epoch milliseconds)", v));
+    }
+
+    bool timestamp_in_window(std::int64_t timestamp) {
+        if (!limits_.timestamps) {
+            return true;
+        }
+        const timestamp_window& window = *limits_.timestamps;
+        // In long double: a hostile timestamp near INT64_MIN must not overflow the difference.
+        const long double offset = static_cast<long double>(timestamp) - window.now_ms;
+        if (offset <= static_cast<long double>(window.after.count()) &&
+            -offset <= static_cast<long double>(window.before.count())) {
+            return true;
+        }
+        return fail(
+            "timestamp",
+            std::to_string(timestamp) + " is " + describe_span(offset) +
+                (offset > 0 ? " after" : " before") +
+                " the gateway's clock; a timestamp (epoch milliseconds) "
+                "must lie between " +
+                describe_span(static_cast<long double>(window.before.count())) + " before and " +
+                describe_span(static_cast<long double>(window.after.count())) + " after it");
     }
 
     bool metric_tags(const json::value& v, pushed_metric& out) {

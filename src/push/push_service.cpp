@@ -11,6 +11,7 @@
 
 #include <mgw/apps/instance_labels.hpp>
 #include <mgw/core/ascii.hpp>
+#include <mgw/core/uuid.hpp>
 #include <mgw/push/push_service.hpp>
 
 namespace mgw::push {
@@ -219,7 +220,12 @@ boost::asio::awaitable<void> push_service::handle(http::request_context& request
         co_return;
     }
 
-    auto decoded = decode_push_request(request.body(), options_.decode);
+    // Timestamps are always held to a window around the wall clock (its spans configurable).
+    decode_limits limits = options_.decode;
+    limits.timestamps = limits.timestamps.value_or(timestamp_window{});
+    limits.timestamps->now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+    auto decoded = decode_push_request(request.body(), limits);
     if (auto* error = std::get_if<decode_error>(&decoded)) {
         metrics_->invalid_payload.Increment();
         reply(http::status::unprocessable_entity, admitted.status, error->to_json());
@@ -228,7 +234,7 @@ boost::asio::awaitable<void> push_service::handle(http::request_context& request
     const push_request& body = std::get<push_request>(decoded);
 
     for (std::size_t i = 0; i < body.applications.size(); ++i) {
-        if (!core::iequals(body.applications[i].id, binding->app_guid)) {
+        if (!core::same_uuid(body.applications[i].id, binding->app_guid)) {
             metrics_->wrong_app.Increment();
             reply(http::status::forbidden, admitted.status,
                   error_body("applications[" + std::to_string(i) +
@@ -261,6 +267,9 @@ boost::asio::awaitable<void> push_service::handle(http::request_context& request
     }
     metrics_->metrics_accepted.Increment(static_cast<double>(body.metric_count));
     metrics_->series.Set(static_cast<double>(store_.series_count()));
+    if (accepted_) {
+        accepted_(*binding, body, wall_ms);
+    }
     reply(http::status::accepted, counted.status, {});
 }
 
@@ -299,6 +308,12 @@ boost::asio::awaitable<void> push_service::collect(
         exposition.labels.emplace_back("index", index);
         exposition.labels.emplace_back("instance_id", index);
         exposition.labels.emplace_back("source", "push");
+    }
+}
+
+void push_service::list_apps(std::vector<apps::known_app>& out) const {
+    for (auto& [guid, labels] : store_.live_apps(options_.clocks.steady())) {
+        out.push_back({.app_guid = std::move(guid), .labels = std::move(labels)});
     }
 }
 

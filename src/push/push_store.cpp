@@ -9,6 +9,7 @@
 
 #include <mgw/apps/instance_labels.hpp>
 #include <mgw/core/ascii.hpp>
+#include <mgw/core/uuid.hpp>
 #include <mgw/push/push_store.hpp>
 
 namespace mgw::push {
@@ -27,6 +28,7 @@ struct series_value {
     std::optional<std::int64_t> integer_value;
     std::int64_t timestamp_ms = 0;
     push_store::clock::time_point last_push;
+    std::uint64_t request = 0;  // the app_entry::requests count of the push that set it
 };
 
 struct family {
@@ -40,6 +42,11 @@ std::string lower(std::string_view text) {
         c = core::ascii_lower(c);
     }
     return out;
+}
+
+// Apps are held under their GUID's canonical spelling: a scrape may name the app in any form.
+std::string app_key(std::string_view app_guid) {
+    return core::canonical_uuid(app_guid).value_or(lower(app_guid));
 }
 
 std::uint64_t index_number(std::string_view digits) {
@@ -97,6 +104,7 @@ struct push_store::app_entry {
     std::map<std::string, std::string> binding_labels;
     std::map<std::string, family, std::less<>> families;
     std::size_t series = 0;
+    std::uint64_t requests = 0;  // pushes applied, in the order they took the mutex
 
     // The type of a family that `name` as a `type` would clash with. Same name, other type;
     // and since OpenMetrics writes counter `c` as family `c` with sample `c_total`, a counter
@@ -147,7 +155,7 @@ std::optional<store_error> push_store::apply(const push_binding& binding,
     if (request.metric_count == 0) {
         return std::nullopt;  // nothing to hold: no app entry for it either
     }
-    const std::string app_guid = lower(binding.app_guid);
+    const std::string app_guid = app_key(binding.app_guid);
     std::shared_lock shared(apps_mutex_);
     auto it = apps_.find(app_guid);
     // A loop: between creating the entry and taking the shared lock again, a sweep may remove
@@ -216,6 +224,11 @@ std::optional<store_error> push_store::apply(const push_binding& binding,
         }
     }
 
+    // A later push always replaces what an earlier one stored, whatever the timestamps say:
+    // a 202 means the value is served, and a client whose clock stepped back (or that sent
+    // a wrong timestamp once) must not freeze its series. Timestamps only order the values a
+    // single body carries for one series.
+    const std::uint64_t this_request = ++app.requests;
     std::size_t k = 0;
     for (const pushed_application& application : request.applications) {
         for (const pushed_instance& instance : application.instances) {
@@ -228,10 +241,11 @@ std::optional<store_error> push_store::apply(const push_binding& binding,
                 auto [series_it, added] =
                     family_it->second.series.try_emplace(std::move(keys[k++]));
                 series_value& stored = series_it->second;
-                if (added || timestamp >= stored.timestamp_ms) {
+                if (added || stored.request != this_request || timestamp >= stored.timestamp_ms) {
                     stored.value = metric.value;
                     stored.integer_value = metric.integer_value;
                     stored.timestamp_ms = timestamp;
+                    stored.request = this_request;
                 }
                 stored.last_push = now;
                 if (added) {
@@ -250,7 +264,7 @@ std::optional<store_error> push_store::apply(const push_binding& binding,
 std::optional<pushed_app> push_store::collect(std::string_view app_guid,
                                               clock::time_point now) const {
     const std::shared_lock shared(apps_mutex_);
-    const auto it = apps_.find(lower(app_guid));
+    const auto it = apps_.find(app_key(app_guid));
     if (it == apps_.end()) {
         return std::nullopt;
     }
@@ -327,6 +341,25 @@ std::size_t push_store::sweep(clock::time_point now) {
         });
     }
     return expired;
+}
+
+std::vector<std::pair<std::string, std::map<std::string, std::string>>> push_store::live_apps(
+    clock::time_point now) const {
+    std::vector<std::pair<std::string, std::map<std::string, std::string>>> live;
+    const std::shared_lock shared(apps_mutex_);
+    for (const auto& [guid, app] : apps_) {
+        const std::scoped_lock lock(app->mutex);
+        const bool any_live =
+            std::any_of(app->families.begin(), app->families.end(), [&](const auto& f) {
+                return std::any_of(
+                    f.second.series.begin(), f.second.series.end(),
+                    [&](const auto& s) { return now - s.second.last_push <= options_.ttl; });
+            });
+        if (any_live) {
+            live.emplace_back(guid, app->binding_labels);
+        }
+    }
+    return live;
 }
 
 std::size_t push_store::app_count() const {

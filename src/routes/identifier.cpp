@@ -1,4 +1,4 @@
-// Routes module: route key normalisation, UUID recognition and path unescaping.
+// Routes module: route key normalisation and path unescaping.
 #include <mgw/core/ascii.hpp>
 #include <mgw/routes/identifier.hpp>
 
@@ -20,19 +20,6 @@ int hex_value(char c) {
     return c - 'A' + 10;
 }
 
-bool is_dashed_uuid(std::string_view text) {
-    if (text.size() != 36) {
-        return false;
-    }
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash_position ? text[i] != '-' : !is_hex(text[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 }  // namespace
 
 std::string normalise_uri(std::string_view uri) {
@@ -47,26 +34,6 @@ std::string normalise_uri(std::string_view uri) {
         c = core::ascii_lower(c);
     }
     return key;
-}
-
-bool is_uuid(std::string_view text) {
-    switch (text.size()) {
-        case 32:
-            for (char c : text) {
-                if (!is_hex(c)) {
-                    return false;
-                }
-            }
-            return true;
-        case 36:
-            return is_dashed_uuid(text);
-        case 38:
-            return text.front() == '{' && text.back() == '}' && is_dashed_uuid(text.substr(1, 36));
-        case 45:
-            return core::istarts_with(text, "urn:uuid:") && is_dashed_uuid(text.substr(9));
-        default:
-            return false;
-    }
 }
 
 std::optional<std::string> path_unescape(std::string_view text) {

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include <mgw/core/uuid.hpp>
 #include <mgw/routes/identifier.hpp>
 #include <mgw/routes/route_snapshot.hpp>
 
@@ -50,8 +51,8 @@ endpoint_list route_snapshot::resolve(std::string_view identifier) const {
     if (parts.size() == 3) {
         return find_app(parts[0], parts[1], parts[2]);
     }
-    if (is_uuid(id)) {
-        return find_app_id(id);
+    if (const std::optional<std::string> guid = core::canonical_uuid(id)) {
+        return find_app_id(*guid);
     }
     return find_route(id);
 }

@@ -19,6 +19,27 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // How long a connection closed for a protocol error may take to send its ERROR frame.
 constexpr std::chrono::seconds close_flush_time{2};
+// A read buffer grown past this for a large frame is given back once the frame is handled.
+constexpr std::size_t kept_read_buffer_bytes = 4096;
+// What a SETUP payload may be kept of: enough to read a proof and to tell an oversized one.
+constexpr std::size_t kept_setup_bytes = 4097;
+// Snappy's densest element (a 3-byte copy of 64 bytes) bounds what a block decompresses to.
+constexpr std::size_t snappy_max_expansion = 22;
+
+std::string_view refusal_message(memory_refusal refusal) {
+    return refusal == memory_refusal::connection ? "connection byte budget exhausted"
+                                                 : "memory budget exhausted";
+}
+
+std::string_view refusal_counter(memory_refusal refusal) {
+    return refusal == memory_refusal::connection ? "connection_bytes" : "memory";
+}
+
+// The FOLLOWS flag, read from an undecoded frame: only fragments need reassembly room.
+bool is_fragment(std::string_view frame) {
+    return frame.size() >= header_bytes && (static_cast<unsigned char>(frame[5]) & 0x80) != 0;
+}
+
 }  // namespace
 
 std::string_view to_string(scrape_outcome outcome) {
@@ -35,22 +56,28 @@ std::string_view to_string(scrape_outcome outcome) {
             return "decrypt";
         case scrape_outcome::busy:
             return "busy";
+        case scrape_outcome::memory:
+            return "memory";
     }
     return "unknown";
 }
 
 struct connection::waiter {
     asio::steady_timer timer;
+    held_bytes reply_bytes;  // the copies below
     bool answered = false;
     bool is_error = false;
+    bool refused = false;  // the reply would not fit the byte budgets: not copied
     std::uint32_t error = 0;
     std::string metadata;
     std::string data;
 };
 
 connection::connection(strand_type strand, std::unique_ptr<transport> transport, key_pool& keys,
-                       connection_options options, connection_observer& observer, std::uint64_t id)
+                       connection_options options, connection_observer& observer, std::uint64_t id,
+                       core::memory_budget* budget)
     : strand_(std::move(strand)),
+      memory_(budget, options.max_connection_bytes),
       transport_(std::move(transport)),
       keys_(keys),
       peer_(fairness_key(transport_->remote_address())),
@@ -61,7 +88,11 @@ connection::connection(strand_type strand, std::unique_ptr<transport> transport,
       observer_(observer),
       id_(id),
       state_(options_.limits, clock::now()),
-      write_signal_(strand_) {}
+      frame_bytes_(memory_, core::memory_use::rsocket_frames),
+      reassembly_bytes_(memory_, core::memory_use::rsocket_frames),
+      outbound_bytes_(memory_, core::memory_use::rsocket_frames),
+      write_signal_(strand_),
+      last_push_bytes_(memory_, core::memory_use::rsocket_pushes) {}
 
 connection::~connection() = default;
 
@@ -69,6 +100,9 @@ asio::awaitable<void> connection::run() {
     using namespace asio::experimental::awaitable_operators;
     auto self = shared_from_this();
     co_await (read_loop() || write_loop() || keepalive_loop());
+    if (refused_) {
+        co_await transport_->linger(close_flush_time);
+    }
     stopping_ = true;
     if (key_ticket_) {
         // Still queued: the key pair goes to someone else.
@@ -77,8 +111,12 @@ asio::awaitable<void> connection::run() {
     }
     transport_->close();
     wake_waiters();
-    observer_.connection_closed(*this, std::move(last_push_));
-    last_push_.reset();
+    std::optional<leased_text> push;
+    if (last_push_) {
+        push = leased_text{.text = std::move(*last_push_), .lease = last_push_bytes_.detach()};
+        last_push_.reset();
+    }
+    observer_.connection_closed(*this, std::move(push));
 }
 
 void connection::stop() {
@@ -95,17 +133,44 @@ void connection::fail(std::string_view reason) {
     }
 }
 
+void connection::refuse(std::string_view message, std::string_view counter) {
+    if (closing_ || failed_) {
+        return;
+    }
+    std::string bytes;
+    state_.error(0, errors::connection_error, message, bytes);
+    // The ERROR frame is the one thing still sent past the budgets: a few dozen bytes.
+    outbound_size_ += bytes.size();
+    outbound_.push_back(std::move(bytes));
+    fail(counter);
+    refused_ = true;
+    // The writer sends what is queued, then ends, and with it the connection.
+    closing_ = true;
+    write_signal_.cancel();
+}
+
+bool connection::frame_overdue(clock_type::time_point now) const {
+    const std::optional<clock_type::time_point> begun = transport_->frame_begun();
+    return begun && now - *begun >= options_.frame_timeout;
+}
+
 void connection::send(std::string bytes) {
     if (bytes.empty() || failed_) {
         return;
     }
-    if (outbound_bytes_ + bytes.size() > options_.max_outbound_bytes) {
+    if (outbound_size_ + bytes.size() > options_.max_outbound_bytes) {
         // The client does not read what we send: nothing will get better.
         fail("outbound_overflow");
         transport_->close();
         return;
     }
-    outbound_bytes_ += bytes.size();
+    if (const memory_refusal refusal = outbound_bytes_.reserve(outbound_size_ + bytes.size());
+        refusal != memory_refusal::none) {
+        fail(refusal_counter(refusal));
+        transport_->close();
+        return;
+    }
+    outbound_size_ += bytes.size();
     outbound_.push_back(std::move(bytes));
     write_signal_.cancel();
 }
@@ -124,15 +189,16 @@ void connection::wake_waiters() {
 }
 
 asio::awaitable<void> connection::read_loop() {
-    std::string buffer;
     std::vector<std::string> out;
     for (;;) {
-        const error_code ec = co_await transport_->read_frame(buffer);
+        const error_code ec = co_await transport_->read_frame(frame_, frame_bytes_);
         if (ec == boost::system::errc::message_size) {
-            std::string bytes;
-            state_.error(0, errors::connection_error, "frame too large", bytes);
-            send(std::move(bytes));
-            fail("frame_too_large");
+            refuse("frame too large", "frame_too_large");
+            break;
+        }
+        if (ec == boost::system::errc::not_enough_memory) {
+            const memory_refusal refusal = frame_bytes_.last_refusal();
+            refuse(refusal_message(refusal), refusal_counter(refusal));
             break;
         }
         if (ec) {
@@ -142,12 +208,22 @@ asio::awaitable<void> connection::read_loop() {
             }
             co_return;
         }
-        const connection_state::event e = state_.on_frame(buffer, clock::now(), out);
+        // A fragment is copied into the reassembler: room for it first.
+        if (state_.setup_done() && (is_fragment(frame_) || state_.reassembly_bytes() != 0)) {
+            if (const memory_refusal refusal =
+                    reassembly_bytes_.reserve(state_.reassembly_bytes() + frame_.size());
+                refusal != memory_refusal::none) {
+                refuse(refusal_message(refusal), refusal_counter(refusal));
+                break;
+            }
+        }
+        const connection_state::event e = state_.on_frame(frame_, clock::now(), out);
         send_all(out);
         using kind = connection_state::event_kind;
+        bool end = false;
         if (e.kind == kind::setup) {
-            setup_metadata_.assign(e.metadata);
-            setup_data_.assign(e.data);
+            setup_metadata_.assign(e.metadata.substr(0, kept_setup_bytes));
+            setup_data_.assign(e.data.substr(0, kept_setup_bytes));
             request_key();
             if (failed_) {
                 break;
@@ -159,8 +235,13 @@ asio::awaitable<void> connection::read_loop() {
                 w.answered = true;
                 w.is_error = e.kind == kind::stream_error;
                 w.error = e.error;
-                w.metadata.assign(e.metadata);
-                w.data.assign(e.data);
+                if (w.reply_bytes.reserve(e.metadata.size() + e.data.size()) ==
+                    memory_refusal::none) {
+                    w.metadata.assign(e.metadata);
+                    w.data.assign(e.data);
+                } else {
+                    w.refused = true;
+                }
                 w.timer.cancel();
             }
         } else if (e.kind == kind::push) {
@@ -169,6 +250,16 @@ asio::awaitable<void> connection::read_loop() {
             if (!e.counter.empty()) {
                 fail(e.counter);
             }
+            end = true;
+        }
+        // The handled message's copies go; so does a read buffer grown for a large frame.
+        state_.release_reassembled();
+        reassembly_bytes_.fit(state_.reassembly_bytes());
+        if (frame_.capacity() > kept_read_buffer_bytes) {
+            std::string().swap(frame_);
+            frame_bytes_.release();
+        }
+        if (end) {
             break;
         }
     }
@@ -184,8 +275,9 @@ asio::awaitable<void> connection::write_loop() {
         while (!outbound_.empty()) {
             const std::string bytes = std::move(outbound_.front());
             outbound_.pop_front();
-            outbound_bytes_ -= bytes.size();
             const error_code ec = co_await transport_->write_frame(bytes);
+            outbound_size_ -= bytes.size();
+            outbound_bytes_.fit(outbound_size_);
             if (ec) {
                 if (!stopping_ && !closing_) {
                     fail("transport");
@@ -235,6 +327,16 @@ asio::awaitable<void> connection::keepalive_loop() {
                 fail("keepalive_timeout");
                 co_return;
             }
+            // A frame begun and not finished: the reader still waits for it, the writer can
+            // tell the client why the connection ends.
+            if (frame_overdue(clock::now())) {
+                refuse(fmt::format("frame incomplete after {} ms", options_.frame_timeout.count()),
+                       "frame_timeout");
+                // Ending here would end the writer too: it ends the connection once flushed.
+                timer.expires_after(close_flush_time);
+                co_await timer.async_wait(use_tuple);
+                co_return;
+            }
         }
         std::string bytes;
         state_.keepalive(bytes);
@@ -277,17 +379,42 @@ void connection::take_key(key_pair key) {
     observer_.connection_ready(shared_from_this());
 }
 
+std::optional<std::string_view> connection::open_payload(std::string_view metadata,
+                                                         std::string_view data, held_bytes& bytes,
+                                                         std::string& text) {
+    if (!key_) {
+        return to_string(decrypt_error::key_unwrap);
+    }
+    // The decrypted block (data's size) and the text, whose size Snappy's header announces:
+    // reserved for the most the data can decompress to before anything is allocated. A
+    // header announcing more is a lie that would fail anyway; it fails here as too_large.
+    const bool plaintext = metadata == plaintext_marker;
+    const std::size_t text_bound = std::min(
+        options_.max_text_bytes, plaintext ? data.size() : data.size() * snappy_max_expansion + 64);
+    if (bytes.reserve(data.size() + text_bound) != memory_refusal::none) {
+        return to_string(scrape_outcome::memory);
+    }
+    const decrypt_error error = decrypt_reply(*key_, metadata, data, text_bound, text);
+    if (error != decrypt_error::none) {
+        text.clear();
+        text.shrink_to_fit();
+        bytes.release();
+        return to_string(error);
+    }
+    bytes.fit(text.capacity() + 1);
+    return std::nullopt;
+}
+
 void connection::handle_push(const connection_state::event& e) {
     std::string text;
-    decrypt_error error = decrypt_error::key_unwrap;
-    if (key_) {
-        error = decrypt_reply(*key_, e.metadata, e.data, options_.max_text_bytes, text);
-    }
-    if (error == decrypt_error::none) {
-        last_push_ = std::move(text);
-        observer_.connection_pushed(*this, true, {});
+    held_bytes text_bytes(memory_, core::memory_use::rsocket_pushes);
+    if (const auto failure = open_payload(e.metadata, e.data, text_bytes, text)) {
+        observer_.connection_pushed(*this, false, *failure);
     } else {
-        observer_.connection_pushed(*this, false, to_string(error));
+        // Replaces an earlier push, and its bytes.
+        last_push_ = std::move(text);
+        last_push_bytes_ = std::move(text_bytes);
+        observer_.connection_pushed(*this, true, {});
     }
     if (e.needs_ack) {
         // The original acknowledges even a push it could not decrypt.
@@ -312,8 +439,10 @@ asio::awaitable<scrape_answer> connection::scrape(clock::time_point deadline) {
         co_return answer;
     }
     waiter w{.timer = asio::steady_timer(strand_, deadline),
+             .reply_bytes = held_bytes(memory_, core::memory_use::rsocket_pulls),
              .answered = false,
              .is_error = false,
+             .refused = false,
              .error = 0,
              .metadata = {},
              .data = {}};
@@ -335,18 +464,24 @@ asio::awaitable<scrape_answer> connection::scrape(clock::time_point deadline) {
     }
     if (w.is_error) {
         answer.outcome = scrape_outcome::error;
-        answer.reason = fmt::format("error_0x{:03x}", w.error);
+        answer.reason = error_code_name(w.error);
         co_return answer;
     }
-    const decrypt_error error =
-        decrypt_reply(*key_, w.metadata, w.data, options_.max_text_bytes, answer.text);
-    if (error != decrypt_error::none) {
-        answer.outcome = scrape_outcome::decrypt;
-        answer.reason = to_string(error);
-        answer.text.clear();
+    if (w.refused) {
+        answer.outcome = scrape_outcome::memory;
+        answer.reason = to_string(scrape_outcome::memory);
+        co_return answer;
+    }
+    held_bytes text_bytes(memory_, core::memory_use::rsocket_pulls);
+    const auto failure = open_payload(w.metadata, w.data, text_bytes, answer.text.text);
+    if (failure) {
+        answer.outcome = *failure == to_string(scrape_outcome::memory) ? scrape_outcome::memory
+                                                                       : scrape_outcome::decrypt;
+        answer.reason = *failure;
         co_return answer;
     }
     answer.outcome = scrape_outcome::success;
+    answer.text.lease = text_bytes.detach();
     co_return answer;
 }
 

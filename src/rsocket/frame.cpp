@@ -169,6 +169,33 @@ std::string_view to_string(frame_type type) {
     return "UNKNOWN";
 }
 
+std::string_view error_code_name(std::uint32_t code) {
+    switch (code) {
+        case errors::invalid_setup:
+            return "invalid_setup";
+        case errors::unsupported_setup:
+            return "unsupported_setup";
+        case errors::rejected_setup:
+            return "rejected_setup";
+        case errors::rejected_resume:
+            return "rejected_resume";
+        case errors::connection_error:
+            return "connection_error";
+        case errors::connection_close:
+            return "connection_close";
+        case errors::application_error:
+            return "application_error";
+        case errors::rejected:
+            return "rejected";
+        case errors::canceled:
+            return "canceled";
+        case errors::invalid:
+            return "invalid";
+        default:
+            return "other";
+    }
+}
+
 std::string_view to_string(decode_error error) {
     switch (error) {
         case decode_error::none:

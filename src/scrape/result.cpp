@@ -25,6 +25,8 @@ std::string_view to_string(scrape_error error) {
             return "redirect_refused";
         case scrape_error::protocol_error:
             return "protocol_error";
+        case scrape_error::memory:
+            return "memory";
         case scrape_error::cancelled:
             return "cancelled";
     }

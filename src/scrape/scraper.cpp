@@ -104,6 +104,25 @@ failure classify_exchange(const error_code& ec) {
     return {scrape_error::protocol_error, "bad_response"};
 }
 
+// Makes room for `needed` bytes in `body`, its lease grown first; false when the memory
+// ceiling refuses. The lease then covers exactly what the string holds.
+bool reserve_leased(std::string& body, core::memory_lease& lease, std::size_t needed) {
+    const std::size_t capacity = body.capacity();
+    if (needed <= capacity) {
+        return true;
+    }
+    // libstdc++ grows a string to at least twice its capacity: lease what it will allocate.
+    const std::size_t allocated = std::max(needed, capacity * 2);
+    if (allocated > lease.bytes() && !lease.grow(allocated - lease.bytes())) {
+        return false;
+    }
+    body.reserve(needed);
+    if (lease.bytes() > body.capacity()) {
+        lease.shrink(lease.bytes() - body.capacity());
+    }
+    return true;
+}
+
 // What one request/response on one connection produced, besides the body.
 struct exchange_outcome {
     scrape_error error = scrape_error::ok;
@@ -205,7 +224,9 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, beast::flat_buffer& b
         co_return fail({scrape_error::body_too_large, "content_length"});
     }
     if (const auto length = parser.content_length(); length && !gzip) {
-        result.body.reserve(static_cast<std::size_t>(*length));
+        if (!reserve_leased(result.body, result.lease, static_cast<std::size_t>(*length))) {
+            co_return fail({scrape_error::memory, "memory"});
+        }
     }
 
     std::optional<mgw::http::gzip_decoder> decoder;
@@ -229,13 +250,29 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, beast::flat_buffer& b
             if (result.body.size() + got > limit) {
                 co_return fail({scrape_error::body_too_large, "body"});
             }
+            if (!reserve_leased(result.body, result.lease, result.body.size() + got)) {
+                co_return fail({scrape_error::memory, "memory"});
+            }
             result.body.append(data);
             continue;
         }
         if (gzip_state == mgw::http::gzip_status::done) {
             continue;  // bytes after the gzip member are ignored
         }
-        gzip_state = decoder->write(data, result.body);
+        // The decoder only fills capacity that was leased first.
+        std::string_view pending = data;
+        for (;;) {
+            gzip_state = decoder->write_within_capacity(pending, result.body);
+            if (gzip_state != mgw::http::gzip_status::output_full) {
+                break;
+            }
+            const std::size_t capacity = result.body.capacity();
+            const std::size_t wanted =
+                std::min(std::max(capacity * 2, capacity + read_chunk_bytes), limit + 1);
+            if (!reserve_leased(result.body, result.lease, wanted)) {
+                co_return fail({scrape_error::memory, "memory"});
+            }
+        }
         if (gzip_state == mgw::http::gzip_status::too_large) {
             co_return fail({scrape_error::body_too_large, "gzip_body"});
         }
@@ -397,7 +434,9 @@ asio::awaitable<scrape_result> scraper::scrape_one(const scrape_target& target,
         }
     }
     if (!result.ok()) {
-        result.body.clear();
+        // A failed instance holds nothing (its bytes are given back now, not with the merge).
+        std::string().swap(result.body);
+        result.lease.reset();
     }
     result.reused_connection = state.reused_connection;
     result.duration = clock::now() - start;
@@ -436,6 +475,9 @@ asio::awaitable<scrape_result> scraper::fetch(const scrape_target& target,
     const endpoint_key key{target.host, target.port, target.tls, target.server_name};
     std::string path = target.path.empty() ? "/metrics" : target.path;
     scrape_result result;
+    if (options.memory != nullptr) {
+        result.lease = options.memory->empty_lease(core::memory_use::scrape_bodies);
+    }
     auto fail = [&](failure f) {
         result.error = f.error;
         result.reason = std::string(f.reason);

@@ -384,7 +384,7 @@ def test_gateway_metrics_count_each_exporter_outcome():
     results = {result for _, result in counts}
     assert results == {"ok", "connect_refused", "connect_timeout", "timeout", "tls_error",
                        "http_status", "body_too_large", "bad_gzip", "redirect_refused",
-                       "protocol_error", "cancelled", "parse_error"}, results
+                       "protocol_error", "cancelled", "parse_error", "memory"}, results
     assert {exporter for exporter, _ in counts} == {"containers", "dead", "slow", broken_name}
 
 

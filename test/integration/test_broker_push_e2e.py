@@ -57,6 +57,7 @@ def start(database):
 listen: 127.0.0.1:{port}
 health_listen: 127.0.0.1:{health_port}
 threads: 2
+routes_api: {{ username: operator, password: sd-secret }}
 broker:
   enabled: true
   username: cc
@@ -113,6 +114,21 @@ def test_bind_restart_push_scrape_unbind():
                           'space_name="demo-space"', 'area="heap"', 'source="push"'):
                 assert label in lines[0], (label, lines[0])
             assert lines[0].endswith(" 42.5"), lines[0]
+
+            # Service discovery lists the app only pushes know, with its binding's labels.
+            sd_auth = "Basic " + base64.b64encode(b"operator:sd-secret").decode()
+            status, _, body = http_get(f"http://127.0.0.1:{port}/v1/sd",
+                                       {"Authorization": sd_auth})
+            assert status == 200, (status, body)
+            groups = json.loads(body)
+            assert len(groups) == 1, groups
+            assert groups[0]["targets"] == [f"127.0.0.1:{port}"], groups
+            assert groups[0]["labels"] == {
+                "__metrics_path__": f"/v2/apps/{APP}/metrics", "__scheme__": "http",
+                "__meta_cf_app_id": APP, "__meta_cf_sources": ",push,",
+                "__meta_cf_instances": "0", "__meta_cf_org_name": "demo-org",
+                "__meta_cf_org_id": "org-guid", "__meta_cf_space_name": "demo-space",
+                "__meta_cf_space_id": "space-guid"}, groups
 
             status, _ = osb(port, "DELETE", "/service_instances/fwd-1/service_bindings/b-1"
                             f"?service_id={FORWARDER}&plan_id={SMALL}")

@@ -290,18 +290,6 @@ def test_identity_proof_joins_the_apps_answer():
             check_with_promtool(app)
 
 
-# Cases written against gateway features that other branches deliver; each runs once the
-# feature is merged (delete its line here). Nothing else is ever skipped.
-PENDING = {
-    test_several_registries_concatenated_as_the_readme_shows:
-        "needs lenient reading of RSocket sources (issue 11 item 1: repeated blocks of one "
-        "family joined into one family)",
-    test_identity_proof_joins_the_apps_answer:
-        "needs the RSocket identity proof (issue 10 item 2: the broker's access key in the SETUP "
-        "data over TCP, 'Authorization: Bearer' on the WebSocket upgrade)",
-}
-
-
 if __name__ == "__main__":
     if not os.path.isfile(PEER_JAR):
         print(f"FAIL: {PEER_JAR} missing: build the micrometer_rsocket_peer target "
@@ -313,6 +301,4 @@ if __name__ == "__main__":
         test_several_registries_concatenated_as_the_readme_shows,
         test_identity_proof_joins_the_apps_answer,
     ]
-    for test, reason in PENDING.items():
-        print(f"SKIP {test.__name__}: {reason}")
-    run_tests([test for test in tests if test not in PENDING])
+    run_tests(tests)

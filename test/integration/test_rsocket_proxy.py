@@ -10,19 +10,21 @@ exactly once, dropped after rsocket.push_ttl; reconnect with a new key; hung, fa
 bad-padding and snappy-bomb clients skipped within the Prometheus timeout and counted; garbage,
 truncated and oversized frames answered with ERROR and closed; silence past max lifetime closed;
 1,000 connects and disconnects with memory back to baseline; /metrics/proxy's original names;
-clients named by their SETUP or their labels in their app's /v1|v2/apps answer."""
+where the operator trusts declarations, clients named by their SETUP or their labels in their
+app's /v1|v2/apps answer (proofs, budgets and deadlines: test_rsocket_security.py)."""
 
+import base64
+import json
 import os
 import re
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_port, http_get, run_tests, wait_until  # noqa: E402
+from harness import OPENMETRICS, Gateway, free_port, http_get, run_tests, wait_until  # noqa: E402
 from rsocket_peers import (NodeClient, RawClient, error_frame, frame_header,  # noqa: E402
                            node_modules_ready, prefixed, rss_bytes, setup_frame)
 
-OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 INVALID_SETUP, CONNECTION_ERROR = 0x001, 0x101
 
 
@@ -296,25 +298,33 @@ APP_A = "6f0bc0ae-6f6c-4d4c-9b2a-0f5b0c6c1a11"
 APP_B = "0a9d2e55-7a1c-4c6e-b1c8-3e2f4d5a6b7c"
 
 
-def test_clients_join_their_apps_merged_answer():
+def test_trusted_clients_join_the_app_they_declare():
+    # Declarations are believed only with the operator's opt-in; a key the broker issued is
+    # the way in otherwise (test_rsocket_security.py).
     labelled = (f'# TYPE labelled_up gauge\nlabelled_up{{app_id="{APP_B}",instance_index="0"}} 1\n')
-    with Proxy() as proxy, proxy.client(name="named", setupData=APP_A) as named, \
+    with Proxy("  trust_declared_app_identity: true\n"
+               "routes_api: { username: operator, password: sd-secret }") as proxy, \
+            proxy.client(name="named", setupData=APP_A) as named, \
             proxy.client("websocket", name="labelled", text=labelled) as by_labels, \
             proxy.client(name="nobody") as other:
         for client in (named, by_labels, other):
             client.wait_event("key")
+        # Clients whose SETUP names no app are pulled once, off every app's path, to learn it.
+        wait_until(lambda: proxy.metric("mgw_rsocket_pulls_total") == 2, what="learning pulls")
         status, _, body = http_get(f"http://127.0.0.1:{proxy.http_port}/v1/apps/{APP_A}/metrics")
         body = body.decode()
         assert status == 200, (status, body)
-        # Named by its SETUP: the app_id label is added.
-        assert f'demo_series{{client="named",i="0",app_id="{APP_A}"}} 0' in body, body
+        # Named by its SETUP: app_id is added, and which client it is.
+        assert re.search(r'demo_series\{client="named",i="0",app_id="' + APP_A
+                         + r'",instance_id="rsocket-\d+",source="rsocket"\} 0', body), body
         assert "labelled_up" not in body and 'client="nobody"' not in body, body
         status, _, body = http_get(f"http://127.0.0.1:{proxy.http_port}/v2/apps/{APP_B}/metrics")
         body = body.decode()
         assert status == 200, (status, body)
-        assert f'labelled_up{{app_id="{APP_B}",instance_index="0"}} 1' in body, body
+        assert re.search(r'labelled_up\{app_id="' + APP_B + r'",instance_index="0",'
+                         r'instance_id="rsocket-\d+",source="rsocket"\} 1', body), body
         assert 'client="named"' not in body and 'client="nobody"' not in body, body
-        # A client of no app is pulled once to learn that, then left alone by app requests.
+        # An app request pulls its own clients only.
         pulls = proxy.metric("mgw_rsocket_pulls_total")
         status, _, _ = http_get(f"http://127.0.0.1:{proxy.http_port}/v1/apps/{APP_B}/metrics")
         assert status == 200
@@ -322,6 +332,17 @@ def test_clients_join_their_apps_merged_answer():
         status, _, _ = http_get(f"http://127.0.0.1:{proxy.http_port}/v1/apps/"
                                 "11111111-2222-3333-4444-555555555555/metrics")
         assert status == 404
+        assert proxy.metric("mgw_rsocket_pulls_total") == pulls + 1
+        # Service discovery lists both joined apps (not the client that joined none).
+        sd_auth = "Basic " + base64.b64encode(b"operator:sd-secret").decode()
+        status, _, body = http_get(f"http://127.0.0.1:{proxy.http_port}/v1/sd",
+                                   {"Authorization": sd_auth})
+        assert status == 200, (status, body)
+        groups = {g["labels"]["__meta_cf_app_id"]: g["labels"] for g in json.loads(body)}
+        assert sorted(groups) == sorted([APP_A, APP_B]), groups
+        for app, labels in groups.items():
+            assert labels["__meta_cf_sources"] == ",rsocket,", labels
+            assert labels["__metrics_path__"] == f"/v2/apps/{app}/metrics", labels
 
 
 def test_thousand_connects_and_disconnects_leave_memory_at_baseline():
@@ -366,6 +387,6 @@ if __name__ == "__main__":
         test_reconnect_gets_a_new_key_and_is_pulled_again,
         test_failing_clients_are_skipped_within_the_scrape_timeout,
         test_raw_protocol_faults_get_error_frames_and_close,
-        test_clients_join_their_apps_merged_answer,
+        test_trusted_clients_join_the_app_they_declare,
         test_thousand_connects_and_disconnects_leave_memory_at_baseline,
     ])

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -74,7 +75,8 @@ def osb(port, method, path, body=None):
 def push_status(port, key):
     body = json.dumps({"applications": [{"id": "app-1", "instances": [
         {"id": "i", "index": "0", "metrics": [
-            {"name": "up", "type": "gauge", "value": 1, "timestamp": 0}]}]}]}).encode()
+            {"name": "up", "type": "gauge", "value": 1,
+         "timestamp": int(time.time() * 1000)}]}]}]}).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/metrics", data=body,
                                      headers={"Authorization": key,
                                               "Content-Type": "application/json"},

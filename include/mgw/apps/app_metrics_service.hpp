@@ -26,6 +26,9 @@
 namespace prometheus {
 class Registry;
 }
+namespace mgw::core {
+class memory_budget;
+}
 
 namespace mgw::apps {
 
@@ -46,6 +49,13 @@ class app_metrics_service {
     app_metrics_service(const routes::route_table& table, scrape::scraper& scraper,
                         app_metrics_options options, core::logger& log,
                         prometheus::Registry& registry);
+    // A merge leases everything it holds from `memory` before it holds it: the instance
+    // bodies and their parsed series as they arrive (scrape_bodies), the contributions of the
+    // app sources likewise, and the chunks of the answer (http_answer). When the ceiling
+    // refuses, that request gets a 503 and gives back what it held; other merges go on.
+    app_metrics_service(const routes::route_table& table, scrape::scraper& scraper,
+                        app_metrics_options options, core::logger& log,
+                        prometheus::Registry& registry, core::memory_budget& memory);
     ~app_metrics_service();
     app_metrics_service(const app_metrics_service&) = delete;
     app_metrics_service& operator=(const app_metrics_service&) = delete;
@@ -81,6 +91,7 @@ class app_metrics_service {
     std::unique_ptr<metrics> metrics_;
     std::vector<app_source*> sources_;
     metric_path_lookup metric_path_lookup_;
+    core::memory_budget* memory_ = nullptr;  // null: no ceiling
 };
 
 }  // namespace mgw::apps

@@ -1,6 +1,7 @@
 // Apps module: the synthetic series that describe each instance's scrape in the merged answer:
 // Promfetcher's `promfetcher_scrape_error` (with a low-cardinality `reason`) and the gateway's
-// `mgw_scrape_up`, `mgw_scrape_duration_seconds` and `mgw_scrape_samples`.
+// `mgw_scrape_up`, `mgw_scrape_duration_seconds`, `mgw_scrape_samples` and
+// `mgw_scrape_samples_dropped`.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,8 @@ struct instance_outcome {
     std::string_view reason;  // error class when !up: "connect_refused", "parse_error", ...
     double duration_seconds = 0;
     std::size_t samples = 0;
+    // Samples of its exposition left out so the answer stays valid (a lenient read).
+    std::size_t samples_dropped = 0;
 };
 
 // The report as Prometheus text 0.0.4, one family per series name, instances in the given

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <mgw/bosh/heartbeat_gauges.hpp>
+#include <mgw/bosh/hm_event.hpp>
 #include <mgw/bosh/ingest_server.hpp>
 #include <mgw/bosh/subscription_distributor.hpp>
 #include <mgw/bosh/token_validator.hpp>
@@ -25,6 +27,10 @@ class Registry;
 }
 
 namespace mgw::bosh {
+
+// Told about every HM event the ingest accepted, decoded, on the ingest connection's strand
+// (so it must not block): the Loggregator emitter forwards them to the Firehose.
+using event_listener = std::function<void(const hm_event&)>;
 
 // Who may read GET /v1/bosh/metrics (bosh.metrics_auth): it shows every VM of the platform.
 enum class metrics_auth {
@@ -66,6 +72,9 @@ class bosh_service {
 
     // GET /v1/bosh/events (streamed, no request deadline) and GET /v1/bosh/metrics.
     void register_routes(http::router& routes);
+
+    // Before start().
+    void on_event(event_listener listener);
 
     // Binds the ingest listener (std::system_error when taken), starts subscription expiry.
     void start();

@@ -22,22 +22,34 @@
 namespace mgw::bosh {
 
 // One event as HM wrote it (its JSON line without the newline), shared by every subscription
-// that queued it. Its bytes are leased from the process budget for as long as any queue or
-// stream holds it: the lease is given back when the last holder lets go.
+// that queued it, and, when the gRPC egress is on, the same event as a framed definitions.Event
+// (encoded once, in publish). Its bytes, both encodings, are leased from the process budget for
+// as long as any queue or stream holds it: the lease is given back when the last holder lets go.
 struct distributed_event {
     std::string json;
+    // Prefix and payload of one gRPC message; empty when the egress is off, or for a line the
+    // original server would not have mapped (the gRPC streams skip it, the HTTP streams don't).
+    std::string grpc;
     core::memory_lease memory;
 };
 using event_ptr = std::shared_ptr<const distributed_event>;
 
+// Which encoding of its events a consumer sends: what pop's byte bound measures.
+enum class event_encoding { json, grpc };
+
 struct distributor_options {
     // Bounds of one subscription: the events waiting for its consumers, whatever their number
-    // (bosh.queue_size, bosh.queue_bytes). The first bound reached drops.
+    // (bosh.queue_size, bosh.queue_bytes). The first bound reached drops. Bytes are those of
+    // the JSON lines, as HM wrote them (bosh.queue_bytes is checked against max_line_bytes);
+    // the gRPC encodings are in the events' memory leases.
     std::size_t queue_capacity = 1024;
     std::size_t queue_bytes = std::size_t{4} << 20;
     std::size_t max_subscriptions = 1024;
     std::size_t max_consumers_per_subscription = 64;
     std::chrono::steady_clock::duration idle_expiry = std::chrono::minutes(10);
+    // The gRPC egress's encoding of a line (a framed definitions.Event, empty when the line
+    // does not map), when the egress is on; unset: events carry no gRPC encoding.
+    std::function<std::string(std::string_view)> encode_grpc = nullptr;
 };
 
 // Subscription ids are chosen by clients: at most this long, no control characters. The empty
@@ -98,10 +110,11 @@ class subscription_distributor {
         bool closed = false;    // closed and this consumer's queue is empty: end the stream
     };
     // Moves the consumer's events to `out`: at most `max_events`, and no more than `max_bytes`
-    // of JSON unless the first event alone is larger. When there are none, the consumer is
-    // marked waiting: its wake function is called once events arrive.
+    // of the `measured` encoding unless the first event alone is larger. When there are none,
+    // the consumer is marked waiting: its wake function is called once events arrive.
     pop_result pop(consumer_id consumer, std::vector<event_ptr>& out, std::size_t max_events,
-                   std::size_t max_bytes = SIZE_MAX);
+                   std::size_t max_bytes = SIZE_MAX,
+                   event_encoding measured = event_encoding::json);
 
     // Events popped by `consumer` that it could not deliver (its client went away mid-write):
     // back at the front of its queue, to go to another consumer of the group when it detaches.
@@ -109,8 +122,9 @@ class subscription_distributor {
     void give_back(consumer_id consumer, std::span<const event_ptr> events);
 
     // Offers each line to every subscription, in order, under one lock. A line is copied and
-    // leased once, and only when some subscription has room for it. Returns the number of
-    // (line, subscription) deliveries queued.
+    // leased once, and only when some subscription has room for it; its gRPC encoding
+    // (options.encode_grpc) is made before the lock is taken, and only while a subscription
+    // exists. Returns the number of (line, subscription) deliveries queued.
     std::size_t publish(std::span<const std::string_view> lines);
     std::size_t publish(std::string_view line) { return publish(std::span(&line, 1)); }
 

@@ -7,6 +7,42 @@
 
 namespace mgw::core {
 
+constexpr bool is_ascii_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+constexpr bool is_ascii_alpha(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+constexpr bool is_ascii_hex(char c) {
+    return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 9110 §5.6.2 tchar: the bytes of a token (header names, methods, media types, codings).
+constexpr bool is_tchar(char c) {
+    switch (c) {
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
+            return true;
+        default:
+            return is_ascii_digit(c) || is_ascii_alpha(c);
+    }
+}
+
 // Lower-cases 'A'-'Z' only; every other byte, UTF-8 included, is returned unchanged.
 constexpr char ascii_lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

@@ -165,6 +165,20 @@ enum class bosh_metrics_auth {
     none,  // anyone who reaches the listener
 };
 
+// The BOSH System Metrics Server's gRPC egress (definitions.Egress/BoshMetrics), TLS only.
+struct bosh_grpc_config {
+    std::optional<listen_address> listen;  // YAML "": off (the original listened on :25595)
+    server_tls_config tls;                 // required when listen is set
+    std::uint32_t max_connections = 1000;
+    std::uint32_t max_concurrent_streams = 100;  // per connection
+    std::uint64_t send_queue_bytes = 1048576;    // per stream, leased from limits.memory
+    std::chrono::milliseconds keepalive_time{std::chrono::minutes{1}};  // ping idle clients
+    std::chrono::milliseconds keepalive_timeout{std::chrono::seconds{20}};
+    // Client pings closer than this (without data in between) are strikes; the third one
+    // ends the connection (grpc-go's EnforcementPolicy, as the original).
+    std::chrono::milliseconds ping_min_time{std::chrono::seconds{5}};
+};
+
 struct bosh_config {
     std::optional<listen_address> ingest_listen;  // YAML "": HM ingest and /v1/bosh/* off
     // The ingest port is unauthenticated: a non-loopback ingest_listen is refused unless set.
@@ -184,6 +198,7 @@ struct bosh_config {
     std::chrono::milliseconds stream_keepalive{std::chrono::seconds{15}};
     bosh_auth_mode auth = bosh_auth_mode::check_token;
     uaa_config uaa;
+    bosh_grpc_config grpc;
 };
 
 struct rsocket_config {
@@ -195,6 +210,16 @@ struct rsocket_config {
     std::uint64_t max_text_bytes = std::uint64_t{64} << 20;  // one client's decompressed scrape
     std::uint32_t max_connections = 10000;
     std::uint32_t key_bits = 2048;  // RSA key per connection
+    // Believe the app a client names in its SETUP or its labels, without a key (trusted
+    // networks only); otherwise only a key the broker issued joins a client to an app.
+    bool trust_declared_app_identity = false;
+    std::chrono::milliseconds setup_timeout{std::chrono::seconds{10}};  // connect to SETUP
+    std::chrono::milliseconds frame_timeout{
+        std::chrono::seconds{30}};  // a frame's first to last byte
+    // Everything one connection holds for its client at once (frames, replies, a push).
+    std::uint64_t max_connection_bytes = std::uint64_t{128} << 20;
+    // Pushes of closed connections held for the next scrape, in all.
+    std::uint64_t max_held_push_bytes = std::uint64_t{256} << 20;
     // The key pool: workers making RSA keys ahead (0: one per core), keys kept ready, and how
     // far one key is shared when more connections wait than can be keyed one by one within
     // key_wait_target (a reconnect storm; 1: never shared).
@@ -202,6 +227,40 @@ struct rsocket_config {
     std::uint32_t key_stock = 4;
     std::uint32_t key_share_max_connections = 64;
     std::chrono::milliseconds key_wait_target{std::chrono::milliseconds{500}};
+};
+
+// How pushed counters reach the Firehose.
+enum class loggregator_counters {
+    gauge,    // a v2 Gauge tagged type=counter, as the Metrics Forwarder (v1 ValueMetric)
+    counter,  // a v2 Counter with total (v1 CounterEvent)
+};
+
+// Mutual TLS with the agent (it requires a client certificate signed by its CA).
+struct loggregator_tls_config {
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+};
+
+// The Loggregator v2 emitter: pushed metrics and HM heartbeats to the local agent, as the
+// Metrics Forwarder and the System Metrics Forwarder sent them. Off unless push or bosh.
+struct loggregator_config {
+    bool push = false;    // accepted pushes
+    bool bosh = false;    // HM heartbeats (needs bosh.ingest_listen)
+    bool alerts = false;  // HM alerts as v2 Events (needs bosh); the original dropped them
+    listen_address agent{"127.0.0.1", 3458};
+    loggregator_tls_config tls;          // required when push or bosh
+    std::string server_name = "metron";  // verified in the agent's certificate
+    loggregator_counters counters = loggregator_counters::gauge;
+    std::string bosh_ip_tag;  // the `ip` tag of heartbeat envelopes (--envelope-ip-tag)
+    std::uint64_t queue_bytes = std::uint64_t{8} << 20;  // leased from limits.memory
+    std::uint32_t batch_size = 100;
+    std::chrono::milliseconds batch_interval{100};
+    // The agent enforces at least 10 s between pings (more often: GOAWAY too_many_pings).
+    std::chrono::milliseconds keepalive_time{std::chrono::seconds{15}};
+    std::chrono::milliseconds keepalive_timeout{std::chrono::seconds{20}};
+
+    bool enabled() const { return push || bosh; }
 };
 
 struct log_config {
@@ -223,6 +282,9 @@ struct http_config {
     std::uint32_t max_connections = 10000;
     std::uint32_t max_pipelined = 16;
     std::uint64_t gzip_min_bytes = 1024;  // smaller responses are sent uncompressed
+    // Each write must be taken by the client within this (0: no limit).
+    std::chrono::milliseconds write_timeout{std::chrono::seconds{10}};
+    std::uint64_t max_pipelined_bytes = 1048576;  // bytes of requests read ahead
 };
 
 // Process-wide limits that no single module can enforce alone.
@@ -275,6 +337,7 @@ struct gateway_config {
     broker_config broker;
     bosh_config bosh;
     rsocket_config rsocket;
+    loggregator_config loggregator;
     log_config log;
     shutdown_config shutdown;
     http_config http;

@@ -30,9 +30,10 @@ enum class memory_use : std::uint8_t {
     request_bodies,  // request bodies being read (push, broker)
     grpc_streams,    // HTTP/2 stream buffers and send queues
     peer_answers,    // answers gathered from other nodes
+    loggregator,     // envelopes waiting for the Loggregator agent
 };
 
-inline constexpr std::size_t memory_use_count = 9;
+inline constexpr std::size_t memory_use_count = 10;
 
 // "http_answer", "scrape_bodies", ...
 std::string_view to_string(memory_use use);
@@ -89,6 +90,13 @@ class memory_budget {
     // A lease of nothing that grows as its holder fills a buffer.
     memory_lease empty_lease(memory_use use) { return memory_lease(this, use, 0); }
 
+    // The most `use` may hold (default: the whole budget). A share below the whole keeps the
+    // rest for every other use: clients of one kind (non-reading clients of big merges) then
+    // meet their own refusals while health checks, pushes and small requests still find room.
+    // Set before leases are taken (not synchronised).
+    void limit_use(memory_use use, std::size_t bytes);
+    std::size_t use_limit(memory_use use) const;
+
     std::size_t limit() const { return limit_; }
     std::size_t leased() const { return leased_.load(std::memory_order_relaxed); }
     std::size_t leased(memory_use use) const;
@@ -104,9 +112,15 @@ class memory_budget {
     std::size_t limit_;
     std::atomic<std::size_t> leased_{0};
     std::array<std::atomic<std::size_t>, memory_use_count> leased_by_use_{};
+    std::array<std::size_t, memory_use_count> use_limits_{};  // 0: the whole budget
     std::array<std::atomic<std::uint64_t>, memory_use_count> refusals_by_use_{};
     std::unique_ptr<metrics> metrics_;  // null without a registry
 };
+
+// The most the instance bodies of merges (memory_use::scrape_bodies) may hold of a budget of
+// `leasable` bytes: three quarters, so that a quarter always stays for every other client (see
+// memory_budget::limit_use). 0 (no ceiling) stays 0.
+std::size_t merge_share(std::size_t leasable);
 
 // The share of `limits.memory` that leases may take: the ceiling less what the process holds
 // before any client arrives (`resident_at_start`), of which a quarter is kept back for what is

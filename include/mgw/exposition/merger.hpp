@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,10 +27,11 @@ struct merge_options {
 };
 
 // A source family left out of the merge because its TYPE differs from the type the family
-// already has (from the first source that exposed it), or because, in the output format, its
-// name clashes with an earlier family of another type (0.0.4 gauge `a` and counter `a_total`
-// are both `a` in OpenMetrics; OpenMetrics counter `a` and gauge `a_total` both `a_total` in
-// 0.0.4).
+// already has (from the first source that exposed it), or because, in the output format, one
+// of the names it writes is a name an earlier family writes (0.0.4 gauge `a` and counter
+// `a_total` are both `a` in OpenMetrics; OpenMetrics counter `a` and gauge `a_total` both
+// `a_total` in 0.0.4; a gauge `h_count` and histogram `h` in both; `a.b` and `a_b` once
+// escaped for a legacy client).
 struct type_conflict {
     std::size_t source = 0;   // index in add_source order
     std::string_view family;  // format-independent family name (counters without `_total`)
@@ -37,13 +40,18 @@ struct type_conflict {
 };
 
 // Usage: add_source() for every source in the order their samples should appear, then either
-// write_all(), or start() followed by write_some() until it returns true. The expositions,
-// their input buffers and the injected labels must outlive the merge. clear() makes the
-// object reusable; its vectors keep their capacity, so a steady-state merge allocates only
-// when a source brings more families than any merge before.
+// write_all(), or start() followed by write_some() until it returns true. When two sources
+// could expose the same series (their injected labels do not differ in a value of a name both
+// inject, e.g. none at all), the first source's metric is kept and the later ones' skipped. The
+// expositions, their input buffers and the injected labels must outlive the merge. clear() makes
+// the object reusable; its vectors keep their capacity, so a steady-state merge allocates only when
+// a source brings more families than any merge before.
 class merger {
   public:
     explicit merger(merge_options options = {});
+    ~merger();
+    merger(merger&&) noexcept;
+    merger& operator=(merger&&) noexcept;
 
     // `injected` labels (name, value already escaped) are appended to every sample of the
     // source, after the sample's own labels, in the given order.
@@ -63,11 +71,13 @@ class merger {
     void write_all(std::string& out, const writer_options& options);
 
     // Valid after start(): the source families left out, TYPE conflicts first (in source
-    // order), then name clashes of the output format.
+    // order), then name clashes of the output format (in family order).
     std::span<const type_conflict> conflicts() const { return conflicts_; }
     // Valid after start(): the number of families in the output (0.0.4 `_created` etc. gauges
     // split off an OpenMetrics family are not counted separately).
     std::size_t family_count() const;
+    // Samples left out while writing because an earlier source has their metric (see above).
+    std::size_t duplicates_skipped() const { return duplicates_skipped_; }
 
   private:
     struct source_ref {
@@ -82,26 +92,38 @@ class merger {
         std::uint32_t next;
         std::string_view only_name;  // when set, only the family's samples of this name
     };
-    // Counters and other families live in separate key spaces: a counter's key has no
-    // `_total`, and gauge `a` and counter `a_total` are different families in 0.0.4.
+    // A family of the output, keyed by its name as written there (`key` + `key_suffix`:
+    // an OpenMetrics counter `a` is `a` + `_total` in 0.0.4, a 0.0.4 counter `a_total` is `a`
+    // in OpenMetrics), escaped as written.
     struct group {
         std::string_view key;
+        std::string_view key_suffix;
         metric_type type;
         std::uint32_t first_member;
         std::uint32_t last_member;
-        bool counter;
-        bool dropped;  // clashes with an earlier family in this output format
+        bool dropped;  // one of its names is an earlier family's in this output format
         bool has_openmetrics_member;
-        bool has_text_name_without_total;
+        std::string_view extra_base;  // 0.0.4: the `_created`... gauges' base name
+    };
+    // A name some family writes in the output (family name, sample names, split-off gauges).
+    struct occupied_name {
+        std::string_view base;
+        std::string_view suffix;
+        std::uint32_t group;
     };
     enum class phase : unsigned char { header, samples, extras, trailer, done };
 
-    std::uint32_t find_group(std::string_view base, std::string_view suffix, bool counter,
+    std::uint32_t find_group(std::string_view base, std::string_view suffix,
                              std::size_t& slot) const;
     static bool has_foreign_sample_names(const family& f, std::span<const sample> samples);
+    std::string_view written_name(std::string_view name);
+    void prepare_dedupe();
+    bool group_may_repeat(const group& g);
+    bool skipped(std::uint32_t member, std::uint32_t sample) const;
     void add_member(std::uint32_t source, std::uint32_t family, std::string_view key,
-                    std::string_view only_name);
+                    std::string_view key_suffix, std::string_view only_name);
     void drop_group(std::uint32_t dropped, const group& kept);
+    bool occupy(std::uint32_t group, std::string_view base, std::string_view suffix);
     void drop_clashing_groups();
     void skip_dropped_groups();
     void write_header(std::string& out, const group& g);
@@ -119,7 +141,19 @@ class merger {
     std::vector<member> members_;
     std::vector<group> groups_;
     std::vector<std::uint32_t> slots_;  // open addressing: group index + 1, 0 = empty
+    std::vector<occupied_name> occupied_;
+    std::vector<std::uint32_t> occupied_slots_;  // likewise, into occupied_
+    // Names escaped for a legacy client when they are not legacy names; a deque, so that the
+    // views of the keys stay valid while it grows.
+    std::deque<std::string> escaped_names_;
     std::vector<type_conflict> conflicts_;
+    // Sources whose series can be the same (no injected label tells them apart) may repeat a
+    // metric: within such a group, a metric an earlier member has is skipped. State of the
+    // group being written, in merger.cpp.
+    struct dedupe_state;
+    std::unique_ptr<dedupe_state> dedupe_;
+    bool dedupe_group_ = false;
+    std::size_t duplicates_skipped_ = 0;
 
     // Output cursor.
     phase phase_ = phase::done;

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -116,6 +118,10 @@ struct parsed_exposition {
     std::vector<sample> samples;
     std::vector<label> labels;
     std::vector<exemplar> exemplars;
+    // Text a lenient read made up and views in the model point into: the name of a `+Inf`
+    // bucket synthesised for a histogram that had no bucket at all. Almost always empty; a
+    // deque, so that its strings never move.
+    std::deque<std::string> synthesized_text;
 
     const exemplar& exemplar_of(const sample& s) const { return exemplars[s.exemplar_index]; }
 
@@ -124,6 +130,7 @@ struct parsed_exposition {
         samples.clear();
         labels.clear();
         exemplars.clear();
+        synthesized_text.clear();
     }
 };
 

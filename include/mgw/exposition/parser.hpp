@@ -53,6 +53,83 @@ void append_labels_of(const parsed_exposition& src, const sample& s, std::vector
 bool parse(std::string_view input, format input_format, parsed_exposition& out, parse_error& error,
            const parse_limits& limits = {}, label_storage storage = label_storage::materialized);
 
+// What a lenient read changed so that the gateway can serve a source: every change keeps the
+// rest of the source, and is counted and noted with its position.
+enum class leniency_action : unsigned char {
+    joined,          // a repeated block of a family, joined to the family's first block
+    ignored,         // repeated metadata (HELP, TYPE, UNIT) of a family: the first is kept
+    dropped_family,  // a block whose TYPE differs from its family's, or whose name clashes
+    dropped_metric,  // all samples of one label set that cannot be written validly
+    dropped_sample,  // one sample: a duplicate series, a value its type forbids...
+    repaired,        // changed in place: a `+Inf` bucket made from `_count`, `le` respelled
+};
+inline constexpr std::size_t leniency_action_count = 6;
+// "joined", "ignored", "dropped_family"...: the enumerator's name, also a metric label value.
+std::string_view to_string(leniency_action action);
+
+struct leniency_note {
+    const char* at = nullptr;  // into the input: the start of the line concerned
+    leniency_action action = leniency_action::joined;
+    std::string_view reason;  // static text
+};
+
+// What one lenient read changed. Reusing one across reads keeps its capacity.
+class leniency_report {
+  public:
+    static constexpr std::size_t max_notes = 64;
+
+    void clear();
+    // True when the read changed nothing: the source was valid as it was.
+    bool empty() const { return changes_ == 0; }
+    std::size_t count(leniency_action action) const {
+        return counts_[static_cast<std::size_t>(action)];
+    }
+    // Samples of the input that are not in the result (duplicates, dropped blocks...).
+    std::size_t samples_dropped() const { return samples_dropped_; }
+    // Families the repairs could not make valid and dropped whole; always 0 unless the
+    // repair rules miss a case (the fuzzer holds them to that).
+    std::size_t unrepairable() const { return unrepairable_; }
+    // The first max_notes changes, in the order they were made.
+    const std::vector<leniency_note>& notes() const { return notes_; }
+
+    // "line:col: action: reason" for a note of a read of `input`.
+    static std::string describe(const leniency_note& note, std::string_view input);
+
+    // Used by the reader.
+    void note(const char* at, leniency_action action, std::string_view reason,
+              std::size_t samples_dropped = 0);
+    void note_unrepairable(const char* at, std::size_t samples_dropped);
+
+  private:
+    std::size_t counts_[leniency_action_count] = {};
+    std::size_t changes_ = 0;
+    std::size_t samples_dropped_ = 0;
+    std::size_t unrepairable_ = 0;
+    std::vector<leniency_note> notes_;
+};
+
+// Reads a source (a scraped instance, an RSocket client, a push) the way the gateway serves
+// it: what parse() rejects as a whole but a real exporter sends and Prometheus ingests is
+// accepted and repaired, so that what is read can always be written validly in both formats:
+//  - a family repeated further down (several registries' expositions concatenated) is joined
+//    to its first block; a repeated block with another TYPE, or whose name clashes with an
+//    earlier family, is dropped; repeated HELP/TYPE/UNIT lines keep the first;
+//  - in Prometheus text, samples without metadata form one untyped family per name, and a
+//    TYPE after a family's untyped samples types them;
+//  - per metric (label set), what OpenMetrics forbids is repaired or dropped: samples of a
+//    label set spread over a family are brought together, duplicate series (same name, labels
+//    and timestamp) keep the first, timestamps that go back or mix with none are dropped;
+//    a histogram without `+Inf` gets one from its `_count` when its buckets are cumulative,
+//    an infinite `le` is spelled `+Inf`, buckets are ordered; negative or NaN counters, bad
+//    quantiles and counts, non-cumulative histograms are dropped;
+//  - label sets whose names coincide once escaped for legacy clients are dropped.
+// The syntax (lines, labels, numbers, UTF-8) is checked as parse() checks it: a body that is
+// not an exposition at all still fails. Same limits, storage and allocation behaviour as
+// parse(); `report` is cleared first.
+bool read_lenient(std::string_view input, format input_format, parsed_exposition& out,
+                  parse_error& error, leniency_report& report, const parse_limits& limits = {},
+                  label_storage storage = label_storage::materialized);
+
 // Picks the format from a Content-Type header value (openmetrics-text → openmetrics, else
 // prometheus_text).
 format format_from_content_type(std::string_view content_type);

@@ -29,10 +29,11 @@ class gzip_encoder {
 };
 
 enum class gzip_status {
-    ok,         // consumed the input; more may follow
-    done,       // the gzip member ended (trailing bytes after it are ignored)
-    too_large,  // the decoded size would exceed the limit: stop reading
-    corrupt,    // not gzip, bad header, bad deflate data or bad CRC/size
+    ok,           // consumed the input; more may follow
+    done,         // the gzip member ended (trailing bytes after it are ignored)
+    too_large,    // the decoded size would exceed the limit: stop reading
+    corrupt,      // not gzip, bad header, bad deflate data or bad CRC/size
+    output_full,  // write_within_capacity: the output has no room left, input or output pending
 };
 
 // Decompresses a gzip stream chunk by chunk, never producing more than `max_output` bytes.
@@ -45,6 +46,12 @@ class gzip_decoder {
 
     // Appends the decoded bytes of `input` to `output`.
     gzip_status write(std::string_view input, std::string& output);
+    // The same, without ever growing `output` past its capacity, so that its holder can lease
+    // every byte before the decoder fills it: consumes from the front of `input` what it
+    // decoded and returns output_full when `output` is full while input (or decoded output the
+    // decoder still holds) remains. Reserve more, then call again with what is left of `input`
+    // (possibly nothing).
+    gzip_status write_within_capacity(std::string_view& input, std::string& output);
     std::size_t decoded_bytes() const;
 
   private:

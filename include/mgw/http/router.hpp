@@ -27,9 +27,10 @@ struct route_options {
     // Default: server_options::request_timeout. Zero: no deadline, for long-lived streams
     // (event streams) whose producer ends them and whose writes apply back-pressure.
     std::optional<std::chrono::steady_clock::duration> request_timeout;
-    // Adds fields to the server's own refusal of a request to this route, sent before any
-    // handler runs (413: a declared body over body_limit): the push API's clients read their
-    // rate-limit fields from every answer. `headers` are the refused request's.
+    // Completes the server's own 413 for a body over body_limit, sent instead of running the
+    // handler, whether the body was announced (refused before it is read) or chunked (refused
+    // once it passes the limit): the push API's clients read their rate-limit fields from every
+    // answer, the broker's from a JSON body. `headers` are the refused request's.
     std::function<void(const request_context::header_source& headers, response& refusal)>
         on_refused;
 };

@@ -20,7 +20,8 @@ class Registry;
 }
 namespace mgw::core {
 class logger;
-}
+class memory_budget;
+}  // namespace mgw::core
 
 namespace mgw::http {
 
@@ -32,6 +33,10 @@ class server {
     // certificate or key (startup misconfiguration).
     server(boost::asio::io_context& io, server_options options, router routes, core::logger& log,
            prometheus::Registry& registry);
+    // Requests read ahead and complete answers being written lease their bytes from `memory`
+    // (request_bodies, http_answer); a refusal is a 503 to that client only.
+    server(boost::asio::io_context& io, server_options options, router routes, core::logger& log,
+           prometheus::Registry& registry, core::memory_budget& memory);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
@@ -54,6 +59,9 @@ class server {
     std::size_t open_connections() const;
 
   private:
+    server(boost::asio::io_context& io, server_options options, router routes, core::logger& log,
+           prometheus::Registry& registry, core::memory_budget* memory);
+
     std::shared_ptr<server_state> state_;
 };
 

@@ -2,6 +2,7 @@
 // decoded and validated in one pass, names sanitised, or the first bad field named. Pure.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -22,7 +23,9 @@ std::string_view to_string(pushed_type type);
 void append_json_escaped(std::string& out, std::string_view text);
 
 struct pushed_metric {
-    std::string name;  // sanitised (dots to underscores)
+    std::string name;           // sanitised (dots to underscores)
+    std::string original_name;  // as sent: what the Metrics Forwarder emitted to Loggregator
+    std::string unit;           // as sent, "" when absent (not served to Prometheus)
     pushed_type type = pushed_type::gauge;
     // Gauges are float64; counters as sent, exact when they were JSON integers.
     double value = 0;
@@ -48,12 +51,26 @@ struct push_request {
     std::size_t metric_count = 0;
 };
 
+// The span around the receiver's clock a metric's timestamp must lie in. A timestamp far in
+// the future is a wrong clock (or a hostile client), and served as the current value, one far
+// in the past is stale: both are refused naming the field. The clients send the time they
+// read their meters, seconds before they post (the Java buildpack's metric writer and Steeltoe
+// export once a minute and do not queue failed posts), so the window only has to absorb clock
+// skew between app containers and the gateway and the odd slow post.
+struct timestamp_window {
+    std::int64_t now_ms = 0;  // the receiver's clock, epoch milliseconds
+    std::chrono::milliseconds before{std::chrono::hours(1)};
+    std::chrono::milliseconds after{std::chrono::minutes(5)};
+};
+
 struct decode_limits {
     std::size_t max_metrics = 5000;  // per body, all applications and instances together
     std::size_t max_depth = 16;      // JSON nesting; the body itself needs 8
     std::size_t max_tags = 64;       // per metric
     std::size_t max_name_bytes = 256;
     std::size_t max_tag_value_bytes = 1024;
+    // nullopt: any timestamp is accepted (decoding alone, as the fuzzer and fixtures do).
+    std::optional<timestamp_window> timestamps;
 };
 
 // `field` is a path into the body, e.g. `applications[0].instances[1].metrics[3].value`

@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <mgw/apps/app_source.hpp>
+#include <mgw/apps/service_discovery.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/http/request_context.hpp>
 #include <mgw/http/response.hpp>
@@ -35,6 +36,12 @@ struct push_clocks {
     };
 };
 
+// Told about every accepted push, after it was stored, on the request's thread before the 202
+// is written (so it must not block): the Loggregator emitter forwards pushes to the Firehose.
+// `wall_ms` is the time stamped on metrics sent without one.
+using accepted_push_listener = std::function<void(
+    const push_binding& binding, const push_request& request, std::int64_t wall_ms)>;
+
 struct push_service_options {
     std::size_t max_body_bytes = std::size_t{1} << 20;  // beyond: 413 before the body is read
     decode_limits decode;
@@ -44,7 +51,7 @@ struct push_service_options {
     push_clocks clocks;
 };
 
-class push_service final : public apps::app_source {
+class push_service final : public apps::app_source, public apps::app_directory {
   public:
     // `bindings` is the service broker's directory of access keys; it outlives the service.
     push_service(const binding_directory& bindings, push_service_options options, core::logger& log,
@@ -68,6 +75,13 @@ class push_service final : public apps::app_source {
 
     const push_store& store() const { return store_; }
 
+    // Service discovery: the apps with live pushed series, with their bindings' CF labels.
+    std::string_view directory_name() const override { return "push"; }
+    void list_apps(std::vector<apps::known_app>& out) const override;
+
+    // Before the service handles requests.
+    void on_accepted(accepted_push_listener listener) { accepted_ = std::move(listener); }
+
   private:
     struct metrics;
 
@@ -82,6 +96,7 @@ class push_service final : public apps::app_source {
     push_store store_;
     rate_limiter limiter_;
     std::atomic<std::int64_t> next_sweep_{0};  // steady clock ticks
+    accepted_push_listener accepted_;
 };
 
 // The access key of an Authorization field: the raw key, as the Java metric writer and

@@ -54,14 +54,23 @@ class push_store {
     // Stores every metric of `request`, or none when one of them would give a name a second
     // type (0.0.4 `a` gauge vs `a` counter, and the OpenMetrics clash of gauge `a_total` with
     // counter `a`) or the app more than max_series_per_app series. Counters are stored as
-    // sent. A value older (by its timestamp) than the one held is ignored but still renews the
-    // series' TTL. `wall_ms`: the time stamped on metrics sent without one. Every application
-    // of `request` is stored under `binding.app_guid` (the caller checked they are the same).
+    // sent. A push replaces what earlier pushes stored, whatever the timestamps (the caller
+    // refuses timestamps far from its clock); within one request, the value with the latest
+    // timestamp (the last one on ties) is kept for a series sent several times. Every push
+    // renews its series' TTL. `wall_ms`: the time stamped on metrics sent without one. Every
+    // application of `request` is stored under `binding.app_guid` (the caller checked they are the
+    // same).
     std::optional<store_error> apply(const push_binding& binding, const push_request& request,
                                      clock::time_point now, std::int64_t wall_ms);
 
-    // The app's live series (app GUID, case-insensitive); nullopt when it has none.
+    // The app's live series (app GUID in any form core::is_uuid accepts, other identifiers
+    // case-insensitively); nullopt when it has none.
     std::optional<pushed_app> collect(std::string_view app_guid, clock::time_point now) const;
+
+    // Every app with a series pushed within the TTL: its GUID as stored (canonical when a UUID)
+    // and the labels of the binding that pushed last. For service discovery.
+    std::vector<std::pair<std::string, std::map<std::string, std::string>>> live_apps(
+        clock::time_point now) const;
 
     // Drops series not pushed for a TTL, and apps left without series. Returns how many series.
     std::size_t sweep(clock::time_point now);

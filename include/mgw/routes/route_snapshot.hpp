@@ -27,7 +27,7 @@ class route_snapshot {
     // Promfetcher's identifier resolution (promfetcher.md §1.1). `identifier` is the raw path
     // variable or query value: it is path-unescaped once (kept as-is if malformed), then
     //  - exactly 3 '/'-separated parts: find_app(org, space, app);
-    //  - else a UUID in any form uuid.Parse accepts: find_app_id(identifier);
+    //  - else a UUID in any form uuid.Parse accepts: find_app_id(its canonical form);
     //  - else a route: find_route(identifier).
     endpoint_list resolve(std::string_view identifier) const;
 
@@ -35,8 +35,9 @@ class route_snapshot {
     // address.
     endpoint_list find_app(std::string_view org, std::string_view space,
                            std::string_view app) const;
-    // Endpoints with tags.app_id equal to `app_id` (exact string) and process_type "web", one per
-    // address.
+    // Endpoints with tags.app_id equal to `app_id` and process_type "web", one per address. A
+    // tags.app_id that is a UUID is indexed in its canonical spelling (core::canonical_uuid),
+    // so `app_id` must be given in that spelling; other app_ids compare exactly.
     endpoint_list find_app_id(std::string_view app_id) const;
     // The endpoints under the normalised `uri` that carry an app_id, whatever their process type.
     endpoint_list find_route(std::string_view uri) const;

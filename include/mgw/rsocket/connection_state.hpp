@@ -57,6 +57,10 @@ class connection_state {
                    std::vector<std::string>& outbound);
 
     bool setup_done() const { return setup_done_; }
+    // Bytes the reassembler holds (partial messages, the last completed one).
+    std::size_t reassembly_bytes() const { return reassembler_.held_bytes(); }
+    // Frees the last reassembled message once its event is handled.
+    void release_reassembled() { reassembler_.release_done(); }
     bool closed() const { return closed_; }
     // The client's keepalive period (clamped) and max lifetime, from its SETUP.
     std::chrono::milliseconds keepalive_interval() const { return keepalive_interval_; }

@@ -55,6 +55,11 @@ inline constexpr std::uint32_t canceled = 0x203;
 inline constexpr std::uint32_t invalid = 0x204;
 }  // namespace errors
 
+// The name of an ERROR code ("application_error", ...): a fixed set, so that codes a client
+// sends can be counted without becoming label values of their own. Codes the protocol does
+// not define are "other".
+std::string_view error_code_name(std::uint32_t code);
+
 // The 24-bit length field limits a frame (TCP) and a metadata block alike.
 inline constexpr std::size_t max_frame_bytes = 0xFFFFFF;
 inline constexpr std::size_t header_bytes = 6;

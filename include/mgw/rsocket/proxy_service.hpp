@@ -1,13 +1,12 @@
 // RSocket module: the prometheus-rsocket-proxy replacement. Accepts clients over TCP and
-// WebSocket, pulls them all on GET /metrics/connected, serves its own metrics on /metrics/proxy.
+// WebSocket, pulls them all on GET /metrics/connected, serves its own metrics on /metrics/proxy,
+// and puts the clients that proved their app (a key the service broker issued for it) into that
+// app's /v1|v2/apps answer.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -16,9 +15,13 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <mgw/apps/app_source.hpp>
+#include <mgw/apps/service_discovery.hpp>
 #include <mgw/core/address.hpp>
 #include <mgw/core/log.hpp>
+#include <mgw/core/log_throttle.hpp>
+#include <mgw/core/memory_budget.hpp>
 #include <mgw/http/router.hpp>
+#include <mgw/push/binding_directory.hpp>
 #include <mgw/rsocket/connection.hpp>
 #include <mgw/rsocket/key_pool.hpp>
 
@@ -27,6 +30,10 @@ class Registry;
 }
 
 namespace mgw::rsocket {
+
+struct proxy_counters;
+struct original_metrics;
+class client_registry;
 
 struct proxy_options {
     std::optional<core::listen_address> tcp_listen;
@@ -37,22 +44,26 @@ struct proxy_options {
     std::chrono::milliseconds push_ttl{std::chrono::minutes{5}};
     std::size_t max_connections = 10000;
     std::size_t max_held_pushes = 10000;
-    std::size_t max_frame_bytes = 16777215;
+    // The pushes held for the next scrape, in all (each also leased from the memory budget).
+    std::size_t max_held_push_bytes = std::size_t{256} << 20;
+    // A GUID in a client's SETUP, or an app_id label in its metrics, joins it to that app
+    // without proof: for networks where every client is trusted (off by default).
+    bool trust_declared_app_identity = false;
     connection_options connection;
     key_pool_options keys;
 };
 
-// The app GUID a client belongs to, from its SETUP payload (a GUID, or JSON with `app_id` /
-// `application_id`) or from the labels of its metrics (`app_id="..."`, `application_id="..."`);
-// empty when neither names one.
-std::string app_guid_in_setup(std::string_view payload);
-std::string app_guid_in_labels(std::string_view exposition_text);
-
-// Also an app source: a client that belongs to an app joins that app's /v1/apps/... answer.
-class proxy_service final : public apps::app_source, private connection_observer {
+// Also an app source: a client that proved its app (or declared it, when trusted) joins that
+// app's /v1|v2/apps answer; nobody else is ever pulled for an app.
+class proxy_service final : public apps::app_source,
+                            public apps::app_directory,
+                            private connection_observer {
   public:
+    // `bindings`: the service broker's access keys (null without a broker: no client can
+    // prove an app). It and `memory` must outlive the service's I/O.
     proxy_service(boost::asio::io_context& io, proxy_options options, core::logger& log,
-                  prometheus::Registry& registry);
+                  prometheus::Registry& registry, core::memory_budget& memory,
+                  const push::binding_directory* bindings);
     ~proxy_service();
     proxy_service(const proxy_service&) = delete;
     proxy_service& operator=(const proxy_service&) = delete;
@@ -68,23 +79,18 @@ class proxy_service final : public apps::app_source, private connection_observer
     // GET /metrics/connected and GET /metrics/proxy.
     void register_routes(http::router& router);
 
-    // Pulls the app's clients (and those whose app is not known yet, to learn it).
+    // Service discovery: the apps connected clients have joined (proved with a key, or declared
+    // on trusted networks). A key revoked since is checked when the app is scraped.
+    std::string_view directory_name() const override { return "rsocket"; }
+    void list_apps(std::vector<apps::known_app>& out) const override;
+
+    // Pulls the clients joined to the app, their joins checked against the broker first.
     boost::asio::awaitable<void> collect(const apps::app_query& app,
                                          std::chrono::steady_clock::time_point deadline,
                                          std::vector<apps::contributed_exposition>& out) override;
 
   private:
-    struct metrics;
-    struct proxy_metrics;
     struct listener;
-    struct app_identity {
-        std::string guid;
-        bool from_labels = false;  // the metrics carry it: no label to add
-    };
-    struct held_push {
-        std::string text;
-        std::chrono::steady_clock::time_point expires;
-    };
 
     boost::asio::awaitable<void> accept_loop(std::shared_ptr<listener> l);
     // Runs on `strand`, the executor of `socket`.
@@ -94,37 +100,36 @@ class proxy_service final : public apps::app_source, private connection_observer
                                                  http::response& response);
     boost::asio::awaitable<void> serve_proxy(http::request_context& request,
                                              http::response& response);
-    // Pulls every client in parallel by `deadline`, records the outcomes, learns their apps.
+    // Pulls `clients` by `deadline`; where declarations are trusted, learns the apps their
+    // labels name.
     boost::asio::awaitable<std::vector<scrape_answer>> pull(
         const std::vector<std::shared_ptr<connection>>& clients,
         std::chrono::steady_clock::time_point deadline);
-    std::vector<std::string> take_held_pushes(std::chrono::steady_clock::time_point now);
-    void prune_held_pushes(std::chrono::steady_clock::time_point now);
+    // The first pull of a trusted client whose SETUP names no app, off every app's path.
+    boost::asio::awaitable<void> learn_app(std::shared_ptr<connection> c);
+    // Counts an identity outcome; refusals are also logged (rate-limited).
+    void record_identity(const connection& c, std::string_view result);
 
     void connection_ready(const std::shared_ptr<connection>& c) override;
     void connection_pushed(connection& c, bool ok, std::string_view reason) override;
     void connection_failed(connection& c, std::string_view reason) override;
-    void connection_closed(connection& c, std::optional<std::string> push) override;
+    void connection_closed(connection& c, std::optional<leased_text> push) override;
 
     boost::asio::io_context& io_;
     proxy_options options_;
     core::logger& log_;
-    std::unique_ptr<metrics> metrics_;
-    std::unique_ptr<proxy_metrics> proxy_metrics_;
+    core::memory_budget& memory_;
+    const push::binding_directory* bindings_;
+    // Refused identity proofs repeat on every reconnect of a misconfigured client.
+    core::log_throttle identity_log_{std::chrono::seconds(10)};
+    std::unique_ptr<proxy_counters> counters_;
+    std::unique_ptr<original_metrics> original_;
+    std::unique_ptr<client_registry> registry_;
     // RSA key generation is tens of milliseconds of CPU: kept off the I/O threads.
     key_pool key_pool_;
     std::vector<std::shared_ptr<listener>> listeners_;
     std::uint16_t tcp_port_ = 0;
     std::uint16_t websocket_port_ = 0;
-
-    mutable std::mutex mutex_;  // guards everything below; never held across I/O
-    bool stopped_ = false;
-    std::uint64_t next_id_ = 1;
-    std::size_t open_ = 0;  // accepted and not yet closed, ready or not
-    std::map<std::uint64_t, std::weak_ptr<connection>> all_;
-    std::map<std::uint64_t, std::shared_ptr<connection>> ready_;
-    std::map<std::uint64_t, app_identity> apps_;  // of ready connections whose app is known
-    std::deque<held_push> held_;
 };
 
 }  // namespace mgw::rsocket

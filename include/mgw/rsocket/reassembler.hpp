@@ -29,6 +29,10 @@ class reassembler {
     status feed(const frame& in, frame& out);
 
     std::size_t buffered_bytes() const { return buffered_; }
+    // Those, plus the last completed message until release_done().
+    std::size_t held_bytes() const { return buffered_ + done_.metadata.size() + done_.data.size(); }
+    // Frees the last completed message (its views in `out` become invalid).
+    void release_done() { done_ = partial{}; }
 
   private:
     struct partial {

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <mgw/core/memory_budget.hpp>
+
 namespace mgw::scrape {
 
 enum class scrape_error {
@@ -20,6 +22,7 @@ enum class scrape_error {
     bad_gzip,          // Content-Encoding gzip but the bytes are not valid gzip
     redirect_refused,  // redirect to another host or port, or more than the allowed hops
     protocol_error,    // not HTTP/1.x, bad framing, connection closed mid-response
+    memory,            // the memory ceiling (limits.memory) refused the body's bytes
     cancelled,         // the caller cancelled the fan-out (its client went away)
 };
 
@@ -31,6 +34,7 @@ struct scrape_result {
     unsigned status = 0;       // HTTP status of the last response, 0 if none arrived
     std::string reason;        // low-cardinality detail, e.g. "status_503", "certificate"
     std::string body;          // decoded (gunzipped) body, only when error == ok
+    core::memory_lease lease;  // the body's bytes (its capacity), held as long as the body is
     std::string content_type;  // of the last response
     std::chrono::steady_clock::duration duration{};
     std::size_t wire_bytes = 0;  // body bytes as received (compressed when gzip)

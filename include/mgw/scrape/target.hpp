@@ -10,6 +10,10 @@
 #include <utility>
 #include <vector>
 
+namespace mgw::core {
+class memory_budget;
+}
+
 namespace mgw::scrape {
 
 // One app instance endpoint. `server_name` is the route's server_cert_domain_san: the SNI sent
@@ -34,6 +38,9 @@ struct scrape_request_options {
     std::string accept;   // see accept_v1 / accept_v2
     std::size_t max_body_bytes = default_max_body_bytes;  // decoded body, per instance
     bool accept_gzip = true;
+    // Where bodies lease their bytes (scrape_bodies) before they are filled; a refusal ends
+    // that instance's fetch as scrape_error::memory. Null: no ceiling.
+    core::memory_budget* memory = nullptr;
 };
 
 struct scrape_result;

@@ -7,7 +7,10 @@
 //
 // Options: transport (tcp|websocket), host, port, name (label value), series (count), text
 // (exposition to serve instead), reply (normal|sha256|plaintext|hang|error|wrong-key|
-// bad-padding|bomb), keepalive/lifetime (ms), setupData (SETUP payload data, e.g. an app GUID).
+// bad-padding|bomb), keepalive/lifetime (ms), setupData / setupMetadata (SETUP payload, e.g. an
+// app GUID or {"access_key": ...}), headers (WebSocket upgrade request headers, e.g.
+// Authorization), path (WebSocket path, default /), pushText (what push-close sends instead of
+// one demo_dying_push gauge).
 // Prints one JSON line per event on stdout: connected, key (from the FNF after SETUP), scrape,
 // pushed, closed, error. Reads commands on stdin: "push-close fnf|rr <value>", "close",
 // "reconnect".
@@ -129,6 +132,17 @@ function encryptScrape(keyDer, text) {
   return {data, metadata};
 }
 
+function setupPayload() {
+  if (!options.setupData && !options.setupMetadata) {
+    return undefined;
+  }
+  const payload = {data: Buffer.from(options.setupData || '', 'utf8')};
+  if (options.setupMetadata) {
+    payload.metadata = Buffer.from(options.setupMetadata, 'utf8');
+  }
+  return payload;
+}
+
 let latestKey = null;
 let client = null;
 let socket = null;
@@ -136,8 +150,9 @@ const keyId = (der) => crypto.createHash('sha256').update(der).digest('hex').sli
 
 function connect() {
   const transport = options.transport === 'websocket'
-    ? new FixedWebSocketClient({url: `ws://${host}:${options.port}/`,
-                                wsCreator: (url) => new WebSocket(url)}, BufferEncoders)
+    ? new FixedWebSocketClient({url: `ws://${host}:${options.port}${options.path || '/'}`,
+                                wsCreator: (url) => new WebSocket(url, {headers: options.headers})},
+                               BufferEncoders)
     : new FixedTcpClient({host, port: options.port}, BufferEncoders);
   client = new RSocketClient({
     setup: {
@@ -145,7 +160,7 @@ function connect() {
       lifetime: options.lifetime || 90000,
       dataMimeType: 'application/binary',
       metadataMimeType: 'application/binary',
-      payload: options.setupData ? {data: Buffer.from(options.setupData, 'utf8')} : undefined,
+      payload: setupPayload(),
     },
     transport,
     responder: {
@@ -201,7 +216,8 @@ function pushAndClose(kind, value) {
     emit('error', {message: 'no key received yet'});
     return;
   }
-  const text = `# TYPE demo_dying_push gauge\ndemo_dying_push{client="${name}"} ${value}\n`;
+  const text = options.pushText ||
+      `# TYPE demo_dying_push gauge\ndemo_dying_push{client="${name}"} ${value}\n`;
   const payload = encryptScrape(latestKey, text);
   if (kind === 'rr') {
     // pushAndCloseBlockingly: wait for the proxy's empty answer, then close.

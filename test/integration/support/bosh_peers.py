@@ -122,6 +122,9 @@ class EventStream:
             headers["Accept"] = "text/event-stream"
         path = "/v1/bosh/events?subscription_id=" + urllib.parse.quote(subscription_id)
         self.connection.request("GET", path, headers=headers)
+        # Kept apart: http.client drops connection.sock once an answer says it ends the
+        # connection (a refusal's `Connection: close`), while the answer still reads from it.
+        self.sock = self.connection.sock
         self.response = self.connection.getresponse()
         self.status = self.response.status
         self.sse = sse
@@ -157,9 +160,10 @@ class EventStream:
 
     def close(self):
         try:
-            self.connection.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes a reader blocked on it
         except OSError:
             pass
+        self.response.close()
         self.connection.close()
 
 
@@ -180,15 +184,21 @@ class FakeUaa:
     check_token tokens: "good" (authority, exp in 1 h), "noscope" (400 invalid_scope, as UAA
     answers when `scopes` are not granted), "expired" (400 invalid_token). Requests without the
     gateway's Basic credentials get 401. /token_keys serves `keys` (a list of JWK dicts).
+    POST /oauth/token (client credentials, as the forwarder asks) hands out `issue`'s tokens in
+    order, repeating the last; `check_token_down` makes /check_token answer 503.
     `check_token_answer` = (status, content type, body bytes) replaces every check_token answer,
-    as a misbehaving UAA or a proxy in front of it would."""
+    as a misbehaving UAA or a proxy in front of it would; `check_token_answers[token]` does so
+    for one token only (the others keep being answered as above)."""
 
     def __init__(self, client_id="gateway", client_secret="s3cret"):
         self.client_id = client_id
         self.client_secret = client_secret
         self.keys = []
         self.requests = []
+        self.issue = ["good"]
+        self.check_token_down = False
         self.check_token_answer = None
+        self.check_token_answers = {}
         self.port = free_port()
         uaa = self
 
@@ -217,10 +227,20 @@ class FakeUaa:
                 uaa.requests.append(("POST", self.path, form))
                 expected = "Basic " + base64.b64encode(
                     f"{uaa.client_id}:{uaa.client_secret}".encode()).decode()
+                if self.path == "/oauth/token":
+                    if form.get("grant_type") != ["client_credentials"]:
+                        return self.reply(400, {"error": "unsupported_grant_type"})
+                    token = uaa.issue.pop(0) if len(uaa.issue) > 1 else uaa.issue[0]
+                    return self.reply(200, {"access_token": token, "token_type": "bearer",
+                                            "expires_in": 3600})
                 if self.path != "/check_token":
                     return self.reply(404, {"error": "not_found"})
-                if uaa.check_token_answer is not None:
-                    status, content_type, data = uaa.check_token_answer
+                if uaa.check_token_down:
+                    return self.reply(503, {"error": "unavailable"})
+                override = uaa.check_token_answers.get(form.get("token", [""])[0],
+                                                       uaa.check_token_answer)
+                if override is not None:
+                    status, content_type, data = override
                     self.send_response(status)
                     self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(data)))

@@ -45,9 +45,13 @@ class Workload:
                 self.count += 1
                 latency = 0.004 + 0.3 * (math.sin(self.count * 12.9898 + self.index) ** 2)
                 self.total += latency
+                # Per-bucket counts: each observation in the first bucket it fits (none when
+                # above every bound: only +Inf, which is the count, holds it); body() makes
+                # them cumulative.
                 for i, bound in enumerate(self.bounds):
                     if latency <= bound:
                         self.buckets[i] += 1
+                        break
                 self.requests[("GET", "200")] += 1
             if self.count % 5 == 0:
                 self.requests[("POST", "201")] += 1

@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 
 GATEWAY = os.environ.get("MGW_BINARY", "build/metrics-gateway")
+# The Accept header of a scraper that asks for OpenMetrics 1.0.
+OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 
 
 def free_port():

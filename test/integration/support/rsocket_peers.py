@@ -1,6 +1,7 @@
 """RSocket peers for the integration tests: the rsocket-js client (test/integration/
 rsocket_client/client.js, run by node) and a raw-socket client for frames no library would send."""
 
+import base64
 import json
 import os
 import socket
@@ -84,17 +85,61 @@ def frame_header(stream_id, frame_type, flags=0):
     return struct.pack(">IH", stream_id, (frame_type << 10) | flags)
 
 
-def setup_frame(keepalive_ms=20000, lifetime_ms=90000, major=1):
+def setup_frame(keepalive_ms=20000, lifetime_ms=90000, major=1, data=b"", metadata=None):
     mime = b"application/binary"
-    return (frame_header(0, 0x01) + struct.pack(">HHII", major, 0, keepalive_ms, lifetime_ms)
+    flags = 0x100 if metadata is not None else 0
+    body = (frame_header(0, 0x01, flags) + struct.pack(">HHII", major, 0, keepalive_ms, lifetime_ms)
             + bytes([len(mime)]) + mime + bytes([len(mime)]) + mime)
+    if metadata is not None:
+        body += struct.pack(">I", len(metadata))[1:] + metadata
+    return body + data
+
+
+def error_reply(stream_id, code, message=b"failed"):
+    """An ERROR frame answering the gateway's request on `stream_id`."""
+    return frame_header(stream_id, 0x0B) + struct.pack(">I", code) + message
 
 
 def prefixed(frame):
     return struct.pack(">I", len(frame))[1:] + frame
 
 
-class RawClient:
+def split_frame(frame):
+    """(stream_id, type, flags, body) of an RSocket frame without its length prefix."""
+    stream_id, type_flags = struct.unpack(">IH", frame[:6])
+    return stream_id, type_flags >> 10, type_flags & 0x3FF, frame[6:]
+
+
+class FrameConnection:
+    """What the raw TCP and WebSocket clients share: frames read until a type, the gateway's
+    close seen, the socket closed. Subclasses define read_frame()."""
+
+    def read_until(self, frame_type):
+        while True:
+            frame = self.read_frame()
+            if frame is None or frame[1] == frame_type:
+                return frame
+
+    def closed_by_peer(self):
+        """True once the gateway closed the connection (reads drain any frames before it)."""
+        try:
+            while True:
+                if self.read_frame() is None:
+                    return True
+        except (OSError, struct.error):  # a reset, or a message too short to be a frame
+            return True
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class RawClient(FrameConnection):
     """A TCP socket speaking length-prefixed frames by hand."""
 
     def __init__(self, port, timeout=10.0):
@@ -125,32 +170,7 @@ class RawClient:
         body = self._read_exact(length)
         if body is None:
             return None
-        stream_id, type_flags = struct.unpack(">IH", body[:6])
-        return stream_id, type_flags >> 10, type_flags & 0x3FF, body[6:]
-
-    def read_until(self, frame_type):
-        while True:
-            frame = self.read_frame()
-            if frame is None or frame[1] == frame_type:
-                return frame
-
-    def closed_by_peer(self):
-        """True once the gateway closed the connection (reads drain any frames before it)."""
-        try:
-            while True:
-                if self.read_frame() is None:
-                    return True
-        except OSError:
-            return True
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        return split_frame(body)
 
 
 def error_frame(frame):
@@ -165,3 +185,76 @@ def rss_bytes(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
+
+
+class RawWebSocket(FrameConnection):
+    """A WebSocket client written by hand (RFC 6455): the upgrade with any path and headers,
+    masked binary frames, fragmented messages, for the faults no library would produce."""
+
+    def __init__(self, port, path="/", headers=None, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout)
+        self.sock.settimeout(timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        head, _, self.pending = head.partition(b"\r\n\r\n")
+        self.status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.1 ") else 0
+
+    def send_ws_frame(self, payload, opcode=0x2, fin=True):
+        header = bytes([(0x80 if fin else 0) | opcode])
+        mask = os.urandom(4)
+        length = len(payload)
+        if length < 126:
+            header += bytes([0x80 | length])
+        elif length < 65536:
+            header += bytes([0x80 | 126]) + struct.pack(">H", length)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", length)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def send_frame(self, frame):
+        """One RSocket frame as one binary message (no length prefix on WebSocket)."""
+        self.send_ws_frame(frame)
+
+    def _read_exact(self, n):
+        data = self.pending[:n]
+        self.pending = self.pending[n:]
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def read_message(self):
+        """The payload of the next data message, or None once the gateway closed."""
+        while True:
+            head = self._read_exact(2)
+            if head is None:
+                return None
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = struct.unpack(">H", self._read_exact(2))[0]
+            elif length == 127:
+                length = struct.unpack(">Q", self._read_exact(8))[0]
+            payload = self._read_exact(length)
+            if payload is None or opcode == 0x8:
+                return None
+            if opcode in (0x1, 0x2):
+                return payload
+
+    def read_frame(self):
+        """(stream_id, type, flags, body) like RawClient.read_frame, or None when closed."""
+        message = self.read_message()
+        if message is None:
+            return None
+        return split_frame(message)

@@ -41,25 +41,33 @@ TEST_CASE("the report is a valid exposition with one error sample per failed ins
     assign_labels(up_labels, "0", "10.0.0.1:1");
     mgw::apps::instance_labels down_labels;
     assign_labels(down_labels, "1", "10.0.0.2:1");
-    const mgw::apps::instance_outcome outcomes[] = {
-        {.labels = &up_labels, .up = true, .reason = {}, .duration_seconds = 0.25, .samples = 42},
-        {.labels = &down_labels,
-         .up = false,
-         .reason = "connect_refused",
-         .duration_seconds = 0.001,
-         .samples = 0}};
+    const mgw::apps::instance_outcome outcomes[] = {{.labels = &up_labels,
+                                                     .up = true,
+                                                     .reason = {},
+                                                     .duration_seconds = 0.25,
+                                                     .samples = 42,
+                                                     .samples_dropped = 7},
+                                                    {.labels = &down_labels,
+                                                     .up = false,
+                                                     .reason = "connect_refused",
+                                                     .duration_seconds = 0.001,
+                                                     .samples = 0}};
     const std::string text = mgw::apps::render_scrape_report(outcomes);
 
     mgw::exposition::parsed_exposition parsed;
     mgw::exposition::parse_error error;
     REQUIRE(mgw::exposition::parse(text, mgw::exposition::format::prometheus_text, parsed, error));
-    REQUIRE(parsed.families.size() == 4);
+    REQUIRE(parsed.families.size() == 5);
     CHECK(parsed.families[0].name == "promfetcher_scrape_error");
     CHECK(parsed.families[0].samples.count == 1);
     CHECK(text.find(R"(instance="10.0.0.2:1",reason="connect_refused"} 1)") != std::string::npos);
     CHECK(text.find(R"(mgw_scrape_up{organization_id="o-1")") != std::string::npos);
     CHECK(text.find(R"(instance="10.0.0.1:1"} 42)") != std::string::npos);
     CHECK(text.find(R"(instance="10.0.0.1:1"} 0.25)") != std::string::npos);
+    CHECK(parsed.families[4].name == "mgw_scrape_samples_dropped");
+    CHECK(text.find(R"(mgw_scrape_samples_dropped{organization_id="o-1",space_id="s-1",)") !=
+          std::string::npos);
+    CHECK(text.find(R"(instance="10.0.0.1:1"} 7)") != std::string::npos);
 }
 
 TEST_CASE("no error family when every instance is up") {

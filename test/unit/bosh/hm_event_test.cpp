@@ -124,7 +124,7 @@ TEST_CASE("without metrics[] the metrics are derived from vitals as HM does", "[
     CHECK(hb.metrics.back().value == 0);  // job_state failing
 }
 
-TEST_CASE("an alert with a null category decodes; summary defaults to the title", "[hm_event]") {
+TEST_CASE("an alert with a null category decodes, summary defaults to the title", "[hm_event]") {
     const decode_result r = decode_hm_event(alert_line);
     REQUIRE(r.ok());
     const auto& a = std::get<hm_alert>(*r.event);

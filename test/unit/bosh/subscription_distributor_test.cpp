@@ -303,7 +303,7 @@ TEST_CASE("events given back after a failed write reach another consumer", "[dis
     CHECK(stats_of(d, "s").returned == 2);
 }
 
-TEST_CASE("an idle subscription expires; one with a consumer never does", "[distributor]") {
+TEST_CASE("an idle subscription expires, one with a consumer never does", "[distributor]") {
     memory_budget memory(0);
     subscription_distributor d({.idle_expiry = 10min}, memory);
     const auto t0 = clock::now();
@@ -428,4 +428,54 @@ TEST_CASE("a batch is published in order, truncated per subscription at its boun
     CHECK(drain(d, other).size() == 5);
     CHECK(stats_of(d, "small").dropped_full == 4);
     CHECK(stats_of(d, "other").dropped_full == 3);  // "other" had read event-0 already
+}
+
+TEST_CASE("the gRPC encoding is made once per event, leased with it, and only for subscribers",
+          "[distributor]") {
+    memory_budget memory(0);
+    int encoded = 0;
+    const auto encode = [&encoded](std::string_view line) {
+        ++encoded;
+        return line.starts_with("skip") ? std::string() : "grpc:" + std::string(line);
+    };
+    subscription_distributor d({.encode_grpc = encode}, memory);
+    CHECK(d.publish("nobody-listens") == 0);
+    CHECK(encoded == 0);
+    const auto a = attach(d, "a");
+    const auto b = attach(d, "b");
+    CHECK(d.publish("hello") == 2);
+    CHECK(encoded == 1);  // once for both subscriptions
+    const std::size_t first_event = memory.leased(memory_use::bosh_queues);
+    CHECK(d.publish("skip-me") == 2);            // not mappable: still streamed as JSON
+    CHECK(stats_of(d, "a").queued_bytes == 12);  // the queue bound counts the JSON only
+    std::vector<event_ptr> out;
+    d.pop(a, out, 10);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0]->json == "hello");
+    CHECK(out[0]->grpc == "grpc:hello");
+    CHECK(out[1]->grpc.empty());
+    CHECK(drain(d, b).size() == 2);
+    // The gRPC bytes are in the event's lease: ten more than without the egress.
+    memory_budget plain_memory(0);
+    subscription_distributor plain({}, plain_memory);
+    attach(plain, "a");
+    plain.publish("hello");
+    CHECK(first_event == plain_memory.leased(memory_use::bosh_queues) + 10);
+}
+
+TEST_CASE("a pop measures the encoding its consumer sends", "[distributor]") {
+    memory_budget memory(0);
+    // A gRPC encoding ten times the JSON's size.
+    subscription_distributor d(
+        {.encode_grpc = [](std::string_view line) { return std::string(line.size() * 10, 'g'); }},
+        memory);
+    const auto c = attach(d, "s");
+    for (int i = 0; i < 4; ++i) {
+        d.publish(std::string(10, 'j'));
+    }
+    std::vector<event_ptr> out;
+    CHECK(d.pop(c, out, 10, 250, event_encoding::grpc).count == 2);  // 2 x 100 gRPC bytes
+    CHECK(stats_of(d, "s").queued_bytes == 20);                      // JSON bytes left
+    CHECK(d.pop(c, out, 10, 250, event_encoding::json).count == 2);
+    CHECK(stats_of(d, "s").queued_bytes == 0);
 }

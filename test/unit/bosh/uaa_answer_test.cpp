@@ -78,7 +78,7 @@ TEST_CASE("an accepted token is remembered until exp, at most the longest cache 
     CHECK(read(200, granted(now + 86'400 * 365, grants)).cache_until == now + 300);
 }
 
-TEST_CASE("400 with an OAuth error is a definite refusal; without one, UAA misbehaves", "[uaa]") {
+TEST_CASE("400 with an OAuth error is a definite refusal, without one, UAA misbehaves", "[uaa]") {
     const token_verdict scope = read(400, R"({"error":"invalid_scope"})");
     CHECK(scope.decision.status == auth_status::forbidden);
     CHECK(scope.cache_until == now + 60);

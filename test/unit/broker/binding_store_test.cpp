@@ -145,7 +145,7 @@ TEST_CASE("an unopenable path is a startup error naming it") {
     CHECK_THROWS_AS(binding_store("/nonexistent-dir/x/broker.db"), store_error);
 }
 
-TEST_CASE("unbind deletes one binding; deprovision deletes the instance and its bindings") {
+TEST_CASE("unbind deletes one binding, deprovision deletes the instance and its bindings") {
     binding_store store("");  // in memory
     REQUIRE_FALSE(store.insert_instance(an_instance("i-1")));
     REQUIRE_FALSE(store.insert_instance(an_instance("i-2")));

@@ -113,7 +113,7 @@ TEST_CASE("broker: update keeps the plan (422 on a change), 404 for unknown inst
     CHECK(b.call(verb::patch, instances + "i-404", same).status == 404);
 }
 
-TEST_CASE("broker: forwarder bind returns endpoint and a working key; unbind revokes it") {
+TEST_CASE("broker: forwarder bind returns endpoint and a working key, unbind revokes it") {
     broker_fixture b;
     REQUIRE(
         b.call(verb::put, instances + "i-1", instance_body(forwarder_service, small_plan)).status ==
@@ -201,7 +201,7 @@ TEST_CASE("broker: bind rejections: 422 RequiresApp and parameters, 400 ids, 404
     CHECK(b.counter("mgw_broker_bindings", {{"service", "metrics-forwarder"}}) == 0);
 }
 
-TEST_CASE("broker: promfetcher bind sets the app's metrics path; unbind restores the default") {
+TEST_CASE("broker: promfetcher bind sets the app's metrics path, unbind restores the default") {
     broker_fixture b;
     REQUIRE(
         b.call(verb::put, instances + "p-1", instance_body(promfetcher_service, promfetcher_plan))

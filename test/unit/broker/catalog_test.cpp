@@ -43,7 +43,7 @@ TEST_CASE("the default catalog: promfetcher with Promfetcher's ids, metrics-forw
     CHECK(c.find_service("nope") == nullptr);
 }
 
-TEST_CASE("forwarder plans carry their limits; plans are found only under their own service") {
+TEST_CASE("forwarder plans carry their limits, plans are found only under their own service") {
     auto config = mgw::core::default_config().broker;
     config.metrics_forwarder.plans.push_back({.name = "small",
                                               .id = "plan-small",

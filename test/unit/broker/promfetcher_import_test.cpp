@@ -75,7 +75,7 @@ TEST_CASE("app_endpoints rows without a header are guid, app_guid, endpoint") {
     CHECK(p.rows[1].endpoint.empty());
 }
 
-TEST_CASE("bad rows are errors naming their line; the reader goes on") {
+TEST_CASE("bad rows are errors naming their line, the reader goes on") {
     const parsed p = read_all({
         "guid\tapp_guid\tendpoint",
         "b-1\tapp-1",                                                // 2: two fields

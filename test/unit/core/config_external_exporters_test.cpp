@@ -8,20 +8,14 @@
 
 #include <mgw/core/config.hpp>
 
-using mgw::core::config_error;
+#include "config_test_support.hpp"
+
 using mgw::core::external_exporter_config;
 using mgw::core::load_config;
 
 namespace {
 
-std::string error_of(const std::string& yaml) {
-    try {
-        load_config(yaml);
-    } catch (const config_error& e) {
-        return e.what();
-    }
-    return "";
-}
+using mgw::core::test::error_of;
 
 external_exporter_config only_exporter(const std::string& yaml) {
     const auto config = load_config(yaml);

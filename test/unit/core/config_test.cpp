@@ -8,6 +8,8 @@
 
 #include <mgw/core/config.hpp>
 
+#include "config_test_support.hpp"
+
 using namespace std::chrono_literals;
 using mgw::core::config_error;
 using mgw::core::gateway_config;
@@ -18,15 +20,7 @@ using mgw::core::log_level;
 
 namespace {
 
-// The message load_config throws for `yaml`, or "" when it loads.
-std::string error_of(const std::string& yaml) {
-    try {
-        load_config(yaml);
-    } catch (const config_error& e) {
-        return e.what();
-    }
-    return "";
-}
+using mgw::core::test::error_of;
 
 void check_defaults(const gateway_config& c) {
     CHECK(c.listen == listen_address{"127.0.0.1", 8085});
@@ -79,6 +73,11 @@ void check_defaults(const gateway_config& c) {
     CHECK(c.rsocket.max_text_bytes == 67108864);
     CHECK(c.rsocket.max_connections == 10000);
     CHECK(c.rsocket.key_bits == 2048);
+    CHECK_FALSE(c.rsocket.trust_declared_app_identity);
+    CHECK(c.rsocket.setup_timeout == 10s);
+    CHECK(c.rsocket.frame_timeout == 30s);
+    CHECK(c.rsocket.max_connection_bytes == (std::uint64_t{128} << 20));
+    CHECK(c.rsocket.max_held_push_bytes == (std::uint64_t{256} << 20));
     CHECK(c.rsocket.key_threads == 0);
     CHECK(c.rsocket.key_stock == 4);
     CHECK(c.rsocket.key_share_max_connections == 64);
@@ -151,6 +150,11 @@ rsocket:
   max_text_bytes: 2048
   max_connections: 5
   key_bits: 3072
+  trust_declared_app_identity: true
+  setup_timeout: 2s
+  frame_timeout: 5s
+  max_connection_bytes: 8MiB
+  max_held_push_bytes: 1048576
   key_threads: 3
   key_stock: 0
   key_share_max_connections: 1
@@ -255,6 +259,11 @@ TEST_CASE("a full config sets every key", "[config]") {
     CHECK(c.rsocket.max_text_bytes == 2048);
     CHECK(c.rsocket.max_connections == 5);
     CHECK(c.rsocket.key_bits == 3072);
+    CHECK(c.rsocket.trust_declared_app_identity);
+    CHECK(c.rsocket.setup_timeout == 2s);
+    CHECK(c.rsocket.frame_timeout == 5s);
+    CHECK(c.rsocket.max_connection_bytes == (std::uint64_t{8} << 20));
+    CHECK(c.rsocket.max_held_push_bytes == 1048576);
     CHECK(c.rsocket.key_threads == 3);
     CHECK(c.rsocket.key_stock == 0);
     CHECK(c.rsocket.key_share_max_connections == 1);
@@ -510,6 +519,11 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.bosh.subscription_idle_expiry == defaults.bosh.subscription_idle_expiry);
     CHECK(file.bosh.heartbeat_staleness == defaults.bosh.heartbeat_staleness);
     CHECK(file.bosh.stream_keepalive == defaults.bosh.stream_keepalive);
+    CHECK(file.rsocket.trust_declared_app_identity == defaults.rsocket.trust_declared_app_identity);
+    CHECK(file.rsocket.setup_timeout == defaults.rsocket.setup_timeout);
+    CHECK(file.rsocket.frame_timeout == defaults.rsocket.frame_timeout);
+    CHECK(file.rsocket.max_connection_bytes == defaults.rsocket.max_connection_bytes);
+    CHECK(file.rsocket.max_held_push_bytes == defaults.rsocket.max_held_push_bytes);
     CHECK(file.bosh.auth == defaults.bosh.auth);
     CHECK(file.bosh.uaa.url == defaults.bosh.uaa.url);
     CHECK(file.bosh.uaa.ca_file == defaults.bosh.uaa.ca_file);
@@ -654,6 +668,36 @@ TEST_CASE("limits.memory takes bytes or binary units, 0 for no ceiling, at least
     CHECK(error_of("limits: {memory: 2000000GiB}") ==
           "limits.memory: must be between 0 and 1125899906842624 bytes, got 2000000GiB");
     CHECK(error_of("limits: {cpu: 1}").starts_with("limits.cpu: "));
+}
+
+TEST_CASE("bosh.grpc: off by default, TLS and the HM ingest required when on") {
+    const gateway_config defaults = load_config("");
+    CHECK_FALSE(defaults.bosh.grpc.listen.has_value());
+    CHECK(defaults.bosh.grpc.max_concurrent_streams == 100);
+    CHECK(defaults.bosh.grpc.ping_min_time == std::chrono::seconds(5));
+    const std::string base =
+        "bosh:\n  ingest_listen: 127.0.0.1:25594\n"
+        "  uaa: { url: \"https://uaa\", client_id: gw, client_secret: s }\n";
+    const gateway_config c = load_config(
+        base +
+        "  grpc:\n    listen: 0.0.0.0:25595\n    tls: { cert_file: c.pem, key_file: k.pem }\n"
+        "    max_connections: 10\n    max_concurrent_streams: 5\n    send_queue_bytes: 65536\n"
+        "    keepalive_time: 0s\n    keepalive_timeout: 5s\n    ping_min_time: 10s\n");
+    CHECK(c.bosh.grpc.listen == listen_address{"0.0.0.0", 25595});
+    CHECK(c.bosh.grpc.tls.cert_file == "c.pem");
+    CHECK(c.bosh.grpc.max_connections == 10);
+    CHECK(c.bosh.grpc.max_concurrent_streams == 5);
+    CHECK(c.bosh.grpc.send_queue_bytes == 65536);
+    CHECK(c.bosh.grpc.keepalive_time.count() == 0);
+    CHECK(c.bosh.grpc.keepalive_timeout == std::chrono::seconds(5));
+    CHECK(c.bosh.grpc.ping_min_time == std::chrono::seconds(10));
+    CHECK(error_of(base + "  grpc: { listen: 0.0.0.0:25595 }\n").find("bosh.grpc.tls") !=
+          std::string::npos);
+    CHECK(error_of("bosh:\n  grpc:\n    listen: 0.0.0.0:25595\n"
+                   "    tls: { cert_file: c.pem, key_file: k.pem }\n")
+              .find("bosh.grpc.listen: needs bosh.ingest_listen") != std::string::npos);
+    CHECK(error_of(base + "  grpc: { listen: \"\", color: red }\n").find("color") !=
+          std::string::npos);
 }
 
 TEST_CASE("bosh: the hardening keys, their defaults and their errors", "[config]") {

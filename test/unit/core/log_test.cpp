@@ -67,6 +67,22 @@ TEST_CASE("JSON lines escape strings and type values", "[log]") {
           "\"u\":7,\"ratio\":0.5,\"ok\":false,\"nan\":null,\"ctl\":\"\\u0001\"}\n");
 }
 
+TEST_CASE("JSON lines stay valid UTF-8 whatever bytes a value holds", "[log]") {
+    const logger log(log_level::debug, log_format::json, -1);
+    // From the network: a percent-decoded path with a lone byte, DEL, a valid 'é', an overlong
+    // '/' and a surrogate.
+    const std::string_view value("a\xff\x7f\xc3\xa9\xc0\xaf\xed\xa0\x80z", 11);
+    const std::string line = log.format_line(log_level::info, "m", {{"path", value}});
+    CHECK(strip_time(line, json_time) ==
+          "{\"level\":\"info\",\"msg\":\"m\",\"path\":\"a\\\\xff\\u007f\xc3\xa9\\\\xc0\\\\xaf"
+          "\\\\xed\\\\xa0\\\\x80z\"}\n");
+    const logger text(log_level::debug, log_format::text, -1);
+    CHECK(strip_time(text.format_line(log_level::info, "m", {{"path", value}}), text_time) ==
+          "info  m path=\"a\\\\xff\\u007f\xc3\xa9\\\\xc0\\\\xaf\\\\xed\\\\xa0\\\\x80z\"\n");
+    CHECK(strip_time(text.format_line(log_level::info, "m", {{"name", "caf\xc3\xa9"}}),
+                     text_time) == "info  m name=caf\xc3\xa9\n");
+}
+
 TEST_CASE("text lines quote values only when needed and keep one line", "[log]") {
     const logger log(log_level::debug, log_format::text, -1);
     const std::string line = log.format_line(

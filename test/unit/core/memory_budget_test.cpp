@@ -64,6 +64,53 @@ TEST_CASE("move assignment gives back what the target held") {
     CHECK(budget.leased(memory_use::scrape_bodies) == 50);
 }
 
+TEST_CASE("a use limited to its share leaves the rest of the budget to the others") {
+    memory_budget budget(1000);
+    budget.limit_use(memory_use::scrape_bodies, 500);
+    CHECK(budget.use_limit(memory_use::scrape_bodies) == 500);
+    CHECK(mgw::core::merge_share(1000) == 750);
+    CHECK(mgw::core::merge_share(0) == 0);
+    CHECK(budget.use_limit(memory_use::request_bodies) == 1000);
+    auto merges = budget.empty_lease(memory_use::scrape_bodies);
+    CHECK(merges.grow(500));
+    // Clients that never read hold their merges: the use meets its own refusal...
+    CHECK_FALSE(merges.grow(1));
+    CHECK_FALSE(budget.try_lease(memory_use::scrape_bodies, 1));
+    CHECK(budget.refusals(memory_use::scrape_bodies) == 2);
+    CHECK(budget.leased(memory_use::scrape_bodies) == 500);
+    // ... while a small request still finds room, up to the whole budget.
+    auto request = budget.try_lease(memory_use::request_bodies, 500);
+    REQUIRE(request);
+    CHECK(budget.leased() == 1000);
+    // A use refused by the whole budget keeps nothing of its share.
+    merges.shrink(100);
+    CHECK_FALSE(budget.try_lease(memory_use::scrape_bodies, 200));
+    CHECK(budget.leased(memory_use::scrape_bodies) == 400);
+    CHECK(budget.leased() == 900);
+}
+
+TEST_CASE("concurrent leases never pass a use's share") {
+    memory_budget budget(10'000);
+    budget.limit_use(memory_use::http_answer, 5'000);
+    std::vector<std::jthread> threads;
+    std::atomic<std::size_t> peak{0};
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 20'000; ++i) {
+                if (auto lease = budget.try_lease(memory_use::http_answer, 2'000)) {
+                    const std::size_t now = budget.leased(memory_use::http_answer);
+                    std::size_t seen = peak.load();
+                    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+                    }
+                }
+            }
+        });
+    }
+    threads.clear();
+    CHECK(peak.load() <= 5'000);
+    CHECK(budget.leased() == 0);
+}
+
 TEST_CASE("a budget of 0 has no ceiling but still accounts") {
     memory_budget budget(0);
     auto lease = budget.try_lease(memory_use::rsocket_pushes, std::size_t{1} << 40);

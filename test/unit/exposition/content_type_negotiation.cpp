@@ -53,7 +53,7 @@ TEST_CASE("Promfetcher's upstream Accept headers negotiate what Promfetcher aske
     CHECK(is_text(negotiate(promfetcher_v2_accept)));
 }
 
-TEST_CASE("q-weights decide; the earlier range wins a tie") {
+TEST_CASE("q-weights decide, the earlier range wins a tie") {
     CHECK(is_text(negotiate("text/plain;version=0.0.4;q=0.9, application/openmetrics-text;q=0.8")));
     CHECK(is_openmetrics_1(negotiate("text/plain;q=0.009, application/openmetrics-text;q=0.01")));
     CHECK(is_text(negotiate("text/plain, application/openmetrics-text")));

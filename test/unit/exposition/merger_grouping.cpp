@@ -124,17 +124,17 @@ x{k="v"} 3
 # TYPE y gauge
 y{app_id="g1",instance_id="1"} 2
 )");
-    // The unknown `x` differs in TYPE; the counter `x` (0.0.4, no `_total`) has the same name
-    // as the gauge in both formats, so it is a name clash.
+    // The counter `x` (0.0.4, no `_total`) is family `x` in both formats, like the gauge, and
+    // so is the unknown `x`: both differ in TYPE, reported in source order.
     REQUIRE(m.conflicts().size() == 2);
-    CHECK(m.conflicts()[0].source == 2);
+    CHECK(m.conflicts()[0].source == 1);
     CHECK(m.conflicts()[0].family == "x");
     CHECK(m.conflicts()[0].expected == metric_type::gauge);
-    CHECK(m.conflicts()[0].found == metric_type::unknown);
-    CHECK(m.conflicts()[1].source == 1);
+    CHECK(m.conflicts()[0].found == metric_type::counter);
+    CHECK(m.conflicts()[1].source == 2);
     CHECK(m.conflicts()[1].family == "x");
     CHECK(m.conflicts()[1].expected == metric_type::gauge);
-    CHECK(m.conflicts()[1].found == metric_type::counter);
+    CHECK(m.conflicts()[1].found == metric_type::unknown);
     CHECK(m.family_count() == 2);
 }
 

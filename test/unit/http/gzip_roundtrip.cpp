@@ -267,3 +267,50 @@ TEST_CASE("gzip decoder appends to existing output") {
     CHECK(gzip_decompress(gz, 100, out) == gzip_status::done);
     CHECK(out == "prefix:payload");
 }
+
+TEST_CASE("gzip decoder within capacity never grows its output, and decodes the same") {
+    const std::string text = metric_text(400'000, 7);
+    // A bomb too: a megabyte of zeros is about a kilobyte of gzip.
+    const std::string zeros(1'000'000, '\0');
+    for (const std::string* plain : {&text, &zeros}) {
+        const std::string gz = gzip_compress(*plain);
+        for (const std::size_t piece : {std::size_t{1}, std::size_t{700}, gz.size()}) {
+            for (const std::size_t step : {std::size_t{1}, std::size_t{4096}, std::size_t{65536}}) {
+                CAPTURE(piece, step);
+                gzip_decoder decoder(plain->size());
+                std::string out;
+                gzip_status status = gzip_status::ok;
+                for (std::size_t at = 0; at < gz.size() && status == gzip_status::ok; at += piece) {
+                    std::string_view input = std::string_view(gz).substr(at, piece);
+                    for (;;) {
+                        const std::size_t capacity = out.capacity();
+                        status = decoder.write_within_capacity(input, out);
+                        REQUIRE(out.capacity() == capacity);
+                        if (status != gzip_status::output_full) {
+                            break;
+                        }
+                        REQUIRE(out.size() == capacity);
+                        out.reserve(capacity + step);
+                    }
+                }
+                REQUIRE(status == gzip_status::done);
+                REQUIRE(out == *plain);
+            }
+        }
+    }
+}
+
+TEST_CASE("gzip decoder within capacity stops a bomb at the limit") {
+    const std::string gz = gzip_compress(std::string(10'000'000, 'a'));
+    gzip_decoder decoder(100'000);
+    std::string out;
+    std::string_view input = gz;
+    gzip_status status = gzip_status::output_full;
+    while (status == gzip_status::output_full) {
+        out.reserve(out.capacity() + 32768);
+        status = decoder.write_within_capacity(input, out);
+    }
+    CHECK(status == gzip_status::too_large);
+    CHECK(out.size() == 100'000);
+    CHECK(out.capacity() < 200'000);
+}

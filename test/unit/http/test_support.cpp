@@ -33,13 +33,18 @@ int open_log_file(std::string& path) {
 
 }  // namespace
 
-test_server::test_server(router routes, server_options options)
+test_server::test_server(router routes, server_options options, core::memory_budget* memory)
     : log_fd_(open_log_file(log_path_)),
       log_(core::log_level::info, core::log_format::json, log_fd_) {
     options.host = "127.0.0.1";
     options.port = 0;
-    server_ =
-        std::make_unique<http::server>(io_, std::move(options), std::move(routes), log_, registry_);
+    if (memory != nullptr) {
+        server_ = std::make_unique<http::server>(io_, std::move(options), std::move(routes), log_,
+                                                 registry_, *memory);
+    } else {
+        server_ = std::make_unique<http::server>(io_, std::move(options), std::move(routes), log_,
+                                                 registry_);
+    }
     server_->start();
     for (int i = 0; i < 2; ++i) {
         threads_.emplace_back([this] {

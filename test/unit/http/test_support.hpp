@@ -19,6 +19,7 @@
 #include <prometheus/registry.h>
 
 #include <mgw/core/log.hpp>
+#include <mgw/core/memory_budget.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/http/server.hpp>
 
@@ -28,7 +29,9 @@ using raw_response = boost::beast::http::response<boost::beast::http::string_bod
 
 class test_server {
   public:
-    explicit test_server(router routes, server_options options = {});
+    // `memory`: the budget the server leases from (none: no ceiling).
+    explicit test_server(router routes, server_options options = {},
+                         core::memory_budget* memory = nullptr);
     ~test_server();
 
     std::uint16_t port() const { return server_->local_port(); }

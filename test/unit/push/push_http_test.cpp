@@ -2,6 +2,7 @@
 // fields exactly, the store unchanged by every refused push, the connection and other clients
 // unaffected; and the app source's expositions with their labels.
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
@@ -123,7 +124,9 @@ std::string body_for(std::string_view app, std::string_view metrics, std::string
     return body;
 }
 
-const std::string one_gauge = R"({"name":"queue.depth","type":"gauge","value":3,"timestamp":1})";
+// Stamped 15 s before wall_t0: inside the window of timestamps the service accepts.
+const std::string one_gauge =
+    R"({"name":"queue.depth","type":"gauge","value":3,"timestamp":1740000000000})";
 
 std::string push(std::string_view authorization, const std::string& body) {
     std::string headers = "Content-Type: application/json;charset=UTF-8\r\n";
@@ -303,7 +306,51 @@ TEST_CASE("push: a 413 carries the key's rate-limit fields without counting the 
     CHECK(rate_fields(r).at("X-RateLimit-Remaining") == "1");
 }
 
-TEST_CASE("push: 422 names the first bad field; the store and the connection carry on") {
+TEST_CASE("push: a chunked body over push.max_body_bytes is the same 413 with the same fields") {
+    fixture f(4096);
+    std::string big = body_for(app_1, one_gauge);
+    big.insert(1, R"("padding":")" + std::string(5000, 'x') + R"(",)");
+    // Sent in 1 KiB chunks: no Content-Length announces the size.
+    std::string chunked =
+        "POST /v1/metrics HTTP/1.1\r\nHost: t\r\nAuthorization: key-1\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t at = 0; at < big.size(); at += 1024) {
+        const std::string piece = big.substr(at, 1024);
+        char size[16];
+        std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+        chunked += size + piece + "\r\n";
+    }
+    chunked += "0\r\n\r\n";
+    raw_client client(f.server->port());
+    const raw_response r = round_trip(client, chunked);
+    CHECK(r.result_int() == 413);
+    CHECK(rate_fields(r) == unlimited_fields);
+    CHECK(f.series() == 0);
+    CHECK(f.server->metric("mgw_http_rejected_total", {{"reason", "body_too_large"}}) == 1);
+
+    // Under the limit, a chunked body is served like any other.
+    const std::string small = body_for(app_1, one_gauge);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", small.size());
+    const raw_response ok =
+        round_trip(f,
+                   "POST /v1/metrics HTTP/1.1\r\nHost: t\r\nAuthorization: key-1\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n" +
+                       std::string(size) + small + "\r\n0\r\n\r\n");
+    CHECK(ok.result_int() == 202);
+}
+
+TEST_CASE("push: push.max_body_bytes above the server's default body limit is the limit") {
+    // The server's default (http.body_limit) is 1 MiB; the route allows 4 MiB.
+    fixture f(4u << 20);
+    std::string big = body_for(app_1, one_gauge);
+    big.insert(1, R"("padding":")" + std::string(2u << 20, 'x') + R"(",)");
+    const raw_response r = round_trip(f, push("key-1", big));
+    CHECK(r.result_int() == 202);
+    CHECK(f.series() == 1);
+}
+
+TEST_CASE("push: 422 names the first bad field, the store and the connection carry on") {
     fixture f(1u << 20);
     raw_client client(f.server->port());
     REQUIRE(round_trip(client, push("key-1", body_for(app_1, one_gauge))).result_int() == 202);

@@ -114,7 +114,7 @@ TEST_CASE("field names match case-insensitively and unknown fields are ignored")
           std::vector<std::pair<std::string, std::string>>{{"k_v", "x"}});
 }
 
-TEST_CASE("optional fields may be absent or null; an integer index is accepted") {
+TEST_CASE("optional fields may be absent or null, an integer index is accepted") {
     const push_request request = accepted(
         R"({"applications":[{"id":"a","instances":[{"id":null,"index":3,"metrics":[)"
         R"({"name":"m","type":"gauge","value":1,"unit":null,"timestamp":null,"tags":null}]}]}]})");
@@ -227,7 +227,7 @@ TEST_CASE("NaN and infinities are not numbers, as literals or strings") {
     REQUIRE(std::holds_alternative<decode_error>(huge));
 }
 
-TEST_CASE("a counter must not be negative; a gauge may") {
+TEST_CASE("a counter must not be negative, a gauge may") {
     const auto e = rejected(with_metric(R"({"name":"c","type":"counter","value":-1})"));
     CHECK(e.field == field(".value"));
     CHECK(e.message == "a counter must not be negative");
@@ -318,4 +318,42 @@ TEST_CASE("a long string quoted in an error is cut on a UTF-8 boundary") {
     const std::string fits = std::string(29, 'v') + "\xe2\x82\xac";  // exactly 32 bytes
     CHECK(rejected(with_metric(R"({"name":"m","type":"gauge","value":")" + fits + "\"}")).message ==
           "must be a number, got a string \"" + fits + "\"");
+}
+
+TEST_CASE("a timestamp outside the window around the receiver's clock is refused, naming it") {
+    mgw::push::decode_limits limits;
+    limits.timestamps = mgw::push::timestamp_window{.now_ms = 1'700'000'000'000};
+    const auto metric = [](std::string_view timestamp) {
+        return with_metric(R"({"name":"m","type":"gauge","value":1,"timestamp":)" +
+                           std::string(timestamp) + "}");
+    };
+    const auto accepted_at = [&](std::string_view timestamp) {
+        return std::holds_alternative<push_request>(decode_push_request(metric(timestamp), limits));
+    };
+    // The edges are inside: 1 h before, 5 min after.
+    CHECK(accepted_at("1699996400000"));
+    CHECK(accepted_at("1700000300000"));
+    CHECK(accepted_at("1700000000000"));
+    CHECK_FALSE(accepted_at("1699996399999"));
+    CHECK_FALSE(accepted_at("1700000300001"));
+
+    auto e = rejected(metric("4102444800000"), limits);  // 2100-01-01
+    CHECK(e.field == field(".timestamp"));
+    CHECK(e.message ==
+          "4102444800000 is 76 years after the gateway's clock; a timestamp (epoch "
+          "milliseconds) must lie between 1 h before and 5 min after it");
+    e = rejected(metric("1699990000000"), limits);
+    CHECK(e.message.starts_with("1699990000000 is 2.7 h before"));
+    e = rejected(metric("1700000390000"), limits);
+    CHECK(e.message.starts_with("1700000390000 is 6.5 min after"));
+    // The fixtures' timestamp (2017) is long past.
+    e = rejected(fixture("java_metric_writer.json"), limits);
+    CHECK(e.field.ends_with(".timestamp"));
+    CHECK(e.message.starts_with("1500000000000 is 6.3 years before"));
+    // Extremes do not overflow.
+    CHECK(rejected(metric("-9223372036854775808"), limits).field == field(".timestamp"));
+    CHECK(rejected(metric("9223372036854775807"), limits).field == field(".timestamp"));
+    // Metrics without a timestamp take the receiver's clock.
+    CHECK(std::holds_alternative<push_request>(
+        decode_push_request(with_metric(R"({"name":"m","type":"gauge","value":1})"), limits)));
 }

@@ -1,5 +1,6 @@
 // The push store: latest value per (app, instance index, name, tags), TTL, type conflicts,
 // the per-app series bound, and the text a scrape of the app gets.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -90,7 +91,7 @@ TEST_CASE("instances are separate bodies in numeric order") {
           std::pair<std::string, std::string>{"10", "# TYPE m gauge\nm 10\n"});
 }
 
-TEST_CASE("the latest value wins; counters are stored as sent, never summed") {
+TEST_CASE("the latest value wins, counters are stored as sent, never summed") {
     push_store store;
     REQUIRE_FALSE(
         store.apply(binding(), request(R"({"name":"c","type":"counter","value":5})"), t0, wall_ms));
@@ -109,18 +110,35 @@ TEST_CASE("the latest value wins; counters are stored as sent, never summed") {
     CHECK(store.series_count() == 1);
 }
 
-TEST_CASE("an older value (by timestamp) does not replace a newer one") {
+TEST_CASE("a later push replaces the value whatever its timestamp") {
+    push_store store({.ttl = 5min, .max_series_per_app = 100});
+    // A timestamp far ahead of the others (a client clock that was wrong once) used to freeze
+    // the series: later pushes got 202, were ignored, and each renewed its TTL.
+    REQUIRE_FALSE(store.apply(
+        binding(), request(R"({"name":"g","type":"gauge","value":2,"timestamp":1700000240000})"),
+        t0, wall_ms));
+    REQUIRE_FALSE(store.apply(
+        binding(), request(R"({"name":"g","type":"gauge","value":1,"timestamp":1700000001000})"),
+        t0 + 1min, wall_ms));
+    CHECK(text_of(store, "app-1", t0 + 1min) == "# TYPE g gauge\ng 1\n");
+    REQUIRE_FALSE(store.apply(binding(), request(R"({"name":"g","type":"gauge","value":3})"),
+                              t0 + 2min, wall_ms + 120000));
+    CHECK(text_of(store, "app-1", t0 + 2min) == "# TYPE g gauge\ng 3\n");
+    CHECK(store.collect("app-1", t0 + 6min));
+    CHECK_FALSE(store.collect("app-1", t0 + 7min + 1ms));
+}
+
+TEST_CASE("within one push, the latest timestamp of a repeated series wins") {
     push_store store;
-    REQUIRE_FALSE(store.apply(binding(),
-                              request(R"({"name":"g","type":"gauge","value":2,"timestamp":2000})"),
-                              t0, wall_ms));
-    // A client that cached a refused batch sends it again later, after newer values.
-    REQUIRE_FALSE(store.apply(binding(),
-                              request(R"({"name":"g","type":"gauge","value":1,"timestamp":1000})"),
-                              t0 + 4min, wall_ms));
-    CHECK(text_of(store, "app-1", t0 + 4min) == "# TYPE g gauge\ng 2\n");
-    // ...but it still counts as a push: the series lives on.
-    CHECK(store.collect("app-1", t0 + 8min));
+    REQUIRE_FALSE(
+        store.apply(binding(),
+                    request(R"({"name":"g","type":"gauge","value":2,"timestamp":1700000002000},)"
+                            R"({"name":"g","type":"gauge","value":1,"timestamp":1700000001000},)"
+                            R"({"name":"h","type":"gauge","value":1,"timestamp":1700000001000},)"
+                            R"({"name":"h","type":"gauge","value":5,"timestamp":1700000001000})"),
+                    t0, wall_ms));
+    CHECK(text_of(store, "app-1", t0) == "# TYPE g gauge\ng 2\n# TYPE h gauge\nh 5\n");
+    CHECK(store.series_count() == 2);
 }
 
 TEST_CASE("series expire push.ttl after their last push") {
@@ -306,4 +324,26 @@ TEST_CASE("concurrent pushes, scrapes and sweeps keep the counts consistent") {
     store.sweep(push_store::clock::now() + 1h);
     CHECK(store.series_count() == 0);
     CHECK(store.app_count() == 0);
+}
+
+TEST_CASE("live_apps lists the apps with a series within the TTL, with their binding's labels") {
+    push_store store({.ttl = 60s});
+    const std::string upper = "A758F25D-2A3B-4C5D-8E9F-DE3AABCD9E15";
+    REQUIRE_FALSE(store.apply(binding(upper),
+                              request(R"({"name":"a","type":"gauge","value":1})", "0", upper), t0,
+                              wall_ms));
+    REQUIRE_FALSE(store.apply(binding("app-2"),
+                              request(R"({"name":"b","type":"gauge","value":2})", "0", "app-2"),
+                              t0 + 50s, wall_ms));
+    auto live = store.live_apps(t0 + 30s);
+    std::sort(live.begin(), live.end());
+    REQUIRE(live.size() == 2);
+    CHECK(live[0].first == "a758f25d-2a3b-4c5d-8e9f-de3aabcd9e15");  // stored canonical
+    CHECK(live[0].second.at("organization_name") == "org");
+    CHECK(live[1].first == "app-2");
+    // The first app's only series is older than the TTL now, though not swept yet.
+    live = store.live_apps(t0 + 61s);
+    REQUIRE(live.size() == 1);
+    CHECK(live[0].first == "app-2");
+    CHECK(store.live_apps(t0 + 200s).empty());
 }

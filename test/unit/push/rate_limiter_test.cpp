@@ -106,7 +106,7 @@ TEST_CASE("metrics per minute: all or nothing") {
     CHECK(limiter.admit_metrics("c", limits, 101, t0).verdict == rate_verdict::metrics_exceeded);
 }
 
-TEST_CASE("both limits report together; a refused request does not count") {
+TEST_CASE("both limits report together, a refused request does not count") {
     rate_limiter limiter;
     const rate_limits limits{.requests_per_minute = 3, .metrics_per_minute = 1000};
     limiter.admit_request("b", limits, t0);

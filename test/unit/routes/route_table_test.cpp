@@ -1,5 +1,7 @@
 // Unit tests: route table register/unregister, lookups, de-duplication, pruning with an injected
 // clock, static routes, snapshot isolation and the JSON dump.
+#include <cctype>
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
@@ -189,7 +191,7 @@ TEST_CASE("org/space/app lookup: web only, case-sensitive, de-duplicated by addr
           std::vector<std::string>{"10.0.0.3:61000"});
 }
 
-TEST_CASE("app GUID lookup: exact string, web only, de-duplicated") {
+TEST_CASE("app GUID lookup: canonical spelling, web only, de-duplicated") {
     route_table table;
     const app_spec app;
     table.register_endpoint(
@@ -199,8 +201,21 @@ TEST_CASE("app GUID lookup: exact string, web only, de-duplicated") {
     table.register_endpoint(instance(worker, "10.0.0.3", 61000, "0", {"w.example.com"}), t0);
     const auto snap = table.publish();
     CHECK(addresses(snap->find_app_id(app.app_id)) == std::vector<std::string>{"10.0.0.1:61000"});
+    // find_app_id takes the canonical spelling; resolve() canonicalises.
     CHECK(snap->find_app_id("A758F25D-2A3B-4C5D-8E9F-DE3AABCD9E15").empty());
     CHECK(snap->find_app_id("c758f25d-2a3b-4c5d-8e9f-de3aabcd9e15").empty());
+}
+
+TEST_CASE("an app_id tag registered in another UUID spelling is found by the canonical one") {
+    route_table table;
+    app_spec app;
+    app.app_id = "E758F25D-2A3B-4C5D-8E9F-DE3AABCD9E15";
+    table.register_endpoint(instance(app, "10.0.0.1", 61000, "0", {"r1.example.com"}), t0);
+    const auto snap = table.publish();
+    CHECK(addresses(snap->find_app_id("e758f25d-2a3b-4c5d-8e9f-de3aabcd9e15")) ==
+          std::vector<std::string>{"10.0.0.1:61000"});
+    CHECK(addresses(snap->resolve("{e758f25d-2a3b-4c5d-8e9f-de3aabcd9e15}")) ==
+          std::vector<std::string>{"10.0.0.1:61000"});
 }
 
 TEST_CASE("resolve follows Promfetcher's identifier rules") {
@@ -220,8 +235,24 @@ TEST_CASE("resolve follows Promfetcher's identifier rules") {
     CHECK(addresses(snap->resolve("myorg1%2Fmyspace1%2Ftest1")) ==
           std::vector<std::string>{"10.0.0.1:61000"});
     CHECK(addresses(snap->resolve(app.app_id)) == std::vector<std::string>{"10.0.0.1:61000"});
-    // Other UUID forms parse as UUIDs but compare as strings, so they find nothing.
-    CHECK(snap->resolve("{" + app.app_id + "}").empty());
+    // Every form google/uuid Parse accepts finds the app (the README promises them; Promfetcher
+    // compared them as strings and found nothing).
+    std::string upper = app.app_id;
+    for (char& c : upper) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    std::string hex32;
+    for (char c : app.app_id) {
+        if (c != '-') {
+            hex32 += c;
+        }
+    }
+    for (const std::string& form :
+         {"{" + app.app_id + "}", "urn:uuid:" + app.app_id, "URN:UUID:" + upper, upper, hex32,
+          "%7B" + app.app_id + "%7D"}) {
+        INFO(form);
+        CHECK(addresses(snap->resolve(form)) == std::vector<std::string>{"10.0.0.1:61000"});
+    }
     CHECK(addresses(snap->resolve("Route1.Example.com/")) ==
           std::vector<std::string>{"10.0.0.1:61000"});
     CHECK(addresses(snap->resolve("host.example.com/a")) ==

@@ -1,7 +1,7 @@
 // Unit tests: how a connected client is tied to an app, from its SETUP payload or its labels.
-#include <catch2/catch.hpp>
+#include "app_identity.hpp"
 
-#include <mgw/rsocket/proxy_service.hpp>
+#include <catch2/catch.hpp>
 
 using namespace mgw::rsocket;
 
@@ -28,4 +28,11 @@ TEST_CASE("metrics name their app by the app_id or application_id label") {
     CHECK(app_guid_in_labels(std::string("up{source_app_id=\"") + guid + "\"} 1\n").empty());
     CHECK(app_guid_in_labels("up{app_id=\"shop\"} 1\n").empty());
     CHECK(app_guid_in_labels("up 1\n").empty());
+}
+
+TEST_CASE("a client's app GUID is kept in the canonical spelling whatever form it gave") {
+    CHECK(app_guid_in_setup("{6F0BC0AE-6F6C-4D4C-9B2A-0F5B0C6C1A11}") == guid);
+    CHECK(app_guid_in_setup("urn:uuid:6f0bc0ae-6f6c-4d4c-9b2a-0f5b0c6c1a11") == guid);
+    CHECK(app_guid_in_setup("6f0bc0ae6f6c4d4c9b2a0f5b0c6c1a11") == guid);
+    CHECK(app_guid_in_labels("up{app_id=\"6F0BC0AE-6F6C-4D4C-9B2A-0F5B0C6C1A11\"} 1\n") == guid);
 }

@@ -118,7 +118,7 @@ TEST_CASE("SETUP version, lease and resume are rejected like rsocket-java does")
     }
 }
 
-TEST_CASE("KEEPALIVE with RESPOND is echoed without it; our own keepalive asks for one") {
+TEST_CASE("KEEPALIVE with RESPOND is echoed without it, our own keepalive asks for one") {
     connection_state s(websocket_limits(), t0);
     std::vector<std::string> out;
     s.on_frame(setup_frame(), t0, out);
@@ -175,7 +175,7 @@ TEST_CASE("our requests use even stream ids and replies are matched to them") {
     CHECK(e.kind == kind::none);
 }
 
-TEST_CASE("an ERROR on our stream fails that request; on stream 0 it ends the connection") {
+TEST_CASE("an ERROR on our stream fails that request, on stream 0 it ends the connection") {
     connection_state s(websocket_limits(), t0);
     std::vector<std::string> out;
     s.on_frame(setup_frame(), t0, out);
@@ -251,7 +251,7 @@ TEST_CASE("client pushes: REQUEST_FNF, and REQUEST_RESPONSE that wants an ack") 
     CHECK(a.data.empty());
 }
 
-TEST_CASE("REQUEST_STREAM gets APPLICATION_ERROR; unknown frames with I are ignored") {
+TEST_CASE("REQUEST_STREAM gets APPLICATION_ERROR, unknown frames with I are ignored") {
     connection_state s(websocket_limits(), t0);
     std::vector<std::string> out;
     s.on_frame(setup_frame(), t0, out);

@@ -273,7 +273,7 @@ TEST_CASE("fragments are joined: metadata first, then data, flags of the whole")
     CHECK(r.buffered_bytes() == 0);
 }
 
-TEST_CASE("an unfragmented frame passes through; CANCEL drops a partial message") {
+TEST_CASE("an unfragmented frame passes through, CANCEL drops a partial message") {
     reassembler r(1 << 20);
     frame in;
     frame out;
@@ -298,4 +298,33 @@ TEST_CASE("reassembly is bounded across streams") {
     CHECK(r.feed(in, out) == reassembler::status::pending);
     REQUIRE(decode_frame(kept(hex("00 00 00 03  14 80") + "123456"), in) == decode_error::none);
     CHECK(r.feed(in, out) == reassembler::status::too_large);
+}
+
+TEST_CASE("a completed message is held until released, then its bytes are gone") {
+    reassembler r(1 << 20);
+    frame first;
+    first.stream_id = 3;
+    first.type = frame_type::request_fnf;
+    first.flags = flag::follows;
+    first.data = "abc";
+    frame last;
+    last.stream_id = 3;
+    last.type = frame_type::payload;
+    last.flags = flag::next;
+    last.data = "de";
+    frame out;
+    REQUIRE(r.feed(first, out) == reassembler::status::pending);
+    REQUIRE(r.feed(last, out) == reassembler::status::complete);
+    CHECK(out.data == "abcde");
+    CHECK(r.buffered_bytes() == 0);
+    CHECK(r.held_bytes() == 5);
+    r.release_done();
+    CHECK(r.held_bytes() == 0);
+}
+
+TEST_CASE("ERROR codes are named from a fixed set") {
+    CHECK(error_code_name(errors::application_error) == "application_error");
+    CHECK(error_code_name(errors::rejected_setup) == "rejected_setup");
+    CHECK(error_code_name(0x301) == "other");
+    CHECK(error_code_name(0xFFFFFFFF) == "other");
 }

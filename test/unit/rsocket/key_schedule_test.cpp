@@ -264,7 +264,7 @@ TEST_CASE("key schedule: requests past max_waiting are refused") {
     CHECK(s.waiting() == 3);
 }
 
-TEST_CASE("key schedule: a failed generation is asked for again; surplus keys are dropped") {
+TEST_CASE("key schedule: a failed generation is asked for again, surplus keys are dropped") {
     schedule s(options(1, 2));
     REQUIRE(s.begin_generation());
     CHECK_FALSE(s.begin_generation());

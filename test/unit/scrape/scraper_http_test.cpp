@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <mgw/core/memory_budget.hpp>
 #include <mgw/http/gzip.hpp>
 #include <mgw/scrape/redirect.hpp>
 #include <mgw/scrape/request_headers.hpp>
@@ -153,7 +154,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: connection refused") {
         port = probe.local_endpoint().port();
     }
     auto s = make_scraper();
-    const auto r = scrape(*s, {local_target(port)}, options_for()).at(0);
+    const auto r = std::move(scrape(*s, {local_target(port)}, options_for()).at(0));
     CHECK(r.error == scrape_error::connect_refused);
     CHECK(r.reason == "refused");
     CHECK(r.status == 0);
@@ -209,7 +210,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: a slow body is cut at the deadline to
                      .hang = false};
     });
     auto s = make_scraper();
-    const auto r = scrape(*s, {local_target(server.port())}, options_for(300ms)).at(0);
+    const auto r = std::move(scrape(*s, {local_target(server.port())}, options_for(300ms)).at(0));
     CHECK(r.error == scrape_error::timeout);
     CHECK(r.body.empty());
 }
@@ -375,8 +376,8 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: keep-alive connections are reused per
         return reply{response(200, "a 1\n")};
     });
     auto s = make_scraper();
-    auto first = scrape(*s, {local_target(server.port())}, options_for()).at(0);
-    auto second = scrape(*s, {local_target(server.port())}, options_for()).at(0);
+    auto first = std::move(scrape(*s, {local_target(server.port())}, options_for()).at(0));
+    auto second = std::move(scrape(*s, {local_target(server.port())}, options_for()).at(0));
     CHECK(first.ok());
     CHECK_FALSE(first.reused_connection);
     CHECK(second.ok());
@@ -411,7 +412,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: a pooled connection the server closed
         co_await t.async_wait(boost::asio::use_awaitable);
         co_return 0;
     }());
-    const auto r = scrape(*s, {local_target(server.port())}, options_for()).at(0);
+    const auto r = std::move(scrape(*s, {local_target(server.port())}, options_for()).at(0));
     CHECK(r.ok());
     CHECK_FALSE(r.reused_connection);
     CHECK(server.connections() == 2);
@@ -597,8 +598,56 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: a connect that never completes is a c
         }
     } close_fillers{fillers};
     auto s = make_scraper();
-    const auto r = scrape(*s, {local_target(endpoint.port())}, options_for(400ms)).at(0);
+    const auto r = std::move(scrape(*s, {local_target(endpoint.port())}, options_for(400ms)).at(0));
     CHECK(r.error == scrape_error::connect_timeout);
     CHECK(r.reason == "connect");
     CHECK(r.duration >= 390ms);
+}
+
+TEST_CASE_METHOD(scraper_fixture, "scrape: bodies are leased before they are filled") {
+    const std::string plain(600'000, 'p');
+    const std::string gzipped = mgw::http::gzip_compress(std::string(600'000, 'g'));
+    test_server server(io, [&](const request_info& req) {
+        if (req.target == "/gzip") {
+            return reply{response(200, gzipped, "Content-Encoding: gzip\r\n")};
+        }
+        if (req.target == "/chunked") {
+            return reply{.bytes = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                         .endless_chunk = 65536,
+                         .endless_limit = 600'000};
+        }
+        return reply{response(200, plain)};
+    });
+    auto s = make_scraper();
+    const std::vector<scrape_target> targets{local_target(server.port(), "/plain"),
+                                             local_target(server.port(), "/gzip"),
+                                             local_target(server.port(), "/chunked")};
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        CAPTURE(targets[i].path);
+        {
+            // Room for every body: each result holds a lease of exactly its body's capacity.
+            mgw::core::memory_budget budget(64u << 20);
+            auto options = options_for();
+            options.memory = &budget;
+            auto results = scrape(*s, {targets[i]}, options);
+            REQUIRE(results[0].ok());
+            CHECK(results[0].body.size() >= 600'000);
+            CHECK(results[0].lease.bytes() == results[0].body.capacity());
+            CHECK(budget.leased(mgw::core::memory_use::scrape_bodies) ==
+                  results[0].body.capacity());
+            results.clear();
+            CHECK(budget.leased() == 0);
+        }
+        {
+            // Not enough room: the fetch fails on its own, holding nothing.
+            mgw::core::memory_budget budget(256u << 10);
+            auto options = options_for();
+            options.memory = &budget;
+            const auto results = scrape(*s, {targets[i]}, options);
+            CHECK(results[0].error == scrape_error::memory);
+            CHECK(results[0].body.capacity() <= 15);
+            CHECK(budget.refusals(mgw::core::memory_use::scrape_bodies) == 1);
+            CHECK(budget.leased() == 0);
+        }
+    }
 }
