@@ -8,9 +8,10 @@
 
 #include <benchmark/benchmark.h>
 
-#include <mgw/broker/access_key.hpp>
 #include <mgw/broker/binding_index.hpp>
 #include <mgw/broker/binding_store.hpp>
+
+#include "broker/access_key.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include <mgw/http/gzip.hpp>
+#include <mgw/compression/gzip.hpp>
 
 namespace {
 
@@ -106,7 +106,7 @@ void bm_isal_compress(benchmark::State& state) {
     const std::string& body = exposition();
     std::string gz;
     for (auto _ : state) {
-        gz = mgw::http::gzip_compress(body);
+        gz = mgw::compression::gzip_compress(body);
         benchmark::DoNotOptimize(gz.data());
     }
     set_counters(state, body.size(), gz.size());
@@ -118,7 +118,7 @@ void bm_isal_compress_streamed(benchmark::State& state) {
     std::string gz;
     for (auto _ : state) {
         gz.clear();
-        mgw::http::gzip_encoder encoder;
+        mgw::compression::gzip_encoder encoder;
         for (std::size_t pos = 0; pos < body.size(); pos += 65536) {
             encoder.write(std::string_view(body).substr(pos, 65536), gz);
         }
@@ -130,11 +130,12 @@ void bm_isal_compress_streamed(benchmark::State& state) {
 
 void bm_isal_decompress(benchmark::State& state) {
     const std::string& body = exposition();
-    const std::string gz = mgw::http::gzip_compress(body);
+    const std::string gz = mgw::compression::gzip_compress(body);
     std::string out;
     for (auto _ : state) {
         out.clear();
-        if (mgw::http::gzip_decompress(gz, body.size(), out) != mgw::http::gzip_status::done) {
+        if (mgw::compression::gzip_decompress(gz, body.size(), out) !=
+            mgw::compression::gzip_status::done) {
             state.SkipWithError("decode failed");
             break;
         }

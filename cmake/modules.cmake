@@ -38,6 +38,9 @@ function(mgw_add_unit_tests module)
     mgw_check_test_names(${sources})
     add_executable(unit_${module} ${sources})
     target_link_libraries(unit_${module} PRIVATE mgw_catch_main mgw_${module} ${ARG_DEPENDS})
+    # A module's internal headers live beside its sources; its tests include them as
+    # "<module>/<name>.hpp".
+    target_include_directories(unit_${module} PRIVATE ${PROJECT_SOURCE_DIR}/src)
     target_compile_definitions(unit_${module} PRIVATE
         MGW_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
         MGW_CORPUS_DIR="${MGW_CORPUS_DIR}")

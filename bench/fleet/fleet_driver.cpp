@@ -60,7 +60,7 @@
 #include <boost/json/value.hpp>
 #include <fmt/format.h>
 
-#include <mgw/http/gzip.hpp>
+#include <mgw/compression/gzip.hpp>
 
 namespace {
 
@@ -616,7 +616,7 @@ int run_requests(const options& o) {
     auto one = [&](bool warmup) {
         outcome out;
         const bool verify = warmup || !o.gzip;
-        std::optional<mgw::http::gzip_decoder> decoder;
+        std::optional<mgw::compression::gzip_decoder> decoder;
         std::string inflated;
         bool gzip_failed = false;
         out.response = client.get(o.path, headers, false, [&](std::string_view data) {
@@ -632,8 +632,8 @@ int run_requests(const options& o) {
             }
             inflated.clear();
             const auto status = decoder->write(data, inflated);
-            gzip_failed = status == mgw::http::gzip_status::corrupt ||
-                          status == mgw::http::gzip_status::too_large;
+            gzip_failed = status == mgw::compression::gzip_status::corrupt ||
+                          status == mgw::compression::gzip_status::too_large;
             out.counter.feed(inflated);
         });
         out.verified = verify && !gzip_failed;

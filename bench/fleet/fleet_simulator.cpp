@@ -49,7 +49,7 @@
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
-#include <mgw/http/gzip.hpp>
+#include <mgw/compression/gzip.hpp>
 
 namespace {
 
@@ -436,7 +436,7 @@ std::string json_escaped(std::string_view s) {
     return out;
 }
 
-// route-emitter's router.register for instance `index` (promfetcher.md §6).
+// route-emitter's router.register for instance `index` (route-emitter's message).
 std::string register_message(const options& o, std::size_t index, std::uint16_t port) {
     const std::string app_id = guid(o.app, 1);
     const std::string org_id = guid(o.org, 2);
@@ -660,7 +660,7 @@ int main(int argc, char** argv) {
         const std::string body = render_body(o.series, i);
         body_bytes += body.size();
         if (o.gzip_bodies) {
-            const std::string compressed = mgw::http::gzip_compress(body);
+            const std::string compressed = mgw::compression::gzip_compress(body);
             gzip_bytes += compressed.size();
             gzipped[i] = render_response(compressed, true);
         }

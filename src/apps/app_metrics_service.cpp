@@ -21,9 +21,7 @@
 #include <mgw/apps/app_metrics_service.hpp>
 #include <mgw/apps/app_request.hpp>
 #include <mgw/apps/instance_labels.hpp>
-#include <mgw/apps/scrape_report.hpp>
 #include <mgw/core/memory_budget.hpp>
-#include <mgw/core/uuid.hpp>
 #include <mgw/exposition/content_type.hpp>
 #include <mgw/exposition/parser.hpp>
 #include <mgw/exposition/writer.hpp>
@@ -31,6 +29,9 @@
 #include <mgw/routes/identifier.hpp>
 #include <mgw/routes/route_snapshot.hpp>
 #include <mgw/scrape/request_headers.hpp>
+#include <mgw/text/uuid.hpp>
+
+#include "scrape_report.hpp"
 
 namespace mgw::apps {
 
@@ -204,7 +205,7 @@ struct app_metrics_service::contribution {
         labels.reserve(source.labels.size());
         for (const auto& [name, value] : source.labels) {
             std::string& escaped = escaped_values.emplace_back();
-            append_escaped_label_value(escaped, value);
+            exposition::append_escaped_label_value(escaped, value);
             labels.push_back({.name = name,
                               .value = escaped,
                               .name_was_quoted = false,
@@ -336,7 +337,7 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     // Sources compare GUIDs in the canonical spelling, also for an app only they know.
     const std::string_view known_guid = first != nullptr ? first->tag("app_id") : shown;
     const std::string app_guid =
-        core::canonical_uuid(known_guid).value_or(first != nullptr ? std::string(known_guid) : "");
+        text::canonical_uuid(known_guid).value_or(first != nullptr ? std::string(known_guid) : "");
     const app_query query{.identifier = shown,
                           .app_guid = app_guid,
                           .tags = first != nullptr ? &first->tags : nullptr,
@@ -375,7 +376,8 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     const scrape::scrape_request_options scrape_options{
         .deadline = deadline,
         .headers = scrape::select_forward_headers(client_headers, options_.forward_headers),
-        .accept = std::string(app.api_version == 1 ? scrape::accept_v1 : scrape::accept_v2),
+        .accept = std::string(app.api_version == 1 ? exposition::promfetcher_v1_accept
+                                                   : exposition::promfetcher_v2_accept),
         .max_body_bytes = options_.max_body_bytes,
         .accept_gzip = true,
         .memory = memory_};

@@ -1,11 +1,13 @@
 // Exporter request targets (Go's url.Values round trip) and the exporter error series.
+#include "external_exporter.hpp"
+
 #include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
 
-#include <mgw/apps/external_exporter.hpp>
 #include <mgw/apps/instance_labels.hpp>
+#include <mgw/exposition/writer.hpp>
 
 namespace mgw::apps {
 
@@ -172,7 +174,7 @@ std::string render_exporter_errors(std::span<const exporter_failure> failures) {
     const auto label = [&out](std::string_view name, std::string_view value) {
         out += name;
         out += "=\"";
-        append_escaped_label_value(out, value);
+        exposition::append_escaped_label_value(out, value);
         out += "\",";
     };
     for (const exporter_failure& failure : failures) {

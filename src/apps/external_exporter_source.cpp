@@ -3,10 +3,11 @@
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
 
-#include <mgw/apps/external_exporter.hpp>
 #include <mgw/apps/external_exporter_source.hpp>
-#include <mgw/apps/scrape_report.hpp>
 #include <mgw/exposition/parser.hpp>
+
+#include "external_exporter.hpp"
+#include "scrape_report.hpp"
 
 namespace mgw::apps {
 

@@ -1,26 +1,9 @@
 // The nine CF labels of an instance: ids and names from the route's tags, the instance index
 // twice (`index`, `instance_id`, as Promfetcher writes them) and the instance's address.
 #include <mgw/apps/instance_labels.hpp>
+#include <mgw/exposition/writer.hpp>
 
 namespace mgw::apps {
-
-void append_escaped_label_value(std::string& out, std::string_view raw) {
-    for (const char c : raw) {
-        switch (c) {
-            case '\\':
-                out += "\\\\";
-                break;
-            case '"':
-                out += "\\\"";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            default:
-                out.push_back(c);
-        }
-    }
-}
 
 void instance_labels::assign(const routes::endpoint& endpoint) {
     const std::string_view raw_values[cf_label_names.size()] = {
@@ -29,7 +12,7 @@ void instance_labels::assign(const routes::endpoint& endpoint) {
         endpoint.tag("instance_id"),       endpoint.tag("instance_id"), endpoint.address};
     for (std::size_t i = 0; i < cf_label_names.size(); ++i) {
         values_[i].clear();
-        append_escaped_label_value(values_[i], raw_values[i]);
+        exposition::append_escaped_label_value(values_[i], raw_values[i]);
         labels_[i] =
             exposition::label{.name = cf_label_names[i],
                               .value = values_[i],

@@ -1,7 +1,7 @@
 // Synthetic per-instance series, rendered as text and merged like any other source.
-#include <fmt/format.h>
+#include "scrape_report.hpp"
 
-#include <mgw/apps/scrape_report.hpp>
+#include <fmt/format.h>
 
 namespace mgw::apps {
 

@@ -10,7 +10,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <mgw/apps/service_discovery.hpp>
-#include <mgw/core/uuid.hpp>
+#include <mgw/text/uuid.hpp>
 
 namespace mgw::apps {
 
@@ -34,7 +34,7 @@ struct app_entry {
 // The app endpoint resolves a single path segment as a GUID only when it is a UUID (anything
 // else is taken for a route), so only those can be targets.
 std::optional<std::string> guid_key(std::string_view guid) {
-    return core::canonical_uuid(guid);
+    return text::canonical_uuid(guid);
 }
 
 void add_source(app_entry& entry, std::string_view source) {

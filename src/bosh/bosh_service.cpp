@@ -22,6 +22,7 @@
 
 #include <mgw/bosh/bosh_service.hpp>
 #include <mgw/core/log_throttle.hpp>
+#include <mgw/exposition/content_type.hpp>
 
 namespace mgw::bosh {
 
@@ -431,7 +432,7 @@ struct bosh_service::impl : ingest_sink, std::enable_shared_from_this<impl> {
         if (options.metrics_access == metrics_auth::uaa && !co_await authorize(ctx, res)) {
             co_return;
         }
-        res.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        res.set("Content-Type", exposition::prometheus_text_content_type);
         res.body(gauges.render(clock::now()));
         co_return;
     }

@@ -7,31 +7,18 @@
 #include <fmt/format.h>
 
 #include <mgw/bosh/heartbeat_gauges.hpp>
+#include <mgw/exposition/writer.hpp>
 
 namespace mgw::bosh {
 
 namespace {
-
-void append_escaped(std::string& out, std::string_view value) {
-    for (const char c : value) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '"') {
-            out += "\\\"";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-}
 
 void append_label(std::string& out, std::string_view name, std::string_view value, bool& first) {
     out += first ? '{' : ',';
     first = false;
     out += name;
     out += "=\"";
-    append_escaped(out, value);
+    exposition::append_escaped_label_value(out, value);
     out += '"';
 }
 

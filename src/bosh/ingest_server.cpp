@@ -23,6 +23,7 @@
 
 #include <mgw/bosh/ingest_server.hpp>
 #include <mgw/core/address.hpp>
+#include <mgw/core/listener.hpp>
 #include <mgw/core/log_throttle.hpp>
 
 namespace mgw::bosh {
@@ -230,23 +231,16 @@ void ingest_server::start() {
             "\" is not a loopback address; the HM ingest port is unauthenticated (set "
             "bosh.ingest_allow_remote: true to listen there anyway)");
     }
-    tcp::resolver resolver(state_->io);
-    const auto results =
-        resolver.resolve(options.host.empty() ? std::string("0.0.0.0") : options.host,
-                         std::to_string(options.port), tcp::resolver::passive);
-    const tcp::endpoint endpoint = results.begin()->endpoint();
+    const tcp::endpoint endpoint =
+        core::resolve_listen_endpoint("bosh ingest", options.host, options.port);
     if (!options.allow_remote && !endpoint.address().is_loopback()) {
         throw std::invalid_argument("bosh.ingest_listen: \"" + options.host + "\" resolves to " +
                                     endpoint.address().to_string() +
                                     ", not a loopback address (see bosh.ingest_allow_remote)");
     }
-    auto& acceptor = state_->acceptor;
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen();
+    core::open_listener(state_->acceptor, "bosh ingest", endpoint);
     state_->log.info("bosh ingest listening", {{"host", options.host}, {"port", local_port()}});
-    asio::co_spawn(acceptor.get_executor(), state_->accept_loop(), asio::detached);
+    asio::co_spawn(state_->acceptor.get_executor(), state_->accept_loop(), asio::detached);
 }
 
 std::uint16_t ingest_server::local_port() const {

@@ -1,5 +1,7 @@
 // RS256 verification with OpenSSL 3's EVP interfaces; keys are built from the JWK modulus and
 // exponent (or UAA's PEM `value`) once per /token_keys fetch and shared read-only afterwards.
+#include "jwt.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -15,8 +17,6 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
-
-#include <mgw/bosh/jwt.hpp>
 
 #include "token_claims.hpp"
 

@@ -32,11 +32,12 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 
-#include <mgw/bosh/jwt.hpp>
 #include <mgw/bosh/token_validator.hpp>
-#include <mgw/bosh/uaa_answer.hpp>
-#include <mgw/core/ascii.hpp>
 #include <mgw/core/log_throttle.hpp>
+#include <mgw/text/ascii.hpp>
+
+#include "jwt.hpp"
+#include "uaa_answer.hpp"
 
 namespace mgw::bosh {
 
@@ -495,9 +496,9 @@ token_validator::~token_validator() = default;
 
 asio::awaitable<auth_decision> token_validator::validate(std::string_view authorization) {
     auto self = impl_;
-    std::string_view token = core::trim_whitespace(authorization);
-    if (core::istarts_with(token, "bearer ")) {
-        token = core::trim_whitespace(token.substr(7));
+    std::string_view token = text::trim_whitespace(authorization);
+    if (text::istarts_with(token, "bearer ")) {
+        token = text::trim_whitespace(token.substr(7));
     }
     if (token.empty()) {
         auth_decision d{auth_status::unauthenticated,

@@ -1,12 +1,12 @@
 // UAA answers check_token with 200 and the token's claims, or 400 and an OAuth error. Anything
 // else, including a 200 whose body is not such an object (a proxy's HTML page, an empty body),
 // says nothing about the token: the client gets 503 and the verdict is not cached.
+#include "uaa_answer.hpp"
+
 #include <algorithm>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-
-#include <mgw/bosh/uaa_answer.hpp>
 
 #include "token_claims.hpp"
 

@@ -1,10 +1,10 @@
 // Access keys from OpenSSL: RAND_bytes for the key, SHA-256 for what is kept.
+#include "access_key.hpp"
+
 #include <array>
 
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-
-#include <mgw/broker/access_key.hpp>
 
 namespace mgw::broker {
 

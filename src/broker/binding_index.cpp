@@ -1,8 +1,9 @@
 // The in-memory index behind push authentication and custom metrics paths.
 #include <mutex>
 
-#include <mgw/broker/access_key.hpp>
 #include <mgw/broker/binding_index.hpp>
+
+#include "access_key.hpp"
 
 namespace mgw::broker {
 

@@ -10,9 +10,10 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 
-#include <mgw/broker/access_key.hpp>
 #include <mgw/broker/broker_service.hpp>
-#include <mgw/core/ascii.hpp>
+#include <mgw/text/ascii.hpp>
+
+#include "access_key.hpp"
 
 namespace mgw::broker {
 

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include <mgw/core/address.hpp>
-#include <mgw/core/ascii.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::core {
 
@@ -91,7 +91,7 @@ std::optional<listen_address> parse_listen_address(std::string_view text) {
 }
 
 bool is_loopback_host(std::string_view host) {
-    if (iequals(host, "localhost")) {
+    if (text::iequals(host, "localhost")) {
         return true;
     }
     boost::system::error_code ec;

@@ -1,14 +1,14 @@
 // Content negotiation: a strict, allocation-free reader of the Accept header (RFC 9110 media
 // ranges with q-weights) that only ever answers with one of the pinned Content-Type constants.
-#include <mgw/core/ascii.hpp>
 #include <mgw/exposition/content_type.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::exposition {
 namespace {
 
-using core::iequals;
-using core::is_tchar;
-using core::trim_whitespace;
+using text::iequals;
+using text::is_tchar;
+using text::trim_whitespace;
 
 bool is_token(std::string_view s) {
     if (s.empty()) {

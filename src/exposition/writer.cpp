@@ -710,6 +710,24 @@ void append_help_text(std::string& out, std::string_view raw, format input, form
     }
 }
 
+void append_escaped_label_value(std::string& out, std::string_view raw) {
+    for (const char c : raw) {
+        switch (c) {
+            case '\\':
+                out += "\\\\";
+                break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            default:
+                out.push_back(c);
+        }
+    }
+}
+
 void append_label_value(std::string& out, std::string_view raw) {
     for (std::size_t i = 0; i < raw.size(); ++i) {
         const char c = raw[i];

@@ -27,7 +27,6 @@
 #include <mgw/core/sd_notify.hpp>
 #include <mgw/core/version.hpp>
 #include <mgw/gateway/gateway.hpp>
-#include <mgw/gateway/own_endpoints.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/http/server.hpp>
 #include <mgw/loggregator/emitter.hpp>
@@ -37,6 +36,8 @@
 #include <mgw/routes/route_table.hpp>
 #include <mgw/rsocket/proxy_service.hpp>
 #include <mgw/scrape/scraper.hpp>
+
+#include "own_endpoints.hpp"
 
 namespace mgw::gateway {
 

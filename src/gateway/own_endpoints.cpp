@@ -1,8 +1,9 @@
 // Health and own-metrics handlers.
+#include "own_endpoints.hpp"
+
 #include <mgw/exposition/content_type.hpp>
 #include <mgw/exposition/parser.hpp>
 #include <mgw/exposition/writer.hpp>
-#include <mgw/gateway/own_endpoints.hpp>
 
 namespace mgw::gateway {
 

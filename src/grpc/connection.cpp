@@ -10,7 +10,8 @@
 #include <nghttp2/nghttp2.h>
 
 #include <mgw/grpc/connection.hpp>
-#include <mgw/grpc/timeout.hpp>
+
+#include "timeout.hpp"
 
 namespace mgw::grpc {
 

@@ -27,6 +27,7 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 
+#include <mgw/core/listener.hpp>
 #include <mgw/grpc/server.hpp>
 
 namespace mgw::grpc {
@@ -95,21 +96,6 @@ std::shared_ptr<ssl::context> make_tls_context(const server_options& options) {
                                  ec.message());
     }
     return ctx;
-}
-
-tcp::endpoint resolve_listen(const std::string& host, std::uint16_t port) {
-    error_code ec;
-    auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
-    if (!ec) {
-        return {address, port};
-    }
-    asio::io_context scratch;
-    tcp::resolver resolver(scratch);
-    auto results = resolver.resolve(host, std::to_string(port), ec);
-    if (ec || results.empty()) {
-        throw std::system_error(ec, "grpc: cannot resolve listen host " + host);
-    }
-    return results.begin()->endpoint();
 }
 
 }  // namespace
@@ -778,17 +764,9 @@ void server::start() {
     }
     impl_->metrics =
         std::make_unique<server_metrics>(impl_->registry, impl_->options.name, methods);
-    const tcp::endpoint endpoint = resolve_listen(impl_->options.host, impl_->options.port);
-    impl_->acceptor.open(endpoint.protocol());
-    impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-    error_code ec;
-    impl_->acceptor.bind(endpoint, ec);
-    if (ec) {
-        throw std::system_error(ec, "grpc: cannot listen on " + impl_->options.host + ":" +
-                                        std::to_string(impl_->options.port));
-    }
-    impl_->acceptor.listen(asio::socket_base::max_listen_connections);
-    impl_->port = impl_->acceptor.local_endpoint().port();
+    const tcp::endpoint endpoint =
+        core::resolve_listen_endpoint("grpc", impl_->options.host, impl_->options.port);
+    impl_->port = core::open_listener(impl_->acceptor, "grpc", endpoint).port();
     asio::co_spawn(impl_->strand, impl_->accept_loop(), asio::detached);
 }
 

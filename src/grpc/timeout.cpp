@@ -1,9 +1,9 @@
 // grpc-timeout: "TimeoutValue TimeoutUnit", value a positive integer of at most 8 digits.
+#include "timeout.hpp"
+
 #include <array>
 #include <cstdint>
 #include <limits>
-
-#include <mgw/grpc/timeout.hpp>
 
 namespace mgw::grpc {
 

@@ -1,16 +1,17 @@
 // Accept-Encoding parsing: a comma-separated list of codings, each with optional parameters of
 // which only q matters.
+#include "accept_encoding.hpp"
+
 #include <optional>
 
-#include <mgw/core/ascii.hpp>
-#include <mgw/http/accept_encoding.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::http {
 namespace {
 
-using core::iequals;
-using core::istarts_with;
-using core::trim_whitespace;
+using text::iequals;
+using text::istarts_with;
+using text::trim_whitespace;
 
 // q-values have at most three decimals (RFC 9110 §12.4.2); anything unparsable counts as
 // "not acceptable" so that garbage never turns compression on.

@@ -3,8 +3,8 @@
 
 #include <boost/beast/core/detail/base64.hpp>
 
-#include <mgw/core/ascii.hpp>
 #include <mgw/http/basic_auth.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::http {
 
@@ -30,7 +30,7 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 bool basic_auth_matches(std::string_view authorization, const basic_credentials& credentials) {
     constexpr std::string_view scheme = "basic ";
-    if (credentials.username.empty() || !core::istarts_with(authorization, scheme)) {
+    if (credentials.username.empty() || !text::istarts_with(authorization, scheme)) {
         return false;
     }
     std::string pair = credentials.username;

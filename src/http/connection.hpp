@@ -28,11 +28,11 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <mgw/http/accept_encoding.hpp>
 #include <mgw/http/memory_refusal.hpp>
 #include <mgw/http/request_context.hpp>
 #include <mgw/http/response.hpp>
 
+#include "accept_encoding.hpp"
 #include "access_log.hpp"
 #include "connection_machine.hpp"
 #include "connection_registry.hpp"

@@ -22,13 +22,13 @@
 #include <boost/system/error_code.hpp>
 
 #include <mgw/core/memory_budget.hpp>
-#include <mgw/http/request_target.hpp>
 #include <mgw/http/response.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/http/server_options.hpp>
 
 #include "rejection.hpp"
 #include "request_reader.hpp"
+#include "request_target.hpp"
 
 namespace mgw::http {
 

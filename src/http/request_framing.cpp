@@ -7,7 +7,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 
-#include <mgw/core/ascii.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::http {
 
@@ -15,10 +15,10 @@ namespace {
 
 namespace beast_http = boost::beast::http;
 
-using core::is_ascii_alpha;
-using core::is_ascii_digit;
-using core::is_ascii_hex;
-using core::is_tchar;
+using text::is_ascii_alpha;
+using text::is_ascii_digit;
+using text::is_ascii_hex;
+using text::is_tchar;
 
 // RFC 3986 unreserved and sub-delims: what a reg-name may hold besides pct-encoded octets.
 bool is_reg_name_char(char c) {

@@ -1,9 +1,9 @@
 // Target parsing through Boost.URL (compiled once in mgw_boost).
+#include "request_target.hpp"
+
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-
-#include <mgw/http/request_target.hpp>
 
 namespace mgw::http {
 

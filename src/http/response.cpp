@@ -1,8 +1,8 @@
 // Responses: fields, complete bodies and the streaming path. Content coding happens here, so
 // the connection only ever moves bytes.
-#include <mgw/core/ascii.hpp>
-#include <mgw/http/gzip.hpp>
+#include <mgw/compression/gzip.hpp>
 #include <mgw/http/response.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::http {
 response::response(init values) : init_(values) {}
@@ -15,12 +15,12 @@ void response::set(std::string_view name, std::string_view value) {
 }
 
 void response::erase(std::string_view name) {
-    std::erase_if(fields_, [&](const auto& field) { return core::iequals(field.first, name); });
+    std::erase_if(fields_, [&](const auto& field) { return text::iequals(field.first, name); });
 }
 
 std::optional<std::string_view> response::header(std::string_view name) const {
     for (const auto& [k, v] : fields_) {
-        if (core::iequals(k, name)) {
+        if (text::iequals(k, name)) {
             return std::string_view(v);
         }
     }
@@ -32,7 +32,7 @@ bool response::compress_complete_body() {
         header("Content-Encoding")) {
         return false;
     }
-    body_ = gzip_compress(body_);
+    body_ = compression::gzip_compress(body_);
     set("Content-Encoding", "gzip");
     set("Vary", "Accept-Encoding");
     return true;
@@ -46,7 +46,7 @@ boost::asio::awaitable<boost::system::error_code> response::write_chunk(std::str
     if (!streaming_) {
         streaming_ = true;
         if (init_.gzip_accepted && compression_ && !header("Content-Encoding")) {
-            encoder_ = std::make_unique<gzip_encoder>();
+            encoder_ = std::make_unique<compression::gzip_encoder>();
             set("Content-Encoding", "gzip");
             set("Vary", "Accept-Encoding");
         }

@@ -13,6 +13,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <mgw/core/listener.hpp>
 #include <mgw/http/server.hpp>
 
 #include "connection_start.hpp"
@@ -40,21 +41,6 @@ struct server_state {
 namespace {
 
 constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
-
-tcp::endpoint resolve_listen(const std::string& host, std::uint16_t port) {
-    boost::system::error_code ec;
-    auto address = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
-    if (!ec) {
-        return {address, port};
-    }
-    net::io_context scratch;
-    tcp::resolver resolver(scratch);
-    auto results = resolver.resolve(host, std::to_string(port), ec);
-    if (ec || results.empty()) {
-        throw std::system_error(ec, "http: cannot resolve listen host " + host);
-    }
-    return results.begin()->endpoint();
-}
 
 net::awaitable<void> accept_loop(std::shared_ptr<server_state> s) {
     auto& ctx = *s->ctx;
@@ -157,18 +143,8 @@ server::~server() {
 
 void server::start() {
     const auto& options = state_->ctx->options;
-    auto endpoint = resolve_listen(options.host, options.port);
-    auto& acceptor = state_->acceptor;
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
-    boost::system::error_code ec;
-    acceptor.bind(endpoint, ec);
-    if (ec) {
-        throw std::system_error(
-            ec, "http: cannot listen on " + options.host + ":" + std::to_string(options.port));
-    }
-    acceptor.listen(net::socket_base::max_listen_connections);
-    state_->port = acceptor.local_endpoint().port();
+    const auto endpoint = core::resolve_listen_endpoint("http", options.host, options.port);
+    state_->port = core::open_listener(state_->acceptor, "http", endpoint).port();
     state_->ctx->log.info("http listening", {{"address", endpoint.address().to_string()},
                                              {"port", state_->port},
                                              {"tls", state_->tls != nullptr}});

@@ -1,9 +1,9 @@
 // Loggregator module: HM events as the BOSH System Metrics Forwarder emitted them
-// (bosh-system-metrics-forwarder-release src/pkg/mapper, shared/reference/bosh.md B'): a
-// heartbeat is one v2 Gauge of all its metrics, names with their dots, units by name (b, Load,
-// Percent, Kb), timestamp in ns, no source_id, tags job, index (the instance id: the
-// original's quirk, kept), id, origin bosh-system-metrics-forwarder, deployment and ip. The
-// original dropped alerts; here they may go out as v2 Events (loggregator.alerts). Pure.
+// (bosh-system-metrics-forwarder-release, src/pkg/mapper): a heartbeat is one v2 Gauge of all
+// its metrics, names with their dots, units by name (b, Load, Percent, Kb), timestamp in ns, no
+// source_id, tags job, index (the instance id: the original's quirk, kept), id, origin
+// bosh-system-metrics-forwarder, deployment and ip. The original dropped alerts; here they may
+// go out as v2 Events (loggregator.alerts). Pure.
 #pragma once
 
 #include <string_view>

@@ -1,5 +1,5 @@
 // Loggregator module: an accepted Metrics Forwarder push as the envelopes the PCF Metrics
-// Forwarder emitted for it (shared/reference/rsocket_forwarder.md C.3): one v2 Gauge per metric
+// Forwarder emitted for it (Metrics Forwarder for PCF, tile docs v1.11): one v2 Gauge per metric
 // with source_id = the app GUID, instance_id = the instance index, the metric's name and unit
 // as sent, tags type (gauge|counter), origin metrics-forwarder, applicationGuid,
 // applicationInstance, applicationInstanceIndex and the metric's own tags. Counters may be v2

@@ -1,6 +1,6 @@
 // Name sanitising: a byte at a time, ASCII only, so that the same raw name always maps to the
 // same valid name whatever the locale.
-#include <mgw/push/metric_name.hpp>
+#include "metric_name.hpp"
 
 namespace mgw::push {
 

@@ -12,9 +12,10 @@
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
-#include <mgw/core/ascii.hpp>
-#include <mgw/push/metric_name.hpp>
 #include <mgw/push/push_request.hpp>
+#include <mgw/text/ascii.hpp>
+
+#include "metric_name.hpp"
 
 namespace mgw::push {
 
@@ -144,7 +145,7 @@ std::string describe_span(long double ms) {
 const json::value* member(const json::object& object, std::string_view name) {
     const json::value* found = nullptr;
     for (const auto& entry : object) {
-        if (core::iequals(entry.key(), name)) {
+        if (text::iequals(entry.key(), name)) {
             found = entry.value().is_null() ? nullptr : &entry.value();
         }
     }
@@ -349,9 +350,9 @@ class body_walker {
         if (!type) {
             return false;
         }
-        if (core::iequals(*type, "gauge")) {
+        if (text::iequals(*type, "gauge")) {
             out.type = pushed_type::gauge;
-        } else if (core::iequals(*type, "counter")) {
+        } else if (text::iequals(*type, "counter")) {
             out.type = pushed_type::counter;
         } else {
             return fail("type", expected("\"gauge\" or \"counter\"", *type_value));

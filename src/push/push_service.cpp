@@ -10,9 +10,9 @@
 #include <prometheus/registry.h>
 
 #include <mgw/apps/instance_labels.hpp>
-#include <mgw/core/ascii.hpp>
-#include <mgw/core/uuid.hpp>
 #include <mgw/push/push_service.hpp>
+#include <mgw/text/ascii.hpp>
+#include <mgw/text/uuid.hpp>
 
 namespace mgw::push {
 
@@ -48,9 +48,9 @@ void answer(http::response& response, http::status code, const rate_status& stat
 }  // namespace
 
 std::string_view access_key_of(std::string_view authorization) {
-    std::string_view key = core::trim_whitespace(authorization);
-    if (core::istarts_with(key, "Bearer ")) {
-        key = core::trim_whitespace(key.substr(7));
+    std::string_view key = text::trim_whitespace(authorization);
+    if (text::istarts_with(key, "Bearer ")) {
+        key = text::trim_whitespace(key.substr(7));
     }
     return key;
 }
@@ -234,7 +234,7 @@ boost::asio::awaitable<void> push_service::handle(http::request_context& request
     const push_request& body = std::get<push_request>(decoded);
 
     for (std::size_t i = 0; i < body.applications.size(); ++i) {
-        if (!core::same_uuid(body.applications[i].id, binding->app_guid)) {
+        if (!text::same_uuid(body.applications[i].id, binding->app_guid)) {
             metrics_->wrong_app.Increment();
             reply(http::status::forbidden, admitted.status,
                   error_body("applications[" + std::to_string(i) +

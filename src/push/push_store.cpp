@@ -8,9 +8,10 @@
 #include <tuple>
 
 #include <mgw/apps/instance_labels.hpp>
-#include <mgw/core/ascii.hpp>
-#include <mgw/core/uuid.hpp>
+#include <mgw/exposition/writer.hpp>
 #include <mgw/push/push_store.hpp>
+#include <mgw/text/ascii.hpp>
+#include <mgw/text/uuid.hpp>
 
 namespace mgw::push {
 
@@ -39,14 +40,14 @@ struct family {
 std::string lower(std::string_view text) {
     std::string out(text);
     for (char& c : out) {
-        c = core::ascii_lower(c);
+        c = text::ascii_lower(c);
     }
     return out;
 }
 
 // Apps are held under their GUID's canonical spelling: a scrape may name the app in any form.
 std::string app_key(std::string_view app_guid) {
-    return core::canonical_uuid(app_guid).value_or(lower(app_guid));
+    return text::canonical_uuid(app_guid).value_or(lower(app_guid));
 }
 
 std::uint64_t index_number(std::string_view digits) {
@@ -63,7 +64,7 @@ std::string render_labels(const pushed_metric& metric) {
         }
         out += name;
         out += "=\"";
-        apps::append_escaped_label_value(out, value);
+        exposition::append_escaped_label_value(out, value);
         out.push_back('"');
     }
     return out;

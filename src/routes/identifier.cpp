@@ -1,6 +1,6 @@
 // Routes module: route key normalisation and path unescaping.
-#include <mgw/core/ascii.hpp>
 #include <mgw/routes/identifier.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::routes {
 
@@ -31,7 +31,7 @@ std::string normalise_uri(std::string_view uri) {
     }
     std::string key(uri);
     for (char& c : key) {
-        c = core::ascii_lower(c);
+        c = text::ascii_lower(c);
     }
     return key;
 }

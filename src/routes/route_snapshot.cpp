@@ -5,9 +5,9 @@
 
 #include <boost/json.hpp>
 
-#include <mgw/core/uuid.hpp>
 #include <mgw/routes/identifier.hpp>
 #include <mgw/routes/route_snapshot.hpp>
+#include <mgw/text/uuid.hpp>
 
 namespace mgw::routes {
 
@@ -51,7 +51,7 @@ endpoint_list route_snapshot::resolve(std::string_view identifier) const {
     if (parts.size() == 3) {
         return find_app(parts[0], parts[1], parts[2]);
     }
-    if (const std::optional<std::string> guid = core::canonical_uuid(id)) {
+    if (const std::optional<std::string> guid = text::canonical_uuid(id)) {
         return find_app_id(*guid);
     }
     return find_route(id);

@@ -1,4 +1,4 @@
-// Routes module: NATS subscriber feeding the route table (gorouter protocol, promfetcher.md §6).
+// Routes module: NATS subscriber feeding the route table (gorouter's protocol).
 #include <atomic>
 #include <random>
 #include <stdexcept>

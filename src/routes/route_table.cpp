@@ -4,9 +4,9 @@
 #include <string>
 #include <unordered_set>
 
-#include <mgw/core/uuid.hpp>
 #include <mgw/routes/identifier.hpp>
 #include <mgw/routes/route_table.hpp>
+#include <mgw/text/uuid.hpp>
 
 namespace mgw::routes {
 
@@ -249,7 +249,7 @@ std::shared_ptr<const route_snapshot> route_table::publish() {
                 continue;
             }
             // Indexed under the canonical UUID spelling, which is what resolve() looks up.
-            next->by_app_id_[core::canonical_uuid(app_id).value_or(std::string(app_id))].push_back(
+            next->by_app_id_[text::canonical_uuid(app_id).value_or(std::string(app_id))].push_back(
                 e);
             next->by_name_[route_snapshot::name_key{std::string(e->tag("organization_name")),
                                                     std::string(e->tag("space_name")),

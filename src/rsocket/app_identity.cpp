@@ -3,7 +3,7 @@
 
 #include <cctype>
 
-#include <mgw/core/uuid.hpp>
+#include <mgw/text/uuid.hpp>
 
 namespace mgw::rsocket {
 
@@ -33,7 +33,7 @@ std::string guid_after(std::string_view text, std::string_view key, std::string_
         if (std::isalnum(static_cast<unsigned char>(before)) || before == '_') {
             continue;
         }
-        if (auto guid = core::canonical_uuid(text.substr(at + needle.size(), 36))) {
+        if (auto guid = text::canonical_uuid(text.substr(at + needle.size(), 36))) {
             return *std::move(guid);
         }
     }
@@ -44,7 +44,7 @@ std::string guid_after(std::string_view text, std::string_view key, std::string_
 
 std::string app_guid_in_setup(std::string_view payload) {
     const std::string_view text = trim(payload);
-    if (auto guid = core::canonical_uuid(text)) {
+    if (auto guid = text::canonical_uuid(text)) {
         return *std::move(guid);
     }
     for (std::string_view key : {"\"app_id\"", "\"application_id\"", "\"applicationId\""}) {

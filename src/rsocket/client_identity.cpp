@@ -5,8 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include <mgw/core/ascii.hpp>
 #include <mgw/push/push_service.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::rsocket {
 
@@ -46,7 +46,7 @@ identity_decision decide_identity(const identity_proof& proof,
         case identity_proof::kind::key:
             if (!binding) {
                 decision.result = identity_result::unknown_key;
-            } else if (!proof.app_id.empty() && !core::iequals(proof.app_id, binding->app_guid)) {
+            } else if (!proof.app_id.empty() && !text::iequals(proof.app_id, binding->app_guid)) {
                 decision.result = identity_result::wrong_app;
             } else {
                 decision.result = identity_result::key;

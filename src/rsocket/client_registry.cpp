@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include <mgw/core/ascii.hpp>
+#include <mgw/text/ascii.hpp>
 
 #include "proxy_metrics.hpp"
 
@@ -110,7 +110,7 @@ std::vector<client_registry::joined_client> client_registry::clients_of_app(
     std::lock_guard lock(mutex_);
     std::vector<joined_client> clients;
     for (const auto& [id, app] : apps_) {
-        if (core::iequals(app.guid, guid)) {
+        if (text::iequals(app.guid, guid)) {
             if (const auto c = ready_.find(id); c != ready_.end()) {
                 clients.push_back({.client = c->second, .app = app});
             }
@@ -127,7 +127,7 @@ std::vector<std::string> client_registry::joined_apps() const {
             continue;
         }
         const bool seen = std::any_of(guids.begin(), guids.end(), [&](const std::string& g) {
-            return core::iequals(g, app.guid);
+            return text::iequals(g, app.guid);
         });
         if (!seen) {
             guids.push_back(app.guid);

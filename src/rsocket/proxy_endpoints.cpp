@@ -6,14 +6,14 @@
 #include <prometheus/text_serializer.h>
 
 #include <mgw/apps/instance_labels.hpp>
-#include <mgw/core/ascii.hpp>
-#include <mgw/core/uuid.hpp>
 #include <mgw/exposition/content_type.hpp>
 #include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/parser.hpp>
 #include <mgw/exposition/writer.hpp>
 #include <mgw/rsocket/proxy_service.hpp>
 #include <mgw/scrape/request_headers.hpp>
+#include <mgw/text/ascii.hpp>
+#include <mgw/text/uuid.hpp>
 
 #include "app_identity.hpp"
 #include "client_identity.hpp"
@@ -207,7 +207,7 @@ asio::awaitable<void> proxy_service::serve_connected(http::request_context& requ
 asio::awaitable<void> proxy_service::collect(const apps::app_query& app, clock::time_point deadline,
                                              std::vector<apps::contributed_exposition>& out) {
     const std::string_view guid = app.app_guid.empty() ? app.identifier : app.app_guid;
-    if (!core::is_uuid(guid)) {
+    if (!text::is_uuid(guid)) {
         co_return;
     }
     std::vector<client_registry::joined_client> joined = registry_->clients_of_app(guid);
@@ -218,7 +218,7 @@ asio::awaitable<void> proxy_service::collect(const apps::app_query& app, clock::
         }
         const std::optional<push::push_binding> binding =
             bindings_ == nullptr ? std::nullopt : bindings_->find_by_access_key(j.app.access_key);
-        if (binding && core::iequals(binding->app_guid, guid)) {
+        if (binding && text::iequals(binding->app_guid, guid)) {
             return false;
         }
         registry_->leave_app(j.client->id());

@@ -10,6 +10,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <mgw/core/listener.hpp>
 #include <mgw/rsocket/proxy_service.hpp>
 
 #include "app_identity.hpp"
@@ -26,21 +27,6 @@ using clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-tcp::endpoint resolve_listen(const core::listen_address& address) {
-    boost::system::error_code ec;
-    auto ip = asio::ip::make_address(address.host.empty() ? "0.0.0.0" : address.host, ec);
-    if (!ec) {
-        return {ip, address.port};
-    }
-    asio::io_context scratch;
-    tcp::resolver resolver(scratch);
-    auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
-    if (ec || results.empty()) {
-        throw std::system_error(ec, "rsocket: cannot resolve listen host " + address.host);
-    }
-    return results.begin()->endpoint();
-}
 
 }  // namespace
 
@@ -75,16 +61,9 @@ void proxy_service::start() {
     auto bind = [&](const core::listen_address& address, bool websocket) {
         auto l = std::make_shared<listener>(
             listener{.acceptor = tcp::acceptor(asio::make_strand(io_)), .websocket = websocket});
-        const tcp::endpoint endpoint = resolve_listen(address);
-        l->acceptor.open(endpoint.protocol());
-        l->acceptor.set_option(tcp::acceptor::reuse_address(true));
-        boost::system::error_code ec;
-        l->acceptor.bind(endpoint, ec);
-        if (ec) {
-            throw std::system_error(ec, "rsocket: cannot listen on " + address.to_string());
-        }
-        l->acceptor.listen(asio::socket_base::max_listen_connections);
-        const std::uint16_t port = l->acceptor.local_endpoint().port();
+        const tcp::endpoint endpoint =
+            core::resolve_listen_endpoint("rsocket", address.host, address.port);
+        const std::uint16_t port = core::open_listener(l->acceptor, "rsocket", endpoint).port();
         (websocket ? websocket_port_ : tcp_port_) = port;
         listeners_.push_back(l);
         asio::co_spawn(l->acceptor.get_executor(), accept_loop(l), asio::detached);

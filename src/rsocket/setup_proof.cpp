@@ -4,7 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include <mgw/core/ascii.hpp>
+#include <mgw/text/ascii.hpp>
 
 #include "client_identity.hpp"
 
@@ -13,7 +13,7 @@ namespace mgw::rsocket {
 namespace {
 
 identity_proof proof_in_json(std::string_view payload) {
-    const std::string_view text = core::trim_whitespace(payload);
+    const std::string_view text = text::trim_whitespace(payload);
     if (text.empty() || text.front() != '{') {
         return {};
     }

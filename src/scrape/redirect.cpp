@@ -1,11 +1,12 @@
 // Same-authority redirect resolution with Boost.URL (RFC 3986 reference resolution).
+#include "redirect.hpp"
+
 #include <charconv>
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include <mgw/core/ascii.hpp>
-#include <mgw/scrape/redirect.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::scrape {
 
@@ -26,14 +27,14 @@ std::optional<std::string> resolve_redirect(const scrape_target& target,
     if (!boost::urls::resolve(*base, *reference, resolved)) {
         return std::nullopt;
     }
-    if (!core::iequals(resolved.scheme(), scheme)) {
+    if (!text::iequals(resolved.scheme(), scheme)) {
         return std::nullopt;
     }
     std::string_view resolved_host = resolved.encoded_host_address();
     if (resolved_host.size() >= 2 && resolved_host.front() == '[') {
         resolved_host = resolved_host.substr(1, resolved_host.size() - 2);
     }
-    if (!core::iequals(resolved_host, target.host)) {
+    if (!text::iequals(resolved_host, target.host)) {
         return std::nullopt;
     }
     std::uint16_t port = target.tls ? 443 : 80;

@@ -6,15 +6,15 @@
 
 #include <fmt/format.h>
 
-#include <mgw/core/ascii.hpp>
 #include <mgw/scrape/request_headers.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace mgw::scrape {
 
 namespace {
 
-using core::iequals;
-using core::trim_whitespace;
+using text::iequals;
+using text::trim_whitespace;
 
 // Headers the scraper writes itself; a forwarded copy would duplicate or contradict them.
 constexpr std::array<std::string_view, 6> owned_headers = {

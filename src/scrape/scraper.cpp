@@ -27,11 +27,12 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
-#include <mgw/core/ascii.hpp>
-#include <mgw/http/gzip.hpp>
-#include <mgw/scrape/redirect.hpp>
+#include <mgw/compression/gzip.hpp>
 #include <mgw/scrape/request_headers.hpp>
 #include <mgw/scrape/scraper.hpp>
+#include <mgw/text/ascii.hpp>
+
+#include "redirect.hpp"
 
 namespace mgw::scrape {
 
@@ -211,9 +212,9 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, beast::flat_buffer& b
     }
 
     const std::string_view encoding =
-        core::trim_whitespace(response[http::field::content_encoding]);
-    const bool gzip = core::iequals(encoding, "gzip") || core::iequals(encoding, "x-gzip");
-    if (!gzip && !encoding.empty() && !core::iequals(encoding, "identity")) {
+        text::trim_whitespace(response[http::field::content_encoding]);
+    const bool gzip = text::iequals(encoding, "gzip") || text::iequals(encoding, "x-gzip");
+    if (!gzip && !encoding.empty() && !text::iequals(encoding, "identity")) {
         co_return fail({scrape_error::protocol_error, "content_encoding"});
     }
     const std::size_t limit = options.max_body_bytes;
@@ -229,8 +230,8 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, beast::flat_buffer& b
         }
     }
 
-    std::optional<mgw::http::gzip_decoder> decoder;
-    mgw::http::gzip_status gzip_state = mgw::http::gzip_status::ok;
+    std::optional<mgw::compression::gzip_decoder> decoder;
+    mgw::compression::gzip_status gzip_state = mgw::compression::gzip_status::ok;
     if (gzip) {
         decoder.emplace(limit);
     }
@@ -256,14 +257,14 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, beast::flat_buffer& b
             result.body.append(data);
             continue;
         }
-        if (gzip_state == mgw::http::gzip_status::done) {
+        if (gzip_state == mgw::compression::gzip_status::done) {
             continue;  // bytes after the gzip member are ignored
         }
         // The decoder only fills capacity that was leased first.
         std::string_view pending = data;
         for (;;) {
             gzip_state = decoder->write_within_capacity(pending, result.body);
-            if (gzip_state != mgw::http::gzip_status::output_full) {
+            if (gzip_state != mgw::compression::gzip_status::output_full) {
                 break;
             }
             const std::size_t capacity = result.body.capacity();
@@ -273,14 +274,14 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, beast::flat_buffer& b
                 co_return fail({scrape_error::memory, "memory"});
             }
         }
-        if (gzip_state == mgw::http::gzip_status::too_large) {
+        if (gzip_state == mgw::compression::gzip_status::too_large) {
             co_return fail({scrape_error::body_too_large, "gzip_body"});
         }
-        if (gzip_state == mgw::http::gzip_status::corrupt) {
+        if (gzip_state == mgw::compression::gzip_status::corrupt) {
             co_return fail({scrape_error::bad_gzip, "corrupt"});
         }
     }
-    if (gzip && gzip_state != mgw::http::gzip_status::done) {
+    if (gzip && gzip_state != mgw::compression::gzip_status::done) {
         co_return fail({scrape_error::bad_gzip, "truncated"});
     }
     out.reusable = response.keep_alive();

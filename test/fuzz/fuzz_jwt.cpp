@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include <mgw/bosh/jwt.hpp>
+#include "bosh/jwt.hpp"
 
 namespace {
 

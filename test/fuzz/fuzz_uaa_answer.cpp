@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include <mgw/bosh/jwt.hpp>
-#include <mgw/bosh/uaa_answer.hpp>
+#include "bosh/jwt.hpp"
+#include "bosh/uaa_answer.hpp"
 
 namespace {
 

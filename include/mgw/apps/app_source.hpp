@@ -21,7 +21,7 @@ struct app_query {
     // The identifier as requested, unescaped: an app GUID, `org/space/app` or a route URI.
     std::string_view identifier;
     // `app_id` of the resolved instances, or, when the route table knows none, the identifier
-    // if it is a UUID (a bound app that only pushes); in core::canonical_uuid's spelling when
+    // if it is a UUID (a bound app that only pushes); in text::canonical_uuid's spelling when
     // it is a UUID. Empty when the route table knows no instance and the identifier is no UUID.
     std::string_view app_guid;
     // Tags of the first resolved instance (organization_name, space_name, ...); null when none.

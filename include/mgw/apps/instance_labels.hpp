@@ -16,9 +16,6 @@ inline constexpr std::array<std::string_view, 9> cf_label_names = {
     "organization_id", "space_id", "app_id",      "organization_name", "space_name",
     "app_name",        "index",    "instance_id", "instance"};
 
-// Appends `raw` escaped for a label value (`\\`, `\"`, `\n`).
-void append_escaped_label_value(std::string& out, std::string_view raw);
-
 // The nine labels of one instance. The exposition labels point into this object's own strings,
 // so it never moves: keep instances in a container sized once.
 class instance_labels {

@@ -57,7 +57,7 @@ struct sd_options {
 // One group per app GUID: the route table's web instances first (their tags win), then each
 // directory in order, which adds its name to `__meta_cf_sources` and fills labels the earlier
 // sources lacked. Only app GUIDs that are UUIDs (as CF's are) become targets: the app endpoint
-// resolves nothing else as a GUID. Keyed and ordered by core::canonical_uuid's spelling.
+// resolves nothing else as a GUID. Keyed and ordered by text::canonical_uuid's spelling.
 std::vector<sd_target_group> discover_targets(const routes::route_snapshot& routes,
                                               std::span<const directory_listing> directories,
                                               const sd_filter& filter);

@@ -17,7 +17,7 @@ inline constexpr std::string_view openmetrics_content_type =
 inline constexpr std::string_view openmetrics_0_0_1_content_type =
     "application/openmetrics-text; version=0.0.1; charset=utf-8";
 
-// Promfetcher's upstream Accept headers (promfetcher.md §1.3): /v1 prefers OpenMetrics, /v2
+// Promfetcher's upstream Accept headers, the one copy: /v1 prefers OpenMetrics, /v2
 // asks for 0.0.4 only.
 inline constexpr std::string_view promfetcher_v1_accept =
     "application/openmetrics-text; version=0.0.1,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";

@@ -96,6 +96,10 @@ bool append_timestamp(std::string& out, std::string_view text, format input, for
 // OpenMetrics also `\"`; an unknown OpenMetrics escape `\z` is a literal backslash and `z`).
 void append_help_text(std::string& out, std::string_view raw, format input, format output);
 
+// A label value as the gateway itself has it (unescaped: an app name, a tag, a pushed label)
+// escaped for either format (`\\`, `\"`, `\n`). The one escaper of the codebase.
+void append_escaped_label_value(std::string& out, std::string_view raw);
+
 // A label value (raw, escaped) re-emitted with the escapes both formats share (`\\`, `\"`,
 // `\n`); a stray backslash becomes `\\`.
 void append_label_value(std::string& out, std::string_view raw);

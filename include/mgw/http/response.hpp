@@ -16,10 +16,13 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/system/error_code.hpp>
 
+namespace mgw::compression {
+class gzip_encoder;
+}  // namespace mgw::compression
+
 namespace mgw::http {
 
 using status = boost::beast::http::status;
-class gzip_encoder;
 
 // Where a streamed response goes: implemented by the connection.
 class response_sink {
@@ -97,7 +100,7 @@ class response {
     bool streaming_ = false;
     bool finished_ = false;
     std::uint64_t bytes_sent_ = 0;
-    std::unique_ptr<gzip_encoder> encoder_;  // set while a gzip stream is open
+    std::unique_ptr<compression::gzip_encoder> encoder_;  // set while a gzip stream is open
     std::string scratch_;
 };
 

@@ -63,7 +63,7 @@ class push_store {
     std::optional<store_error> apply(const push_binding& binding, const push_request& request,
                                      clock::time_point now, std::int64_t wall_ms);
 
-    // The app's live series (app GUID in any form core::is_uuid accepts, other identifiers
+    // The app's live series (app GUID in any form text::is_uuid accepts, other identifiers
     // case-insensitively); nullopt when it has none.
     std::optional<pushed_app> collect(std::string_view app_guid, clock::time_point now) const;
 

@@ -1,5 +1,5 @@
 // Routes module: the string rules gorouter and Promfetcher apply to route keys and app
-// identifiers (URI normalisation, path unescaping). UUIDs are recognised by mgw/core/uuid.hpp.
+// identifiers (URI normalisation, path unescaping). UUIDs are recognised by mgw/text/uuid.hpp.
 #pragma once
 
 #include <optional>

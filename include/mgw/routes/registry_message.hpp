@@ -13,7 +13,7 @@
 
 namespace mgw::routes {
 
-// Field names and types as route-emitter and route_registrar send them (promfetcher.md §6).
+// Field names and types as route-emitter and route_registrar send them.
 // Absent and null fields keep these zero values, like Go's encoding/json.
 struct registry_message {
     std::string host;

@@ -24,7 +24,7 @@ class route_snapshot {
     // tags.app_id (those are listed here and counted, never returned by lookups).
     const std::map<std::string, endpoint_list>& routes() const { return routes_; }
 
-    // Promfetcher's identifier resolution (promfetcher.md §1.1). `identifier` is the raw path
+    // Promfetcher's identifier resolution. `identifier` is the raw path
     // variable or query value: it is path-unescaped once (kept as-is if malformed), then
     //  - exactly 3 '/'-separated parts: find_app(org, space, app);
     //  - else a UUID in any form uuid.Parse accepts: find_app_id(its canonical form);
@@ -36,7 +36,7 @@ class route_snapshot {
     endpoint_list find_app(std::string_view org, std::string_view space,
                            std::string_view app) const;
     // Endpoints with tags.app_id equal to `app_id` and process_type "web", one per address. A
-    // tags.app_id that is a UUID is indexed in its canonical spelling (core::canonical_uuid),
+    // tags.app_id that is a UUID is indexed in its canonical spelling (text::canonical_uuid),
     // so `app_id` must be given in that spelling; other app_ids compare exactly.
     endpoint_list find_app_id(std::string_view app_id) const;
     // The endpoints under the normalised `uri` that carry an app_id, whatever their process type.

@@ -12,11 +12,6 @@
 
 namespace mgw::scrape {
 
-// Promfetcher's Accept headers: v1 asks for OpenMetrics first, v2 for text 0.0.4 only.
-inline constexpr std::string_view accept_v1 =
-    "application/openmetrics-text; version=0.0.1,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-inline constexpr std::string_view accept_v2 = "text/plain; version=0.0.4; charset=utf-8";
-
 // Margin kept between an instance's deadline and Prometheus' own, so the merged answer can
 // still be written before Prometheus gives up.
 inline constexpr std::chrono::milliseconds scrape_timeout_margin{500};

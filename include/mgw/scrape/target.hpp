@@ -35,7 +35,7 @@ inline constexpr std::size_t default_max_body_bytes = 32u << 20;
 struct scrape_request_options {
     std::chrono::steady_clock::time_point deadline;
     header_list headers;  // already filtered (see select_forward_headers)
-    std::string accept;   // see accept_v1 / accept_v2
+    std::string accept;   // exposition::promfetcher_v1_accept or promfetcher_v2_accept
     std::size_t max_body_bytes = default_max_body_bytes;  // decoded body, per instance
     bool accept_gzip = true;
     // Where bodies lease their bytes (scrape_bodies) before they are filled; a refusal ends

@@ -2,8 +2,7 @@
 // service (loggregator.v2.Ingress) served by grpc-go with go-loggregator's own generated types
 // (code.cloudfoundry.org/go-loggregator/v10/rpc/loggregator_v2, generated from the same
 // loggregator-api .proto files), behind the transport rules of loggregator-agent-release
-// (src/pkg/plumbing, src/cmd/loggregator-agent/app), as shared/reference/bosh_grpc.md §5
-// describes them:
+// (src/pkg/plumbing, src/cmd/loggregator-agent/app):
 //
 //   - mutual TLS is mandatory: a client certificate signed by --ca is required and verified
 //     (tls.RequireAndVerifyClientCert); TLS 1.2 (ECDHE-RSA-AES-GCM) or 1.3;

@@ -1,8 +1,9 @@
 // External exporters: the values their templates see, the request target Go's net/url would
 // build (expected strings are Go's own output for the same inputs), and the error series.
+#include "apps/external_exporter.hpp"
+
 #include <catch2/catch.hpp>
 
-#include <mgw/apps/external_exporter.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/exposition/parser.hpp>
 

@@ -1,8 +1,9 @@
 // The synthetic per-instance series and the CF labels they carry.
+#include "apps/scrape_report.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <mgw/apps/instance_labels.hpp>
-#include <mgw/apps/scrape_report.hpp>
 #include <mgw/exposition/parser.hpp>
 
 namespace {

@@ -1,4 +1,4 @@
-// The HM event decoder against the study's examples and quirks (bosh.md A.5, A.6, B.5) and
+// The HM event decoder against HM's own examples and quirks (bosh-monitor's JSON plugin) and
 // against input HM never writes.
 #include <string>
 

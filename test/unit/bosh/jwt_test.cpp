@@ -1,5 +1,7 @@
 // Local RS256 verification with keys generated here by OpenSSL and published as a JWK set
 // (n/e, as UAA's /token_keys does) or as a PEM `value`.
+#include "bosh/jwt.hpp"
+
 #include <chrono>
 
 #include <catch2/catch.hpp>
@@ -9,8 +11,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-
-#include <mgw/bosh/jwt.hpp>
 
 using namespace mgw::bosh;
 

@@ -1,9 +1,9 @@
 // What UAA's /check_token answers mean (issue 10 item 1): only a JSON object that grants the
 // authority and has not expired lets a client in; a 200 of any other shape is UAA (or
 // whatever answered for it) misbehaving: 503, never cached, never a pass.
-#include <catch2/catch.hpp>
+#include "bosh/uaa_answer.hpp"
 
-#include <mgw/bosh/uaa_answer.hpp>
+#include <catch2/catch.hpp>
 
 using namespace mgw::bosh;
 

@@ -7,8 +7,9 @@
 
 #include <catch2/catch.hpp>
 
-#include <mgw/broker/access_key.hpp>
 #include <mgw/broker/binding_index.hpp>
+
+#include "broker/access_key.hpp"
 
 using namespace mgw::broker;
 

@@ -17,7 +17,7 @@
 #include <prometheus/registry.h>
 
 #include <mgw/broker/broker_service.hpp>
-#include <mgw/core/ascii.hpp>
+#include <mgw/text/ascii.hpp>
 
 namespace broker_test {
 
@@ -54,7 +54,7 @@ class header_map final : public mgw::http::request_context::header_source {
     std::optional<std::string_view> find(std::string_view name) const override {
         std::string lower(name);
         for (char& c : lower) {
-            c = mgw::core::ascii_lower(c);
+            c = mgw::text::ascii_lower(c);
         }
         const auto found = fields.find(lower);
         if (found == fields.end()) {

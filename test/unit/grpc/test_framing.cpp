@@ -6,7 +6,8 @@
 #include <mgw/grpc/message_framing.hpp>
 #include <mgw/grpc/ping_policy.hpp>
 #include <mgw/grpc/status.hpp>
-#include <mgw/grpc/timeout.hpp>
+
+#include "grpc/timeout.hpp"
 
 using namespace mgw::grpc;
 using namespace std::chrono_literals;

@@ -1,7 +1,7 @@
 // Accept-Encoding negotiation for gzip.
-#include <catch2/catch.hpp>
+#include "http/accept_encoding.hpp"
 
-#include <mgw/http/accept_encoding.hpp>
+#include <catch2/catch.hpp>
 
 using mgw::http::accepts_gzip;
 

@@ -1,7 +1,7 @@
 // Request-target parsing: decoded path and query parameters, rejection of non origin-form.
-#include <catch2/catch.hpp>
+#include "http/request_target.hpp"
 
-#include <mgw/http/request_target.hpp>
+#include <catch2/catch.hpp>
 
 using mgw::http::parse_request_target;
 using mgw::http::request_target;

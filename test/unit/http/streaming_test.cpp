@@ -6,7 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 
-#include <mgw/http/gzip.hpp>
+#include <mgw/compression/gzip.hpp>
 
 #include "test_support.hpp"
 
@@ -81,8 +81,8 @@ router streaming_routes() {
 
 std::string gunzip(const std::string& data) {
     std::string out;
-    auto status = mgw::http::gzip_decompress(data, 64 * 1024 * 1024, out);
-    REQUIRE(status == mgw::http::gzip_status::done);
+    auto status = mgw::compression::gzip_decompress(data, 64 * 1024 * 1024, out);
+    REQUIRE(status == mgw::compression::gzip_status::done);
     return out;
 }
 

@@ -1,5 +1,6 @@
-// Pushed metrics as the Metrics Forwarder emitted them (rsocket_forwarder.md C.3): the request
-// decoded by the push module's own decoder, mapped, and parsed back with protoc's messages.
+// Pushed metrics as the Metrics Forwarder emitted them (Metrics Forwarder for PCF, tile docs
+// v1.11): the request decoded by the push module's own decoder, mapped, and parsed back with
+// protoc's messages.
 #include "loggregator/push_envelopes.hpp"
 
 #include <loggregator-api/v2/envelope.pb.h>

@@ -1,7 +1,7 @@
 // Pushed names and tag keys made valid Prometheus names.
-#include <catch2/catch.hpp>
+#include "push/metric_name.hpp"
 
-#include <mgw/push/metric_name.hpp>
+#include <catch2/catch.hpp>
 
 using mgw::push::sanitize_label_name;
 using mgw::push::sanitize_metric_name;

@@ -6,8 +6,8 @@
 #include <catch2/catch.hpp>
 #include <prometheus/registry.h>
 
-#include <mgw/core/uuid.hpp>
 #include <mgw/routes/route_subscriber.hpp>
+#include <mgw/text/uuid.hpp>
 
 using namespace std::chrono_literals;
 
@@ -38,7 +38,7 @@ TEST_CASE("router.start payload carries id, hosts, interval and prune threshold"
     const std::string id(doc.at("id").as_string());
     REQUIRE(id.size() == 2 + 36);
     CHECK(id.substr(0, 2) == "0-");
-    CHECK(mgw::core::is_uuid(id.substr(2)));
+    CHECK(mgw::text::is_uuid(id.substr(2)));
     CHECK(id[2 + 14] == '4');  // version 4
     CHECK(doc.at("hosts").as_array() == boost::json::array{"10.0.0.5"});
     CHECK(doc.at("minimumRegisterIntervalInSeconds").as_int64() == 20);

@@ -1,7 +1,7 @@
 // Redirect policy: same scheme, host and port only.
-#include <catch2/catch.hpp>
+#include "scrape/redirect.hpp"
 
-#include <mgw/scrape/redirect.hpp>
+#include <catch2/catch.hpp>
 
 using namespace mgw::scrape;
 

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <mgw/exposition/content_type.hpp>
 #include <mgw/scrape/request_headers.hpp>
 
 using namespace mgw::scrape;
@@ -81,7 +82,7 @@ TEST_CASE("the timeout header carries seconds with millisecond precision") {
 }
 
 TEST_CASE("Promfetcher's Accept headers for v1 and v2") {
-    CHECK(accept_v1 ==
+    CHECK(mgw::exposition::promfetcher_v1_accept ==
           "application/openmetrics-text; version=0.0.1,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
-    CHECK(accept_v2 == "text/plain; version=0.0.4; charset=utf-8");
+    CHECK(mgw::exposition::promfetcher_v2_accept == "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -11,11 +11,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <mgw/compression/gzip.hpp>
 #include <mgw/core/memory_budget.hpp>
-#include <mgw/http/gzip.hpp>
-#include <mgw/scrape/redirect.hpp>
+#include <mgw/exposition/content_type.hpp>
 #include <mgw/scrape/request_headers.hpp>
 
+#include "scrape/redirect.hpp"
 #include "scraper_fixture.hpp"
 #include "test_server.hpp"
 
@@ -78,7 +79,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: v1 Accept and custom metric path are 
     test_server server(io, [](const request_info&) { return reply{response(200, "a 1\n")}; });
     auto s = make_scraper();
     auto options = options_for();
-    options.accept = std::string(accept_v1);
+    options.accept = std::string(mgw::exposition::promfetcher_v1_accept);
     options.accept_gzip = false;
     const auto results =
         scrape(*s, {local_target(server.port(), "/actuator/prometheus?x=1")}, options);
@@ -86,7 +87,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: v1 Accept and custom metric path are 
     const auto seen = server.seen();
     REQUIRE(seen.size() == 1);
     CHECK(seen[0].target == "/actuator/prometheus?x=1");
-    CHECK(seen[0].get("accept") == accept_v1);
+    CHECK(seen[0].get("accept") == mgw::exposition::promfetcher_v1_accept);
     CHECK_FALSE(seen[0].has("accept-encoding"));
 }
 
@@ -127,7 +128,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: gzip responses are decoded, plain and
         }
         return b;
     }();
-    const std::string gz = mgw::http::gzip_compress(big);
+    const std::string gz = mgw::compression::gzip_compress(big);
     test_server server(io, [&](const request_info& req) {
         if (req.target == "/chunked") {
             return reply{
@@ -284,16 +285,16 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: gzip bomb and corrupt gzip") {
     // 100 MB of zeros, about 100 KB compressed.
     std::string bomb;
     {
-        mgw::http::gzip_encoder encoder;
+        mgw::compression::gzip_encoder encoder;
         const std::string zeros(1u << 20, '\0');
         for (int i = 0; i < 100; ++i) {
             encoder.write(zeros, bomb);
         }
         encoder.finish(bomb);
     }
-    std::string corrupt = mgw::http::gzip_compress(metrics_body);
+    std::string corrupt = mgw::compression::gzip_compress(metrics_body);
     corrupt[corrupt.size() - 6] ^= 0x10;
-    const std::string truncated = mgw::http::gzip_compress(metrics_body).substr(0, 20);
+    const std::string truncated = mgw::compression::gzip_compress(metrics_body).substr(0, 20);
     test_server server(io, [&](const request_info& req) {
         const std::string& body = req.target == "/bomb"      ? bomb
                                   : req.target == "/corrupt" ? corrupt
@@ -525,7 +526,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: an empty target list completes at onc
 }
 
 TEST_CASE_METHOD(scraper_fixture, "scrape: many instances on a loop run by two threads") {
-    const std::string gz = mgw::http::gzip_compress(metrics_body);
+    const std::string gz = mgw::compression::gzip_compress(metrics_body);
     test_server server(io, [&](const request_info& req) {
         const bool compressed = req.target.back() % 2 == 0;
         return reply{compressed ? response(200, gz, "Content-Encoding: gzip\r\n")
@@ -606,7 +607,7 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: a connect that never completes is a c
 
 TEST_CASE_METHOD(scraper_fixture, "scrape: bodies are leased before they are filled") {
     const std::string plain(600'000, 'p');
-    const std::string gzipped = mgw::http::gzip_compress(std::string(600'000, 'g'));
+    const std::string gzipped = mgw::compression::gzip_compress(std::string(600'000, 'g'));
     test_server server(io, [&](const request_info& req) {
         if (req.target == "/gzip") {
             return reply{response(200, gzipped, "Content-Encoding: gzip\r\n")};

@@ -11,13 +11,13 @@
 
 #include <catch2/catch.hpp>
 
-#include <mgw/http/gzip.hpp>
+#include <mgw/compression/gzip.hpp>
 
 namespace {
 
-using mgw::http::gzip_compress;
-using mgw::http::gzip_decompress;
-using mgw::http::gzip_status;
+using mgw::compression::gzip_compress;
+using mgw::compression::gzip_decompress;
+using mgw::compression::gzip_status;
 
 namespace fs = std::filesystem;
 

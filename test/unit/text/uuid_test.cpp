@@ -2,11 +2,11 @@
 // module compares app GUIDs in.
 #include <catch2/catch.hpp>
 
-#include <mgw/core/uuid.hpp>
+#include <mgw/text/uuid.hpp>
 
-using mgw::core::canonical_uuid;
-using mgw::core::is_uuid;
-using mgw::core::same_uuid;
+using mgw::text::canonical_uuid;
+using mgw::text::is_uuid;
+using mgw::text::same_uuid;
 
 namespace {
 constexpr const char* canonical = "a758f25d-2a3b-4c5d-8e9f-de3aabcd9e15";

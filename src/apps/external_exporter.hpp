@@ -1,5 +1,5 @@
 // Apps module: what Promfetcher's external exporters are asked for one app and what their
-// failures look like in the app's answer (promfetcher.md §2.3, §2.4). Pure: no I/O.
+// failures look like in the app's answer (as orange-cloudfoundry/promfetcher does). Pure: no I/O.
 #pragma once
 
 #include <array>

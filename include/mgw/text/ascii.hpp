@@ -1,11 +1,12 @@
-// Core module: locale-independent ASCII helpers for protocol text (header names, tokens, schemes).
-// Header-only and std-only: the exposition module includes it without linking mgw_core.
+// Text module: locale-independent ASCII helpers for protocol text (header names, tokens, schemes).
+// Header-only and std-only, the bottom of the module graph: every module, the exposition engine
+// and the fuzz-only builds included, may use it without linking anything.
 #pragma once
 
 #include <cstddef>
 #include <string_view>
 
-namespace mgw::core {
+namespace mgw::text {
 
 constexpr bool is_ascii_digit(char c) {
     return c >= '0' && c <= '9';
@@ -77,4 +78,4 @@ constexpr std::string_view trim_whitespace(std::string_view s) {
     return s;
 }
 
-}  // namespace mgw::core
+}  // namespace mgw::text

@@ -7,15 +7,15 @@
 
 #include <catch2/catch.hpp>
 
-#include <mgw/http/gzip.hpp>
+#include <mgw/compression/gzip.hpp>
 
 namespace {
 
-using mgw::http::gzip_compress;
-using mgw::http::gzip_decoder;
-using mgw::http::gzip_decompress;
-using mgw::http::gzip_encoder;
-using mgw::http::gzip_status;
+using mgw::compression::gzip_compress;
+using mgw::compression::gzip_decoder;
+using mgw::compression::gzip_decompress;
+using mgw::compression::gzip_encoder;
+using mgw::compression::gzip_status;
 
 std::string random_bytes(std::size_t size, std::uint32_t seed) {
     std::mt19937 rng(seed);

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace mgw::http {
+namespace mgw::compression {
 
 // Compresses a stream of chunks into one gzip member. Level 1: igzip level 1 is several times
 // faster than zlib level 1 at a similar ratio, and compression dominates large scrapes.
@@ -63,4 +63,4 @@ class gzip_decoder {
 std::string gzip_compress(std::string_view input);
 gzip_status gzip_decompress(std::string_view input, std::size_t max_output, std::string& output);
 
-}  // namespace mgw::http
+}  // namespace mgw::compression

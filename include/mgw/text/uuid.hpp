@@ -1,4 +1,4 @@
-// Core module: the one UUID check of the codebase. App GUIDs reach the gateway in request paths,
+// Text module: the one UUID check of the codebase. App GUIDs reach the gateway in request paths,
 // push bodies, broker bindings and RSocket SETUP payloads; every place recognises them with the
 // forms github.com/google/uuid's Parse accepts (what Promfetcher used) and compares them in one
 // canonical spelling. Header-only and std-only, like ascii.hpp, so any module can use it.
@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include <mgw/core/ascii.hpp>
+#include <mgw/text/ascii.hpp>
 
-namespace mgw::core {
+namespace mgw::text {
 
 namespace uuid_detail {
 
@@ -103,4 +103,4 @@ inline bool same_uuid(std::string_view a, std::string_view b) {
     return !ca && !cb && iequals(a, b);
 }
 
-}  // namespace mgw::core
+}  // namespace mgw::text

@@ -1,4 +1,4 @@
-// gzip encoder and bounded decoder over ISA-L igzip (see mgw/http/gzip.hpp).
+// gzip encoder and bounded decoder over ISA-L igzip (see mgw/compression/gzip.hpp).
 // Both keep their igzip state on the heap: inflate_state alone is ~90 KB.
 #include <algorithm>
 #include <cstdint>
@@ -6,9 +6,9 @@
 
 #include <isa-l/igzip_lib.h>
 
-#include <mgw/http/gzip.hpp>
+#include <mgw/compression/gzip.hpp>
 
-namespace mgw::http {
+namespace mgw::compression {
 
 namespace {
 
@@ -222,4 +222,4 @@ gzip_status gzip_decompress(std::string_view input, std::size_t max_output, std:
     return status == gzip_status::ok ? gzip_status::corrupt : status;
 }
 
-}  // namespace mgw::http
+}  // namespace mgw::compression
