@@ -11,8 +11,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -24,6 +26,7 @@
 #include <mgw/core/config.hpp>
 #include <mgw/core/duration.hpp>
 #include <mgw/core/log.hpp>
+#include <mgw/core/progress_line.hpp>
 #include <mgw/core/version.hpp>
 #include <mgw/exposition/check.hpp>
 #include <mgw/gateway/gateway.hpp>
@@ -222,26 +225,49 @@ int run_check(std::span<char* const> args) {
     }
 
     std::string input;
-    if (!file || *file == "-") {
-        input.assign(std::istreambuf_iterator<char>(std::cin), {});
-    } else {
-        std::FILE* stream = std::fopen(file->c_str(), "rb");
+    std::FILE* stream = stdin;
+    if (file && *file != "-") {
+        stream = std::fopen(file->c_str(), "rb");
         if (stream == nullptr) {
             std::cerr << "metrics-gateway: cannot open " << *file << ": "
                       << std::generic_category().message(errno) << "\n";
             return exit_usage;
         }
-        char buffer[65536];
-        std::size_t n = 0;
-        while ((n = std::fread(buffer, 1, sizeof buffer, stream)) > 0) {
-            input.append(buffer, n);
-        }
+    }
+    // A line updated in place while a large input is read and parsed by hand; nothing of it in
+    // a pipe or a log. The total is known for a file, also as standard input (`< file`).
+    mgw::core::progress_writer progress(std::cerr, ::isatty(STDERR_FILENO) == 1);
+    std::uint64_t total = 0;
+    struct stat info {};
+    if (::fstat(::fileno(stream), &info) == 0 && S_ISREG(info.st_mode)) {
+        total = static_cast<std::uint64_t>(info.st_size);
+        input.reserve(static_cast<std::size_t>(total));
+    }
+    std::vector<char> buffer(std::size_t{1} << 20);
+    std::size_t n = 0;
+    while ((n = std::fread(buffer.data(), 1, buffer.size(), stream)) > 0) {
+        input.append(buffer.data(), n);
+        progress.show(mgw::core::bytes_progress("reading", input.size(), total));
+    }
+    const bool read_failed = std::ferror(stream) != 0;
+    const int read_errno = errno;
+    if (stream != stdin) {
         std::fclose(stream);
     }
+    if (read_failed) {
+        progress.clear();
+        std::cerr << "metrics-gateway: cannot read "
+                  << (file && *file != "-" ? *file : std::string("<stdin>")) << ": "
+                  << std::generic_category().message(read_errno) << "\n";
+        return exit_usage;
+    }
+    // The parse is one pass over the whole input: its line stays until the verdict.
+    progress.show(fmt::format("checking: {}", mgw::core::format_bytes(input.size())), true);
 
     if (lenient) {
         std::vector<std::string> diagnostics;
         const int status = mgw::exposition::check_exposition_lenient(input, format, diagnostics);
+        progress.clear();
         for (const std::string& line : diagnostics) {
             std::cerr << line << "\n";
         }
@@ -249,6 +275,7 @@ int run_check(std::span<char* const> args) {
     }
     std::string diagnostic;
     const int status = mgw::exposition::check_exposition(input, format, diagnostic);
+    progress.clear();
     if (status != 0) {
         std::cerr << diagnostic << "\n";
     }

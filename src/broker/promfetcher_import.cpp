@@ -2,11 +2,11 @@
 // `broker import-promfetcher` command that reads a dump and imports it in one transaction.
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <ostream>
+#include <sys/stat.h>
 #include <system_error>
 
 #include <boost/json/object.hpp>
@@ -16,6 +16,7 @@
 #include <mgw/broker/binding_store.hpp>
 #include <mgw/broker/osb_request.hpp>
 #include <mgw/broker/promfetcher_import.hpp>
+#include <mgw/core/progress_line.hpp>
 
 namespace mgw::broker {
 
@@ -173,42 +174,7 @@ void order_like_promfetcher(std::vector<app_endpoint_row>& rows) {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
-// A line rewritten in place on a terminal, at most ten times a second; nothing otherwise.
-class progress_line {
-  public:
-    progress_line(std::ostream& err, bool enabled) : err_(err), enabled_(enabled) {}
-    ~progress_line() { clear(); }
-    progress_line(const progress_line&) = delete;
-    progress_line& operator=(const progress_line&) = delete;
-
-    void show(std::string_view text, bool force = false) {
-        if (!enabled_) {
-            return;
-        }
-        const auto now = clock::now();
-        if (!force && now - last_ < std::chrono::milliseconds(100)) {
-            return;
-        }
-        last_ = now;
-        err_ << "\r\033[K" << text << std::flush;
-        shown_ = true;
-    }
-    // Before any other line is written, and at the end.
-    void clear() {
-        if (enabled_ && shown_) {
-            err_ << "\r\033[K" << std::flush;
-            shown_ = false;
-        }
-    }
-
-  private:
-    std::ostream& err_;
-    bool enabled_;
-    bool shown_ = false;
-    clock::time_point last_{};
-};
+using progress_writer = core::progress_writer;
 
 struct read_result {
     std::vector<app_endpoint_row> rows;
@@ -218,7 +184,7 @@ struct read_result {
 // Reads every line of `stream` through the reader, holding rows (at most `max_rows`). False
 // on an I/O error or too many rows (with `failure` set).
 bool read_rows(std::FILE* stream, std::uintmax_t total_bytes, std::size_t max_rows,
-               read_result& out, progress_line& progress, std::string& failure) {
+               read_result& out, progress_writer& progress, std::string& failure) {
     app_endpoints_reader reader;
     std::string line;
     bool overlong = false;
@@ -264,12 +230,8 @@ bool read_rows(std::FILE* stream, std::uintmax_t total_bytes, std::size_t max_ro
                 fmt::format("more than {} rows: broker.max_bindings would be passed", max_rows);
             return false;
         }
-        if (total_bytes > 0) {
-            progress.show(fmt::format("reading: {} rows, {}%", out.rows.size(),
-                                      bytes * 100 / std::max<std::uintmax_t>(total_bytes, 1)));
-        } else {
-            progress.show(fmt::format("reading: {} rows", out.rows.size()));
-        }
+        progress.show(fmt::format(
+            "{}, {} rows", core::bytes_progress("reading", bytes, total_bytes), out.rows.size()));
     }
     if (std::ferror(stream)) {
         failure = std::generic_category().message(errno);
@@ -293,7 +255,7 @@ int run_promfetcher_import(const promfetcher_import_options& options, std::ostre
     constexpr int some_rows_refused = 1;
     constexpr int failed = 2;
     const std::string name = options.input == "-" ? "<stdin>" : options.input;
-    progress_line progress(err, options.progress);
+    progress_writer progress(err, options.progress);
 
     if (options.database.empty()) {
         err << "metrics-gateway: no broker database to import into: set broker.database in "
@@ -307,12 +269,12 @@ int run_promfetcher_import(const promfetcher_import_options& options, std::ostre
             << std::generic_category().message(errno) << "\n";
         return failed;
     }
+    // The total for the progress line: a file's size, also when it is standard input
+    // (`< app_endpoints.tsv`); unknown for a pipe.
     std::uintmax_t total_bytes = 0;
-    if (options.input != "-") {
-        std::error_code ec;
-        if (std::filesystem::is_regular_file(options.input, ec)) {
-            total_bytes = std::filesystem::file_size(options.input, ec);
-        }
+    struct stat info {};
+    if (::fstat(::fileno(stream), &info) == 0 && S_ISREG(info.st_mode)) {
+        total_bytes = static_cast<std::uintmax_t>(info.st_size);
     }
     read_result read;
     std::string failure;
@@ -371,7 +333,7 @@ int run_promfetcher_import(const promfetcher_import_options& options, std::ostre
     const std::string verb = options.dry_run ? "would add" : "added";
     for (std::size_t i = 0; i < read.rows.size(); ++i) {
         const app_endpoint_row& row = read.rows[i];
-        progress.show(fmt::format("importing: {} of {} rows", i + 1, read.rows.size()));
+        progress.show(core::count_progress("importing", i + 1, read.rows.size(), "rows"), i == 0);
         binding_record binding{
             .binding_id = row.guid,
             .instance_id = {},
