@@ -345,7 +345,7 @@ void apps_section(page& p, const status_snapshot& s) {
         }
         p.raw("</td>");
         if (row.scrape == nullptr) {
-            p.element("td", "not scraped yet", "muted");
+            p.element("td", "none recorded", "muted");
             p.raw("<td></td><td></td><td></td><td></td>");
         } else {
             const apps::app_scrape_record& r = *row.scrape;

@@ -217,7 +217,7 @@ def test_the_page_in_chromium():
     assert web["Instances"] == "2", web
     assert web["href"] == W.url("/v2/apps/acme/dev/web/metrics"), web
     api = rows["acme / prod / api"]
-    assert api["Last scrape"] == "not scraped yet", api
+    assert api["Last scrape"] == "none recorded", api
     # A '/' in its name (</script>) would split the path: the GUID names it instead.
     shop = rows[f"globex / dev / {SCRIPT_NAME}"]
     shop_guid = app_tags("globex", "dev", SCRIPT_NAME)["app_id"]

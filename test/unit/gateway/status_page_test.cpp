@@ -151,7 +151,7 @@ TEST_CASE("status page: apps link to their merged endpoint and show their last s
     CHECK(contains(page, "<td class=\"n\">1</td><td class=\"n bad\">2</td>"));
     CHECK(contains(page, "<td class=\"n\">250 ms</td>"));
     CHECK(contains(page, "<td>connect_refused 1, status_503 1</td>"));
-    CHECK(contains(page, "not scraped yet"));
+    CHECK(contains(page, "none recorded"));
 }
 
 TEST_CASE("status page: an app scraped but no longer discovered keeps its row") {
