@@ -22,7 +22,15 @@ class Chromium:
     """One headless browser process with one page (tab) attached over CDP."""
 
     def __init__(self, timeout=20.0):
+        self.page = None
         self.profile = tempfile.mkdtemp(prefix="mgw-chromium-")
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()  # no browser left behind by a start that failed
+            raise
+
+    def _start(self, timeout):
         self.log = open(os.path.join(self.profile, "chromium.log"), "wb")
         # --remote-debugging-port=0: Chromium picks a free port and writes it to
         # DevToolsActivePort in the profile; the DevTools server listens on 127.0.0.1 only.
@@ -60,16 +68,19 @@ class Chromium:
             return f.read().decode("utf-8", "replace")
 
     def stop(self):
-        if getattr(self, "page", None):
+        if self.page:
             self.page.close()
-        if self.process.poll() is None:
-            self.process.terminate()
+            self.page = None
+        process = getattr(self, "process", None)
+        if process and process.poll() is None:
+            process.terminate()
             try:
-                self.process.wait(10)
+                process.wait(10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+                process.kill()
+                process.wait()
+        if getattr(self, "log", None):
+            self.log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
