@@ -22,7 +22,7 @@ using seconds = std::chrono::seconds;
 constexpr std::string_view style = R"(
 :root{color-scheme:light dark;--line:#8884;--muted:#888}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
-max-width:1200px;padding:12px 16px}
+max-width:1400px;padding:12px 16px}
 h1{font-size:1.4em;margin:.4em 0}h2{font-size:1.1em;margin:1.4em 0 .4em}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%}
@@ -30,6 +30,7 @@ th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertic
 th{font-weight:600;white-space:nowrap}td.n,th.n{text-align:right;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:var(--muted)}
 dd{margin:0;overflow-wrap:anywhere}code{overflow-wrap:anywhere}td.id{white-space:nowrap;font-size:.85em}
+code.guid{font-size:.8em;color:var(--muted);white-space:nowrap}
 .ok{color:#1a7f37}.bad{color:#cf222e}.muted{color:var(--muted)}
 @media (max-width:600px){body{font-size:13px;padding:8px}th,td{padding:3px 5px}}
 )";
@@ -325,16 +326,22 @@ void apps_section(page& p, const status_snapshot& s) {
         p.end_section();
         return;
     }
-    p.open_table({"App", "GUID", "Sources", "#Instances", "Merged endpoint", "Last scrape", "#Up",
-                  "#Down", "#Duration", "Errors by reason"});
+    p.open_table({"App", "Sources", "#Instances", "Merged endpoint", "Last scrape", "#Up", "#Down",
+                  "#Duration", "Errors by reason"});
     const std::size_t shown = std::min(rows.size(), status_page_max_rows);
     for (std::size_t i = 0; i < shown; ++i) {
         const app_row& row = rows[i];
         p.raw("<tr>");
-        p.cell(row.name.empty() ? "(unnamed)" : row.name);
-        p.raw("<td class=\"id\"><code>");
-        p.text(row.guid);
-        p.raw("</code></td>");
+        // The GUID under the name, small: one column less for a laptop's width.
+        p.raw("<td><span class=\"name\">");
+        p.text(row.name.empty() ? "(unnamed)" : row.name);
+        p.raw("</span>");
+        if (!row.guid.empty()) {
+            p.raw("<br><code class=\"guid\">");
+            p.text(row.guid);
+            p.raw("</code>");
+        }
+        p.raw("</td>");
         p.cell(row.sources);
         p.element("td", row.instances, "n");
         p.raw("<td>");

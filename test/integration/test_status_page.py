@@ -168,7 +168,12 @@ def rows_of(page):
         const heads = [...table.querySelectorAll('thead th')].map(th => th.textContent);
         return [...table.querySelectorAll('tbody tr')].map(tr => {
             const row = {};
-            [...tr.children].forEach((td, i) => { row[heads[i]] = td.textContent; });
+            [...tr.children].forEach((td, i) => {
+                const name = td.querySelector('.name');  // the App cell: name, then GUID
+                row[heads[i]] = (name || td).textContent;
+            });
+            const guid = tr.querySelector('code.guid');
+            row.guid = guid ? guid.textContent : null;
             const a = tr.querySelector('a');
             row.href = a ? a.href : null;
             return row;
@@ -215,6 +220,7 @@ def test_the_page_in_chromium():
     assert web["Errors by reason"] == "status_503 1", web
     assert web["Last scrape"].endswith("ago, HTTP 200"), web
     assert web["Instances"] == "2", web
+    assert web["guid"] == W.tags[0]["app_id"], web
     assert web["href"] == W.url("/v2/apps/acme/dev/web/metrics"), web
     api = rows["acme / prod / api"]
     assert api["Last scrape"] == "none recorded", api

@@ -142,7 +142,10 @@ TEST_CASE("status page: apps link to their merged endpoint and show their last s
     scraped.errors = {{"connect_refused", 1}, {"status_503", 1}};
     s.scrapes = {scraped};
     const std::string page = render_status_page(s);
-    CHECK(contains(page, "<td>acme / dev / web</td>"));
+    CHECK(contains(page,
+                   "<td><span class=\"name\">acme / dev / web</span><br><code "
+                   "class=\"guid\">" +
+                       std::string(guid_a) + "</code></td>"));
     CHECK(contains(page, "<a href=\"/v2/apps/acme/dev/web/metrics\">metrics</a>"));
     // Names are percent-encoded in the path, as the app endpoint unescapes them.
     CHECK(contains(page, "<a href=\"/v2/apps/acme/my%20space/api/metrics\">metrics</a>"));
@@ -169,7 +172,7 @@ TEST_CASE("status page: an app scraped but no longer discovered keeps its row") 
     gone.errors = {{"status_404", 1}};
     s.scrapes = {gone};
     const std::string page = render_status_page(s);
-    CHECK(contains(page, "<td>globex / prod / shop</td>"));
+    CHECK(contains(page, "<span class=\"name\">globex / prod / shop</span>"));
     CHECK(contains(page, "scraped, not discovered now"));
     CHECK(contains(page, "<a href=\"/v2/apps/globex/prod/shop/metrics\">metrics</a>"));
     CHECK(contains(page, "<td>3 s ago, HTTP 406</td>"));
@@ -312,8 +315,8 @@ TEST_CASE("status page: apps are listed by name") {
     status_snapshot s = empty_snapshot();
     s.apps = {app(guid_a, "zeta", "dev", "web"), app(guid_b, "alpha", "dev", "api")};
     const std::string page = render_status_page(s);
-    const std::size_t alpha = page.find("<td>alpha / dev / api</td>");
-    const std::size_t zeta = page.find("<td>zeta / dev / web</td>");
+    const std::size_t alpha = page.find("<span class=\"name\">alpha / dev / api</span>");
+    const std::size_t zeta = page.find("<span class=\"name\">zeta / dev / web</span>");
     REQUIRE(alpha != std::string::npos);
     REQUIRE(zeta != std::string::npos);
     CHECK(alpha < zeta);
