@@ -471,18 +471,6 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         co_await (scraper_.scrape_all(targets, scrape_options, parse_body) &&
                   collect_sources(query, deadline, app.only_app_metrics));
     const clock::duration fan_out = clock::now() - fan_out_start;
-    for (std::size_t i = 0; i < count; ++i) {
-        const scrape::scrape_result& result = results[i];
-        instance_outcome& outcome = outcomes[i];
-        outcome.duration_seconds = std::chrono::duration<double>(result.duration).count();
-        if (!result.ok()) {
-            outcome.reason = failure_reason(result);
-            log_.debug("instance scrape failed", {{"instance", endpoints[i]->address},
-                                                  {"app_id", endpoints[i]->tag("app_id")},
-                                                  {"error", scrape::to_string(result.error)},
-                                                  {"reason", result.reason}});
-        }
-    }
     // What the sources handed over is held as long as the instances' bodies.
     core::memory_lease contributed_lease;
     if (memory_ != nullptr) {
@@ -504,6 +492,20 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     if (endpoints.empty() && contributed.empty()) {
         plain_text(response, 404, not_found_body(shown));
         co_return;
+    }
+    // Each instance's outcome, before the answer is decided: the 406 and the merge both tell it
+    // (the scrape report, the status console's record).
+    for (std::size_t i = 0; i < count; ++i) {
+        const scrape::scrape_result& result = results[i];
+        instance_outcome& outcome = outcomes[i];
+        outcome.duration_seconds = std::chrono::duration<double>(result.duration).count();
+        if (!result.ok()) {
+            outcome.reason = failure_reason(result);
+            log_.debug("instance scrape failed", {{"instance", endpoints[i]->address},
+                                                  {"app_id", endpoints[i]->tag("app_id")},
+                                                  {"error", scrape::to_string(result.error)},
+                                                  {"reason", result.reason}});
+        }
     }
 
     if (!endpoints.empty() && contributed.empty() &&

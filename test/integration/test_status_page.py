@@ -1,10 +1,10 @@
-"""The status console in a real browser (issue 16): three apps register over a real nats-server
+"""The status console in a real browser (issue 16): four apps register over a real nats-server
 (the test plays route-emitter; one app's name holds a <script> element, as a platform user may
 name an app), one of them is scraped through its merged endpoint (one instance up, one answering
-503), another is bound through the service broker and pushes, then headless Chromium (Debian's
+503) and one whose only instance answers 404 (the gateway answers 406), another is bound through the service broker and pushes, then headless Chromium (Debian's
 `chromium`, over its DevTools protocol) loads /status with the routes_api credentials. The page
 loads with no console message, no exception and no failed or external request; it shows the
-three apps (the <script> name as text, never run), NATS connected, the route table, the scraped
+four apps (the <script> name as text, never run), NATS connected, the route table, the scraped
 app's last scrape, the push binding's rate-limit use and the RSocket listener; the app's link
 opens its merged answer. /status needs the same credentials as /routes and /v1/sd. Screenshots at
 a laptop's and a phone's width are kept under <build>/test-artifacts/ (the paths are printed)."""
@@ -23,10 +23,11 @@ from instances import AppInstance, app_tags, wait_for  # noqa: E402
 from peers import NatsClient, NatsServer, register_message  # noqa: E402
 
 SCRIPT_NAME = '<script>document.title="pwned";alert(1)</script>'
-# (org, space, app, route host, instance modes)
-APPS = [("acme", "dev", "web", "web", ["ok", "status"]),
-        ("acme", "prod", "api", "api", ["ok"]),
-        ("globex", "dev", SCRIPT_NAME, "shop", ["ok"])]
+# (org, space, app, route host, each instance's answer: 200 with metrics or an HTTP status)
+APPS = [("acme", "dev", "web", "web", [200, 503]),
+        ("acme", "prod", "api", "api", [200]),
+        ("globex", "dev", SCRIPT_NAME, "shop", [200]),
+        ("globex", "dev", "gone", "gone", [404])]
 USER, PASSWORD = "operator", "s3cret-status"
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"  # the broker's Metrics Forwarder service
 SMALL = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
@@ -68,9 +69,10 @@ class World:
             except AssertionError:
                 if time.monotonic() > deadline:
                     raise
-        for org, space, app, host, modes in APPS:
-            for index, mode in enumerate(modes):
-                instance = AppInstance(index=index, mode=mode, status=503)
+        for org, space, app, host, answers in APPS:
+            for index, answer in enumerate(answers):
+                instance = AppInstance(index=index, mode="ok" if answer == 200 else "status",
+                                       status=answer)
                 tags = app_tags(org, space, app, index)
                 self.instances.append(instance)
                 self.tags.append(tags)
@@ -79,7 +81,7 @@ class World:
                     tags))
         self.emitter.flush()
         wait_for(lambda: len(self.sd()) == len(APPS), 10, interval=0.1,
-                 what="the three registered apps in /v1/sd")
+                 what="the four registered apps in /v1/sd")
         self.browser = None
 
     def call(self, method, path, body, auth):
@@ -115,6 +117,11 @@ def test_one_app_is_scraped_through_its_merged_endpoint():
     status, _, body = http_get(W.url("/v2/apps/acme/dev/web/metrics"))
     assert status == 200, (status, body)
     assert b'promfetcher_scrape_error{' in body and b'reason="status_503"' in body, body
+
+
+def test_an_app_without_a_metrics_endpoint_gets_406():
+    status, _, body = http_get(W.url("/v2/apps/globex/dev/gone/metrics"))
+    assert status == 406, (status, body)
 
 
 def test_status_needs_the_routes_credentials():
@@ -209,7 +216,7 @@ def test_the_page_in_chromium():
     nats = page.evaluate("document.querySelector('#nats dd').textContent")
     assert nats == "connected", nats
     route_apps = page.evaluate("document.querySelector('#routes dd').textContent")
-    assert route_apps == "3", route_apps
+    assert route_apps == "4", route_apps
 
     rows = {row["App"]: row for row in rows_of(page)}
     assert sorted(rows) == sorted(" / ".join(a[:3]) for a in APPS), rows
@@ -222,6 +229,10 @@ def test_the_page_in_chromium():
     assert web["Instances"] == "2", web
     assert web["guid"] == W.tags[0]["app_id"], web
     assert web["href"] == W.url("/v2/apps/acme/dev/web/metrics"), web
+    gone = rows["globex / dev / gone"]
+    assert gone["Last scrape"].endswith("ago, HTTP 406"), gone
+    assert gone["Up"] == "0" and gone["Down"] == "1", gone
+    assert gone["Errors by reason"] == "status_404 1", gone
     api = rows["acme / prod / api"]
     assert api["Last scrape"] == "none recorded", api
     # A '/' in its name (</script>) would split the path: the GUID names it instead.
@@ -289,6 +300,7 @@ if __name__ == "__main__":
     W = World()
     try:
         run_tests([test_one_app_is_scraped_through_its_merged_endpoint,
+                   test_an_app_without_a_metrics_endpoint_gets_406,
                    test_a_bound_app_pushes,
                    test_status_needs_the_routes_credentials,
                    test_the_page_in_chromium])
