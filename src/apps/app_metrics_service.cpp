@@ -128,6 +128,35 @@ prometheus::Labels promfetch_labels(const routes::endpoint& endpoint, bool with_
     return labels;
 }
 
+// What the status console shows of this answer: the instances' outcomes, the sources merged.
+app_scrape_record scrape_record(const std::string& shown, const std::string& app_guid,
+                                const routes::endpoint* first,
+                                const std::vector<instance_outcome>& outcomes,
+                                std::size_t contributions, clock::duration fan_out, int status) {
+    app_scrape_record record;
+    record.key = app_guid.empty() ? shown : app_guid;
+    record.identifier = shown;
+    record.app_guid = app_guid;
+    record.at = clock::now();
+    record.contributions = contributions;
+    record.duration = fan_out;
+    record.status = status;
+    if (first != nullptr) {
+        record.org = first->tag("organization_name");
+        record.space = first->tag("space_name");
+        record.app = first->tag("app_name");
+    }
+    for (const instance_outcome& outcome : outcomes) {
+        if (outcome.up) {
+            ++record.instances_up;
+        } else {
+            ++record.instances_down;
+            ++record.errors[std::string(outcome.reason.empty() ? "unknown" : outcome.reason)];
+        }
+    }
+    return record;
+}
+
 }  // namespace
 
 struct app_metrics_service::metrics {
@@ -439,9 +468,11 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
                                              repairs[i].notes().front(), bodies[i])}});
         }
     };
+    const clock::time_point fan_out_start = clock::now();
     auto [results, contributed] =
         co_await (scraper_.scrape_all(targets, scrape_options, parse_body) &&
                   collect_sources(query, deadline, app.only_app_metrics));
+    const clock::duration fan_out = clock::now() - fan_out_start;
     // What the sources handed over is held as long as the instances' bodies.
     core::memory_lease contributed_lease;
     if (memory_ != nullptr) {
@@ -464,9 +495,24 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         plain_text(response, 404, not_found_body(shown));
         co_return;
     }
+    // Each instance's outcome, before the answer is decided: the 406 and the merge both tell it
+    // (the scrape report, the status console's record).
+    for (std::size_t i = 0; i < count; ++i) {
+        const scrape::scrape_result& result = results[i];
+        instance_outcome& outcome = outcomes[i];
+        outcome.duration_seconds = std::chrono::duration<double>(result.duration).count();
+        if (!result.ok()) {
+            outcome.reason = failure_reason(result);
+            log_.debug("instance scrape failed", {{"instance", endpoints[i]->address},
+                                                  {"app_id", endpoints[i]->tag("app_id")},
+                                                  {"error", scrape::to_string(result.error)},
+                                                  {"reason", result.reason}});
+        }
+    }
 
     if (!endpoints.empty() && contributed.empty() &&
         std::all_of(results.begin(), results.end(), is_client_error)) {
+        history_.record(scrape_record(shown, app_guid, first, outcomes, 0, fan_out, 406));
         // Promfetcher's wording, naming the app by its org/space/app tags.
         plain_text(
             response, 406,
@@ -481,16 +527,7 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     std::vector<std::size_t> source_instance;  // merger source index -> instance index
     source_instance.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
-        const scrape::scrape_result& result = results[i];
-        instance_outcome& outcome = outcomes[i];
-        outcome.duration_seconds = std::chrono::duration<double>(result.duration).count();
-        if (!result.ok()) {
-            outcome.reason = failure_reason(result);
-            log_.debug("instance scrape failed", {{"instance", endpoints[i]->address},
-                                                  {"app_id", endpoints[i]->tag("app_id")},
-                                                  {"error", scrape::to_string(result.error)},
-                                                  {"reason", result.reason}});
-        }
+        const instance_outcome& outcome = outcomes[i];
         if (outcome.up) {
             merger.add_source(expositions[i], labels[i].labels());
             source_instance.push_back(i);
@@ -525,6 +562,8 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         plain_text(response, 404, not_found_body(shown));
         co_return;
     }
+    history_.record(
+        scrape_record(shown, app_guid, first, outcomes, contribution_sources, fan_out, 200));
     // Promfetcher's error series stay in /only-app-metrics (it keeps them there too); the
     // gateway's own mgw_scrape_* series are not the app's.
     const std::string report_text = render_scrape_report(

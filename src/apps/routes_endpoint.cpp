@@ -1,8 +1,7 @@
 // GET /routes: a snapshot of the route table, rendered by the routes module.
+#include <mgw/apps/routes_api_auth.hpp>
 #include <mgw/apps/routes_endpoint.hpp>
 #include <mgw/routes/route_snapshot.hpp>
-
-#include "routes_api_auth.hpp"
 
 namespace mgw::apps {
 

@@ -68,7 +68,48 @@ bool host_char(char c) {
            c == '-' || c == ':' || c == '[' || c == ']';
 }
 
+bool unreserved(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+// One path segment; the app endpoint unescapes the identifier once before splitting it.
+void append_segment(std::string& out, std::string_view name) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    for (const char c : name) {
+        if (unreserved(c)) {
+            out += c;
+        } else {
+            const auto byte = static_cast<unsigned char>(c);
+            out += '%';
+            out += hex[byte >> 4];
+            out += hex[byte & 0xF];
+        }
+    }
+}
+
 }  // namespace
+
+std::string merged_endpoint_path(std::string_view org, std::string_view space, std::string_view app,
+                                 std::string_view app_guid) {
+    const auto usable = [](std::string_view name) {
+        return !name.empty() && name.find('/') == std::string_view::npos;
+    };
+    std::string path = "/v2/apps/";
+    if (usable(org) && usable(space) && usable(app)) {
+        append_segment(path, org);
+        path += '/';
+        append_segment(path, space);
+        path += '/';
+        append_segment(path, app);
+    } else if (!app_guid.empty()) {
+        append_segment(path, app_guid);
+    } else {
+        return {};
+    }
+    path += "/metrics";
+    return path;
+}
 
 std::vector<sd_target_group> discover_targets(const routes::route_snapshot& routes,
                                               std::span<const directory_listing> directories,

@@ -1,8 +1,7 @@
 // GET /v1/sd: the I/O shell over discover_targets (auth, query, Host) for Prometheus'
 // http_sd_configs.
+#include <mgw/apps/routes_api_auth.hpp>
 #include <mgw/apps/service_discovery_endpoint.hpp>
-
-#include "routes_api_auth.hpp"
 
 namespace mgw::apps {
 

@@ -1,4 +1,5 @@
 // The in-memory index behind push authentication and custom metrics paths.
+#include <algorithm>
 #include <mutex>
 
 #include <mgw/broker/binding_index.hpp>
@@ -83,6 +84,22 @@ std::optional<std::string> binding_index::custom_metric_path(std::string_view ap
 std::size_t binding_index::key_count() const {
     const std::shared_lock lock(mutex_);
     return by_key_hash_.size();
+}
+
+std::vector<push::push_binding> binding_index::push_bindings() const {
+    std::vector<push::push_binding> bindings;
+    {
+        const std::shared_lock lock(mutex_);
+        bindings.reserve(by_key_hash_.size());
+        for (const auto& [hash, binding] : by_key_hash_) {
+            bindings.push_back(binding);
+        }
+    }
+    std::sort(bindings.begin(), bindings.end(),
+              [](const push::push_binding& a, const push::push_binding& b) {
+                  return a.binding_id < b.binding_id;
+              });
+    return bindings;
 }
 
 std::size_t binding_index::metrics_path_bindings() const {

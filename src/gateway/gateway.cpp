@@ -38,6 +38,7 @@
 #include <mgw/scrape/scraper.hpp>
 
 #include "own_endpoints.hpp"
+#include "status_page.hpp"
 
 namespace mgw::gateway {
 
@@ -224,6 +225,34 @@ std::string push_endpoint(const core::gateway_config& config) {
     return base + "/v1/metrics";
 }
 
+// The listeners as configured, for the status console.
+std::vector<listener_status> configured_listeners(const core::gateway_config& config) {
+    std::vector<listener_status> listeners{
+        {.name = "main", .address = config.listen.to_string(), .tls = config.tls.enabled()},
+        {.name = "health", .address = config.health_listen.to_string(), .tls = false}};
+    if (config.bosh.ingest_listen) {
+        listeners.push_back({.name = "bosh ingest",
+                             .address = config.bosh.ingest_listen->to_string(),
+                             .tls = false});
+        if (config.bosh.grpc.listen) {
+            listeners.push_back({.name = "bosh grpc",
+                                 .address = config.bosh.grpc.listen->to_string(),
+                                 .tls = !config.bosh.grpc.tls.cert_file.empty()});
+        }
+    }
+    if (config.rsocket.tcp_listen) {
+        listeners.push_back({.name = "rsocket tcp",
+                             .address = config.rsocket.tcp_listen->to_string(),
+                             .tls = false});
+    }
+    if (config.rsocket.websocket_listen) {
+        listeners.push_back({.name = "rsocket websocket",
+                             .address = config.rsocket.websocket_listen->to_string(),
+                             .tls = false});
+    }
+    return listeners;
+}
+
 // Everything that lives exactly as long as one run(), declared in construction order.
 // What the io_context's pending handlers may still touch when they are destroyed with it
 // (after `services`): a coroutine frame's memory leases go back to the budget, its
@@ -335,6 +364,7 @@ gateway::gateway(core::gateway_config config, core::logger& log)
 gateway::~gateway() = default;
 
 int gateway::run() {
+    const auto started = std::chrono::steady_clock::now();
     const std::uint32_t thread_count = config_.resolved_threads();
     process_wide process(config_);
     asio::io_context io(static_cast<int>(thread_count));
@@ -435,6 +465,49 @@ int gateway::run() {
     if (s.rsocket_proxy) {
         sd_directories.push_back(&*s.rsocket_proxy);
     }
+    // The status console reads every module through its status accessor, each under its own
+    // lock; `s` and the config outlive the main listener that calls it.
+    auto gather_status = [&s, &config = config_, started, directories = sd_directories] {
+        status_snapshot snapshot;
+        snapshot.version = std::string(core::version());
+        snapshot.now = std::chrono::steady_clock::now();
+        snapshot.uptime = snapshot.now - started;
+        snapshot.listeners = configured_listeners(config);
+        if (s.nats) {
+            snapshot.nats = s.nats->status();
+        }
+        const auto routes = s.route_table.snapshot();
+        snapshot.routes = routes::summarize(*routes, snapshot.now);
+        std::vector<apps::directory_listing> listings;
+        listings.reserve(directories.size());
+        for (const apps::app_directory* directory : directories) {
+            apps::directory_listing& listing = listings.emplace_back();
+            listing.name = directory->directory_name();
+            directory->list_apps(listing.apps);
+        }
+        snapshot.apps = apps::discover_targets(*routes, listings, {});
+        snapshot.scrapes = s.app_metrics->recent_scrapes();
+        snapshot.scrape_capacity = s.app_metrics->recent_scrapes_capacity();
+        if (s.push && s.broker) {
+            snapshot.push_enabled = true;
+            snapshot.push_bindings = s.broker->push_bindings();
+            snapshot.push_use = s.push->rate_use();
+        }
+        if (s.rsocket_proxy) {
+            snapshot.rsocket = s.rsocket_proxy->status();
+        }
+        if (s.bosh_events) {
+            snapshot.bosh_subscriptions = s.bosh_events->distributor().stats();
+        }
+        if (s.loggregator) {
+            snapshot.loggregator = s.loggregator->status();
+        }
+        return snapshot;
+    };
+    main_routes.add(http::verb::get, "/status",
+                    make_status_handler(std::move(gather_status),
+                                        {config_.routes_api.username, config_.routes_api.password}),
+                    http::route_options("/status"));
     main_routes.add(
         http::verb::get, "/v1/sd",
         apps::make_sd_handler(s.route_table, std::move(sd_directories),

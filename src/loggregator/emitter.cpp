@@ -425,4 +425,29 @@ bool emitter::agent_up() const {
     return impl_->up.load(std::memory_order_relaxed);
 }
 
+emitter_status emitter::status() const {
+    const impl& i = *impl_;
+    emitter_status status;
+    status.agent = i.agent;
+    status.agent_up = i.up.load(std::memory_order_relaxed);
+    status.push = i.options.push;
+    status.bosh = i.options.bosh;
+    status.alerts = i.options.alerts;
+    status.queued_envelopes = i.queue.held_envelopes();
+    status.queued_bytes = i.queue.held_bytes();
+    // The registry's counters are atomics: readable from any thread, unlike the core's.
+    for (const prometheus::Counter* sent : i.metrics.sent) {
+        status.sent += static_cast<std::uint64_t>(sent->Value());
+    }
+    for (std::size_t r = 0; r < drop_reason_count; ++r) {
+        const auto reason = static_cast<drop_reason>(r);
+        std::uint64_t dropped = 0;
+        for (std::size_t s = 0; s < source_count; ++s) {
+            dropped += i.queue.dropped(static_cast<envelope_source>(s), reason);
+        }
+        status.dropped.emplace_back(std::string(to_string(reason)), dropped);
+    }
+    return status;
+}
+
 }  // namespace mgw::loggregator

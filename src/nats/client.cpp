@@ -565,6 +565,26 @@ bool client::connected() const {
     return c != nullptr && natsConnection_Status(c) == NATS_CONN_STATUS_CONNECTED;
 }
 
+client_status client::status() const {
+    const state& s = *state_;
+    client_status status;
+    status.connected = s.connected_gauge.Value() == 1;
+    status.disconnects = static_cast<std::uint64_t>(s.disconnects.Value());
+    status.reconnects = static_cast<std::uint64_t>(s.reconnects.Value());
+    for (const std::string& server : s.options.servers) {
+        // nats://user:password@host:port: the page never shows a credential.
+        const std::size_t scheme = server.find("://");
+        const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+        const std::size_t at = server.rfind('@');
+        if (at != std::string::npos && at >= start) {
+            status.servers.push_back(server.substr(0, start) + server.substr(at + 1));
+        } else {
+            status.servers.push_back(server);
+        }
+    }
+    return status;
+}
+
 void client::close() {
     state& s = *state_;
     if (s.closed.exchange(true)) {

@@ -1,5 +1,7 @@
 // Fixed windows: cheap (two counters per binding), predictable for clients (the reset time is
 // the same for every request of the minute) and exactly what the original documented.
+#include <algorithm>
+
 #include <mgw/push/rate_limiter.hpp>
 
 namespace mgw::push {
@@ -142,6 +144,23 @@ std::size_t rate_limiter::sweep(clock::time_point now) {
 std::size_t rate_limiter::tracked_bindings() const {
     const std::scoped_lock lock(mutex_);
     return windows_.size();
+}
+
+std::vector<window_use> rate_limiter::current_use(clock::time_point now) const {
+    const std::int64_t number = window_number(now);
+    std::vector<window_use> use;
+    {
+        const std::scoped_lock lock(mutex_);
+        for (const auto& [binding_id, w] : windows_) {
+            if (w.number == number) {
+                use.push_back(
+                    {.binding_id = binding_id, .requests = w.requests, .metrics = w.metrics});
+            }
+        }
+    }
+    std::sort(use.begin(), use.end(),
+              [](const window_use& a, const window_use& b) { return a.binding_id < b.binding_id; });
+    return use;
 }
 
 }  // namespace mgw::push

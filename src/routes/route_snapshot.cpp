@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <set>
+#include <string_view>
 
 #include <boost/json.hpp>
 
@@ -117,6 +119,42 @@ std::string routes_json(const route_snapshot& snapshot, route_clock::time_point 
         document[key] = std::move(list);
     }
     return json::serialize(document);
+}
+
+route_summary summarize(const route_snapshot& snapshot, route_clock::time_point now) {
+    route_summary summary;
+    summary.routes = snapshot.routes().size();
+    summary.endpoints = snapshot.endpoint_count();
+    std::set<std::string_view> apps;
+    std::set<std::string_view> addresses;
+    std::optional<route_clock::time_point> newest;
+    std::optional<route_clock::time_point> oldest;
+    for (const auto& [route, endpoints] : snapshot.routes()) {
+        for (const endpoint_ptr& e : endpoints) {
+            if (const std::string_view app_id = e->tag("app_id"); !app_id.empty()) {
+                apps.insert(app_id);
+                addresses.insert(e->address);
+            }
+            if (e->static_route) {
+                ++summary.static_endpoints;
+                continue;
+            }
+            const route_clock::time_point seen = e->last_seen_at();
+            newest = newest ? std::max(*newest, seen) : seen;
+            oldest = oldest ? std::min(*oldest, seen) : seen;
+        }
+    }
+    summary.apps = apps.size();
+    summary.instances = addresses.size();
+    // A refresh between taking `now` and reading last_seen must not show a negative age.
+    const auto age = [now](route_clock::time_point seen) {
+        return std::max(route_clock::duration::zero(), now - seen);
+    };
+    if (newest) {
+        summary.newest_registration_age = age(*newest);
+        summary.oldest_registration_age = age(*oldest);
+    }
+    return summary;
 }
 
 }  // namespace mgw::routes

@@ -136,6 +136,32 @@ std::vector<std::string> client_registry::joined_apps() const {
     return guids;
 }
 
+proxy_status client_registry::status() const {
+    proxy_status status;
+    std::lock_guard lock(mutex_);
+    status.open_connections = open_;
+    status.ready_clients = ready_.size();
+    status.held_pushes = held_.size();
+    status.held_push_bytes = held_bytes_;
+    for (const auto& [id, app] : apps_) {
+        if (!ready_.contains(id)) {
+            continue;
+        }
+        const auto same = std::find_if(status.apps.begin(), status.apps.end(),
+                                       [&](const proxy_status::app_clients& a) {
+                                           return text::iequals(a.app_guid, app.guid);
+                                       });
+        if (same != status.apps.end()) {
+            ++same->clients;
+        } else {
+            status.apps.push_back({.app_guid = app.guid, .clients = 1});
+        }
+    }
+    std::sort(status.apps.begin(), status.apps.end(),
+              [](const auto& a, const auto& b) { return a.app_guid < b.app_guid; });
+    return status;
+}
+
 void client_registry::leave_app(std::uint64_t id) {
     std::lock_guard lock(mutex_);
     apps_.erase(id);

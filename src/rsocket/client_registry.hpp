@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <mgw/rsocket/connection.hpp>
+#include <mgw/rsocket/proxy_service.hpp>
 
 namespace mgw::rsocket {
 
@@ -59,6 +60,8 @@ class client_registry {
     // An admitted connection that never became a client (the WebSocket upgrade failed, or the
     // registry stopped meanwhile).
     void abandon();
+    // Counts and the ready clients per app, for the status console.
+    proxy_status status() const;
     // The id for the next connection.
     std::uint64_t next_id();
     // Tracks an admitted connection until closed(); false when the registry stopped.

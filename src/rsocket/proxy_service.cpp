@@ -231,6 +231,10 @@ void proxy_service::connection_closed(connection& c, std::optional<leased_text> 
     registry_->closed(c.id(), std::move(push), clock::now());
 }
 
+proxy_status proxy_service::status() const {
+    return registry_->status();
+}
+
 void proxy_service::list_apps(std::vector<apps::known_app>& out) const {
     for (std::string& guid : registry_->joined_apps()) {
         out.push_back({.app_guid = std::move(guid), .labels = {}});

@@ -15,6 +15,7 @@
 
 #include <mgw/apps/app_request.hpp>
 #include <mgw/apps/app_source.hpp>
+#include <mgw/apps/scrape_history.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/exposition/merger.hpp>
 #include <mgw/http/request_context.hpp>
@@ -73,6 +74,11 @@ class app_metrics_service {
 
     boost::asio::awaitable<void> handle(http::request_context& request, http::response& response);
 
+    // The last scrape of the most recently scraped apps (at most
+    // scrape_history::default_capacity), most recent first: for the status console.
+    std::vector<app_scrape_record> recent_scrapes() const { return history_.snapshot(); }
+    std::size_t recent_scrapes_capacity() const { return history_.capacity(); }
+
   private:
     struct metrics;
     struct contribution;
@@ -92,6 +98,7 @@ class app_metrics_service {
     std::vector<app_source*> sources_;
     metric_path_lookup metric_path_lookup_;
     core::memory_budget* memory_ = nullptr;  // null: no ceiling
+    scrape_history history_;
 };
 
 }  // namespace mgw::apps

@@ -66,6 +66,12 @@ std::vector<sd_target_group> discover_targets(const routes::route_snapshot& rout
 // [{"targets": ["<target>"], "labels": {"__metrics_path__": "/v2/apps/<guid>/metrics", ...}}].
 std::string sd_json(std::span<const sd_target_group> groups, const sd_options& options);
 
+// An app's merged endpoint as the app endpoint resolves it: `/v2/apps/<org>/<space>/<app>/metrics`
+// with each name percent-encoded (RFC 3986 unreserved bytes kept) when all three are known and
+// none holds a '/', else `/v2/apps/<guid>/metrics`; empty when neither can name the app.
+std::string merged_endpoint_path(std::string_view org, std::string_view space, std::string_view app,
+                                 std::string_view app_guid);
+
 // The `host[:port]` of a Host header, when it is one (letters, digits, '.', '-', ':', '[', ']'
 // and at most 255 bytes); the empty view otherwise, so that a request cannot make the answer
 // name another server than the gateway's own spelling allows.

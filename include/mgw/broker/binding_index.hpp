@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <mgw/push/binding_directory.hpp>
 
@@ -35,6 +36,8 @@ class binding_index final : public push::binding_directory {
     std::optional<std::string> custom_metric_path(std::string_view app_guid) const;
 
     std::size_t key_count() const;
+    // The push (forwarder) bindings, by binding id; never their keys. For the status console.
+    std::vector<push::push_binding> push_bindings() const;
     std::size_t metrics_path_bindings() const;
 
   private:

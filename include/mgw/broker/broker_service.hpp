@@ -43,6 +43,8 @@ class broker_service {
     // For the Metrics Forwarder API: access key → binding. Outlives nothing: the gateway keeps
     // the service alive as long as the push path.
     const push::binding_directory& directory() const { return index_; }
+    // For the status console: the push bindings (never their keys), by binding id.
+    std::vector<push::push_binding> push_bindings() const { return index_.push_bindings(); }
     // For the app endpoint: the path set by the app's promfetcher binding, if any.
     std::optional<std::string> custom_metric_path(std::string_view app_guid) const {
         return index_.custom_metric_path(app_guid);

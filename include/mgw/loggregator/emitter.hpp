@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -47,6 +49,20 @@ struct emitter_options {
     std::uint64_t seed = 0;  // of the reconnect jitter; 0: from the clock
 };
 
+// What the status console shows of the emitter; read from any thread. `sent` is as of the
+// emitter's last one-second tick; the queue's values are current.
+struct emitter_status {
+    std::string agent;  // host:port
+    bool agent_up = false;
+    bool push = false;  // which envelopes it forwards
+    bool bosh = false;
+    bool alerts = false;
+    std::size_t queued_envelopes = 0;
+    std::size_t queued_bytes = 0;
+    std::uint64_t sent = 0;
+    std::vector<std::pair<std::string, std::uint64_t>> dropped;  // by reason, every reason
+};
+
 class emitter {
   public:
     // Loads the TLS files (std::runtime_error when they cannot be loaded). `budget` must
@@ -75,6 +91,7 @@ class emitter {
 
     // A BatchSender call is open to the agent (mgw_loggregator_agent_up).
     bool agent_up() const;
+    emitter_status status() const;
 
   private:
     struct impl;

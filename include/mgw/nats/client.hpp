@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -57,6 +58,14 @@ struct message {
     std::string data;
 };
 
+// What the status console shows of the connection; read from any thread.
+struct client_status {
+    bool connected = false;            // as mgw_nats_connected says
+    std::vector<std::string> servers;  // as configured, any user:password@ left out
+    std::uint64_t disconnects = 0;
+    std::uint64_t reconnects = 0;
+};
+
 // Lifecycle: construct, subscribe(), start(); later close() on the strand. Handlers run on
 // the strand given at construction, never on nats.c threads.
 //
@@ -99,6 +108,8 @@ class client {
 
     // On the strand (the connection object is destroyed there).
     bool connected() const;
+    // Any thread: from the counters nats.c's callbacks keep.
+    client_status status() const;
 
     // Closes the connection: no handler runs afterwards. Call it on the strand with the
     // io_context still running; the nats.c connection is then destroyed on the strand (the

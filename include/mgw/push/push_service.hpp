@@ -74,6 +74,10 @@ class push_service final : public apps::app_source, public apps::app_directory {
                                          std::vector<apps::contributed_exposition>& out) override;
 
     const push_store& store() const { return store_; }
+    // For the status console: what each binding used of the current rate window.
+    std::vector<window_use> rate_use() const {
+        return limiter_.current_use(options_.clocks.wall());
+    }
 
     // Service discovery: the apps with live pushed series, with their bindings' CF labels.
     std::string_view directory_name() const override { return "push"; }

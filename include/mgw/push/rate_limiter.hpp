@@ -45,6 +45,13 @@ std::vector<std::pair<std::string_view, std::string>> rate_limit_fields(const ra
 // What an unknown key is told: no quota at all (limits 0), nothing to wait for.
 rate_status no_quota_status();
 
+// What one binding used of its current window.
+struct window_use {
+    std::string binding_id;
+    std::uint32_t requests = 0;
+    std::uint32_t metrics = 0;
+};
+
 class rate_limiter {
   public:
     using clock = std::chrono::system_clock;
@@ -69,6 +76,9 @@ class rate_limiter {
     std::size_t sweep(clock::time_point now);
 
     std::size_t tracked_bindings() const;
+
+    // The bindings that pushed in the window `now` falls in, with their counts, by binding id.
+    std::vector<window_use> current_use(clock::time_point now) const;
 
   private:
     struct window {

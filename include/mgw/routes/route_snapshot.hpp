@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -68,5 +69,20 @@ void order_instances(endpoint_list& endpoints);
 // isolation_segment, protocol, availability_zone, load_balancing, tags, ttl (stale threshold in
 // seconds), last_seen_seconds_ago, endpoint_updated_at_ns, static}, ...], ...}. Properly escaped.
 std::string routes_json(const route_snapshot& snapshot, route_clock::time_point now);
+
+// The table's size and freshness, for the status console.
+struct route_summary {
+    std::size_t routes = 0;     // route keys
+    std::size_t endpoints = 0;  // (route key, address) pairs
+    std::size_t apps = 0;       // distinct tags.app_id
+    std::size_t instances = 0;  // distinct addresses among the endpoints that carry an app_id
+    std::size_t static_endpoints = 0;
+    // How long ago the most and the least recently refreshed endpoint (static ones aside) was
+    // last registered; nullopt when the table holds none.
+    std::optional<route_clock::duration> newest_registration_age;
+    std::optional<route_clock::duration> oldest_registration_age;
+};
+
+route_summary summarize(const route_snapshot& snapshot, route_clock::time_point now);
 
 }  // namespace mgw::routes

@@ -53,6 +53,19 @@ struct proxy_options {
     key_pool_options keys;
 };
 
+// What the status console shows of the proxy; plain values copied under the registry's lock.
+struct proxy_status {
+    std::size_t open_connections = 0;  // admitted, ready or not
+    std::size_t ready_clients = 0;     // pulled by /metrics/connected
+    std::size_t held_pushes = 0;       // last pushes of closed clients, kept for one scrape
+    std::size_t held_push_bytes = 0;
+    struct app_clients {
+        std::string app_guid;  // as the clients spelled it
+        std::size_t clients = 0;
+    };
+    std::vector<app_clients> apps;  // ready clients joined to each app, by GUID
+};
+
 // Also an app source: a client that proved its app (or declared it, when trusted) joins that
 // app's /v1|v2/apps answer; nobody else is ever pulled for an app.
 class proxy_service final : public apps::app_source,
@@ -75,6 +88,8 @@ class proxy_service final : public apps::app_source,
 
     std::uint16_t tcp_port() const { return tcp_port_; }
     std::uint16_t websocket_port() const { return websocket_port_; }
+
+    proxy_status status() const;
 
     // GET /metrics/connected and GET /metrics/proxy.
     void register_routes(http::router& router);

@@ -3,7 +3,9 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <mgw/apps/app_request.hpp>
 #include <mgw/apps/service_discovery.hpp>
+#include <mgw/routes/identifier.hpp>
 #include <mgw/routes/route_table.hpp>
 
 using namespace mgw;
@@ -190,4 +192,29 @@ TEST_CASE("the target is the Host header when it is a host and port, else nothin
     CHECK(sd_target_from_host("user@host").empty());
     CHECK(sd_target_from_host(std::string(256, 'a')).empty());
     CHECK(sd_target_from_host(std::string(255, 'a')).size() == 255);
+}
+
+TEST_CASE("merged endpoint path: by names when they can name the app, else by GUID") {
+    CHECK(merged_endpoint_path("acme", "dev", "web", guid_a) == "/v2/apps/acme/dev/web/metrics");
+    CHECK(merged_endpoint_path("acme", "my space", "a&b", guid_a) ==
+          "/v2/apps/acme/my%20space/a%26b/metrics");
+    CHECK(merged_endpoint_path("acme", "dev", "caf\xc3\xa9", "") ==
+          "/v2/apps/acme/dev/caf%C3%A9/metrics");
+    // A '/' in a name would split it into other segments: the GUID names the app instead.
+    CHECK(merged_endpoint_path("acme", "dev", "a/b", guid_a) ==
+          "/v2/apps/" + std::string(guid_a) + "/metrics");
+    CHECK(merged_endpoint_path("", "dev", "web", guid_a) ==
+          "/v2/apps/" + std::string(guid_a) + "/metrics");
+    CHECK(merged_endpoint_path("", "", "", "").empty());
+}
+
+TEST_CASE("merged endpoint path: the app endpoint reads back the names it was built from") {
+    const std::string path = merged_endpoint_path("acme org", "dev%", "w/eb?", guid_a);
+    CHECK(path == "/v2/apps/" + std::string(guid_a) + "/metrics");
+    const std::string named = merged_endpoint_path("acme org", "dev%", "web?#", guid_a);
+    const auto parsed = parse_app_request(named, {});
+    REQUIRE(std::holds_alternative<app_request>(parsed));
+    const app_request& request = std::get<app_request>(parsed);
+    CHECK_FALSE(request.only_app_metrics);
+    CHECK(routes::path_unescape(request.identifier) == "acme org/dev%/web?#");
 }

@@ -148,3 +148,25 @@ TEST_CASE("an unknown key is told it has no quota") {
                  {"X-RateLimit-Period", "60"},
                  {"X-RateLimit-Retry-After", "0"}});
 }
+
+TEST_CASE("current_use lists this window's counts by binding and forgets ended windows") {
+    rate_limiter limiter;
+    const rate_limits limited{.requests_per_minute = 10, .metrics_per_minute = 100};
+    CHECK(limiter.current_use(t0).empty());
+    limiter.admit_request("b2", limited, t0);
+    limiter.admit_request("b1", limited, t0);
+    limiter.admit_request("b1", limited, t0);
+    limiter.admit_metrics("b1", limited, 40, t0);
+    // Refused whole: not counted.
+    limiter.admit_metrics("b1", limited, 70, t0);
+    const auto use = limiter.current_use(t0 + 10s);
+    REQUIRE(use.size() == 2);
+    CHECK(use[0].binding_id == "b1");
+    CHECK(use[0].requests == 2);
+    CHECK(use[0].metrics == 40);
+    CHECK(use[1].binding_id == "b2");
+    CHECK(use[1].requests == 1);
+    CHECK(use[1].metrics == 0);
+    // The next minute starts from nothing, even before a sweep.
+    CHECK(limiter.current_use(t0 + 60s).empty());
+}

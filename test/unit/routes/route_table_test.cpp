@@ -422,3 +422,40 @@ TEST_CASE("routes_json dumps every endpoint with escaped keys") {
     CHECK(e.at("tags").as_object().at("app_name") == "test1");
     CHECK(e.at("static") == false);
 }
+
+TEST_CASE("summarize counts apps and instances and ages the registrations") {
+    route_table table;
+    CHECK(summarize(*table.publish(), t0).apps == 0);
+    CHECK_FALSE(summarize(*table.publish(), t0).newest_registration_age);
+    const app_spec a;
+    app_spec b;
+    b.name = "other";
+    b.app_id = "b758f25d-2a3b-4c5d-8e9f-de3aabcd9e15";
+    table.register_endpoint(instance(a, "10.0.0.1", 8080, "0", {"a.example.com", "a2.example.com"}),
+                            t0);
+    table.register_endpoint(instance(a, "10.0.0.2", 8080, "1", {"a.example.com"}), t0 + 20s);
+    table.register_endpoint(instance(b, "10.0.0.3", 8080, "0", {"b.example.com"}), t0 + 30s);
+    registry_message no_app;
+    no_app.host = "10.0.0.9";
+    no_app.port = 80;
+    no_app.uris = {"plain.example.com"};
+    table.register_endpoint(no_app, t0 + 5s);
+    static_route fixed;
+    fixed.uri = "static.example.com";
+    fixed.host = "127.0.0.1";
+    fixed.port = 9100;
+    table.add_static(fixed, t0 - 1h);
+
+    const route_summary s = summarize(*table.publish(), t0 + 40s);
+    CHECK(s.routes == 5);
+    CHECK(s.endpoints == 6);
+    CHECK(s.apps == 2);
+    CHECK(s.instances == 3);  // distinct addresses that carry an app_id
+    CHECK(s.static_endpoints == 1);
+    REQUIRE(s.newest_registration_age);
+    CHECK(*s.newest_registration_age == 10s);
+    // The static route (seen an hour before) is not a registration.
+    CHECK(*s.oldest_registration_age == 40s);
+    // A clock read before the last refresh shows no negative age.
+    CHECK(*summarize(*table.publish(), t0 + 25s).newest_registration_age == 0s);
+}

@@ -1,5 +1,5 @@
-// Apps module (internal): the routes_api credentials that guard /routes and /v1/sd, which both
-// list every org, space and app name of the platform; one refusal for both.
+// Apps module: the routes_api credentials that guard /routes, /v1/sd and /status, which all
+// list every org, space and app name of the platform; one refusal for all of them.
 #pragma once
 
 #include <string>
