@@ -48,44 +48,20 @@ struct stream_client {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string gateway_binary;
-    std::uint64_t events = 1'000'000;
-    double rate = 0;
-    int groups = 10;
-    std::string kind = "alert";
-    int queue_size = 1024;
+    load_settings load;
+    load.events = 1'000'000;
     std::string queue_bytes;  // bosh.queue_bytes as written in YAML ("16MiB"); "": the default
     int soak_seconds = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string_view arg = argv[i];
-        const char* value = argv[i + 1];
-        if (arg == "--gateway") {
-            gateway_binary = value;
-        } else if (arg == "--events") {
-            events = std::strtoull(value, nullptr, 10);
-        } else if (arg == "--rate") {
-            rate = std::strtod(value, nullptr);
-        } else if (arg == "--groups") {
-            groups = std::atoi(value);
-        } else if (arg == "--kind") {
-            kind = value;
-        } else if (arg == "--queue-size") {
-            queue_size = std::atoi(value);
-        } else if (arg == "--queue-bytes") {
-            queue_bytes = value;
-        } else if (arg == "--soak-seconds") {
-            soak_seconds = std::atoi(value);
-        } else {
-            std::cerr << "unknown argument " << arg << "\n";
-            return 2;
-        }
-    }
-    if (gateway_binary.empty()) {
-        std::cerr << "usage: bosh_events_driver --gateway PATH [--events N] [--rate R] "
+    flag_table flags = load_flags(load);
+    flags.emplace_back("--queue-bytes", [&](const char* v) { queue_bytes = v; });
+    flags.emplace_back("--soak-seconds", [&](const char* v) { soak_seconds = std::atoi(v); });
+    if (!parse_flags(argc, argv, flags, load,
+                     "usage: bosh_events_driver --gateway PATH [--events N] [--rate R] "
                      "[--groups G] [--kind alert|heartbeat] [--queue-size Q] [--queue-bytes B] "
-                     "[--soak-seconds S]\n";
+                     "[--soak-seconds S]")) {
         return 2;
     }
+    auto& [gateway_binary, events, rate, groups, kind, queue_size] = load;
     ::signal(SIGPIPE, SIG_IGN);
 
     std::uint16_t uaa_port = 0;

@@ -147,40 +147,18 @@ void run_subscriber(subscriber& sub, std::uint16_t port, SSL_CTX* tls) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string gateway_binary;
-    std::uint64_t events = 300'000;
-    double rate = 100'000;
-    int groups = 10;
-    std::string kind = "alert";
-    int queue_size = 1024;
+    load_settings load;
+    load.events = 300'000;
+    load.rate = 100'000;
     int idle_streams = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string_view arg = argv[i];
-        const char* value = argv[i + 1];
-        if (arg == "--gateway") {
-            gateway_binary = value;
-        } else if (arg == "--events") {
-            events = std::strtoull(value, nullptr, 10);
-        } else if (arg == "--rate") {
-            rate = std::strtod(value, nullptr);
-        } else if (arg == "--groups") {
-            groups = std::atoi(value);
-        } else if (arg == "--kind") {
-            kind = value;
-        } else if (arg == "--queue-size") {
-            queue_size = std::atoi(value);
-        } else if (arg == "--idle-streams") {
-            idle_streams = std::atoi(value);
-        } else {
-            std::cerr << "unknown argument " << arg << "\n";
-            return 2;
-        }
-    }
-    if (gateway_binary.empty()) {
-        std::cerr << "usage: bosh_grpc_driver --gateway PATH [--events N] [--rate R] [--groups G] "
-                     "[--kind alert|heartbeat] [--queue-size Q] [--idle-streams I]\n";
+    flag_table flags = load_flags(load);
+    flags.emplace_back("--idle-streams", [&](const char* v) { idle_streams = std::atoi(v); });
+    if (!parse_flags(argc, argv, flags, load,
+                     "usage: bosh_grpc_driver --gateway PATH [--events N] [--rate R] [--groups G] "
+                     "[--kind alert|heartbeat] [--queue-size Q] [--idle-streams I]")) {
         return 2;
     }
+    auto& [gateway_binary, events, rate, groups, kind, queue_size] = load;
     ::signal(SIGPIPE, SIG_IGN);
 
     char dir_template[] = "/tmp/mgw-grpc-bench-XXXXXX";

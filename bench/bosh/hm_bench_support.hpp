@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sstream>
@@ -21,6 +23,7 @@
 #include <sys/types.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace mgw::bench::hm {
 
@@ -253,6 +256,55 @@ inline pid_t start_plugin(const std::string& binary, std::uint16_t ingest_port, 
     ::close(pipe_fds[0]);
     plugin_stdin = pipe_fds[1];
     return pid;
+}
+
+// The command line both drivers share: the gateway binary and the HM load (events, rate,
+// subscription groups, event kind, per-subscription queue size); each driver adds its own flags.
+struct load_settings {
+    std::string gateway_binary;
+    std::uint64_t events = 0;
+    double rate = 0;
+    int groups = 10;
+    std::string kind = "alert";
+    int queue_size = 1024;
+};
+
+// "--name value": the setter of each name a driver accepts.
+using flag_table = std::vector<std::pair<std::string_view, std::function<void(const char*)>>>;
+
+inline flag_table load_flags(load_settings& s) {
+    return {{"--gateway", [&s](const char* v) { s.gateway_binary = v; }},
+            {"--events", [&s](const char* v) { s.events = std::strtoull(v, nullptr, 10); }},
+            {"--rate", [&s](const char* v) { s.rate = std::strtod(v, nullptr); }},
+            {"--groups", [&s](const char* v) { s.groups = std::atoi(v); }},
+            {"--kind", [&s](const char* v) { s.kind = v; }},
+            {"--queue-size", [&s](const char* v) { s.queue_size = std::atoi(v); }}};
+}
+
+// Applies argv's "--name value" pairs; false after naming the first unknown one, or when
+// the gateway binary is missing (then `usage` is printed).
+inline bool parse_flags(int argc, char** argv, const flag_table& flags,
+                        const load_settings& settings, std::string_view usage) {
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string_view arg = argv[i];
+        bool known = false;
+        for (const auto& [name, set] : flags) {
+            if (arg == name) {
+                set(argv[i + 1]);
+                known = true;
+                break;
+            }
+        }
+        if (!known) {
+            std::cerr << "unknown argument " << arg << "\n";
+            return false;
+        }
+    }
+    if (settings.gateway_binary.empty()) {
+        std::cerr << usage << "\n";
+        return false;
+    }
+    return true;
 }
 
 }  // namespace mgw::bench::hm
