@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <mgw/exposition/content_type.hpp>
 #include <mgw/exposition/writer.hpp>
 
 namespace mgw::apps {
@@ -45,6 +46,22 @@ bool prepared_contribution::prepare(const contributed_exposition& source,
                           .value_has_escapes = escaped.size() != value.size()});
     }
     ok = true;
+    return true;
+}
+
+bool read_instance_body(std::string_view body, std::string_view content_type,
+                        exposition::parsed_exposition& out, exposition::leniency_report& repairs,
+                        instance_outcome& outcome, exposition::parse_error& error) {
+    if (!exposition::read_lenient(body, exposition::format_from_content_type(content_type), out,
+                                  error, repairs, {},
+                                  exposition::label_storage::raw_when_canonical)) {
+        out.clear();
+        outcome.reason = "parse_error";
+        return false;
+    }
+    outcome.up = true;
+    outcome.samples = out.samples.size();
+    outcome.samples_dropped = repairs.samples_dropped();
     return true;
 }
 

@@ -309,14 +309,8 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         bodies[i] = std::move(result.body);
         leases[i] = std::move(result.lease);
         exposition::parse_error parse_error;
-        const auto input_format = exposition::format_from_content_type(result.content_type);
-        // Read as Prometheus would ingest it (repeated families joined...), repaired so the
-        // answer stays valid. Raw label blocks: a million series are held until the merge.
-        if (!exposition::read_lenient(bodies[i], input_format, expositions[i], parse_error,
-                                      repairs[i], {},
-                                      exposition::label_storage::raw_when_canonical)) {
-            expositions[i].clear();
-            outcomes[i].reason = "parse_error";
+        if (!read_instance_body(bodies[i], result.content_type, expositions[i], repairs[i],
+                                outcomes[i], parse_error)) {
             metrics_->parse_errors.Increment();
             log_.debug("instance body rejected", {{"instance", plan.endpoints[i]->address},
                                                   {"error", parse_error.message()}});
@@ -324,14 +318,12 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         }
         if (!leases[i].grow(parsed_bytes(expositions[i]))) {
             memory_refused = true;
+            outcomes[i].up = false;  // the 503 tells nothing of it
             expositions[i] = {};
             release(bodies[i]);
             leases[i].reset();
             return;
         }
-        outcomes[i].up = true;
-        outcomes[i].samples = expositions[i].samples.size();
-        outcomes[i].samples_dropped = repairs[i].samples_dropped();
         metrics_->count(repairs[i]);
         if (!repairs[i].empty() && log_.enabled(core::log_level::debug)) {
             log_.debug("instance body repaired",

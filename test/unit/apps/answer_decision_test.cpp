@@ -180,8 +180,7 @@ TEST_CASE("the merged answer for a fixed fleet, pushes and failures, byte for by
                                "http_requests_total{path=\"/b\"} 4\n",
                                125ms),
                        fetched("this is { no exposition\n", 2ms)};
-    // What the shell does with each body as it arrives (see parse_body in
-    // app_metrics_service.cpp): read leniently, up when it parsed.
+    // Each body read as the shell reads it as soon as it arrives.
     std::array<std::string, 4> bodies;
     std::array<exposition::parsed_exposition, 4> expositions;
     for (std::size_t i = 0; i < results.size(); ++i) {
@@ -191,16 +190,11 @@ TEST_CASE("the merged answer for a fixed fleet, pushes and failures, byte for by
         bodies[i] = std::move(results[i].body);
         exposition::parse_error error;
         exposition::leniency_report repairs;
-        if (exposition::read_lenient(bodies[i], exposition::format::prometheus_text, expositions[i],
-                                     error, repairs, {},
-                                     exposition::label_storage::raw_when_canonical)) {
-            f.outcomes[i].up = true;
-            f.outcomes[i].samples = expositions[i].samples.size();
-        } else {
-            expositions[i].clear();
-            f.outcomes[i].reason = "parse_error";
-        }
+        CHECK(read_instance_body(bodies[i], results[i].content_type, expositions[i], repairs,
+                                 f.outcomes[i], error) == (i != 3));
     }
+    CHECK(f.outcomes[3].reason == "parse_error");
+    CHECK(expositions[3].samples.empty());
     // Two pushed contributions (one with a label to escape) and one that cannot be read; the
     // parsed contributions point into what the sources handed over.
     const std::vector<contributed_exposition> contributed{
@@ -348,4 +342,20 @@ TEST_CASE("the merged answer for a fixed fleet, pushes and failures, byte for by
     }
     by_text.add_source(reparsed);
     CHECK(by_text.write_all({.output = exposition::format::prometheus_text}) == expected);
+}
+
+TEST_CASE("an instance body is read leniently and counts what the repair dropped") {
+    fleet<1> f;
+    // The second TYPE of a family already typed otherwise is left out, its sample dropped.
+    const std::string body = "# TYPE a counter\na_total 1\n# TYPE a gauge\na 2\nb 3\n";
+    exposition::parsed_exposition parsed;
+    exposition::leniency_report repairs;
+    exposition::parse_error error;
+    REQUIRE(read_instance_body(body, "text/plain; version=0.0.4", parsed, repairs, f.outcomes[0],
+                               error));
+    CHECK(f.outcomes[0].up);
+    CHECK(f.outcomes[0].samples == parsed.samples.size());
+    CHECK(f.outcomes[0].samples_dropped == repairs.samples_dropped());
+    CHECK(f.outcomes[0].samples_dropped >= 1);
+    CHECK(f.outcomes[0].reason.empty());
 }
