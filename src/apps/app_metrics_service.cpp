@@ -1,5 +1,5 @@
-// The merged app endpoint: resolve → fan out → parse → merge → stream, with Promfetcher's status
-// codes and the per-instance synthetic series.
+// The merged app endpoint's I/O shell: plan (pure) → fan out to instances and sources → decide
+// (pure) → merge → stream, with Promfetcher's status codes and the per-instance synthetic series.
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -19,18 +19,14 @@
 #include <prometheus/registry.h>
 
 #include <mgw/apps/app_metrics_service.hpp>
-#include <mgw/apps/app_request.hpp>
-#include <mgw/apps/instance_labels.hpp>
 #include <mgw/core/memory_budget.hpp>
 #include <mgw/exposition/content_type.hpp>
 #include <mgw/exposition/parser.hpp>
 #include <mgw/exposition/writer.hpp>
 #include <mgw/http/memory_refusal.hpp>
-#include <mgw/routes/identifier.hpp>
-#include <mgw/routes/route_snapshot.hpp>
-#include <mgw/scrape/request_headers.hpp>
-#include <mgw/text/uuid.hpp>
 
+#include "answer_decision.hpp"
+#include "fetch_plan.hpp"
 #include "scrape_report.hpp"
 
 namespace mgw::apps {
@@ -46,56 +42,15 @@ void plain_text(http::response& response, int status, std::string body) {
     response.body(std::move(body));
 }
 
-// The request line's path, still percent-encoded: Promfetcher unescapes the identifier itself.
-std::string_view raw_path(std::string_view target) {
-    return target.substr(0, target.find('?'));
-}
-
-bool is_client_error(const scrape::scrape_result& result) {
-    return result.error == scrape::scrape_error::http_status && result.status >= 400 &&
-           result.status < 500;
-}
-
-std::string not_found_body(std::string_view identifier) {
-    return fmt::format("404 Cannot found app with id or path {}\n", identifier);
-}
-
 // Which source a merger index names, for logs: an instance's address, a pushed or connected
-// source, or the gateway's own per-instance report.
-std::string_view describe_source(std::size_t source, const std::vector<std::size_t>& instances,
-                                 const routes::endpoint_list& endpoints,
-                                 std::size_t contributions) {
-    if (source < instances.size()) {
-        return endpoints[instances[source]]->address;
+// source, or the gateway's own per-instance report (add_merge_sources' order).
+std::string_view describe_source(std::size_t source, const answer_decision& decision,
+                                 const routes::endpoint_list& endpoints) {
+    if (source < decision.instances.size()) {
+        return endpoints[decision.instances[source]]->address;
     }
-    return source < instances.size() + contributions ? "app source" : "scrape report";
-}
-
-// The time instances get: the configured timeout, lowered by the scraper's own timeout header,
-// and never past the HTTP request's deadline (the merge still has to be written).
-clock::time_point scrape_deadline(const http::request_context& request,
-                                  std::chrono::milliseconds configured) {
-    const auto timeout =
-        scrape::scrape_timeout(configured, request.header("X-Prometheus-Scrape-Timeout-Seconds"));
-    const auto deadline = clock::now() + timeout;
-    const auto request_deadline = request.deadline() - scrape::scrape_timeout_margin;
-    return std::min(deadline, request_deadline);
-}
-
-// The tags of the first instance of each distinct app_id, in instance order: what external
-// exporters are asked about, once per app (Promfetcher's mapTagsRoute).
-std::vector<const std::map<std::string, std::string>*> distinct_apps(
-    const routes::endpoint_list& endpoints) {
-    std::vector<const std::map<std::string, std::string>*> apps;
-    std::vector<std::string_view> seen;
-    for (const routes::endpoint_ptr& endpoint : endpoints) {
-        const std::string_view app_id = endpoint->tag("app_id");
-        if (std::find(seen.begin(), seen.end(), app_id) == seen.end()) {
-            seen.push_back(app_id);
-            apps.push_back(&endpoint->tags);
-        }
-    }
-    return apps;
+    return source < decision.instances.size() + decision.contributions.size() ? "app source"
+                                                                              : "scrape report";
 }
 
 // What a parsed exposition holds beside its body, and what the merger keeps per family of it:
@@ -217,33 +172,6 @@ struct app_metrics_service::metrics {
     }
 };
 
-// A source's contribution prepared for the merger: parsed, its labels escaped once. The
-// merger keeps views into it, so it never moves once prepared.
-struct app_metrics_service::contribution {
-    exposition::parsed_exposition parsed;
-    std::vector<std::string> escaped_values;
-    std::vector<exposition::label> labels;
-
-    bool prepare(const contributed_exposition& source, exposition::parse_error& error,
-                 exposition::leniency_report& report) {
-        if (!exposition::read_lenient(source.body, source.format, parsed, error, report, {},
-                                      exposition::label_storage::raw_when_canonical)) {
-            return false;
-        }
-        escaped_values.reserve(source.labels.size());
-        labels.reserve(source.labels.size());
-        for (const auto& [name, value] : source.labels) {
-            std::string& escaped = escaped_values.emplace_back();
-            exposition::append_escaped_label_value(escaped, value);
-            labels.push_back({.name = name,
-                              .value = escaped,
-                              .name_was_quoted = false,
-                              .value_has_escapes = escaped.size() != value.size()});
-        }
-        return true;
-    }
-};
-
 app_metrics_service::app_metrics_service(const routes::route_table& table, scrape::scraper& scraper,
                                          app_metrics_options options, core::logger& log,
                                          prometheus::Registry& registry)
@@ -330,64 +258,19 @@ void app_metrics_service::register_routes(http::router& router) {
     }
 }
 
-std::string app_metrics_service::instance_metric_path(const app_request& app,
-                                                      std::string_view app_guid) const {
-    if (app.metric_path_given || !metric_path_lookup_ || app_guid.empty()) {
-        return app.metric_path;
-    }
-    const std::optional<std::string> registered = metric_path_lookup_(app_guid);
-    if (!registered) {
-        return app.metric_path;
-    }
-    // The broker validated it at bind time; normalised again because a bad path here would
-    // make the gateway a client of another host.
-    return normalise_metric_path(*registered).value_or(app.metric_path);
-}
-
 boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& request,
                                                          http::response& response) {
-    const auto parsed_request = parse_app_request(raw_path(request.target()), request.query());
-    if (const auto* error = std::get_if<app_request_error>(&parsed_request)) {
+    // 1. The fetch plan: pure (fetch_plan.hpp).
+    auto planned =
+        plan_fetch(request, *table_.snapshot(), options_, metric_path_lookup_, clock::now());
+    if (const auto* error = std::get_if<app_request_error>(&planned)) {
         plain_text(response, error->status, error->body);
         co_return;
     }
-    const app_request& app = std::get<app_request>(parsed_request);
-
-    const auto snapshot = table_.snapshot();
-    routes::endpoint_list endpoints = snapshot->resolve(app.identifier);
-    const std::string shown = routes::path_unescape(app.identifier).value_or(app.identifier);
-    if (endpoints.empty() && sources_.empty()) {
-        plain_text(response, 404, not_found_body(shown));
+    const fetch_plan& plan = std::get<fetch_plan>(planned);
+    if (plan.endpoints.empty() && sources_.empty()) {
+        plain_text(response, 404, not_found_body(plan.shown));
         co_return;
-    }
-    routes::order_instances(endpoints);
-    const routes::endpoint* first = endpoints.empty() ? nullptr : &*endpoints.front();
-    const std::vector<const std::map<std::string, std::string>*> apps = distinct_apps(endpoints);
-    // Sources compare GUIDs in the canonical spelling, also for an app only they know.
-    const std::string_view known_guid = first != nullptr ? first->tag("app_id") : shown;
-    const std::string app_guid =
-        text::canonical_uuid(known_guid).value_or(first != nullptr ? std::string(known_guid) : "");
-    const app_query query{.identifier = shown,
-                          .app_guid = app_guid,
-                          .tags = first != nullptr ? &first->tags : nullptr,
-                          .apps = apps};
-    const std::string metric_path = instance_metric_path(app, query.app_guid);
-
-    std::vector<scrape::scrape_target> targets(endpoints.size());
-    for (std::size_t i = 0; i < endpoints.size(); ++i) {
-        const routes::endpoint& endpoint = *endpoints[i];
-        targets[i] = {.host = endpoint.host,
-                      .port = endpoint.port,
-                      .tls = endpoint.tls,
-                      .server_name = endpoint.server_cert_domain_san,
-                      .path = metric_path};
-    }
-
-    scrape::header_list client_headers;
-    for (const std::string& name : options_.forward_headers) {
-        if (const auto value = request.header(name)) {
-            client_headers.emplace_back(name, std::string(*value));
-        }
     }
     // The answer's chunk buffers (and their gzip form) are leased before anything is fetched,
     // so a merge that could not be written does not start.
@@ -401,31 +284,20 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         }
         answer_lease = std::move(*lease);
     }
-    const clock::time_point deadline = scrape_deadline(request, options_.scrape_timeout);
-    const scrape::scrape_request_options scrape_options{
-        .deadline = deadline,
-        .headers = scrape::select_forward_headers(client_headers, options_.forward_headers),
-        .accept = std::string(app.api_version == 1 ? exposition::promfetcher_v1_accept
-                                                   : exposition::promfetcher_v2_accept),
-        .max_body_bytes = options_.max_body_bytes,
-        .accept_gzip = true,
-        .memory = memory_};
 
-    // Each body is parsed on its instance's strand as soon as it arrives, so parsing runs on
-    // every I/O thread and overlaps the fetches still in flight. Bodies move into `bodies`
-    // (sized once, never reallocated) because the parsed views point into them.
-    const std::size_t count = targets.size();
+    // 2. The fan-out: the only I/O before the answer. Each body is parsed on its instance's
+    // strand as soon as it arrives, so parsing runs on every I/O thread and overlaps the fetches
+    // still in flight. Bodies move into `bodies` (sized once, never reallocated) because the
+    // parsed views point into them; each body's lease grows by its parsed series.
+    const std::size_t count = plan.targets.size();
     std::vector<std::string> bodies(count);
-    // Each body's lease, grown by its parsed series: the merge holds nothing it did not lease.
     std::vector<core::memory_lease> leases(count);
     std::atomic<bool> memory_refused{false};
     std::vector<exposition::parsed_exposition> expositions(count);
-    std::vector<instance_labels> labels(count);
     std::vector<instance_outcome> outcomes(count);
     std::vector<exposition::leniency_report> repairs(count);
     for (std::size_t i = 0; i < count; ++i) {
-        labels[i].assign(*endpoints[i]);
-        outcomes[i].labels = &labels[i];
+        outcomes[i].labels = &plan.labels[i];
     }
     auto parse_body = [&](std::size_t i, scrape::scrape_result& result) {
         if (result.error == scrape::scrape_error::memory) {
@@ -437,43 +309,44 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         bodies[i] = std::move(result.body);
         leases[i] = std::move(result.lease);
         exposition::parse_error parse_error;
-        const auto input_format = exposition::format_from_content_type(result.content_type);
-        // Read as Prometheus would ingest it (repeated families joined...), repaired so the
-        // answer stays valid. Raw label blocks: a million series are held until the merge.
-        if (!exposition::read_lenient(bodies[i], input_format, expositions[i], parse_error,
-                                      repairs[i], {},
-                                      exposition::label_storage::raw_when_canonical)) {
-            expositions[i].clear();
-            outcomes[i].reason = "parse_error";
+        if (!read_instance_body(bodies[i], result.content_type, expositions[i], repairs[i],
+                                outcomes[i], parse_error)) {
             metrics_->parse_errors.Increment();
-            log_.debug("instance body rejected",
-                       {{"instance", endpoints[i]->address}, {"error", parse_error.message()}});
+            log_.debug("instance body rejected", {{"instance", plan.endpoints[i]->address},
+                                                  {"error", parse_error.message()}});
             return;
         }
         if (!leases[i].grow(parsed_bytes(expositions[i]))) {
             memory_refused = true;
+            outcomes[i].up = false;  // the 503 tells nothing of it
             expositions[i] = {};
             release(bodies[i]);
             leases[i].reset();
             return;
         }
-        outcomes[i].up = true;
-        outcomes[i].samples = expositions[i].samples.size();
-        outcomes[i].samples_dropped = repairs[i].samples_dropped();
         metrics_->count(repairs[i]);
         if (!repairs[i].empty() && log_.enabled(core::log_level::debug)) {
             log_.debug("instance body repaired",
-                       {{"instance", endpoints[i]->address},
+                       {{"instance", plan.endpoints[i]->address},
                         {"first_change", exposition::leniency_report::describe(
                                              repairs[i].notes().front(), bodies[i])}});
         }
     };
+    const scrape::scrape_request_options scrape_options{.deadline = plan.deadline,
+                                                        .headers = plan.headers,
+                                                        .accept = plan.accept,
+                                                        .max_body_bytes = options_.max_body_bytes,
+                                                        .accept_gzip = true,
+                                                        .memory = memory_};
+    const app_query query = plan.query();
     const clock::time_point fan_out_start = clock::now();
     auto [results, contributed] =
-        co_await (scraper_.scrape_all(targets, scrape_options, parse_body) &&
-                  collect_sources(query, deadline, app.only_app_metrics));
+        co_await (scraper_.scrape_all(plan.targets, scrape_options, parse_body) &&
+                  collect_sources(query, plan.deadline, plan.app.only_app_metrics));
     const clock::duration fan_out = clock::now() - fan_out_start;
-    // What the sources handed over is held as long as the instances' bodies.
+
+    // What the sources handed over is held as long as the instances' bodies, and read like
+    // them unless the ceiling already refused this merge.
     core::memory_lease contributed_lease;
     if (memory_ != nullptr) {
         contributed_lease = memory_->empty_lease(core::memory_use::scrape_bodies);
@@ -485,61 +358,8 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
             memory_refused = true;
         }
     }
-    if (memory_refused) {
-        // Everything this merge held goes back now; the client may retry once others are done.
-        log_.debug("merge refused by the memory ceiling", {{"app", shown}});
-        http::answer_memory_refusal(response, "the instance bodies of this merge");
-        co_return;
-    }
-    if (endpoints.empty() && contributed.empty()) {
-        plain_text(response, 404, not_found_body(shown));
-        co_return;
-    }
-    // Each instance's outcome, before the answer is decided: the 406 and the merge both tell it
-    // (the scrape report, the status console's record).
-    for (std::size_t i = 0; i < count; ++i) {
-        const scrape::scrape_result& result = results[i];
-        instance_outcome& outcome = outcomes[i];
-        outcome.duration_seconds = std::chrono::duration<double>(result.duration).count();
-        if (!result.ok()) {
-            outcome.reason = failure_reason(result);
-            log_.debug("instance scrape failed", {{"instance", endpoints[i]->address},
-                                                  {"app_id", endpoints[i]->tag("app_id")},
-                                                  {"error", scrape::to_string(result.error)},
-                                                  {"reason", result.reason}});
-        }
-    }
-
-    if (!endpoints.empty() && contributed.empty() &&
-        std::all_of(results.begin(), results.end(), is_client_error)) {
-        history_.record(scrape_record(shown, app_guid, first, outcomes, 0, fan_out, 406));
-        // Promfetcher's wording, naming the app by its org/space/app tags.
-        plain_text(
-            response, 406,
-            fmt::format("406 Cannot found endpoint '{}' for app with id or path "
-                        "'{}/{}/{} (status code {})', please create one\n",
-                        metric_path, first->tag("organization_name"), first->tag("space_name"),
-                        first->tag("app_name"), results.front().status));
-        co_return;
-    }
-
-    exposition::merger merger({.collisions = options_.collisions});
-    std::vector<std::size_t> source_instance;  // merger source index -> instance index
-    source_instance.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        const instance_outcome& outcome = outcomes[i];
-        if (outcome.up) {
-            merger.add_source(expositions[i], labels[i].labels());
-            source_instance.push_back(i);
-            metrics_->fetch_success.Add(promfetch_labels(*endpoints[i], false)).Increment();
-        } else {
-            metrics_->fetch_failed.Add(promfetch_labels(*endpoints[i], true)).Increment();
-        }
-    }
-    // Pushed and connected series follow the instances', before the per-instance report.
-    std::vector<contribution> contributions(contributed.size());
-    std::size_t contribution_sources = 0;
-    for (std::size_t i = 0; i < contributed.size(); ++i) {
+    std::vector<prepared_contribution> contributions(memory_refused ? 0 : contributed.size());
+    for (std::size_t i = 0; i < contributions.size(); ++i) {
         exposition::parse_error contribution_error;
         exposition::leniency_report contribution_repairs;
         const bool prepared =
@@ -548,33 +368,67 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         if (!prepared) {
             metrics_->source_errors.Increment();
             log_.error("app source contribution not parsable",
-                       {{"app", shown}, {"error", contribution_error.message()}});
+                       {{"app", plan.shown}, {"error", contribution_error.message()}});
             continue;
         }
         if (!contributed_lease.grow(parsed_bytes(contributions[i].parsed))) {
+            memory_refused = true;
+            break;
+        }
+    }
+
+    // 3. The answer decision: pure (answer_decision.hpp).
+    settle_outcomes(results, outcomes);
+    const answer_decision decision = decide_answer({.shown = plan.shown,
+                                                    .metric_path = plan.metric_path,
+                                                    .first = plan.first(),
+                                                    .results = results,
+                                                    .outcomes = outcomes,
+                                                    .contributions = contributions,
+                                                    .memory_refused = memory_refused});
+    switch (decision.kind) {
+        case answer_kind::memory_refused:
+            // Everything this merge held goes back now; the client may retry once others are done.
+            log_.debug("merge refused by the memory ceiling", {{"app", plan.shown}});
             http::answer_memory_refusal(response, "the instance bodies of this merge");
             co_return;
-        }
-        merger.add_source(contributions[i].parsed, contributions[i].labels);
-        ++contribution_sources;
+        case answer_kind::not_found:
+            plain_text(response, 404, decision.body);
+            co_return;
+        case answer_kind::not_acceptable:
+        case answer_kind::merge:
+            break;
     }
-    if (endpoints.empty() && contribution_sources == 0) {
-        plain_text(response, 404, not_found_body(shown));
+    for (std::size_t i = 0; i < count; ++i) {
+        if (!results[i].ok()) {
+            log_.debug("instance scrape failed", {{"instance", plan.endpoints[i]->address},
+                                                  {"app_id", plan.endpoints[i]->tag("app_id")},
+                                                  {"error", scrape::to_string(results[i].error)},
+                                                  {"reason", results[i].reason}});
+        }
+    }
+    // The status console's record is taken where the status is known.
+    history_.record(scrape_record(plan.shown, plan.app_guid, plan.first(), outcomes,
+                                  decision.contributions.size(), fan_out, decision.status));
+    if (decision.kind == answer_kind::not_acceptable) {
+        plain_text(response, decision.status, decision.body);
         co_return;
     }
-    history_.record(
-        scrape_record(shown, app_guid, first, outcomes, contribution_sources, fan_out, 200));
-    // Promfetcher's error series stay in /only-app-metrics (it keeps them there too); the
-    // gateway's own mgw_scrape_* series are not the app's.
-    const std::string report_text = render_scrape_report(
-        outcomes, app.only_app_metrics ? report_series::promfetcher : report_series::all);
-    exposition::parsed_exposition report;
-    exposition::parse_error report_error;
-    if (exposition::parse(report_text, exposition::format::prometheus_text, report, report_error)) {
-        merger.add_source(report);
-    } else {
-        log_.error("scrape report not parsable", {{"error", report_error.message()}});
+    for (std::size_t i = 0; i < count; ++i) {
+        if (outcomes[i].up) {
+            metrics_->fetch_success.Add(promfetch_labels(*plan.endpoints[i], false)).Increment();
+        } else {
+            metrics_->fetch_failed.Add(promfetch_labels(*plan.endpoints[i], true)).Increment();
+        }
     }
+
+    // 4. The merge and the stream. Promfetcher's error series stay in /only-app-metrics (it
+    // keeps them there too); the gateway's own mgw_scrape_* series are not the app's.
+    scrape_report report;
+    report.build(outcomes,
+                 plan.app.only_app_metrics ? report_series::promfetcher : report_series::all);
+    exposition::merger merger({.collisions = options_.collisions});
+    add_merge_sources(merger, decision, expositions, plan.labels, contributions, report);
 
     const auto negotiated = exposition::negotiate(request.header("Accept").value_or(""));
     merger.start({.output = negotiated.output, .utf8_names = negotiated.utf8_names});
@@ -584,8 +438,7 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         log_.debug(
             "family type conflict",
             {{"family", conflict.family},
-             {"instance",
-              describe_source(conflict.source, source_instance, endpoints, contribution_sources)},
+             {"instance", describe_source(conflict.source, decision, plan.endpoints)},
              {"expected",
               exposition::type_keyword(conflict.expected, exposition::format::openmetrics)},
              {"found", exposition::type_keyword(conflict.found, exposition::format::openmetrics)}});

@@ -83,22 +83,22 @@ std::optional<std::string> normalise_metric_path(std::string_view metric_path) {
 }
 
 std::variant<app_request, app_request_error> parse_app_request(
-    std::string_view raw_path, const std::vector<std::pair<std::string, std::string>>& query) {
+    std::string_view path, const std::vector<std::pair<std::string, std::string>>& query) {
     const app_request_error not_found{404, "404 page not found\n"};
     // "/v<N>/apps/<rest>"
-    if (!raw_path.starts_with("/v")) {
+    if (!path.starts_with("/v")) {
         return not_found;
     }
-    const std::size_t slash = raw_path.find('/', 2);
+    const std::size_t slash = path.find('/', 2);
     if (slash == std::string_view::npos || slash == 2) {
         return not_found;
     }
-    const std::string_view version = raw_path.substr(2, slash - 2);
+    const std::string_view version = path.substr(2, slash - 2);
     if (!std::all_of(version.begin(), version.end(),
                      [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; })) {
         return not_found;
     }
-    std::string_view rest = raw_path.substr(slash);
+    std::string_view rest = path.substr(slash);
     if (!rest.starts_with("/apps/")) {
         return not_found;
     }
@@ -109,6 +109,7 @@ std::variant<app_request, app_request_error> parse_app_request(
     std::string_view identifier;
     if (rest == metrics_suffix || rest == only_app_suffix) {
         request.only_app_metrics = rest == only_app_suffix;
+        request.identifier_in_query = true;
         identifier = query_value(query, "app").value_or("");
         if (identifier.empty()) {
             identifier = query_value(query, "route_url").value_or("");

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include <mgw/apps/instance_labels.hpp>
+#include <mgw/exposition/model.hpp>
 #include <mgw/scrape/result.hpp>
 
 namespace mgw::apps {
@@ -35,6 +36,29 @@ enum class report_series {
 
 std::string render_scrape_report(std::span<const instance_outcome> outcomes,
                                  report_series series = report_series::all);
+
+// The same report built directly as the exposition model the merger takes: no text rendered and
+// parsed again. Merging it gives byte for byte what merging the parsed render_scrape_report
+// gives (test/unit/apps/scrape_report_test.cpp). Its views point into the outcomes' labels and
+// reasons, which must outlive it, and into its own value texts: it never moves once built.
+class scrape_report {
+  public:
+    scrape_report() = default;
+    scrape_report(const scrape_report&) = delete;
+    scrape_report& operator=(const scrape_report&) = delete;
+
+    void build(std::span<const instance_outcome> outcomes,
+               report_series series = report_series::all);
+    const exposition::parsed_exposition& model() const { return model_; }
+
+  private:
+    void add_family(std::string_view name, std::string_view help);
+    void add_sample(const instance_outcome& outcome, std::string_view value_text, double value,
+                    std::string_view reason = {});
+
+    exposition::parsed_exposition model_;
+    std::string values_;  // the samples' value texts, reserved once so that views stay valid
+};
 
 // The `reason` label of a failed fetch: the error class, or `status_<code>` for HTTP errors.
 // Bounded: a dozen classes and the HTTP status codes. Points into `result` or static text.

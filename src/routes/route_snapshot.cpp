@@ -38,8 +38,10 @@ void order_instances(endpoint_list& endpoints) {
 
 endpoint_list route_snapshot::resolve(std::string_view identifier) const {
     const std::optional<std::string> unescaped = path_unescape(identifier);
-    const std::string id = unescaped ? *unescaped : std::string(identifier);
+    return resolve_unescaped(unescaped ? std::string_view(*unescaped) : identifier);
+}
 
+endpoint_list route_snapshot::resolve_unescaped(std::string_view id) const {
     std::vector<std::string_view> parts;
     std::string_view rest = id;
     for (;;) {

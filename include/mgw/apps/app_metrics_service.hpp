@@ -72,6 +72,9 @@ class app_metrics_service {
     // `metric_path=` still wins. Call before serving.
     void set_metric_path_lookup(metric_path_lookup lookup);
 
+    // A thin coroutine over pure steps: the fetch plan (src/apps/fetch_plan.hpp), the fan-out
+    // to instances and sources, the answer decision and the merger's inputs
+    // (src/apps/answer_decision.hpp), then the negotiated, streamed merge.
     boost::asio::awaitable<void> handle(http::request_context& request, http::response& response);
 
     // The last scrape of the most recently scraped apps (at most
@@ -81,9 +84,7 @@ class app_metrics_service {
 
   private:
     struct metrics;
-    struct contribution;
 
-    std::string instance_metric_path(const app_request& app, std::string_view app_guid) const;
     // Every source in parallel, or only those of series_origin::app for /only-app-metrics;
     // their contributions in the order the sources were added.
     boost::asio::awaitable<std::vector<contributed_exposition>> collect_sources(

@@ -12,8 +12,12 @@
 namespace mgw::apps {
 
 struct app_request {
-    int api_version = 2;      // 1: instances get Promfetcher's v1 Accept (OpenMetrics first)
-    std::string identifier;   // raw: org/space/app, app GUID or route (resolved by routes/)
+    int api_version = 2;     // 1: instances get Promfetcher's v1 Accept (OpenMetrics first)
+    std::string identifier;  // as given: org/space/app, app GUID or route (resolved by routes/)
+    // The identifier came from the `app` or `route_url` query parameter: http/ decoded it as a
+    // query value, and Promfetcher path-unescapes it once more. One taken from a path that
+    // http/ decoded is unescaped already.
+    bool identifier_in_query = false;
     std::string metric_path;  // path (and query) requested from every instance
     // metric_path came from the query; otherwise it is the default `/metrics`, which a path the
     // app registered through the service broker replaces.
@@ -26,14 +30,15 @@ struct app_request_error {
     std::string body;
 };
 
-// Parses `/v{N}/apps/...` (`raw_path` still percent-encoded, as on the request line) with its
-// decoded query parameters. Forms: `/vN/apps/{identifier}/metrics`,
+// Parses `/v{N}/apps/...` with its decoded query parameters. The gateway passes the path http/
+// decoded; a still percent-encoded path is read the same way (its identifier then needs one
+// unescape, as routes::route_snapshot::resolve does). Forms: `/vN/apps/{identifier}/metrics`,
 // `/vN/apps/{identifier}/only-app-metrics`, `/vN/apps/metrics?app=...|route_url=...` and
 // `/vN/apps/only-app-metrics?...`. The identifier may contain slashes and may be wrapped in
 // double quotes (`?app="org/space/app"`, as Promfetcher's README shows). Errors: 404 for a
 // path of no known form, 400 without an identifier or with a `metric_path` that is not a path.
 std::variant<app_request, app_request_error> parse_app_request(
-    std::string_view raw_path, const std::vector<std::pair<std::string, std::string>>& query);
+    std::string_view path, const std::vector<std::pair<std::string, std::string>>& query);
 
 // `metric_path` as sent to instances: trimmed, `/metrics` when empty, a leading `/` added.
 // nullopt when it is not a plain path: a scheme (`http://...`), an authority (`//host/...`),

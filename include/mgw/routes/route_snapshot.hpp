@@ -31,6 +31,8 @@ class route_snapshot {
     //  - else a UUID in any form uuid.Parse accepts: find_app_id(its canonical form);
     //  - else a route: find_route(identifier).
     endpoint_list resolve(std::string_view identifier) const;
+    // The same rules for an identifier already unescaped (by the caller, once).
+    endpoint_list resolve_unescaped(std::string_view id) const;
 
     // Endpoints with tags.process_type "web" and these exact (case-sensitive) names, one per
     // address.
