@@ -49,7 +49,8 @@ def run(args, name, extra):
     if done.returncode != 0:
         print(done.stdout + done.stderr[-3000:])
         raise SystemExit(f"push_load_driver failed under callgrind ({done.returncode})")
-    line = next(l for l in done.stdout.splitlines() if l.startswith("RESULT phase=total"))
+    line = next(text for text in done.stdout.splitlines()
+                if text.startswith("RESULT phase=total"))
     fields = dict(item.split("=") for item in line.split()[1:])
     server = [totals(path)[0] for path in glob.glob(prefix + ".*-*") if totals(path)[1]]
     if len(server) != 1:
