@@ -3,7 +3,8 @@
 // time), with a binding on a limited plan so the rate limiter does its work on every request;
 // the clients run on another thread. Two phases:
 //
-//   push_load_driver [--connections C] [--seconds S] [--metrics M] [--rate R] [--access-log]
+//   push_load_driver [--connections C] [--seconds S] [--metrics M] [--rate R] [--open-only]
+//                    [--access-log]
 //                    [--loggregator HOST:PORT --ca FILE --cert FILE --key FILE]
 //
 // With --loggregator the Loggregator emitter runs on the same I/O thread and every accepted
@@ -17,8 +18,12 @@
 //      connections on a fixed schedule: latency from each request's scheduled send time to
 //      its answer (no coordinated omission), p50/p99/max.
 //
+// --open-only (with --rate) skips phase 1 and warms up at the open rate: a fixed amount of work,
+// for instruction counts under callgrind (bench/loggregator/instructions.py).
+//
 // Every request must be answered 202; the driver exits non-zero otherwise. One "RESULT" line
-// per phase.
+// per phase, and one for the whole run (metrics accepted, warm-up included: the divisor of an
+// instruction count of the server thread under callgrind).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -213,6 +218,7 @@ int main(int argc, char** argv) {
     std::size_t metrics = 100;
     double rate = 0;
     bool access_log = false;
+    bool open_only = false;
     std::string agent;
     mgw::loggregator::emitter_options emitter_options;
     for (int i = 1; i < argc; ++i) {
@@ -228,6 +234,8 @@ int main(int argc, char** argv) {
             rate = std::stod(value());
         } else if (arg == "--access-log") {
             access_log = true;
+        } else if (arg == "--open-only") {
+            open_only = true;
         } else if (arg == "--loggregator") {
             agent = value();
         } else if (arg == "--ca") {
@@ -239,10 +247,15 @@ int main(int argc, char** argv) {
         } else {
             std::fprintf(stderr,
                          "usage: push_load_driver [--connections C] [--seconds S] "
-                         "[--metrics M] [--rate R] [--access-log] "
+                         "[--metrics M] [--rate R] [--open-only] [--access-log] "
                          "[--loggregator HOST:PORT --ca F --cert F --key F]\n");
             return 2;
         }
+    }
+
+    if (open_only && rate <= 0) {
+        std::fprintf(stderr, "push_load_driver: --open-only needs --rate\n");
+        return 2;
     }
 
     // The access log (when on) goes to /dev/null: its formatting cost counts, the disk's not.
@@ -288,38 +301,44 @@ int main(int argc, char** argv) {
         requests.push_back(request_bytes(metrics, static_cast<int>(i)));
     }
 
-    // Warm-up: series created, connections' code paths hot.
-    run_phase(endpoint, requests, 1s, 0);
+    // Warm-up: series created, connections' code paths hot. With --open-only at the open rate,
+    // so that a run under valgrind does a fixed amount of work with nothing dropped.
+    run_phase(endpoint, requests, 1s, open_only ? rate : 0);
 
-    const double sent_before = counter_total(registry, "mgw_loggregator_envelopes_sent_total");
-    const double dropped_before =
-        counter_total(registry, "mgw_loggregator_envelopes_dropped_total");
-    const double cpu_before = thread_cpu_seconds(server_thread.native_handle());
-    const auto wall_before = clock_type::now();
-    const phase_stats closed = run_phase(endpoint, requests, std::chrono::seconds(seconds), 0);
-    const double wall =
-        std::chrono::duration<double>(clock_type::now() - wall_before).count() - 0.05;
-    const double cpu = thread_cpu_seconds(server_thread.native_handle()) - cpu_before;
-    const double closed_rate = static_cast<double>(closed.requests) / wall;
-    fmt::print(
-        "RESULT phase=closed connections={} metrics_per_request={} requests={} failures={} "
-        "requests_per_s={:.0f} metrics_per_s={:.0f} server_cpu_s={:.2f} "
-        "metrics_per_server_cpu_s={:.0f} p50_ms={:.3f} p99_ms={:.3f} access_log={}\n",
-        connections, metrics, closed.requests, closed.failures, closed_rate,
-        closed_rate * static_cast<double>(metrics), cpu,
-        static_cast<double>(closed.requests * metrics) / cpu, percentile(closed.latencies_ms, 0.5),
-        percentile(closed.latencies_ms, 0.99), access_log);
-    if (emitter) {
-        // The registry mirrors the emitter's counters once a second: wait for the last sync.
-        std::this_thread::sleep_for(1500ms);
-        const double sent =
-            counter_total(registry, "mgw_loggregator_envelopes_sent_total") - sent_before;
-        const double dropped =
-            counter_total(registry, "mgw_loggregator_envelopes_dropped_total") - dropped_before;
+    phase_stats closed;
+    double closed_rate = 0;
+    if (!open_only) {
+        const double sent_before = counter_total(registry, "mgw_loggregator_envelopes_sent_total");
+        const double dropped_before =
+            counter_total(registry, "mgw_loggregator_envelopes_dropped_total");
+        const double cpu_before = thread_cpu_seconds(server_thread.native_handle());
+        const auto wall_before = clock_type::now();
+        closed = run_phase(endpoint, requests, std::chrono::seconds(seconds), 0);
+        const double wall =
+            std::chrono::duration<double>(clock_type::now() - wall_before).count() - 0.05;
+        const double cpu = thread_cpu_seconds(server_thread.native_handle()) - cpu_before;
+        closed_rate = static_cast<double>(closed.requests) / wall;
         fmt::print(
-            "RESULT phase=closed loggregator=on envelopes_sent={:.0f} "
-            "envelopes_sent_per_s={:.0f} envelopes_dropped={:.0f}\n",
-            sent, sent / wall, dropped);
+            "RESULT phase=closed connections={} metrics_per_request={} requests={} failures={} "
+            "requests_per_s={:.0f} metrics_per_s={:.0f} server_cpu_s={:.2f} "
+            "metrics_per_server_cpu_s={:.0f} p50_ms={:.3f} p99_ms={:.3f} access_log={}\n",
+            connections, metrics, closed.requests, closed.failures, closed_rate,
+            closed_rate * static_cast<double>(metrics), cpu,
+            static_cast<double>(closed.requests * metrics) / cpu,
+            percentile(closed.latencies_ms, 0.5), percentile(closed.latencies_ms, 0.99),
+            access_log);
+        if (emitter) {
+            // The registry mirrors the emitter's counters once a second: wait for the last sync.
+            std::this_thread::sleep_for(1500ms);
+            const double sent =
+                counter_total(registry, "mgw_loggregator_envelopes_sent_total") - sent_before;
+            const double dropped =
+                counter_total(registry, "mgw_loggregator_envelopes_dropped_total") - dropped_before;
+            fmt::print(
+                "RESULT phase=closed loggregator=on envelopes_sent={:.0f} "
+                "envelopes_sent_per_s={:.0f} envelopes_dropped={:.0f}\n",
+                sent, sent / wall, dropped);
+        }
     }
 
     const double open_rate = rate > 0 ? rate : closed_rate / 2;
@@ -353,7 +372,16 @@ int main(int argc, char** argv) {
         asio::co_spawn(server_io, emitter->drain(clock_type::now() + 5s), asio::detached);
     }
     server_thread.join();
+    // The whole run, warm-up included: what an instruction count of the server thread (valgrind
+    // --tool=callgrind --separate-threads=yes) is divided by.
+    fmt::print(
+        "RESULT phase=total metrics_accepted={:.0f} envelopes_sent={:.0f} "
+        "envelopes_dropped={:.0f}\n",
+        counter_total(registry, "mgw_push_metrics_accepted_total"),
+        counter_total(registry, "mgw_loggregator_envelopes_sent_total"),
+        counter_total(registry, "mgw_loggregator_envelopes_dropped_total"));
     ::close(log_fd);
-    const bool ok = closed.failures == 0 && open.failures == 0 && closed.requests > 0;
+    const bool ok = closed.failures == 0 && open.failures == 0 &&
+                    (open_only ? open.requests > 0 : closed.requests > 0);
     return ok ? 0 : 1;
 }

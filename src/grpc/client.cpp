@@ -5,7 +5,10 @@
 // transport does.
 #include <algorithm>
 #include <array>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdexcept>
+#include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -34,6 +37,8 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t read_buffer_bytes = 32 * 1024;
+// The largest TLS record's plaintext (RFC 8446 §5.1): a write of more goes out in several.
+constexpr std::size_t tls_record_bytes = 16 * 1024;
 
 constexpr std::array<std::string_view, client_failure_count> failure_names{"connect", "tls", "alpn",
                                                                            "closed", "protocol"};
@@ -156,6 +161,22 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     }
 
     void signal_write() { write_signal.cancel(); }
+
+    // The TLS stream sends each record (16 KiB at most) with a send() of its own. Corked, the
+    // records of one write leave together once it is done, so that the peer is woken, reads and
+    // answers with its WINDOW_UPDATEs and PINGs once per write instead of once per record: on
+    // loopback those wake-ups, and ours for its answers, cost more than the records themselves.
+    // True when the socket was corked.
+    bool cork(bool on) {
+#ifdef TCP_CORK
+        const int value = on ? 1 : 0;
+        return ::setsockopt(stream->lowest_layer().native_handle(), IPPROTO_TCP, TCP_CORK, &value,
+                            sizeof value) == 0;
+#else
+        (void)on;
+        return false;
+#endif
+    }
 
     void rearm() {
         if (core && session != nullptr && next_timer() < armed_at) {
@@ -349,7 +370,11 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                 progress(events, clock::now());
             }
             if (!out.empty()) {
+                const bool corked = out.size() > tls_record_bytes && cork(true);
                 auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(out), use_tuple);
+                if (corked) {
+                    cork(false);
+                }
                 if (ec) {
                     fail(client_failure::closed, ec.message());
                     co_return;

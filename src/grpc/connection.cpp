@@ -168,6 +168,7 @@ struct connection::stream_state {
     std::deque<outgoing_message> queue;
     std::size_t head_offset = 0;  // bytes of queue.front() already handed to nghttp2
     std::deque<outgoing_message> handed;
+    std::size_t handed_bytes = 0;  // of `handed`
     std::size_t queued_bytes = 0;  // queue + handed
     core::memory_lease send_lease;
     bool data_attached = false;  // a data provider is attached (response or request started)
@@ -391,25 +392,19 @@ struct connection::callbacks {
         return 0;
     }
 
-    static ssize_t read_data(nghttp2_session* session, std::int32_t stream, std::uint8_t* buf,
+    // How much of the stream's queue the next DATA frame carries. Nothing is copied here:
+    // NGHTTP2_DATA_FLAG_NO_COPY has nghttp2 call send_data(), which writes the frame into the
+    // output once, instead of nghttp2 copying it into its own buffer first.
+    static ssize_t read_data(nghttp2_session* session, std::int32_t stream, std::uint8_t*,
                              std::size_t length, std::uint32_t* data_flags,
-                             nghttp2_data_source* source, void* user_data) {
-        connection& c = self(user_data);
+                             nghttp2_data_source* source, void*) {
         auto& s = *static_cast<stream_state*>(source->ptr);
-        std::size_t copied = 0;
-        while (copied < length && !s.queue.empty()) {
-            const outgoing_message& m = s.queue.front();
-            const std::size_t n = std::min(m.framed.size() - s.head_offset, length - copied);
-            std::memcpy(buf + copied, m.framed.data() + s.head_offset, n);
-            copied += n;
-            s.head_offset += n;
-            if (s.head_offset == m.framed.size()) {
-                s.handed.push_back(std::move(s.queue.front()));
-                s.queue.pop_front();
-                s.head_offset = 0;
-            }
+        const std::size_t unsent = s.queued_bytes - s.handed_bytes - s.head_offset;
+        const std::size_t copied = std::min(length, unsent);
+        if (copied > 0) {
+            *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
         }
-        if (s.queue.empty()) {
+        if (copied == unsent) {
             if (s.finishing && !s.trailers_sent) {
                 *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
                 s.trailers_sent = true;
@@ -431,8 +426,39 @@ struct connection::callbacks {
                 return NGHTTP2_ERR_DEFERRED;
             }
         }
-        (void)c;
         return static_cast<ssize_t>(copied);
+    }
+
+    // The DATA frame read_data() sized: its header, then `length` bytes of the queued messages
+    // (a message whose last byte is written moves to `handed`), straight into the output.
+    static int send_data(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* header,
+                         std::size_t length, nghttp2_data_source* source, void* user_data) {
+        connection& c = self(user_data);
+        auto& s = *static_cast<stream_state*>(source->ptr);
+        std::string& out = *c.output_;
+        out.append(reinterpret_cast<const char*>(header), 9);
+        const std::size_t padding = frame->data.padlen;
+        if (padding > 0) {
+            out += static_cast<char>(padding - 1);
+        }
+        while (length > 0) {
+            const outgoing_message& m = s.queue.front();
+            const std::size_t n = std::min(m.framed.size() - s.head_offset, length);
+            out.append(m.framed.data() + s.head_offset, n);
+            length -= n;
+            s.head_offset += n;
+            if (s.head_offset == m.framed.size()) {
+                s.handed_bytes += m.framed.size();
+                s.handed.push_back(std::move(s.queue.front()));
+                s.queue.pop_front();
+                s.head_offset = 0;
+            }
+        }
+        if (padding > 1) {
+            out.append(padding - 1, '\0');
+        }
+        // Enough for one write: the rest in the next take_output().
+        return out.size() >= c.output_limit_ ? NGHTTP2_ERR_PAUSE : 0;
     }
 };
 
@@ -454,6 +480,7 @@ connection::connection(connection_options options, core::memory_budget& budget,
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &callbacks::on_data_chunk_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &callbacks::on_stream_close);
     nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &callbacks::on_frame_send);
+    nghttp2_session_callbacks_set_send_data_callback(cbs, &callbacks::send_data);
 
     nghttp2_option* opt = nullptr;
     nghttp2_option_new(&opt);
@@ -581,8 +608,12 @@ void connection::take_output(std::string& out, std::size_t max_bytes, std::vecto
     if (session_dead_) {
         return;
     }
+    output_ = &out;
+    output_limit_ = max_bytes;
     while (out.size() < max_bytes) {
         const std::uint8_t* data = nullptr;
+        // DATA frames are written to `out` by send_data() from inside; the other frames come
+        // back here. Zero: nothing left, or send_data() paused with `out` full.
         const ssize_t n = nghttp2_session_mem_send(session_, &data);
         if (n < 0) {
             if (!failure_) {
@@ -597,6 +628,7 @@ void connection::take_output(std::string& out, std::size_t max_bytes, std::vecto
         }
         out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
     }
+    output_ = nullptr;
     if (!session_dead_ && nghttp2_session_want_read(session_) == 0 &&
         nghttp2_session_want_write(session_) == 0) {
         terminated_ = true;
@@ -615,6 +647,7 @@ void connection::output_written(std::vector<event>& events) {
         }
         counters_.messages_sent += s->handed.size();
         s->handed.clear();
+        s->handed_bytes = 0;
         s->queued_bytes -= bytes;
         s->send_lease.shrink(bytes);
         if (s->blocked && s->queued_bytes < options_.max_send_queue_bytes) {
@@ -654,6 +687,7 @@ void connection::release_handed(stream_state& s, std::vector<outgoing_message>& 
         into.push_back(std::move(m));
     }
     s.handed.clear();
+    s.handed_bytes = 0;
 }
 
 void connection::close_stream(stream_id id, std::uint32_t h2_error, std::vector<event>& events) {
@@ -673,6 +707,7 @@ void connection::close_stream(stream_id id, std::uint32_t h2_error, std::vector<
             closed_in_flight_.emplace_back(id, std::move(m));
         }
         s.handed.clear();
+        s.handed_bytes = 0;
     }
     for (outgoing_message& m : s.queue) {
         undelivered.push_back(std::move(m));

@@ -68,6 +68,10 @@ class cursor {
 
     void bytes(std::uint32_t field, std::string_view b) {
         header(field, b.size());
+        raw(b);
+    }
+
+    void raw(std::string_view b) {
         std::memcpy(at_, b.data(), b.size());
         at_ += b.size();
     }
@@ -118,13 +122,18 @@ std::size_t gauge_size(std::span<const gauge_metric> metrics) {
     return n;
 }
 
-std::size_t header_size(const envelope_header& h) {
-    std::size_t n = optional_varint_size(static_cast<std::uint64_t>(h.timestamp_ns)) +
-                    optional_string_size(h.source_id) + optional_string_size(h.instance_id);
-    for (const envelope_tag& tag : h.tags) {
+std::size_t tags_size(std::span<const envelope_tag> tags) {
+    std::size_t n = 0;
+    for (const envelope_tag& tag : tags) {
         n += field_size(tag_entry_size(tag));
     }
     return n;
+}
+
+std::size_t header_size(const envelope_header& h, std::string_view encoded_tags) {
+    std::size_t n = optional_varint_size(static_cast<std::uint64_t>(h.timestamp_ns)) +
+                    optional_string_size(h.source_id) + optional_string_size(h.instance_id);
+    return n + tags_size(h.tags) + encoded_tags.size();
 }
 
 // Envelope fields 1 and 2, before the message (5 or 6).
@@ -133,14 +142,19 @@ void put_header_start(cursor& out, const envelope_header& h) {
     out.optional_string(2, h.source_id);
 }
 
-// Envelope fields 8 and 9, after the message.
-void put_header_end(cursor& out, const envelope_header& h) {
-    out.optional_string(8, h.instance_id);
-    for (const envelope_tag& tag : h.tags) {
+void put_tags(cursor& out, std::span<const envelope_tag> tags) {
+    for (const envelope_tag& tag : tags) {
         out.header(9, tag_entry_size(tag));
         out.bytes(1, tag.key);
         out.bytes(2, tag.value);
     }
+}
+
+// Envelope fields 8 and 9, after the message.
+void put_header_end(cursor& out, const envelope_header& h, std::string_view encoded_tags) {
+    out.optional_string(8, h.instance_id);
+    put_tags(out, h.tags);
+    out.raw(encoded_tags);
 }
 
 // The batch entry around an envelope of `envelope_bytes` (EnvelopeBatch.batch is field 1):
@@ -172,10 +186,20 @@ std::int64_t saturated_product(std::int64_t value, std::int64_t factor) {
 
 }  // namespace
 
+void append_tag_entries(std::string& out, std::span<const envelope_tag> tags) {
+    const std::size_t at = out.size();
+    const std::size_t size = tags_size(tags);
+    out.resize(at + size);
+    cursor writer(out.data() + at);
+    put_tags(writer, tags);
+    assert(writer.position() == out.data() + at + size);
+}
+
 std::size_t append_gauge_envelope(std::string& out, const envelope_header& header,
-                                  std::span<const gauge_metric> metrics) {
+                                  std::span<const gauge_metric> metrics,
+                                  std::string_view encoded_tags) {
     const std::size_t gauge = gauge_size(metrics);
-    entry e(out, header_size(header) + field_size(gauge));
+    entry e(out, header_size(header, encoded_tags) + field_size(gauge));
     cursor& w = e.writer;
     put_header_start(w, header);
     w.header(6, gauge);
@@ -189,24 +213,24 @@ std::size_t append_gauge_envelope(std::string& out, const envelope_header& heade
             w.fixed64_field(2, bits);
         }
     }
-    put_header_end(w, header);
+    put_header_end(w, header, encoded_tags);
     assert(w.position() == out.data() + e.at + e.total);
     return e.total;
 }
 
 std::size_t append_counter_envelope(std::string& out, const envelope_header& header,
                                     std::string_view name, std::uint64_t delta,
-                                    std::uint64_t total_value) {
+                                    std::uint64_t total_value, std::string_view encoded_tags) {
     const std::size_t counter = optional_string_size(name) + optional_varint_size(delta) +
                                 optional_varint_size(total_value);
-    entry e(out, header_size(header) + field_size(counter));
+    entry e(out, header_size(header, encoded_tags) + field_size(counter));
     cursor& w = e.writer;
     put_header_start(w, header);
     w.header(5, counter);
     w.optional_string(1, name);
     w.optional_varint(2, delta);
     w.optional_varint(3, total_value);
-    put_header_end(w, header);
+    put_header_end(w, header, encoded_tags);
     assert(w.position() == out.data() + e.at + e.total);
     return e.total;
 }
@@ -214,10 +238,10 @@ std::size_t append_counter_envelope(std::string& out, const envelope_header& hea
 std::size_t append_event_envelope(std::string& out, const envelope_header& header,
                                   std::string_view title, std::string_view body) {
     const std::size_t event = optional_string_size(title) + optional_string_size(body);
-    entry e(out, header_size(header) + field_size(event));
+    entry e(out, header_size(header, {}) + field_size(event));
     cursor& w = e.writer;
     put_header_start(w, header);
-    put_header_end(w, header);
+    put_header_end(w, header, {});
     w.header(10, event);
     w.optional_string(1, title);
     w.optional_string(2, body);

@@ -35,12 +35,19 @@ struct gauge_metric {
     double value = 0;
 };
 
+// Appends `tags` as encoded Envelope.tags entries, for the `encoded_tags` below.
+void append_tag_entries(std::string& out, std::span<const envelope_tag> tags);
+
 // Each appends one batch entry (tag, length, Envelope) to `out` and returns its size in bytes.
+// `encoded_tags` (from append_tag_entries) are more Envelope.tags entries, written after the
+// header's tags as they are: tags shared by many envelopes (a push's app and instance) are
+// encoded once instead of once per envelope.
 std::size_t append_gauge_envelope(std::string& out, const envelope_header& header,
-                                  std::span<const gauge_metric> metrics);
+                                  std::span<const gauge_metric> metrics,
+                                  std::string_view encoded_tags = {});
 std::size_t append_counter_envelope(std::string& out, const envelope_header& header,
-                                    std::string_view name, std::uint64_t delta,
-                                    std::uint64_t total);
+                                    std::string_view name, std::uint64_t delta, std::uint64_t total,
+                                    std::string_view encoded_tags = {});
 std::size_t append_event_envelope(std::string& out, const envelope_header& header,
                                   std::string_view title, std::string_view body);
 

@@ -295,6 +295,9 @@ class connection {
     nghttp2_session* session_ = nullptr;
     std::unordered_map<stream_id, std::unique_ptr<stream_state>> streams_;
     std::vector<event> pending_;  // appended by callbacks, handed out by the public calls
+    // take_output()'s string while nghttp2 writes DATA frames into it, and how much is enough.
+    std::string* output_ = nullptr;
+    std::size_t output_limit_ = 0;
     clock::time_point now_;
 
     // Messages of streams already closed whose bytes are in the output being written.

@@ -627,3 +627,52 @@ TEST_CASE("drain: GOAWAY, the open call goes on, then the connection ends") {
     CHECK(server.conn.closing());
     CHECK_FALSE(server.conn.failure());
 }
+
+TEST_CASE("client messages across DATA frames and small writes arrive whole, in order") {
+    // DATA frames are written straight into the output (no copy in nghttp2): a write stops once
+    // it holds max_bytes, frames split messages, and the next write goes on where it stopped.
+    memory_budget budget(0);
+    side client(client_options(), budget, t0);
+    side server(server_options(), budget, t0);
+    const auto id = client.conn.start_call("/loggregator.v2.Ingress/BatchSender", {}, {}, t0);
+    REQUIRE(id);
+    pump(client, server, t0);
+    std::vector<std::string> sent;
+    for (int i = 0; i < 6; ++i) {
+        sent.push_back(
+            std::string(static_cast<std::size_t>(10000 + i * 7001), static_cast<char>('a' + i)));
+        REQUIRE(client.conn.send_message(*id, outgoing_message::copy_of(sent.back())) ==
+                send_result::queued);
+    }
+    client.conn.close_send(*id);
+    constexpr std::size_t max_bytes = 20000;
+    int writes = 0;
+    for (int i = 0; i < 100; ++i) {
+        std::string out;
+        client.conn.take_output(out, max_bytes, client.events);
+        if (out.empty()) {
+            break;
+        }
+        ++writes;
+        // At most one DATA frame (16 KiB and its header) beyond the limit.
+        CHECK(out.size() < max_bytes + 16384 + 9);
+        client.conn.output_written(client.events);
+        REQUIRE(server.conn.receive(out, t0, server.events));
+        // The server's WINDOW_UPDATEs, as the agent sends them.
+        std::string back;
+        server.conn.take_output(back, 1 << 20, server.events);
+        if (!back.empty()) {
+            server.conn.output_written(server.events);
+            REQUIRE(client.conn.receive(back, t0, client.events));
+        }
+    }
+    CHECK(writes > 5);
+    const auto received = of<message_received>(server.events);
+    REQUIRE(received.size() == sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        CHECK(received[i].payload == sent[i]);
+    }
+    CHECK(of<half_closed>(server.events).size() == 1);
+    CHECK(client.conn.counters().messages_sent == sent.size());
+    CHECK(client.conn.queued_bytes(*id) == 0);
+}

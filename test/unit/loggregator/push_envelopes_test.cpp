@@ -6,8 +6,11 @@
 #include <loggregator-api/v2/envelope.pb.h>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <catch2/catch.hpp>
+
+#include "loggregator/envelope_encoding.hpp"
 
 using namespace mgw::loggregator;
 
@@ -138,4 +141,101 @@ TEST_CASE("no push envelope is smaller than min_push_envelope_bytes") {
             CHECK(size >= min_push_envelope_bytes);
         }
     }
+}
+
+namespace {
+
+// The envelopes as they were first encoded, every tag written per envelope: the instance's tags
+// encoded once (append_tag_entries) must give the same bytes.
+parcel every_tag_per_envelope(std::string_view app_guid, const mgw::push::push_request& request,
+                              std::int64_t wall_ms, counter_envelope counters) {
+    parcel out;
+    for (const auto& application : request.applications) {
+        for (const auto& instance : application.instances) {
+            for (const auto& m : instance.metrics) {
+                std::vector<envelope_tag> tags;
+                for (const auto& [key, value] : m.tags) {
+                    if (key != "type" && key != "origin" && key != "applicationGuid" &&
+                        key != "applicationInstance" && key != "applicationInstanceIndex") {
+                        tags.push_back({key, value});
+                    }
+                }
+                tags.push_back({"type", mgw::push::to_string(m.type)});
+                tags.push_back({"origin", "metrics-forwarder"});
+                tags.push_back({"applicationGuid", app_guid});
+                if (!instance.id.empty()) {
+                    tags.push_back({"applicationInstance", instance.id});
+                }
+                tags.push_back({"applicationInstanceIndex", instance.index});
+                const envelope_header header{
+                    .timestamp_ns = m.timestamp_ms.value_or(wall_ms) * 1'000'000,
+                    .source_id = app_guid,
+                    .instance_id = instance.index,
+                    .tags = tags};
+                if (m.type == mgw::push::pushed_type::counter &&
+                    counters == counter_envelope::counter) {
+                    const auto total = m.integer_value
+                                           ? static_cast<std::uint64_t>(*m.integer_value)
+                                           : static_cast<std::uint64_t>(m.value);
+                    out.add(append_counter_envelope(out.bytes, header, m.original_name, 0, total));
+                } else {
+                    const gauge_metric metric{m.original_name, m.unit, m.value};
+                    out.add(append_gauge_envelope(out.bytes, header, {&metric, 1}));
+                }
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the instance's tags encoded once give the bytes of every tag per envelope") {
+    // Names and tags growing past the room made after the first envelope, two instances, one
+    // without an id, and the app's own tags named like the fixed ones.
+    std::string many = R"({"applications":[{"id":"a8a43b8d-6e2f-4ce5-a4f5-0ad3e0a51c5d",)"
+                       R"("instances":[{"id":"i-1","index":"7","metrics":[)";
+    for (int i = 0; i < 40; ++i) {
+        many += i == 0 ? "" : ",";
+        many += R"({"name":"m)" + std::string(static_cast<std::size_t>(i) * 3, 'x') +
+                R"(","type":")" + (i % 3 == 0 ? "counter" : "gauge") + R"(","value":)" +
+                std::to_string(i) + R"(,"tags":{"k":")" +
+                std::string(static_cast<std::size_t>(i), 'v') + R"(","origin":"spoof"}})";
+    }
+    many += R"(]},{"index":"8","metrics":[{"name":"last","type":"gauge","value":1.5,)"
+            R"("unit":"ms","tags":{"applicationInstance":"spoof"}}]}]}],"version":1})";
+    for (const std::string& source : {body, many}) {
+        const auto request = decode(source);
+        for (const auto style : {counter_envelope::gauge, counter_envelope::counter}) {
+            parcel p;
+            append_push_envelopes(p, app, request, 1600000000000, style);
+            const parcel expected = every_tag_per_envelope(app, request, 1600000000000, style);
+            CHECK(p.sizes == expected.sizes);
+            CHECK(p.bytes == expected.bytes);
+            CHECK(envelopes_of(p).batch_size() == static_cast<int>(request.metric_count));
+        }
+    }
+}
+
+TEST_CASE("encoded tags follow the envelope's own tags") {
+    const std::vector<envelope_tag> own{{"a", "1"}};
+    const std::vector<envelope_tag> shared{{"b", "2"}, {"c", ""}};
+    std::string encoded;
+    append_tag_entries(encoded, shared);
+    const gauge_metric metric{"g", "", 3};
+    std::string out;
+    append_gauge_envelope(out,
+                          {.timestamp_ns = 1, .source_id = "s", .instance_id = "0", .tags = own},
+                          {&metric, 1}, encoded);
+    std::vector<envelope_tag> all = own;
+    all.insert(all.end(), shared.begin(), shared.end());
+    std::string expected;
+    append_gauge_envelope(expected,
+                          {.timestamp_ns = 1, .source_id = "s", .instance_id = "0", .tags = all},
+                          {&metric, 1});
+    CHECK(out == expected);
+    loggregator::v2::EnvelopeBatch batch;
+    REQUIRE(batch.ParseFromString(out));
+    CHECK(batch.batch(0).tags().size() == 3);
+    CHECK(batch.batch(0).tags().at("c").empty());
 }
