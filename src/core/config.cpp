@@ -1,15 +1,8 @@
 // YAML → gateway_config. Every mapping is checked against its list of known keys, every value
 // against its type and range, so a misspelt or misplaced key is an error naming its full path.
 #include <algorithm>
-#include <array>
-#include <cerrno>
-#include <charconv>
-#include <cstring>
-#include <fstream>
-#include <initializer_list>
 #include <limits>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -17,14 +10,8 @@
 
 #include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
-#include <mgw/core/duration.hpp>
 
 namespace mgw::core {
-
-config_error::config_error(std::string path, std::string reason)
-    : std::runtime_error(fmt::format("{}: {}", path, reason)),
-      path_(std::move(path)),
-      reason_(std::move(reason)) {}
 
 std::uint32_t gateway_config::resolved_threads() const {
     if (threads != 0) {
@@ -39,268 +26,6 @@ gateway_config default_config() {
 
 namespace {
 
-std::string child(std::string_view path, std::string_view key) {
-    return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key);
-}
-
-std::string element(std::string_view path, std::size_t index) {
-    return fmt::format("{}[{}]", path, index);
-}
-
-// A mapping section: the known keys are checked once, then fields are looked up by name.
-// A null node (a key with no value, or "{}" left out) reads as an empty mapping.
-class section {
-  public:
-    section(const YAML::Node& node, std::string path, std::initializer_list<std::string_view> known)
-        : node_(node), path_(std::move(path)) {
-        if (!node_.IsDefined() || node_.IsNull()) {
-            return;
-        }
-        if (!node_.IsMap()) {
-            throw config_error(display_path(), "expected a mapping");
-        }
-        std::set<std::string> seen;
-        for (const auto& entry : node_) {
-            if (!entry.first.IsScalar()) {
-                throw config_error(display_path(), "keys must be strings");
-            }
-            const std::string key = entry.first.Scalar();
-            if (std::find(known.begin(), known.end(), key) == known.end()) {
-                throw config_error(child(path_, key), "unknown key");
-            }
-            if (!seen.insert(key).second) {
-                throw config_error(child(path_, key), "duplicate key");
-            }
-        }
-    }
-
-    const std::string& path() const { return path_; }
-    std::string path_of(std::string_view key) const { return child(path_, key); }
-
-    // The value under `key`, or an undefined/null node when it is absent or empty.
-    YAML::Node get(std::string_view key) const {
-        if (!node_.IsMap()) {
-            return YAML::Node{};
-        }
-        for (const auto& entry : node_) {
-            if (entry.first.Scalar() == key) {
-                return entry.second;
-            }
-        }
-        return YAML::Node{};
-    }
-
-  private:
-    std::string display_path() const { return path_.empty() ? "config" : path_; }
-
-    YAML::Node node_;
-    std::string path_;
-};
-
-bool absent(const YAML::Node& node) {
-    return !node.IsDefined() || node.IsNull();
-}
-
-const std::string& scalar(const YAML::Node& node, const std::string& path, std::string_view what) {
-    if (!node.IsScalar()) {
-        throw config_error(path, fmt::format("expected {}", what));
-    }
-    return node.Scalar();
-}
-
-void read_string(const section& s, std::string_view key, std::string& out) {
-    const YAML::Node node = s.get(key);
-    if (!absent(node)) {
-        out = scalar(node, s.path_of(key), "a string");
-    }
-}
-
-void read_bool(const section& s, std::string_view key, bool& out) {
-    const YAML::Node node = s.get(key);
-    if (absent(node)) {
-        return;
-    }
-    const std::string path = s.path_of(key);
-    const std::string& text = scalar(node, path, "true or false");
-    if (!YAML::convert<bool>::decode(node, out)) {
-        throw config_error(path, fmt::format("expected true or false, got \"{}\"", text));
-    }
-}
-
-template <typename Integer>
-void read_uint(const section& s, std::string_view key, Integer& out, std::uint64_t min,
-               std::uint64_t max) {
-    const YAML::Node node = s.get(key);
-    if (absent(node)) {
-        return;
-    }
-    const std::string path = s.path_of(key);
-    const std::string& text = scalar(node, path, "an integer");
-    std::uint64_t value = 0;
-    const char* begin = text.data();
-    const char* end = text.data() + text.size();
-    const bool negative = !text.empty() && text.front() == '-';
-    const auto result = std::from_chars(negative ? begin + 1 : begin, end, value);
-    if (text.empty() || result.ptr != end ||
-        (result.ec != std::errc{} && result.ec != std::errc::result_out_of_range)) {
-        throw config_error(path, fmt::format("expected an integer, got \"{}\"", text));
-    }
-    if (negative && value != 0) {
-        throw config_error(path, fmt::format("must not be negative, got {}", text));
-    }
-    if (result.ec == std::errc::result_out_of_range || value < min || value > max) {
-        throw config_error(path, fmt::format("must be between {} and {}, got {}", min, max, text));
-    }
-    out = static_cast<Integer>(value);
-}
-
-// An integer number of bytes, or one with a binary unit: 512MiB, 2GiB, 64KiB.
-void read_byte_size(const section& s, std::string_view key, std::uint64_t& out, std::uint64_t min,
-                    std::uint64_t max) {
-    const YAML::Node node = s.get(key);
-    if (absent(node)) {
-        return;
-    }
-    const std::string path = s.path_of(key);
-    const std::string& text = scalar(node, path, "a size in bytes");
-    struct unit {
-        std::string_view suffix;
-        unsigned shift;
-    };
-    constexpr std::array<unit, 4> units{{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"", 0}}};
-    for (const unit& u : units) {
-        if (text.size() <= u.suffix.size() || !std::string_view(text).ends_with(u.suffix)) {
-            continue;
-        }
-        const std::string_view digits =
-            std::string_view(text).substr(0, text.size() - u.suffix.size());
-        std::uint64_t value = 0;
-        const auto result = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-        if (result.ptr != digits.data() + digits.size() || result.ec != std::errc{}) {
-            break;
-        }
-        if (value > (max >> u.shift) || (value << u.shift) < min) {
-            throw config_error(
-                path, fmt::format("must be between {} and {} bytes, got {}", min, max, text));
-        }
-        out = value << u.shift;
-        return;
-    }
-    throw config_error(
-        path,
-        fmt::format("expected bytes (an integer, or with KiB, MiB or GiB), got \"{}\"", text));
-}
-
-enum class zero_duration { allowed, rejected };
-
-void read_duration(const section& s, std::string_view key, std::chrono::milliseconds& out,
-                   zero_duration zero) {
-    const YAML::Node node = s.get(key);
-    if (absent(node)) {
-        return;
-    }
-    const std::string path = s.path_of(key);
-    const std::string& text = scalar(node, path, "a duration such as 10s");
-    if (text.starts_with('-') && parse_duration(std::string_view(text).substr(1))) {
-        throw config_error(path, fmt::format("must not be negative, got {}", text));
-    }
-    const auto value = parse_duration(text);
-    if (!value) {
-        throw config_error(
-            path, fmt::format("invalid duration \"{}\" (expected e.g. 500ms, 10s, 5m, 1h)", text));
-    }
-    if (zero == zero_duration::rejected && value->count() == 0) {
-        throw config_error(path, fmt::format("must be greater than 0, got {}", text));
-    }
-    out = *value;
-}
-
-listen_address parse_address(const std::string& text, const std::string& path) {
-    auto address = parse_listen_address(text);
-    if (!address) {
-        throw config_error(path, fmt::format("invalid address \"{}\" (expected host:port)", text));
-    }
-    return *address;
-}
-
-void read_address(const section& s, std::string_view key, listen_address& out) {
-    const YAML::Node node = s.get(key);
-    if (absent(node)) {
-        return;
-    }
-    const std::string path = s.path_of(key);
-    out = parse_address(scalar(node, path, "an address such as 127.0.0.1:8085"), path);
-}
-
-// An address whose empty value switches the listener off.
-void read_optional_address(const section& s, std::string_view key,
-                           std::optional<listen_address>& out) {
-    const YAML::Node node = s.get(key);
-    if (absent(node)) {
-        return;
-    }
-    const std::string path = s.path_of(key);
-    const std::string& text = scalar(node, path, "an address such as 127.0.0.1:8085");
-    if (text.empty()) {
-        out.reset();
-    } else {
-        out = parse_address(text, path);
-    }
-}
-
-void read_string_list(const section& s, std::string_view key, std::vector<std::string>& out) {
-    const YAML::Node node = s.get(key);
-    if (absent(node)) {
-        return;
-    }
-    const std::string path = s.path_of(key);
-    if (!node.IsSequence()) {
-        throw config_error(path, "expected a sequence");
-    }
-    out.clear();
-    for (std::size_t i = 0; i < node.size(); ++i) {
-        out.push_back(scalar(node[i], element(path, i), "a string"));
-    }
-}
-
-void read_string_map(const section& s, std::string_view key,
-                     std::map<std::string, std::string>& out) {
-    const YAML::Node node = s.get(key);
-    if (absent(node)) {
-        return;
-    }
-    const std::string path = s.path_of(key);
-    if (!node.IsMap()) {
-        throw config_error(path, "expected a mapping");
-    }
-    out.clear();
-    for (const auto& entry : node) {
-        if (!entry.first.IsScalar()) {
-            throw config_error(path, "keys must be strings");
-        }
-        const std::string entry_path = child(path, entry.first.Scalar());
-        std::string value;
-        if (!absent(entry.second)) {
-            value = scalar(entry.second, entry_path, "a string");
-        }
-        if (!out.emplace(entry.first.Scalar(), std::move(value)).second) {
-            throw config_error(entry_path, "duplicate key");
-        }
-    }
-}
-
-void require_together(const section& s, std::string_view a_key, const std::string& a,
-                      std::string_view b_key, const std::string& b) {
-    if (!a.empty() && b.empty()) {
-        throw config_error(s.path_of(b_key),
-                           fmt::format("required when {} is set", s.path_of(a_key)));
-    }
-    if (a.empty() && !b.empty()) {
-        throw config_error(s.path_of(a_key),
-                           fmt::format("required when {} is set", s.path_of(b_key)));
-    }
-}
-
 bool is_header_token_char(char c) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
         return true;
@@ -308,28 +33,12 @@ bool is_header_token_char(char c) {
     return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-void read_server_tls(const YAML::Node& node, const std::string& path, server_tls_config& out) {
-    const section s(node, path, {"cert_file", "key_file"});
-    read_string(s, "cert_file", out.cert_file);
-    read_string(s, "key_file", out.key_file);
-    require_together(s, "cert_file", out.cert_file, "key_file", out.key_file);
-}
-
-void read_client_tls(const YAML::Node& node, const std::string& path, client_tls_config& out) {
-    const section s(node, path, {"ca_file", "cert_file", "key_file", "skip_verify"});
-    read_string(s, "ca_file", out.ca_file);
-    read_string(s, "cert_file", out.cert_file);
-    read_string(s, "key_file", out.key_file);
-    read_bool(s, "skip_verify", out.skip_verify);
-    require_together(s, "cert_file", out.cert_file, "key_file", out.key_file);
-}
-
 void read_nats(const YAML::Node& node, nats_config& out) {
-    const section s(node, "nats", {"servers", "user", "password", "tls"});
+    const config_section s(node, "nats", {"servers", "user", "password", "tls"});
     read_string_list(s, "servers", out.servers);
     for (std::size_t i = 0; i < out.servers.size(); ++i) {
         if (out.servers[i].empty()) {
-            throw config_error(element(s.path_of("servers"), i), "must not be empty");
+            throw config_error(config_element_path(s.path_of("servers"), i), "must not be empty");
         }
     }
     read_string(s, "user", out.user);
@@ -338,10 +47,10 @@ void read_nats(const YAML::Node& node, nats_config& out) {
 }
 
 static_route read_static_route(const YAML::Node& node, const std::string& path) {
-    const section s(node, path,
-                    {"uri", "host", "port", "tls_port", "server_cert_domain_san",
-                     "private_instance_id", "tags"});
-    if (absent(node)) {
+    const config_section s(node, path,
+                           {"uri", "host", "port", "tls_port", "server_cert_domain_san",
+                            "private_instance_id", "tags"});
+    if (config_absent(node)) {
         throw config_error(path, "expected a mapping");
     }
     static_route route;
@@ -365,32 +74,32 @@ static_route read_static_route(const YAML::Node& node, const std::string& path) 
 }
 
 void read_routes(const YAML::Node& node, routes_config& out) {
-    const section s(node, "routes", {"static", "stale_threshold"});
+    const config_section s(node, "routes", {"static", "stale_threshold"});
     const YAML::Node list = s.get("static");
-    if (!absent(list)) {
+    if (!config_absent(list)) {
         const std::string path = s.path_of("static");
         if (!list.IsSequence()) {
             throw config_error(path, "expected a sequence");
         }
         out.static_routes.clear();
         for (std::size_t i = 0; i < list.size(); ++i) {
-            out.static_routes.push_back(read_static_route(list[i], element(path, i)));
+            out.static_routes.push_back(read_static_route(list[i], config_element_path(path, i)));
         }
     }
     read_duration(s, "stale_threshold", out.stale_threshold, zero_duration::rejected);
 }
 
 void read_scrape(const YAML::Node& node, scrape_config& out) {
-    const section s(node, "scrape",
-                    {"timeout", "max_concurrency", "forward_headers", "max_body_bytes",
-                     "label_collisions", "tls"});
+    const config_section s(node, "scrape",
+                           {"timeout", "max_concurrency", "forward_headers", "max_body_bytes",
+                            "label_collisions", "tls"});
     read_duration(s, "timeout", out.timeout, zero_duration::rejected);
     read_uint(s, "max_concurrency", out.max_concurrency, 1, 1'000'000);
     read_string_list(s, "forward_headers", out.forward_headers);
     for (std::size_t i = 0; i < out.forward_headers.size(); ++i) {
         const std::string& name = out.forward_headers[i];
         if (name.empty() || !std::all_of(name.begin(), name.end(), is_header_token_char)) {
-            throw config_error(element(s.path_of("forward_headers"), i),
+            throw config_error(config_element_path(s.path_of("forward_headers"), i),
                                fmt::format("invalid header name \"{}\"", name));
         }
     }
@@ -410,16 +119,16 @@ void read_scrape(const YAML::Node& node, scrape_config& out) {
 }
 
 void read_push(const YAML::Node& node, push_config& out) {
-    const section s(node, "push", {"enabled", "ttl", "max_body_bytes"});
+    const config_section s(node, "push", {"enabled", "ttl", "max_body_bytes"});
     read_bool(s, "enabled", out.enabled);
     read_duration(s, "ttl", out.ttl, zero_duration::rejected);
     read_uint(s, "max_body_bytes", out.max_body_bytes, 1, std::uint64_t{1} << 32);
 }
 
 // A per-minute limit: a positive integer, or "unlimited" (nullopt).
-void read_limit(const section& s, std::string_view key, std::optional<std::uint32_t>& out) {
+void read_limit(const config_section& s, std::string_view key, std::optional<std::uint32_t>& out) {
     const YAML::Node node = s.get(key);
-    if (absent(node)) {
+    if (config_absent(node)) {
         return;
     }
     if (node.IsScalar() && node.Scalar() == "unlimited") {
@@ -436,7 +145,7 @@ bool is_catalog_id_char(char c) {
            c == '_' || c == '.';
 }
 
-void require_catalog_id(const section& s, std::string_view key, const std::string& value) {
+void require_catalog_id(const config_section& s, std::string_view key, const std::string& value) {
     if (value.empty()) {
         throw config_error(s.path_of(key), "required");
     }
@@ -451,7 +160,7 @@ void require_catalog_id(const section& s, std::string_view key, const std::strin
 // OSB's "CLI-friendly" names as both versions the broker serves define them: 2.13 allows
 // lowercase letters, digits and hyphens; 2.14 adds uppercase and periods. Underscores are in
 // neither.
-void require_catalog_name(const section& s, std::string_view key, const std::string& value) {
+void require_catalog_name(const config_section& s, std::string_view key, const std::string& value) {
     const auto cli_friendly = [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
     };
@@ -467,11 +176,11 @@ void require_catalog_name(const section& s, std::string_view key, const std::str
 }
 
 broker_plan_config read_broker_plan(const YAML::Node& node, const std::string& path) {
-    if (absent(node)) {
+    if (config_absent(node)) {
         throw config_error(path, "expected a mapping");
     }
-    const section s(node, path,
-                    {"name", "id", "description", "requests_per_minute", "metrics_per_minute"});
+    const config_section s(
+        node, path, {"name", "id", "description", "requests_per_minute", "metrics_per_minute"});
     broker_plan_config plan;
     read_string(s, "name", plan.name);
     read_string(s, "id", plan.id);
@@ -487,9 +196,9 @@ broker_plan_config read_broker_plan(const YAML::Node& node, const std::string& p
 }
 
 void read_broker(const YAML::Node& node, broker_config& out) {
-    const section s(node, "broker",
-                    {"enabled", "username", "password", "database", "external_url", "promfetcher",
-                     "metrics_forwarder", "max_instances", "max_bindings"});
+    const config_section s(node, "broker",
+                           {"enabled", "username", "password", "database", "external_url",
+                            "promfetcher", "metrics_forwarder", "max_instances", "max_bindings"});
     read_bool(s, "enabled", out.enabled);
     read_string(s, "username", out.username);
     read_string(s, "password", out.password);
@@ -514,26 +223,27 @@ void read_broker(const YAML::Node& node, broker_config& out) {
         throw config_error(s.path_of("password"), "required when broker.enabled is true");
     }
 
-    const section promfetcher(s.get("promfetcher"), s.path_of("promfetcher"),
-                              {"service_id", "plan_id"});
+    const config_section promfetcher(s.get("promfetcher"), s.path_of("promfetcher"),
+                                     {"service_id", "plan_id"});
     read_string(promfetcher, "service_id", out.promfetcher.service_id);
     read_string(promfetcher, "plan_id", out.promfetcher.plan_id);
     require_catalog_id(promfetcher, "service_id", out.promfetcher.service_id);
     require_catalog_id(promfetcher, "plan_id", out.promfetcher.plan_id);
 
-    const section forwarder(s.get("metrics_forwarder"), s.path_of("metrics_forwarder"),
-                            {"service_id", "plans"});
+    const config_section forwarder(s.get("metrics_forwarder"), s.path_of("metrics_forwarder"),
+                                   {"service_id", "plans"});
     read_string(forwarder, "service_id", out.metrics_forwarder.service_id);
     require_catalog_id(forwarder, "service_id", out.metrics_forwarder.service_id);
     const YAML::Node plans = forwarder.get("plans");
-    if (!absent(plans)) {
+    if (!config_absent(plans)) {
         const std::string path = forwarder.path_of("plans");
         if (!plans.IsSequence()) {
             throw config_error(path, "expected a sequence");
         }
         out.metrics_forwarder.plans.clear();
         for (std::size_t i = 0; i < plans.size(); ++i) {
-            out.metrics_forwarder.plans.push_back(read_broker_plan(plans[i], element(path, i)));
+            out.metrics_forwarder.plans.push_back(
+                read_broker_plan(plans[i], config_element_path(path, i)));
         }
     }
     if (out.metrics_forwarder.plans.empty()) {
@@ -550,7 +260,7 @@ void read_broker(const YAML::Node& node, broker_config& out) {
     unique(out.metrics_forwarder.service_id, forwarder.path_of("service_id"));
     std::set<std::string> names;
     for (std::size_t i = 0; i < out.metrics_forwarder.plans.size(); ++i) {
-        const std::string path = element(forwarder.path_of("plans"), i);
+        const std::string path = config_element_path(forwarder.path_of("plans"), i);
         unique(out.metrics_forwarder.plans[i].id, path + ".id");
         if (!names.insert(out.metrics_forwarder.plans[i].name).second) {
             throw config_error(path + ".name", fmt::format("plan name \"{}\" used twice",
@@ -561,9 +271,10 @@ void read_broker(const YAML::Node& node, broker_config& out) {
 
 void read_bosh_grpc(const YAML::Node& node, const std::string& path, bosh_config& bosh) {
     bosh_grpc_config& out = bosh.grpc;
-    const section s(node, path,
-                    {"listen", "tls", "max_connections", "max_concurrent_streams",
-                     "send_queue_bytes", "keepalive_time", "keepalive_timeout", "ping_min_time"});
+    const config_section s(
+        node, path,
+        {"listen", "tls", "max_connections", "max_concurrent_streams", "send_queue_bytes",
+         "keepalive_time", "keepalive_timeout", "ping_min_time"});
     read_optional_address(s, "listen", out.listen);
     read_server_tls(s.get("tls"), s.path_of("tls"), out.tls);
     read_uint(s, "max_connections", out.max_connections, 1, 1'000'000);
@@ -587,7 +298,7 @@ void read_bosh_grpc(const YAML::Node& node, const std::string& path, bosh_config
 }
 
 void read_bosh(const YAML::Node& node, bosh_config& out) {
-    const section s(
+    const config_section s(
         node, "bosh",
         {"ingest_listen", "max_line_bytes", "queue_size", "max_subscriptions",
          "subscription_idle_expiry", "heartbeat_staleness", "stream_keepalive", "auth", "uaa",
@@ -620,7 +331,7 @@ void read_bosh(const YAML::Node& node, bosh_config& out) {
     read_string_list(s, "labelled_subscriptions", out.labelled_subscriptions);
     for (std::size_t i = 0; i < out.labelled_subscriptions.size(); ++i) {
         const std::string& id = out.labelled_subscriptions[i];
-        const std::string path = element(s.path_of("labelled_subscriptions"), i);
+        const std::string path = config_element_path(s.path_of("labelled_subscriptions"), i);
         if (id.empty() || id.size() > 256 || std::any_of(id.begin(), id.end(), [](char c) {
                 return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
             })) {
@@ -658,8 +369,8 @@ void read_bosh(const YAML::Node& node, bosh_config& out) {
         throw config_error(s.path_of("metrics_auth"),
                            fmt::format("'{}' is not one of uaa, none", metrics_auth));
     }
-    const section uaa(s.get("uaa"), s.path_of("uaa"),
-                      {"url", "client_id", "client_secret", "ca_file", "timeout", "issuer"});
+    const config_section uaa(s.get("uaa"), s.path_of("uaa"),
+                             {"url", "client_id", "client_secret", "ca_file", "timeout", "issuer"});
     read_string(uaa, "url", out.uaa.url);
     read_string(uaa, "client_id", out.uaa.client_id);
     read_string(uaa, "client_secret", out.uaa.client_secret);
@@ -681,7 +392,7 @@ void read_bosh(const YAML::Node& node, bosh_config& out) {
 }
 
 void read_rsocket(const YAML::Node& node, rsocket_config& out) {
-    const section s(
+    const config_section s(
         node, "rsocket",
         {"tcp_listen", "websocket_listen", "push_ttl", "max_frame_bytes", "max_text_bytes",
          "max_connections", "key_bits", "key_threads", "key_stock", "key_share_max_connections",
@@ -708,7 +419,7 @@ void read_rsocket(const YAML::Node& node, rsocket_config& out) {
 
 void read_loggregator(const YAML::Node& node, gateway_config& config) {
     loggregator_config& out = config.loggregator;
-    const section s(
+    const config_section s(
         node, "loggregator",
         {"push", "bosh", "alerts", "agent", "tls", "server_name", "counters", "bosh_ip_tag",
          "queue_bytes", "batch_size", "batch_interval", "keepalive_time", "keepalive_timeout"});
@@ -719,7 +430,7 @@ void read_loggregator(const YAML::Node& node, gateway_config& config) {
     if (out.agent.port == 0) {
         throw config_error(s.path_of("agent"), "a port is required (the agent's is 3458)");
     }
-    const section tls(s.get("tls"), s.path_of("tls"), {"ca_file", "cert_file", "key_file"});
+    const config_section tls(s.get("tls"), s.path_of("tls"), {"ca_file", "cert_file", "key_file"});
     read_string(tls, "ca_file", out.tls.ca_file);
     read_string(tls, "cert_file", out.tls.cert_file);
     read_string(tls, "key_file", out.tls.key_file);
@@ -784,7 +495,7 @@ void read_loggregator(const YAML::Node& node, gateway_config& config) {
 }
 
 void read_log(const YAML::Node& node, log_config& out) {
-    const section s(node, "log", {"level", "format", "access"});
+    const config_section s(node, "log", {"level", "format", "access"});
     std::string text;
     read_string(s, "level", text);
     if (!text.empty() && !parse_log_level(text, out.level)) {
@@ -802,7 +513,7 @@ void read_log(const YAML::Node& node, log_config& out) {
 }
 
 void read_http(const YAML::Node& node, http_config& out) {
-    const section s(
+    const config_section s(
         node, "http",
         {"header_limit", "body_limit", "idle_timeout", "request_timeout", "max_connections",
          "max_pipelined", "gzip_min_bytes", "write_timeout", "max_pipelined_bytes"});
@@ -819,7 +530,7 @@ void read_http(const YAML::Node& node, http_config& out) {
 }
 
 void read_routes_api(const YAML::Node& node, routes_api_config& out) {
-    const section s(node, "routes_api", {"username", "password"});
+    const config_section s(node, "routes_api", {"username", "password"});
     read_string(s, "username", out.username);
     read_string(s, "password", out.password);
     require_together(s, "username", out.username, "password", out.password);
@@ -909,10 +620,10 @@ constexpr std::size_t max_exporter_params = 64;
 constexpr std::size_t max_exporter_param_values = 64;
 constexpr std::size_t max_exporter_name_bytes = 256;
 
-std::vector<external_exporter_param> read_exporter_params(const section& s) {
+std::vector<external_exporter_param> read_exporter_params(const config_section& s) {
     std::vector<external_exporter_param> params;
     const YAML::Node node = s.get("params");
-    if (absent(node)) {
+    if (config_absent(node)) {
         return params;
     }
     const std::string path = s.path_of("params");
@@ -928,7 +639,7 @@ std::vector<external_exporter_param> read_exporter_params(const section& s) {
         }
         external_exporter_param param;
         param.key = entry.first.Scalar();
-        const std::string key_path = child(path, param.key);
+        const std::string key_path = config_child_path(path, param.key);
         if (param.key.empty()) {
             throw config_error(path, "a parameter name must not be empty");
         }
@@ -937,7 +648,7 @@ std::vector<external_exporter_param> read_exporter_params(const section& s) {
             throw config_error(key_path, "duplicate key");
         }
         const YAML::Node values = entry.second;
-        if (!absent(values)) {
+        if (!config_absent(values)) {
             if (!values.IsSequence()) {
                 throw config_error(key_path, "expected a sequence of strings");
             }
@@ -946,9 +657,10 @@ std::vector<external_exporter_param> read_exporter_params(const section& s) {
                                    fmt::format("at most {} values", max_exporter_param_values));
             }
             for (std::size_t i = 0; i < values.size(); ++i) {
-                const std::string value_path = element(key_path, i);
+                const std::string value_path = config_element_path(key_path, i);
                 std::string error;
-                auto value = tag_template::parse(scalar(values[i], value_path, "a string"), error);
+                auto value =
+                    tag_template::parse(config_scalar(values[i], value_path, "a string"), error);
                 if (!value) {
                     throw config_error(value_path, error);
                 }
@@ -964,10 +676,10 @@ std::vector<external_exporter_param> read_exporter_params(const section& s) {
 }
 
 external_exporter_config read_external_exporter(const YAML::Node& node, const std::string& path) {
-    if (absent(node)) {
+    if (config_absent(node)) {
         throw config_error(path, "expected a mapping");
     }
-    const section s(node, path, {"name", "host", "scheme", "metrics_path", "params"});
+    const config_section s(node, path, {"name", "host", "scheme", "metrics_path", "params"});
     external_exporter_config exporter;
     read_string(s, "name", exporter.name);
     read_string(s, "host", exporter.host);
@@ -1001,7 +713,7 @@ external_exporter_config read_external_exporter(const YAML::Node& node, const st
 
 void read_external_exporters(const YAML::Node& node, std::vector<external_exporter_config>& out) {
     const std::string path = "external_exporters";
-    if (absent(node)) {
+    if (config_absent(node)) {
         return;
     }
     if (!node.IsSequence()) {
@@ -1013,11 +725,12 @@ void read_external_exporters(const YAML::Node& node, std::vector<external_export
     }
     out.clear();
     for (std::size_t i = 0; i < node.size(); ++i) {
-        external_exporter_config exporter = read_external_exporter(node[i], element(path, i));
+        external_exporter_config exporter =
+            read_external_exporter(node[i], config_element_path(path, i));
         // The name is the `name` label of the error series and of the gateway's counter.
         for (const external_exporter_config& earlier : out) {
             if (earlier.name == exporter.name) {
-                throw config_error(element(path, i) + ".name",
+                throw config_error(config_element_path(path, i) + ".name",
                                    fmt::format("name \"{}\" used twice", exporter.name));
             }
         }
@@ -1027,10 +740,10 @@ void read_external_exporters(const YAML::Node& node, std::vector<external_export
 
 gateway_config read_document(const YAML::Node& root) {
     gateway_config config;
-    const section s(root, "",
-                    {"listen", "tls", "health_listen", "threads", "nats", "routes", "scrape",
-                     "push", "broker", "bosh", "rsocket", "log", "shutdown", "http", "routes_api",
-                     "limits", "external_exporters", "loggregator"});
+    const config_section s(root, "",
+                           {"listen", "tls", "health_listen", "threads", "nats", "routes", "scrape",
+                            "push", "broker", "bosh", "rsocket", "log", "shutdown", "http",
+                            "routes_api", "limits", "external_exporters", "loggregator"});
     read_address(s, "listen", config.listen);
     read_server_tls(s.get("tls"), "tls", config.tls);
     read_address(s, "health_listen", config.health_listen);
@@ -1048,11 +761,11 @@ gateway_config read_document(const YAML::Node& root) {
     read_rsocket(s.get("rsocket"), config.rsocket);
     read_loggregator(s.get("loggregator"), config);
     read_log(s.get("log"), config.log);
-    const section shutdown(s.get("shutdown"), "shutdown", {"drain_timeout"});
+    const config_section shutdown(s.get("shutdown"), "shutdown", {"drain_timeout"});
     read_duration(shutdown, "drain_timeout", config.shutdown.drain_timeout, zero_duration::allowed);
     read_http(s.get("http"), config.http);
     read_routes_api(s.get("routes_api"), config.routes_api);
-    const section limits(s.get("limits"), "limits", {"memory"});
+    const config_section limits(s.get("limits"), "limits", {"memory"});
     read_byte_size(limits, "memory", config.limits.memory, 0, std::uint64_t{1} << 50);
     if (config.limits.memory != 0 && config.limits.memory < (std::uint64_t{64} << 20)) {
         throw config_error(
@@ -1063,42 +776,16 @@ gateway_config read_document(const YAML::Node& root) {
     return config;
 }
 
-gateway_config load(std::string_view yaml_text, std::string_view source) {
-    std::vector<YAML::Node> documents;
-    try {
-        documents = YAML::LoadAll(std::string(yaml_text));
-    } catch (const YAML::Exception& e) {
-        const std::string position = fmt::format("{}:{}", e.mark.line + 1, e.mark.column + 1);
-        throw config_error(source.empty() ? position : fmt::format("{}:{}", source, position),
-                           e.msg);
-    }
-    if (documents.size() > 1) {
-        throw config_error(source.empty() ? "config" : std::string(source),
-                           fmt::format("expected one YAML document, got {}", documents.size()));
-    }
-    if (documents.empty()) {
-        return default_config();
-    }
-    return read_document(documents.front());
-}
-
 }  // namespace
 
 gateway_config load_config(std::string_view yaml_text) {
-    return load(yaml_text, "");
+    const auto document = parse_config_document(yaml_text, "");
+    return document ? read_document(*document) : default_config();
 }
 
 gateway_config load_config_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        throw config_error(path, fmt::format("cannot read: {}", std::strerror(errno)));
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) {
-        throw config_error(path, fmt::format("cannot read: {}", std::strerror(errno)));
-    }
-    return load(text.str(), path);
+    const auto document = parse_config_document(read_config_file(path), path);
+    return document ? read_document(*document) : default_config();
 }
 
 }  // namespace mgw::core

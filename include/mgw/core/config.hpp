@@ -7,48 +7,16 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <mgw/core/address.hpp>
+#include <mgw/core/config_reader.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/core/tag_template.hpp>
 
 namespace mgw::core {
-
-// Startup misconfiguration. what() is "<path>: <reason>", the path being the key's full
-// dotted path ("scrape.timeout", "routes.static[2].port"); YAML syntax errors use
-// "<line>:<column>" as the path and file errors the file name.
-class config_error : public std::runtime_error {
-  public:
-    config_error(std::string path, std::string reason);
-
-    const std::string& path() const { return path_; }
-    const std::string& reason() const { return reason_; }
-
-  private:
-    std::string path_;
-    std::string reason_;
-};
-
-// A certificate the gateway presents. Both files or neither (TLS off).
-struct server_tls_config {
-    std::string cert_file;
-    std::string key_file;
-
-    bool enabled() const { return !cert_file.empty(); }
-};
-
-// How the gateway verifies peers it dials. Empty ca_file: the system trust store. The client
-// certificate is optional, but cert_file and key_file come together.
-struct client_tls_config {
-    std::string ca_file;
-    std::string cert_file;
-    std::string key_file;
-    bool skip_verify = false;
-};
 
 struct nats_config {
     std::vector<std::string> servers;  // "nats://host:4222", "tls://host:4222" or "host:port"
