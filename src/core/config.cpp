@@ -1,5 +1,6 @@
-// YAML → gateway_config. Every mapping is checked against its list of known keys, every value
-// against its type and range, so a misspelt or misplaced key is an error naming its full path.
+// The module sections' readers (until each moves into its module). Every mapping is checked
+// against its list of known keys, every value against its type and range, so a misspelt or
+// misplaced key is an error naming its full path.
 #include <algorithm>
 #include <limits>
 #include <set>
@@ -13,17 +14,6 @@
 
 namespace mgw::core {
 
-std::uint32_t gateway_config::resolved_threads() const {
-    if (threads != 0) {
-        return threads;
-    }
-    return std::max(1u, std::thread::hardware_concurrency());
-}
-
-gateway_config default_config() {
-    return gateway_config{};
-}
-
 namespace {
 
 bool is_header_token_char(char c) {
@@ -32,6 +22,8 @@ bool is_header_token_char(char c) {
     }
     return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
+
+}  // namespace
 
 void read_nats(const YAML::Node& node, nats_config& out) {
     const config_section s(node, "nats", {"servers", "user", "password", "tls"});
@@ -45,6 +37,8 @@ void read_nats(const YAML::Node& node, nats_config& out) {
     read_string(s, "password", out.password);
     read_client_tls(s.get("tls"), s.path_of("tls"), out.tls);
 }
+
+namespace {
 
 static_route read_static_route(const YAML::Node& node, const std::string& path) {
     const config_section s(node, path,
@@ -72,6 +66,8 @@ static_route read_static_route(const YAML::Node& node, const std::string& path) 
     }
     return route;
 }
+
+}  // namespace
 
 void read_routes(const YAML::Node& node, routes_config& out) {
     const config_section s(node, "routes", {"static", "stale_threshold"});
@@ -124,6 +120,8 @@ void read_push(const YAML::Node& node, push_config& out) {
     read_duration(s, "ttl", out.ttl, zero_duration::rejected);
     read_uint(s, "max_body_bytes", out.max_body_bytes, 1, std::uint64_t{1} << 32);
 }
+
+namespace {
 
 // A per-minute limit: a positive integer, or "unlimited" (nullopt).
 void read_limit(const config_section& s, std::string_view key, std::optional<std::uint32_t>& out) {
@@ -194,6 +192,8 @@ broker_plan_config read_broker_plan(const YAML::Node& node, const std::string& p
     }
     return plan;
 }
+
+}  // namespace
 
 void read_broker(const YAML::Node& node, broker_config& out) {
     const config_section s(node, "broker",
@@ -269,6 +269,8 @@ void read_broker(const YAML::Node& node, broker_config& out) {
     }
 }
 
+namespace {
+
 void read_bosh_grpc(const YAML::Node& node, const std::string& path, bosh_config& bosh) {
     bosh_grpc_config& out = bosh.grpc;
     const config_section s(
@@ -296,6 +298,8 @@ void read_bosh_grpc(const YAML::Node& node, const std::string& path, bosh_config
                            "needs bosh.ingest_listen: the events come from the HM plugin");
     }
 }
+
+}  // namespace
 
 void read_bosh(const YAML::Node& node, bosh_config& out) {
     const config_section s(
@@ -417,8 +421,7 @@ void read_rsocket(const YAML::Node& node, rsocket_config& out) {
     read_byte_size(s, "max_held_push_bytes", out.max_held_push_bytes, 0, std::uint64_t{1} << 40);
 }
 
-void read_loggregator(const YAML::Node& node, gateway_config& config) {
-    loggregator_config& out = config.loggregator;
+void read_loggregator(const YAML::Node& node, loggregator_config& out) {
     const config_section s(
         node, "loggregator",
         {"push", "bosh", "alerts", "agent", "tls", "server_name", "counters", "bosh_ip_tag",
@@ -483,15 +486,6 @@ void read_loggregator(const YAML::Node& node, gateway_config& config) {
     if (out.alerts && !out.bosh) {
         throw config_error(s.path_of("alerts"), "needs loggregator.bosh");
     }
-    if (out.bosh && !config.bosh.ingest_listen) {
-        throw config_error(s.path_of("bosh"),
-                           "needs bosh.ingest_listen: heartbeats come from the HM plugin");
-    }
-    if (out.push && !(config.push.enabled && config.broker.enabled)) {
-        throw config_error(s.path_of("push"),
-                           "needs push.enabled and broker.enabled: pushes are served only with "
-                           "the broker's access keys");
-    }
 }
 
 void read_log(const YAML::Node& node, log_config& out) {
@@ -529,12 +523,7 @@ void read_http(const YAML::Node& node, http_config& out) {
     read_uint(s, "max_pipelined_bytes", out.max_pipelined_bytes, 1024, std::uint64_t{1} << 32);
 }
 
-void read_routes_api(const YAML::Node& node, routes_api_config& out) {
-    const config_section s(node, "routes_api", {"username", "password"});
-    read_string(s, "username", out.username);
-    read_string(s, "password", out.password);
-    require_together(s, "username", out.username, "password", out.password);
-}
+namespace {
 
 // An external exporter's `host`: "name", "name:port", "[v6]" or "[v6]:port", as Promfetcher puts
 // it after the scheme in the URL. Sets address_host and port (the scheme's default when absent).
@@ -711,6 +700,8 @@ external_exporter_config read_external_exporter(const YAML::Node& node, const st
     return exporter;
 }
 
+}  // namespace
+
 void read_external_exporters(const YAML::Node& node, std::vector<external_exporter_config>& out) {
     const std::string path = "external_exporters";
     if (config_absent(node)) {
@@ -736,56 +727,6 @@ void read_external_exporters(const YAML::Node& node, std::vector<external_export
         }
         out.push_back(std::move(exporter));
     }
-}
-
-gateway_config read_document(const YAML::Node& root) {
-    gateway_config config;
-    const config_section s(root, "",
-                           {"listen", "tls", "health_listen", "threads", "nats", "routes", "scrape",
-                            "push", "broker", "bosh", "rsocket", "log", "shutdown", "http",
-                            "routes_api", "limits", "external_exporters", "loggregator"});
-    read_address(s, "listen", config.listen);
-    read_server_tls(s.get("tls"), "tls", config.tls);
-    read_address(s, "health_listen", config.health_listen);
-    if (config.health_listen == config.listen && config.listen.port != 0) {
-        throw config_error("health_listen",
-                           fmt::format("must differ from listen ({})", config.listen.to_string()));
-    }
-    read_uint(s, "threads", config.threads, 0, max_threads);
-    read_nats(s.get("nats"), config.nats);
-    read_routes(s.get("routes"), config.routes);
-    read_scrape(s.get("scrape"), config.scrape);
-    read_push(s.get("push"), config.push);
-    read_broker(s.get("broker"), config.broker);
-    read_bosh(s.get("bosh"), config.bosh);
-    read_rsocket(s.get("rsocket"), config.rsocket);
-    read_loggregator(s.get("loggregator"), config);
-    read_log(s.get("log"), config.log);
-    const config_section shutdown(s.get("shutdown"), "shutdown", {"drain_timeout"});
-    read_duration(shutdown, "drain_timeout", config.shutdown.drain_timeout, zero_duration::allowed);
-    read_http(s.get("http"), config.http);
-    read_routes_api(s.get("routes_api"), config.routes_api);
-    const config_section limits(s.get("limits"), "limits", {"memory"});
-    read_byte_size(limits, "memory", config.limits.memory, 0, std::uint64_t{1} << 50);
-    if (config.limits.memory != 0 && config.limits.memory < (std::uint64_t{64} << 20)) {
-        throw config_error(
-            "limits.memory",
-            fmt::format("must be 0 (no ceiling) or at least 64MiB, got {}", config.limits.memory));
-    }
-    read_external_exporters(s.get("external_exporters"), config.external_exporters);
-    return config;
-}
-
-}  // namespace
-
-gateway_config load_config(std::string_view yaml_text) {
-    const auto document = parse_config_document(yaml_text, "");
-    return document ? read_document(*document) : default_config();
-}
-
-gateway_config load_config_file(const std::string& path) {
-    const auto document = parse_config_document(read_config_file(path), path);
-    return document ? read_document(*document) : default_config();
 }
 
 }  // namespace mgw::core

@@ -46,7 +46,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-http::server_options listener_options(const core::gateway_config& config,
+http::server_options listener_options(const gateway_config& config,
                                       const core::listen_address& address,
                                       const core::server_tls_config& tls) {
     http::server_options options;
@@ -67,7 +67,7 @@ http::server_options listener_options(const core::gateway_config& config,
     return options;
 }
 
-scrape::scraper_config scraper_settings(const core::gateway_config& config) {
+scrape::scraper_config scraper_settings(const gateway_config& config) {
     scrape::scraper_config settings;
     settings.max_concurrency = config.scrape.max_concurrency;
     settings.tls = {.ca_file = config.scrape.tls.ca_file,
@@ -77,7 +77,7 @@ scrape::scraper_config scraper_settings(const core::gateway_config& config) {
     return settings;
 }
 
-apps::app_metrics_options app_metrics_settings(const core::gateway_config& config) {
+apps::app_metrics_options app_metrics_settings(const gateway_config& config) {
     return {.scrape_timeout = config.scrape.timeout,
             .forward_headers = config.scrape.forward_headers,
             .max_body_bytes = config.scrape.max_body_bytes,
@@ -86,7 +86,7 @@ apps::app_metrics_options app_metrics_settings(const core::gateway_config& confi
                               : exposition::collision_policy::rename_exported};
 }
 
-rsocket::proxy_options rsocket_settings(const core::gateway_config& config) {
+rsocket::proxy_options rsocket_settings(const gateway_config& config) {
     const core::rsocket_config& r = config.rsocket;
     rsocket::proxy_options options;
     options.tcp_listen = r.tcp_listen;
@@ -124,14 +124,14 @@ nats::client_options nats_settings(const core::nats_config& config) {
     return settings;
 }
 
-push::push_service_options push_settings(const core::gateway_config& config) {
+push::push_service_options push_settings(const gateway_config& config) {
     push::push_service_options settings;
     settings.max_body_bytes = config.push.max_body_bytes;
     settings.store.ttl = config.push.ttl;
     return settings;
 }
 
-bosh::bosh_service_options bosh_settings(const core::gateway_config& config) {
+bosh::bosh_service_options bosh_settings(const gateway_config& config) {
     const core::bosh_config& b = config.bosh;
     bosh::bosh_service_options settings;
     settings.ingest.host = b.ingest_listen->host;
@@ -166,7 +166,7 @@ bosh::bosh_service_options bosh_settings(const core::gateway_config& config) {
     return settings;
 }
 
-bosh::grpc_egress_options bosh_grpc_settings(const core::gateway_config& config) {
+bosh::grpc_egress_options bosh_grpc_settings(const gateway_config& config) {
     const core::bosh_grpc_config& g = config.bosh.grpc;
     bosh::grpc_egress_options settings;
     settings.server.host = g.listen->host;
@@ -182,7 +182,7 @@ bosh::grpc_egress_options bosh_grpc_settings(const core::gateway_config& config)
     return settings;
 }
 
-loggregator::emitter_options loggregator_settings(const core::gateway_config& config) {
+loggregator::emitter_options loggregator_settings(const gateway_config& config) {
     const core::loggregator_config& l = config.loggregator;
     loggregator::emitter_options settings;
     settings.agent.host = l.agent.host;
@@ -208,7 +208,7 @@ loggregator::emitter_options loggregator_settings(const core::gateway_config& co
 
 // Emitters re-register every minimumRegisterIntervalInSeconds we announce: a route must live
 // at least that long, whatever routes.stale_threshold says (gorouter raises it likewise).
-routes::route_table_options route_table_settings(const core::gateway_config& config) {
+routes::route_table_options route_table_settings(const gateway_config& config) {
     const routes::subscriber_options announced;
     return {.max_stale_threshold = std::max(
                 std::chrono::duration_cast<std::chrono::seconds>(config.routes.stale_threshold),
@@ -216,7 +216,7 @@ routes::route_table_options route_table_settings(const core::gateway_config& con
 }
 
 // Where bound apps push: broker.external_url, else the main listener's own URL.
-std::string push_endpoint(const core::gateway_config& config) {
+std::string push_endpoint(const gateway_config& config) {
     std::string base = config.broker.external_url;
     if (base.empty()) {
         base = config.tls.enabled() ? "https://" : "http://";
@@ -226,7 +226,7 @@ std::string push_endpoint(const core::gateway_config& config) {
 }
 
 // The listeners as configured, for the status console.
-std::vector<listener_status> configured_listeners(const core::gateway_config& config) {
+std::vector<listener_status> configured_listeners(const gateway_config& config) {
     std::vector<listener_status> listeners{
         {.name = "main", .address = config.listen.to_string(), .tls = config.tls.enabled()},
         {.name = "health", .address = config.health_listen.to_string(), .tls = false}};
@@ -262,7 +262,7 @@ struct process_wide {
     core::gateway_metrics metrics;
     core::memory_budget memory;
 
-    explicit process_wide(const core::gateway_config& config)
+    explicit process_wide(const gateway_config& config)
         : memory(core::leasable_bytes(config.limits.memory, core::resident_bytes().value_or(0)),
                  metrics.registry()) {}
 };
@@ -293,7 +293,7 @@ struct services {
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
-    services(asio::io_context& io, const core::gateway_config& config, process_wide& process)
+    services(asio::io_context& io, const gateway_config& config, process_wide& process)
         : metrics(process.metrics),
           memory(process.memory),
           route_table(route_table_settings(config)),
@@ -358,7 +358,7 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
 
 }  // namespace
 
-gateway::gateway(core::gateway_config config, core::logger& log)
+gateway::gateway(gateway_config config, core::logger& log)
     : config_(std::move(config)), log_(log) {}
 
 gateway::~gateway() = default;

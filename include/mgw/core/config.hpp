@@ -237,10 +237,6 @@ struct log_config {
     bool access = true;  // one line per HTTP request, as gorouter and nginx do by default
 };
 
-struct shutdown_config {
-    std::chrono::milliseconds drain_timeout{std::chrono::seconds{15}};
-};
-
 // Limits of the HTTP server (main listener and health listener alike).
 struct http_config {
     std::uint32_t header_limit = 16384;  // bytes of request line + headers
@@ -261,14 +257,6 @@ struct limits_config {
     // for (answers in flight, bodies, frames, queues); 0: no ceiling. YAML: bytes, or a number
     // with KiB, MiB or GiB.
     std::uint64_t memory = std::uint64_t{2} << 30;
-};
-
-// Basic auth for GET /routes; both empty: the endpoint is disabled.
-struct routes_api_config {
-    std::string username;
-    std::string password;
-
-    bool enabled() const { return !username.empty(); }
 };
 
 // One query parameter an external exporter is asked with: every value is a template over the
@@ -293,41 +281,18 @@ struct external_exporter_config {
 // The most exporters a config may name: every app answer fetches each of them.
 inline constexpr std::size_t max_external_exporters = 32;
 
-struct gateway_config {
-    listen_address listen{"127.0.0.1", 8085};
-    server_tls_config tls;
-    listen_address health_listen{"127.0.0.1", 8080};
-    std::uint32_t threads = 0;  // 0: one per core, see resolved_threads()
-    nats_config nats;
-    routes_config routes;
-    scrape_config scrape;
-    push_config push;
-    broker_config broker;
-    bosh_config bosh;
-    rsocket_config rsocket;
-    loggregator_config loggregator;
-    log_config log;
-    shutdown_config shutdown;
-    http_config http;
-    routes_api_config routes_api;
-    limits_config limits;
-    std::vector<external_exporter_config> external_exporters;
-
-    // `threads`, or the number of cores when it is 0 (at least 1).
-    std::uint32_t resolved_threads() const;
-};
-
-inline constexpr std::uint32_t max_threads = 1024;
-
-// The embedded defaults: what `metrics-gateway` runs with when given no --config.
-gateway_config default_config();
-
-// Parses and validates a YAML document; keys not given keep their defaults. An empty
-// document yields default_config(). Throws config_error.
-gateway_config load_config(std::string_view yaml_text);
-
-// Reads `path` and calls load_config. Throws config_error (path = the file name) when the file
-// cannot be read; validation errors keep the key path.
-gateway_config load_config_file(const std::string& path);
+// Each section's reader: `node` is the section's value (absent or null: the defaults); what
+// is not given keeps its default. Throws config_error naming the key's path.
+void read_nats(const YAML::Node& node, nats_config& out);
+void read_routes(const YAML::Node& node, routes_config& out);
+void read_scrape(const YAML::Node& node, scrape_config& out);
+void read_push(const YAML::Node& node, push_config& out);
+void read_broker(const YAML::Node& node, broker_config& out);
+void read_bosh(const YAML::Node& node, bosh_config& out);
+void read_rsocket(const YAML::Node& node, rsocket_config& out);
+void read_loggregator(const YAML::Node& node, loggregator_config& out);
+void read_log(const YAML::Node& node, log_config& out);
+void read_http(const YAML::Node& node, http_config& out);
+void read_external_exporters(const YAML::Node& node, std::vector<external_exporter_config>& out);
 
 }  // namespace mgw::core

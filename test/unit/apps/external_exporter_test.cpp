@@ -31,9 +31,9 @@ const tag_map shop_tags = {
 
 // The exporter of a one-exporter config, so its params go through the real config parser.
 mgw::core::external_exporter_config exporter(const std::string& fields) {
-    const auto config =
-        mgw::core::load_config("external_exporters: [ { host: h, " + fields + " } ]");
-    return config.external_exporters.front();
+    std::vector<mgw::core::external_exporter_config> exporters;
+    mgw::core::read_external_exporters(YAML::Load("[ { host: h, " + fields + " } ]"), exporters);
+    return exporters.front();
 }
 
 std::string path_for(const std::string& fields, const tag_map& tags = shop_tags) {

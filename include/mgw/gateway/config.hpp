@@ -1,0 +1,68 @@
+// The gateway's configuration: one YAML file, every key pinned in DESIGN.md, validated in full at
+// startup so that a typo stops the process with the key's path instead of being ignored. It is
+// the aggregate of the modules' sections (each module reads its own) plus the few keys that
+// belong to the process itself: its listeners, threads, drain and own endpoints.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <mgw/core/address.hpp>
+#include <mgw/core/config.hpp>
+#include <mgw/core/config_reader.hpp>
+
+namespace mgw::gateway {
+
+struct shutdown_config {
+    std::chrono::milliseconds drain_timeout{std::chrono::seconds{15}};
+};
+
+// Basic auth for GET /routes (and /status, /v1/sd); both empty: the endpoint is disabled.
+struct routes_api_config {
+    std::string username;
+    std::string password;
+
+    bool enabled() const { return !username.empty(); }
+};
+
+struct gateway_config {
+    core::listen_address listen{"127.0.0.1", 8085};
+    core::server_tls_config tls;
+    core::listen_address health_listen{"127.0.0.1", 8080};
+    std::uint32_t threads = 0;  // 0: one per core, see resolved_threads()
+    core::nats_config nats;
+    core::routes_config routes;
+    core::scrape_config scrape;
+    core::push_config push;
+    core::broker_config broker;
+    core::bosh_config bosh;
+    core::rsocket_config rsocket;
+    core::loggregator_config loggregator;
+    core::log_config log;
+    shutdown_config shutdown;
+    core::http_config http;
+    routes_api_config routes_api;
+    core::limits_config limits;
+    std::vector<core::external_exporter_config> external_exporters;
+
+    // `threads`, or the number of cores when it is 0 (at least 1).
+    std::uint32_t resolved_threads() const;
+};
+
+inline constexpr std::uint32_t max_threads = 1024;
+
+// The embedded defaults: what `metrics-gateway` runs with when given no --config.
+gateway_config default_config();
+
+// Parses and validates a YAML document; keys not given keep their defaults. An empty
+// document yields default_config(). Throws core::config_error.
+gateway_config load_config(std::string_view yaml_text);
+
+// Reads `path` and calls load_config. Throws core::config_error (path = the file name) when the
+// file cannot be read; validation errors keep the key path.
+gateway_config load_config_file(const std::string& path);
+
+}  // namespace mgw::gateway
