@@ -23,23 +23,6 @@ bool is_header_token_char(char c) {
     return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-}  // namespace
-
-void read_nats(const YAML::Node& node, nats_config& out) {
-    const config_section s(node, "nats", {"servers", "user", "password", "tls"});
-    read_string_list(s, "servers", out.servers);
-    for (std::size_t i = 0; i < out.servers.size(); ++i) {
-        if (out.servers[i].empty()) {
-            throw config_error(config_element_path(s.path_of("servers"), i), "must not be empty");
-        }
-    }
-    read_string(s, "user", out.user);
-    read_string(s, "password", out.password);
-    read_client_tls(s.get("tls"), s.path_of("tls"), out.tls);
-}
-
-namespace {
-
 static_route read_static_route(const YAML::Node& node, const std::string& path) {
     const config_section s(node, path,
                            {"uri", "host", "port", "tls_port", "server_cert_domain_san",

@@ -60,7 +60,7 @@ gateway_config read_document(const YAML::Node& root) {
                            fmt::format("must differ from listen ({})", config.listen.to_string()));
     }
     core::read_uint(s, "threads", config.threads, 0, max_threads);
-    core::read_nats(s.get("nats"), config.nats);
+    config.nats = nats::read_nats_config(s.get("nats"), s.path_of("nats"));
     core::read_routes(s.get("routes"), config.routes);
     core::read_scrape(s.get("scrape"), config.scrape);
     core::read_push(s.get("push"), config.push);

@@ -111,19 +111,6 @@ rsocket::proxy_options rsocket_settings(const gateway_config& config) {
     return options;
 }
 
-nats::client_options nats_settings(const core::nats_config& config) {
-    nats::client_options settings;
-    settings.servers = config.servers;
-    settings.user = config.user;
-    settings.password = config.password;
-    settings.tls = {.enabled = !config.tls.ca_file.empty() || !config.tls.cert_file.empty(),
-                    .ca_file = config.tls.ca_file,
-                    .cert_file = config.tls.cert_file,
-                    .key_file = config.tls.key_file,
-                    .skip_verify = config.tls.skip_verify};
-    return settings;
-}
-
 push::push_service_options push_settings(const gateway_config& config) {
     push::push_service_options settings;
     settings.max_body_bytes = config.push.max_body_bytes;
@@ -383,7 +370,7 @@ int gateway::run() {
     }
     s.route_table.publish();
     if (config_.nats.enabled()) {
-        s.nats.emplace(s.routes_strand, nats_settings(config_.nats), log_, s.metrics.registry());
+        s.nats.emplace(s.routes_strand, config_.nats, log_, s.metrics.registry());
         s.route_subscriber.emplace(s.routes_strand, s.route_table, *s.nats,
                                    route_table_settings(config_), routes::subscriber_options{},
                                    log_, s.metrics.registry());

@@ -18,15 +18,6 @@
 
 namespace mgw::core {
 
-struct nats_config {
-    std::vector<std::string> servers;  // "nats://host:4222", "tls://host:4222" or "host:port"
-    std::string user;
-    std::string password;
-    client_tls_config tls;
-
-    bool enabled() const { return !servers.empty(); }
-};
-
 // The fields of a gorouter `router.register` message that a fixed route can carry.
 struct static_route {
     std::string uri;
@@ -283,7 +274,6 @@ inline constexpr std::size_t max_external_exporters = 32;
 
 // Each section's reader: `node` is the section's value (absent or null: the defaults); what
 // is not given keeps its default. Throws config_error naming the key's path.
-void read_nats(const YAML::Node& node, nats_config& out);
 void read_routes(const YAML::Node& node, routes_config& out);
 void read_scrape(const YAML::Node& node, scrape_config& out);
 void read_push(const YAML::Node& node, push_config& out);

@@ -13,6 +13,7 @@
 #include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/core/config_reader.hpp>
+#include <mgw/nats/config.hpp>
 
 namespace mgw::gateway {
 
@@ -33,7 +34,7 @@ struct gateway_config {
     core::server_tls_config tls;
     core::listen_address health_listen{"127.0.0.1", 8080};
     std::uint32_t threads = 0;  // 0: one per core, see resolved_threads()
-    core::nats_config nats;
+    nats::client_options nats;
     core::routes_config routes;
     core::scrape_config scrape;
     core::push_config push;
