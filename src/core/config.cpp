@@ -23,50 +23,7 @@ bool is_header_token_char(char c) {
     return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-static_route read_static_route(const YAML::Node& node, const std::string& path) {
-    const config_section s(node, path,
-                           {"uri", "host", "port", "tls_port", "server_cert_domain_san",
-                            "private_instance_id", "tags"});
-    if (config_absent(node)) {
-        throw config_error(path, "expected a mapping");
-    }
-    static_route route;
-    read_string(s, "uri", route.uri);
-    read_string(s, "host", route.host);
-    read_uint(s, "port", route.port, 0, 65535);
-    read_uint(s, "tls_port", route.tls_port, 0, 65535);
-    read_string(s, "server_cert_domain_san", route.server_cert_domain_san);
-    read_string(s, "private_instance_id", route.private_instance_id);
-    read_string_map(s, "tags", route.tags);
-    if (route.uri.empty()) {
-        throw config_error(s.path_of("uri"), "required");
-    }
-    if (route.host.empty()) {
-        throw config_error(s.path_of("host"), "required");
-    }
-    if (route.port == 0 && route.tls_port == 0) {
-        throw config_error(s.path_of("port"), "port or tls_port required");
-    }
-    return route;
-}
-
 }  // namespace
-
-void read_routes(const YAML::Node& node, routes_config& out) {
-    const config_section s(node, "routes", {"static", "stale_threshold"});
-    const YAML::Node list = s.get("static");
-    if (!config_absent(list)) {
-        const std::string path = s.path_of("static");
-        if (!list.IsSequence()) {
-            throw config_error(path, "expected a sequence");
-        }
-        out.static_routes.clear();
-        for (std::size_t i = 0; i < list.size(); ++i) {
-            out.static_routes.push_back(read_static_route(list[i], config_element_path(path, i)));
-        }
-    }
-    read_duration(s, "stale_threshold", out.stale_threshold, zero_duration::rejected);
-}
 
 void read_scrape(const YAML::Node& node, scrape_config& out) {
     const config_section s(node, "scrape",

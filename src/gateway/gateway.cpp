@@ -193,15 +193,6 @@ loggregator::emitter_options loggregator_settings(const gateway_config& config) 
     return settings;
 }
 
-// Emitters re-register every minimumRegisterIntervalInSeconds we announce: a route must live
-// at least that long, whatever routes.stale_threshold says (gorouter raises it likewise).
-routes::route_table_options route_table_settings(const gateway_config& config) {
-    const routes::subscriber_options announced;
-    return {.max_stale_threshold = std::max(
-                std::chrono::duration_cast<std::chrono::seconds>(config.routes.stale_threshold),
-                announced.minimum_register_interval)};
-}
-
 // Where bound apps push: broker.external_url, else the main listener's own URL.
 std::string push_endpoint(const gateway_config& config) {
     std::string base = config.broker.external_url;
@@ -283,7 +274,7 @@ struct services {
     services(asio::io_context& io, const gateway_config& config, process_wide& process)
         : metrics(process.metrics),
           memory(process.memory),
-          route_table(route_table_settings(config)),
+          route_table(config.routes.table_options(routes::subscriber_options{})),
           routes_strand(asio::make_strand(io)) {
         // Merges hold their instance bodies for as long as their clients take to read the
         // answer (up to http.write_timeout per write): clients that never read must not starve
@@ -358,22 +349,15 @@ int gateway::run() {
     services s(io, config_, process);
 
     const auto now = routes::route_clock::now();
-    for (const core::static_route& route : config_.routes.static_routes) {
-        s.route_table.add_static({.uri = route.uri,
-                                  .host = route.host,
-                                  .port = route.port,
-                                  .tls_port = route.tls_port,
-                                  .server_cert_domain_san = route.server_cert_domain_san,
-                                  .private_instance_id = route.private_instance_id,
-                                  .tags = route.tags},
-                                 now);
+    for (const routes::static_route& route : config_.routes.static_routes) {
+        s.route_table.add_static(route, now);
     }
     s.route_table.publish();
     if (config_.nats.enabled()) {
         s.nats.emplace(s.routes_strand, config_.nats, log_, s.metrics.registry());
         s.route_subscriber.emplace(s.routes_strand, s.route_table, *s.nats,
-                                   route_table_settings(config_), routes::subscriber_options{},
-                                   log_, s.metrics.registry());
+                                   config_.routes.table_options(routes::subscriber_options{}),
+                                   routes::subscriber_options{}, log_, s.metrics.registry());
     }
     s.scraper.emplace(io.get_executor(), scraper_settings(config_), log_, s.metrics.registry());
     s.app_metrics.emplace(s.route_table, *s.scraper, app_metrics_settings(config_), log_,

@@ -18,24 +18,6 @@
 
 namespace mgw::core {
 
-// The fields of a gorouter `router.register` message that a fixed route can carry.
-struct static_route {
-    std::string uri;
-    std::string host;
-    std::uint16_t port = 0;      // 0: plain HTTP not offered
-    std::uint16_t tls_port = 0;  // 0: TLS not offered
-    std::string server_cert_domain_san;
-    std::string private_instance_id;
-    std::map<std::string, std::string> tags;  // app_id, app_name, space_id, ...
-};
-
-struct routes_config {
-    std::vector<static_route> static_routes;  // YAML key: static
-    // Upper bound on how long a NATS route lives without being re-registered, whatever
-    // stale threshold the routers announce.
-    std::chrono::milliseconds stale_threshold{std::chrono::seconds{120}};
-};
-
 // What happens to an instance's own label named like one of the CF labels the gateway adds.
 enum class label_collision_policy {
     exported,   // kept as exported_<name>, like Prometheus with honor_labels: false
@@ -274,7 +256,6 @@ inline constexpr std::size_t max_external_exporters = 32;
 
 // Each section's reader: `node` is the section's value (absent or null: the defaults); what
 // is not given keeps its default. Throws config_error naming the key's path.
-void read_routes(const YAML::Node& node, routes_config& out);
 void read_scrape(const YAML::Node& node, scrape_config& out);
 void read_push(const YAML::Node& node, push_config& out);
 void read_broker(const YAML::Node& node, broker_config& out);

@@ -14,6 +14,7 @@
 #include <mgw/core/config.hpp>
 #include <mgw/core/config_reader.hpp>
 #include <mgw/nats/config.hpp>
+#include <mgw/routes/config.hpp>
 
 namespace mgw::gateway {
 
@@ -35,7 +36,7 @@ struct gateway_config {
     core::listen_address health_listen{"127.0.0.1", 8080};
     std::uint32_t threads = 0;  // 0: one per core, see resolved_threads()
     nats::client_options nats;
-    core::routes_config routes;
+    routes::routes_config routes;
     core::scrape_config scrape;
     core::push_config push;
     core::broker_config broker;
