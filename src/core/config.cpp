@@ -14,46 +14,6 @@
 
 namespace mgw::core {
 
-namespace {
-
-bool is_header_token_char(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-        return true;
-    }
-    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-}  // namespace
-
-void read_scrape(const YAML::Node& node, scrape_config& out) {
-    const config_section s(node, "scrape",
-                           {"timeout", "max_concurrency", "forward_headers", "max_body_bytes",
-                            "label_collisions", "tls"});
-    read_duration(s, "timeout", out.timeout, zero_duration::rejected);
-    read_uint(s, "max_concurrency", out.max_concurrency, 1, 1'000'000);
-    read_string_list(s, "forward_headers", out.forward_headers);
-    for (std::size_t i = 0; i < out.forward_headers.size(); ++i) {
-        const std::string& name = out.forward_headers[i];
-        if (name.empty() || !std::all_of(name.begin(), name.end(), is_header_token_char)) {
-            throw config_error(config_element_path(s.path_of("forward_headers"), i),
-                               fmt::format("invalid header name \"{}\"", name));
-        }
-    }
-    read_uint(s, "max_body_bytes", out.max_body_bytes, 1, std::uint64_t{1} << 32);
-    std::string collisions;
-    read_string(s, "label_collisions", collisions);
-    if (collisions == "overwrite") {
-        out.label_collisions = label_collision_policy::overwrite;
-    } else if (collisions == "exported" || collisions.empty()) {
-        out.label_collisions = label_collision_policy::exported;
-    } else {
-        throw config_error(
-            s.path_of("label_collisions"),
-            fmt::format("invalid value \"{}\" (expected exported or overwrite)", collisions));
-    }
-    read_client_tls(s.get("tls"), s.path_of("tls"), out.tls);
-}
-
 void read_push(const YAML::Node& node, push_config& out) {
     const config_section s(node, "push", {"enabled", "ttl", "max_body_bytes"});
     read_bool(s, "enabled", out.enabled);

@@ -62,7 +62,7 @@ gateway_config read_document(const YAML::Node& root) {
     core::read_uint(s, "threads", config.threads, 0, max_threads);
     config.nats = nats::read_nats_config(s.get("nats"), s.path_of("nats"));
     config.routes = routes::read_routes_config(s.get("routes"), s.path_of("routes"));
-    core::read_scrape(s.get("scrape"), config.scrape);
+    config.scrape = scrape::read_scrape_config(s.get("scrape"), s.path_of("scrape"));
     core::read_push(s.get("push"), config.push);
     core::read_broker(s.get("broker"), config.broker);
     core::read_bosh(s.get("bosh"), config.bosh);

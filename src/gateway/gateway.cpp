@@ -67,23 +67,11 @@ http::server_options listener_options(const gateway_config& config,
     return options;
 }
 
-scrape::scraper_config scraper_settings(const gateway_config& config) {
-    scrape::scraper_config settings;
-    settings.max_concurrency = config.scrape.max_concurrency;
-    settings.tls = {.ca_file = config.scrape.tls.ca_file,
-                    .cert_file = config.scrape.tls.cert_file,
-                    .key_file = config.scrape.tls.key_file,
-                    .skip_verify = config.scrape.tls.skip_verify};
-    return settings;
-}
-
 apps::app_metrics_options app_metrics_settings(const gateway_config& config) {
     return {.scrape_timeout = config.scrape.timeout,
             .forward_headers = config.scrape.forward_headers,
             .max_body_bytes = config.scrape.max_body_bytes,
-            .collisions = config.scrape.label_collisions == core::label_collision_policy::overwrite
-                              ? exposition::collision_policy::overwrite
-                              : exposition::collision_policy::rename_exported};
+            .collisions = config.scrape.label_collisions};
 }
 
 rsocket::proxy_options rsocket_settings(const gateway_config& config) {
@@ -359,7 +347,8 @@ int gateway::run() {
                                    config_.routes.table_options(routes::subscriber_options{}),
                                    routes::subscriber_options{}, log_, s.metrics.registry());
     }
-    s.scraper.emplace(io.get_executor(), scraper_settings(config_), log_, s.metrics.registry());
+    s.scraper.emplace(io.get_executor(), config_.scrape.scraper_options(), log_,
+                      s.metrics.registry());
     s.app_metrics.emplace(s.route_table, *s.scraper, app_metrics_settings(config_), log_,
                           s.metrics.registry(), s.memory);
 

@@ -18,21 +18,6 @@
 
 namespace mgw::core {
 
-// What happens to an instance's own label named like one of the CF labels the gateway adds.
-enum class label_collision_policy {
-    exported,   // kept as exported_<name>, like Prometheus with honor_labels: false
-    overwrite,  // dropped, the gateway's value wins: Promfetcher's behaviour
-};
-
-struct scrape_config {
-    std::chrono::milliseconds timeout{std::chrono::seconds{10}};
-    std::uint32_t max_concurrency = 512;
-    std::vector<std::string> forward_headers{"Authorization"};
-    std::uint64_t max_body_bytes = std::uint64_t{16} << 20;
-    label_collision_policy label_collisions = label_collision_policy::exported;
-    client_tls_config tls;
-};
-
 struct push_config {
     bool enabled = true;
     std::chrono::milliseconds ttl{std::chrono::minutes{5}};
@@ -256,7 +241,6 @@ inline constexpr std::size_t max_external_exporters = 32;
 
 // Each section's reader: `node` is the section's value (absent or null: the defaults); what
 // is not given keeps its default. Throws config_error naming the key's path.
-void read_scrape(const YAML::Node& node, scrape_config& out);
 void read_push(const YAML::Node& node, push_config& out);
 void read_broker(const YAML::Node& node, broker_config& out);
 void read_bosh(const YAML::Node& node, bosh_config& out);

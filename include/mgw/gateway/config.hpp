@@ -15,6 +15,7 @@
 #include <mgw/core/config_reader.hpp>
 #include <mgw/nats/config.hpp>
 #include <mgw/routes/config.hpp>
+#include <mgw/scrape/config.hpp>
 
 namespace mgw::gateway {
 
@@ -37,7 +38,7 @@ struct gateway_config {
     std::uint32_t threads = 0;  // 0: one per core, see resolved_threads()
     nats::client_options nats;
     routes::routes_config routes;
-    core::scrape_config scrape;
+    scrape::scrape_config scrape;
     core::push_config push;
     core::broker_config broker;
     core::bosh_config bosh;

@@ -565,9 +565,9 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
 
 TEST_CASE("scrape.label_collisions accepts exported and overwrite only") {
     CHECK(mgw::gateway::load_config("scrape: { label_collisions: overwrite }")
-              .scrape.label_collisions == mgw::core::label_collision_policy::overwrite);
+              .scrape.label_collisions == mgw::exposition::collision_policy::overwrite);
     CHECK(mgw::gateway::load_config("scrape: { label_collisions: exported }")
-              .scrape.label_collisions == mgw::core::label_collision_policy::exported);
+              .scrape.label_collisions == mgw::exposition::collision_policy::rename_exported);
     CHECK_THROWS_WITH(mgw::gateway::load_config("scrape: { label_collisions: merge }"),
                       "scrape.label_collisions: invalid value \"merge\" (expected exported or "
                       "overwrite)");
