@@ -14,13 +14,6 @@
 
 namespace mgw::core {
 
-void read_push(const YAML::Node& node, push_config& out) {
-    const config_section s(node, "push", {"enabled", "ttl", "max_body_bytes"});
-    read_bool(s, "enabled", out.enabled);
-    read_duration(s, "ttl", out.ttl, zero_duration::rejected);
-    read_uint(s, "max_body_bytes", out.max_body_bytes, 1, std::uint64_t{1} << 32);
-}
-
 namespace {
 
 // A per-minute limit: a positive integer, or "unlimited" (nullopt).

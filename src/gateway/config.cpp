@@ -63,7 +63,7 @@ gateway_config read_document(const YAML::Node& root) {
     config.nats = nats::read_nats_config(s.get("nats"), s.path_of("nats"));
     config.routes = routes::read_routes_config(s.get("routes"), s.path_of("routes"));
     config.scrape = scrape::read_scrape_config(s.get("scrape"), s.path_of("scrape"));
-    core::read_push(s.get("push"), config.push);
+    config.push = push::read_push_config(s.get("push"), s.path_of("push"));
     core::read_broker(s.get("broker"), config.broker);
     core::read_bosh(s.get("bosh"), config.bosh);
     core::read_rsocket(s.get("rsocket"), config.rsocket);

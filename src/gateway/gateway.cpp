@@ -99,13 +99,6 @@ rsocket::proxy_options rsocket_settings(const gateway_config& config) {
     return options;
 }
 
-push::push_service_options push_settings(const gateway_config& config) {
-    push::push_service_options settings;
-    settings.max_body_bytes = config.push.max_body_bytes;
-    settings.store.ttl = config.push.ttl;
-    return settings;
-}
-
 bosh::bosh_service_options bosh_settings(const gateway_config& config) {
     const core::bosh_config& b = config.bosh;
     bosh::bosh_service_options settings;
@@ -376,7 +369,8 @@ int gateway::run() {
                               s.metrics.registry());
     }
     if (config_.push.enabled && s.broker) {
-        s.push.emplace(s.broker->directory(), push_settings(config_), log_, s.metrics.registry());
+        s.push.emplace(s.broker->directory(), config_.push.service_options(), log_,
+                       s.metrics.registry());
         if (s.loggregator && config_.loggregator.push) {
             s.push->on_accepted([&emitter = *s.loggregator](const push::push_binding& binding,
                                                             const push::push_request& request,

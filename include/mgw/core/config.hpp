@@ -18,12 +18,6 @@
 
 namespace mgw::core {
 
-struct push_config {
-    bool enabled = true;
-    std::chrono::milliseconds ttl{std::chrono::minutes{5}};
-    std::uint64_t max_body_bytes = 1048576;
-};
-
 // A plan of the metrics-forwarder service: what an app bound with it may push per minute.
 struct broker_plan_config {
     std::string name;
@@ -241,7 +235,6 @@ inline constexpr std::size_t max_external_exporters = 32;
 
 // Each section's reader: `node` is the section's value (absent or null: the defaults); what
 // is not given keeps its default. Throws config_error naming the key's path.
-void read_push(const YAML::Node& node, push_config& out);
 void read_broker(const YAML::Node& node, broker_config& out);
 void read_bosh(const YAML::Node& node, bosh_config& out);
 void read_rsocket(const YAML::Node& node, rsocket_config& out);

@@ -14,6 +14,7 @@
 #include <mgw/core/config.hpp>
 #include <mgw/core/config_reader.hpp>
 #include <mgw/nats/config.hpp>
+#include <mgw/push/config.hpp>
 #include <mgw/routes/config.hpp>
 #include <mgw/scrape/config.hpp>
 
@@ -39,7 +40,7 @@ struct gateway_config {
     nats::client_options nats;
     routes::routes_config routes;
     scrape::scrape_config scrape;
-    core::push_config push;
+    push::push_config push;
     core::broker_config broker;
     core::bosh_config bosh;
     core::rsocket_config rsocket;
