@@ -64,7 +64,7 @@ gateway_config read_document(const YAML::Node& root) {
     config.routes = routes::read_routes_config(s.get("routes"), s.path_of("routes"));
     config.scrape = scrape::read_scrape_config(s.get("scrape"), s.path_of("scrape"));
     config.push = push::read_push_config(s.get("push"), s.path_of("push"));
-    core::read_broker(s.get("broker"), config.broker);
+    config.broker = broker::read_broker_config(s.get("broker"), s.path_of("broker"));
     core::read_bosh(s.get("bosh"), config.bosh);
     core::read_rsocket(s.get("rsocket"), config.rsocket);
     core::read_loggregator(s.get("loggregator"), config.loggregator);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include <mgw/broker/config.hpp>
 #include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/core/config_reader.hpp>
@@ -41,7 +42,7 @@ struct gateway_config {
     routes::routes_config routes;
     scrape::scrape_config scrape;
     push::push_config push;
-    core::broker_config broker;
+    broker::broker_config broker;
     core::bosh_config bosh;
     core::rsocket_config rsocket;
     core::loggregator_config loggregator;
