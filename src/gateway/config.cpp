@@ -65,7 +65,7 @@ gateway_config read_document(const YAML::Node& root) {
     config.scrape = scrape::read_scrape_config(s.get("scrape"), s.path_of("scrape"));
     config.push = push::read_push_config(s.get("push"), s.path_of("push"));
     config.broker = broker::read_broker_config(s.get("broker"), s.path_of("broker"));
-    core::read_bosh(s.get("bosh"), config.bosh);
+    config.bosh = bosh::read_bosh_config(s.get("bosh"), s.path_of("bosh"));
     core::read_rsocket(s.get("rsocket"), config.rsocket);
     core::read_loggregator(s.get("loggregator"), config.loggregator);
     check_loggregator_sources(config);

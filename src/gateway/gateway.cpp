@@ -19,7 +19,6 @@
 #include <mgw/apps/service_discovery_endpoint.hpp>
 #include <mgw/bosh/bosh_service.hpp>
 #include <mgw/bosh/grpc_egress.hpp>
-#include <mgw/bosh/grpc_event.hpp>
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/memory_budget.hpp>
@@ -97,57 +96,6 @@ rsocket::proxy_options rsocket_settings(const gateway_config& config) {
     options.connection.max_connection_bytes = r.max_connection_bytes;
     options.max_held_push_bytes = r.max_held_push_bytes;
     return options;
-}
-
-bosh::bosh_service_options bosh_settings(const gateway_config& config) {
-    const core::bosh_config& b = config.bosh;
-    bosh::bosh_service_options settings;
-    settings.ingest.host = b.ingest_listen->host;
-    settings.ingest.port = b.ingest_listen->port;
-    settings.ingest.allow_remote = b.ingest_allow_remote;
-    settings.ingest.max_connections = b.ingest_max_connections;
-    settings.ingest.idle_timeout = b.ingest_idle_timeout;
-    settings.ingest.max_line_bytes = b.max_line_bytes;
-    settings.distributor.queue_capacity = b.queue_size;
-    settings.distributor.queue_bytes = b.queue_bytes;
-    settings.labelled_subscriptions = b.labelled_subscriptions;
-    settings.gauges.max_bytes = b.gauges_max_bytes;
-    settings.metrics_access = b.metrics_auth == core::bosh_metrics_auth::none
-                                  ? bosh::metrics_auth::none
-                                  : bosh::metrics_auth::uaa;
-    settings.distributor.max_subscriptions = b.max_subscriptions;
-    settings.distributor.idle_expiry = b.subscription_idle_expiry;
-    settings.gauges.staleness = b.heartbeat_staleness;
-    settings.stream_keepalive = b.stream_keepalive;
-    settings.auth.mode =
-        b.auth == core::bosh_auth_mode::jwt ? bosh::auth_mode::jwt : bosh::auth_mode::check_token;
-    settings.auth.uaa_url = b.uaa.url;
-    settings.auth.client_id = b.uaa.client_id;
-    settings.auth.client_secret = b.uaa.client_secret;
-    settings.auth.ca_file = b.uaa.ca_file;
-    settings.auth.uaa_timeout = b.uaa.timeout;
-    settings.auth.issuer = b.uaa.issuer;
-    if (b.grpc.listen) {
-        // Encoded once per event, for every gRPC stream of every subscription.
-        settings.distributor.encode_grpc = bosh::encode_grpc_event_message;
-    }
-    return settings;
-}
-
-bosh::grpc_egress_options bosh_grpc_settings(const gateway_config& config) {
-    const core::bosh_grpc_config& g = config.bosh.grpc;
-    bosh::grpc_egress_options settings;
-    settings.server.host = g.listen->host;
-    settings.server.port = g.listen->port;
-    settings.server.cert_file = g.tls.cert_file;
-    settings.server.key_file = g.tls.key_file;
-    settings.server.max_connections = g.max_connections;
-    settings.server.connection.max_concurrent_streams = g.max_concurrent_streams;
-    settings.server.connection.max_send_queue_bytes = g.send_queue_bytes;
-    settings.server.connection.keepalive_time = g.keepalive_time;
-    settings.server.connection.keepalive_timeout = g.keepalive_timeout;
-    settings.server.connection.ping_policy.min_time = g.ping_min_time;
-    return settings;
 }
 
 loggregator::emitter_options loggregator_settings(const gateway_config& config) {
@@ -384,7 +332,8 @@ int gateway::run() {
         log_.info("push API off: no service broker issues access keys");
     }
     if (config_.bosh.ingest_listen) {
-        s.bosh_events.emplace(io, bosh_settings(config_), log_, s.metrics.registry(), s.memory);
+        s.bosh_events.emplace(io, config_.bosh.service_options(), log_, s.metrics.registry(),
+                              s.memory);
         s.bosh_events->register_routes(main_routes);
         if (s.loggregator && config_.loggregator.bosh) {
             s.bosh_events->on_event([&emitter = *s.loggregator](const bosh::hm_event& event) {
@@ -392,7 +341,7 @@ int gateway::run() {
             });
         }
         if (config_.bosh.grpc.listen) {
-            s.bosh_grpc.emplace(io, bosh_grpc_settings(config_), s.bosh_events->distributor(),
+            s.bosh_grpc.emplace(io, config_.bosh.egress_options(), s.bosh_events->distributor(),
                                 s.bosh_events->validator(), s.memory, log_, s.metrics.registry());
         }
     }

@@ -18,63 +18,6 @@
 
 namespace mgw::core {
 
-struct uaa_config {
-    std::string url;  // required when bosh.ingest_listen is set: event streams need UAA
-    std::string client_id;
-    std::string client_secret;
-    std::string ca_file;  // extra CA for UAA's certificate; system roots otherwise
-    std::chrono::milliseconds timeout{std::chrono::seconds{10}};
-    std::string issuer;  // auth jwt: the tokens' `iss`; "": <url>/oauth/token
-};
-
-// How GET /v1/bosh/events checks bearer tokens.
-enum class bosh_auth_mode {
-    check_token,  // UAA /check_token with the client credentials above (the original server)
-    jwt,          // local RS256 verification with UAA's /token_keys
-};
-
-// Who may read GET /v1/bosh/metrics.
-enum class bosh_metrics_auth {
-    uaa,   // the event stream's UAA authority
-    none,  // anyone who reaches the listener
-};
-
-// The BOSH System Metrics Server's gRPC egress (definitions.Egress/BoshMetrics), TLS only.
-struct bosh_grpc_config {
-    std::optional<listen_address> listen;  // YAML "": off (the original listened on :25595)
-    server_tls_config tls;                 // required when listen is set
-    std::uint32_t max_connections = 1000;
-    std::uint32_t max_concurrent_streams = 100;  // per connection
-    std::uint64_t send_queue_bytes = 1048576;    // per stream, leased from limits.memory
-    std::chrono::milliseconds keepalive_time{std::chrono::minutes{1}};  // ping idle clients
-    std::chrono::milliseconds keepalive_timeout{std::chrono::seconds{20}};
-    // Client pings closer than this (without data in between) are strikes; the third one
-    // ends the connection (grpc-go's EnforcementPolicy, as the original).
-    std::chrono::milliseconds ping_min_time{std::chrono::seconds{5}};
-};
-
-struct bosh_config {
-    std::optional<listen_address> ingest_listen;  // YAML "": HM ingest and /v1/bosh/* off
-    // The ingest port is unauthenticated: a non-loopback ingest_listen is refused unless set.
-    bool ingest_allow_remote = false;
-    std::uint32_t ingest_max_connections = 64;
-    std::chrono::milliseconds ingest_idle_timeout{std::chrono::minutes{2}};
-    std::uint64_t max_line_bytes = 1048576;  // longer HM lines are skipped and counted
-    std::uint32_t queue_size = 1024;         // events per subscription
-    std::uint64_t queue_bytes = 4194304;     // bytes of events per subscription
-    std::uint32_t max_subscriptions = 1024;
-    // Ids with their own series in the per-subscription counters; the rest count as "other".
-    std::vector<std::string> labelled_subscriptions{"bosh-system-metrics-forwarder"};
-    std::uint64_t gauges_max_bytes = 134217728;  // what /v1/bosh/metrics may hold
-    bosh_metrics_auth metrics_auth = bosh_metrics_auth::uaa;
-    std::chrono::milliseconds subscription_idle_expiry{std::chrono::minutes{10}};
-    std::chrono::milliseconds heartbeat_staleness{std::chrono::minutes{5}};
-    std::chrono::milliseconds stream_keepalive{std::chrono::seconds{15}};
-    bosh_auth_mode auth = bosh_auth_mode::check_token;
-    uaa_config uaa;
-    bosh_grpc_config grpc;
-};
-
 struct rsocket_config {
     std::optional<listen_address> tcp_listen;        // YAML "": off
     std::optional<listen_address> websocket_listen;  // YAML "": off
@@ -189,7 +132,6 @@ inline constexpr std::size_t max_external_exporters = 32;
 
 // Each section's reader: `node` is the section's value (absent or null: the defaults); what
 // is not given keeps its default. Throws config_error naming the key's path.
-void read_bosh(const YAML::Node& node, bosh_config& out);
 void read_rsocket(const YAML::Node& node, rsocket_config& out);
 void read_loggregator(const YAML::Node& node, loggregator_config& out);
 void read_log(const YAML::Node& node, log_config& out);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include <mgw/bosh/config.hpp>
 #include <mgw/broker/config.hpp>
 #include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
@@ -43,7 +44,7 @@ struct gateway_config {
     scrape::scrape_config scrape;
     push::push_config push;
     broker::broker_config broker;
-    core::bosh_config bosh;
+    bosh::bosh_config bosh;
     core::rsocket_config rsocket;
     core::loggregator_config loggregator;
     core::log_config log;

@@ -65,7 +65,7 @@ void check_defaults(const gateway_config& c) {
     CHECK(c.bosh.subscription_idle_expiry == 10min);
     CHECK(c.bosh.heartbeat_staleness == 5min);
     CHECK(c.bosh.stream_keepalive == 15s);
-    CHECK(c.bosh.auth == mgw::core::bosh_auth_mode::check_token);
+    CHECK(c.bosh.auth == mgw::bosh::auth_mode::check_token);
     CHECK_FALSE(c.rsocket.tcp_listen.has_value());
     CHECK_FALSE(c.rsocket.websocket_listen.has_value());
     CHECK(c.rsocket.push_ttl == 5min);
@@ -251,7 +251,7 @@ TEST_CASE("a full config sets every key", "[config]") {
     CHECK(c.bosh.subscription_idle_expiry == 30s);
     CHECK(c.bosh.heartbeat_staleness == 2min);
     CHECK(c.bosh.stream_keepalive == 5s);
-    CHECK(c.bosh.auth == mgw::core::bosh_auth_mode::jwt);
+    CHECK(c.bosh.auth == mgw::bosh::auth_mode::jwt);
     CHECK(c.rsocket.tcp_listen == listen_address{"", 7001});
     CHECK(c.rsocket.websocket_listen == listen_address{"0.0.0.0", 8081});
     CHECK(c.rsocket.push_ttl == 30s);
@@ -707,7 +707,7 @@ TEST_CASE("bosh: the hardening keys, their defaults and their errors", "[config]
     CHECK(defaults.bosh.queue_bytes == 4 * 1024 * 1024);
     CHECK(defaults.bosh.labelled_subscriptions ==
           std::vector<std::string>{"bosh-system-metrics-forwarder"});
-    CHECK(defaults.bosh.metrics_auth == mgw::core::bosh_metrics_auth::uaa);
+    CHECK(defaults.bosh.metrics_auth == mgw::bosh::metrics_auth::uaa);
 
     const std::string uaa = "  uaa: { url: https://uaa, client_id: c, client_secret: s }\n";
     const gateway_config c = load_config(
@@ -721,7 +721,7 @@ TEST_CASE("bosh: the hardening keys, their defaults and their errors", "[config]
     CHECK(c.bosh.max_line_bytes == 65536);
     CHECK(c.bosh.labelled_subscriptions == std::vector<std::string>{"a", "b"});
     CHECK(c.bosh.gauges_max_bytes == 1024 * 1024);
-    CHECK(c.bosh.metrics_auth == mgw::core::bosh_metrics_auth::none);
+    CHECK(c.bosh.metrics_auth == mgw::bosh::metrics_auth::none);
 
     // Issue 10 item 14: every interface, or any routable address, only when allowed.
     for (const char* listen : {"\":25594\"", "0.0.0.0:25594", "10.0.0.6:25594", "director:1"}) {
