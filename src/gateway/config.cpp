@@ -67,7 +67,8 @@ gateway_config read_document(const YAML::Node& root) {
     config.broker = broker::read_broker_config(s.get("broker"), s.path_of("broker"));
     config.bosh = bosh::read_bosh_config(s.get("bosh"), s.path_of("bosh"));
     core::read_rsocket(s.get("rsocket"), config.rsocket);
-    core::read_loggregator(s.get("loggregator"), config.loggregator);
+    config.loggregator =
+        loggregator::read_loggregator_config(s.get("loggregator"), s.path_of("loggregator"));
     check_loggregator_sources(config);
     core::read_log(s.get("log"), config.log);
     const config_section shutdown(s.get("shutdown"), "shutdown", {"drain_timeout"});

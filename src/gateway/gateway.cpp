@@ -98,30 +98,6 @@ rsocket::proxy_options rsocket_settings(const gateway_config& config) {
     return options;
 }
 
-loggregator::emitter_options loggregator_settings(const gateway_config& config) {
-    const core::loggregator_config& l = config.loggregator;
-    loggregator::emitter_options settings;
-    settings.agent.host = l.agent.host;
-    settings.agent.port = l.agent.port;
-    settings.agent.ca_file = l.tls.ca_file;
-    settings.agent.cert_file = l.tls.cert_file;
-    settings.agent.key_file = l.tls.key_file;
-    settings.agent.server_name = l.server_name;
-    settings.agent.connection.keepalive_time = l.keepalive_time;
-    settings.agent.connection.keepalive_timeout = l.keepalive_timeout;
-    settings.push = l.push;
-    settings.bosh = l.bosh;
-    settings.alerts = l.alerts;
-    settings.counters = l.counters == core::loggregator_counters::counter
-                            ? loggregator::counter_style::counter
-                            : loggregator::counter_style::gauge;
-    settings.bosh_ip_tag = l.bosh_ip_tag;
-    settings.queue_bytes = l.queue_bytes;
-    settings.batch_size = l.batch_size;
-    settings.batch_interval = l.batch_interval;
-    return settings;
-}
-
 // Where bound apps push: broker.external_url, else the main listener's own URL.
 std::string push_endpoint(const gateway_config& config) {
     std::string base = config.broker.external_url;
@@ -313,7 +289,7 @@ int gateway::run() {
     // Pushes need access keys, and only the broker issues them: without it no push could be
     // authorised, so the route is not served at all.
     if (config_.loggregator.enabled()) {
-        s.loggregator.emplace(io, loggregator_settings(config_), s.memory, log_,
+        s.loggregator.emplace(io, config_.loggregator.emitter(), s.memory, log_,
                               s.metrics.registry());
     }
     if (config_.push.enabled && s.broker) {

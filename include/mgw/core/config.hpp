@@ -46,40 +46,6 @@ struct rsocket_config {
     std::chrono::milliseconds key_wait_target{std::chrono::milliseconds{500}};
 };
 
-// How pushed counters reach the Firehose.
-enum class loggregator_counters {
-    gauge,    // a v2 Gauge tagged type=counter, as the Metrics Forwarder (v1 ValueMetric)
-    counter,  // a v2 Counter with total (v1 CounterEvent)
-};
-
-// Mutual TLS with the agent (it requires a client certificate signed by its CA).
-struct loggregator_tls_config {
-    std::string ca_file;
-    std::string cert_file;
-    std::string key_file;
-};
-
-// The Loggregator v2 emitter: pushed metrics and HM heartbeats to the local agent, as the
-// Metrics Forwarder and the System Metrics Forwarder sent them. Off unless push or bosh.
-struct loggregator_config {
-    bool push = false;    // accepted pushes
-    bool bosh = false;    // HM heartbeats (needs bosh.ingest_listen)
-    bool alerts = false;  // HM alerts as v2 Events (needs bosh); the original dropped them
-    listen_address agent{"127.0.0.1", 3458};
-    loggregator_tls_config tls;          // required when push or bosh
-    std::string server_name = "metron";  // verified in the agent's certificate
-    loggregator_counters counters = loggregator_counters::gauge;
-    std::string bosh_ip_tag;  // the `ip` tag of heartbeat envelopes (--envelope-ip-tag)
-    std::uint64_t queue_bytes = std::uint64_t{8} << 20;  // leased from limits.memory
-    std::uint32_t batch_size = 100;
-    std::chrono::milliseconds batch_interval{100};
-    // The agent enforces at least 10 s between pings (more often: GOAWAY too_many_pings).
-    std::chrono::milliseconds keepalive_time{std::chrono::seconds{15}};
-    std::chrono::milliseconds keepalive_timeout{std::chrono::seconds{20}};
-
-    bool enabled() const { return push || bosh; }
-};
-
 struct log_config {
     log_level level = log_level::info;
     log_format format = log_format::json;
@@ -133,7 +99,6 @@ inline constexpr std::size_t max_external_exporters = 32;
 // Each section's reader: `node` is the section's value (absent or null: the defaults); what
 // is not given keeps its default. Throws config_error naming the key's path.
 void read_rsocket(const YAML::Node& node, rsocket_config& out);
-void read_loggregator(const YAML::Node& node, loggregator_config& out);
 void read_log(const YAML::Node& node, log_config& out);
 void read_http(const YAML::Node& node, http_config& out);
 void read_external_exporters(const YAML::Node& node, std::vector<external_exporter_config>& out);

@@ -15,6 +15,7 @@
 #include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/core/config_reader.hpp>
+#include <mgw/loggregator/config.hpp>
 #include <mgw/nats/config.hpp>
 #include <mgw/push/config.hpp>
 #include <mgw/routes/config.hpp>
@@ -46,7 +47,7 @@ struct gateway_config {
     broker::broker_config broker;
     bosh::bosh_config bosh;
     core::rsocket_config rsocket;
-    core::loggregator_config loggregator;
+    loggregator::loggregator_config loggregator;
     core::log_config log;
     shutdown_config shutdown;
     core::http_config http;

@@ -10,8 +10,8 @@
 
 using namespace std::chrono_literals;
 using mgw::core::listen_address;
-using mgw::core::loggregator_counters;
 using mgw::gateway::load_config;
+using mgw::loggregator::counter_style;
 
 namespace {
 
@@ -36,7 +36,7 @@ TEST_CASE("loggregator: off by default, with the agent's defaults") {
     CHECK_FALSE(l.alerts);
     CHECK(l.agent == listen_address{"127.0.0.1", 3458});
     CHECK(l.server_name == "metron");
-    CHECK(l.counters == loggregator_counters::gauge);
+    CHECK(l.counters == counter_style::gauge);
     CHECK(l.bosh_ip_tag.empty());
     CHECK(l.queue_bytes == 8 * 1024 * 1024);
     CHECK(l.batch_size == 100);
@@ -86,7 +86,7 @@ TEST_CASE("loggregator: every key is read") {
     CHECK(l.tls.cert_file == "c.pem");
     CHECK(l.tls.key_file == "k.pem");
     CHECK(l.server_name == "agent.internal");
-    CHECK(l.counters == loggregator_counters::counter);
+    CHECK(l.counters == counter_style::counter);
     CHECK(l.bosh_ip_tag == "10.0.0.6");
     CHECK(l.queue_bytes == 1024 * 1024);
     CHECK(l.batch_size == 50);
