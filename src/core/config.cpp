@@ -14,32 +14,6 @@
 
 namespace mgw::core {
 
-void read_rsocket(const YAML::Node& node, rsocket_config& out) {
-    const config_section s(
-        node, "rsocket",
-        {"tcp_listen", "websocket_listen", "push_ttl", "max_frame_bytes", "max_text_bytes",
-         "max_connections", "key_bits", "key_threads", "key_stock", "key_share_max_connections",
-         "key_wait_target", "trust_declared_app_identity", "setup_timeout", "frame_timeout",
-         "max_connection_bytes", "max_held_push_bytes"});
-    read_optional_address(s, "tcp_listen", out.tcp_listen);
-    read_optional_address(s, "websocket_listen", out.websocket_listen);
-    read_duration(s, "push_ttl", out.push_ttl, zero_duration::rejected);
-    read_uint(s, "max_frame_bytes", out.max_frame_bytes, 64, 16777215);
-    read_uint(s, "max_text_bytes", out.max_text_bytes, 1024, std::uint64_t{1} << 32);
-    read_uint(s, "max_connections", out.max_connections, 1, 1'000'000);
-    read_uint(s, "key_bits", out.key_bits, 1024, 8192);
-    read_uint(s, "key_threads", out.key_threads, 0, 256);
-    read_uint(s, "key_stock", out.key_stock, 0, 1024);
-    read_uint(s, "key_share_max_connections", out.key_share_max_connections, 1, 100'000);
-    read_duration(s, "key_wait_target", out.key_wait_target, zero_duration::allowed);
-    read_bool(s, "trust_declared_app_identity", out.trust_declared_app_identity);
-    read_duration(s, "setup_timeout", out.setup_timeout, zero_duration::rejected);
-    read_duration(s, "frame_timeout", out.frame_timeout, zero_duration::rejected);
-    read_byte_size(s, "max_connection_bytes", out.max_connection_bytes, std::uint64_t{64} << 10,
-                   std::uint64_t{1} << 40);
-    read_byte_size(s, "max_held_push_bytes", out.max_held_push_bytes, 0, std::uint64_t{1} << 40);
-}
-
 void read_log(const YAML::Node& node, log_config& out) {
     const config_section s(node, "log", {"level", "format", "access"});
     std::string text;

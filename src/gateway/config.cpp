@@ -66,7 +66,7 @@ gateway_config read_document(const YAML::Node& root) {
     config.push = push::read_push_config(s.get("push"), s.path_of("push"));
     config.broker = broker::read_broker_config(s.get("broker"), s.path_of("broker"));
     config.bosh = bosh::read_bosh_config(s.get("bosh"), s.path_of("bosh"));
-    core::read_rsocket(s.get("rsocket"), config.rsocket);
+    config.rsocket = rsocket::read_rsocket_config(s.get("rsocket"), s.path_of("rsocket"));
     config.loggregator =
         loggregator::read_loggregator_config(s.get("loggregator"), s.path_of("loggregator"));
     check_loggregator_sources(config);

@@ -73,31 +73,6 @@ apps::app_metrics_options app_metrics_settings(const gateway_config& config) {
             .collisions = config.scrape.label_collisions};
 }
 
-rsocket::proxy_options rsocket_settings(const gateway_config& config) {
-    const core::rsocket_config& r = config.rsocket;
-    rsocket::proxy_options options;
-    options.tcp_listen = r.tcp_listen;
-    options.websocket_listen = r.websocket_listen;
-    options.scrape_timeout = config.scrape.timeout;
-    options.push_ttl = r.push_ttl;
-    options.max_connections = r.max_connections;
-    options.connection.read.max_frame_bytes = r.max_frame_bytes;
-    options.keys.bits = static_cast<int>(r.key_bits);
-    options.keys.threads = r.key_threads;
-    options.keys.schedule.stock = r.key_stock;
-    options.keys.schedule.max_shares = r.key_share_max_connections;
-    options.keys.schedule.wait_target = r.key_wait_target;
-    options.keys.schedule.max_waiting = r.max_connections;  // each waiter is an open connection
-    options.connection.max_text_bytes = r.max_text_bytes;
-    options.connection.limits.max_reassembly_bytes = r.max_text_bytes;
-    options.trust_declared_app_identity = r.trust_declared_app_identity;
-    options.connection.setup_timeout = r.setup_timeout;
-    options.connection.frame_timeout = r.frame_timeout;
-    options.connection.max_connection_bytes = r.max_connection_bytes;
-    options.max_held_push_bytes = r.max_held_push_bytes;
-    return options;
-}
-
 // Where bound apps push: broker.external_url, else the main listener's own URL.
 std::string push_endpoint(const gateway_config& config) {
     std::string base = config.broker.external_url;
@@ -324,7 +299,8 @@ int gateway::run() {
     if (config_.rsocket.tcp_listen || config_.rsocket.websocket_listen) {
         // The broker's keys prove a client's app; without a broker no client can join one.
         // Both outlive the proxy's I/O (services are destroyed after io has stopped).
-        s.rsocket_proxy.emplace(io, rsocket_settings(config_), log_, s.metrics.registry(), s.memory,
+        s.rsocket_proxy.emplace(io, config_.rsocket.proxy(config_.scrape.timeout), log_,
+                                s.metrics.registry(), s.memory,
                                 s.broker ? &s.broker->directory() : nullptr);
         s.rsocket_proxy->register_routes(main_routes);
         s.app_metrics->add_source(*s.rsocket_proxy);

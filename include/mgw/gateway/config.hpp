@@ -19,6 +19,7 @@
 #include <mgw/nats/config.hpp>
 #include <mgw/push/config.hpp>
 #include <mgw/routes/config.hpp>
+#include <mgw/rsocket/config.hpp>
 #include <mgw/scrape/config.hpp>
 
 namespace mgw::gateway {
@@ -46,7 +47,7 @@ struct gateway_config {
     push::push_config push;
     broker::broker_config broker;
     bosh::bosh_config bosh;
-    core::rsocket_config rsocket;
+    rsocket::rsocket_config rsocket;
     loggregator::loggregator_config loggregator;
     core::log_config log;
     shutdown_config shutdown;
