@@ -32,23 +32,6 @@ void read_log(const YAML::Node& node, log_config& out) {
     read_bool(s, "access", out.access);
 }
 
-void read_http(const YAML::Node& node, http_config& out) {
-    const config_section s(
-        node, "http",
-        {"header_limit", "body_limit", "idle_timeout", "request_timeout", "max_connections",
-         "max_pipelined", "gzip_min_bytes", "write_timeout", "max_pipelined_bytes"});
-    read_uint(s, "header_limit", out.header_limit, 1024, std::uint64_t{1} << 20);
-    read_uint(s, "body_limit", out.body_limit, 1, std::uint64_t{1} << 32);
-    read_duration(s, "idle_timeout", out.idle_timeout, zero_duration::rejected);
-    read_duration(s, "request_timeout", out.request_timeout, zero_duration::rejected);
-    read_uint(s, "max_connections", out.max_connections, 1, 1'000'000);
-    read_uint(s, "max_pipelined", out.max_pipelined, 1, 1024);
-    read_uint(s, "gzip_min_bytes", out.gzip_min_bytes, 0,
-              std::numeric_limits<std::uint32_t>::max());
-    read_duration(s, "write_timeout", out.write_timeout, zero_duration::allowed);
-    read_uint(s, "max_pipelined_bytes", out.max_pipelined_bytes, 1024, std::uint64_t{1} << 32);
-}
-
 namespace {
 
 // An external exporter's `host`: "name", "name:port", "[v6]" or "[v6]:port", as Promfetcher puts

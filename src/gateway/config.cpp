@@ -74,7 +74,7 @@ gateway_config read_document(const YAML::Node& root) {
     const config_section shutdown(s.get("shutdown"), "shutdown", {"drain_timeout"});
     core::read_duration(shutdown, "drain_timeout", config.shutdown.drain_timeout,
                         core::zero_duration::allowed);
-    core::read_http(s.get("http"), config.http);
+    config.http = http::read_http_config(s.get("http"), s.path_of("http"));
     read_routes_api(s.get("routes_api"), config.routes_api);
     const config_section limits(s.get("limits"), "limits", {"memory"});
     core::read_byte_size(limits, "memory", config.limits.memory, 0, std::uint64_t{1} << 50);

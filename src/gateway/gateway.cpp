@@ -45,27 +45,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-http::server_options listener_options(const gateway_config& config,
-                                      const core::listen_address& address,
-                                      const core::server_tls_config& tls) {
-    http::server_options options;
-    options.host = address.host;
-    options.port = address.port;
-    options.tls_cert_file = tls.cert_file;
-    options.tls_key_file = tls.key_file;
-    options.header_limit = config.http.header_limit;
-    options.body_limit = config.http.body_limit;
-    options.idle_timeout = config.http.idle_timeout;
-    options.request_timeout = config.http.request_timeout;
-    options.max_connections = config.http.max_connections;
-    options.max_pipelined = config.http.max_pipelined;
-    options.gzip_min_bytes = config.http.gzip_min_bytes;
-    options.write_timeout = config.http.write_timeout;
-    options.max_pipelined_bytes = config.http.max_pipelined_bytes;
-    options.access_log = config.log.access;
-    return options;
-}
-
 apps::app_metrics_options app_metrics_settings(const gateway_config& config) {
     return {.scrape_timeout = config.scrape.timeout,
             .forward_headers = config.scrape.forward_headers,
@@ -370,12 +349,14 @@ int gateway::run() {
                               {.fallback_target = config_.listen.to_string(),
                                .scheme = config_.tls.enabled() ? "https" : "http"}),
         http::route_options("/v1/sd"));
-    s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
+    s.main_server.emplace(io,
+                          config_.http.listener(config_.listen, config_.tls, config_.log.access),
                           std::move(main_routes), log_, s.metrics.registry(), s.memory);
 
     http::router health_routes;
     health_routes.set_fallback(make_health_handler(s.health), http::route_options("health_listen"));
-    s.health_server.emplace(io, listener_options(config_, config_.health_listen, {}),
+    s.health_server.emplace(io,
+                            config_.http.listener(config_.health_listen, {}, config_.log.access),
                             std::move(health_routes), log_, s.metrics.registry(), s.memory);
 
     // Signals are caught from here on, so a SIGTERM during start-up still drains cleanly.

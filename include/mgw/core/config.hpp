@@ -24,20 +24,6 @@ struct log_config {
     bool access = true;  // one line per HTTP request, as gorouter and nginx do by default
 };
 
-// Limits of the HTTP server (main listener and health listener alike).
-struct http_config {
-    std::uint32_t header_limit = 16384;  // bytes of request line + headers
-    std::uint64_t body_limit = 1048576;  // bytes of request body
-    std::chrono::milliseconds idle_timeout{std::chrono::seconds{60}};
-    std::chrono::milliseconds request_timeout{std::chrono::seconds{30}};
-    std::uint32_t max_connections = 10000;
-    std::uint32_t max_pipelined = 16;
-    std::uint64_t gzip_min_bytes = 1024;  // smaller responses are sent uncompressed
-    // Each write must be taken by the client within this (0: no limit).
-    std::chrono::milliseconds write_timeout{std::chrono::seconds{10}};
-    std::uint64_t max_pipelined_bytes = 1048576;  // bytes of requests read ahead
-};
-
 // Process-wide limits that no single module can enforce alone.
 struct limits_config {
     // Ceiling on the resident memory the gateway may reach because of what clients send or ask
@@ -71,7 +57,6 @@ inline constexpr std::size_t max_external_exporters = 32;
 // Each section's reader: `node` is the section's value (absent or null: the defaults); what
 // is not given keeps its default. Throws config_error naming the key's path.
 void read_log(const YAML::Node& node, log_config& out);
-void read_http(const YAML::Node& node, http_config& out);
 void read_external_exporters(const YAML::Node& node, std::vector<external_exporter_config>& out);
 
 }  // namespace mgw::core

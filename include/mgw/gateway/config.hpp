@@ -15,6 +15,7 @@
 #include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/core/config_reader.hpp>
+#include <mgw/http/config.hpp>
 #include <mgw/loggregator/config.hpp>
 #include <mgw/nats/config.hpp>
 #include <mgw/push/config.hpp>
@@ -51,7 +52,7 @@ struct gateway_config {
     loggregator::loggregator_config loggregator;
     core::log_config log;
     shutdown_config shutdown;
-    core::http_config http;
+    http::http_config http;
     routes_api_config routes_api;
     core::limits_config limits;
     std::vector<core::external_exporter_config> external_exporters;
