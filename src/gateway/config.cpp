@@ -83,7 +83,8 @@ gateway_config read_document(const YAML::Node& root) {
             "limits.memory",
             fmt::format("must be 0 (no ceiling) or at least 64MiB, got {}", config.limits.memory));
     }
-    core::read_external_exporters(s.get("external_exporters"), config.external_exporters);
+    config.external_exporters = apps::read_external_exporters_config(
+        s.get("external_exporters"), s.path_of("external_exporters"));
     return config;
 }
 

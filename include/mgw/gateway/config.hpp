@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include <mgw/apps/external_exporter_config.hpp>
 #include <mgw/bosh/config.hpp>
 #include <mgw/broker/config.hpp>
 #include <mgw/core/address.hpp>
@@ -55,7 +56,7 @@ struct gateway_config {
     http::http_config http;
     routes_api_config routes_api;
     core::limits_config limits;
-    std::vector<core::external_exporter_config> external_exporters;
+    std::vector<apps::external_exporter_config> external_exporters;
 
     // `threads`, or the number of cores when it is 0 (at least 1).
     std::uint32_t resolved_threads() const;

@@ -10,7 +10,7 @@
 
 #include "config_test_support.hpp"
 
-using mgw::core::external_exporter_config;
+using mgw::apps::external_exporter_config;
 using mgw::gateway::load_config;
 
 namespace {
