@@ -1,21 +1,13 @@
-// The module sections' readers (until each moves into its module). Every mapping is checked
-// against its list of known keys, every value against its type and range, so a misspelt or
-// misplaced key is an error naming its full path.
-#include <algorithm>
-#include <limits>
-#include <set>
-#include <thread>
-
+// Reads core's own sections (log, limits) with the YAML toolkit, like every module reads its own.
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
-#include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
 
 namespace mgw::core {
 
-void read_log(const YAML::Node& node, log_config& out) {
-    const config_section s(node, "log", {"level", "format", "access"});
+log_config read_log_config(const YAML::Node& node, const std::string& path) {
+    log_config out;
+    const config_section s(node, path, {"level", "format", "access"});
     std::string text;
     read_string(s, "level", text);
     if (!text.empty() && !parse_log_level(text, out.level)) {
@@ -30,6 +22,19 @@ void read_log(const YAML::Node& node, log_config& out) {
                            fmt::format("invalid value \"{}\" (expected json or text)", text));
     }
     read_bool(s, "access", out.access);
+    return out;
+}
+
+limits_config read_limits_config(const YAML::Node& node, const std::string& path) {
+    limits_config out;
+    const config_section s(node, path, {"memory"});
+    read_byte_size(s, "memory", out.memory, 0, std::uint64_t{1} << 50);
+    if (out.memory != 0 && out.memory < (std::uint64_t{64} << 20)) {
+        throw config_error(
+            s.path_of("memory"),
+            fmt::format("must be 0 (no ceiling) or at least 64MiB, got {}", out.memory));
+    }
+    return out;
 }
 
 }  // namespace mgw::core

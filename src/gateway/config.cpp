@@ -70,19 +70,13 @@ gateway_config read_document(const YAML::Node& root) {
     config.loggregator =
         loggregator::read_loggregator_config(s.get("loggregator"), s.path_of("loggregator"));
     check_loggregator_sources(config);
-    core::read_log(s.get("log"), config.log);
+    config.log = core::read_log_config(s.get("log"), s.path_of("log"));
     const config_section shutdown(s.get("shutdown"), "shutdown", {"drain_timeout"});
     core::read_duration(shutdown, "drain_timeout", config.shutdown.drain_timeout,
                         core::zero_duration::allowed);
     config.http = http::read_http_config(s.get("http"), s.path_of("http"));
     read_routes_api(s.get("routes_api"), config.routes_api);
-    const config_section limits(s.get("limits"), "limits", {"memory"});
-    core::read_byte_size(limits, "memory", config.limits.memory, 0, std::uint64_t{1} << 50);
-    if (config.limits.memory != 0 && config.limits.memory < (std::uint64_t{64} << 20)) {
-        throw config_error(
-            "limits.memory",
-            fmt::format("must be 0 (no ceiling) or at least 64MiB, got {}", config.limits.memory));
-    }
+    config.limits = core::read_limits_config(s.get("limits"), s.path_of("limits"));
     config.external_exporters = apps::read_external_exporters_config(
         s.get("external_exporters"), s.path_of("external_exporters"));
     return config;

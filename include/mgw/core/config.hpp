@@ -1,20 +1,15 @@
-// The gateway's configuration: one YAML file, every key pinned in DESIGN.md, validated in full at
-// startup so that a typo stops the process with the key's path instead of being ignored.
+// Core's own sections of the gateway's configuration: the log (core/log.hpp) and the
+// process-wide limits (core/memory_budget.hpp). Every other section is read by the module it
+// configures; the YAML toolkit they all use is core/config_reader.hpp.
 #pragma once
 
-#include <chrono>
-#include <cstddef>
 #include <cstdint>
-#include <map>
-#include <optional>
 #include <string>
-#include <string_view>
-#include <vector>
 
-#include <mgw/core/address.hpp>
+#include <yaml-cpp/yaml.h>
+
 #include <mgw/core/config_reader.hpp>
 #include <mgw/core/log.hpp>
-#include <mgw/core/tag_template.hpp>
 
 namespace mgw::core {
 
@@ -32,8 +27,9 @@ struct limits_config {
     std::uint64_t memory = std::uint64_t{2} << 30;
 };
 
-// Each section's reader: `node` is the section's value (absent or null: the defaults); what
-// is not given keeps its default. Throws config_error naming the key's path.
-void read_log(const YAML::Node& node, log_config& out);
+// Each reads the section `node` found at `path` (absent or null: the defaults). Throws
+// config_error naming the key's path.
+log_config read_log_config(const YAML::Node& node, const std::string& path);
+limits_config read_limits_config(const YAML::Node& node, const std::string& path);
 
 }  // namespace mgw::core
