@@ -56,7 +56,6 @@ struct bosh_config {
     std::vector<std::string> labelled_subscriptions{"bosh-system-metrics-forwarder"};
     std::uint64_t gauges_max_bytes = 134217728;                 // what /v1/bosh/metrics may hold
     bosh::metrics_auth metrics_auth = bosh::metrics_auth::uaa;  // who may read /v1/bosh/metrics
-
     std::chrono::milliseconds subscription_idle_expiry{std::chrono::minutes{10}};
     std::chrono::milliseconds heartbeat_staleness{std::chrono::minutes{5}};
     std::chrono::milliseconds stream_keepalive{std::chrono::seconds{15}};

@@ -1,7 +1,8 @@
-// The gateway's configuration: one YAML file, every key pinned in DESIGN.md, validated in full at
-// startup so that a typo stops the process with the key's path instead of being ignored. It is
-// the aggregate of the modules' sections (each module reads its own) plus the few keys that
-// belong to the process itself: its listeners, threads, drain and own endpoints.
+// The gateway's configuration: one YAML file, every key shown with its default in
+// config/gateway.yml, validated in full at startup so that a typo stops the process with the
+// key's path instead of being ignored. It is the aggregate of the modules' sections (each module
+// reads its own) plus the few keys that belong to the process itself: its listeners, threads,
+// drain and own endpoints.
 #pragma once
 
 #include <chrono>
