@@ -23,12 +23,12 @@
 #include <mgw/broker/promfetcher_import.hpp>
 #include <mgw/core/address.hpp>
 #include <mgw/core/allocator.hpp>
-#include <mgw/core/config.hpp>
 #include <mgw/core/duration.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/core/progress_line.hpp>
 #include <mgw/core/version.hpp>
 #include <mgw/exposition/check.hpp>
+#include <mgw/gateway/config.hpp>
 #include <mgw/gateway/gateway.hpp>
 
 namespace {
@@ -160,10 +160,10 @@ int run_serve(std::span<char* const> args) {
     }
 
     mgw::core::logger log;
-    mgw::core::gateway_config config;
+    mgw::gateway::gateway_config config;
     try {
-        config =
-            config_file ? mgw::core::load_config_file(*config_file) : mgw::core::default_config();
+        config = config_file ? mgw::gateway::load_config_file(*config_file)
+                             : mgw::gateway::default_config();
     } catch (const mgw::core::config_error& error) {
         log.error("invalid configuration", {{"error", error.what()}});
         std::cerr << "metrics-gateway: invalid configuration: " << error.what() << "\n";
@@ -418,10 +418,10 @@ int run_broker(std::span<char* const> args) {
         return usage_error("import-promfetcher needs the app_endpoints dump (FILE or -)",
                            broker_usage);
     }
-    mgw::core::gateway_config config;
+    mgw::gateway::gateway_config config;
     try {
-        config =
-            config_file ? mgw::core::load_config_file(*config_file) : mgw::core::default_config();
+        config = config_file ? mgw::gateway::load_config_file(*config_file)
+                             : mgw::gateway::default_config();
     } catch (const mgw::core::config_error& error) {
         std::cerr << "metrics-gateway: invalid configuration: " << error.what() << "\n";
         return exit_usage;

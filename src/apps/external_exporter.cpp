@@ -123,7 +123,7 @@ void append_query_escaped(std::string& out, std::string_view raw) {
     }
 }
 
-std::string exporter_request_path(const core::external_exporter_config& exporter,
+std::string exporter_request_path(const external_exporter_config& exporter,
                                   const core::tag_values& values) {
     // Promfetcher touches the URL's query only when the exporter has params.
     if (exporter.params.empty()) {
@@ -135,7 +135,7 @@ std::string exporter_request_path(const core::external_exporter_config& exporter
     if (question != std::string::npos) {
         query = parse_query(std::string_view(exporter.metrics_path).substr(question + 1));
     }
-    for (const core::external_exporter_param& param : exporter.params) {
+    for (const external_exporter_param& param : exporter.params) {
         std::vector<std::string>& slot = values_of(query, param.key);
         slot.clear();
         for (const core::tag_template& value : param.values) {

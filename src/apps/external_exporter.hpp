@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include <mgw/core/config.hpp>
+#include <mgw/apps/external_exporter_config.hpp>
 #include <mgw/core/tag_template.hpp>
 
 namespace mgw::apps {
@@ -26,7 +26,7 @@ core::tag_values exporter_tag_values(const tag_map& app_tags);
 // has no params; otherwise the path with the query Go's net/url would build, i.e. the query of
 // metrics_path parsed, each param's expanded values replacing the key's, and everything
 // re-encoded with keys sorted and url.QueryEscape (`source_id%5B%5D=<guid>`).
-std::string exporter_request_path(const core::external_exporter_config& exporter,
+std::string exporter_request_path(const external_exporter_config& exporter,
                                   const core::tag_values& values);
 
 // Appends `raw` escaped as Go's url.QueryEscape does: unreserved bytes (A-Z a-z 0-9 - _ . ~)
@@ -41,7 +41,7 @@ inline constexpr std::array<std::string_view, 6> app_label_names = {
 // "connect_refused", "status_503", "parse_error").
 struct exporter_failure {
     const tag_map* app_tags = nullptr;
-    const core::external_exporter_config* exporter = nullptr;
+    const external_exporter_config* exporter = nullptr;
     std::string_view reason;
 };
 

@@ -37,7 +37,7 @@ struct external_exporter_source::metrics {
     // [exporter][result]
     std::vector<std::array<prometheus::Counter*, result_count>> scrapes;
 
-    metrics(const std::vector<core::external_exporter_config>& exporters,
+    metrics(const std::vector<external_exporter_config>& exporters,
             prometheus::Registry& registry) {
         auto& family = prometheus::BuildCounter()
                            .Name("mgw_external_exporter_scrapes_total")
@@ -55,9 +55,10 @@ struct external_exporter_source::metrics {
     }
 };
 
-external_exporter_source::external_exporter_source(
-    std::vector<core::external_exporter_config> exporters, scrape::scraper& scraper,
-    std::size_t max_body_bytes, core::logger& log, prometheus::Registry& registry)
+external_exporter_source::external_exporter_source(std::vector<external_exporter_config> exporters,
+                                                   scrape::scraper& scraper,
+                                                   std::size_t max_body_bytes, core::logger& log,
+                                                   prometheus::Registry& registry)
     : exporters_(std::move(exporters)),
       scraper_(scraper),
       max_body_bytes_(max_body_bytes),
@@ -78,7 +79,7 @@ boost::asio::awaitable<void> external_exporter_source::collect(
     targets.reserve(app.apps.size() * n);
     for (const tag_map* tags : app.apps) {
         const core::tag_values values = exporter_tag_values(*tags);
-        for (const core::external_exporter_config& exporter : exporters_) {
+        for (const external_exporter_config& exporter : exporters_) {
             // No server_name: the certificate is checked against the configured host, as
             // Promfetcher's pseudo-route (no server_cert_domain_san) does.
             targets.push_back({.host = exporter.address_host,
@@ -102,7 +103,7 @@ boost::asio::awaitable<void> external_exporter_source::collect(
     for (std::size_t i = 0; i < results.size(); ++i) {
         scrape::scrape_result& result = results[i];
         const tag_map& tags = *app.apps[i / n];
-        const core::external_exporter_config& exporter = exporters_[i % n];
+        const external_exporter_config& exporter = exporters_[i % n];
         std::size_t outcome = static_cast<std::size_t>(result.error);
         std::string_view reason = failure_reason(result);
         const exposition::format format = exposition::format_from_content_type(result.content_type);

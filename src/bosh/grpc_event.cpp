@@ -1,6 +1,8 @@
 // HM JSON → definitions.Event with the original server's semantics: Go's encoding/json into a
 // flat struct (keys matched case-insensitively, unknown keys ignored, null leaves the zero
 // value, any type mismatch fails the whole line), then unmarshal.Event's mapping.
+#include "grpc_event.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -13,7 +15,6 @@
 
 #include <boost/json.hpp>
 
-#include <mgw/bosh/grpc_event.hpp>
 #include <mgw/grpc/message_framing.hpp>
 
 namespace mgw::bosh {

@@ -199,7 +199,7 @@ std::string database_path(std::string_view configured, const char* state_directo
     return std::string(first) + "/broker.db";
 }
 
-broker_service::broker_service(const core::broker_config& config, std::string push_endpoint,
+broker_service::broker_service(const broker_config& config, std::string push_endpoint,
                                core::logger& log, prometheus::Registry& registry)
     : catalog_(config),
       credentials_{config.username, config.password},

@@ -57,7 +57,7 @@ json::object service_json(const service& s) {
 
 }  // namespace
 
-catalog::catalog(const core::broker_config& config) {
+catalog::catalog(const broker_config& config) {
     services_.push_back(
         {.kind = service_kind::promfetcher,
          .id = config.promfetcher.service_id,
@@ -73,7 +73,7 @@ catalog::catalog(const core::broker_config& config) {
                       .name = "metrics-forwarder",
                       .description = "Custom metrics service",
                       .plans = {}};
-    for (const core::broker_plan_config& p : config.metrics_forwarder.plans) {
+    for (const broker_plan_config& p : config.metrics_forwarder.plans) {
         forwarder.plans.push_back({.id = p.id,
                                    .name = p.name,
                                    .description = p.description,

@@ -19,7 +19,6 @@
 #include <mgw/apps/service_discovery_endpoint.hpp>
 #include <mgw/bosh/bosh_service.hpp>
 #include <mgw/bosh/grpc_egress.hpp>
-#include <mgw/bosh/grpc_event.hpp>
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/memory_budget.hpp>
@@ -46,177 +45,15 @@ namespace asio = boost::asio;
 
 namespace {
 
-http::server_options listener_options(const core::gateway_config& config,
-                                      const core::listen_address& address,
-                                      const core::server_tls_config& tls) {
-    http::server_options options;
-    options.host = address.host;
-    options.port = address.port;
-    options.tls_cert_file = tls.cert_file;
-    options.tls_key_file = tls.key_file;
-    options.header_limit = config.http.header_limit;
-    options.body_limit = config.http.body_limit;
-    options.idle_timeout = config.http.idle_timeout;
-    options.request_timeout = config.http.request_timeout;
-    options.max_connections = config.http.max_connections;
-    options.max_pipelined = config.http.max_pipelined;
-    options.gzip_min_bytes = config.http.gzip_min_bytes;
-    options.write_timeout = config.http.write_timeout;
-    options.max_pipelined_bytes = config.http.max_pipelined_bytes;
-    options.access_log = config.log.access;
-    return options;
-}
-
-scrape::scraper_config scraper_settings(const core::gateway_config& config) {
-    scrape::scraper_config settings;
-    settings.max_concurrency = config.scrape.max_concurrency;
-    settings.tls = {.ca_file = config.scrape.tls.ca_file,
-                    .cert_file = config.scrape.tls.cert_file,
-                    .key_file = config.scrape.tls.key_file,
-                    .skip_verify = config.scrape.tls.skip_verify};
-    return settings;
-}
-
-apps::app_metrics_options app_metrics_settings(const core::gateway_config& config) {
+apps::app_metrics_options app_metrics_settings(const gateway_config& config) {
     return {.scrape_timeout = config.scrape.timeout,
             .forward_headers = config.scrape.forward_headers,
             .max_body_bytes = config.scrape.max_body_bytes,
-            .collisions = config.scrape.label_collisions == core::label_collision_policy::overwrite
-                              ? exposition::collision_policy::overwrite
-                              : exposition::collision_policy::rename_exported};
-}
-
-rsocket::proxy_options rsocket_settings(const core::gateway_config& config) {
-    const core::rsocket_config& r = config.rsocket;
-    rsocket::proxy_options options;
-    options.tcp_listen = r.tcp_listen;
-    options.websocket_listen = r.websocket_listen;
-    options.scrape_timeout = config.scrape.timeout;
-    options.push_ttl = r.push_ttl;
-    options.max_connections = r.max_connections;
-    options.connection.read.max_frame_bytes = r.max_frame_bytes;
-    options.keys.bits = static_cast<int>(r.key_bits);
-    options.keys.threads = r.key_threads;
-    options.keys.schedule.stock = r.key_stock;
-    options.keys.schedule.max_shares = r.key_share_max_connections;
-    options.keys.schedule.wait_target = r.key_wait_target;
-    options.keys.schedule.max_waiting = r.max_connections;  // each waiter is an open connection
-    options.connection.max_text_bytes = r.max_text_bytes;
-    options.connection.limits.max_reassembly_bytes = r.max_text_bytes;
-    options.trust_declared_app_identity = r.trust_declared_app_identity;
-    options.connection.setup_timeout = r.setup_timeout;
-    options.connection.frame_timeout = r.frame_timeout;
-    options.connection.max_connection_bytes = r.max_connection_bytes;
-    options.max_held_push_bytes = r.max_held_push_bytes;
-    return options;
-}
-
-nats::client_options nats_settings(const core::nats_config& config) {
-    nats::client_options settings;
-    settings.servers = config.servers;
-    settings.user = config.user;
-    settings.password = config.password;
-    settings.tls = {.enabled = !config.tls.ca_file.empty() || !config.tls.cert_file.empty(),
-                    .ca_file = config.tls.ca_file,
-                    .cert_file = config.tls.cert_file,
-                    .key_file = config.tls.key_file,
-                    .skip_verify = config.tls.skip_verify};
-    return settings;
-}
-
-push::push_service_options push_settings(const core::gateway_config& config) {
-    push::push_service_options settings;
-    settings.max_body_bytes = config.push.max_body_bytes;
-    settings.store.ttl = config.push.ttl;
-    return settings;
-}
-
-bosh::bosh_service_options bosh_settings(const core::gateway_config& config) {
-    const core::bosh_config& b = config.bosh;
-    bosh::bosh_service_options settings;
-    settings.ingest.host = b.ingest_listen->host;
-    settings.ingest.port = b.ingest_listen->port;
-    settings.ingest.allow_remote = b.ingest_allow_remote;
-    settings.ingest.max_connections = b.ingest_max_connections;
-    settings.ingest.idle_timeout = b.ingest_idle_timeout;
-    settings.ingest.max_line_bytes = b.max_line_bytes;
-    settings.distributor.queue_capacity = b.queue_size;
-    settings.distributor.queue_bytes = b.queue_bytes;
-    settings.labelled_subscriptions = b.labelled_subscriptions;
-    settings.gauges.max_bytes = b.gauges_max_bytes;
-    settings.metrics_access = b.metrics_auth == core::bosh_metrics_auth::none
-                                  ? bosh::metrics_auth::none
-                                  : bosh::metrics_auth::uaa;
-    settings.distributor.max_subscriptions = b.max_subscriptions;
-    settings.distributor.idle_expiry = b.subscription_idle_expiry;
-    settings.gauges.staleness = b.heartbeat_staleness;
-    settings.stream_keepalive = b.stream_keepalive;
-    settings.auth.mode =
-        b.auth == core::bosh_auth_mode::jwt ? bosh::auth_mode::jwt : bosh::auth_mode::check_token;
-    settings.auth.uaa_url = b.uaa.url;
-    settings.auth.client_id = b.uaa.client_id;
-    settings.auth.client_secret = b.uaa.client_secret;
-    settings.auth.ca_file = b.uaa.ca_file;
-    settings.auth.uaa_timeout = b.uaa.timeout;
-    settings.auth.issuer = b.uaa.issuer;
-    if (b.grpc.listen) {
-        // Encoded once per event, for every gRPC stream of every subscription.
-        settings.distributor.encode_grpc = bosh::encode_grpc_event_message;
-    }
-    return settings;
-}
-
-bosh::grpc_egress_options bosh_grpc_settings(const core::gateway_config& config) {
-    const core::bosh_grpc_config& g = config.bosh.grpc;
-    bosh::grpc_egress_options settings;
-    settings.server.host = g.listen->host;
-    settings.server.port = g.listen->port;
-    settings.server.cert_file = g.tls.cert_file;
-    settings.server.key_file = g.tls.key_file;
-    settings.server.max_connections = g.max_connections;
-    settings.server.connection.max_concurrent_streams = g.max_concurrent_streams;
-    settings.server.connection.max_send_queue_bytes = g.send_queue_bytes;
-    settings.server.connection.keepalive_time = g.keepalive_time;
-    settings.server.connection.keepalive_timeout = g.keepalive_timeout;
-    settings.server.connection.ping_policy.min_time = g.ping_min_time;
-    return settings;
-}
-
-loggregator::emitter_options loggregator_settings(const core::gateway_config& config) {
-    const core::loggregator_config& l = config.loggregator;
-    loggregator::emitter_options settings;
-    settings.agent.host = l.agent.host;
-    settings.agent.port = l.agent.port;
-    settings.agent.ca_file = l.tls.ca_file;
-    settings.agent.cert_file = l.tls.cert_file;
-    settings.agent.key_file = l.tls.key_file;
-    settings.agent.server_name = l.server_name;
-    settings.agent.connection.keepalive_time = l.keepalive_time;
-    settings.agent.connection.keepalive_timeout = l.keepalive_timeout;
-    settings.push = l.push;
-    settings.bosh = l.bosh;
-    settings.alerts = l.alerts;
-    settings.counters = l.counters == core::loggregator_counters::counter
-                            ? loggregator::counter_style::counter
-                            : loggregator::counter_style::gauge;
-    settings.bosh_ip_tag = l.bosh_ip_tag;
-    settings.queue_bytes = l.queue_bytes;
-    settings.batch_size = l.batch_size;
-    settings.batch_interval = l.batch_interval;
-    return settings;
-}
-
-// Emitters re-register every minimumRegisterIntervalInSeconds we announce: a route must live
-// at least that long, whatever routes.stale_threshold says (gorouter raises it likewise).
-routes::route_table_options route_table_settings(const core::gateway_config& config) {
-    const routes::subscriber_options announced;
-    return {.max_stale_threshold = std::max(
-                std::chrono::duration_cast<std::chrono::seconds>(config.routes.stale_threshold),
-                announced.minimum_register_interval)};
+            .collisions = config.scrape.label_collisions};
 }
 
 // Where bound apps push: broker.external_url, else the main listener's own URL.
-std::string push_endpoint(const core::gateway_config& config) {
+std::string push_endpoint(const gateway_config& config) {
     std::string base = config.broker.external_url;
     if (base.empty()) {
         base = config.tls.enabled() ? "https://" : "http://";
@@ -226,7 +63,7 @@ std::string push_endpoint(const core::gateway_config& config) {
 }
 
 // The listeners as configured, for the status console.
-std::vector<listener_status> configured_listeners(const core::gateway_config& config) {
+std::vector<listener_status> configured_listeners(const gateway_config& config) {
     std::vector<listener_status> listeners{
         {.name = "main", .address = config.listen.to_string(), .tls = config.tls.enabled()},
         {.name = "health", .address = config.health_listen.to_string(), .tls = false}};
@@ -262,7 +99,7 @@ struct process_wide {
     core::gateway_metrics metrics;
     core::memory_budget memory;
 
-    explicit process_wide(const core::gateway_config& config)
+    explicit process_wide(const gateway_config& config)
         : memory(core::leasable_bytes(config.limits.memory, core::resident_bytes().value_or(0)),
                  metrics.registry()) {}
 };
@@ -293,10 +130,10 @@ struct services {
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
-    services(asio::io_context& io, const core::gateway_config& config, process_wide& process)
+    services(asio::io_context& io, const gateway_config& config, process_wide& process)
         : metrics(process.metrics),
           memory(process.memory),
-          route_table(route_table_settings(config)),
+          route_table(config.routes.table_options(routes::subscriber_options{})),
           routes_strand(asio::make_strand(io)) {
         // Merges hold their instance bodies for as long as their clients take to read the
         // answer (up to http.write_timeout per write): clients that never read must not starve
@@ -358,7 +195,7 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
 
 }  // namespace
 
-gateway::gateway(core::gateway_config config, core::logger& log)
+gateway::gateway(gateway_config config, core::logger& log)
     : config_(std::move(config)), log_(log) {}
 
 gateway::~gateway() = default;
@@ -371,24 +208,18 @@ int gateway::run() {
     services s(io, config_, process);
 
     const auto now = routes::route_clock::now();
-    for (const core::static_route& route : config_.routes.static_routes) {
-        s.route_table.add_static({.uri = route.uri,
-                                  .host = route.host,
-                                  .port = route.port,
-                                  .tls_port = route.tls_port,
-                                  .server_cert_domain_san = route.server_cert_domain_san,
-                                  .private_instance_id = route.private_instance_id,
-                                  .tags = route.tags},
-                                 now);
+    for (const routes::static_route& route : config_.routes.static_routes) {
+        s.route_table.add_static(route, now);
     }
     s.route_table.publish();
     if (config_.nats.enabled()) {
-        s.nats.emplace(s.routes_strand, nats_settings(config_.nats), log_, s.metrics.registry());
+        s.nats.emplace(s.routes_strand, config_.nats, log_, s.metrics.registry());
         s.route_subscriber.emplace(s.routes_strand, s.route_table, *s.nats,
-                                   route_table_settings(config_), routes::subscriber_options{},
-                                   log_, s.metrics.registry());
+                                   config_.routes.table_options(routes::subscriber_options{}),
+                                   routes::subscriber_options{}, log_, s.metrics.registry());
     }
-    s.scraper.emplace(io.get_executor(), scraper_settings(config_), log_, s.metrics.registry());
+    s.scraper.emplace(io.get_executor(), config_.scrape.scraper_options(), log_,
+                      s.metrics.registry());
     s.app_metrics.emplace(s.route_table, *s.scraper, app_metrics_settings(config_), log_,
                           s.metrics.registry(), s.memory);
 
@@ -412,11 +243,12 @@ int gateway::run() {
     // Pushes need access keys, and only the broker issues them: without it no push could be
     // authorised, so the route is not served at all.
     if (config_.loggregator.enabled()) {
-        s.loggregator.emplace(io, loggregator_settings(config_), s.memory, log_,
+        s.loggregator.emplace(io, config_.loggregator.emitter(), s.memory, log_,
                               s.metrics.registry());
     }
     if (config_.push.enabled && s.broker) {
-        s.push.emplace(s.broker->directory(), push_settings(config_), log_, s.metrics.registry());
+        s.push.emplace(s.broker->directory(), config_.push.service_options(), log_,
+                       s.metrics.registry());
         if (s.loggregator && config_.loggregator.push) {
             s.push->on_accepted([&emitter = *s.loggregator](const push::push_binding& binding,
                                                             const push::push_request& request,
@@ -430,7 +262,8 @@ int gateway::run() {
         log_.info("push API off: no service broker issues access keys");
     }
     if (config_.bosh.ingest_listen) {
-        s.bosh_events.emplace(io, bosh_settings(config_), log_, s.metrics.registry(), s.memory);
+        s.bosh_events.emplace(io, config_.bosh.service_options(), log_, s.metrics.registry(),
+                              s.memory);
         s.bosh_events->register_routes(main_routes);
         if (s.loggregator && config_.loggregator.bosh) {
             s.bosh_events->on_event([&emitter = *s.loggregator](const bosh::hm_event& event) {
@@ -438,14 +271,15 @@ int gateway::run() {
             });
         }
         if (config_.bosh.grpc.listen) {
-            s.bosh_grpc.emplace(io, bosh_grpc_settings(config_), s.bosh_events->distributor(),
+            s.bosh_grpc.emplace(io, config_.bosh.egress_options(), s.bosh_events->distributor(),
                                 s.bosh_events->validator(), s.memory, log_, s.metrics.registry());
         }
     }
     if (config_.rsocket.tcp_listen || config_.rsocket.websocket_listen) {
         // The broker's keys prove a client's app; without a broker no client can join one.
         // Both outlive the proxy's I/O (services are destroyed after io has stopped).
-        s.rsocket_proxy.emplace(io, rsocket_settings(config_), log_, s.metrics.registry(), s.memory,
+        s.rsocket_proxy.emplace(io, config_.rsocket.proxy(config_.scrape.timeout), log_,
+                                s.metrics.registry(), s.memory,
                                 s.broker ? &s.broker->directory() : nullptr);
         s.rsocket_proxy->register_routes(main_routes);
         s.app_metrics->add_source(*s.rsocket_proxy);
@@ -515,12 +349,14 @@ int gateway::run() {
                               {.fallback_target = config_.listen.to_string(),
                                .scheme = config_.tls.enabled() ? "https" : "http"}),
         http::route_options("/v1/sd"));
-    s.main_server.emplace(io, listener_options(config_, config_.listen, config_.tls),
+    s.main_server.emplace(io,
+                          config_.http.listener(config_.listen, config_.tls, config_.log.access),
                           std::move(main_routes), log_, s.metrics.registry(), s.memory);
 
     http::router health_routes;
     health_routes.set_fallback(make_health_handler(s.health), http::route_options("health_listen"));
-    s.health_server.emplace(io, listener_options(config_, config_.health_listen, {}),
+    s.health_server.emplace(io,
+                            config_.http.listener(config_.health_listen, {}, config_.log.access),
                             std::move(health_routes), log_, s.metrics.registry(), s.memory);
 
     // Signals are caught from here on, so a SIGTERM during start-up still drains cleanly.

@@ -14,7 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <mgw/apps/app_source.hpp>
-#include <mgw/core/config.hpp>
+#include <mgw/apps/external_exporter_config.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/scrape/scraper.hpp>
 
@@ -28,7 +28,7 @@ class external_exporter_source final : public app_source {
   public:
     // `max_body_bytes`: scrape.max_body_bytes, per exporter answer like per instance. Registers
     // mgw_external_exporter_scrapes_total{exporter, result} for every exporter and result.
-    external_exporter_source(std::vector<core::external_exporter_config> exporters,
+    external_exporter_source(std::vector<external_exporter_config> exporters,
                              scrape::scraper& scraper, std::size_t max_body_bytes,
                              core::logger& log, prometheus::Registry& registry);
     ~external_exporter_source() override;
@@ -44,7 +44,7 @@ class external_exporter_source final : public app_source {
   private:
     struct metrics;
 
-    std::vector<core::external_exporter_config> exporters_;
+    std::vector<external_exporter_config> exporters_;
     scrape::scraper& scraper_;
     std::size_t max_body_bytes_;
     core::logger& log_;

@@ -13,7 +13,7 @@
 #include <mgw/broker/binding_index.hpp>
 #include <mgw/broker/binding_store.hpp>
 #include <mgw/broker/catalog.hpp>
-#include <mgw/core/config.hpp>
+#include <mgw/broker/config.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/http/basic_auth.hpp>
 #include <mgw/http/router.hpp>
@@ -31,7 +31,7 @@ class broker_service {
     // Opens the store (broker.database, see database_path) and loads every binding into the
     // index. Throws store_error when the database cannot be used: a startup misconfiguration.
     // `push_endpoint`: the full URL handed out as the forwarder's credentials endpoint.
-    broker_service(const core::broker_config& config, std::string push_endpoint, core::logger& log,
+    broker_service(const broker_config& config, std::string push_endpoint, core::logger& log,
                    prometheus::Registry& registry);
     ~broker_service();
     broker_service(const broker_service&) = delete;

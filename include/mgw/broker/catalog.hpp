@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include <mgw/core/config.hpp>
+#include <mgw/broker/config.hpp>
 #include <mgw/push/binding_directory.hpp>
 
 namespace mgw::broker {
@@ -34,7 +34,7 @@ struct service {
 
 class catalog {
   public:
-    explicit catalog(const core::broker_config& config);
+    explicit catalog(const broker_config& config);
 
     const std::vector<service>& services() const { return services_; }
     const service* find_service(std::string_view service_id) const;

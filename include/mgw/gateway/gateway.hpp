@@ -4,15 +4,15 @@
 
 #include <memory>
 
-#include <mgw/core/config.hpp>
 #include <mgw/core/log.hpp>
+#include <mgw/gateway/config.hpp>
 
 namespace mgw::gateway {
 
 class gateway {
   public:
     // Binds nothing yet; throws only for configuration the modules reject.
-    gateway(core::gateway_config config, core::logger& log);
+    gateway(gateway_config config, core::logger& log);
     ~gateway();
     gateway(const gateway&) = delete;
     gateway& operator=(const gateway&) = delete;
@@ -23,7 +23,7 @@ class gateway {
     int run();
 
   private:
-    core::gateway_config config_;
+    gateway_config config_;
     core::logger& log_;
 };
 

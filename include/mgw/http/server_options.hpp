@@ -1,5 +1,5 @@
-// HTTP server module: the knobs of one listener. The coordinator maps the YAML config onto this
-// struct, so the server itself never sees configuration syntax.
+// HTTP server module: the knobs of one listener. http_config (http/config.hpp) builds them from
+// the YAML config, so the server itself never sees configuration syntax.
 #pragma once
 
 #include <chrono>

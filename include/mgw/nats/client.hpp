@@ -50,6 +50,8 @@ struct client_options {
     int pending_bytes_limit = 131072 * 1024;
     // Messages handed to the strand but not yet handled; beyond it they are dropped and counted.
     std::size_t max_queued_messages = 131072;
+
+    bool enabled() const { return !servers.empty(); }
 };
 
 struct message {

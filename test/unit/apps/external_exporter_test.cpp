@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <mgw/core/config.hpp>
+#include <mgw/apps/external_exporter_config.hpp>
 #include <mgw/exposition/parser.hpp>
 
 using mgw::apps::exporter_request_path;
@@ -30,10 +30,10 @@ const tag_map shop_tags = {
 };
 
 // The exporter of a one-exporter config, so its params go through the real config parser.
-mgw::core::external_exporter_config exporter(const std::string& fields) {
-    const auto config =
-        mgw::core::load_config("external_exporters: [ { host: h, " + fields + " } ]");
-    return config.external_exporters.front();
+mgw::apps::external_exporter_config exporter(const std::string& fields) {
+    return mgw::apps::read_external_exporters_config(YAML::Load("[ { host: h, " + fields + " } ]"),
+                                                     "external_exporters")
+        .front();
 }
 
 std::string path_for(const std::string& fields, const tag_map& tags = shop_tags) {

@@ -1,10 +1,11 @@
 // HM JSON → definitions.Event, against the original server's own test cases
 // (src/pkg/unmarshal/event_test.go, as the study paraphrases them) and Go's decoding rules.
+#include "bosh/grpc_event.hpp"
+
 #include <mgw_proto_bosh/events.pb.h>
 
 #include <catch2/catch.hpp>
 
-#include <mgw/bosh/grpc_event.hpp>
 #include <mgw/grpc/message_framing.hpp>
 
 using mgw::bosh::encode_grpc_event;

@@ -74,8 +74,8 @@ struct answer {
     json::value json_body() const { return json::parse(body); }
 };
 
-inline mgw::core::broker_config test_config(std::string database = "") {
-    mgw::core::broker_config config = mgw::core::default_config().broker;
+inline mgw::broker::broker_config test_config(std::string database = "") {
+    mgw::broker::broker_config config;
     config.enabled = true;
     config.username = "broker";
     config.password = "s3cret";
@@ -93,7 +93,7 @@ class broker_fixture {
   public:
     explicit broker_fixture(std::string database = "")
         : broker_fixture(test_config(std::move(database))) {}
-    explicit broker_fixture(const mgw::core::broker_config& config)
+    explicit broker_fixture(const mgw::broker::broker_config& config)
         : service_(config, "https://gw.example.com/v1/metrics", log_, registry_) {
         service_.register_routes(routes_);
     }

@@ -425,7 +425,7 @@ TEST_CASE("broker: a bind that adopts an instance and then fails leaves neither 
 }
 
 TEST_CASE("broker: instances and bindings are capped (broker.max_instances / max_bindings)") {
-    mgw::core::broker_config config = test_config();
+    mgw::broker::broker_config config = test_config();
     config.max_instances = 2;
     config.max_bindings = 2;
     broker_fixture b(config);

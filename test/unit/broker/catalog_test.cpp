@@ -8,7 +8,7 @@ namespace json = boost::json;
 using mgw::broker::catalog;
 
 TEST_CASE("the default catalog: promfetcher with Promfetcher's ids, metrics-forwarder unlimited") {
-    const catalog c(mgw::core::default_config().broker);
+    const catalog c(mgw::broker::broker_config{});
     const json::value doc = json::parse(c.json());
     const json::array& services = doc.at("services").as_array();
     REQUIRE(services.size() == 2);
@@ -44,7 +44,7 @@ TEST_CASE("the default catalog: promfetcher with Promfetcher's ids, metrics-forw
 }
 
 TEST_CASE("forwarder plans carry their limits, plans are found only under their own service") {
-    auto config = mgw::core::default_config().broker;
+    auto config = mgw::broker::broker_config{};
     config.metrics_forwarder.plans.push_back({.name = "small",
                                               .id = "plan-small",
                                               .description = "Small",

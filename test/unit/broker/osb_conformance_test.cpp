@@ -175,7 +175,7 @@ TEST_CASE("OSB conformance: authentication, version header, catalog") {
 }
 
 TEST_CASE("OSB conformance: the catalog's MUSTs (2.13 and 2.14 Catalog Management)") {
-    mgw::core::broker_config config = test_config();
+    mgw::broker::broker_config config = test_config();
     broker_fixture broker(config);
     const answer a = broker.call(verb::get, catalog, "",
                                  {{"authorization", good_auth}, {"x-broker-api-version", "2.13"}});

@@ -6,16 +6,16 @@
 
 #include <catch2/catch.hpp>
 
-#include <mgw/core/config.hpp>
+#include <mgw/gateway/config.hpp>
 
 #include "config_test_support.hpp"
 
-using mgw::core::external_exporter_config;
-using mgw::core::load_config;
+using mgw::apps::external_exporter_config;
+using mgw::gateway::load_config;
 
 namespace {
 
-using mgw::core::test::error_of;
+using mgw::gateway::test::error_of;
 
 external_exporter_config only_exporter(const std::string& yaml) {
     const auto config = load_config(yaml);
@@ -26,7 +26,7 @@ external_exporter_config only_exporter(const std::string& yaml) {
 }  // namespace
 
 TEST_CASE("external_exporters: none by default") {
-    CHECK(mgw::core::default_config().external_exporters.empty());
+    CHECK(mgw::gateway::default_config().external_exporters.empty());
     CHECK(load_config("external_exporters: []").external_exporters.empty());
     CHECK(load_config("external_exporters:").external_exporters.empty());
 }
@@ -186,7 +186,8 @@ TEST_CASE("config/gateway.yml: external_exporters as the defaults, and its examp
     std::stringstream text;
     text << in.rdbuf();
     const auto file = load_config(text.str());
-    CHECK(file.external_exporters.size() == mgw::core::default_config().external_exporters.size());
+    CHECK(file.external_exporters.size() ==
+          mgw::gateway::default_config().external_exporters.size());
 
     // The commented example right under the key, uncommented.
     std::string line;

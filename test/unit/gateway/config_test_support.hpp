@@ -3,18 +3,18 @@
 
 #include <string>
 
-#include <mgw/core/config.hpp>
+#include <mgw/gateway/config.hpp>
 
-namespace mgw::core::test {
+namespace mgw::gateway::test {
 
 // The message load_config throws for `yaml`, or "" when it loads.
 inline std::string error_of(const std::string& yaml) {
     try {
         load_config(yaml);
-    } catch (const config_error& e) {
+    } catch (const core::config_error& e) {
         return e.what();
     }
     return "";
 }
 
-}  // namespace mgw::core::test
+}  // namespace mgw::gateway::test

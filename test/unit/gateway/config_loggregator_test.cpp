@@ -4,18 +4,18 @@
 
 #include <catch2/catch.hpp>
 
-#include <mgw/core/config.hpp>
+#include <mgw/gateway/config.hpp>
 
 #include "config_test_support.hpp"
 
 using namespace std::chrono_literals;
 using mgw::core::listen_address;
-using mgw::core::load_config;
-using mgw::core::loggregator_counters;
+using mgw::gateway::load_config;
+using mgw::loggregator::counter_style;
 
 namespace {
 
-using mgw::core::test::error_of;
+using mgw::gateway::test::error_of;
 
 // What every enabled emitter needs besides its own keys.
 const std::string tls = "  tls: { ca_file: ca.pem, cert_file: c.pem, key_file: k.pem }\n";
@@ -28,7 +28,7 @@ const std::string bosh_prerequisites =
 }  // namespace
 
 TEST_CASE("loggregator: off by default, with the agent's defaults") {
-    const auto c = mgw::core::default_config();
+    const auto c = mgw::gateway::default_config();
     const auto& l = c.loggregator;
     CHECK_FALSE(l.enabled());
     CHECK_FALSE(l.push);
@@ -36,7 +36,7 @@ TEST_CASE("loggregator: off by default, with the agent's defaults") {
     CHECK_FALSE(l.alerts);
     CHECK(l.agent == listen_address{"127.0.0.1", 3458});
     CHECK(l.server_name == "metron");
-    CHECK(l.counters == loggregator_counters::gauge);
+    CHECK(l.counters == counter_style::gauge);
     CHECK(l.bosh_ip_tag.empty());
     CHECK(l.queue_bytes == 8 * 1024 * 1024);
     CHECK(l.batch_size == 100);
@@ -46,8 +46,8 @@ TEST_CASE("loggregator: off by default, with the agent's defaults") {
 }
 
 TEST_CASE("config/gateway.yml shows the loggregator defaults") {
-    const auto file = mgw::core::load_config_file(MGW_SOURCE_DIR "/config/gateway.yml");
-    const auto defaults = mgw::core::default_config();
+    const auto file = mgw::gateway::load_config_file(MGW_SOURCE_DIR "/config/gateway.yml");
+    const auto defaults = mgw::gateway::default_config();
     const auto& a = file.loggregator;
     const auto& b = defaults.loggregator;
     CHECK(a.push == b.push);
@@ -86,7 +86,7 @@ TEST_CASE("loggregator: every key is read") {
     CHECK(l.tls.cert_file == "c.pem");
     CHECK(l.tls.key_file == "k.pem");
     CHECK(l.server_name == "agent.internal");
-    CHECK(l.counters == loggregator_counters::counter);
+    CHECK(l.counters == counter_style::counter);
     CHECK(l.bosh_ip_tag == "10.0.0.6");
     CHECK(l.queue_bytes == 1024 * 1024);
     CHECK(l.batch_size == 50);

@@ -6,21 +6,21 @@
 
 #include <catch2/catch.hpp>
 
-#include <mgw/core/config.hpp>
+#include <mgw/gateway/config.hpp>
 
 #include "config_test_support.hpp"
 
 using namespace std::chrono_literals;
 using mgw::core::config_error;
-using mgw::core::gateway_config;
 using mgw::core::listen_address;
-using mgw::core::load_config;
 using mgw::core::log_format;
 using mgw::core::log_level;
+using mgw::gateway::gateway_config;
+using mgw::gateway::load_config;
 
 namespace {
 
-using mgw::core::test::error_of;
+using mgw::gateway::test::error_of;
 
 void check_defaults(const gateway_config& c) {
     CHECK(c.listen == listen_address{"127.0.0.1", 8085});
@@ -65,7 +65,7 @@ void check_defaults(const gateway_config& c) {
     CHECK(c.bosh.subscription_idle_expiry == 10min);
     CHECK(c.bosh.heartbeat_staleness == 5min);
     CHECK(c.bosh.stream_keepalive == 15s);
-    CHECK(c.bosh.auth == mgw::core::bosh_auth_mode::check_token);
+    CHECK(c.bosh.auth == mgw::bosh::auth_mode::check_token);
     CHECK_FALSE(c.rsocket.tcp_listen.has_value());
     CHECK_FALSE(c.rsocket.websocket_listen.has_value());
     CHECK(c.rsocket.push_ttl == 5min);
@@ -175,7 +175,7 @@ routes_api: { username: ops, password: routes-pw }
 }  // namespace
 
 TEST_CASE("default_config has the defaults of DESIGN.md", "[config]") {
-    check_defaults(mgw::core::default_config());
+    check_defaults(mgw::gateway::default_config());
 }
 
 TEST_CASE("an empty or comment-only document yields every default", "[config]") {
@@ -251,7 +251,7 @@ TEST_CASE("a full config sets every key", "[config]") {
     CHECK(c.bosh.subscription_idle_expiry == 30s);
     CHECK(c.bosh.heartbeat_staleness == 2min);
     CHECK(c.bosh.stream_keepalive == 5s);
-    CHECK(c.bosh.auth == mgw::core::bosh_auth_mode::jwt);
+    CHECK(c.bosh.auth == mgw::bosh::auth_mode::jwt);
     CHECK(c.rsocket.tcp_listen == listen_address{"", 7001});
     CHECK(c.rsocket.websocket_listen == listen_address{"0.0.0.0", 8081});
     CHECK(c.rsocket.push_ttl == 30s);
@@ -456,7 +456,7 @@ TEST_CASE("load_config_file reads a file and names it in read errors", "[config]
         std::ofstream out(path);
         out << "listen: 127.0.0.1:9999\nscrape: { timeout: 3s }\n";
     }
-    const gateway_config c = mgw::core::load_config_file(path);
+    const gateway_config c = mgw::gateway::load_config_file(path);
     CHECK(c.listen == listen_address{"127.0.0.1", 9999});
     CHECK(c.scrape.timeout == 3s);
     CHECK(c.health_listen == listen_address{"127.0.0.1", 8080});
@@ -466,7 +466,7 @@ TEST_CASE("load_config_file reads a file and names it in read errors", "[config]
         out << "listen: [\n";
     }
     try {
-        mgw::core::load_config_file(path);
+        mgw::gateway::load_config_file(path);
         FAIL("no exception");
     } catch (const config_error& e) {
         CHECK(e.path().starts_with(path + ":"));
@@ -474,7 +474,7 @@ TEST_CASE("load_config_file reads a file and names it in read errors", "[config]
 
     std::remove(path.c_str());
     try {
-        mgw::core::load_config_file(path);
+        mgw::gateway::load_config_file(path);
         FAIL("no exception");
     } catch (const config_error& e) {
         CHECK(std::string(e.what()) == path + ": cannot read: No such file or directory");
@@ -483,8 +483,9 @@ TEST_CASE("load_config_file reads a file and names it in read errors", "[config]
 }
 
 TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
-    const gateway_config file = mgw::core::load_config_file(MGW_SOURCE_DIR "/config/gateway.yml");
-    const gateway_config defaults = mgw::core::default_config();
+    const gateway_config file =
+        mgw::gateway::load_config_file(MGW_SOURCE_DIR "/config/gateway.yml");
+    const gateway_config defaults = mgw::gateway::default_config();
     CHECK(file.listen == defaults.listen);
     CHECK(file.health_listen == defaults.health_listen);
     CHECK(file.tls.cert_file == defaults.tls.cert_file);
@@ -563,19 +564,17 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
 }
 
 TEST_CASE("scrape.label_collisions accepts exported and overwrite only") {
-    CHECK(
-        mgw::core::load_config("scrape: { label_collisions: overwrite }").scrape.label_collisions ==
-        mgw::core::label_collision_policy::overwrite);
-    CHECK(
-        mgw::core::load_config("scrape: { label_collisions: exported }").scrape.label_collisions ==
-        mgw::core::label_collision_policy::exported);
-    CHECK_THROWS_WITH(mgw::core::load_config("scrape: { label_collisions: merge }"),
+    CHECK(mgw::gateway::load_config("scrape: { label_collisions: overwrite }")
+              .scrape.label_collisions == mgw::exposition::collision_policy::overwrite);
+    CHECK(mgw::gateway::load_config("scrape: { label_collisions: exported }")
+              .scrape.label_collisions == mgw::exposition::collision_policy::rename_exported);
+    CHECK_THROWS_WITH(mgw::gateway::load_config("scrape: { label_collisions: merge }"),
                       "scrape.label_collisions: invalid value \"merge\" (expected exported or "
                       "overwrite)");
 }
 
 TEST_CASE("broker catalog keys: plans with limits, ids checked, external_url normalised") {
-    const gateway_config c = mgw::core::load_config(R"(
+    const gateway_config c = mgw::gateway::load_config(R"(
 broker:
   external_url: https://metrics.example.com/
   promfetcher: { service_id: svc-p, plan_id: plan-p }
@@ -599,7 +598,7 @@ broker:
     CHECK_FALSE(c.broker.metrics_forwarder.plans[1].requests_per_minute.has_value());
     CHECK_FALSE(c.broker.metrics_forwarder.plans[1].metrics_per_minute.has_value());
 
-    const auto defaults = mgw::core::default_config().broker;
+    const auto defaults = mgw::gateway::default_config().broker;
     REQUIRE(defaults.metrics_forwarder.plans.size() == 1);
     CHECK(defaults.metrics_forwarder.plans[0].name == "unlimited");
     CHECK_FALSE(defaults.metrics_forwarder.plans[0].requests_per_minute.has_value());
@@ -608,7 +607,7 @@ broker:
 TEST_CASE("broker catalog errors name the key") {
     const auto error_of = [](const char* yaml) {
         try {
-            mgw::core::load_config(yaml);
+            mgw::gateway::load_config(yaml);
         } catch (const config_error& e) {
             return std::string(e.what());
         }
@@ -642,16 +641,16 @@ TEST_CASE("broker catalog errors name the key") {
 }
 
 TEST_CASE("limits.memory takes bytes or binary units, 0 for no ceiling, at least 64MiB") {
-    CHECK(mgw::core::default_config().limits.memory == (std::uint64_t{2} << 30));
-    CHECK(mgw::core::load_config("limits: {memory: 0}").limits.memory == 0);
-    CHECK(mgw::core::load_config("limits: {memory: 536870912}").limits.memory == (512u << 20));
-    CHECK(mgw::core::load_config("limits: {memory: 512MiB}").limits.memory == (512u << 20));
-    CHECK(mgw::core::load_config("limits: {memory: 3GiB}").limits.memory ==
+    CHECK(mgw::gateway::default_config().limits.memory == (std::uint64_t{2} << 30));
+    CHECK(mgw::gateway::load_config("limits: {memory: 0}").limits.memory == 0);
+    CHECK(mgw::gateway::load_config("limits: {memory: 536870912}").limits.memory == (512u << 20));
+    CHECK(mgw::gateway::load_config("limits: {memory: 512MiB}").limits.memory == (512u << 20));
+    CHECK(mgw::gateway::load_config("limits: {memory: 3GiB}").limits.memory ==
           (std::uint64_t{3} << 30));
-    CHECK(mgw::core::load_config("limits: {memory: 65536KiB}").limits.memory == (64u << 20));
+    CHECK(mgw::gateway::load_config("limits: {memory: 65536KiB}").limits.memory == (64u << 20));
     const auto error_of = [](const std::string& yaml) {
         try {
-            mgw::core::load_config(yaml);
+            mgw::gateway::load_config(yaml);
         } catch (const config_error& e) {
             return std::string(e.what());
         }
@@ -701,14 +700,14 @@ TEST_CASE("bosh.grpc: off by default, TLS and the HM ingest required when on") {
 }
 
 TEST_CASE("bosh: the hardening keys, their defaults and their errors", "[config]") {
-    const gateway_config defaults = mgw::core::default_config();
+    const gateway_config defaults = mgw::gateway::default_config();
     CHECK_FALSE(defaults.bosh.ingest_allow_remote);
     CHECK(defaults.bosh.ingest_max_connections == 64);
     CHECK(defaults.bosh.ingest_idle_timeout == 2min);
     CHECK(defaults.bosh.queue_bytes == 4 * 1024 * 1024);
     CHECK(defaults.bosh.labelled_subscriptions ==
           std::vector<std::string>{"bosh-system-metrics-forwarder"});
-    CHECK(defaults.bosh.metrics_auth == mgw::core::bosh_metrics_auth::uaa);
+    CHECK(defaults.bosh.metrics_auth == mgw::bosh::metrics_auth::uaa);
 
     const std::string uaa = "  uaa: { url: https://uaa, client_id: c, client_secret: s }\n";
     const gateway_config c = load_config(
@@ -722,7 +721,7 @@ TEST_CASE("bosh: the hardening keys, their defaults and their errors", "[config]
     CHECK(c.bosh.max_line_bytes == 65536);
     CHECK(c.bosh.labelled_subscriptions == std::vector<std::string>{"a", "b"});
     CHECK(c.bosh.gauges_max_bytes == 1024 * 1024);
-    CHECK(c.bosh.metrics_auth == mgw::core::bosh_metrics_auth::none);
+    CHECK(c.bosh.metrics_auth == mgw::bosh::metrics_auth::none);
 
     // Issue 10 item 14: every interface, or any routable address, only when allowed.
     for (const char* listen : {"\":25594\"", "0.0.0.0:25594", "10.0.0.6:25594", "director:1"}) {
