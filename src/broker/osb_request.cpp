@@ -4,13 +4,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <boost/system/system_error.hpp>
 
 #include <mgw/broker/osb_request.hpp>
 
@@ -271,7 +271,7 @@ boost::system::error_code make_error_code(errc e) noexcept {
 }
 
 void throw_exception_from_error(const osb_error& error, const boost::source_location&) {
-    throw boost::system::system_error(error.code, error.description);
+    throw std::invalid_argument(error.description);
 }
 
 std::string osb_error::json() const {

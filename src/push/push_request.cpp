@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse_options.hpp>
@@ -11,7 +12,6 @@
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
-#include <boost/system/system_error.hpp>
 
 #include <mgw/push/push_request.hpp>
 #include <mgw/text/ascii.hpp>
@@ -562,7 +562,7 @@ boost::system::error_code make_error_code(errc e) noexcept {
 }
 
 void throw_exception_from_error(const decode_error& error, const boost::source_location&) {
-    throw boost::system::system_error(error.code, error.field + ": " + error.message);
+    throw std::invalid_argument(error.field + ": " + error.message);
 }
 
 decode_result decode_push_request(std::string_view body, const decode_limits& limits) {
