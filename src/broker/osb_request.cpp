@@ -348,7 +348,7 @@ std::optional<broker_path> parse_broker_path(std::string_view path) {
 boost::system::result<provision_request, osb_error> decode_provision(std::string_view body) {
     auto parsed = parse_object(body);
     if (parsed.has_error()) {
-        return std::move(parsed.error());
+        return std::move(parsed).error();
     }
     const json::object& object = *parsed;
     provision_request out;
@@ -367,7 +367,7 @@ boost::system::result<provision_request, osb_error> decode_provision(std::string
 boost::system::result<update_request, osb_error> decode_update(std::string_view body) {
     auto parsed = parse_object(body);
     if (parsed.has_error()) {
-        return std::move(parsed.error());
+        return std::move(parsed).error();
     }
     const json::object& object = *parsed;
     update_request out;
@@ -398,7 +398,7 @@ boost::system::result<update_request, osb_error> decode_update(std::string_view 
 boost::system::result<bind_request, osb_error> decode_bind(std::string_view body) {
     auto parsed = parse_object(body);
     if (parsed.has_error()) {
-        return std::move(parsed.error());
+        return std::move(parsed).error();
     }
     const json::object& object = *parsed;
     bind_request out;
