@@ -210,23 +210,23 @@ struct bosh_service::impl : ingest_sink, std::enable_shared_from_this<impl> {
                 line.remove_suffix(1);
             }
             decode_result decoded = decode_hm_event(line);
-            if (!decoded.ok()) {
-                reject(to_string(decoded.error.failure), decoded.error.detail);
+            if (decoded.has_error()) {
+                reject(to_string(decoded.error().failure()), decoded.error().detail);
                 continue;
             }
-            if (const auto* hb = std::get_if<hm_heartbeat>(&*decoded.event)) {
+            if (const auto* hb = std::get_if<hm_heartbeat>(&*decoded)) {
                 heartbeats.Increment();
                 if (!gauges.record(*hb, now)) {
                     unlisted.Increment();
                 }
             } else {
                 alerts.Increment();
-                if (!gauges.record(std::get<hm_alert>(*decoded.event))) {
+                if (!gauges.record(std::get<hm_alert>(*decoded))) {
                     unlisted.Increment();
                 }
             }
             if (listener) {
-                listener(*decoded.event);
+                listener(*decoded);
             }
             accepted.push_back(line);
         }

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <system_error>
 
 #include <boost/json/monotonic_resource.hpp>
@@ -16,22 +17,61 @@ namespace mgw::bosh {
 
 namespace json = boost::json;
 
-std::string_view to_string(decode_failure failure) {
+std::string_view to_string(errc failure) {
     switch (failure) {
-        case decode_failure::not_json:
+        case errc::not_json:
             return "not_json";
-        case decode_failure::not_object:
+        case errc::not_object:
             return "not_object";
-        case decode_failure::unknown_kind:
+        case errc::unknown_kind:
             return "unknown_kind";
-        case decode_failure::missing_field:
+        case errc::missing_field:
             return "missing_field";
-        case decode_failure::wrong_type:
+        case errc::wrong_type:
             return "wrong_type";
-        case decode_failure::bad_value:
+        case errc::bad_value:
             return "bad_value";
     }
     return "unknown";
+}
+
+namespace {
+
+class bosh_category final : public boost::system::error_category {
+  public:
+    const char* name() const noexcept override { return "mgw.bosh"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::not_json:
+                return "the line is not JSON";
+            case errc::not_object:
+                return "the line is not a JSON object";
+            case errc::unknown_kind:
+                return "the event kind is neither heartbeat nor alert";
+            case errc::missing_field:
+                return "a required field is missing";
+            case errc::wrong_type:
+                return "a field has a type the Health Monitor never writes there";
+            case errc::bad_value:
+                return "a field has an impossible value";
+        }
+        return "unknown bosh error";
+    }
+};
+
+}  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+    static const bosh_category category;
+    return category;
+}
+
+boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+void throw_exception_from_error(const decode_error& error, const boost::source_location&) {
+    throw std::invalid_argument(error.detail);
 }
 
 std::string gauge_name(std::string_view hm_metric_name) {
@@ -58,9 +98,8 @@ namespace {
 
 // Every reader returns false after setting `error` when the field is unusable; the first
 // failure ends the decode. No exceptions: lines come from an unauthenticated port.
-bool fail(decode_error& error, decode_failure failure, std::string_view field,
-          std::string_view what) {
-    error.failure = failure;
+bool fail(decode_error& error, errc failure, std::string_view field, std::string_view what) {
+    error.code = failure;
     error.detail.assign(field);
     error.detail += ": ";
     error.detail += what;
@@ -76,10 +115,10 @@ bool read_required_string(const json::object& o, std::string_view key, std::stri
                           decode_error& error) {
     const json::value* v = find(o, key);
     if (v == nullptr) {
-        return fail(error, decode_failure::missing_field, key, "required");
+        return fail(error, errc::missing_field, key, "required");
     }
     if (!v->is_string()) {
-        return fail(error, decode_failure::wrong_type, key, "expected a string");
+        return fail(error, errc::wrong_type, key, "expected a string");
     }
     out.assign(v->get_string());
     return true;
@@ -94,7 +133,7 @@ bool read_optional_string(const json::object& o, std::string_view key, std::stri
         return true;
     }
     if (!v->is_string()) {
-        return fail(error, decode_failure::wrong_type, key, "expected a string or null");
+        return fail(error, errc::wrong_type, key, "expected a string or null");
     }
     out.assign(v->get_string());
     return true;
@@ -124,14 +163,14 @@ bool read_required_integer(const json::object& o, std::string_view key, std::int
                            decode_error& error) {
     const json::value* v = find(o, key);
     if (v == nullptr) {
-        return fail(error, decode_failure::missing_field, key, "required");
+        return fail(error, errc::missing_field, key, "required");
     }
     if (!v->is_number()) {
-        return fail(error, decode_failure::wrong_type, key, "expected a number");
+        return fail(error, errc::wrong_type, key, "expected a number");
     }
     const auto n = as_integer(*v);
     if (!n) {
-        return fail(error, decode_failure::bad_value, key, "expected an integer");
+        return fail(error, errc::bad_value, key, "expected an integer");
     }
     out = *n;
     return true;
@@ -167,19 +206,19 @@ bool decode_metrics(const json::array& metrics, std::vector<hm_metric>& out, dec
     out.reserve(metrics.size());
     for (const json::value& entry : metrics) {
         if (!entry.is_object()) {
-            return fail(error, decode_failure::wrong_type, "metrics[]", "expected an object");
+            return fail(error, errc::wrong_type, "metrics[]", "expected an object");
         }
         const json::object& m = entry.get_object();
         const json::value* name = find(m, "name");
         if (name == nullptr || !name->is_string()) {
-            return fail(error, decode_failure::wrong_type, "metrics[].name", "expected a string");
+            return fail(error, errc::wrong_type, "metrics[].name", "expected a string");
         }
         const json::value* value = find(m, "value");
         if (value == nullptr) {
             continue;
         }
         if (!value->is_string() && !value->is_number() && !value->is_null()) {
-            return fail(error, decode_failure::wrong_type, "metrics[].value", "expected a string");
+            return fail(error, errc::wrong_type, "metrics[].value", "expected a string");
         }
         if (const auto number = number_of(*value)) {
             out.push_back({std::string(name->get_string()), *number});
@@ -248,7 +287,7 @@ bool decode_heartbeat(const json::object& o, hm_heartbeat& hb, decode_error& err
         } else if (index->is_int64() || index->is_uint64()) {
             hb.index = integer_text(*index);  // what HM's to_s would have made of it
         } else {
-            return fail(error, decode_failure::wrong_type, "index", "expected a string");
+            return fail(error, errc::wrong_type, "index", "expected a string");
         }
     }
     if (!read_optional_string(o, "instance_id", hb.instance_id, error) ||
@@ -257,12 +296,12 @@ bool decode_heartbeat(const json::object& o, hm_heartbeat& hb, decode_error& err
     }
     const json::value* vitals = find(o, "vitals");
     if (vitals != nullptr && !vitals->is_null() && !vitals->is_object()) {
-        return fail(error, decode_failure::wrong_type, "vitals", "expected an object");
+        return fail(error, errc::wrong_type, "vitals", "expected an object");
     }
     if (const json::value* metrics = find(o, "metrics");
         metrics != nullptr && !metrics->is_null()) {
         if (!metrics->is_array()) {
-            return fail(error, decode_failure::wrong_type, "metrics", "expected an array");
+            return fail(error, errc::wrong_type, "metrics", "expected an array");
         }
         if (!decode_metrics(metrics->get_array(), hb.metrics, error)) {
             return false;
@@ -273,8 +312,7 @@ bool decode_heartbeat(const json::object& o, hm_heartbeat& hb, decode_error& err
     if (const json::value* n = find(o, "number_of_processes"); n != nullptr && !n->is_null()) {
         const auto count = n->is_number() ? as_integer(*n) : std::nullopt;
         if (!count) {
-            return fail(error, decode_failure::wrong_type, "number_of_processes",
-                        "expected an integer");
+            return fail(error, errc::wrong_type, "number_of_processes", "expected an integer");
         }
         hb.number_of_processes = *count;
     }
@@ -284,22 +322,21 @@ bool decode_heartbeat(const json::object& o, hm_heartbeat& hb, decode_error& err
 bool decode_alert(const json::object& o, hm_alert& alert, decode_error& error) {
     const json::value* id = find(o, "id");
     if (id == nullptr) {
-        return fail(error, decode_failure::missing_field, "id", "required");
+        return fail(error, errc::missing_field, "id", "required");
     }
     if (id->is_string()) {
         alert.id = std::string(id->get_string());
     } else if (id->is_int64() || id->is_uint64()) {
         alert.id = integer_text(*id);
     } else {
-        return fail(error, decode_failure::wrong_type, "id", "expected a string or an integer");
+        return fail(error, errc::wrong_type, "id", "expected a string or an integer");
     }
     std::int64_t severity = 0;
     if (!read_required_integer(o, "severity", severity, error)) {
         return false;
     }
     if (severity < 0 || severity > 1000) {
-        return fail(error, decode_failure::bad_value, "severity",
-                    "expected an integer from 0 to 1000");
+        return fail(error, errc::bad_value, "severity", "expected an integer from 0 to 1000");
     }
     alert.severity = static_cast<int>(severity);
     if (!read_optional_string(o, "category", alert.category, error) ||
@@ -329,30 +366,29 @@ decode_result decode_hm_event(std::string_view line) {
     const json::value root =
         json::parse(json::string_view(line.data(), line.size()), ec, &resource);
     if (ec) {
-        return {std::nullopt, {decode_failure::not_json, ec.message()}};
+        return decode_error{errc::not_json, ec.message()};
     }
     if (!root.is_object()) {
-        return {std::nullopt, {decode_failure::not_object, "expected a JSON object"}};
+        return decode_error{errc::not_object, "expected a JSON object"};
     }
     const json::object& o = root.get_object();
-    decode_result result;
+    decode_error error;
     const json::value* kind = find(o, "kind");
     if (kind != nullptr && kind->is_string() && kind->get_string() == "heartbeat") {
         hm_heartbeat hb;
-        if (decode_heartbeat(o, hb, result.error)) {
-            result.event.emplace(std::move(hb));
+        if (!decode_heartbeat(o, hb, error)) {
+            return error;
         }
-        return result;
+        return hm_event(std::move(hb));
     }
     if (kind != nullptr && kind->is_string() && kind->get_string() == "alert") {
         hm_alert alert;
-        if (decode_alert(o, alert, result.error)) {
-            result.event.emplace(std::move(alert));
+        if (!decode_alert(o, alert, error)) {
+            return error;
         }
-        return result;
+        return hm_event(std::move(alert));
     }
-    result.error = {decode_failure::unknown_kind, "kind: expected \"heartbeat\" or \"alert\""};
-    return result;
+    return decode_error{errc::unknown_kind, "kind: expected \"heartbeat\" or \"alert\""};
 }
 
 }  // namespace mgw::bosh

@@ -240,7 +240,8 @@ void broker_service::register_routes(http::router& router) {
         refusal.body(osb_error{.status = 413,
                                .error = "PayloadTooLarge",
                                .description = "request body larger than " +
-                                              std::to_string(broker_body_limit) + " bytes"}
+                                              std::to_string(broker_body_limit) + " bytes",
+                               .code = errc::payload_too_large}
                          .json());
     };
     // POST and OPTIONS are no OSB operation, but their 405 must be JSON too: the broker
@@ -287,7 +288,8 @@ broker_service::reply broker_service::dispatch(const http::request_context& requ
         return {.status = 412,
                 .body = osb_error{.status = 412,
                                   .error = "PreconditionFailed",
-                                  .description = version_description(version_header)}
+                                  .description = version_description(version_header),
+                                  .code = errc::precondition_failed}
                             .json()};
     }
     const auto path = parse_broker_path(request.path());
@@ -297,9 +299,8 @@ broker_service::reply broker_service::dispatch(const http::request_context& requ
     const identity_header identity = request.header("X-Broker-API-Originating-Identity");
     // A malformed identity is refused on every operation; those with a body compare its
     // platform with context.platform once the body is decoded.
-    if (auto checked = decode_originating_identity(identity, "");
-        std::holds_alternative<osb_error>(checked)) {
-        return reply::from(std::get<osb_error>(checked));
+    if (auto checked = decode_originating_identity(identity, ""); !checked) {
+        return reply::from(checked.error());
     }
     const bool get = request.method() == http::verb::get || request.method() == http::verb::head;
     // GET on instances and bindings came with OSB 2.14.
@@ -310,7 +311,8 @@ broker_service::reply broker_service::dispatch(const http::request_context& requ
                                            .error = "PreconditionFailed",
                                            .description = "fetching instances and bindings "
                                                           "requires X-Broker-API-Version 2.14 "
-                                                          "or later"}
+                                                          "or later",
+                                           .code = errc::precondition_failed}
                                      .json()};
         }
         return std::nullopt;
@@ -411,7 +413,7 @@ osb_error unknown_plan(const catalog& services, const std::string& service_id,
 }
 
 // The identity header against the body's context.platform; its claims go to the audit log.
-std::variant<std::optional<originating_identity>, osb_error> identity_of(
+boost::system::result<std::optional<originating_identity>, osb_error> identity_of(
     std::optional<std::string_view> header, const context_fields& context) {
     const auto platform = context.find("platform");
     return decode_originating_identity(header, platform == context.end()
@@ -430,28 +432,32 @@ std::string claimed_user(const std::optional<originating_identity>& identity) {
 
 std::string claimed_user(std::optional<std::string_view> header) {
     auto identity = decode_originating_identity(header, "");
-    const auto* claims = std::get_if<0>(&identity);
-    return claims == nullptr ? std::string() : claimed_user(*claims);
+    return identity ? claimed_user(*identity) : std::string();
 }
 
 // DELETE's required service_id / plan_id against the resource's (OSB 2.13/2.14 "Unbinding",
 // "Deprovisioning": REQUIRED, "MUST be the ID of the service/plan associated with" it).
-std::optional<osb_error> check_delete_ids(const http::request_context& request,
-                                          std::string_view service_id, std::string_view plan_id) {
-    if (auto error = check_query_id("service_id", request.query("service_id"), true, service_id)) {
-        return error;
+boost::system::result<void, osb_error> check_delete_ids(const http::request_context& request,
+                                                        std::string_view service_id,
+                                                        std::string_view plan_id) {
+    if (auto checked = check_query_id("service_id", request.query("service_id"), true, service_id);
+        !checked) {
+        return checked;
     }
     return check_query_id("plan_id", request.query("plan_id"), true, plan_id);
 }
 
 // last_operation's optional hints: if present, non-empty and the resource's.
-std::optional<osb_error> check_poll_hints(const http::request_context& request,
-                                          std::string_view service_id, std::string_view plan_id) {
-    if (auto error = check_query_id("service_id", request.query("service_id"), false, service_id)) {
-        return error;
+boost::system::result<void, osb_error> check_poll_hints(const http::request_context& request,
+                                                        std::string_view service_id,
+                                                        std::string_view plan_id) {
+    if (auto checked = check_query_id("service_id", request.query("service_id"), false, service_id);
+        !checked) {
+        return checked;
     }
-    if (auto error = check_query_id("plan_id", request.query("plan_id"), false, plan_id)) {
-        return error;
+    if (auto checked = check_query_id("plan_id", request.query("plan_id"), false, plan_id);
+        !checked) {
+        return checked;
     }
     // The broker never answers 202, so it never hands out an operation: only emptiness is
     // checked ("If present, MUST be a non-empty string").
@@ -463,13 +469,13 @@ std::optional<osb_error> check_poll_hints(const http::request_context& request,
 broker_service::reply broker_service::provision(const std::string& instance_id,
                                                 std::string_view body, identity_header header) {
     auto decoded = decode_provision(body);
-    if (const auto* error = std::get_if<osb_error>(&decoded)) {
-        return reply::from(*error);
+    if (decoded.has_error()) {
+        return reply::from(decoded.error());
     }
-    auto& request = std::get<provision_request>(decoded);
+    auto& request = *decoded;
     auto identity = identity_of(header, request.context);
-    if (const auto* error = std::get_if<osb_error>(&identity)) {
-        return reply::from(*error);
+    if (identity.has_error()) {
+        return reply::from(identity.error());
     }
     if (catalog_.find_plan(request.service_id, request.plan_id) == nullptr) {
         return reply::from(unknown_plan(catalog_, request.service_id, request.plan_id));
@@ -514,20 +520,20 @@ broker_service::reply broker_service::provision(const std::string& instance_id,
     log_.info("broker provisioned", {{"instance_id", instance_id},
                                      {"service_id", instance.service_id},
                                      {"plan_id", instance.plan_id},
-                                     {"claimed_user", claimed_user(std::get<0>(identity))}});
+                                     {"claimed_user", claimed_user(*identity)}});
     return {.status = 201, .body = std::string(empty_object)};
 }
 
 broker_service::reply broker_service::update(const std::string& instance_id, std::string_view body,
                                              identity_header header) {
     auto decoded = decode_update(body);
-    if (const auto* error = std::get_if<osb_error>(&decoded)) {
-        return reply::from(*error);
+    if (decoded.has_error()) {
+        return reply::from(decoded.error());
     }
-    const auto& request = std::get<update_request>(decoded);
+    const auto& request = *decoded;
     auto identity = identity_of(header, request.context);
-    if (const auto* error = std::get_if<osb_error>(&identity)) {
-        return reply::from(*error);
+    if (identity.has_error()) {
+        return reply::from(identity.error());
     }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_instance(instance_id);
@@ -556,9 +562,8 @@ broker_service::reply broker_service::update(const std::string& instance_id, std
         if (const auto ec = store_.update_instance(instance)) {
             return store_failure("update", ec);
         }
-        log_.info(
-            "broker updated instance parameters",
-            {{"instance_id", instance_id}, {"claimed_user", claimed_user(std::get<0>(identity))}});
+        log_.info("broker updated instance parameters",
+                  {{"instance_id", instance_id}, {"claimed_user", claimed_user(*identity)}});
     }
     return {.status = 200, .body = std::string(empty_object)};
 }
@@ -566,8 +571,8 @@ broker_service::reply broker_service::update(const std::string& instance_id, std
 broker_service::reply broker_service::deprovision(const http::request_context& request,
                                                   const std::string& instance_id) {
     // Present and non-empty first: a malformed request is a 400 whether or not it exists.
-    if (auto error = check_delete_ids(request, "", "")) {
-        return reply::from(*error);
+    if (auto checked = check_delete_ids(request, "", ""); !checked) {
+        return reply::from(checked.error());
     }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_instance(instance_id);
@@ -577,8 +582,9 @@ broker_service::reply broker_service::deprovision(const http::request_context& r
     if (!*existing) {
         return {.status = 410, .body = std::string(empty_object)};
     }
-    if (auto error = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id)) {
-        return reply::from(*error);
+    if (auto checked = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id);
+        !checked) {
+        return reply::from(checked.error());
     }
     auto removed = store_.delete_instance(instance_id);
     if (!removed) {
@@ -624,8 +630,8 @@ broker_service::reply broker_service::get_instance(const std::string& instance_i
 
 broker_service::reply broker_service::instance_last_operation(const http::request_context& request,
                                                               const std::string& instance_id) {
-    if (auto error = check_poll_hints(request, "", "")) {
-        return reply::from(*error);
+    if (auto checked = check_poll_hints(request, "", ""); !checked) {
+        return reply::from(checked.error());
     }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_instance(instance_id);
@@ -635,8 +641,9 @@ broker_service::reply broker_service::instance_last_operation(const http::reques
     if (!*existing) {
         return {.status = 410, .body = std::string(empty_object)};
     }
-    if (auto error = check_poll_hints(request, (*existing)->service_id, (*existing)->plan_id)) {
-        return reply::from(*error);
+    if (auto checked = check_poll_hints(request, (*existing)->service_id, (*existing)->plan_id);
+        !checked) {
+        return reply::from(checked.error());
     }
     return {.status = 200, .body = R"({"state":"succeeded"})"};
 }
@@ -645,13 +652,13 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
                                            const std::string& binding_id, std::string_view body,
                                            identity_header header) {
     auto decoded = decode_bind(body);
-    if (const auto* error = std::get_if<osb_error>(&decoded)) {
-        return reply::from(*error);
+    if (decoded.has_error()) {
+        return reply::from(decoded.error());
     }
-    auto& request = std::get<bind_request>(decoded);
+    auto& request = *decoded;
     auto identity = identity_of(header, request.context);
-    if (const auto* error = std::get_if<osb_error>(&identity)) {
-        return reply::from(*error);
+    if (identity.has_error()) {
+        return reply::from(identity.error());
     }
     const service* svc = catalog_.find_service(request.service_id);
     if (svc == nullptr || catalog_.find_plan(request.service_id, request.plan_id) == nullptr) {
@@ -660,12 +667,12 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
     std::string endpoint;
     if (svc->kind == service_kind::promfetcher) {
         auto path = decode_promfetcher_endpoint(request.parameters);
-        if (const auto* error = std::get_if<osb_error>(&path)) {
-            return reply::from(*error);
+        if (path.has_error()) {
+            return reply::from(path.error());
         }
-        endpoint = std::move(std::get<std::string>(path));
-    } else if (auto error = check_forwarder_parameters(request.parameters)) {
-        return reply::from(*error);
+        endpoint = *std::move(path);
+    } else if (auto checked = check_forwarder_parameters(request.parameters); !checked) {
+        return reply::from(checked.error());
     }
 
     const std::lock_guard lock(store_mutex_);
@@ -802,15 +809,15 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
                                {"binding_id", binding_id},
                                {"app_guid", binding.app_guid},
                                {"service", svc->name},
-                               {"claimed_user", claimed_user(std::get<0>(identity))}});
+                               {"claimed_user", claimed_user(*identity)}});
     return {.status = 201, .body = answer};
 }
 
 broker_service::reply broker_service::unbind(const http::request_context& request,
                                              const std::string& instance_id,
                                              const std::string& binding_id) {
-    if (auto error = check_delete_ids(request, "", "")) {
-        return reply::from(*error);
+    if (auto checked = check_delete_ids(request, "", ""); !checked) {
+        return reply::from(checked.error());
     }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_binding(binding_id);
@@ -821,8 +828,9 @@ broker_service::reply broker_service::unbind(const http::request_context& reques
                        (*existing)->origin != record_origin::promfetcher_import)) {
         return {.status = 410, .body = std::string(empty_object)};
     }
-    if (auto error = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id)) {
-        return reply::from(*error);
+    if (auto checked = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id);
+        !checked) {
+        return reply::from(checked.error());
     }
     auto deleted = store_.delete_binding(binding_id);
     if (!deleted) {
@@ -871,8 +879,8 @@ broker_service::reply broker_service::get_binding(const std::string& instance_id
 broker_service::reply broker_service::binding_last_operation(const http::request_context& request,
                                                              const std::string& instance_id,
                                                              const std::string& binding_id) {
-    if (auto error = check_poll_hints(request, "", "")) {
-        return reply::from(*error);
+    if (auto checked = check_poll_hints(request, "", ""); !checked) {
+        return reply::from(checked.error());
     }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_binding(binding_id);
@@ -883,8 +891,9 @@ broker_service::reply broker_service::binding_last_operation(const http::request
                        (*existing)->origin != record_origin::promfetcher_import)) {
         return {.status = 410, .body = std::string(empty_object)};
     }
-    if (auto error = check_poll_hints(request, (*existing)->service_id, (*existing)->plan_id)) {
-        return reply::from(*error);
+    if (auto checked = check_poll_hints(request, (*existing)->service_id, (*existing)->plan_id);
+        !checked) {
+        return reply::from(checked.error());
     }
     return {.status = 200, .body = R"({"state":"succeeded"})"};
 }

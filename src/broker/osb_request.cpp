@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -30,7 +31,10 @@ osb_error bad_request(std::string description) {
 }
 
 osb_error invalid_parameters(std::string description) {
-    return {.status = 422, .error = "InvalidParameters", .description = std::move(description)};
+    return {.status = 422,
+            .error = "InvalidParameters",
+            .description = std::move(description),
+            .code = errc::invalid_parameters};
 }
 
 bool is_visible_ascii(char c) {
@@ -86,7 +90,7 @@ bool all_finite(const json::value& v) {
     return true;
 }
 
-std::variant<json::object, osb_error> parse_object(std::string_view body) {
+boost::system::result<json::object, osb_error> parse_object(std::string_view body) {
     json::parse_options options;
     options.max_depth = 32;
     boost::system::error_code ec;
@@ -233,6 +237,43 @@ bool valid_metrics_path(std::string_view path) {
 
 }  // namespace
 
+namespace {
+
+class broker_category final : public boost::system::error_category {
+  public:
+    const char* name() const noexcept override { return "mgw.broker"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::bad_request:
+                return "the request is malformed";
+            case errc::invalid_parameters:
+                return "the service parameters are invalid";
+            case errc::requires_app:
+                return "the service supports app bindings only";
+            case errc::payload_too_large:
+                return "the request body is too large";
+            case errc::precondition_failed:
+                return "the X-Broker-API-Version header is missing or too old";
+        }
+        return "unknown broker error";
+    }
+};
+
+}  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+    static const broker_category category;
+    return category;
+}
+
+boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+void throw_exception_from_error(const osb_error& error, const boost::source_location&) {
+    throw std::invalid_argument(error.description);
+}
+
 std::string osb_error::json() const {
     json::object body{{"description", description}};
     if (!error.empty()) {
@@ -304,12 +345,12 @@ std::optional<broker_path> parse_broker_path(std::string_view path) {
     return std::nullopt;
 }
 
-std::variant<provision_request, osb_error> decode_provision(std::string_view body) {
+boost::system::result<provision_request, osb_error> decode_provision(std::string_view body) {
     auto parsed = parse_object(body);
-    if (auto* error = std::get_if<osb_error>(&parsed)) {
-        return std::move(*error);
+    if (parsed.has_error()) {
+        return std::move(parsed).error();
     }
-    const json::object& object = std::get<json::object>(parsed);
+    const json::object& object = *parsed;
     provision_request out;
     for (auto error :
          {read_id(object, "service_id", out.service_id), read_id(object, "plan_id", out.plan_id),
@@ -323,12 +364,12 @@ std::variant<provision_request, osb_error> decode_provision(std::string_view bod
     return out;
 }
 
-std::variant<update_request, osb_error> decode_update(std::string_view body) {
+boost::system::result<update_request, osb_error> decode_update(std::string_view body) {
     auto parsed = parse_object(body);
-    if (auto* error = std::get_if<osb_error>(&parsed)) {
-        return std::move(*error);
+    if (parsed.has_error()) {
+        return std::move(parsed).error();
     }
-    const json::object& object = std::get<json::object>(parsed);
+    const json::object& object = *parsed;
     update_request out;
     if (auto error = read_id(object, "service_id", out.service_id)) {
         return std::move(*error);
@@ -354,12 +395,12 @@ std::variant<update_request, osb_error> decode_update(std::string_view body) {
     return out;
 }
 
-std::variant<bind_request, osb_error> decode_bind(std::string_view body) {
+boost::system::result<bind_request, osb_error> decode_bind(std::string_view body) {
     auto parsed = parse_object(body);
-    if (auto* error = std::get_if<osb_error>(&parsed)) {
-        return std::move(*error);
+    if (parsed.has_error()) {
+        return std::move(parsed).error();
     }
-    const json::object& object = std::get<json::object>(parsed);
+    const json::object& object = *parsed;
     bind_request out;
     for (auto error :
          {read_id(object, "service_id", out.service_id), read_id(object, "plan_id", out.plan_id),
@@ -393,17 +434,19 @@ std::variant<bind_request, osb_error> decode_bind(std::string_view body) {
                          .error = "RequiresApp",
                          .description =
                              "this service supports app bindings only: "
-                             "bind_resource.app_guid is required"};
+                             "bind_resource.app_guid is required",
+                         .code = errc::requires_app};
     }
     return out;
 }
 
-std::variant<std::string, osb_error> decode_promfetcher_endpoint(std::string_view parameters) {
+boost::system::result<std::string, osb_error> decode_promfetcher_endpoint(
+    std::string_view parameters) {
     auto parsed = parse_object(parameters);
-    if (auto* error = std::get_if<osb_error>(&parsed)) {
-        return invalid_parameters("parameters: " + error->description);
+    if (parsed.has_error()) {
+        return invalid_parameters("parameters: " + parsed.error().description);
     }
-    const json::object& object = std::get<json::object>(parsed);
+    const json::object& object = *parsed;
     for (const auto& entry : object) {
         if (entry.key() != "endpoint") {
             return invalid_parameters("unknown parameter \"" + std::string(entry.key()) +
@@ -430,20 +473,20 @@ std::variant<std::string, osb_error> decode_promfetcher_endpoint(std::string_vie
     return std::string(path);
 }
 
-std::optional<osb_error> check_forwarder_parameters(std::string_view parameters) {
+boost::system::result<void, osb_error> check_forwarder_parameters(std::string_view parameters) {
     auto parsed = parse_object(parameters);
-    if (auto* error = std::get_if<osb_error>(&parsed)) {
-        return invalid_parameters("parameters: " + error->description);
+    if (parsed.has_error()) {
+        return invalid_parameters("parameters: " + parsed.error().description);
     }
-    const json::object& object = std::get<json::object>(parsed);
+    const json::object& object = *parsed;
     if (!object.empty()) {
         return invalid_parameters("unknown parameter \"" + std::string(object.begin()->key()) +
                                   "\" (metrics-forwarder takes no parameters)");
     }
-    return std::nullopt;
+    return {};
 }
 
-std::variant<std::optional<originating_identity>, osb_error> decode_originating_identity(
+boost::system::result<std::optional<originating_identity>, osb_error> decode_originating_identity(
     std::optional<std::string_view> header, std::string_view context_platform) {
     constexpr std::size_t max_header_bytes = 4096;
     if (!header) {
@@ -496,14 +539,14 @@ std::variant<std::optional<originating_identity>, osb_error> decode_originating_
     return std::optional<originating_identity>(std::move(out));
 }
 
-std::optional<osb_error> check_query_id(std::string_view name,
-                                        std::optional<std::string_view> value, bool required,
-                                        std::string_view expected) {
+boost::system::result<void, osb_error> check_query_id(std::string_view name,
+                                                      std::optional<std::string_view> value,
+                                                      bool required, std::string_view expected) {
     if (!value) {
         if (required) {
             return bad_request(std::string(name) + " query parameter required");
         }
-        return std::nullopt;
+        return {};
     }
     if (value->empty()) {
         return bad_request(std::string(name) + " query parameter must not be empty");
@@ -513,7 +556,7 @@ std::optional<osb_error> check_query_id(std::string_view name,
         return bad_request(std::string(name) + " does not name this resource's " +
                            std::string(name.substr(0, name.find('_'))));
     }
-    return std::nullopt;
+    return {};
 }
 
 }  // namespace mgw::broker

@@ -154,11 +154,11 @@ app_endpoints_reader::result app_endpoints_reader::line(std::string_view text) {
         const std::string parameters = boost::json::serialize(
             boost::json::object{{"endpoint", boost::json::string_view(*endpoint)}});
         auto path = decode_promfetcher_endpoint(parameters);
-        if (const auto* error = std::get_if<osb_error>(&path)) {
-            return import_row_error{
-                line_, fmt::format("endpoint \"{}\": {}", shown(*endpoint), error->description)};
+        if (path.has_error()) {
+            return import_row_error{line_, fmt::format("endpoint \"{}\": {}", shown(*endpoint),
+                                                       path.error().description)};
         }
-        row.endpoint = std::move(std::get<std::string>(path));
+        row.endpoint = *std::move(path);
     }
     return row;
 }

@@ -2,12 +2,48 @@
 // that follows Go's (text/template/parse/lex.go) for delimiters, trim markers and comments, and
 // accepts one field reference per action.
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include <mgw/core/tag_template.hpp>
 
 namespace mgw::core {
+
+namespace {
+
+class core_category final : public boost::system::error_category {
+  public:
+    const char* name() const noexcept override { return "mgw.core"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::unclosed_comment:
+                return "a template comment is not closed";
+            case errc::unclosed_action:
+                return "a template action is not closed";
+            case errc::unsupported_action:
+                return "a template action is not a field reference";
+            case errc::unknown_field:
+                return "a template names a field the tags do not have";
+        }
+        return "unknown core error";
+    }
+};
+
+}  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+    static const core_category category;
+    return category;
+}
+
+boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+void throw_exception_from_error(const template_error& error, const boost::source_location&) {
+    throw std::invalid_argument(error.message);
+}
 
 namespace {
 
@@ -117,7 +153,7 @@ std::optional<tag_field> parse_go_field_name(std::string_view name) {
     return std::nullopt;
 }
 
-std::optional<tag_template> tag_template::parse(std::string_view text, std::string& error) {
+tag_template::parse_result tag_template::parse(std::string_view text) {
     tag_template parsed;
     parsed.source_ = std::string(text);
     if (text.find(left_delim) == std::string_view::npos) {
@@ -152,15 +188,15 @@ std::optional<tag_template> tag_template::parse(std::string_view text, std::stri
         if (text.substr(pos).starts_with(comment_open)) {
             const std::size_t end = text.find(comment_close, pos + comment_open.size());
             if (end == std::string_view::npos) {
-                error = fmt::format("unclosed comment in \"{}\"", text.substr(open));
-                return std::nullopt;
+                return template_error{errc::unclosed_comment,
+                                      fmt::format("unclosed comment in \"{}\"", text.substr(open))};
             }
             pos = end + comment_close.size();
             const std::size_t delimiter = right_delimiter_at(text, pos, trim);
             if (delimiter == 0) {
-                error = fmt::format("comment ends before closing delimiter in \"{}\"",
-                                    action_text(text, open));
-                return std::nullopt;
+                return template_error{errc::unclosed_comment,
+                                      fmt::format("comment ends before closing delimiter in \"{}\"",
+                                                  action_text(text, open))};
             }
             pos += delimiter;
             trim_next_text = trim;
@@ -168,18 +204,18 @@ std::optional<tag_template> tag_template::parse(std::string_view text, std::stri
         }
 
         const auto unsupported = [&] {
-            error = fmt::format(
-                "\"{}\": only field references such as {{{{.AppID}}}} and comments are "
-                "supported",
-                action_text(text, open));
-            return std::nullopt;
+            return template_error{
+                errc::unsupported_action,
+                fmt::format("\"{}\": only field references such as {{{{.AppID}}}} and comments are "
+                            "supported",
+                            action_text(text, open))};
         };
         while (pos < text.size() && is_space(text[pos])) {
             ++pos;
         }
         if (pos >= text.size()) {
-            error = fmt::format("unclosed action in \"{}\"", text.substr(open));
-            return std::nullopt;
+            return template_error{errc::unclosed_action,
+                                  fmt::format("unclosed action in \"{}\"", text.substr(open))};
         }
         if (text[pos] != '.') {
             return unsupported();
@@ -194,9 +230,9 @@ std::optional<tag_template> tag_template::parse(std::string_view text, std::stri
         }
         const std::optional<tag_field> field = parse_go_field_name(name);
         if (!field) {
-            error = fmt::format("\"{}\": unknown field {} (the fields are {})",
-                                action_text(text, open), name, known_fields());
-            return std::nullopt;
+            return template_error{errc::unknown_field,
+                                  fmt::format("\"{}\": unknown field {} (the fields are {})",
+                                              action_text(text, open), name, known_fields())};
         }
         // Spaces up to the delimiter; the last one may belong to a " -}}" trim marker.
         while (pos < text.size() && is_space(text[pos]) &&
@@ -206,8 +242,8 @@ std::optional<tag_template> tag_template::parse(std::string_view text, std::stri
         const std::size_t delimiter = right_delimiter_at(text, pos, trim);
         if (delimiter == 0) {
             if (text.find(right_delim, pos) == std::string_view::npos) {
-                error = fmt::format("unclosed action in \"{}\"", text.substr(open));
-                return std::nullopt;
+                return template_error{errc::unclosed_action,
+                                      fmt::format("unclosed action in \"{}\"", text.substr(open))};
             }
             return unsupported();
         }
@@ -220,6 +256,15 @@ std::optional<tag_template> tag_template::parse(std::string_view text, std::stri
         parsed.pieces_.push_back({std::move(pending), std::nullopt});
     }
     return parsed;
+}
+
+std::optional<tag_template> tag_template::parse(std::string_view text, std::string& error) {
+    auto parsed = parse(text);
+    if (parsed.has_error()) {
+        error = std::move(parsed.error().message);
+        return std::nullopt;
+    }
+    return *std::move(parsed);
 }
 
 std::string tag_template::expand(const tag_values& values) const {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse_options.hpp>
@@ -170,7 +171,7 @@ class body_walker {
         }
         if (const json::value* version = member(*object, "version");
             version != nullptr && !version->is_number()) {
-            return fail("version", expected("a number", *version));
+            return fail(errc::wrong_type, "version", expected("a number", *version));
         }
         request.applications.reserve(applications->size());
         for (std::size_t i = 0; i < applications->size(); ++i) {
@@ -186,8 +187,8 @@ class body_walker {
     decode_error take_error() { return std::move(error_); }
 
   private:
-    bool fail(std::string_view field, std::string message) {
-        error_ = decode_error{at_.path(field), std::move(message)};
+    bool fail(errc code, std::string_view field, std::string message) {
+        error_ = decode_error{at_.path(field), std::move(message), code};
         return false;
     }
 
@@ -195,7 +196,7 @@ class body_walker {
     const json::value* required(const json::object& object, std::string_view name) {
         const json::value* v = member(object, name);
         if (v == nullptr) {
-            fail(name, "required");
+            fail(errc::missing_field, name, "required");
         }
         return v;
     }
@@ -205,7 +206,7 @@ class body_walker {
             return nullptr;
         }
         if (!v->is_object()) {
-            fail(field, expected("an object", *v));
+            fail(errc::wrong_type, field, expected("an object", *v));
             return nullptr;
         }
         return &v->get_object();
@@ -219,7 +220,7 @@ class body_walker {
             return nullptr;
         }
         if (!v->is_array()) {
-            fail(field, expected("an array", *v));
+            fail(errc::wrong_type, field, expected("an array", *v));
             return nullptr;
         }
         return &v->get_array();
@@ -230,7 +231,7 @@ class body_walker {
             return std::nullopt;
         }
         if (!v->is_string()) {
-            fail(field, expected("a string", *v));
+            fail(errc::wrong_type, field, expected("a string", *v));
             return std::nullopt;
         }
         const json::string& s = v->get_string();
@@ -247,7 +248,7 @@ class body_walker {
             return false;
         }
         if (id->empty()) {
-            return fail("id", "must not be empty");
+            return fail(errc::invalid_value, "id", "must not be empty");
         }
         out.id = std::string(*id);
         const json::array* instances = as_array(required(*object, "instances"), "instances");
@@ -286,8 +287,9 @@ class body_walker {
             return false;
         }
         if (metric_count_ + metrics->size() > limits_.max_metrics) {
-            return fail("metrics", "more than " + std::to_string(limits_.max_metrics) +
-                                       " metrics in one request");
+            return fail(
+                errc::limit_exceeded, "metrics",
+                "more than " + std::to_string(limits_.max_metrics) + " metrics in one request");
         }
         metric_count_ += metrics->size();
         out.metrics.reserve(metrics->size());
@@ -318,7 +320,7 @@ class body_walker {
         if (digits.empty() || digits.size() > 10 ||
             !std::all_of(digits.begin(), digits.end(),
                          [](char c) { return c >= '0' && c <= '9'; })) {
-            return fail("index", expected("a string of decimal digits", v));
+            return fail(errc::wrong_type, "index", expected("a string of decimal digits", v));
         }
         while (digits.size() > 1 && digits.front() == '0') {
             digits.remove_prefix(1);
@@ -337,10 +339,11 @@ class body_walker {
             return false;
         }
         if (raw_name->empty()) {
-            return fail("name", "must not be empty");
+            return fail(errc::invalid_value, "name", "must not be empty");
         }
         if (raw_name->size() > limits_.max_name_bytes) {
-            return fail("name", "longer than " + std::to_string(limits_.max_name_bytes) + " bytes");
+            return fail(errc::limit_exceeded, "name",
+                        "longer than " + std::to_string(limits_.max_name_bytes) + " bytes");
         }
         out.name = sanitize_metric_name(*raw_name);
         out.original_name = *raw_name;
@@ -355,7 +358,8 @@ class body_walker {
         } else if (text::iequals(*type, "counter")) {
             out.type = pushed_type::counter;
         } else {
-            return fail("type", expected("\"gauge\" or \"counter\"", *type_value));
+            return fail(errc::invalid_value, "type",
+                        expected("\"gauge\" or \"counter\"", *type_value));
         }
 
         const json::value* value = required(*object, "value");
@@ -398,14 +402,14 @@ class body_walker {
             case json::kind::double_:
                 out.value = v.get_double();
                 if (!std::isfinite(out.value)) {
-                    return fail("value", "must be a finite number");
+                    return fail(errc::invalid_value, "value", "must be a finite number");
                 }
                 break;
             default:
-                return fail("value", expected("a number", v));
+                return fail(errc::wrong_type, "value", expected("a number", v));
         }
         if (out.type == pushed_type::counter && out.value < 0) {
-            return fail("value", "a counter must not be negative");
+            return fail(errc::invalid_value, "value", "a counter must not be negative");
         }
         if (out.type == pushed_type::gauge) {
             out.integer_value.reset();  // gauges are float64, whatever the JSON looked like
@@ -431,7 +435,7 @@ class body_walker {
                 return true;
             }
         }
-        return fail("timestamp", expected("an integer (epoch milliseconds)", v));
+        return fail(errc::wrong_type, "timestamp", expected("an integer (epoch milliseconds)", v));
     }
 
     bool timestamp_in_window(std::int64_t timestamp) {
@@ -446,7 +450,7 @@ class body_walker {
             return true;
         }
         return fail(
-            "timestamp",
+            errc::timestamp_out_of_range, "timestamp",
             std::to_string(timestamp) + " is " + describe_span(offset) +
                 (offset > 0 ? " after" : " before") +
                 " the gateway's clock; a timestamp (epoch milliseconds) "
@@ -461,22 +465,24 @@ class body_walker {
             return false;
         }
         if (tags->size() > limits_.max_tags) {
-            return fail("tags", "more than " + std::to_string(limits_.max_tags) + " tags");
+            return fail(errc::limit_exceeded, "tags",
+                        "more than " + std::to_string(limits_.max_tags) + " tags");
         }
         out.tags.reserve(tags->size());
         for (const auto& entry : *tags) {
             std::string field = "tags.";
             field.append(entry.key().data(), entry.key().size());
             if (entry.key().empty()) {
-                return fail("tags", "a tag name must not be empty");
+                return fail(errc::invalid_value, "tags", "a tag name must not be empty");
             }
             if (!entry.value().is_string()) {
-                return fail(field, expected("a string", entry.value()));
+                return fail(errc::wrong_type, field, expected("a string", entry.value()));
             }
             const json::string& value = entry.value().get_string();
             if (value.size() > limits_.max_tag_value_bytes) {
                 return fail(
-                    field, "longer than " + std::to_string(limits_.max_tag_value_bytes) + " bytes");
+                    errc::limit_exceeded, field,
+                    "longer than " + std::to_string(limits_.max_tag_value_bytes) + " bytes");
             }
             out.tags.emplace_back(sanitize_label_name(entry.key()),
                                   std::string(value.data(), value.size()));
@@ -487,7 +493,7 @@ class body_walker {
             std::adjacent_find(out.tags.begin(), out.tags.end(),
                                [](const auto& a, const auto& b) { return a.first == b.first; });
         if (duplicate != out.tags.end()) {
-            return fail("tags",
+            return fail(errc::invalid_value, "tags",
                         "two tags are both named \"" + duplicate->first + "\" once sanitised");
         }
         return true;
@@ -520,8 +526,46 @@ std::string decode_error::to_json() const {
     return out;
 }
 
-std::variant<push_request, decode_error> decode_push_request(std::string_view body,
-                                                             const decode_limits& limits) {
+namespace {
+
+class push_category final : public boost::system::error_category {
+  public:
+    const char* name() const noexcept override { return "mgw.push"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::invalid_json:
+                return "the body is not valid JSON";
+            case errc::missing_field:
+                return "a required field is missing";
+            case errc::wrong_type:
+                return "a field has the wrong JSON type";
+            case errc::invalid_value:
+                return "a field has a value the push API refuses";
+            case errc::limit_exceeded:
+                return "the body exceeds a size limit";
+            case errc::timestamp_out_of_range:
+                return "a timestamp lies outside the accepted window";
+        }
+        return "unknown push error";
+    }
+};
+
+}  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+    static const push_category category;
+    return category;
+}
+
+boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+void throw_exception_from_error(const decode_error& error, const boost::source_location&) {
+    throw std::invalid_argument(error.field + ": " + error.message);
+}
+
+decode_result decode_push_request(std::string_view body, const decode_limits& limits) {
     // Small bodies never touch the heap for the DOM; larger ones grow the arena geometrically.
     unsigned char arena[16384];
     json::monotonic_resource resource(arena, sizeof arena);
@@ -539,7 +583,8 @@ std::variant<push_request, decode_error> decode_push_request(std::string_view bo
         parser.finish(ec);
     }
     if (ec) {
-        return decode_error{"body", parse_error_message(ec, consumed, limits)};
+        return decode_error{"body", parse_error_message(ec, consumed, limits),
+                            make_error_code(errc::invalid_json)};
     }
     const json::value root = parser.release();
 

@@ -226,12 +226,12 @@ boost::asio::awaitable<void> push_service::handle(http::request_context& request
     limits.timestamps->now_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
     auto decoded = decode_push_request(request.body(), limits);
-    if (auto* error = std::get_if<decode_error>(&decoded)) {
+    if (decoded.has_error()) {
         metrics_->invalid_payload.Increment();
-        reply(http::status::unprocessable_entity, admitted.status, error->to_json());
+        reply(http::status::unprocessable_entity, admitted.status, decoded.error().to_json());
         co_return;
     }
-    const push_request& body = std::get<push_request>(decoded);
+    const push_request& body = *decoded;
 
     for (std::size_t i = 0; i < body.applications.size(); ++i) {
         if (!text::same_uuid(body.applications[i].id, binding->app_guid)) {

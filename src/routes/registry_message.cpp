@@ -19,7 +19,7 @@ bool read_string(const json::value& v, std::string_view field, std::string& out,
         return true;
     }
     if (!v.is_string()) {
-        error = {std::string(field), "expected a string"};
+        error = {std::string(field), "expected a string", errc::wrong_type};
         return false;
     }
     out.assign(v.get_string().data(), v.get_string().size());
@@ -35,16 +35,16 @@ bool read_integer(const json::value& v, std::string_view field, std::int64_t min
         out = v.get_int64();
     } else if (v.is_uint64()) {
         if (v.get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-            error = {std::string(field), "integer out of range"};
+            error = {std::string(field), "integer out of range", errc::invalid_value};
             return false;
         }
         out = static_cast<std::int64_t>(v.get_uint64());
     } else {
-        error = {std::string(field), "expected an integer"};
+        error = {std::string(field), "expected an integer", errc::wrong_type};
         return false;
     }
     if (out < min || out > max) {
-        error = {std::string(field), "integer out of range"};
+        error = {std::string(field), "integer out of range", errc::invalid_value};
         return false;
     }
     return true;
@@ -65,13 +65,13 @@ bool read_uris(const json::value& v, std::vector<std::string>& out, decode_error
         return true;
     }
     if (!v.is_array()) {
-        error = {"uris", "expected an array of strings"};
+        error = {"uris", "expected an array of strings", errc::wrong_type};
         return false;
     }
     out.reserve(v.get_array().size());
     for (const json::value& uri : v.get_array()) {
         if (!uri.is_string()) {
-            error = {"uris", "expected an array of strings"};
+            error = {"uris", "expected an array of strings", errc::wrong_type};
             return false;
         }
         out.emplace_back(uri.get_string().data(), uri.get_string().size());
@@ -84,12 +84,13 @@ bool read_tags(const json::value& v, std::map<std::string, std::string>& out, de
         return true;
     }
     if (!v.is_object()) {
-        error = {"tags", "expected an object of strings"};
+        error = {"tags", "expected an object of strings", errc::wrong_type};
         return false;
     }
     for (const auto& [key, value] : v.get_object()) {
         if (!value.is_string()) {
-            error = {"tags", "value of tag \"" + std::string(key) + "\" is not a string"};
+            error = {"tags", "value of tag \"" + std::string(key) + "\" is not a string",
+                     errc::wrong_type};
             return false;
         }
         out.insert_or_assign(std::string(key),
@@ -103,7 +104,7 @@ bool read_options(const json::value& v, std::string& load_balancing, decode_erro
         return true;
     }
     if (!v.is_object()) {
-        error = {"options", "expected an object"};
+        error = {"options", "expected an object", errc::wrong_type};
         return false;
     }
     if (const json::value* lb = v.get_object().if_contains("loadbalancing")) {
@@ -174,6 +175,35 @@ std::string decode_error::message() const {
     return field.empty() ? reason : field + ": " + reason;
 }
 
+namespace {
+
+class routes_category final : public boost::system::error_category {
+  public:
+    const char* name() const noexcept override { return "mgw.routes"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::invalid_json:
+                return "the registry message is not valid JSON";
+            case errc::wrong_type:
+                return "a registry message field has the wrong JSON type";
+            case errc::invalid_value:
+                return "a registry message field has a value out of range";
+        }
+        return "unknown routes error";
+    }
+};
+
+}  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+    static const routes_category category;
+    return category;
+}
+
+boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
 void throw_exception_from_error(const decode_error& error, const boost::source_location&) {
     throw std::invalid_argument(error.message());
 }
@@ -182,10 +212,10 @@ decode_result decode_registry_message(std::string_view payload) {
     boost::system::error_code ec;
     json::value document = json::parse(payload, ec);
     if (ec) {
-        return decode_error{"", "invalid JSON: " + ec.message()};
+        return decode_error{"", "invalid JSON: " + ec.message(), errc::invalid_json};
     }
     if (!document.is_object()) {
-        return decode_error{"", "expected a JSON object"};
+        return decode_error{"", "expected a JSON object", errc::wrong_type};
     }
     registry_message message;
     decode_error error;
@@ -195,7 +225,8 @@ decode_result decode_registry_message(std::string_view payload) {
         }
     }
     if (!message.route_service_url.empty() && !message.route_service_url.starts_with("https")) {
-        return decode_error{"route_service_url", "must be empty or an https URL"};
+        return decode_error{"route_service_url", "must be empty or an https URL",
+                            errc::invalid_value};
     }
     return message;
 }

@@ -36,6 +36,7 @@ bool valid_id(std::string_view id) {
 void check_error(const mgw::broker::osb_error& error) {
     require(error.status == 400 || error.status == 422);
     require(!error.description.empty());
+    require(&error.code.category() == &mgw::broker::error_category());
     boost::system::error_code ec;
     const auto body = boost::json::parse(error.json(), ec);
     require(!ec && body.is_object() && body.as_object().contains("description"));
@@ -77,11 +78,11 @@ void check_canonical(const std::string& parameters) {
 }
 
 template <typename T, typename Check>
-void check(const std::variant<T, mgw::broker::osb_error>& decoded, Check&& accepted) {
-    if (const auto* error = std::get_if<mgw::broker::osb_error>(&decoded)) {
-        check_error(*error);
+void check(const boost::system::result<T, mgw::broker::osb_error>& decoded, Check&& accepted) {
+    if (decoded.has_error()) {
+        check_error(decoded.error());
     } else {
-        accepted(std::get<T>(decoded));
+        accepted(*decoded);
     }
 }
 
@@ -95,9 +96,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         const auto first = decode_provision(input);
         const auto second = decode_provision(input);
-        require(first.index() == second.index());
-        if (first.index() == 0) {
-            require(std::get<0>(first).parameters == std::get<0>(second).parameters);
+        require(first.has_value() == second.has_value());
+        if (first.has_value()) {
+            require(first->parameters == second->parameters);
         }
     }
     check(decode_provision(input), [](const provision_request& r) {
@@ -124,8 +125,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(decode_promfetcher_endpoint(r.parameters), [](const std::string& path) {
             require(path.empty() || (path.front() == '/' && path.size() <= 255));
         });
-        if (const auto error = check_forwarder_parameters(r.parameters)) {
-            check_error(*error);
+        if (const auto checked = check_forwarder_parameters(r.parameters); !checked) {
+            check_error(checked.error());
         }
     });
     check(decode_promfetcher_endpoint(input), [](const std::string& path) {
@@ -156,10 +157,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
               require(identity->user_id.empty() || valid_id(identity->user_id));
               require(input.size() <= 4096);
               const auto other = decode_originating_identity(input, identity->platform + "x");
-              require(std::holds_alternative<osb_error>(other));
+              require(other.has_error());
           });
-    if (const auto error = check_query_id("service_id", input, true, "svc")) {
-        check_error(*error);
+    if (const auto checked = check_query_id("service_id", input, true, "svc"); !checked) {
+        check_error(checked.error());
         require(input != "svc");
     } else {
         require(input == "svc");

@@ -11,13 +11,14 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view line(reinterpret_cast<const char*>(data), size);
     const mgw::bosh::decode_result result = mgw::bosh::decode_hm_event(line);
-    if (!result.ok()) {
-        if (to_string(result.error.failure).empty()) {
+    if (result.has_error()) {
+        if (to_string(result.error().failure()).empty() ||
+            &result.error().code.category() != &mgw::bosh::error_category()) {
             std::abort();
         }
         return 0;
     }
-    if (const auto* hb = std::get_if<mgw::bosh::hm_heartbeat>(&*result.event)) {
+    if (const auto* hb = std::get_if<mgw::bosh::hm_heartbeat>(&*result)) {
         for (const mgw::bosh::hm_metric& m : hb->metrics) {
             if (!std::isfinite(m.value)) {
                 std::abort();
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
         }
     } else {
-        if (std::get<mgw::bosh::hm_alert>(*result.event).severity < 0) {
+        if (std::get<mgw::bosh::hm_alert>(*result).severity < 0) {
             std::abort();
         }
     }

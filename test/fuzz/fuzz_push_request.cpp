@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
-#include <variant>
 
 #include <boost/json/parse.hpp>
 
@@ -71,11 +70,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     mgw::push::decode_limits limits;
     limits.max_metrics = 64;  // small enough for the fuzzer to reach the bound
     const auto result = mgw::push::decode_push_request(input, limits);
-    if (const auto* request = std::get_if<mgw::push::push_request>(&result)) {
-        check(*request, limits);
+    if (result.has_value()) {
+        check(*result, limits);
     } else {
-        const auto& error = std::get<mgw::push::decode_error>(result);
+        const auto& error = result.error();
         require(!error.field.empty() && !error.message.empty());
+        require(&error.code.category() == &mgw::push::error_category());
         // What a 422 sends must itself be JSON.
         boost::system::error_code ec;
         boost::json::parse(error.to_json(), ec);

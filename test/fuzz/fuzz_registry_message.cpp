@@ -63,6 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!result) {
         require(!result.error().message().empty());
         require(result.error().message() == again.error().message());
+        require(result.error().code == again.error().code);
+        require(&result.error().code.category() == &mgw::routes::error_category());
         return 0;
     }
     const mgw::routes::registry_message& m = *result;

@@ -9,6 +9,10 @@
 #include <variant>
 #include <vector>
 
+#include <boost/system/error_category.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
 namespace mgw::bosh {
 
 // One entry of a heartbeat's `metrics` array: HM stringifies the value; it is parsed here.
@@ -46,9 +50,10 @@ struct hm_alert {
 
 using hm_event = std::variant<hm_heartbeat, hm_alert>;
 
-// Why a line was rejected; the name is the `reason` label of mgw_bosh_ingest_rejected_total.
-enum class decode_failure {
-    not_json,       // not a JSON text
+// Why a line was rejected, as an error_code of the category "mgw.bosh" (docs/DEVELOPING.md,
+// "Errors"); to_string gives the `reason` label of mgw_bosh_ingest_rejected_total.
+enum class errc {
+    not_json = 1,   // not a JSON text
     not_object,     // valid JSON but not an object
     unknown_kind,   // `kind` missing or neither "heartbeat" nor "alert"
     missing_field,  // a required field is absent
@@ -56,19 +61,31 @@ enum class decode_failure {
     bad_value,      // right type, impossible value (negative severity, index not a number, ...)
 };
 
-std::string_view to_string(decode_failure failure);
+std::string_view to_string(errc failure);
+
+const boost::system::error_category& error_category() noexcept;
+boost::system::error_code make_error_code(errc e) noexcept;
+
+}  // namespace mgw::bosh
+
+template <>
+struct boost::system::is_error_code_enum<mgw::bosh::errc> : std::true_type {};
+
+namespace mgw::bosh {
 
 struct decode_error {
-    decode_failure failure = decode_failure::not_json;
+    boost::system::error_code code = make_error_code(errc::not_json);
     std::string detail;  // e.g. "severity: expected an integer"
+
+    // The kind as the enum, for the rejection counter's label.
+    errc failure() const noexcept { return static_cast<errc>(code.value()); }
 };
 
-struct decode_result {
-    std::optional<hm_event> event;
-    decode_error error;  // meaningful when !event
+// Lets result<T, decode_error>::value() throw when misused; the decoder itself never throws.
+[[noreturn]] void throw_exception_from_error(const decode_error& error,
+                                             const boost::source_location& location);
 
-    bool ok() const { return event.has_value(); }
-};
+using decode_result = boost::system::result<hm_event, decode_error>;
 
 // Decodes one line (without its '\n'; a trailing '\r' is tolerated). Never throws on input.
 decode_result decode_hm_event(std::string_view line);

@@ -12,7 +12,40 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/system/error_category.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
 namespace mgw::core {
+
+// Why a template was refused, as an error_code of the category "mgw.core" (docs/DEVELOPING.md,
+// "Errors").
+enum class errc {
+    unclosed_comment = 1,  // `{{/*` without `*/}}`
+    unclosed_action,       // `{{` without `}}`
+    unsupported_action,    // anything but a field reference or a comment
+    unknown_field,         // `{{.Foo}}` where the tags have no Foo
+};
+
+const boost::system::error_category& error_category() noexcept;
+boost::system::error_code make_error_code(errc e) noexcept;
+
+}  // namespace mgw::core
+
+template <>
+struct boost::system::is_error_code_enum<mgw::core::errc> : std::true_type {};
+
+namespace mgw::core {
+
+// `message` says what is wrong and where, quoting the template.
+struct template_error {
+    boost::system::error_code code;
+    std::string message;
+};
+
+// Lets result<T, template_error>::value() throw when misused; parse itself never throws.
+[[noreturn]] void throw_exception_from_error(const template_error& error,
+                                             const boost::source_location& location);
 
 // The fields of Promfetcher's `models.Tags`, the struct its templates run against, in its
 // declaration order. Each comes from the route-emitter tag of the same meaning.
@@ -53,7 +86,12 @@ using tag_values = std::array<std::string_view, tag_field_count>;
 // scrape; here it never starts).
 class tag_template {
   public:
-    // The parsed template, or nullopt with `error` saying what is wrong and where.
+    using parse_result = boost::system::result<tag_template, template_error>;
+
+    // The parsed template, or what is wrong and where.
+    static parse_result parse(std::string_view text);
+    // The same with the message in `error`, for the configuration reader (src/core/config.cpp,
+    // start-up only), which another change of issue 12 item 3 reshapes.
     static std::optional<tag_template> parse(std::string_view text, std::string& error);
 
     // The text with every field replaced by its value.

@@ -9,8 +9,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
+
+#include <boost/system/error_category.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
 
 namespace mgw::push {
 
@@ -73,20 +76,44 @@ struct decode_limits {
     std::optional<timestamp_window> timestamps;
 };
 
+// Why a body was refused, as an error_code of the category "mgw.push" (docs/DEVELOPING.md,
+// "Errors"): the kind of fault, for code that branches; the field and message below are what a
+// client reads.
+enum class errc {
+    invalid_json = 1,        // not JSON, or nested deeper than the limit
+    missing_field,           // a required member is absent
+    wrong_type,              // a member of the wrong JSON type
+    invalid_value,           // the right type, a value the API refuses
+    limit_exceeded,          // more metrics or tags, or longer names or values, than allowed
+    timestamp_out_of_range,  // outside the window around the receiver's clock
+};
+
+const boost::system::error_category& error_category() noexcept;
+boost::system::error_code make_error_code(errc e) noexcept;
+
 // `field` is a path into the body, e.g. `applications[0].instances[1].metrics[3].value`
 // (`body` when the JSON itself is bad).
 struct decode_error {
     std::string field;
     std::string message;
+    boost::system::error_code code = make_error_code(errc::invalid_value);
 
     // `{"error":"<field>: <message>","field":"<field>"}`: what a 422 answers.
     std::string to_json() const;
 };
 
+// Lets result<T, decode_error>::value() throw when misused; the decoder itself never throws.
+[[noreturn]] void throw_exception_from_error(const decode_error& error,
+                                             const boost::source_location& location);
+
+using decode_result = boost::system::result<push_request, decode_error>;
+
 // Field names match case-insensitively (`Tags` is seen in the wild); unknown fields are
 // ignored, `null` counts as absent for optional fields. NaN and Infinity (literals or strings)
 // are not numbers. Duplicate tag names after sanitising (`a.b` and `a_b`) are an error.
-std::variant<push_request, decode_error> decode_push_request(std::string_view body,
-                                                             const decode_limits& limits = {});
+decode_result decode_push_request(std::string_view body, const decode_limits& limits = {});
 
 }  // namespace mgw::push
+
+template <>
+struct boost::system::is_error_code_enum<mgw::push::errc> : std::true_type {};

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include <boost/assert/source_location.hpp>
+#include <boost/system/error_category.hpp>
+#include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
 namespace mgw::routes {
@@ -36,10 +38,29 @@ struct registry_message {
     bool operator==(const registry_message&) const = default;
 };
 
+// The kind of a rejected payload, as an error_code of the category "mgw.routes"
+// (docs/DEVELOPING.md, "Errors").
+enum class errc {
+    invalid_json = 1,  // not JSON
+    wrong_type,        // the document is not an object, or a field has the wrong JSON type
+    invalid_value,     // an integer out of range, a route_service_url that is not https
+};
+
+const boost::system::error_category& error_category() noexcept;
+boost::system::error_code make_error_code(errc e) noexcept;
+
+}  // namespace mgw::routes
+
+template <>
+struct boost::system::is_error_code_enum<mgw::routes::errc> : std::true_type {};
+
+namespace mgw::routes {
+
 // Why a payload was rejected: `field` is the JSON key at fault ("" for the document itself).
 struct decode_error {
     std::string field;
     std::string reason;
+    boost::system::error_code code = make_error_code(errc::invalid_value);
 
     std::string message() const;
 };

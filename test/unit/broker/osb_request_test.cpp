@@ -12,9 +12,9 @@ using namespace mgw::broker;
 namespace {
 
 template <typename T>
-osb_error error_of(const std::variant<T, osb_error>& decoded) {
-    REQUIRE(std::holds_alternative<osb_error>(decoded));
-    return std::get<osb_error>(decoded);
+osb_error error_of(const boost::system::result<T, osb_error>& decoded) {
+    REQUIRE(decoded.has_error());
+    return decoded.error();
 }
 
 }  // namespace
@@ -76,8 +76,8 @@ TEST_CASE("provision bodies") {
         "context": {"platform": "cloudfoundry", "organization_name": "o", "space_name": "s",
                     "organization_annotations": {"a": "b"}, "secret": "dropped"},
         "parameters": {"b": 1, "a": {"y": 2, "x": [1, {"d": 0, "c": 0}]}}})");
-    REQUIRE(std::holds_alternative<provision_request>(decoded));
-    const auto& r = std::get<provision_request>(decoded);
+    REQUIRE(decoded.has_value());
+    const provision_request& r = *decoded;
     CHECK(r.service_id == "svc");
     CHECK(r.plan_id == "plan");
     CHECK(r.organization_guid == "org");
@@ -90,8 +90,8 @@ TEST_CASE("provision bodies") {
 
     const auto minimal = decode_provision(
         R"({"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"sp"})");
-    REQUIRE(std::holds_alternative<provision_request>(minimal));
-    CHECK(std::get<provision_request>(minimal).parameters == "{}");
+    REQUIRE(minimal.has_value());
+    CHECK(minimal->parameters == "{}");
     // OSB 2.13 and 2.14 "Provisioning": organization_guid and space_guid are REQUIRED.
     CHECK(error_of(decode_provision(R"({"service_id":"s","plan_id":"p","space_guid":"sp"})"))
               .description == "organization_guid is required");
@@ -148,19 +148,19 @@ TEST_CASE("bind bodies: the app comes from bind_resource or the deprecated app_g
     auto decoded = decode_bind(
         R"({"service_id":"s","plan_id":"p","bind_resource":{"app_guid":"app-1"},
             "context":{"space_guid":"sp"}})");
-    REQUIRE(std::holds_alternative<bind_request>(decoded));
-    CHECK(std::get<bind_request>(decoded).app_guid == "app-1");
-    CHECK(std::get<bind_request>(decoded).context.at("space_guid") == "sp");
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->app_guid == "app-1");
+    CHECK(decoded->context.at("space_guid") == "sp");
 
     decoded = decode_bind(R"({"service_id":"s","plan_id":"p","app_guid":"app-2"})");
-    REQUIRE(std::holds_alternative<bind_request>(decoded));
-    CHECK(std::get<bind_request>(decoded).app_guid == "app-2");
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->app_guid == "app-2");
 
     // Both, naming the same app: fine; naming two apps: which one the key pushes for is not
     // guessed.
     decoded = decode_bind(
         R"({"service_id":"s","plan_id":"p","app_guid":"app-2","bind_resource":{"app_guid":"app-2"}})");
-    REQUIRE(std::holds_alternative<bind_request>(decoded));
+    REQUIRE(decoded.has_value());
     CHECK(error_of(decode_bind(R"({"service_id":"s","plan_id":"p","app_guid":"app-2",)"
                                R"("bind_resource":{"app_guid":"app-3"}})"))
               .description == "app_guid and bind_resource.app_guid name different apps");
@@ -181,21 +181,21 @@ TEST_CASE("bind bodies: the app comes from bind_resource or the deprecated app_g
 
 TEST_CASE("update bodies") {
     auto decoded = decode_update(R"({"service_id":"s","plan_id":"p2","parameters":{"x":1}})");
-    REQUIRE(std::holds_alternative<update_request>(decoded));
-    CHECK(std::get<update_request>(decoded).plan_id == "p2");
-    CHECK(std::get<update_request>(decoded).parameters == R"({"x":1})");
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->plan_id == "p2");
+    CHECK(decoded->parameters == R"({"x":1})");
     decoded = decode_update(R"({"service_id":"s"})");
-    REQUIRE(std::holds_alternative<update_request>(decoded));
-    CHECK_FALSE(std::get<update_request>(decoded).plan_id);
-    CHECK_FALSE(std::get<update_request>(decoded).parameters);
+    REQUIRE(decoded.has_value());
+    CHECK_FALSE(decoded->plan_id);
+    CHECK_FALSE(decoded->parameters);
     CHECK(error_of(decode_update(R"({"plan_id":"p"})")).description == "service_id is required");
 }
 
 TEST_CASE("promfetcher bind parameters: {\"endpoint\": \"/path\"}") {
     const auto path_of = [](std::string_view parameters) {
         const auto decoded = decode_promfetcher_endpoint(parameters);
-        REQUIRE(std::holds_alternative<std::string>(decoded));
-        return std::get<std::string>(decoded);
+        REQUIRE(decoded.has_value());
+        return *decoded;
     };
     CHECK(path_of(R"({"endpoint":"/actuator/prometheus"})") == "/actuator/prometheus");
     CHECK(path_of(R"({"endpoint":"/metrics?format=prometheus"})") == "/metrics?format=prometheus");
@@ -221,11 +221,12 @@ TEST_CASE("promfetcher bind parameters: {\"endpoint\": \"/path\"}") {
 }
 
 TEST_CASE("metrics-forwarder bind parameters: none") {
-    CHECK_FALSE(check_forwarder_parameters("{}"));
-    const auto e = check_forwarder_parameters(R"({"rate":1})");
-    REQUIRE(e);
-    CHECK(e->status == 422);
-    CHECK(e->description == R"(unknown parameter "rate" (metrics-forwarder takes no parameters))");
+    CHECK(check_forwarder_parameters("{}").has_value());
+    const auto checked = check_forwarder_parameters(R"({"rate":1})");
+    REQUIRE(checked.has_error());
+    const osb_error& e = checked.error();
+    CHECK(e.status == 422);
+    CHECK(e.description == R"(unknown parameter "rate" (metrics-forwarder takes no parameters))");
 }
 
 TEST_CASE("OSB error bodies") {
@@ -243,8 +244,8 @@ TEST_CASE("context values are kept to 255 bytes, cut on a UTF-8 character bounda
         R"({"service_id":"s","plan_id":"p","organization_guid":"o","space_guid":"sp",)"
         R"("context":{"space_name":")" +
         name + R"("}})");
-    REQUIRE(std::holds_alternative<provision_request>(decoded));
-    CHECK(std::get<provision_request>(decoded).context.at("space_name") == std::string(254, 'a'));
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->context.at("space_name") == std::string(254, 'a'));
 }
 
 TEST_CASE(
@@ -253,15 +254,15 @@ TEST_CASE(
     const std::string value =
         "eyJ1c2VyX2lkIjoiNjgzZWE3NDgtMzA5Mi00ZmY0LWI2NTYtMzljYWNjNGQ1MzYwIn0=";
     auto decoded = decode_originating_identity("cloudfoundry " + value, "cloudfoundry");
-    REQUIRE(std::holds_alternative<std::optional<originating_identity>>(decoded));
-    const auto& identity = std::get<std::optional<originating_identity>>(decoded);
+    REQUIRE(decoded.has_value());
+    const auto& identity = *decoded;
     REQUIRE(identity);
     CHECK(identity->platform == "cloudfoundry");
     CHECK(identity->user_id == "683ea748-3092-4ff4-b656-39cacc4d5360");
 
-    CHECK_FALSE(std::get<0>(decode_originating_identity(std::nullopt, "cloudfoundry")));
+    CHECK_FALSE(*decode_originating_identity(std::nullopt, "cloudfoundry"));
     // base64("{}"): no user, still well formed.
-    CHECK(std::get<0>(decode_originating_identity("kubernetes e30=", ""))->user_id.empty());
+    CHECK(decode_originating_identity("kubernetes e30=", "")->value().user_id.empty());
 
     // Malformed: 400, whatever it claims.
     for (const std::string& bad : std::vector<std::string>{
@@ -283,20 +284,45 @@ TEST_CASE(
 
 TEST_CASE(
     "DELETE and last_operation query ids: required or optional, never empty, the resource's") {
-    CHECK_FALSE(check_query_id("service_id", "svc", true, "svc"));
-    CHECK_FALSE(check_query_id("service_id", "svc", true, ""));
-    CHECK_FALSE(check_query_id("plan_id", std::nullopt, false, "plan"));
-    CHECK(check_query_id("plan_id", std::nullopt, true, "")->description ==
+    CHECK(check_query_id("service_id", "svc", true, "svc").has_value());
+    CHECK(check_query_id("service_id", "svc", true, "").has_value());
+    CHECK(check_query_id("plan_id", std::nullopt, false, "plan").has_value());
+    CHECK(check_query_id("plan_id", std::nullopt, true, "").error().description ==
           "plan_id query parameter required");
-    CHECK(check_query_id("plan_id", "", true, "")->description ==
+    CHECK(check_query_id("plan_id", "", true, "").error().description ==
           "plan_id query parameter must not be empty");
-    CHECK(check_query_id("operation", "", false, "")->status == 400);
-    CHECK(check_query_id("service_id", "other", true, "svc")->description ==
+    CHECK(check_query_id("operation", "", false, "").error().status == 400);
+    CHECK(check_query_id("service_id", "other", true, "svc").error().description ==
           "service_id does not name this resource's service");
-    CHECK(check_query_id("plan_id", "other", false, "plan")->description ==
+    CHECK(check_query_id("plan_id", "other", false, "plan").error().description ==
           "plan_id does not name this resource's plan");
     // Whatever bytes a client sends, the answer is JSON (the value is never echoed).
-    const auto error = check_query_id("plan_id", "\xdc\xff", true, "plan");
-    REQUIRE(error);
-    CHECK(boost::json::parse(error->json()).at("error") == "BadRequest");
+    const auto checked = check_query_id("plan_id", "\xdc\xff", true, "plan");
+    REQUIRE(checked.has_error());
+    CHECK(boost::json::parse(checked.error().json()).at("error") == "BadRequest");
+}
+
+TEST_CASE("broker errors are error codes of the category mgw.broker") {
+    const auto& category = mgw::broker::error_category();
+    CHECK(std::string_view(category.name()) == "mgw.broker");
+    CHECK(category.message(static_cast<int>(errc::bad_request)) == "the request is malformed");
+    CHECK(category.message(static_cast<int>(errc::invalid_parameters)) ==
+          "the service parameters are invalid");
+    CHECK(category.message(static_cast<int>(errc::requires_app)) ==
+          "the service supports app bindings only");
+    CHECK(category.message(static_cast<int>(errc::payload_too_large)) ==
+          "the request body is too large");
+    CHECK(category.message(static_cast<int>(errc::precondition_failed)) ==
+          "the X-Broker-API-Version header is missing or too old");
+    CHECK(category.message(0) == "unknown broker error");
+    const boost::system::error_code code = errc::requires_app;
+    CHECK(&code.category() == &category);
+
+    // The kind travels with the status and body it stands for.
+    CHECK(error_of(decode_provision("{")).code == errc::bad_request);
+    CHECK(error_of(decode_bind(R"({"service_id":"s","plan_id":"p"})")).code == errc::requires_app);
+    CHECK(error_of(decode_promfetcher_endpoint(R"({"endpoint":5})")).code ==
+          errc::invalid_parameters);
+    CHECK(check_forwarder_parameters(R"({"rate":1})").error().code == errc::invalid_parameters);
+    CHECK(check_query_id("plan_id", "", true, "").error().code == errc::bad_request);
 }

@@ -32,18 +32,16 @@ tag_values exporter_values() {
 }
 
 std::string expand(std::string_view text) {
-    std::string error;
-    const auto parsed = tag_template::parse(text, error);
+    const auto parsed = tag_template::parse(text);
     if (!parsed) {
-        return "ERROR " + error;
+        return "ERROR " + parsed.error().message;
     }
     return parsed->expand(exporter_values());
 }
 
 std::string error_of(std::string_view text) {
-    std::string error;
-    const auto parsed = tag_template::parse(text, error);
-    return parsed ? std::string("parsed") : error;
+    const auto parsed = tag_template::parse(text);
+    return parsed ? std::string("parsed") : parsed.error().message;
 }
 
 }  // namespace
@@ -132,11 +130,44 @@ TEST_CASE("what Go could run but a tag value cannot need is refused") {
 }
 
 TEST_CASE("the source text and the referenced fields are kept") {
-    std::string error;
-    const auto parsed = tag_template::parse("a{{.AppID}}b{{ .SourceID -}} {{.AppID}}", error);
-    REQUIRE(parsed);
+    const auto parsed = tag_template::parse("a{{.AppID}}b{{ .SourceID -}} {{.AppID}}");
+    REQUIRE(parsed.has_value());
     CHECK(parsed->source() == "a{{.AppID}}b{{ .SourceID -}} {{.AppID}}");
     CHECK(parsed->fields() ==
           std::vector<tag_field>{tag_field::app_id, tag_field::source_id, tag_field::app_id});
     CHECK(parsed->expand(exporter_values()) == "aapp-guidbsrc-guidapp-guid");
+}
+
+TEST_CASE("template errors are error codes of the category mgw.core") {
+    using mgw::core::errc;
+    const auto& category = mgw::core::error_category();
+    CHECK(std::string_view(category.name()) == "mgw.core");
+    CHECK(category.message(static_cast<int>(errc::unclosed_comment)) ==
+          "a template comment is not closed");
+    CHECK(category.message(static_cast<int>(errc::unclosed_action)) ==
+          "a template action is not closed");
+    CHECK(category.message(static_cast<int>(errc::unsupported_action)) ==
+          "a template action is not a field reference");
+    CHECK(category.message(static_cast<int>(errc::unknown_field)) ==
+          "a template names a field the tags do not have");
+    CHECK(category.message(0) == "unknown core error");
+
+    const auto code_of = [](std::string_view text) {
+        const auto parsed = tag_template::parse(text);
+        REQUIRE(parsed.has_error());
+        CHECK(&parsed.error().code.category() == &mgw::core::error_category());
+        return parsed.error().code;
+    };
+    CHECK(code_of("{{/* x") == errc::unclosed_comment);
+    CHECK(code_of("{{/* x */ }}") == errc::unclosed_comment);
+    CHECK(code_of("{{.AppID") == errc::unclosed_action);
+    CHECK(code_of("{{ ") == errc::unclosed_action);
+    CHECK(code_of("{{.}}") == errc::unsupported_action);
+    CHECK(code_of("{{.Nope}}") == errc::unknown_field);
+
+    // The configuration reader's form gives the same message.
+    std::string error;
+    CHECK_FALSE(tag_template::parse("{{.Nope}}", error));
+    CHECK(error == tag_template::parse("{{.Nope}}").error().message);
+    CHECK(tag_template::parse("{{.AppID}}", error));
 }

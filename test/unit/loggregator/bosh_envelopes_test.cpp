@@ -15,8 +15,8 @@ namespace {
 
 mgw::bosh::hm_event decode(std::string_view line) {
     auto decoded = mgw::bosh::decode_hm_event(line);
-    REQUIRE(decoded.ok());
-    return *decoded.event;
+    REQUIRE(decoded.has_value());
+    return *std::move(decoded);
 }
 
 loggregator::v2::Envelope only_envelope(const parcel& p) {

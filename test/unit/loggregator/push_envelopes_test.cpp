@@ -5,7 +5,6 @@
 
 #include <loggregator-api/v2/envelope.pb.h>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -20,8 +19,8 @@ constexpr std::string_view app = "a8a43b8d-6e2f-4ce5-a4f5-0ad3e0a51c5d";
 
 mgw::push::push_request decode(const std::string& body) {
     auto decoded = mgw::push::decode_push_request(body);
-    REQUIRE(std::holds_alternative<mgw::push::push_request>(decoded));
-    return std::get<mgw::push::push_request>(std::move(decoded));
+    REQUIRE(decoded.has_value());
+    return *std::move(decoded);
 }
 
 loggregator::v2::EnvelopeBatch envelopes_of(const parcel& p) {

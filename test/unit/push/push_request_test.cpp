@@ -26,16 +26,16 @@ std::string fixture(const std::string& name) {
 
 push_request accepted(std::string_view body) {
     auto result = decode_push_request(body);
-    if (auto* error = std::get_if<decode_error>(&result)) {
-        FAIL("rejected: " << error->field << ": " << error->message);
+    if (result.has_error()) {
+        FAIL("rejected: " << result.error().field << ": " << result.error().message);
     }
-    return std::get<push_request>(std::move(result));
+    return *std::move(result);
 }
 
 decode_error rejected(std::string_view body, mgw::push::decode_limits limits = {}) {
     auto result = decode_push_request(body, limits);
-    REQUIRE(std::holds_alternative<decode_error>(result));
-    return std::get<decode_error>(std::move(result));
+    REQUIRE(result.has_error());
+    return result.error();
 }
 
 // A body with one metric whose JSON object is `metric`.
@@ -224,7 +224,7 @@ TEST_CASE("NaN and infinities are not numbers, as literals or strings") {
     // Out of double range: Boost.JSON either refuses it or yields infinity; both are refused.
     const auto huge =
         decode_push_request(with_metric(R"({"name":"m","type":"gauge","value":1e400})"));
-    REQUIRE(std::holds_alternative<decode_error>(huge));
+    REQUIRE(huge.has_error());
 }
 
 TEST_CASE("a counter must not be negative, a gauge may") {
@@ -264,8 +264,8 @@ TEST_CASE("10,000 metrics in one body exceed the per-request bound") {
     mgw::push::decode_limits roomy;
     roomy.max_metrics = 10000;
     auto result = decode_push_request(body, roomy);
-    REQUIRE(std::holds_alternative<push_request>(result));
-    CHECK(std::get<push_request>(result).metric_count == 10000);
+    REQUIRE(result.has_value());
+    CHECK(result->metric_count == 10000);
 
     // The bound counts every instance of the body together.
     mgw::push::decode_limits three;
@@ -328,7 +328,7 @@ TEST_CASE("a timestamp outside the window around the receiver's clock is refused
                            std::string(timestamp) + "}");
     };
     const auto accepted_at = [&](std::string_view timestamp) {
-        return std::holds_alternative<push_request>(decode_push_request(metric(timestamp), limits));
+        return decode_push_request(metric(timestamp), limits).has_value();
     };
     // The edges are inside: 1 h before, 5 min after.
     CHECK(accepted_at("1699996400000"));
@@ -354,6 +354,41 @@ TEST_CASE("a timestamp outside the window around the receiver's clock is refused
     CHECK(rejected(metric("-9223372036854775808"), limits).field == field(".timestamp"));
     CHECK(rejected(metric("9223372036854775807"), limits).field == field(".timestamp"));
     // Metrics without a timestamp take the receiver's clock.
-    CHECK(std::holds_alternative<push_request>(
-        decode_push_request(with_metric(R"({"name":"m","type":"gauge","value":1})"), limits)));
+    CHECK(decode_push_request(with_metric(R"({"name":"m","type":"gauge","value":1})"), limits)
+              .has_value());
+}
+
+TEST_CASE("push errors are error codes of the category mgw.push") {
+    using mgw::push::errc;
+    const auto& category = mgw::push::error_category();
+    CHECK(std::string_view(category.name()) == "mgw.push");
+    CHECK(category.message(static_cast<int>(errc::invalid_json)) == "the body is not valid JSON");
+    CHECK(category.message(static_cast<int>(errc::missing_field)) == "a required field is missing");
+    CHECK(category.message(static_cast<int>(errc::wrong_type)) ==
+          "a field has the wrong JSON type");
+    CHECK(category.message(static_cast<int>(errc::invalid_value)) ==
+          "a field has a value the push API refuses");
+    CHECK(category.message(static_cast<int>(errc::limit_exceeded)) ==
+          "the body exceeds a size limit");
+    CHECK(category.message(static_cast<int>(errc::timestamp_out_of_range)) ==
+          "a timestamp lies outside the accepted window");
+    CHECK(category.message(0) == "unknown push error");
+    const boost::system::error_code code = errc::wrong_type;  // an error_code enum
+    CHECK(&code.category() == &category);
+
+    // Each refusal carries the kind of fault beside the field a 422 names.
+    CHECK(rejected(R"({"applications": [)").code == errc::invalid_json);
+    CHECK(rejected(R"({})").code == errc::missing_field);
+    CHECK(rejected(R"({"applications": 1})").code == errc::wrong_type);
+    CHECK(rejected(with_metric(R"({"name":"","type":"gauge","value":1})")).code ==
+          errc::invalid_value);
+    mgw::push::decode_limits one;
+    one.max_metrics = 0;
+    CHECK(rejected(with_metric(R"({"name":"m","type":"gauge","value":1})"), one).code ==
+          errc::limit_exceeded);
+    one.max_metrics = 10;
+    one.timestamps = mgw::push::timestamp_window{.now_ms = 1'700'000'000'000};
+    CHECK(
+        rejected(with_metric(R"({"name":"m","type":"gauge","value":1,"timestamp":1})"), one).code ==
+        errc::timestamp_out_of_range);
 }

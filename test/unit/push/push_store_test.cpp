@@ -38,8 +38,8 @@ push_request request(std::string_view metrics, std::string_view index = "0",
     body += metrics;
     body += "]}]}]}";
     auto result = mgw::push::decode_push_request(body);
-    REQUIRE(std::holds_alternative<push_request>(result));
-    return std::get<push_request>(std::move(result));
+    REQUIRE(result.has_value());
+    return *std::move(result);
 }
 
 std::string text_of(const push_store& store, std::string_view app,
@@ -270,7 +270,7 @@ TEST_CASE("a push without metrics holds nothing") {
     push_store store;
     auto decoded = mgw::push::decode_push_request(
         R"({"applications":[{"id":"app-1","instances":[{"index":"0","metrics":[]}]}]})");
-    REQUIRE_FALSE(store.apply(binding(), std::get<push_request>(decoded), t0, wall_ms));
+    REQUIRE_FALSE(store.apply(binding(), *decoded, t0, wall_ms));
     CHECK(store.app_count() == 0);
     CHECK_FALSE(store.collect("app-1", t0));
 }

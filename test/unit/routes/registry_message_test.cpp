@@ -116,3 +116,25 @@ TEST_CASE("value() on a rejected message throws with the reason") {
     const auto result = decode_registry_message(R"({"port":"x"})");
     CHECK_THROWS_WITH(result.value(), "port: expected an integer");
 }
+
+TEST_CASE("registry message errors are error codes of the category mgw.routes") {
+    using mgw::routes::errc;
+    const auto& category = mgw::routes::error_category();
+    CHECK(std::string_view(category.name()) == "mgw.routes");
+    CHECK(category.message(static_cast<int>(errc::invalid_json)) ==
+          "the registry message is not valid JSON");
+    CHECK(category.message(static_cast<int>(errc::wrong_type)) ==
+          "a registry message field has the wrong JSON type");
+    CHECK(category.message(static_cast<int>(errc::invalid_value)) ==
+          "a registry message field has a value out of range");
+    CHECK(category.message(0) == "unknown routes error");
+    const boost::system::error_code code = errc::invalid_json;
+    CHECK(&code.category() == &category);
+
+    CHECK(decode_registry_message("{").error().code == errc::invalid_json);
+    CHECK(decode_registry_message("[]").error().code == errc::wrong_type);
+    CHECK(decode_registry_message(R"({"port":"x"})").error().code == errc::wrong_type);
+    CHECK(decode_registry_message(R"({"port":70000})").error().code == errc::invalid_value);
+    CHECK(decode_registry_message(R"({"route_service_url":"http://x"})").error().code ==
+          errc::invalid_value);
+}
