@@ -143,13 +143,12 @@ std::vector<external_exporter_param> read_exporter_params(const config_section& 
             }
             for (std::size_t i = 0; i < values.size(); ++i) {
                 const std::string value_path = config_element_path(key_path, i);
-                std::string error;
-                auto value = core::tag_template::parse(
-                    config_scalar(values[i], value_path, "a string"), error);
-                if (!value) {
-                    throw config_error(value_path, error);
+                auto value =
+                    core::tag_template::parse(config_scalar(values[i], value_path, "a string"));
+                if (value.has_error()) {
+                    throw config_error(value_path, std::move(value.error().message));
                 }
-                param.values.push_back(std::move(*value));
+                param.values.push_back(*std::move(value));
             }
         }
         params.push_back(std::move(param));

@@ -258,15 +258,6 @@ tag_template::parse_result tag_template::parse(std::string_view text) {
     return parsed;
 }
 
-std::optional<tag_template> tag_template::parse(std::string_view text, std::string& error) {
-    auto parsed = parse(text);
-    if (parsed.has_error()) {
-        error = std::move(parsed.error().message);
-        return std::nullopt;
-    }
-    return *std::move(parsed);
-}
-
 std::string tag_template::expand(const tag_values& values) const {
     std::string out;
     for (const piece& p : pieces_) {

@@ -32,7 +32,7 @@
 #include <mgw/scrape/scraper.hpp>
 #include <mgw/text/ascii.hpp>
 
-#include "redirect.hpp"
+#include "fetch_machine.hpp"
 
 namespace mgw::scrape {
 
@@ -474,45 +474,44 @@ asio::awaitable<scrape_result> scraper::fetch(const scrape_target& target,
                                               const scrape_request_options& options,
                                               fetch_state& state) {
     const endpoint_key key{target.host, target.port, target.tls, target.server_name};
-    std::string path = target.path.empty() ? "/metrics" : target.path;
+    fetch_machine machine(target, target.path);
     scrape_result result;
     if (options.memory != nullptr) {
         result.lease = options.memory->empty_lease(core::memory_use::scrape_bodies);
     }
-    auto fail = [&](failure f) {
-        result.error = f.error;
-        result.reason = std::string(f.reason);
-        return std::move(result);
-    };
-    int redirects = 0;
-    bool retried_stale = false;
-    for (;;) {
-        std::unique_ptr<connection> conn = pool_.acquire(key, clock::now());
-        const bool reused = conn != nullptr;
-        if (reused) {
-            metrics_->reused.Increment();
-        } else {
-            state.where = fetch_state::phase::connecting;
-            error_code ec;
-            auto open = co_await connect(key, state, ec);
-            if (!open) {
-                co_return fail(state.where == fetch_state::phase::tls_handshake
-                                   ? classify_tls(ec)
-                                   : classify_connect(ec));
+    std::unique_ptr<connection> conn;
+    for (fetch_machine::action next = machine.start(); next != fetch_machine::action::finish;) {
+        if (next == fetch_machine::action::acquire) {
+            conn = pool_.acquire(key, clock::now());
+            const bool reused = conn != nullptr;
+            if (reused) {
+                metrics_->reused.Increment();
+            } else {
+                state.where = fetch_state::phase::connecting;
+                error_code ec;
+                conn = co_await connect(key, state, ec);
+                if (!conn) {
+                    const failure f = state.where == fetch_state::phase::tls_handshake
+                                          ? classify_tls(ec)
+                                          : classify_connect(ec);
+                    next = machine.connect_failed(f.error, f.reason);
+                    continue;
+                }
+                metrics_->opened.Increment();
             }
-            conn = std::move(open);
-            metrics_->opened.Increment();
+            state.reused_connection = reused;
+            next = machine.connected(reused);
+            continue;
         }
-        state.reused_connection = reused;
+        // action::exchange
         state.where = fetch_state::phase::exchanging;
         ++conn->requests_;
-
         // Beast reads max(512, free capacity) bytes at a time: without room reserved, a
         // 190 KB body takes ~300 recv calls instead of ~6.
         conn->buffer_.reserve(read_buffer_bytes);
         result.body.clear();
         result.status = 0;
-        const auto request = make_request(target, path, options, config_.user_agent);
+        const auto request = make_request(target, machine.path(), options, config_.user_agent);
         exchange_outcome out;
         if (auto* tls = std::get_if<connection::tls_stream>(&conn->stream_)) {
             out = co_await exchange(*tls, conn->buffer_, request, options, result);
@@ -520,41 +519,23 @@ asio::awaitable<scrape_result> scraper::fetch(const scrape_target& target,
             out = co_await exchange(std::get<connection::plain_stream>(conn->stream_),
                                     conn->buffer_, request, options, result);
         }
-
-        if (out.error != scrape_error::ok && out.nothing_received && reused && !retried_stale) {
-            // The server closed the idle connection as we reused it: not the instance's fault.
-            retried_stale = true;
-            continue;
-        }
-        if (out.error == scrape_error::ok) {
-            result.error = scrape_error::ok;
-            if (out.reusable) {
-                if (conn->buffer_.size() == 0) {
-                    conn->buffer_.shrink_to_fit();  // idle connections hold no buffer
-                }
-                pool_.release(key, std::move(conn), clock::now());
-                metrics_->idle.Set(static_cast<double>(pool_.idle_count()));
-            }
-            co_return std::move(result);
-        }
-        if (out.error == scrape_error::http_status && !out.location.empty()) {
-            if (++redirects > max_redirects) {
-                co_return fail({scrape_error::redirect_refused, "too_many"});
-            }
-            auto next = resolve_redirect(target, path, out.location);
-            if (!next) {
-                co_return fail({scrape_error::redirect_refused, "other_host"});
-            }
-            path = std::move(*next);
-            continue;
-        }
-        if (out.error == scrape_error::http_status) {
-            result.error = scrape_error::http_status;
-            result.reason = "status_" + std::to_string(result.status);
-            co_return std::move(result);
-        }
-        co_return fail({out.error, out.reason});
+        next = machine.exchanged({.error = out.error,
+                                  .reason = out.reason,
+                                  .nothing_received = out.nothing_received,
+                                  .reusable = out.reusable,
+                                  .location = out.location,
+                                  .status = static_cast<int>(result.status)});
     }
+    if (machine.keep() && conn) {
+        if (conn->buffer_.size() == 0) {
+            conn->buffer_.shrink_to_fit();  // idle connections hold no buffer
+        }
+        pool_.release(key, std::move(conn), clock::now());
+        metrics_->idle.Set(static_cast<double>(pool_.idle_count()));
+    }
+    result.error = machine.error();
+    result.reason = machine.reason();
+    co_return std::move(result);
 }
 
 asio::awaitable<std::unique_ptr<connection>> scraper::connect(const endpoint_key& key,

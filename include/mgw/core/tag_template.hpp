@@ -90,9 +90,6 @@ class tag_template {
 
     // The parsed template, or what is wrong and where.
     static parse_result parse(std::string_view text);
-    // The same with the message in `error`, for the configuration reader (src/core/config.cpp,
-    // start-up only), which another change of issue 12 item 3 reshapes.
-    static std::optional<tag_template> parse(std::string_view text, std::string& error);
 
     // The text with every field replaced by its value.
     std::string expand(const tag_values& values) const;

@@ -164,10 +164,4 @@ TEST_CASE("template errors are error codes of the category mgw.core") {
     CHECK(code_of("{{ ") == errc::unclosed_action);
     CHECK(code_of("{{.}}") == errc::unsupported_action);
     CHECK(code_of("{{.Nope}}") == errc::unknown_field);
-
-    // The configuration reader's form gives the same message.
-    std::string error;
-    CHECK_FALSE(tag_template::parse("{{.Nope}}", error));
-    CHECK(error == tag_template::parse("{{.Nope}}").error().message);
-    CHECK(tag_template::parse("{{.AppID}}", error));
 }
