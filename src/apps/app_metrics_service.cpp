@@ -172,6 +172,15 @@ struct app_metrics_service::metrics {
     }
 };
 
+app_metrics_options app_metrics_options::from(const scrape::scrape_config& scrape) {
+    app_metrics_options options;
+    options.scrape_timeout = scrape.timeout;
+    options.forward_headers = scrape.forward_headers;
+    options.max_body_bytes = scrape.max_body_bytes;
+    options.collisions = scrape.label_collisions;
+    return options;
+}
+
 app_metrics_service::app_metrics_service(const routes::route_table& table, scrape::scraper& scraper,
                                          app_metrics_options options, core::logger& log,
                                          prometheus::Registry& registry)

@@ -45,13 +45,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-apps::app_metrics_options app_metrics_settings(const gateway_config& config) {
-    return {.scrape_timeout = config.scrape.timeout,
-            .forward_headers = config.scrape.forward_headers,
-            .max_body_bytes = config.scrape.max_body_bytes,
-            .collisions = config.scrape.label_collisions};
-}
-
 // Where bound apps push: broker.external_url, else the main listener's own URL.
 std::string push_endpoint(const gateway_config& config) {
     std::string base = config.broker.external_url;
@@ -220,7 +213,8 @@ int gateway::run() {
     }
     s.scraper.emplace(io.get_executor(), config_.scrape.scraper_options(), log_,
                       s.metrics.registry());
-    s.app_metrics.emplace(s.route_table, *s.scraper, app_metrics_settings(config_), log_,
+    s.app_metrics.emplace(s.route_table, *s.scraper,
+                          apps::app_metrics_options::from(config_.scrape), log_,
                           s.metrics.registry(), s.memory);
 
     http::router main_routes;

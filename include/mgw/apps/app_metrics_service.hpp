@@ -22,6 +22,7 @@
 #include <mgw/http/response.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/routes/route_table.hpp>
+#include <mgw/scrape/config.hpp>
 #include <mgw/scrape/scraper.hpp>
 
 namespace prometheus {
@@ -39,6 +40,9 @@ struct app_metrics_options {
     std::size_t max_body_bytes = 16u << 20;
     exposition::collision_policy collisions = exposition::collision_policy::rename_exported;
     std::size_t chunk_bytes = 64u << 10;  // streamed response chunk size
+
+    // The app answer's settings from the `scrape` section (the rest keep their defaults).
+    static app_metrics_options from(const scrape::scrape_config& scrape);
 };
 
 // The metrics path an app registered for itself (the service broker's `endpoint` bind
