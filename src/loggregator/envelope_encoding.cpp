@@ -72,8 +72,11 @@ class cursor {
     }
 
     void raw(std::string_view b) {
-        std::memcpy(at_, b.data(), b.size());
-        at_ += b.size();
+        // An empty view may carry a null pointer, which memcpy may not be given even for 0 bytes.
+        if (!b.empty()) {
+            std::memcpy(at_, b.data(), b.size());
+            at_ += b.size();
+        }
     }
 
     void optional_string(std::uint32_t field, std::string_view s) {
