@@ -133,11 +133,7 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
 
-    // Pre-rendered lines, cycled: formatting must not be what is measured.
-    std::vector<std::string> lines;
-    for (std::uint64_t n = 0; n < 4096; ++n) {
-        lines.push_back((kind == "heartbeat" ? heartbeat(n) : alert(n)) + "\n");
-    }
+    const std::vector<std::string> lines = rendered_lines(kind);
     if (soak_seconds > 0) {
         events = static_cast<std::uint64_t>(rate * soak_seconds);
     }
@@ -146,27 +142,7 @@ int main(int argc, char** argv) {
     const auto started = clock_type::now();
     std::vector<std::pair<int, long>> rss_samples;
     auto next_sample = started;
-    std::string batch;
-    std::uint64_t written = 0;
-    while (written < events) {
-        std::uint64_t due = events;
-        if (rate > 0) {
-            const double elapsed =
-                std::chrono::duration<double>(clock_type::now() - started).count();
-            due = std::min<std::uint64_t>(events, static_cast<std::uint64_t>(elapsed * rate) + 1);
-            if (due <= written) {
-                std::this_thread::sleep_for(std::chrono::microseconds(500));
-                continue;
-            }
-        }
-        batch.clear();
-        for (; written < due && batch.size() < (1 << 20); ++written) {
-            batch += lines[written % lines.size()];
-        }
-        if (!write_all(plugin_stdin, batch)) {
-            std::cerr << "plugin stdin closed\n";
-            return 1;
-        }
+    const bool fed = feed_lines(plugin_stdin, lines, events, rate, started, [&] {
         if (soak_seconds > 0 && clock_type::now() >= next_sample) {
             const int second = static_cast<int>(
                 std::chrono::duration_cast<std::chrono::seconds>(clock_type::now() - started)
@@ -174,6 +150,9 @@ int main(int argc, char** argv) {
             rss_samples.emplace_back(second, stats_of(gateway).rss_kb);
             next_sample += std::chrono::seconds(10);
         }
+    });
+    if (!fed) {
+        return 1;
     }
     const auto written_at = clock_type::now();
     auto slowest = [&] {

@@ -230,33 +230,11 @@ int main(int argc, char** argv) {
     const double streams_open = sum_of(http_get(http_port, "/metrics"), "mgw_bosh_grpc_streams");
     const proc_stats gateway_idle = stats_of(gateway);
 
-    std::vector<std::string> lines;
-    for (std::uint64_t n = 0; n < 4096; ++n) {
-        lines.push_back((kind == "heartbeat" ? heartbeat(n) : alert(n)) + "\n");
-    }
+    const std::vector<std::string> lines = rendered_lines(kind);
     const proc_stats gateway_before = stats_of(gateway);
     const auto started = clock_type::now();
-    std::string batch;
-    std::uint64_t written = 0;
-    while (written < events) {
-        std::uint64_t due = events;
-        if (rate > 0) {
-            const double elapsed =
-                std::chrono::duration<double>(clock_type::now() - started).count();
-            due = std::min<std::uint64_t>(events, static_cast<std::uint64_t>(elapsed * rate) + 1);
-            if (due <= written) {
-                std::this_thread::sleep_for(std::chrono::microseconds(500));
-                continue;
-            }
-        }
-        batch.clear();
-        for (; written < due && batch.size() < (1 << 20); ++written) {
-            batch += lines[written % lines.size()];
-        }
-        if (!write_all(plugin_stdin, batch)) {
-            std::cerr << "plugin stdin closed\n";
-            return 1;
-        }
+    if (!feed_lines(plugin_stdin, lines, events, rate, started)) {
+        return 1;
     }
     auto slowest = [&] {
         std::uint64_t m = events;

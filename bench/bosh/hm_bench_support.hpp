@@ -5,6 +5,7 @@
 // Header-only: each driver is one executable.
 #pragma once
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstdint>
@@ -256,6 +257,50 @@ inline pid_t start_plugin(const std::string& binary, std::uint16_t ingest_port, 
     ::close(pipe_fds[0]);
     plugin_stdin = pipe_fds[1];
     return pid;
+}
+
+// Pre-rendered HM lines of `kind` ("alert" or "heartbeat"), cycled by the feeders: formatting
+// must not be what is measured.
+inline std::vector<std::string> rendered_lines(const std::string& kind) {
+    std::vector<std::string> lines;
+    for (std::uint64_t n = 0; n < 4096; ++n) {
+        lines.push_back((kind == "heartbeat" ? heartbeat(n) : alert(n)) + "\n");
+    }
+    return lines;
+}
+
+// Writes `events` lines (cycled) to the plugin's stdin `fd` at `rate` events/s counted from
+// `started` (0: as fast as the pipe takes them), in writes of up to 1 MiB; `after_write` runs
+// after each. False (after saying so) when the plugin closed its stdin.
+inline bool feed_lines(int fd, const std::vector<std::string>& lines, std::uint64_t events,
+                       double rate, clock_type::time_point started,
+                       const std::function<void()>& after_write = {}) {
+    std::string batch;
+    std::uint64_t written = 0;
+    while (written < events) {
+        std::uint64_t due = events;
+        if (rate > 0) {
+            const double elapsed =
+                std::chrono::duration<double>(clock_type::now() - started).count();
+            due = std::min<std::uint64_t>(events, static_cast<std::uint64_t>(elapsed * rate) + 1);
+            if (due <= written) {
+                std::this_thread::sleep_for(std::chrono::microseconds(500));
+                continue;
+            }
+        }
+        batch.clear();
+        for (; written < due && batch.size() < (1 << 20); ++written) {
+            batch += lines[written % lines.size()];
+        }
+        if (!write_all(fd, batch)) {
+            std::cerr << "plugin stdin closed\n";
+            return false;
+        }
+        if (after_write) {
+            after_write();
+        }
+    }
+    return true;
 }
 
 // The command line both drivers share: the gateway binary and the HM load (events, rate,
