@@ -21,7 +21,7 @@ import time
 from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_port, http_get, run_tests, wait_until  # noqa: E402
+from harness import Gateway, free_ports, http_get, run_tests, wait_until  # noqa: E402
 from rsocket_peers import NodeClient, RawClient, node_modules_ready, prefixed, setup_frame  # noqa: E402
 
 # Far above what the key pool needs on a loaded 2-core machine (about a second), far below what
@@ -29,16 +29,10 @@ from rsocket_peers import NodeClient, RawClient, node_modules_ready, prefixed, s
 KEYED_WITHIN = 30.0
 
 
-def distinct_free_ports(count):
-    ports = set()
-    while len(ports) < count:
-        ports.add(free_port())
-    return list(ports)
-
 
 class Proxy:
     def __init__(self, extra=""):
-        self.http_port, health_port, self.tcp_port, self.ws_port = distinct_free_ports(4)
+        self.http_port, health_port, self.tcp_port, self.ws_port = free_ports(4)
         self.gateway = Gateway(f"""
 listen: 127.0.0.1:{self.http_port}
 health_listen: 127.0.0.1:{health_port}

@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_port, http_get, run_tests, wait_until  # noqa: E402
+from harness import Gateway, free_ports, http_get, run_tests, wait_until  # noqa: E402
 
 BUILD_DIR = os.environ.get("MGW_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..",
                                                          "build"))
@@ -93,16 +93,10 @@ class MicrometerPeer:
         self.stop()
 
 
-def distinct_free_ports(count):
-    ports = set()
-    while len(ports) < count:
-        ports.add(free_port())
-    return list(ports)
-
 
 class Proxy:
     def __init__(self, extra=""):
-        self.http_port, health_port, self.tcp_port, self.ws_port = distinct_free_ports(4)
+        self.http_port, health_port, self.tcp_port, self.ws_port = free_ports(4)
         self.gateway = Gateway(f"""
 listen: 127.0.0.1:{self.http_port}
 health_listen: 127.0.0.1:{health_port}

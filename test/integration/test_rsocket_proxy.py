@@ -21,18 +21,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import OPENMETRICS, Gateway, free_port, http_get, run_tests, wait_until  # noqa: E402
+from harness import OPENMETRICS, Gateway, free_ports, http_get, run_tests, wait_until  # noqa: E402
 from rsocket_peers import (NodeClient, RawClient, error_frame, frame_header,  # noqa: E402
                            node_modules_ready, prefixed, rss_bytes, setup_frame)
 
 INVALID_SETUP, CONNECTION_ERROR = 0x001, 0x101
 
-
-def distinct_free_ports(count):
-    ports = set()
-    while len(ports) < count:
-        ports.add(free_port())
-    return list(ports)
 
 
 def gateway_config(http_port, health_port, tcp_port, ws_port, extra=""):
@@ -51,7 +45,7 @@ class Proxy:
     """A gateway with both RSocket listeners on free ports."""
 
     def __init__(self, extra=""):
-        self.http_port, health_port, self.tcp_port, self.ws_port = distinct_free_ports(4)
+        self.http_port, health_port, self.tcp_port, self.ws_port = free_ports(4)
         self.gateway = Gateway(
             gateway_config(self.http_port, health_port, self.tcp_port, self.ws_port, extra))
 

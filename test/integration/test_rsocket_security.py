@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_port, http_get, run_tests, wait_until  # noqa: E402
+from harness import Gateway, free_ports, http_get, run_tests, wait_until  # noqa: E402
 from rsocket_peers import (NodeClient, RawClient, RawWebSocket, error_frame,  # noqa: E402
                            error_reply, frame_header, node_modules_ready, setup_frame)
 
@@ -33,18 +33,12 @@ OTHER_APP = "6f0bc0ae-6f6c-4d4c-9b2a-0f5b0c6c1a11"
 CONNECTION_ERROR = 0x101
 
 
-def distinct_free_ports(count):
-    ports = set()
-    while len(ports) < count:
-        ports.add(free_port())
-    return list(ports)
-
 
 class Proxy:
     """A gateway with both RSocket listeners and the service broker (which issues the keys)."""
 
     def __init__(self, rsocket="", extra=""):
-        self.http_port, health_port, self.tcp_port, self.ws_port = distinct_free_ports(4)
+        self.http_port, health_port, self.tcp_port, self.ws_port = free_ports(4)
         self.gateway = Gateway(f"""
 listen: 127.0.0.1:{self.http_port}
 health_listen: 127.0.0.1:{health_port}

@@ -3,6 +3,7 @@ and other real servers (nats-server, prometheus), each started by the test and a
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -16,10 +17,50 @@ GATEWAY = os.environ.get("MGW_BINARY", "build/metrics-gateway")
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 
 
-def free_port():
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(v) for v in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_EPHEMERAL = _ephemeral_range()
+# Below the kernel's ephemeral range, so that no outgoing connection of a test running in
+# parallel (the source port of a client socket) can take a port between our check and the
+# server's bind: a port from bind(0) is drawn from that very range, and ctest -j made that race
+# real. Never the same port twice in one process.
+_PORT_LOW = 10000
+_PORT_HIGH = _EPHEMERAL[0] - 1 if _EPHEMERAL[0] - 1 > _PORT_LOW + 1000 else 30000
+_handed_out = set()
+_random = random.Random(os.getpid() ^ time.monotonic_ns())
+
+
+def _bindable(port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port():
+    """A loopback TCP port nobody listens on, outside the ephemeral range, never repeated."""
+    for _ in range(1000):
+        port = _random.randint(_PORT_LOW, _PORT_HIGH)
+        if port in _handed_out or (_EPHEMERAL[0] <= port <= _EPHEMERAL[1]):
+            continue
+        if _bindable(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
+
+
+def free_ports(count):
+    """`count` distinct free ports."""
+    return [free_port() for _ in range(count)]
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):

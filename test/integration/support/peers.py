@@ -16,14 +16,10 @@ import time
 import urllib.parse
 import urllib.request
 
+from harness import free_port
+
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _port_open(port, host="127.0.0.1"):
@@ -90,7 +86,7 @@ class NatsServer(_Process):
 
     def __init__(self, port=None):
         super().__init__("mgw-nats-")
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.start()
 
     @property
@@ -244,7 +240,7 @@ class Prometheus(_Process):
 
     def __init__(self, scrape_configs, scrape_interval="1s", port=None):
         super().__init__("mgw-prometheus-")
-        self.port = port or _free_port()
+        self.port = port or free_port()
         config = {"global": {"scrape_interval": scrape_interval,
                              "evaluation_interval": scrape_interval},
                   "scrape_configs": scrape_configs}
