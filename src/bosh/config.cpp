@@ -142,12 +142,14 @@ bosh_config read_bosh_config(const YAML::Node& node, const std::string& path) {
     if (!out.uaa.url.empty() && out.uaa.client_secret.empty()) {
         throw config_error(uaa.path_of("client_secret"), "required when bosh.uaa.url is set");
     }
-    if (out.ingest_listen && out.uaa.url.empty()) {
-        throw config_error(uaa.path_of("url"),
-                           "required when bosh.ingest_listen is set (event streams are "
-                           "authorized by UAA)");
-    }
     read_bosh_grpc(s.get("grpc"), s.path_of("grpc"), out);
+    // Without UAA the HTTP streams refuse every token (403, saying why): heartbeats may be
+    // ingested only for Loggregator or open gauges. A gRPC egress nobody could use is a mistake.
+    if (out.grpc.listen && out.uaa.url.empty()) {
+        throw config_error(uaa.path_of("url"),
+                           "required when bosh.grpc.listen is set (subscribers are authorized "
+                           "by UAA)");
+    }
     return out;
 }
 

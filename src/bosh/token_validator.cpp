@@ -216,7 +216,7 @@ struct token_validator::impl {
         : executor(std::move(ex)),
           options(std::move(o)),
           log(l),
-          endpoint(parse_uaa_url(options.uaa_url)),
+          endpoint(options.uaa_url.empty() ? uaa_endpoint{} : parse_uaa_url(options.uaa_url)),
           issuer(options.issuer.empty() ? trimmed_url(options.uaa_url) + "/oauth/token"
                                         : options.issuer),
           tls(asio::ssl::context::tls_client),
@@ -496,6 +496,14 @@ token_validator::~token_validator() = default;
 
 asio::awaitable<auth_decision> token_validator::validate(std::string_view authorization) {
     auto self = impl_;
+    if (self->options.uaa_url.empty()) {
+        // Heartbeats may be ingested only to reach Loggregator or the gauges; with no UAA to
+        // ask, no token can be accepted, and saying so beats a 401 that no token would cure.
+        auth_decision d{auth_status::forbidden,
+                        "no token can be accepted: this gateway has no bosh.uaa configured"};
+        self->count(d, false);
+        co_return d;
+    }
     std::string_view token = text::trim_whitespace(authorization);
     if (text::istarts_with(token, "bearer ")) {
         token = text::trim_whitespace(token.substr(7));

@@ -221,8 +221,25 @@ def test_bosh_metrics_needs_the_stream_authority_unless_configured_open():
         assert uaa.check_token_calls() == 0
 
 
+def test_without_uaa_every_token_is_refused_with_the_reason():
+    # Heartbeats ingested only for the gauges (or Loggregator): the streams stay closed.
+    port = free_port()
+    config = (f"listen: 127.0.0.1:{port}\nhealth_listen: 127.0.0.1:{free_port()}\n"
+              f"log: {{ access: false }}\n"
+              f"bosh:\n  ingest_listen: 127.0.0.1:{free_port()}\n  metrics_auth: none\n")
+    with Gateway(config) as gateway:
+        gateway.wait_ready(port)
+        for token in (None, "bearer good"):
+            status, _, body = events(port, token)
+            assert status == 403 and b"no bosh.uaa configured" in body, (status, body)
+        status, _, _ = http_get(f"http://127.0.0.1:{port}/v1/bosh/metrics")
+        assert status == 200
+        assert auth_count(port, "forbidden") == 2
+
+
 if __name__ == "__main__":
     run_tests([
+        test_without_uaa_every_token_is_refused_with_the_reason,
         test_check_token,
         test_check_token_with_uaa_down_is_503_not_401,
         test_check_token_with_rejected_gateway_credentials_is_503,

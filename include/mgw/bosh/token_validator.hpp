@@ -28,7 +28,8 @@ enum class auth_mode {
 
 struct token_validator_options {
     auth_mode mode = auth_mode::check_token;
-    std::string uaa_url;  // e.g. https://uaa.service.cf.internal:8443
+    // e.g. https://uaa.service.cf.internal:8443. Empty: every token is refused (403).
+    std::string uaa_url;
     std::string client_id;
     std::string client_secret;
     std::string ca_file;  // extra trust for UAA's certificate; system roots otherwise

@@ -315,9 +315,10 @@ TEST_CASE("unknown and duplicate keys are errors with their full path", "[config
     CHECK(error_of("lisen: 127.0.0.1:1") == "lisen: unknown key");
     CHECK(error_of("scrape: { timout: 5s }") == "scrape.timout: unknown key");
     CHECK(error_of("bosh: { auth: basic }") == "bosh.auth: 'basic' is not one of check_token, jwt");
-    CHECK(error_of("bosh: { ingest_listen: 127.0.0.1:25594 }") ==
-          "bosh.uaa.url: required when bosh.ingest_listen is set (event streams are authorized "
-          "by UAA)");
+    CHECK(error_of("bosh:\n  ingest_listen: 127.0.0.1:25594\n  grpc:\n    listen: "
+                   "0.0.0.0:25595\n    tls: { cert_file: c.pem, key_file: k.pem }\n") ==
+          "bosh.uaa.url: required when bosh.grpc.listen is set (subscribers are authorized by "
+          "UAA)");
     CHECK(error_of("bosh: { queue_size: 0 }").starts_with("bosh.queue_size: "));
     CHECK(error_of("nats: { tls: { verify: true } }") == "nats.tls.verify: unknown key");
     CHECK(error_of("bosh: { uaa: { secret: x } }") == "bosh.uaa.secret: unknown key");
@@ -697,6 +698,13 @@ TEST_CASE("bosh.grpc: off by default, TLS and the HM ingest required when on") {
               .find("bosh.grpc.listen: needs bosh.ingest_listen") != std::string::npos);
     CHECK(error_of(base + "  grpc: { listen: \"\", color: red }\n").find("color") !=
           std::string::npos);
+}
+
+TEST_CASE("bosh: heartbeats may be ingested without UAA unless the gRPC egress is on", "[config]") {
+    // For Loggregator or open gauges only: the HTTP streams then refuse every token.
+    const gateway_config c = load_config("bosh: { ingest_listen: 127.0.0.1:25594 }\n");
+    CHECK(c.bosh.ingest_listen == listen_address{"127.0.0.1", 25594});
+    CHECK(c.bosh.uaa.url.empty());
 }
 
 TEST_CASE("bosh: the hardening keys, their defaults and their errors", "[config]") {
