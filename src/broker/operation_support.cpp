@@ -1,0 +1,93 @@
+// Broker module: the request checks and small helpers the OSB operations share (see
+// operation_support.hpp).
+#include "operation_support.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace mgw::broker {
+
+namespace json = boost::json;
+
+std::string description_json(std::string_view text) {
+    return json::serialize(json::object{{"description", text}});
+}
+
+osb_error unknown_plan(const catalog& services, const std::string& service_id,
+                       const std::string& plan_id) {
+    if (services.find_service(service_id) == nullptr) {
+        return {.status = 400,
+                .error = "BadRequest",
+                .description = "unknown service_id \"" + service_id + "\""};
+    }
+    return {
+        .status = 400,
+        .error = "BadRequest",
+        .description = "unknown plan_id \"" + plan_id + "\" for service_id \"" + service_id + "\""};
+}
+
+// The identity header against the body's context.platform; its claims go to the audit log.
+boost::system::result<std::optional<originating_identity>, osb_error> identity_of(
+    std::optional<std::string_view> header, const context_fields& context) {
+    const auto platform = context.find("platform");
+    return decode_originating_identity(header, platform == context.end()
+                                                   ? std::string_view()
+                                                   : std::string_view(platform->second));
+}
+
+// Audit: who the platform says acted ("" when it did not say). Logged, never used to decide.
+std::string claimed_user(const std::optional<originating_identity>& identity) {
+    if (!identity) {
+        return {};
+    }
+    return identity->user_id.empty() ? identity->platform
+                                     : identity->platform + ":" + identity->user_id;
+}
+
+std::string claimed_user(std::optional<std::string_view> header) {
+    auto identity = decode_originating_identity(header, "");
+    return identity ? claimed_user(*identity) : std::string();
+}
+
+// DELETE's required service_id / plan_id against the resource's (OSB 2.13/2.14 "Unbinding",
+// "Deprovisioning": REQUIRED, "MUST be the ID of the service/plan associated with" it).
+boost::system::result<void, osb_error> check_delete_ids(const http::request_context& request,
+                                                        std::string_view service_id,
+                                                        std::string_view plan_id) {
+    if (auto checked = check_query_id("service_id", request.query("service_id"), true, service_id);
+        !checked) {
+        return checked;
+    }
+    return check_query_id("plan_id", request.query("plan_id"), true, plan_id);
+}
+
+// last_operation's optional hints: if present, non-empty and the resource's.
+boost::system::result<void, osb_error> check_poll_hints(const http::request_context& request,
+                                                        std::string_view service_id,
+                                                        std::string_view plan_id) {
+    if (auto checked = check_query_id("service_id", request.query("service_id"), false, service_id);
+        !checked) {
+        return checked;
+    }
+    if (auto checked = check_query_id("plan_id", request.query("plan_id"), false, plan_id);
+        !checked) {
+        return checked;
+    }
+    // The broker never answers 202, so it never hands out an operation: only emptiness is
+    // checked ("If present, MUST be a non-empty string").
+    return check_query_id("operation", request.query("operation"), false, "");
+}
+
+json::value parameters_value(const std::string& canonical) {
+    boost::system::error_code ec;
+    json::value value = json::parse(canonical, ec);
+    return ec ? json::value(json::object{}) : value;
+}
+
+const std::string* context_value(const context_fields& context, const std::string& key) {
+    const auto found = context.find(key);
+    return found == context.end() || found->second.empty() ? nullptr : &found->second;
+}
+
+}  // namespace mgw::broker
