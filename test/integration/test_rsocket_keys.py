@@ -21,54 +21,19 @@ import time
 from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_ports, http_get, run_tests, wait_until  # noqa: E402
-from rsocket_peers import NodeClient, RawClient, node_modules_ready, prefixed, setup_frame  # noqa: E402
+from harness import run_tests, wait_until  # noqa: E402
+from rsocket_peers import NodeClient, ProxyGateway, RawClient, node_modules_ready, prefixed, setup_frame  # noqa: E402
 
 # Far above what the key pool needs on a loaded 2-core machine (about a second), far below what
 # the flood or the storm cost without it (minutes; about 50 s of key generation).
 KEYED_WITHIN = 30.0
 
 
-
-class Proxy:
-    def __init__(self, extra=""):
-        self.http_port, health_port, self.tcp_port, self.ws_port = free_ports(4)
-        self.gateway = Gateway(f"""
-listen: 127.0.0.1:{self.http_port}
-health_listen: 127.0.0.1:{health_port}
-log: {{ level: info, format: text, access: false }}
-rsocket:
-  tcp_listen: 127.0.0.1:{self.tcp_port}
-  websocket_listen: 127.0.0.1:{self.ws_port}
-{extra}
-""")
-
-    def __enter__(self):
-        self.gateway.__enter__()
-        self.gateway.wait_ready(self.http_port)
-        wait_until(lambda: self.gateway.output().count("rsocket listening") == 2,
-                   what="rsocket listeners")
-        return self
-
-    def __exit__(self, *exc):
-        self.gateway.__exit__(*exc)
-
-    def metric(self, name, labels=""):
-        status, _, body = http_get(f"http://127.0.0.1:{self.http_port}/metrics")
-        assert status == 200
-        total = 0.0
-        for line in body.decode().splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                key, value = line.rsplit(" ", 1)
-                if labels in key:
-                    total += float(value)
-        return total
-
+class Proxy(ProxyGateway):
     def connected(self):
-        status, _, body = http_get(f"http://127.0.0.1:{self.http_port}/metrics/connected",
-                                   {"X-Prometheus-Scrape-Timeout-Seconds": "10"}, 30.0)
+        status, body = self.get("/metrics/connected", {"X-Prometheus-Scrape-Timeout-Seconds": "10"})
         assert status == 200
-        return body.decode()
+        return body
 
 
 class Flood:

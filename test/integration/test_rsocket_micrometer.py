@@ -22,7 +22,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_ports, http_get, run_tests, wait_until  # noqa: E402
+from harness import run_tests, wait_until  # noqa: E402
+from rsocket_peers import ProxyGateway  # noqa: E402
 
 BUILD_DIR = os.environ.get("MGW_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..",
                                                          "build"))
@@ -93,47 +94,17 @@ class MicrometerPeer:
         self.stop()
 
 
-
-class Proxy:
+class Proxy(ProxyGateway):
     def __init__(self, extra=""):
-        self.http_port, health_port, self.tcp_port, self.ws_port = free_ports(4)
-        self.gateway = Gateway(f"""
-listen: 127.0.0.1:{self.http_port}
-health_listen: 127.0.0.1:{health_port}
-log: {{ level: debug, format: text, access: false }}
-rsocket:
-  tcp_listen: 127.0.0.1:{self.tcp_port}
-  websocket_listen: 127.0.0.1:{self.ws_port}
-{extra}
-""")
-
-    def __enter__(self):
-        self.gateway.__enter__()
-        self.gateway.wait_ready(self.http_port)
-        wait_until(lambda: self.gateway.output().count("rsocket listening") == 2,
-                   what="rsocket listeners")
-        return self
-
-    def __exit__(self, *exc):
-        self.gateway.__exit__(*exc)
+        super().__init__(extra, log_level="debug")
 
     def peer(self, transport, name, **options):
-        port = self.tcp_port if transport == "tcp" else self.ws_port
-        return MicrometerPeer(transport, port, name, **options)
+        return MicrometerPeer(transport, self.port(transport), name, **options)
 
-    def get(self, path, headers=None):
-        status, _, body = http_get(f"http://127.0.0.1:{self.http_port}{path}", headers, 30.0)
+    def text(self, path, headers=None):
+        status, body = self.get(path, headers)
         assert status == 200, (path, status, body)
-        return body.decode()
-
-    def metric(self, name, labels=""):
-        total = 0.0
-        for line in self.get("/metrics").splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                key, value = line.rsplit(" ", 1)
-                if labels in key:
-                    total += float(value)
-        return total
+        return body
 
 
 def samples(body):
@@ -172,7 +143,7 @@ def test_one_registry_over_tcp_and_websocket():
             proxy.peer("websocket", "micrometer-ws") as ws:
         tcp.wait_event("key")
         ws.wait_event("key")
-        body = proxy.get("/metrics/connected")
+        body = proxy.text("/metrics/connected")
         values = samples(body)
         expect_one_registry(values, "micrometer-tcp")
         expect_one_registry(values, "micrometer-ws")
@@ -183,7 +154,7 @@ def test_one_registry_over_tcp_and_websocket():
         assert proxy.metric("mgw_rsocket_parse_errors_total") == 0
         assert proxy.metric("mgw_rsocket_connections_accepted_total", "websocket") == 1
         # The client answers every pull, as often as it is asked.
-        body = proxy.get("/metrics/connected", {"Accept": "application/openmetrics-text"})
+        body = proxy.text("/metrics/connected", {"Accept": "application/openmetrics-text"})
         assert body.endswith("# EOF\n"), body[-200:]
         assert proxy.metric("mgw_rsocket_pulls_total", 'outcome="success"') == 4
 
@@ -198,12 +169,12 @@ def test_push_and_close_is_served_once_after_the_close():
         wait_until(lambda: proxy.metric("mgw_rsocket_connections") == 1, timeout=30,
                    what="the pushing client's connection closed")
         assert proxy.metric("mgw_rsocket_pushes_total", 'outcome="held"') == 1
-        first = proxy.get("/metrics/connected")
+        first = proxy.text("/metrics/connected")
         check_with_promtool(first)
         values = samples(first)
         expect_one_registry(values, "micrometer-dying")
         expect_one_registry(values, "micrometer-alive")
-        second = samples(proxy.get("/metrics/connected"))
+        second = samples(proxy.text("/metrics/connected"))
         assert not any('app="micrometer-dying"' in series for series in second), second
         expect_one_registry(second, "micrometer-alive")
         assert proxy.metric("mgw_rsocket_pushes_total", 'outcome="served"') == 1
@@ -214,7 +185,7 @@ def test_several_registries_concatenated_as_the_readme_shows():
             proxy.peer("websocket", "multi-ws", registries=2) as ws:
         tcp.wait_event("key")
         ws.wait_event("key")
-        body = proxy.get("/metrics/connected")
+        body = proxy.text("/metrics/connected")
         values = samples(body)
         for registry in ("top", "comp1", "comp2"):
             expect_one_registry(values, "multi-tcp", registry)
@@ -275,10 +246,10 @@ def test_identity_proof_joins_the_apps_answer():
                 proxy.peer("websocket", "no-proof") as unproven:
             for peer in (tcp, ws, wrong, unproven):
                 peer.wait_event("key")
-            everyone = proxy.get("/metrics/connected")
+            everyone = proxy.text("/metrics/connected")
             for name in ("proven-tcp", "proven-ws", "wrong-key", "no-proof"):
                 assert f'app="{name}"' in everyone, everyone
-            app = proxy.get(f"/v1/apps/{APP}/metrics")
+            app = proxy.text(f"/v1/apps/{APP}/metrics")
             assert 'app="proven-tcp"' in app and 'app="proven-ws"' in app, app
             assert 'app="wrong-key"' not in app and 'app="no-proof"' not in app, app
             check_with_promtool(app)

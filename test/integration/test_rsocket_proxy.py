@@ -21,44 +21,19 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import OPENMETRICS, Gateway, free_ports, http_get, run_tests, wait_until  # noqa: E402
-from rsocket_peers import (NodeClient, RawClient, error_frame, frame_header,  # noqa: E402
-                           node_modules_ready, prefixed, rss_bytes, setup_frame)
+from harness import OPENMETRICS, http_get, run_tests, wait_until  # noqa: E402
+from rsocket_peers import (NodeClient, ProxyGateway, RawClient, error_frame,  # noqa: E402
+                           frame_header, node_modules_ready, prefixed, rss_bytes, setup_frame)
 
 INVALID_SETUP, CONNECTION_ERROR = 0x001, 0x101
 
 
 
-def gateway_config(http_port, health_port, tcp_port, ws_port, extra=""):
-    return f"""
-listen: 127.0.0.1:{http_port}
-health_listen: 127.0.0.1:{health_port}
-log: {{ level: debug, format: text, access: false }}
-rsocket:
-  tcp_listen: 127.0.0.1:{tcp_port}
-  websocket_listen: 127.0.0.1:{ws_port}
-{extra}
-"""
-
-
-class Proxy:
+class Proxy(ProxyGateway):
     """A gateway with both RSocket listeners on free ports."""
 
     def __init__(self, extra=""):
-        self.http_port, health_port, self.tcp_port, self.ws_port = free_ports(4)
-        self.gateway = Gateway(
-            gateway_config(self.http_port, health_port, self.tcp_port, self.ws_port, extra))
-
-    def __enter__(self):
-        self.gateway.__enter__()
-        self.gateway.wait_ready(self.http_port)
-        wait_until(lambda: b"rsocket listening" in self.gateway.output().encode()
-                   and self.gateway.output().count("rsocket listening") == 2,
-                   what="rsocket listeners")
-        return self
-
-    def __exit__(self, *exc):
-        self.gateway.__exit__(*exc)
+        super().__init__(extra, log_level="debug")
 
     def connected(self, headers=None, timeout=30.0):
         status, response_headers, body = http_get(
@@ -67,21 +42,12 @@ class Proxy:
         return response_headers, body.decode()
 
     def own_metrics(self, path="/metrics"):
-        status, _, body = http_get(f"http://127.0.0.1:{self.http_port}{path}")
+        status, body = self.get(path)
         assert status == 200
-        return body.decode()
-
-    def metric(self, name, labels="", path="/metrics"):
-        pattern = re.compile(r"^" + re.escape(name) + r"(\{[^}]*\})? (\S+)$", re.M)
-        total = 0.0
-        for match in pattern.finditer(self.own_metrics(path)):
-            if labels in (match.group(1) or ""):
-                total += float(match.group(2))
-        return total
+        return body
 
     def client(self, transport="tcp", **options):
-        port = self.tcp_port if transport == "tcp" else self.ws_port
-        return NodeClient(transport=transport, port=port, **options)
+        return NodeClient(transport=transport, port=self.port(transport), **options)
 
 
 def families(body):

@@ -21,52 +21,32 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_ports, http_get, run_tests, wait_until  # noqa: E402
-from rsocket_peers import (NodeClient, RawClient, RawWebSocket, error_frame,  # noqa: E402
-                           error_reply, frame_header, node_modules_ready, setup_frame)
+from harness import run_tests, wait_until  # noqa: E402
+from rsocket_peers import (NodeClient, ProxyGateway, RawClient, RawWebSocket,  # noqa: E402
+                           error_frame, error_reply, frame_header, node_modules_ready,
+                           setup_frame)
 
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 PLAN = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
 BROKER_AUTH = "Basic " + base64.b64encode(b"cc:broker-secret").decode()
-APP = "2f1e0d9c-8b7a-4654-a321-0fedcba98765"
-OTHER_APP = "6f0bc0ae-6f6c-4d4c-9b2a-0f5b0c6c1a11"
-CONNECTION_ERROR = 0x101
-
-
-
-class Proxy:
-    """A gateway with both RSocket listeners and the service broker (which issues the keys)."""
-
-    def __init__(self, rsocket="", extra=""):
-        self.http_port, health_port, self.tcp_port, self.ws_port = free_ports(4)
-        self.gateway = Gateway(f"""
-listen: 127.0.0.1:{self.http_port}
-health_listen: 127.0.0.1:{health_port}
-log: {{ level: info, format: text, access: false }}
-broker:
+BROKER_SECTION = f"""broker:
   enabled: true
   username: cc
   password: broker-secret
   metrics_forwarder:
     plans:
-      - {{ name: small, id: {PLAN} }}
-rsocket:
-  tcp_listen: 127.0.0.1:{self.tcp_port}
-  websocket_listen: 127.0.0.1:{self.ws_port}
-{rsocket}
-{extra}
-""")
+      - {{ name: small, id: {PLAN} }}"""
+APP = "2f1e0d9c-8b7a-4654-a321-0fedcba98765"
+OTHER_APP = "6f0bc0ae-6f6c-4d4c-9b2a-0f5b0c6c1a11"
+CONNECTION_ERROR = 0x101
+
+
+class Proxy(ProxyGateway):
+    """A gateway with both RSocket listeners and the service broker (which issues the keys)."""
+
+    def __init__(self, rsocket="", extra=""):
+        super().__init__(extra, rsocket=rsocket, sections=BROKER_SECTION)
         self.instance_created = False
-
-    def __enter__(self):
-        self.gateway.__enter__()
-        self.gateway.wait_ready(self.http_port)
-        wait_until(lambda: self.gateway.output().count("rsocket listening") == 2,
-                   what="rsocket listeners")
-        return self
-
-    def __exit__(self, *exc):
-        self.gateway.__exit__(*exc)
 
     def osb(self, method, path, body=None):
         request = urllib.request.Request(
@@ -102,10 +82,6 @@ rsocket:
                              f"?service_id={FORWARDER}&plan_id={PLAN}")
         assert status == 200, status
 
-    def get(self, path, headers=None, timeout=30.0):
-        status, _, body = http_get(f"http://127.0.0.1:{self.http_port}{path}", headers, timeout)
-        return status, body.decode()
-
     def connected(self, headers=None):
         status, body = self.get("/metrics/connected", headers)
         assert status == 200, (status, body)
@@ -114,17 +90,8 @@ rsocket:
     def app_answer(self, app=APP):
         return self.get(f"/v1/apps/{app}/metrics")
 
-    def metric(self, name, labels="", path="/metrics"):
-        pattern = re.compile(r"^" + re.escape(name) + r"(\{[^}]*\})? (\S+)$", re.M)
-        total = 0.0
-        for match in pattern.finditer(self.get(path)[1]):
-            if labels in (match.group(1) or ""):
-                total += float(match.group(2))
-        return total
-
     def client(self, transport="tcp", **options):
-        port = self.tcp_port if transport == "tcp" else self.ws_port
-        return NodeClient(transport=transport, port=port, **options)
+        return NodeClient(transport=transport, port=self.port(transport), **options)
 
     def ready(self, count):
         wait_until(lambda: self.metric("prometheus_proxy_scrape_active_connections",

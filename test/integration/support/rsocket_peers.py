@@ -4,14 +4,63 @@ rsocket_client/client.js, run by node) and a raw-socket client for frames no lib
 import base64
 import json
 import os
+import re
 import socket
 import struct
 import subprocess
 import threading
 import time
 
+from harness import Gateway, free_ports, http_get, wait_until
+
 CLIENT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "rsocket_client")
+
+
+class ProxyGateway:
+    """A gateway with both RSocket listeners on free ports; `sections` is YAML placed before
+    the rsocket section (a broker...), `rsocket` goes inside it, `extra` after it. Tests
+    subclass it with what they need of it."""
+
+    def __init__(self, extra="", rsocket="", sections="", log_level="info"):
+        self.http_port, health_port, self.tcp_port, self.ws_port = free_ports(4)
+        self.gateway = Gateway(f"""
+listen: 127.0.0.1:{self.http_port}
+health_listen: 127.0.0.1:{health_port}
+log: {{ level: {log_level}, format: text, access: false }}
+{sections}
+rsocket:
+  tcp_listen: 127.0.0.1:{self.tcp_port}
+  websocket_listen: 127.0.0.1:{self.ws_port}
+{rsocket}
+{extra}
+""")
+
+    def __enter__(self):
+        self.gateway.__enter__()
+        self.gateway.wait_ready(self.http_port)
+        wait_until(lambda: self.gateway.output().count("rsocket listening") == 2,
+                   what="rsocket listeners")
+        return self
+
+    def __exit__(self, *exc):
+        self.gateway.__exit__(*exc)
+
+    def port(self, transport):
+        return self.tcp_port if transport == "tcp" else self.ws_port
+
+    def get(self, path, headers=None, timeout=30.0):
+        """(status, body as text) of a GET on the gateway's main listener."""
+        status, _, body = http_get(f"http://127.0.0.1:{self.http_port}{path}", headers, timeout)
+        return status, body.decode()
+
+    def metric(self, name, labels="", path="/metrics"):
+        """The sum of the samples of `name` whose label block contains `labels`."""
+        status, body = self.get(path)
+        assert status == 200, (path, status)
+        pattern = re.compile(r"^" + re.escape(name) + r"(\{[^}]*\})? (\S+)$", re.M)
+        return sum(float(match.group(2)) for match in pattern.finditer(body)
+                   if labels in (match.group(1) or ""))
 
 
 def node_modules_ready():
