@@ -15,9 +15,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import (  # noqa: E402
-    GATEWAY, OPENMETRICS, Gateway, free_port, http_get, run_tests, wait_until)
-from rsocket_peers import NodeClient  # noqa: E402
+from harness import GATEWAY, OPENMETRICS, http_get, run_tests, wait_until  # noqa: E402
+from rsocket_peers import NodeClient, ProxyGateway  # noqa: E402
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "micrometer_three_registries.prom")
 
@@ -48,42 +47,12 @@ def fixture():
         return f.read()
 
 
-class Proxy:
-    def __init__(self):
-        self.http_port, health_port, self.tcp_port, self.ws_port = (free_port() for _ in range(4))
-        self.gateway = Gateway(f"""
-listen: 127.0.0.1:{self.http_port}
-health_listen: 127.0.0.1:{health_port}
-log: {{ level: info, format: text, access: false }}
-rsocket:
-  tcp_listen: 127.0.0.1:{self.tcp_port}
-  websocket_listen: 127.0.0.1:{self.ws_port}
-""")
-
-    def __enter__(self):
-        self.gateway.__enter__()
-        self.gateway.wait_ready(self.http_port)
-        wait_until(lambda: self.gateway.output().count("rsocket listening") == 2,
-                   what="rsocket listeners")
-        return self
-
-    def __exit__(self, *exc):
-        self.gateway.__exit__(*exc)
-
+class Proxy(ProxyGateway):
     def connected(self, headers=None):
         status, response_headers, body = http_get(
             f"http://127.0.0.1:{self.http_port}/metrics/connected", headers, 30.0)
         assert status == 200, (status, body)
         return response_headers, body.decode()
-
-    def metric(self, name, labels=""):
-        _, _, body = http_get(f"http://127.0.0.1:{self.http_port}/metrics")
-        total = 0.0
-        for match in re.finditer(r"^" + re.escape(name) + r"(\{[^}]*\})? (\S+)$",
-                                 body.decode(), re.M):
-            if labels in (match.group(1) or ""):
-                total += float(match.group(2))
-        return total
 
 
 def assert_valid(body, openmetrics):
