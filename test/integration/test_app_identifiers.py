@@ -8,12 +8,11 @@ import json
 import os
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
+from harness import Gateway, broker_request, free_port, http_get, run_tests  # noqa: E402
 from instances import AppInstance, app_tags, static_routes_yaml  # noqa: E402
 
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
@@ -30,16 +29,8 @@ def forms(guid):
             "URN:UUID:" + upper, guid.replace("-", ""), upper.replace("-", "")]
 
 
-def osb(port, method, path, body):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/broker/v2{path}", data=json.dumps(body).encode(),
-        method=method, headers={"Authorization": AUTH, "X-Broker-API-Version": "2.16",
-                                "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+def osb(port, method, path, body=None):
+    return broker_request(port, method, path, body, AUTH, "2.16")
 
 
 class World:

@@ -6,7 +6,6 @@ then the gateway scrapes each imported app at its path, and the Cloud Controller
 the bindings but not through this broker, unbinds them and binds again on the old instances."""
 
 import base64
-import json
 import os
 import pty
 import select
@@ -14,11 +13,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import GATEWAY, Gateway, free_port, http_get, run_tests  # noqa: E402
+from harness import GATEWAY, Gateway, broker_request, free_port, http_get, run_tests  # noqa: E402
 from instances import AppInstance, app_tags, static_routes_yaml  # noqa: E402
 
 PROMFETCHER = "e44a55b7-b532-4247-89f3-4ea92054b793"  # promfetcher-release's registered ids
@@ -46,17 +43,7 @@ def run(args, stdin=None):
 
 
 def osb(port, method, path, body=None):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/broker/v2{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": AUTH, "X-Broker-API-Version": "2.14",
-                 "Content-Type": "application/json"},
-        method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    return broker_request(port, method, path, body, AUTH, "2.14")
 
 
 def test_dry_run_import_second_import_and_strict():

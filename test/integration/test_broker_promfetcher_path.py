@@ -4,16 +4,13 @@ across a restart, until the binding is deleted (then /metrics again); `metric_pa
 request still wins."""
 
 import base64
-import json
 import os
 import signal
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
+from harness import Gateway, broker_request, free_port, http_get, run_tests  # noqa: E402
 from instances import AppInstance, app_tags, static_routes_yaml  # noqa: E402
 
 PROMFETCHER = "e44a55b7-b532-4247-89f3-4ea92054b793"
@@ -22,17 +19,8 @@ AUTH = "Basic " + base64.b64encode(b"cc:pw").decode()
 
 
 def osb(port, method, path, body=None):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/broker/v2{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": AUTH, "X-Broker-API-Version": "2.16",
-                 "Content-Type": "application/json"},
-        method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    """The status of a broker request."""
+    return broker_request(port, method, path, body, AUTH)[0]
 
 
 def test_bound_endpoint_is_the_scrape_path_until_unbound():

@@ -17,7 +17,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
+from harness import Gateway, broker_request, free_port, http_get, run_tests  # noqa: E402
 from instances import AppInstance, app_tags, static_routes_yaml  # noqa: E402
 
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
@@ -50,16 +50,7 @@ broker:
 
 
 def osb(port, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/broker/v2{path}", data=data,
-        method=method, headers={"Authorization": AUTH, "X-Broker-API-Version": "2.16",
-                                "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    return broker_request(port, method, path, body, AUTH, "2.16")
 
 
 def provision_and_bind(port, plan, instance_id, binding_id, app=APP):

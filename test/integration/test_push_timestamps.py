@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import Gateway, free_port, http_get, run_tests  # noqa: E402
+from harness import Gateway, broker_request, free_port, http_get, run_tests  # noqa: E402
 
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 PLAN = "90197714-1698-46ce-b839-492957f4a15c"
@@ -47,15 +47,7 @@ class World:
         self.key = answer["credentials"]["access_key"]
 
     def osb(self, method, path, body):
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/broker/v2{path}", data=json.dumps(body).encode(),
-            method=method, headers={"Authorization": AUTH, "X-Broker-API-Version": "2.16",
-                                    "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+        return broker_request(self.port, method, path, body, AUTH)
 
     def push(self, body):
         request = urllib.request.Request(

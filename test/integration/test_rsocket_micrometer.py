@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import run_tests, wait_until  # noqa: E402
+from harness import basic_auth, broker_request, run_tests, wait_until  # noqa: E402
 from rsocket_peers import ProxyGateway  # noqa: E402
 
 BUILD_DIR = os.environ.get("MGW_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..",
@@ -201,20 +201,13 @@ def test_several_registries_concatenated_as_the_readme_shows():
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 PLAN = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
 APP = "3c9d2e1f-4a5b-4c6d-8e7f-90a1b2c3d4e5"
-BROKER_AUTH = {"Authorization": "Basic Y2M6YnJva2VyLXNlY3JldA==",  # cc:broker-secret
-               "X-Broker-API-Version": "2.16", "Content-Type": "application/json"}
+BROKER_AUTH = basic_auth("cc", "broker-secret")
 
 
 def broker_key(proxy):
     """Provisions a Metrics Forwarder instance, binds APP to it, returns the binding's key."""
-    import urllib.request
-
     def osb(method, path, body):
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{proxy.http_port}/broker/v2{path}",
-            data=json.dumps(body).encode(), headers=BROKER_AUTH, method=method)
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
+        return broker_request(proxy.http_port, method, path, body, BROKER_AUTH)
 
     context = {"platform": "cloudfoundry", "organization_guid": "org-guid",
                "space_guid": "space-guid"}

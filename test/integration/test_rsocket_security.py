@@ -17,11 +17,9 @@ import re
 import select
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import run_tests, wait_until  # noqa: E402
+from harness import broker_request, run_tests, wait_until  # noqa: E402
 from rsocket_peers import (NodeClient, ProxyGateway, RawClient, RawWebSocket,  # noqa: E402
                            error_frame, error_reply, frame_header, node_modules_ready,
                            setup_frame)
@@ -49,16 +47,7 @@ class Proxy(ProxyGateway):
         self.instance_created = False
 
     def osb(self, method, path, body=None):
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.http_port}/broker/v2{path}",
-            data=None if body is None else json.dumps(body).encode(), method=method,
-            headers={"Authorization": BROKER_AUTH, "X-Broker-API-Version": "2.16",
-                     "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, None
+        return broker_request(self.http_port, method, path, body, BROKER_AUTH)
 
     def bind(self, app, binding_id):
         """A metrics-forwarder binding for `app`; returns its access key."""

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
-from harness import GATEWAY, Gateway, free_port, run_tests  # noqa: E402
+from harness import GATEWAY, Gateway, broker_request, free_port, run_tests  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 UNIT = os.path.join(ROOT, "config", "metrics-gateway.service")
@@ -59,17 +59,7 @@ def test_unit_verifies_with_the_binary_installed_and_not_without():
 
 
 def osb(port, method, path, body=None):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/broker/v2{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": AUTH, "X-Broker-API-Version": "2.14",
-                 "Content-Type": "application/json"},
-        method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    return broker_request(port, method, path, body, AUTH, "2.14")
 
 
 def push_status(port, key):

@@ -1,7 +1,9 @@
 """Shared helpers for the Python integration tests: free loopback ports, the gateway process
 and other real servers (nats-server, prometheus), each started by the test and always stopped."""
 
+import base64
 import contextlib
+import json
 import os
 import random
 import signal
@@ -80,6 +82,27 @@ def http_get(url, headers=None, timeout=10.0):
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
+
+
+def basic_auth(user, password):
+    """An Authorization header value for HTTP Basic."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def broker_request(port, method, path, body=None, auth=None, version="2.16"):
+    """A request to the service broker under /broker/v2 on the gateway at `port`, as the Cloud
+    Controller sends it: (status, the answer's JSON, None when the body is empty)."""
+    headers = {"X-Broker-API-Version": version, "Content-Type": "application/json"}
+    if auth is not None:
+        headers["Authorization"] = auth
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/broker/v2{path}",
+        data=None if body is None else json.dumps(body).encode(), method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
 
 
 def port_open(port):

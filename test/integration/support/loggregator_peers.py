@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import free_port, wait_until
+from harness import broker_request, free_port, wait_until
 
 SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 BUILD_DIR = os.environ.get("MGW_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
@@ -145,27 +145,15 @@ def loggregator_yaml(agent_port, certs, extra="", client=None):
             + extra)
 
 
-def osb(port, method, path, body):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/broker/v2{path}", data=json.dumps(body).encode(),
-        method=method, headers={"Authorization": BROKER_AUTH, "X-Broker-API-Version": "2.16",
-                                "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def bind_app(port, app):
     """Provisions the metrics-forwarder service and binds `app`; returns its access key."""
     body = {"service_id": FORWARDER_SERVICE, "plan_id": UNLIMITED_PLAN,
             "organization_guid": "org-guid", "space_guid": "space-guid"}
-    status, answer = osb(port, "PUT", "/service_instances/si-1", body)
+    status, answer = broker_request(port, "PUT", "/service_instances/si-1", body, BROKER_AUTH)
     assert status == 201, answer
-    status, answer = osb(port, "PUT", "/service_instances/si-1/service_bindings/b-1",
-                         {"service_id": FORWARDER_SERVICE, "plan_id": UNLIMITED_PLAN,
-                          "bind_resource": {"app_guid": app}})
+    status, answer = broker_request(port, "PUT", "/service_instances/si-1/service_bindings/b-1",
+                                    {"service_id": FORWARDER_SERVICE, "plan_id": UNLIMITED_PLAN,
+                                     "bind_resource": {"app_guid": app}}, BROKER_AUTH)
     assert status == 201, answer
     return answer["credentials"]["access_key"]
 
