@@ -276,7 +276,7 @@ int gateway::run() {
                                 s.metrics.registry(), s.memory,
                                 s.broker ? &s.broker->directory() : nullptr);
         s.rsocket_proxy->register_routes(main_routes);
-        s.app_metrics->add_source(*s.rsocket_proxy);
+        s.app_metrics->add_source(s.rsocket_proxy->app_source());
     }
     // Last: their series follow the app's own (instances, pushes, RSocket clients).
     if (!config_.external_exporters.empty()) {
@@ -291,7 +291,7 @@ int gateway::run() {
         sd_directories.push_back(&*s.push);
     }
     if (s.rsocket_proxy) {
-        sd_directories.push_back(&*s.rsocket_proxy);
+        sd_directories.push_back(&s.rsocket_proxy->app_directory());
     }
     // The status console reads every module through its status accessor, each under its own
     // lock; `s` and the config outlive the main listener that calls it.

@@ -21,7 +21,7 @@
 #include <mgw/push/binding_directory.hpp>
 #include <mgw/push/rate_limiter.hpp>
 #include <mgw/routes/route_snapshot.hpp>
-#include <mgw/rsocket/proxy_service.hpp>
+#include <mgw/rsocket/proxy_status.hpp>
 
 namespace mgw::gateway {
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include <mgw/rsocket/connection.hpp>
-#include <mgw/rsocket/proxy_service.hpp>
+#include <mgw/rsocket/proxy_status.hpp>
 
 namespace mgw::rsocket {
 

@@ -11,7 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <mgw/core/address.hpp>
-#include <mgw/rsocket/proxy_service.hpp>
+#include <mgw/rsocket/proxy_options.hpp>
 
 namespace mgw::rsocket {
 
