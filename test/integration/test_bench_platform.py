@@ -1,4 +1,4 @@
-"""scripts/bench_platform at a tiny scale (2 and 4 apps x 2 instances x 50 series, every 1 s),
+"""scripts/bench_platform at a tiny scale (2 and 4 apps x 2 instances x 50 series, every 2 s),
 with the built gateway, simulator and driver (MGW_BUILD_DIR: no build): the platform-load
 benchmark's numbers are only as good as its harness, so this proves that the harness scrapes
 every app like Prometheus (each app at its own phase, every interval, gzip, the timeout header),
@@ -25,8 +25,8 @@ SMALL = {
     "PLATFORM_INSTANCES": "2",
     "PLATFORM_SERIES": "50",
     "PLATFORM_VARIANTS": "0",
-    "PLATFORM_INTERVAL": "1",
-    "PLATFORM_SCRAPE_TIMEOUT": "1",
+    "PLATFORM_INTERVAL": "2",
+    "PLATFORM_SCRAPE_TIMEOUT": "2",
     "PLATFORM_WARMUP_INTERVALS": "1",
     "PLATFORM_INTERVALS": "2",
 }
@@ -54,7 +54,7 @@ def test_every_app_scraped_every_interval_and_the_largest_step_reported():
             assert r["sustained"] == "yes", r
             assert 0 <= float(r["gateway_cores"]) <= 1.0, r
             assert float(r["sim_cores"]) >= 0 and float(r["driver_cores"]) >= 0, r
-            assert float(r["max_s"]) <= 1.0, r
+            assert float(r["max_s"]) <= 2.0, r
         assert "fleet_simulator: 4 apps bench-org/bench-space/plat-0..3: 2 instances each" \
             in run.stdout, run.stdout
         assert re.search(r"^\|\s+4 \|\s+8 \|\s+8/8 \|.*\|\s+\d+ \| yes\s+\|$", run.stdout, re.MULTILINE), \
@@ -76,9 +76,9 @@ def test_every_app_scraped_every_interval_and_the_largest_step_reported():
         phases = {}
         for r in rows:
             scheduled = float(r["scheduled_s"])
-            phase = phases.setdefault(r["app"], scheduled - int(r["round"]))
-            assert abs(scheduled - int(r["round"]) - phase) < 0.002, (r, phase)
-            assert 0 <= phase < 1, r
+            phase = phases.setdefault(r["app"], scheduled - 2 * int(r["round"]))
+            assert abs(scheduled - 2 * int(r["round"]) - phase) < 0.002, (r, phase)
+            assert 0 <= phase < 2, r
         assert len({round(p, 3) for p in phases.values()}) == 4, phases
 
 
@@ -98,7 +98,7 @@ def test_answers_past_their_deadline_fail_the_step_and_stop_the_steps():
 
 
 def test_knobs_prometheus_would_refuse_are_refused():
-    run, _ = bench(PLATFORM_SCRAPE_TIMEOUT="2", PLATFORM_INTERVAL="1")
+    run, _ = bench(PLATFORM_SCRAPE_TIMEOUT="3", PLATFORM_INTERVAL="2")
     assert run.returncode == 2 and "PLATFORM_SCRAPE_TIMEOUT" in run.stderr, run.stderr
     run, _ = bench(PLATFORM_STEPS="4 2")
     assert run.returncode == 2 and "increasing" in run.stderr, run.stderr
