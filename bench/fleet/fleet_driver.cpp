@@ -1,14 +1,16 @@
-// Driver of the fleet benchmark. Three modes:
+// Driver of the fleet benchmark (scripts/bench) and of the platform-load benchmark
+// (scripts/bench_platform). Four modes:
 //
 //   fleet_driver bare --ports-file FILE [--gzip] [--rounds R]
 //       Fetches every (non-hung) simulator instance at once, no parsing: the floor any gateway
 //       could reach on this machine, and proof that the simulator is not the bottleneck.
 //       Round 1 opens the connections; later rounds reuse them, as the gateway's pool does.
 //
-//   fleet_driver wait-routes --gateway HOST:PORT --route ROUTE_KEY --count N
+//   fleet_driver wait-routes --gateway HOST:PORT --route ROUTE_KEY --count N [--apps A]
 //       [--user U --password P] [--timeout-seconds T]
 //       Polls the gateway's GET /routes until ROUTE_KEY has N endpoints (NATS registrations
-//       applied and published).
+//       applied and published). With --apps A, ROUTE_KEY holds "{}", replaced by 0 .. A-1, and
+//       every one of those A routes must have N endpoints.
 //
 //   fleet_driver run --gateway HOST:PORT --path PATH --pid GATEWAY_PID [--sim-pid PID]
 //       [--requests K] [--warmup W] [--gzip] [--header "Name: value"]... [--label NAME]
@@ -19,8 +21,25 @@
 //       and its peak RSS (VmHWM from /proc/PID/status, reset through /proc/PID/clear_refs after
 //       the warm-up so that the figure belongs to the measured requests).
 //
-// Every mode prints one "RESULT key=value ..." line for scripts/bench, and exits non-zero when
-// a check fails (wrong instance count, HTTP error).
+//   fleet_driver platform --gateway HOST:PORT --path PATH --apps A --pid GATEWAY_PID
+//       [--sim-pid PID] [--interval-seconds S] [--scrape-timeout-seconds T] [--intervals K]
+//       [--warmup-intervals W] [--expect-up N] [--max-cores C] [--records FILE] [--label NAME]
+//       [--gzip]
+//       Behaves like Prometheus scraping A apps: PATH holds "{}", replaced by the app index,
+//       and every app is scraped every S seconds on its own keep-alive connection, at a phase
+//       within the interval fixed by a hash of its path (Prometheus offsets each target by a
+//       hash of its labels), all apps concurrently, each request carrying Prometheus' Accept
+//       header, X-Prometheus-Scrape-Timeout-Seconds: T and with --gzip Accept-Encoding: gzip
+//       (Prometheus' default), and abandoned after T seconds as Prometheus does. W intervals warm
+//       up, the next K are measured: every measured answer's latency, status and completeness
+//       (mgw_scrape_up: N up, none down), and over exactly those K intervals the gateway's CPU
+//       (utime+stime, in cores), its mean and peak RSS, and the CPU of the simulator and of this
+//       driver (so that neither is mistaken for the gateway's limit). "sustained=yes" when every
+//       measured answer was 200, complete and within T, and the gateway averaged at most C cores.
+//
+// Every mode prints one "RESULT key=value ..." line for the scripts. bare, wait-routes and run
+// exit non-zero when a check fails (wrong instance count, HTTP error); platform reports failed
+// answers in its line (sustained=no) and exits non-zero only when it cannot run.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -34,6 +53,7 @@
 #include <string_view>
 #include <strings.h>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -42,10 +62,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -62,6 +84,8 @@
 
 #include <mgw/compression/gzip.hpp>
 
+#include "platform_load.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -71,16 +95,28 @@ using asio::ip::tcp;
 using boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using namespace asio::experimental::awaitable_operators;
+using fleet_bench::answer_complete;
+using fleet_bench::answer_in_time;
+using fleet_bench::judge_platform;
+using fleet_bench::platform_answer;
+using fleet_bench::platform_verdict;
+using fleet_bench::scrape_phase_seconds;
+using fleet_bench::up_counter;
 
 [[noreturn]] void usage(const std::string& why) {
     std::cerr
         << "fleet_driver: " << why << "\n"
         << "usage: fleet_driver bare --ports-file FILE [--gzip] [--rounds R]\n"
            "       fleet_driver wait-routes --gateway HOST:PORT --route KEY --count N\n"
-           "           [--user U] [--password P] [--timeout-seconds T]\n"
+           "           [--apps A] [--user U] [--password P] [--timeout-seconds T]\n"
            "       fleet_driver run --gateway HOST:PORT --path PATH --pid PID [--sim-pid PID]\n"
            "           [--requests K] [--warmup W] [--gzip] [--header 'Name: value']...\n"
-           "           [--label NAME] [--expect-up N]\n";
+           "           [--label NAME] [--expect-up N]\n"
+           "       fleet_driver platform --gateway HOST:PORT --path 'PATH-{}' --apps A --pid PID\n"
+           "           [--sim-pid PID] [--interval-seconds S] [--scrape-timeout-seconds T]\n"
+           "           [--intervals K] [--warmup-intervals W] [--expect-up N] [--max-cores C]\n"
+           "           [--records FILE] [--label NAME] [--gzip]\n";
     std::exit(2);
 }
 
@@ -99,6 +135,13 @@ struct options {
     std::size_t requests = 10;
     std::size_t warmup = 2;
     std::size_t count = 0;
+    std::size_t apps = 0;
+    double interval_seconds = 15;
+    double scrape_timeout_seconds = 10;
+    std::size_t intervals = 4;
+    std::size_t warmup_intervals = 1;
+    double max_cores = 1.0;
+    std::string records;
     std::optional<std::size_t> expect_up;
     int pid = 0;
     int sim_pid = 0;
@@ -155,6 +198,20 @@ options parse_options(int argc, char** argv) {
             o.requests = std::stoul(value());
         } else if (arg == "--warmup") {
             o.warmup = std::stoul(value());
+        } else if (arg == "--apps") {
+            o.apps = std::stoul(value());
+        } else if (arg == "--interval-seconds") {
+            o.interval_seconds = std::stod(value());
+        } else if (arg == "--scrape-timeout-seconds") {
+            o.scrape_timeout_seconds = std::stod(value());
+        } else if (arg == "--intervals") {
+            o.intervals = std::stoul(value());
+        } else if (arg == "--warmup-intervals") {
+            o.warmup_intervals = std::stoul(value());
+        } else if (arg == "--max-cores") {
+            o.max_cores = std::stod(value());
+        } else if (arg == "--records") {
+            o.records = value();
         } else if (arg == "--count") {
             o.count = std::stoul(value());
         } else if (arg == "--expect-up") {
@@ -172,7 +229,12 @@ options parse_options(int argc, char** argv) {
         }
     }
     if (o.rounds == 0 || o.rounds > 1000 || o.requests == 0 || o.requests > 100000 ||
-        o.warmup > 1000 || o.timeout_seconds == 0) {
+        o.warmup > 1000 || o.timeout_seconds == 0 || o.apps > 100000 ||
+        !(o.interval_seconds >= 0.1 && o.interval_seconds <= 3600) ||
+        // Prometheus refuses a scrape_timeout longer than the scrape_interval.
+        !(o.scrape_timeout_seconds > 0 && o.scrape_timeout_seconds <= o.interval_seconds) ||
+        o.intervals == 0 || o.intervals > 10000 || o.warmup_intervals > 10000 ||
+        !(o.max_cores > 0)) {
         usage("value out of range");
     }
     return o;
@@ -233,69 +295,6 @@ bool reset_peak_rss(int pid) {
     out.flush();
     return static_cast<bool>(out);
 }
-
-// --- mgw_scrape_up accounting ---------------------------------------------------------------
-
-// Counts the gateway's mgw_scrape_up lines in a streamed exposition (split anywhere), by value.
-class up_counter {
-  public:
-    void feed(std::string_view data) {
-        std::size_t pos = 0;
-        while (pos < data.size()) {
-            if (at_line_start_) {
-                at_line_start_ = false;
-                keeping_ = true;
-                line_.clear();
-            }
-            const void* found = std::memchr(data.data() + pos, '\n', data.size() - pos);
-            const std::size_t end =
-                found != nullptr
-                    ? static_cast<std::size_t>(static_cast<const char*>(found) - data.data())
-                    : data.size();
-            if (keeping_) {
-                keep(data.substr(pos, end - pos));
-            }
-            if (found != nullptr) {
-                if (keeping_ && line_.size() >= prefix.size()) {
-                    const std::string_view value =
-                        std::string_view(line_).substr(line_.rfind(' ') + 1);
-                    (value == "1" ? up_ : down_) += 1;
-                }
-                at_line_start_ = true;
-                pos = end + 1;
-            } else {
-                pos = end;
-            }
-        }
-    }
-
-    std::size_t up() const { return up_; }
-    std::size_t down() const { return down_; }
-
-  private:
-    static constexpr std::string_view prefix = "mgw_scrape_up{";
-
-    // Only lines that may still be mgw_scrape_up lines are copied, and only their first bytes
-    // until that is decided.
-    void keep(std::string_view segment) {
-        if (line_.size() < prefix.size()) {
-            const std::size_t take = std::min(prefix.size() - line_.size(), segment.size());
-            line_.append(segment.substr(0, take));
-            if (!prefix.starts_with(line_)) {
-                keeping_ = false;
-                return;
-            }
-            segment.remove_prefix(take);
-        }
-        line_.append(segment);
-    }
-
-    std::string line_;
-    bool at_line_start_ = true;
-    bool keeping_ = false;
-    std::size_t up_ = 0;
-    std::size_t down_ = 0;
-};
 
 // --- bare ------------------------------------------------------------------------------------
 
@@ -564,21 +563,47 @@ int run_wait_routes(const options& o) {
     if (!o.user.empty()) {
         headers.emplace_back("Authorization", "Basic " + base64(o.user + ":" + o.password));
     }
+    // One route key, or with --apps the keys of apps 0 .. A-1.
+    std::vector<std::string> keys;
+    if (o.apps == 0) {
+        keys.push_back(o.route);
+    } else {
+        if (o.route.find("{}") == std::string::npos) {
+            usage("wait-routes --apps needs a --route holding {}");
+        }
+        for (std::size_t k = 0; k < o.apps; ++k) {
+            keys.push_back(fmt::format(fmt::runtime(o.route), k));
+        }
+    }
     const auto start = clock_type::now();
-    std::size_t seen = 0;
+    std::size_t seen = 0;         // endpoints, summed over the routes
+    std::size_t routes_full = 0;  // routes with --count endpoints
     while (seconds_since(start) < o.timeout_seconds) {
         const auto r = client.get("/routes", headers, true, [](std::string_view) {});
         if (r.ok && r.status == 200) {
             error_code ec;
             const boost::json::value routes = boost::json::parse(r.small_body, ec);
             if (!ec && routes.is_object()) {
-                const auto* list = routes.as_object().if_contains(o.route);
-                seen = list != nullptr && list->is_array() ? list->as_array().size() : 0;
-                if (seen >= o.count) {
-                    std::cout << fmt::format(
-                        "RESULT label=routes route={} endpoints={} "
-                        "wait_s={:.2f}\n",
-                        o.route, seen, seconds_since(start));
+                routes_full = 0;
+                seen = 0;
+                for (const std::string& key : keys) {
+                    const auto* list = routes.as_object().if_contains(key);
+                    const std::size_t endpoints =
+                        list != nullptr && list->is_array() ? list->as_array().size() : 0;
+                    seen += endpoints;
+                    routes_full += endpoints >= o.count ? 1 : 0;
+                }
+                if (routes_full == keys.size()) {
+                    if (o.apps == 0) {
+                        std::cout << fmt::format(
+                            "RESULT label=routes route={} endpoints={} "
+                            "wait_s={:.2f}\n",
+                            o.route, seen, seconds_since(start));
+                    } else {
+                        std::cout << fmt::format(
+                            "RESULT label=routes route={} routes={} endpoints={} wait_s={:.2f}\n",
+                            o.route, keys.size(), seen, seconds_since(start));
+                    }
                     return 0;
                 }
             }
@@ -588,8 +613,13 @@ int run_wait_routes(const options& o) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    std::cerr << fmt::format("fleet_driver: {} has {} of {} endpoints after {} s\n", o.route, seen,
-                             o.count, o.timeout_seconds);
+    if (o.apps == 0) {
+        std::cerr << fmt::format("fleet_driver: {} has {} of {} endpoints after {} s\n", o.route,
+                                 seen, o.count, o.timeout_seconds);
+    } else {
+        std::cerr << fmt::format("fleet_driver: {} of {} routes {} have {} endpoints after {} s\n",
+                                 routes_full, keys.size(), o.route, o.count, o.timeout_seconds);
+    }
     return 1;
 }
 
@@ -726,6 +756,328 @@ int run_requests(const options& o) {
     return 0;
 }
 
+// --- platform --------------------------------------------------------------------------------
+
+struct platform_run {
+    const options& o;
+    tcp::endpoint gateway;
+    clock_type::time_point start;
+    std::size_t rounds = 0;  // warm-up + measured intervals
+    std::vector<platform_answer> answers;
+};
+
+// Prometheus' request (v2.x defaults: OpenMetrics preferred, gzip accepted) for `target`.
+std::string prometheus_request(const options& o, std::string_view target) {
+    return fmt::format(
+        "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: Prometheus/2.53.0 (fleet_driver)\r\n"
+        "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+        "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n{}"
+        "X-Prometheus-Scrape-Timeout-Seconds: {}\r\n\r\n",
+        target, o.gateway_host, o.gateway_port, o.gzip ? "Accept-Encoding: gzip\r\n" : "",
+        o.scrape_timeout_seconds);
+}
+
+// The state one target keeps between scrapes, like a Prometheus scrape loop: its kept-alive
+// connection and buffers.
+struct platform_target {
+    explicit platform_target(asio::any_io_executor executor) : socket(executor) {}
+    tcp::socket socket;
+    beast::flat_buffer buffer;
+    std::vector<char> chunk = std::vector<char>(64 * 1024);
+};
+
+// One scrape on `t`: connects when needed, and retries once on a fresh connection when a
+// kept-alive one turns out closed by the gateway before any answer byte.
+asio::awaitable<void> platform_scrape(const platform_run& run, platform_target& t,
+                                      const std::string& request, platform_answer& a) {
+    // Abandoned at the timeout, the read fails and this returns: never throw for that.
+    co_await asio::this_coro::throw_if_cancelled(false);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const bool reused = t.socket.is_open();
+        if (!reused) {
+            auto [ec] = co_await t.socket.async_connect(run.gateway, use_tuple);
+            if (ec) {
+                a.error = "connect: " + ec.message();
+                co_return;
+            }
+            t.socket.set_option(tcp::no_delay(true));
+            t.buffer.clear();
+        }
+        auto [write_ec, written] =
+            co_await asio::async_write(t.socket, asio::buffer(request), use_tuple);
+        http::response_parser<http::buffer_body> parser;
+        parser.body_limit(boost::none);
+        error_code ec = write_ec;
+        if (!ec) {
+            std::tie(ec, std::ignore) =
+                co_await http::async_read_header(t.socket, t.buffer, parser, use_tuple);
+        }
+        if (ec) {
+            error_code ignored;
+            t.socket.close(ignored);
+            if (reused && !a.timed_out && ec != asio::error::operation_aborted) {
+                continue;  // the gateway closed an idle connection: Prometheus retries too
+            }
+            a.error = "request: " + ec.message();
+            co_return;
+        }
+        a.status = parser.get().result_int();
+        const bool gzip = parser.get()[http::field::content_encoding] == "gzip";
+        std::optional<mgw::compression::gzip_decoder> decoder;
+        if (gzip) {
+            decoder.emplace(std::size_t{1} << 34);
+        }
+        up_counter counter;
+        std::string inflated;
+        while (!parser.is_done()) {
+            parser.get().body().data = t.chunk.data();
+            parser.get().body().size = t.chunk.size();
+            auto [read_ec, n] = co_await http::async_read(t.socket, t.buffer, parser, use_tuple);
+            if (read_ec && read_ec != http::error::need_buffer) {
+                error_code ignored;
+                t.socket.close(ignored);
+                a.error = "body: " + read_ec.message();
+                co_return;
+            }
+            const std::string_view data(t.chunk.data(), t.chunk.size() - parser.get().body().size);
+            a.wire_bytes += data.size();
+            if (!decoder) {
+                a.decoded_bytes += data.size();
+                counter.feed(data);
+                continue;
+            }
+            inflated.clear();
+            const auto status = decoder->write(data, inflated);
+            if (status == mgw::compression::gzip_status::corrupt ||
+                status == mgw::compression::gzip_status::too_large) {
+                error_code ignored;
+                t.socket.close(ignored);
+                a.error = "gzip: corrupt answer";
+                co_return;
+            }
+            a.decoded_bytes += inflated.size();
+            counter.feed(inflated);
+        }
+        a.up = counter.up();
+        a.down = counter.down();
+        a.finished = true;
+        if (!parser.get().keep_alive()) {
+            error_code ignored;
+            t.socket.close(ignored);
+        }
+        co_return;
+    }
+    a.error = "request: connection closed twice";
+}
+
+// Closes the target's connection when the scrape timeout elapses (Prometheus cancels the
+// request's context), which ends any read in flight whatever it is waiting for.
+asio::awaitable<void> abandon_at(asio::steady_timer& timer, tcp::socket& socket,
+                                 platform_answer& a) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto [ec] = co_await timer.async_wait(use_tuple);
+    if (!ec) {
+        a.timed_out = true;
+        error_code ignored;
+        socket.close(ignored);
+    }
+}
+
+// The scrape loop of app `app`: every interval at its phase, until the run's rounds are done.
+asio::awaitable<void> platform_scrape_loop(platform_run& run, std::size_t app) {
+    const auto executor = co_await asio::this_coro::executor;
+    const std::string target = fmt::format(fmt::runtime(run.o.path), app);
+    const std::string request = prometheus_request(run.o, target);
+    const double phase = scrape_phase_seconds(target, run.o.interval_seconds);
+    const auto to_duration = [](double seconds) {
+        return std::chrono::duration_cast<clock_type::duration>(
+            std::chrono::duration<double>(seconds));
+    };
+    platform_target t(executor);
+    asio::steady_timer wake(executor);
+    asio::steady_timer deadline(executor);
+    for (std::size_t round = 0; round < run.rounds; ++round) {
+        platform_answer a;
+        a.app = app;
+        a.round = round;
+        a.measured = round >= run.o.warmup_intervals;
+        a.scheduled_s = phase + static_cast<double>(round) * run.o.interval_seconds;
+        wake.expires_at(run.start + to_duration(a.scheduled_s));
+        co_await wake.async_wait(use_tuple);
+        const auto started = clock_type::now();
+        a.start_lag_s = std::max(
+            0.0, std::chrono::duration<double>(started - run.start).count() - a.scheduled_s);
+        deadline.expires_at(started + to_duration(run.o.scrape_timeout_seconds));
+        co_await (platform_scrape(run, t, request, a) || abandon_at(deadline, t.socket, a));
+        a.latency_s = seconds_since(started);
+        if (a.timed_out) {
+            a.finished = false;
+            a.error = "timeout";
+        }
+        run.answers.push_back(std::move(a));
+    }
+    error_code ignored;
+    t.socket.close(ignored);
+}
+
+// What the processes spent over the measured intervals, sampled on the same clock as the
+// scrapes: CPU at each interval boundary, RSS every tick.
+struct platform_usage {
+    double wall_s = 0;
+    double gateway_cpu_s = -1;
+    double gateway_max_interval_cores = 0;
+    double sim_cpu_s = 0;
+    double driver_cpu_s = 0;
+    double rss_sum_mib = 0;
+    std::size_t rss_samples = 0;
+    double rss_max_mib = 0;
+    bool peak_reset = false;
+};
+
+asio::awaitable<void> platform_sample(platform_run& run, platform_usage& usage) {
+    const options& o = run.o;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto ticks_per_interval =
+        static_cast<std::size_t>(std::max(1.0, std::ceil(o.interval_seconds / 0.5)));
+    const double tick_s = o.interval_seconds / static_cast<double>(ticks_per_interval);
+    const double window_start_s = static_cast<double>(o.warmup_intervals) * o.interval_seconds;
+    const std::size_t ticks = ticks_per_interval * o.intervals;
+    double gateway_first = 0;
+    double gateway_last = 0;
+    double sim_first = 0;
+    double driver_first = 0;
+    auto last_boundary = clock_type::now();
+    auto first_boundary = last_boundary;
+    for (std::size_t tick = 0; tick <= ticks; ++tick) {
+        timer.expires_at(run.start + std::chrono::duration_cast<clock_type::duration>(
+                                         std::chrono::duration<double>(
+                                             window_start_s + static_cast<double>(tick) * tick_s)));
+        co_await timer.async_wait(use_tuple);
+        if (tick % ticks_per_interval == 0) {
+            const auto now = clock_type::now();
+            const double gateway = cpu_seconds(o.pid);
+            if (tick == 0) {
+                first_boundary = now;
+                gateway_first = gateway;
+                sim_first = o.sim_pid != 0 ? cpu_seconds(o.sim_pid) : 0;
+                driver_first = cpu_seconds(static_cast<int>(getpid()));
+                usage.peak_reset = reset_peak_rss(o.pid);
+            } else {
+                const double wall = std::chrono::duration<double>(now - last_boundary).count();
+                if (wall > 0) {
+                    usage.gateway_max_interval_cores =
+                        std::max(usage.gateway_max_interval_cores, (gateway - gateway_last) / wall);
+                }
+            }
+            if (tick == ticks) {
+                usage.wall_s = std::chrono::duration<double>(now - first_boundary).count();
+                usage.gateway_cpu_s = gateway - gateway_first;
+                usage.sim_cpu_s = o.sim_pid != 0 ? cpu_seconds(o.sim_pid) - sim_first : 0;
+                usage.driver_cpu_s = cpu_seconds(static_cast<int>(getpid())) - driver_first;
+            }
+            gateway_last = gateway;
+            last_boundary = now;
+        }
+        const double rss = status_mib(o.pid, "VmRSS:");
+        if (rss >= 0) {
+            usage.rss_sum_mib += rss;
+            ++usage.rss_samples;
+            usage.rss_max_mib = std::max(usage.rss_max_mib, rss);
+        }
+    }
+}
+
+int run_platform(const options& o) {
+    if (o.path.find("{}") == std::string::npos || o.apps == 0 || o.pid == 0) {
+        usage("platform needs --path holding {}, --apps and --pid");
+    }
+    asio::io_context io(1);
+    error_code ec;
+    tcp::resolver resolver(io);
+    const auto endpoints = resolver.resolve(o.gateway_host, o.gateway_port, ec);
+    if (ec || endpoints.empty()) {
+        std::cerr << "fleet_driver: cannot resolve the gateway: " << ec.message() << "\n";
+        return 1;
+    }
+    platform_run run{o, endpoints.begin()->endpoint(), {}, o.warmup_intervals + o.intervals, {}};
+    run.answers.reserve(o.apps * run.rounds);
+    // A short lead so that every loop is waiting before the first phase comes.
+    run.start = clock_type::now() + std::chrono::milliseconds(200);
+    platform_usage usage;
+    for (std::size_t app = 0; app < o.apps; ++app) {
+        asio::co_spawn(io, platform_scrape_loop(run, app), asio::detached);
+    }
+    asio::co_spawn(io, platform_sample(run, usage), asio::detached);
+    io.run();
+
+    const double gateway_cores = usage.wall_s > 0 ? usage.gateway_cpu_s / usage.wall_s : -1;
+    const platform_verdict v = judge_platform(run.answers, o.expect_up, o.scrape_timeout_seconds,
+                                              gateway_cores, o.max_cores);
+    std::vector<double> latencies;
+    double max_lag = 0;
+    double wire_bytes = 0;
+    double decoded_bytes = 0;
+    std::size_t first_error = run.answers.size();
+    for (std::size_t i = 0; i < run.answers.size(); ++i) {
+        const platform_answer& a = run.answers[i];
+        if (!a.measured) {
+            continue;
+        }
+        latencies.push_back(a.latency_s);
+        max_lag = std::max(max_lag, a.start_lag_s);
+        wire_bytes += static_cast<double>(a.wire_bytes);
+        decoded_bytes += static_cast<double>(a.decoded_bytes);
+        if (first_error == run.answers.size() &&
+            (!answer_complete(a, o.expect_up) || !answer_in_time(a, o.scrape_timeout_seconds))) {
+            first_error = i;
+        }
+    }
+    if (!o.records.empty()) {
+        std::ofstream out(o.records, std::ios::trunc);
+        out << "app\tround\tmeasured\tscheduled_s\tstart_lag_s\tlatency_s\tstatus\tup\tdown\t"
+               "wire_bytes\tdecoded_bytes\tcomplete\tin_time\terror\n";
+        for (const platform_answer& a : run.answers) {
+            out << fmt::format(
+                "{}\t{}\t{}\t{:.3f}\t{:.4f}\t{:.4f}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", a.app,
+                a.round, a.measured ? 1 : 0, a.scheduled_s, a.start_lag_s, a.latency_s, a.status,
+                a.up, a.down, a.wire_bytes, a.decoded_bytes,
+                answer_complete(a, o.expect_up) ? 1 : 0,
+                answer_in_time(a, o.scrape_timeout_seconds) ? 1 : 0,
+                a.error.empty() ? "-" : a.error);
+        }
+    }
+    if (first_error != run.answers.size()) {
+        const platform_answer& a = run.answers[first_error];
+        std::cerr << fmt::format(
+            "fleet_driver: first failed answer: app {} round {}: status {}, {} up, {} down, "
+            "{:.3f} s{}\n",
+            a.app, a.round, a.status, a.up, a.down, a.latency_s,
+            a.error.empty() ? "" : ", " + a.error);
+    }
+    const double measured = static_cast<double>(std::max<std::size_t>(v.measured, 1));
+    const double wall = std::max(usage.wall_s, 1e-9);
+    std::cout << fmt::format(
+        "RESULT label={} apps={} instances_per_app={} interval_s={} scrape_timeout_s={} "
+        "intervals={} answers={} complete={} in_time={} timed_out={} errors={} p50_s={:.3f} "
+        "p90_s={:.3f} p99_s={:.3f} max_s={:.3f} wire_mb_per_answer={:.3f} "
+        "decoded_mb_per_answer={:.3f} gateway_cores={:.3f} gateway_max_interval_cores={:.3f} "
+        "sim_cores={:.3f} driver_cores={:.3f} max_start_lag_s={:.3f} rss_mean_mib={:.0f} "
+        "peak_rss_mib={:.0f} measured_s={:.1f} max_cores={} sustained={}{}\n",
+        o.label, o.apps, o.expect_up ? fmt::format("{}", *o.expect_up) : std::string("-"),
+        o.interval_seconds, o.scrape_timeout_seconds, o.intervals, v.measured, v.complete,
+        v.in_time, v.timed_out, v.errors, latencies.empty() ? 0.0 : percentile(latencies, 0.5),
+        latencies.empty() ? 0.0 : percentile(latencies, 0.9),
+        latencies.empty() ? 0.0 : percentile(latencies, 0.99),
+        latencies.empty() ? 0.0 : *std::max_element(latencies.begin(), latencies.end()),
+        wire_bytes / measured / 1e6, decoded_bytes / measured / 1e6, gateway_cores,
+        usage.gateway_max_interval_cores, usage.sim_cpu_s / wall, usage.driver_cpu_s / wall,
+        max_lag,
+        usage.rss_samples > 0 ? usage.rss_sum_mib / static_cast<double>(usage.rss_samples) : 0.0,
+        status_mib(o.pid, "VmHWM:"), usage.wall_s, o.max_cores, v.sustained ? "yes" : "no",
+        usage.peak_reset ? "" : " peak_rss_reset=failed");
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -738,6 +1090,9 @@ int main(int argc, char** argv) {
     }
     if (o.mode == "run") {
         return run_requests(o);
+    }
+    if (o.mode == "platform") {
+        return run_platform(o);
     }
     usage("unknown mode " + o.mode);
 }

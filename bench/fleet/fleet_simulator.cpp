@@ -1,6 +1,10 @@
 // Fleet simulator for the app-metrics benchmark: one process serving N app instances on
 // loopback (one listener each), every instance answering GET with a pre-rendered exposition of
 // S realistic series, and every instance registered over NATS as gorouter's route-emitter does.
+// With --apps A it serves a whole platform instead (the platform-load benchmark,
+// scripts/bench_platform): A apps named <app>-0 .. <app>-(A-1), each with N instances and its
+// own route, app GUID and names, so the gateway sees A distinct apps as it would on a real
+// foundation.
 //
 // The simulator must never be the bottleneck of what it measures: responses (status line,
 // headers and body) are rendered once at start-up and written with a single zero-copy
@@ -59,6 +63,7 @@ using boost::system::error_code;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 struct options {
+    std::size_t apps = 1;  // > 1: apps <app>-0 .. <app>-(apps-1), `instances` each
     std::size_t instances = 1000;
     std::size_t series = 1000;
     std::size_t variants = 0;  // 0: every instance has its own body
@@ -76,7 +81,7 @@ struct options {
 
 [[noreturn]] void usage(const char* why) {
     std::cerr << "fleet_simulator: " << why << "\n"
-              << "usage: fleet_simulator [--instances N] [--series S] [--variants V]\n"
+              << "usage: fleet_simulator [--apps A] [--instances N] [--series S] [--variants V]\n"
                  "  [--hung-fraction F] [--gzip-bodies] [--nats nats://127.0.0.1:4222]\n"
                  "  [--org O] [--space S] [--app A] [--ports-file FILE]\n"
                  "  [--register-interval SECONDS] [--threads T]\n";
@@ -93,7 +98,9 @@ options parse_options(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (arg == "--instances") {
+        if (arg == "--apps") {
+            o.apps = std::stoul(value());
+        } else if (arg == "--instances") {
             o.instances = std::stoul(value());
         } else if (arg == "--series") {
             o.series = std::stoul(value());
@@ -121,7 +128,9 @@ options parse_options(int argc, char** argv) {
             usage("unknown argument");
         }
     }
-    if (o.instances == 0 || o.instances > 20000 || o.series == 0 || o.series > 1000000 ||
+    // 20,000 listeners at most, with their connections: the file descriptors of one process.
+    if (o.apps == 0 || o.apps > 20000 || o.instances == 0 || o.instances > 20000 ||
+        o.apps * o.instances > 20000 || o.series == 0 || o.series > 1000000 ||
         o.hung_fraction < 0 || o.hung_fraction > 1 || o.threads == 0 || o.threads > 64 ||
         o.register_interval.count() == 0) {
         usage("value out of range");
@@ -311,7 +320,8 @@ std::string render_response(std::string_view body, bool gzip) {
 // --- instances -----------------------------------------------------------------------------
 
 struct instance {
-    std::size_t index = 0;
+    std::size_t app = 0;    // index into the app identities
+    std::size_t index = 0;  // within its app (private_instance_index)
     bool hung = false;
     std::unique_ptr<tcp::acceptor> acceptor;
     std::uint16_t port = 0;
@@ -436,13 +446,39 @@ std::string json_escaped(std::string_view s) {
     return out;
 }
 
-// route-emitter's router.register for instance `index` (route-emitter's message).
-std::string register_message(const options& o, std::size_t index, std::uint16_t port) {
-    const std::string app_id = guid(o.app, 1);
+// What tells one app from another in its registrations; derived from the name, stable across
+// runs.
+struct app_identity {
+    std::string name;
+    std::string app_id;
+    std::string process_id;
+};
+
+app_identity make_app_identity(std::string name) {
+    app_identity identity{std::move(name), {}, {}};
+    identity.app_id = guid(identity.name, 1);
+    identity.process_id = guid(identity.name, 4);
+    return identity;
+}
+
+// The app names served: `--app` alone, or `--app`-0 .. -(apps-1) with --apps.
+std::vector<app_identity> app_identities(const options& o) {
+    std::vector<app_identity> apps;
+    apps.reserve(o.apps);
+    for (std::size_t k = 0; k < o.apps; ++k) {
+        apps.push_back(make_app_identity(o.apps == 1 ? o.app : fmt::format("{}-{}", o.app, k)));
+    }
+    return apps;
+}
+
+// route-emitter's router.register for instance `index` of `app` (route-emitter's message).
+std::string register_message(const options& o, const app_identity& app, std::size_t index,
+                             std::uint16_t port) {
+    const std::string& app_id = app.app_id;
     const std::string org_id = guid(o.org, 2);
     const std::string space_id = guid(o.space, 3);
-    const std::string process_id = guid(o.app, 4);
-    const std::string instance_guid = guid(fmt::format("{}/{}", o.app, index), 5);
+    const std::string& process_id = app.process_id;
+    const std::string instance_guid = guid(fmt::format("{}/{}", app.name, index), 5);
     const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
@@ -456,7 +492,7 @@ std::string register_message(const options& o, std::size_t index, std::uint16_t 
         R"("process_id":"{process_id}","process_type":"web","process_instance_id":"{inst}",)"
         R"("instance_id":"{index}","source_id":"{app_id}"}},)"
         R"("options":{{"loadbalancing":"round-robin"}}}})",
-        fmt::arg("port", port), fmt::arg("app", json_escaped(o.app)), fmt::arg("app_id", app_id),
+        fmt::arg("port", port), fmt::arg("app", json_escaped(app.name)), fmt::arg("app_id", app_id),
         fmt::arg("inst", instance_guid), fmt::arg("index", index), fmt::arg("now", now_ns),
         fmt::arg("space_id", space_id), fmt::arg("space", json_escaped(o.space)),
         fmt::arg("org_id", org_id), fmt::arg("org", json_escaped(o.org)),
@@ -481,8 +517,9 @@ nats_address parse_nats_url(std::string_view url) {
 
 class registrar {
   public:
-    registrar(asio::any_io_executor executor, const options& o, std::vector<instance>& instances)
-        : socket_(executor), timer_(executor), options_(o), instances_(instances) {}
+    registrar(asio::any_io_executor executor, const options& o,
+              const std::vector<app_identity>& apps, std::vector<instance>& instances)
+        : socket_(executor), timer_(executor), options_(o), apps_(apps), instances_(instances) {}
 
     // Connects, subscribes router.start and publishes every registration once.
     asio::awaitable<error_code> start() {
@@ -594,7 +631,8 @@ class registrar {
     asio::awaitable<error_code> publish_all() {
         std::string batch;
         for (const instance& inst : instances_) {
-            const std::string payload = register_message(options_, inst.index, inst.port);
+            const std::string payload =
+                register_message(options_, apps_[inst.app], inst.index, inst.port);
             fmt::format_to(std::back_inserter(batch), "PUB router.register {}\r\n{}\r\n",
                            payload.size(), payload);
         }
@@ -619,6 +657,7 @@ class registrar {
     asio::steady_timer timer_;
     asio::streambuf input_{1 << 20};
     const options& options_;
+    const std::vector<app_identity>& apps_;
     std::vector<instance>& instances_;
     std::deque<std::string> pending_;
     bool writing_ = false;
@@ -649,9 +688,13 @@ void write_ports_file(const std::string& path, const std::vector<instance>& inst
 int main(int argc, char** argv) {
     const options o = parse_options(argc, argv);
     const auto started = std::chrono::steady_clock::now();
+    const std::vector<app_identity> apps = app_identities(o);
+    const std::size_t total = o.apps * o.instances;
 
-    // Bodies first: the expensive part, done before anything listens.
-    const std::size_t distinct = o.variants == 0 ? o.instances : std::min(o.variants, o.instances);
+    // Bodies first: the expensive part, done before anything listens. With --variants V, instance
+    // i serves body i % V: a platform of 5,000 instances need not hold 5,000 distinct bodies
+    // (390 MB at 1,000 series) to load the gateway the same way.
+    const std::size_t distinct = o.variants == 0 ? total : std::min(o.variants, total);
     std::vector<std::string> plain(distinct);
     std::vector<std::string> gzipped(o.gzip_bodies ? distinct : 0);
     std::size_t body_bytes = 0;
@@ -668,10 +711,11 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context io(static_cast<int>(o.threads));
-    std::vector<instance> instances(o.instances);
-    for (std::size_t i = 0; i < o.instances; ++i) {
+    std::vector<instance> instances(total);
+    for (std::size_t i = 0; i < total; ++i) {
         instance& inst = instances[i];
-        inst.index = i;
+        inst.app = i / o.instances;
+        inst.index = i % o.instances;
         inst.hung = is_hung(i, o.hung_fraction);
         inst.plain = &plain[i % distinct];
         inst.gzip = o.gzip_bodies ? &gzipped[i % distinct] : nullptr;
@@ -689,7 +733,7 @@ int main(int argc, char** argv) {
     const auto nats_strand = asio::make_strand(io);
     std::optional<registrar> nats;
     if (!o.nats_url.empty()) {
-        nats.emplace(nats_strand, o, instances);
+        nats.emplace(nats_strand, o, apps, instances);
     }
     // Sockets and acceptors close as the objects are destroyed after run() returns.
     signals.async_wait([&](error_code, int) { io.stop(); });
@@ -699,18 +743,22 @@ int main(int argc, char** argv) {
     auto announce = [&] {
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const std::string what =
+            o.apps == 1
+                ? fmt::format("app {}/{}/{}: {} instances", o.org, o.space, o.app, o.instances)
+                : fmt::format("{} apps {}/{}/{}-0..{}: {} instances each, {} in all", o.apps, o.org,
+                              o.space, o.app, o.apps - 1, o.instances, total);
         std::cerr << fmt::format(
-            "fleet_simulator: app {}/{}/{}: {} instances ({} hung), {} series each, {} distinct "
+            "fleet_simulator: {} ({} hung), {} series each, {} distinct "
             "bodies, {:.1f} bytes/series, {:.1f} MB per fleet scrape{}; ready in {:.2f} s\n",
-            o.org, o.space, o.app, o.instances, hung, o.series, distinct,
+            what, hung, o.series, distinct,
             static_cast<double>(body_bytes) / static_cast<double>(distinct * o.series),
             static_cast<double>(body_bytes) / static_cast<double>(distinct) *
-                static_cast<double>(o.instances) / 1e6,
-            o.gzip_bodies
-                ? fmt::format(" (gzip {:.1f} MB)", static_cast<double>(gzip_bytes) /
-                                                       static_cast<double>(distinct) *
-                                                       static_cast<double>(o.instances) / 1e6)
-                : std::string(),
+                static_cast<double>(total) / 1e6,
+            o.gzip_bodies ? fmt::format(" (gzip {:.1f} MB)", static_cast<double>(gzip_bytes) /
+                                                                 static_cast<double>(distinct) *
+                                                                 static_cast<double>(total) / 1e6)
+                          : std::string(),
             seconds);
         if (!o.ports_file.empty()) {
             write_ports_file(o.ports_file, instances);
