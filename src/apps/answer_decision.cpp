@@ -28,13 +28,11 @@ answer_decision refusal(answer_kind kind, int status, std::string body = {}) {
 
 }  // namespace
 
-bool prepared_contribution::prepare(const contributed_exposition& source,
-                                    exposition::parse_error& error,
-                                    exposition::leniency_report& report) {
-    if (!exposition::read_lenient(source.body, source.format, parsed, error, report, {},
-                                  exposition::label_storage::raw_when_canonical)) {
+bool prepared_contribution::prepare(const contributed_exposition& source) {
+    if (!source.readable()) {
         return false;
     }
+    parsed = &source.parsed;
     escaped_values.reserve(source.labels.size());
     labels.reserve(source.labels.size());
     for (const auto& [name, value] : source.labels) {
@@ -131,7 +129,7 @@ void add_merge_sources(exposition::merger& merger, const answer_decision& decisi
     }
     // Pushed and connected series follow the instances', before the per-instance report.
     for (const std::size_t i : decision.contributions) {
-        merger.add_source(contributions[i].parsed, contributions[i].labels);
+        merger.add_source(*contributions[i].parsed, contributions[i].labels);
     }
     merger.add_source(report.model());
 }

@@ -23,18 +23,17 @@
 
 namespace mgw::apps {
 
-// A source's contribution prepared for the merger: parsed, its labels escaped once. The merger
-// keeps views into it, so it never moves once prepared (keep them in a container sized once).
+// A source's contribution prepared for the merger: its labels escaped once. The merger keeps
+// views into it and into the contribution's parsed series, so neither moves once prepared (keep
+// them in containers sized once).
 struct prepared_contribution {
-    exposition::parsed_exposition parsed;
+    const exposition::parsed_exposition* parsed = nullptr;  // the contribution's series
     std::vector<std::string> escaped_values;
     std::vector<exposition::label> labels;
     bool ok = false;  // prepared: the merger may take it
 
-    // Reads `source` leniently (what it changed goes to `report`); false when it is no
-    // exposition (`error` says why).
-    bool prepare(const contributed_exposition& source, exposition::parse_error& error,
-                 exposition::leniency_report& report);
+    // Takes `source` when it is readable; false when the source received no exposition.
+    bool prepare(const contributed_exposition& source);
 };
 
 // Reads one instance's body as Prometheus would ingest it (repeated families joined...),

@@ -354,14 +354,15 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
                   collect_sources(query, plan.deadline, plan.app.only_app_metrics));
     const clock::duration fan_out = clock::now() - fan_out_start;
 
-    // What the sources handed over is held as long as the instances' bodies, and read like
-    // them unless the ceiling already refused this merge.
+    // What the sources handed over (their bytes and parsed series) is held as long as the
+    // instances' bodies; unless the ceiling already refused this merge, what reading it found
+    // is counted as for the instances.
     core::memory_lease contributed_lease;
     if (memory_ != nullptr) {
         contributed_lease = memory_->empty_lease(core::memory_use::scrape_bodies);
         std::size_t contributed_bytes = 0;
         for (const contributed_exposition& c : contributed) {
-            contributed_bytes += c.body.capacity();
+            contributed_bytes += c.storage_bytes;
         }
         if (!contributed_lease.grow(contributed_bytes)) {
             memory_refused = true;
@@ -369,18 +370,14 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     }
     std::vector<prepared_contribution> contributions(memory_refused ? 0 : contributed.size());
     for (std::size_t i = 0; i < contributions.size(); ++i) {
-        exposition::parse_error contribution_error;
-        exposition::leniency_report contribution_repairs;
-        const bool prepared =
-            contributions[i].prepare(contributed[i], contribution_error, contribution_repairs);
-        metrics_->count(contribution_repairs);
-        if (!prepared) {
+        metrics_->count(contributed[i].repairs);
+        if (!contributions[i].prepare(contributed[i])) {
             metrics_->source_errors.Increment();
             log_.error("app source contribution not parsable",
-                       {{"app", plan.shown}, {"error", contribution_error.message()}});
+                       {{"app", plan.shown}, {"error", contributed[i].error->message()}});
             continue;
         }
-        if (!contributed_lease.grow(parsed_bytes(contributions[i].parsed))) {
+        if (!contributed_lease.grow(parsed_bytes(contributed[i].parsed))) {
             memory_refused = true;
             break;
         }

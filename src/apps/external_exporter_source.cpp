@@ -4,7 +4,6 @@
 #include <prometheus/registry.h>
 
 #include <mgw/apps/external_exporter_source.hpp>
-#include <mgw/exposition/parser.hpp>
 
 #include "external_exporter.hpp"
 #include "scrape_report.hpp"
@@ -99,23 +98,25 @@ boost::asio::awaitable<void> external_exporter_source::collect(
     std::vector<scrape::scrape_result> results = co_await scraper_.scrape_all(targets, options);
 
     std::vector<exporter_failure> failures;
-    exposition::parsed_exposition parsed;
     for (std::size_t i = 0; i < results.size(); ++i) {
         scrape::scrape_result& result = results[i];
         const tag_map& tags = *app.apps[i / n];
         const external_exporter_config& exporter = exporters_[i % n];
         std::size_t outcome = static_cast<std::size_t>(result.error);
         std::string_view reason = failure_reason(result);
-        const exposition::format format = exposition::format_from_content_type(result.content_type);
-        exposition::parse_error error;
-        // Checked here so that a broken exporter is reported in the answer like a dead one;
-        // the merge parses the body again (an exporter's answer about one app is small).
-        if (result.ok() && !exposition::parse(result.body, format, parsed, error, {},
-                                              exposition::label_storage::raw_when_canonical)) {
-            outcome = parse_error_result;
-            reason = "parse_error";
-            log_.debug("external exporter body rejected",
-                       {{"exporter", exporter.name}, {"error", error.message()}});
+        contributed_exposition contribution;
+        // Checked as it stands, so that a broken exporter is reported in the answer like a
+        // dead one; read once, and handed over parsed.
+        if (result.ok()) {
+            contribution = read_contribution(
+                std::move(result.body), exposition::format_from_content_type(result.content_type),
+                contribution_check::valid);
+            if (!contribution.readable()) {
+                outcome = parse_error_result;
+                reason = "parse_error";
+                log_.debug("external exporter body rejected",
+                           {{"exporter", exporter.name}, {"error", contribution.error->message()}});
+            }
         }
         metrics_->scrapes[i % n][outcome]->Increment();
         if (outcome != static_cast<std::size_t>(scrape::scrape_error::ok)) {
@@ -125,19 +126,16 @@ boost::asio::awaitable<void> external_exporter_source::collect(
                 {{"exporter", exporter.name}, {"app_id", app_id_of(tags)}, {"reason", reason}});
             continue;
         }
-        contributed_exposition& contribution = out.emplace_back();
-        contribution.body = std::move(result.body);
-        contribution.format = format;
         for (const std::string_view name : app_label_names) {
             const auto found = tags.find(std::string(name));
             contribution.labels.emplace_back(name,
                                              found == tags.end() ? std::string() : found->second);
         }
+        out.push_back(std::move(contribution));
     }
     if (!failures.empty()) {
-        out.push_back({.body = render_exporter_errors(failures),
-                       .format = exposition::format::prometheus_text,
-                       .labels = {}});
+        out.push_back(read_contribution(render_exporter_errors(failures),
+                                        exposition::format::prometheus_text));
     }
 }
 

@@ -300,13 +300,15 @@ boost::asio::awaitable<void> push_service::collect(
         }
         app_labels.emplace_back(name, std::move(value));
     }
-    for (auto& [index, body] : pushed->instances) {
+    // Handed over as the store built them: parsed already, nothing to read again.
+    for (pushed_instance_series& instance : pushed->instances) {
         apps::contributed_exposition& exposition = out.emplace_back();
-        exposition.body = std::move(body);
-        exposition.format = exposition::format::prometheus_text;
+        exposition.storage_bytes = instance.text->capacity();
+        exposition.storage = std::move(instance.text);
+        exposition.parsed = std::move(instance.series);
         exposition.labels = app_labels;
-        exposition.labels.emplace_back("index", index);
-        exposition.labels.emplace_back("instance_id", index);
+        exposition.labels.emplace_back("index", instance.index);
+        exposition.labels.emplace_back("instance_id", std::move(instance.index));
         exposition.labels.emplace_back("source", "push");
     }
 }

@@ -1,9 +1,11 @@
 // Each app holds its families by sanitised name, each family its series by (instance index,
-// rendered labels); the rendered labels are both the key and the text written on a scrape, so
-// a scrape only concatenates. One mutex per app: the I/O threads push different apps at once.
+// rendered labels); the rendered labels are both the key and the raw label block of the model
+// a scrape gets, so a scrape only copies them. One mutex per app: the I/O threads push different
+// apps at once.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <memory>
 #include <set>
 #include <tuple>
 
@@ -70,19 +72,109 @@ std::string render_labels(const pushed_metric& metric) {
     return out;
 }
 
-void append_value(std::string& out, const series_value& v) {
+// The longest value text append_value writes: a double in its shortest round-trip form (24
+// characters) or a 64-bit integer (20).
+constexpr std::size_t max_value_chars = 32;
+
+// Appends the value as the 0.0.4 text of a scrape spells it; returns the number that text
+// reads back as (a whole gauge's -0 reads as 0).
+double append_value(std::string& out, const series_value& v) {
     char buffer[64];
     std::to_chars_result result{};
+    double read_back = v.value;
     if (v.integer_value) {
         result = std::to_chars(buffer, buffer + sizeof buffer, *v.integer_value);
+        read_back = static_cast<double>(*v.integer_value);
     } else if (v.value == std::trunc(v.value) && std::fabs(v.value) < 1e15) {
         // Whole gauges as integers (15000000, not the shorter 1.5e+07): what people expect to
         // read, and still exact below 2^53.
-        result = std::to_chars(buffer, buffer + sizeof buffer, static_cast<std::int64_t>(v.value));
+        const auto whole = static_cast<std::int64_t>(v.value);
+        result = std::to_chars(buffer, buffer + sizeof buffer, whole);
+        read_back = static_cast<double>(whole);
     } else {
         result = std::to_chars(buffer, buffer + sizeof buffer, v.value);  // shortest round trip
     }
     out.append(buffer, result.ptr);
+    return read_back;
+}
+
+// One instance's series while a scrape builds them: `text` is reserved for all of them first,
+// so the views into it stay valid.
+struct instance_build {
+    std::size_t bytes = 0;
+    std::size_t families = 0;
+    std::size_t samples = 0;
+    const void* last_family = nullptr;
+    std::shared_ptr<std::string> text;
+    exposition::parsed_exposition series;
+};
+
+// The labels of a rendered block with escapes, as the text parser stores them when it does not
+// keep the block raw: names, and values still escaped between their quotes.
+void add_labels(exposition::parsed_exposition& series, std::string_view block) {
+    std::size_t at = 0;
+    while (at < block.size()) {
+        const std::size_t equals = block.find('=', at);
+        const std::size_t value = equals + 2;  // past `="`
+        std::size_t close = value;
+        bool escapes = false;
+        while (block[close] != '"') {
+            if (block[close] == '\\') {
+                escapes = true;
+                ++close;
+            }
+            ++close;
+        }
+        series.labels.push_back({.name = block.substr(at, equals - at),
+                                 .value = block.substr(value, close - value),
+                                 .name_was_quoted = false,
+                                 .value_has_escapes = escapes});
+        at = close + 2;  // past `",`
+    }
+}
+
+// Appends one series to its instance: `<name>{<labels>}<value>` in the text (the name directly
+// followed by its block, as sample::raw_labels() expects), and the sample (and the family when
+// it starts one) in the model, as the 0.0.4 parser reads `# TYPE <name> <type>` and
+// `<name>{<labels>} <value>`: a block without escapes is kept raw, one with escapes as labels.
+void append_series(instance_build& b, const void* family_id, std::string_view name,
+                   pushed_type type, const std::string& labels, const series_value& value) {
+    std::string& text = *b.text;
+    exposition::parsed_exposition& series = b.series;
+    const std::size_t name_at = text.size();
+    text += name;
+    exposition::sample s;
+    s.name = std::string_view(text.data() + name_at, name.size());
+    s.labels.first = static_cast<std::uint32_t>(series.labels.size());
+    if (!labels.empty()) {
+        text.push_back('{');
+        const std::size_t block_at = text.size();
+        text += labels;
+        text.push_back('}');
+        if (labels.find('\\') == std::string::npos) {
+            s.raw_labels_size = static_cast<std::uint32_t>(labels.size());
+        } else {
+            add_labels(series, std::string_view(text.data() + block_at, labels.size()));
+            s.labels.count = static_cast<std::uint32_t>(series.labels.size()) - s.labels.first;
+        }
+    }
+    const std::size_t value_at = text.size();
+    s.value = append_value(text, value);
+    s.value_text = std::string_view(text.data() + value_at, text.size() - value_at);
+    if (b.last_family != family_id) {
+        b.last_family = family_id;
+        series.families.push_back(
+            {.name = s.name,
+             .type = type == pushed_type::counter ? exposition::metric_type::counter
+                                                  : exposition::metric_type::gauge,
+             .has_type = true,
+             .help = {},
+             .help_present = false,
+             .unit = {},
+             .samples = {.first = static_cast<std::uint32_t>(series.samples.size()), .count = 0}});
+    }
+    series.samples.push_back(s);
+    ++series.families.back().samples.count;
 }
 
 std::string_view strip_total(std::string_view name) {
@@ -272,44 +364,54 @@ std::optional<pushed_app> push_store::collect(std::string_view app_guid,
     const app_entry& app = *it->second;
     const std::scoped_lock lock(app.mutex);
 
-    struct instance_body {
-        std::string text;
-        const family* last_family = nullptr;
-    };
-    std::map<std::uint64_t, instance_body> bodies;
+    // Two passes under the app's lock: the first sizes each instance's text, so that it is
+    // allocated once and the second can point the model into it.
+    std::map<std::uint64_t, instance_build> instances;
     for (const auto& [name, fam] : app.families) {
         for (const auto& [key, value] : fam.series) {
             if (now - value.last_push > options_.ttl) {
                 continue;
             }
-            instance_body& body = bodies[key.index];
-            if (body.last_family != &fam) {
-                body.last_family = &fam;
-                body.text += "# TYPE ";
-                body.text += name;
-                body.text.push_back(' ');
-                body.text += to_string(fam.type);
-                body.text.push_back('\n');
+            instance_build& b = instances[key.index];
+            if (b.last_family != &fam) {
+                b.last_family = &fam;
+                ++b.families;
             }
-            body.text += name;
-            if (!key.labels.empty()) {
-                body.text.push_back('{');
-                body.text += key.labels;
-                body.text.push_back('}');
-            }
-            body.text.push_back(' ');
-            append_value(body.text, value);
-            body.text.push_back('\n');
+            ++b.samples;
+            b.bytes += name.size() + key.labels.size() + 2 + max_value_chars;
         }
     }
-    if (bodies.empty()) {
+    if (instances.empty()) {
         return std::nullopt;
+    }
+    for (auto& [index, b] : instances) {
+        b.text = std::make_shared<std::string>();
+        b.text->reserve(b.bytes);
+        b.series.source_format = exposition::format::prometheus_text;
+        b.series.families.reserve(b.families);
+        b.series.samples.reserve(b.samples);
+        b.last_family = nullptr;
+    }
+    for (const auto& [name, fam] : app.families) {
+        // A family's series are ordered by instance index first: one lookup per instance.
+        auto b = instances.end();
+        for (const auto& [key, value] : fam.series) {
+            if (now - value.last_push > options_.ttl) {
+                continue;
+            }
+            if (b == instances.end() || b->first != key.index) {
+                b = instances.find(key.index);
+            }
+            append_series(b->second, &fam, name, fam.type, key.labels, value);
+        }
     }
     pushed_app out;
     out.binding_labels = app.binding_labels;
-    out.instances.reserve(bodies.size());
-    for (auto& [index, body] : bodies) {
-        out.instances.emplace_back(std::to_string(index), std::move(body.text));
+    out.instances.reserve(instances.size());
+    for (auto& [index, b] : instances) {
+        out.instances.push_back({.index = std::to_string(index),
+                                 .text = std::move(b.text),
+                                 .series = std::move(b.series)});
     }
     return out;
 }

@@ -101,9 +101,9 @@ asio::awaitable<void> client_app_source::collect(const apps::app_query& app,
             continue;
         }
         const client_app& joined_app = joined[i].app;
-        apps::contributed_exposition contribution;
-        contribution.format = exposition::detect_format(answers[i].text.text);
-        contribution.body = std::move(answers[i].text.text);
+        const exposition::format format = exposition::detect_format(answers[i].text.text);
+        apps::contributed_exposition contribution =
+            apps::read_contribution(std::move(answers[i].text.text), format);
         switch (joined_app.how) {
             case client_app::grounds::key:
                 contribution.labels = app_labels(app, guid, joined_app.binding_labels);

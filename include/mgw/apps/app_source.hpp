@@ -3,7 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -13,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <mgw/exposition/model.hpp>
+#include <mgw/exposition/parser.hpp>
 
 namespace mgw::apps {
 
@@ -38,13 +42,51 @@ enum class series_origin {
     added,  // series about the app from elsewhere, added by configuration (external exporters)
 };
 
-// One exposition a source contributes; merged after the scraped instances, in source order.
+// One exposition a source contributes, already parsed: merged after the scraped instances, in
+// source order. The merger takes `parsed` as it is, so no source's series are rendered to text
+// and read again. Move-only: a copy of `parsed` would keep views into the original's
+// synthesized text (a vector of these reallocates by moving, which keeps them valid).
 struct contributed_exposition {
-    std::string body;  // exposition text
-    exposition::format format = exposition::format::prometheus_text;
-    // Appended to every sample of the body, in this order; values unescaped.
+    contributed_exposition() = default;
+    contributed_exposition(contributed_exposition&&) = default;
+    contributed_exposition& operator=(contributed_exposition&&) = default;
+    contributed_exposition(const contributed_exposition&) = delete;
+    contributed_exposition& operator=(const contributed_exposition&) = delete;
+
+    // Owns the bytes the views of `parsed` (and the notes of `repairs`) point into: a body
+    // received as text, or what a source built its series in. Kept until the merge is written.
+    std::shared_ptr<const void> storage;
+    // What `storage` holds, leased from the memory ceiling with the parsed series while the
+    // answer is merged.
+    std::size_t storage_bytes = 0;
+    exposition::parsed_exposition parsed;
+    // Set when what the source received is no exposition: then `parsed` is empty, the app
+    // answer leaves it out and counts it as a source error.
+    std::optional<exposition::parse_error> error;
+    // What reading it leniently changed, counted by the app answer like an instance's repairs.
+    exposition::leniency_report repairs;
+    // Appended to every sample, in this order; values unescaped.
     std::vector<std::pair<std::string, std::string>> labels;
+
+    bool readable() const { return !error.has_value(); }
 };
+
+// How a body received as text must be to join an answer.
+enum class contribution_check {
+    // Read as the gateway reads a scraped instance: what Prometheus would ingest is repaired
+    // (exposition::read_lenient); only what is no exposition at all is refused.
+    lenient,
+    // Must first pass exposition::parse as it stands (Promfetcher refuses an external exporter
+    // that answers anything else), then is read leniently like the others.
+    valid,
+};
+
+// The one step from a body received as text (an RSocket client's answer, an external exporter's
+// body, a cluster peer's) to a contribution: the body is moved into `storage` and parsed there.
+// Labels are the caller's to add. Pure, no throw on any input; the parse error or the repairs
+// are in the result, for the caller's report and the answer's counters.
+contributed_exposition read_contribution(std::string body, exposition::format format,
+                                         contribution_check check = contribution_check::lenient);
 
 class app_source {
   public:

@@ -1,6 +1,7 @@
 // Push module: the latest pushed value per (app, instance index, name, tags), kept in memory
-// for a TTL after its last push and rendered per instance as exposition text. Pure (the caller
-// passes the time) and thread-safe: pushes and scrapes of different apps never contend.
+// for a TTL after its last push and handed to scrapes per instance as the exposition model the
+// merger takes. Pure (the caller passes the time) and thread-safe: pushes and scrapes of
+// different apps never contend.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include <mgw/exposition/model.hpp>
 #include <mgw/push/binding_directory.hpp>
 #include <mgw/push/push_request.hpp>
 
@@ -35,11 +37,21 @@ struct store_error {
     decode_error detail;  // names the first metric at fault, as a 422 reports it
 };
 
-// What a scrape of one app sees: the labels of the binding that pushed last, and one body of
-// 0.0.4 text per instance index (ascending), each sample without CF labels.
+// One instance's live series as the parsed model a merge takes, built directly from the store
+// (no text rendered and read again): what reading the 0.0.4 text `# TYPE <name> <type>` and
+// `<name>{<tags>} <value>` per family and series would give, each sample without CF labels.
+// The model's views point into `text`, which holds the names, label blocks and values.
+struct pushed_instance_series {
+    std::string index;  // the instance index, decimal
+    std::shared_ptr<const std::string> text;
+    exposition::parsed_exposition series;
+};
+
+// What a scrape of one app sees: the labels of the binding that pushed last, and the series of
+// each instance index (ascending).
 struct pushed_app {
     std::map<std::string, std::string> binding_labels;
-    std::vector<std::pair<std::string, std::string>> instances;  // (index, exposition text)
+    std::vector<pushed_instance_series> instances;
 };
 
 class push_store {

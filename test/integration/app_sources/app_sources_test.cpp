@@ -64,11 +64,10 @@ class recording_source : public apps::app_source {
         if (app.tags != nullptr && app.tags->contains("app_name")) {
             app_name = app.tags->at("app_name");
         }
-        out.push_back({.body = found->second,
-                       .format = exposition::format::prometheus_text,
-                       .labels = {{"app_id", std::string(guid)},
-                                  {"app_name", app_name},
-                                  {"source", "push \"quoted\""}}});
+        apps::contributed_exposition& contribution = out.emplace_back(
+            apps::read_contribution(found->second, exposition::format::prometheus_text));
+        contribution.labels = {
+            {"app_id", std::string(guid)}, {"app_name", app_name}, {"source", "push \"quoted\""}};
     }
 };
 

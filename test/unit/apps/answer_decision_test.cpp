@@ -141,15 +141,13 @@ TEST_CASE("the merge takes the instances that are up and the contributions that 
                              fetched("b 1\n", 10ms)};
     f.outcomes[0].up = true;
     f.outcomes[2].up = true;
-    const std::vector<contributed_exposition> contributed{
-        {.body = "p 1\n", .format = {}, .labels = {}},
-        {.body = "not { an exposition\n", .format = {}, .labels = {}},
-        {.body = "q 2\n", .format = {}, .labels = {}}};
+    std::vector<contributed_exposition> contributed;
+    contributed.push_back(read_contribution("p 1\n", {}));
+    contributed.push_back(read_contribution("not { an exposition\n", {}));
+    contributed.push_back(read_contribution("q 2\n", {}));
     std::vector<prepared_contribution> contributions(contributed.size());
     for (std::size_t i = 0; i < contributed.size(); ++i) {
-        exposition::parse_error error;
-        exposition::leniency_report report;
-        CHECK(contributions[i].prepare(contributed[i], error, report) == (i != 1));
+        CHECK(contributions[i].prepare(contributed[i]) == (i != 1));
     }
     const answer_decision decision = decide_answer({.shown = "acme/dev/cart",
                                                     .metric_path = "/metrics",
@@ -197,19 +195,18 @@ TEST_CASE("the merged answer for a fixed fleet, pushes and failures, byte for by
     CHECK(expositions[3].samples.empty());
     // Two pushed contributions (one with a label to escape) and one that cannot be read; the
     // parsed contributions point into what the sources handed over.
-    const std::vector<contributed_exposition> contributed{
-        {.body = "# TYPE queue_depth gauge\nqueue_depth 7\n",
-         .format = exposition::format::prometheus_text,
-         .labels = {{"source", "push \"a\""}}},
-        {.body = "queue_depth{ 1\n", .format = exposition::format::prometheus_text, .labels = {}},
-        {.body = "# TYPE temperature gauge\ntemperature 30\n",
-         .format = exposition::format::prometheus_text,
-         .labels = {{"instance", "pushed"}}}};
+    std::vector<contributed_exposition> contributed;
+    contributed.push_back(read_contribution("# TYPE queue_depth gauge\nqueue_depth 7\n",
+                                            exposition::format::prometheus_text));
+    contributed.back().labels = {{"source", "push \"a\""}};
+    contributed.push_back(
+        read_contribution("queue_depth{ 1\n", exposition::format::prometheus_text));
+    contributed.push_back(read_contribution("# TYPE temperature gauge\ntemperature 30\n",
+                                            exposition::format::prometheus_text));
+    contributed.back().labels = {{"instance", "pushed"}};
     std::vector<prepared_contribution> contributions(contributed.size());
     for (std::size_t i = 0; i < contributed.size(); ++i) {
-        exposition::parse_error error;
-        exposition::leniency_report report;
-        CHECK(contributions[i].prepare(contributed[i], error, report) == (i != 1));
+        CHECK(contributions[i].prepare(contributed[i]) == (i != 1));
     }
 
     settle_outcomes(results, f.outcomes);
@@ -338,7 +335,7 @@ TEST_CASE("the merged answer for a fixed fleet, pushes and failures, byte for by
         by_text.add_source(expositions[i], f.labels[i].labels());
     }
     for (const std::size_t i : decision.contributions) {
-        by_text.add_source(contributions[i].parsed, contributions[i].labels);
+        by_text.add_source(*contributions[i].parsed, contributions[i].labels);
     }
     by_text.add_source(reparsed);
     CHECK(by_text.write_all({.output = exposition::format::prometheus_text}) == expected);

@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <prometheus/registry.h>
 
+#include <mgw/exposition/writer.hpp>
 #include <mgw/push/push_service.hpp>
 
 #include "../http/test_support.hpp"
@@ -173,6 +174,13 @@ const std::map<std::string, std::string> no_quota_fields{
     {"X-RateLimit-Limit", "0"},         {"X-RateLimit-Remaining", "0"},
     {"X-RateLimit-Metrics-Limit", "0"}, {"X-RateLimit-Metrics-Remaining", "0"},
     {"X-RateLimit-Period", "60"},       {"X-RateLimit-Retry-After", "0"}};
+
+// A contribution's series as 0.0.4 text, written from the model the source handed over.
+std::string text_of(const mgw::apps::contributed_exposition& contribution) {
+    std::string text;
+    mgw::exposition::write_exposition(text, contribution.parsed, {});
+    return text;
+}
 
 std::vector<mgw::apps::contributed_exposition> collect(fixture& f, const mgw::apps::app_query& q) {
     boost::asio::io_context io;
@@ -495,8 +503,9 @@ TEST_CASE("app source: pushed series per instance with the route's CF labels") {
                                  .tags = &tags,
                                  .apps = {}});
     REQUIRE(out.size() == 2);
-    CHECK(out[0].body == "# TYPE queue_depth gauge\nqueue_depth 3\n");
-    CHECK(out[0].format == mgw::exposition::format::prometheus_text);
+    CHECK(text_of(out[0]) == "# TYPE queue_depth gauge\nqueue_depth 3\n");
+    CHECK(out[0].readable());
+    CHECK(out[0].parsed.source_format == mgw::exposition::format::prometheus_text);
     using labels = std::vector<std::pair<std::string, std::string>>;
     CHECK(out[0].labels == labels{{"organization_id", "o"},
                                   {"space_id", "s"},
@@ -507,7 +516,7 @@ TEST_CASE("app source: pushed series per instance with the route's CF labels") {
                                   {"index", "0"},
                                   {"instance_id", "0"},
                                   {"source", "push"}});
-    CHECK(out[1].body == "# TYPE jobs counter\njobs{queue=\"mail\"} 7\n");
+    CHECK(text_of(out[1]) == "# TYPE jobs counter\njobs{queue=\"mail\"} 7\n");
     CHECK(out[1].labels[6] == std::pair<std::string, std::string>{"index", "2"});
 }
 

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <mgw/exposition/writer.hpp>
 #include <mgw/push/push_store.hpp>
 
 namespace {
@@ -42,12 +43,28 @@ push_request request(std::string_view metrics, std::string_view index = "0",
     return *std::move(result);
 }
 
+// An instance's series as 0.0.4 text, written from the model a scrape gets.
+std::string text_of(const mgw::push::pushed_instance_series& instance) {
+    std::string text;
+    mgw::exposition::write_exposition(text, instance.series, {});
+    return text;
+}
+
 std::string text_of(const push_store& store, std::string_view app,
                     push_store::clock::time_point now, std::size_t instance = 0) {
     const auto pushed = store.collect(app, now);
     REQUIRE(pushed);
     REQUIRE(pushed->instances.size() > instance);
-    return pushed->instances[instance].second;
+    return text_of(pushed->instances[instance]);
+}
+
+// (index, text) of each instance a scrape gets.
+std::vector<std::pair<std::string, std::string>> instances_of(const mgw::push::pushed_app& app) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& instance : app.instances) {
+        out.emplace_back(instance.index, text_of(instance));
+    }
+    return out;
 }
 
 }  // namespace
@@ -71,7 +88,7 @@ TEST_CASE("a push is rendered per instance as 0.0.4 text, families sorted by nam
     CHECK(store.app_count() == 1);
     const auto pushed = store.collect("APP-1", t0);  // GUIDs compare case-insensitively
     REQUIRE(pushed);
-    CHECK(pushed->instances[0].first == "0");
+    CHECK(pushed->instances[0].index == "0");
     CHECK(pushed->binding_labels.at("space_name") == "dev");
     CHECK_FALSE(store.collect("app-2", t0));
 }
@@ -85,9 +102,9 @@ TEST_CASE("instances are separate bodies in numeric order") {
     const auto pushed = store.collect("app-1", t0);
     REQUIRE(pushed);
     REQUIRE(pushed->instances.size() == 2);
-    CHECK(pushed->instances[0] ==
+    CHECK(instances_of(*pushed)[0] ==
           std::pair<std::string, std::string>{"2", "# TYPE m gauge\nm 2\n"});
-    CHECK(pushed->instances[1] ==
+    CHECK(instances_of(*pushed)[1] ==
           std::pair<std::string, std::string>{"10", "# TYPE m gauge\nm 10\n"});
 }
 
