@@ -31,8 +31,10 @@ answer_decision refusal(answer_kind kind, int status, std::string body = {}) {
 bool prepared_contribution::prepare(const contributed_exposition& source,
                                     exposition::parse_error& error,
                                     exposition::leniency_report& report) {
-    if (!exposition::read_lenient(source.body, source.format, parsed, error, report, {},
-                                  exposition::label_storage::raw_when_canonical)) {
+    if (auto read = exposition::read_lenient(source.body, source.format, parsed, report, {},
+                                             exposition::label_storage::raw_when_canonical);
+        !read) {
+        error = read.error();
         return false;
     }
     escaped_values.reserve(source.labels.size());
@@ -52,9 +54,11 @@ bool prepared_contribution::prepare(const contributed_exposition& source,
 bool read_instance_body(std::string_view body, std::string_view content_type,
                         exposition::parsed_exposition& out, exposition::leniency_report& repairs,
                         instance_outcome& outcome, exposition::parse_error& error) {
-    if (!exposition::read_lenient(body, exposition::format_from_content_type(content_type), out,
-                                  error, repairs, {},
-                                  exposition::label_storage::raw_when_canonical)) {
+    if (auto read =
+            exposition::read_lenient(body, exposition::format_from_content_type(content_type), out,
+                                     repairs, {}, exposition::label_storage::raw_when_canonical);
+        !read) {
+        error = read.error();
         out.clear();
         outcome.reason = "parse_error";
         return false;

@@ -107,15 +107,17 @@ boost::asio::awaitable<void> external_exporter_source::collect(
         std::size_t outcome = static_cast<std::size_t>(result.error);
         std::string_view reason = failure_reason(result);
         const exposition::format format = exposition::format_from_content_type(result.content_type);
-        exposition::parse_error error;
         // Checked here so that a broken exporter is reported in the answer like a dead one;
         // the merge parses the body again (an exporter's answer about one app is small).
-        if (result.ok() && !exposition::parse(result.body, format, parsed, error, {},
-                                              exposition::label_storage::raw_when_canonical)) {
+        const exposition::parse_result checked =
+            result.ok() ? exposition::parse(result.body, format, parsed, {},
+                                            exposition::label_storage::raw_when_canonical)
+                        : exposition::parse_result{};
+        if (!checked) {
             outcome = parse_error_result;
             reason = "parse_error";
             log_.debug("external exporter body rejected",
-                       {{"exporter", exporter.name}, {"error", error.message()}});
+                       {{"exporter", exporter.name}, {"error", checked.error().message()}});
         }
         metrics_->scrapes[i % n][outcome]->Increment();
         if (outcome != static_cast<std::size_t>(scrape::scrape_error::ok)) {

@@ -330,9 +330,7 @@ TEST_CASE("the merged answer for a fixed fleet, pushes and failures, byte for by
     // The same bytes as before the report was built directly: rendered as text, parsed again.
     const std::string report_text = render_scrape_report(f.outcomes);
     exposition::parsed_exposition reparsed;
-    exposition::parse_error report_error;
-    REQUIRE(exposition::parse(report_text, exposition::format::prometheus_text, reparsed,
-                              report_error));
+    REQUIRE(exposition::parse(report_text, exposition::format::prometheus_text, reparsed));
     exposition::merger by_text;
     for (const std::size_t i : decision.instances) {
         by_text.add_source(expositions[i], f.labels[i].labels());
