@@ -40,6 +40,8 @@ enum class errc {
 const boost::system::error_category& error_category() noexcept;
 boost::system::error_code make_error_code(errc e) noexcept;
 
+// What the client gets (status and body) and the kind of fault; the parser sets all three,
+// the defaults describe a 400.
 struct app_request_error {
     int status = 400;
     std::string body;

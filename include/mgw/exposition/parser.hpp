@@ -60,7 +60,7 @@ std::ostream& operator<<(std::ostream& os, const parse_error& error);
 // vector that the merger then reads, the fleet benchmark's 1,000 reused ones, a bench loop's
 // one), so that a parse of similar size into the same object reuses its capacity and
 // allocates nothing, and nothing is moved afterwards. Returned by value, every parse would grow
-// four vectors from empty (a dozen reallocations each for 1,000 series) and a move of the
+// four vectors from empty (about ten reallocations each for 1,000 series) and a move of the
 // model allocates (libstdc++'s std::deque move constructor gives the source a new map).
 using parse_result = boost::system::result<void, parse_error>;
 
