@@ -177,15 +177,14 @@ struct pipeline {
         output_bytes = 0;
         for (std::size_t i = 0; i < instance_count; ++i) {
             if (parse_bodies) {
-                parse_error error;
                 leniency_report report;
-                const bool ok = lenient ? read_lenient(f.bodies[i], format::prometheus_text,
-                                                       parsed[i], error, report, {}, storage)
-                                        : parse(f.bodies[i], format::prometheus_text, parsed[i],
-                                                error, {}, storage);
-                if (!ok) {
+                const parse_result read =
+                    lenient ? read_lenient(f.bodies[i], format::prometheus_text, parsed[i], report,
+                                           {}, storage)
+                            : parse(f.bodies[i], format::prometheus_text, parsed[i], {}, storage);
+                if (!read) {
                     std::fprintf(stderr, "bench body %zu invalid: %s\n", i,
-                                 error.message().c_str());
+                                 read.error().message().c_str());
                     std::abort();
                 }
             }

@@ -37,22 +37,21 @@ void run_parse(
     mgw::exposition::label_storage storage = mgw::exposition::label_storage::materialized,
     reading how = reading::strict) {
     mgw::exposition::parsed_exposition out;
-    mgw::exposition::parse_error error;
     mgw::exposition::leniency_report report;
     const auto read = [&] {
         return how == reading::strict
-                   ? mgw::exposition::parse(body, fmt, out, error, {}, storage)
-                   : mgw::exposition::read_lenient(body, fmt, out, error, report, {}, storage);
+                   ? mgw::exposition::parse(body, fmt, out, {}, storage)
+                   : mgw::exposition::read_lenient(body, fmt, out, report, {}, storage);
     };
     // Warm-up: the first parse sizes the vectors and the per-thread scratch sets.
-    if (!read()) {
-        state.SkipWithError(error.message().c_str());
+    if (const mgw::exposition::parse_result first = read(); !first) {
+        state.SkipWithError(first.error().message().c_str());
         return;
     }
     const std::size_t before = allocation_count.load(std::memory_order_relaxed);
     std::size_t parses = 0;
     for (auto _ : state) {
-        const bool ok = read();
+        const bool ok = read().has_value();
         benchmark::DoNotOptimize(ok);
         benchmark::DoNotOptimize(out.samples.data());
         ++parses;

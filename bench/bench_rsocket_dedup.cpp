@@ -43,8 +43,7 @@ void run(benchmark::State& state, bool duplicated) {
     std::vector<exposition::parsed_exposition> work(texts.size());
     std::size_t samples = 0;
     for (std::size_t i = 0; i < texts.size(); ++i) {
-        exposition::parse_error error;
-        exposition::parse(texts[i], exposition::format::prometheus_text, parsed[i], error, {},
+        exposition::parse(texts[i], exposition::format::prometheus_text, parsed[i], {},
                           exposition::label_storage::raw_when_canonical);
         samples += parsed[i].samples.size();
     }

@@ -180,7 +180,7 @@ asio::awaitable<void> run_client(int index, settings s) {
                 break;
             }
             frame f;
-            if (decode_frame(buffer, f) != decode_error::none) {
+            if (!decode_frame(buffer, f)) {
                 continue;
             }
             out.clear();

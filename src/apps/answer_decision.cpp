@@ -47,20 +47,22 @@ bool prepared_contribution::prepare(const contributed_exposition& source) {
     return true;
 }
 
-bool read_instance_body(std::string_view body, std::string_view content_type,
-                        exposition::parsed_exposition& out, exposition::leniency_report& repairs,
-                        instance_outcome& outcome, exposition::parse_error& error) {
-    if (!exposition::read_lenient(body, exposition::format_from_content_type(content_type), out,
-                                  error, repairs, {},
-                                  exposition::label_storage::raw_when_canonical)) {
+exposition::parse_result read_instance_body(std::string_view body, std::string_view content_type,
+                                            exposition::parsed_exposition& out,
+                                            exposition::leniency_report& repairs,
+                                            instance_outcome& outcome) {
+    auto read =
+        exposition::read_lenient(body, exposition::format_from_content_type(content_type), out,
+                                 repairs, {}, exposition::label_storage::raw_when_canonical);
+    if (!read) {
         out.clear();
         outcome.reason = "parse_error";
-        return false;
+        return read;
     }
     outcome.up = true;
     outcome.samples = out.samples.size();
     outcome.samples_dropped = repairs.samples_dropped();
-    return true;
+    return read;
 }
 
 void settle_outcomes(std::span<const scrape::scrape_result> results,

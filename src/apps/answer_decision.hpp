@@ -39,11 +39,12 @@ struct prepared_contribution {
 // Reads one instance's body as Prometheus would ingest it (repeated families joined...),
 // repaired so that the answer stays valid, into `out` (views into `body`, labels kept as raw
 // blocks: a million series are held until the merge). Parsed: the outcome is up with its sample
-// counts; else `out` is cleared, the outcome's reason is `parse_error` and `error` says why.
+// counts; else `out` is cleared, the outcome's reason is `parse_error` and the error says why.
 // Runs on the strand that fetched the body, as soon as it arrived.
-bool read_instance_body(std::string_view body, std::string_view content_type,
-                        exposition::parsed_exposition& out, exposition::leniency_report& repairs,
-                        instance_outcome& outcome, exposition::parse_error& error);
+exposition::parse_result read_instance_body(std::string_view body, std::string_view content_type,
+                                            exposition::parsed_exposition& out,
+                                            exposition::leniency_report& repairs,
+                                            instance_outcome& outcome);
 
 // Completes each instance's outcome from its fetch result: the time it took and, for a failed
 // fetch, the reason. An instance whose body was parsed is already `up`.

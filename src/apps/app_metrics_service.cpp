@@ -5,7 +5,6 @@
 #include <exception>
 #include <iterator>
 #include <tuple>
-#include <variant>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -272,11 +271,12 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     // 1. The fetch plan: pure (fetch_plan.hpp).
     auto planned =
         plan_fetch(request, *table_.snapshot(), options_, metric_path_lookup_, clock::now());
-    if (const auto* error = std::get_if<app_request_error>(&planned)) {
-        plain_text(response, error->status, error->body);
+    if (!planned) {
+        const app_request_error error = planned.error();
+        plain_text(response, error.status, error.body);
         co_return;
     }
-    const fetch_plan& plan = std::get<fetch_plan>(planned);
+    const fetch_plan& plan = *planned;
     if (plan.endpoints.empty() && sources_.empty()) {
         plain_text(response, 404, not_found_body(plan.shown));
         co_return;
@@ -317,12 +317,12 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         }
         bodies[i] = std::move(result.body);
         leases[i] = std::move(result.lease);
-        exposition::parse_error parse_error;
-        if (!read_instance_body(bodies[i], result.content_type, expositions[i], repairs[i],
-                                outcomes[i], parse_error)) {
+        if (auto read = read_instance_body(bodies[i], result.content_type, expositions[i],
+                                           repairs[i], outcomes[i]);
+            !read) {
             metrics_->parse_errors.Increment();
             log_.debug("instance body rejected", {{"instance", plan.endpoints[i]->address},
-                                                  {"error", parse_error.message()}});
+                                                  {"error", read.error().message()}});
             return;
         }
         if (!leases[i].grow(parsed_bytes(expositions[i]))) {

@@ -1,6 +1,7 @@
 // Request parsing for the /v1 and /v2 app metrics endpoints.
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 
 #include <mgw/apps/app_request.hpp>
 
@@ -58,7 +59,36 @@ bool has_scheme(std::string_view path) {
     return false;
 }
 
+class apps_category final : public boost::system::error_category {
+  public:
+    const char* name() const noexcept override { return "mgw.apps"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::unknown_path:
+                return "the path is not one of the app metrics endpoints";
+            case errc::missing_identifier:
+                return "the request names no app";
+            case errc::invalid_metric_path:
+                return "metric_path is not a path on the app instance";
+        }
+        return "unknown apps error";
+    }
+};
+
 }  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+    static const apps_category category;
+    return category;
+}
+
+boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+void throw_exception_from_error(const app_request_error& error, const boost::source_location&) {
+    throw std::invalid_argument(error.body);
+}
 
 std::optional<std::string> normalise_metric_path(std::string_view metric_path) {
     metric_path = trim(metric_path);
@@ -82,9 +112,10 @@ std::optional<std::string> normalise_metric_path(std::string_view metric_path) {
     return path;
 }
 
-std::variant<app_request, app_request_error> parse_app_request(
+boost::system::result<app_request, app_request_error> parse_app_request(
     std::string_view path, const std::vector<std::pair<std::string, std::string>>& query) {
-    const app_request_error not_found{404, "404 page not found\n"};
+    const app_request_error not_found{404, "404 page not found\n",
+                                      make_error_code(errc::unknown_path)};
     // "/v<N>/apps/<rest>"
     if (!path.starts_with("/v")) {
         return not_found;
@@ -128,7 +159,8 @@ std::variant<app_request, app_request_error> parse_app_request(
 
     identifier = strip_quotes(trim(identifier));
     if (identifier.empty()) {
-        return app_request_error{400, "400 Bad Request: You must set app id or path"};
+        return app_request_error{400, "400 Bad Request: You must set app id or path",
+                                 make_error_code(errc::missing_identifier)};
     }
     request.identifier = std::string(identifier);
 
@@ -138,7 +170,8 @@ std::variant<app_request, app_request_error> parse_app_request(
         return app_request_error{
             400,
             "400 Bad Request: metric_path must be a path on the app instance, such as "
-            "/metrics (no scheme, host or spaces)\n"};
+            "/metrics (no scheme, host or spaces)\n",
+            make_error_code(errc::invalid_metric_path)};
     }
     request.metric_path = *metric_path;
     request.metric_path_given = !trim(metric_path_query).empty();

@@ -12,19 +12,21 @@ contributed_exposition read_contribution(std::string body, exposition::format fo
     const std::string_view input = *text;
     out.storage_bytes = text->capacity();
     out.storage = std::move(text);
-    exposition::parse_error error;
     // Raw label blocks, as for the instances: the merge holds every source at once.
-    if (check == contribution_check::valid &&
-        !exposition::parse(input, format, out.parsed, error, {},
-                           exposition::label_storage::raw_when_canonical)) {
-        out.parsed.clear();
-        out.error = error;
-        return out;
+    if (check == contribution_check::valid) {
+        if (auto valid = exposition::parse(input, format, out.parsed, {},
+                                           exposition::label_storage::raw_when_canonical);
+            !valid) {
+            out.parsed.clear();
+            out.error = valid.error();
+            return out;
+        }
     }
-    if (!exposition::read_lenient(input, format, out.parsed, error, out.repairs, {},
-                                  exposition::label_storage::raw_when_canonical)) {
+    if (auto read = exposition::read_lenient(input, format, out.parsed, out.repairs, {},
+                                             exposition::label_storage::raw_when_canonical);
+        !read) {
         out.parsed.clear();
-        out.error = error;
+        out.error = read.error();
     }
     return out;
 }

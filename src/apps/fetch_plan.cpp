@@ -59,17 +59,15 @@ std::string instance_metric_path(const app_request& app, std::string_view app_gu
 
 }  // namespace
 
-std::variant<fetch_plan, app_request_error> plan_fetch(const http::request_context& request,
-                                                       const routes::route_snapshot& snapshot,
-                                                       const app_metrics_options& options,
-                                                       const metric_path_lookup& lookup,
-                                                       clock::time_point now) {
+boost::system::result<fetch_plan, app_request_error> plan_fetch(
+    const http::request_context& request, const routes::route_snapshot& snapshot,
+    const app_metrics_options& options, const metric_path_lookup& lookup, clock::time_point now) {
     auto parsed = parse_app_request(request.path(), request.query());
-    if (auto* error = std::get_if<app_request_error>(&parsed)) {
-        return std::move(*error);
+    if (!parsed) {
+        return parsed.error();
     }
     fetch_plan plan;
-    plan.app = std::move(std::get<app_request>(parsed));
+    plan.app = std::move(*parsed);
     const std::string& identifier = plan.app.identifier;
     // A path identifier was decoded by http/; a query value is unescaped once more, as
     // Promfetcher does (kept as given when malformed).

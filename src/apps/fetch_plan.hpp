@@ -8,8 +8,9 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include <boost/system/result.hpp>
 
 #include <mgw/apps/app_metrics_service.hpp>
 #include <mgw/apps/app_request.hpp>
@@ -52,11 +53,11 @@ struct fetch_plan {
 };
 
 // The plan for `request` (its decoded path, query and headers) against `snapshot`, at `now`.
-// `lookup` may be empty. An app_request_error is the answer to send (400 or 404).
-std::variant<fetch_plan, app_request_error> plan_fetch(const http::request_context& request,
-                                                       const routes::route_snapshot& snapshot,
-                                                       const app_metrics_options& options,
-                                                       const metric_path_lookup& lookup,
-                                                       std::chrono::steady_clock::time_point now);
+// `lookup` may be empty. An app_request_error (of the category mgw.apps) is the answer to send
+// (400 or 404).
+boost::system::result<fetch_plan, app_request_error> plan_fetch(
+    const http::request_context& request, const routes::route_snapshot& snapshot,
+    const app_metrics_options& options, const metric_path_lookup& lookup,
+    std::chrono::steady_clock::time_point now);
 
 }  // namespace mgw::apps

@@ -11,12 +11,12 @@ namespace mgw::exposition {
 int check_exposition(std::string_view input, std::optional<format> fmt, std::string& diagnostic) {
     const format chosen = fmt.value_or(detect_format(input));
     parsed_exposition parsed;
-    parse_error error;
-    if (parse(input, chosen, parsed, error)) {
+    const parse_result parsed_ok = parse(input, chosen, parsed);
+    if (parsed_ok) {
         diagnostic.clear();
         return 0;
     }
-    diagnostic = error.message();
+    diagnostic = parsed_ok.error().message();
     return 1;
 }
 
@@ -25,10 +25,9 @@ int check_exposition_lenient(std::string_view input, std::optional<format> fmt,
     diagnostics.clear();
     const format chosen = fmt.value_or(detect_format(input));
     parsed_exposition parsed;
-    parse_error error;
     leniency_report report;
-    if (!read_lenient(input, chosen, parsed, error, report)) {
-        diagnostics.push_back(error.message());
+    if (const parse_result read = read_lenient(input, chosen, parsed, report); !read) {
+        diagnostics.push_back(read.error().message());
         return 1;
     }
     std::size_t changes = 0;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <ostream>
+#include <stdexcept>
 #include <string>
 
 #include "parser_formats.hpp"
@@ -37,7 +39,40 @@ std::string_view trim(std::string_view text) {
     return text;
 }
 
+class exposition_category final : public boost::system::error_category {
+  public:
+    const char* name() const noexcept override { return "mgw.exposition"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::invalid_utf8:
+                return "the body is not valid UTF-8";
+            case errc::syntax_error:
+                return "a line does not follow the format's grammar";
+            case errc::rule_violation:
+                return "the lines break a rule of the format";
+            case errc::limit_exceeded:
+                return "the body exceeds a parse limit";
+            case errc::missing_eof:
+                return "the OpenMetrics body does not end with # EOF";
+        }
+        return "unknown exposition error";
+    }
+};
+
 }  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+    static const exposition_category category;
+    return category;
+}
+
+boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+void throw_exception_from_error(const parse_error& error, const boost::source_location&) {
+    throw std::invalid_argument(error.message());
+}
 
 std::string parse_error::message() const {
     std::string text = std::to_string(line);
@@ -46,6 +81,10 @@ std::string parse_error::message() const {
     text += ": ";
     text += reason;
     return text;
+}
+
+std::ostream& operator<<(std::ostream& os, const parse_error& error) {
+    return os << error.message();
 }
 
 std::string_view to_string(leniency_action action) {
@@ -114,12 +153,11 @@ std::string leniency_report::describe(const leniency_note& note, std::string_vie
 
 namespace {
 
-bool parse_any(std::string_view input, format input_format, parsed_exposition& out,
-               parse_error& error, const parse_limits& limits, label_storage storage,
-               leniency_report* report) {
+parse_result parse_any(std::string_view input, format input_format, parsed_exposition& out,
+                       const parse_limits& limits, label_storage storage, leniency_report* report) {
     out.clear();
     out.source_format = input_format;
-    error = parse_error{};
+    parse_error error;
     const std::size_t invalid = detail::find_invalid_utf8(input);
     if (invalid != input.size()) {
         const std::string_view before = input.substr(0, invalid);
@@ -132,25 +170,30 @@ bool parse_any(std::string_view input, format input_format, parsed_exposition& o
         error.column =
             last_newline == std::string_view::npos ? invalid + 1 : invalid - last_newline;
         error.reason = "invalid UTF-8";
-        return false;
+        error.code = make_error_code(errc::invalid_utf8);
+        return error;
     }
-    return input_format == format::openmetrics
-               ? detail::parse_openmetrics(input, out, error, limits, report)
-               : detail::parse_prometheus(input, out, error, limits, storage, report);
+    const bool ok = input_format == format::openmetrics
+                        ? detail::parse_openmetrics(input, out, error, limits, report)
+                        : detail::parse_prometheus(input, out, error, limits, storage, report);
+    if (!ok) {
+        return error;
+    }
+    return {};
 }
 
 }  // namespace
 
-bool parse(std::string_view input, format input_format, parsed_exposition& out, parse_error& error,
-           const parse_limits& limits, label_storage storage) {
-    return parse_any(input, input_format, out, error, limits, storage, nullptr);
+parse_result parse(std::string_view input, format input_format, parsed_exposition& out,
+                   const parse_limits& limits, label_storage storage) {
+    return parse_any(input, input_format, out, limits, storage, nullptr);
 }
 
-bool read_lenient(std::string_view input, format input_format, parsed_exposition& out,
-                  parse_error& error, leniency_report& report, const parse_limits& limits,
-                  label_storage storage) {
+parse_result read_lenient(std::string_view input, format input_format, parsed_exposition& out,
+                          leniency_report& report, const parse_limits& limits,
+                          label_storage storage) {
     report.clear();
-    return parse_any(input, input_format, out, error, limits, storage, &report);
+    return parse_any(input, input_format, out, limits, storage, &report);
 }
 
 void append_labels_of(const parsed_exposition& src, const sample& s, std::vector<label>& out) {

@@ -65,15 +65,16 @@ class line_reader {
 };
 
 inline bool report(parse_error& error, std::size_t line, const char* line_begin, const char* at,
-                   std::string_view reason) {
+                   std::string_view reason, errc code) {
     error.line = line;
     error.column = static_cast<std::size_t>(at - line_begin) + 1;
     error.reason = reason;
+    error.code = make_error_code(code);
     return false;
 }
 
 inline bool report(parse_error& error, std::size_t line, const char* line_begin, const failure& f) {
-    return report(error, line, line_begin, f.at, f.reason);
+    return report(error, line, line_begin, f.at, f.reason, f.code);
 }
 
 }  // namespace mgw::exposition::detail

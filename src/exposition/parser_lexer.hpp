@@ -49,15 +49,19 @@ inline bool has_class(char c, std::uint8_t bits) {
     return (char_classes[static_cast<unsigned char>(c)] & bits) != 0;
 }
 
-// The first problem found on a line: where (a pointer into the line) and why (static text).
+// The first problem found on a line: where (a pointer into the line), why (static text) and
+// the kind of fault (parse_error::code).
 struct failure {
     const char* at = nullptr;
     std::string_view reason;
+    errc code = errc::syntax_error;
 };
 
-inline bool fail(failure& f, const char* at, std::string_view reason) {
+inline bool fail(failure& f, const char* at, std::string_view reason,
+                 errc code = errc::syntax_error) {
     f.at = at;
     f.reason = reason;
+    f.code = code;
     return false;
 }
 
@@ -179,7 +183,7 @@ inline bool check_unique_label(const std::vector<label>& labels, std::size_t fir
     const std::string_view name = labels[last].name;
     for (std::size_t i = first; i < last; ++i) {
         if (labels[i].name == name)
-            return fail(f, at, "duplicate label name");
+            return fail(f, at, "duplicate label name", errc::rule_violation);
     }
     return true;
 }
@@ -259,13 +263,13 @@ inline bool parse_label_set(const char*& p, const char* end, std::vector<label>&
             return fail(f, p, "unterminated label value");
         const auto value_size = static_cast<std::size_t>(close - p - 1);
         if (value_size > limits.max_label_value_bytes) {
-            return fail(f, p, "label value longer than the limit");
+            return fail(f, p, "label value longer than the limit", errc::limit_exceeded);
         }
         item.value = std::string_view(p + 1, value_size);
         item.value_has_escapes = escapes;
         p = close + 1;
         if (labels.size() - first >= limits.max_labels_per_sample) {
-            return fail(f, item_start, "more labels than the limit");
+            return fail(f, item_start, "more labels than the limit", errc::limit_exceeded);
         }
         labels.push_back(item);
         if (!check_unique_label(labels, first, item_start, f))

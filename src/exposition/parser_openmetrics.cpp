@@ -169,7 +169,7 @@ class openmetrics_parser {
             }
             if (status == line_reader::status::too_long) {
                 return report(error_, reader_.line_number(), begin, begin + limits_.max_line_bytes,
-                              "line longer than the limit");
+                              "line longer than the limit", errc::limit_exceeded);
             }
             line_begin_ = begin;
             last_line_length = static_cast<std::size_t>(end - begin);
@@ -188,6 +188,7 @@ class openmetrics_parser {
             error_.line = terminated ? reader_.line_number() + 1 : reader_.line_number();
             error_.column = terminated ? 1 : last_line_length + 1;
             error_.reason = "missing # EOF at the end";
+            error_.code = make_error_code(errc::missing_eof);
             return false;
         }
         if (report_ != nullptr) {
@@ -197,14 +198,16 @@ class openmetrics_parser {
     }
 
   private:
-    bool error_at(const char* at, std::string_view reason) {
-        return report(error_, reader_.line_number(), line_begin_, at, reason);
+    bool error_at(const char* at, std::string_view reason, errc code = errc::syntax_error) {
+        return report(error_, reader_.line_number(), line_begin_, at, reason, code);
     }
 
+    // Only for what is found once a family or a histogram point is complete: a rule violation.
     bool error_at_line(std::size_t line, std::size_t column, std::string_view reason) {
         error_.line = line;
         error_.column = column;
         error_.reason = reason;
+        error_.code = make_error_code(errc::rule_violation);
         return false;
     }
 
@@ -248,7 +251,7 @@ class openmetrics_parser {
         name_token name;
         failure f;
         if (!read_metric_name(p, end, name, f)) {
-            return error_at(f.at, f.reason);
+            return error_at(f.at, f.reason, f.code);
         }
         if (p == end || *p != ' ') {
             return error_at(p, "expected a space and text after the metric name");
@@ -263,7 +266,8 @@ class openmetrics_parser {
             start_family(name.text, name_at);
         } else if (current().samples.count != 0) {
             if (report_ == nullptr) {
-                return error_at(line_begin_, "metadata after samples of its family");
+                return error_at(line_begin_, "metadata after samples of its family",
+                                errc::rule_violation);
             }
             // A new block of the family; it joins the family or is skipped when it ends.
             if (!finish_family()) {
@@ -280,14 +284,16 @@ class openmetrics_parser {
                                       "repeated HELP of a family: the first is kept");
                         return true;
                     }
-                    return error_at(line_begin_, "duplicate HELP for a family");
+                    return error_at(line_begin_, "duplicate HELP for a family",
+                                    errc::rule_violation);
                 }
                 fam.help = text;
                 fam.help_present = true;
                 return true;
             case kind::type: {
                 if (fam.has_type && report_ == nullptr) {
-                    return error_at(line_begin_, "duplicate TYPE for a family");
+                    return error_at(line_begin_, "duplicate TYPE for a family",
+                                    errc::rule_violation);
                 }
                 metric_type type{};
                 if (!parse_type_name(text, type)) {
@@ -316,7 +322,8 @@ class openmetrics_parser {
                                       "repeated UNIT of a family: the first is kept");
                         return true;
                     }
-                    return error_at(line_begin_, "duplicate UNIT for a family");
+                    return error_at(line_begin_, "duplicate UNIT for a family",
+                                    errc::rule_violation);
                 }
                 for (const char* u = p; u < end; ++u) {
                     if (!has_class(*u, class_metric_char)) {
@@ -453,7 +460,7 @@ class openmetrics_parser {
         if (p < end && *p == '{') {
             ++p;
             if (!parse_label_set<true>(p, end, out_.labels, &name, limits_, f)) {
-                return error_at(f.at, f.reason);
+                return error_at(f.at, f.reason, f.code);
             }
             if (name.text.empty()) {
                 return error_at(name_at, "missing metric name");
@@ -504,7 +511,7 @@ class openmetrics_parser {
             }
         }
         if (out_.samples.size() >= limits_.max_samples) {
-            return error_at(name_at, "more samples than the limit");
+            return error_at(name_at, "more samples than the limit", errc::limit_exceeded);
         }
         return add_sample(s, name_at, has_timestamp, timestamp);
     }
@@ -527,7 +534,7 @@ class openmetrics_parser {
         failure f;
         const auto first = static_cast<std::uint32_t>(out_.labels.size());
         if (!parse_label_set<true>(p, end, out_.labels, nullptr, limits_, f)) {
-            return error_at(f.at, f.reason);
+            return error_at(f.at, f.reason, f.code);
         }
         exemplar ex;
         ex.labels = {first, static_cast<std::uint32_t>(out_.labels.size()) - first};
@@ -537,7 +544,7 @@ class openmetrics_parser {
                            unescaped_code_points(out_.labels[i].value);
         }
         if (code_points > max_exemplar_code_points) {
-            return error_at(p, "exemplar labels longer than 128 code points");
+            return error_at(p, "exemplar labels longer than 128 code points", errc::rule_violation);
         }
         if (p == end || *p != ' ') {
             return error_at(p, "expected a space after exemplar labels");
@@ -680,7 +687,8 @@ class openmetrics_parser {
 
         if (type == metric_type::stateset &&
             find_label(out_.labels, s.labels, fam.name) == nullptr) {
-            return error_at(name_at, "stateset sample without a label named after its family");
+            return error_at(name_at, "stateset sample without a label named after its family",
+                            errc::rule_violation);
         }
         double bound = 0;
         const bool bucket =
@@ -689,21 +697,22 @@ class openmetrics_parser {
         if (bucket) {
             const label* le = find_label(out_.labels, s.labels, "le");
             if (le == nullptr || !parse_label_number(le->value, bound)) {
-                return error_at(name_at, "bucket without a valid le label");
+                return error_at(name_at, "bucket without a valid le label", errc::rule_violation);
             }
             if (!is_integer(s.value)) {
-                return error_at(name_at, "bucket value must be an integer");
+                return error_at(name_at, "bucket value must be an integer", errc::rule_violation);
             }
         }
         if ((suffix == "_count" || suffix == "_gcount") && !is_integer(s.value)) {
-            return error_at(name_at, "count value must be an integer");
+            return error_at(name_at, "count value must be an integer", errc::rule_violation);
         }
         if (type == metric_type::summary && suffix.empty()) {
             const label* q = find_label(out_.labels, s.labels, "quantile");
             double quantile = 0;
             if (q == nullptr || !parse_label_number(q->value, quantile) || quantile < 0 ||
                 quantile > 1) {
-                return error_at(name_at, "summary quantile without a valid quantile label");
+                return error_at(name_at, "summary quantile without a valid quantile label",
+                                errc::rule_violation);
             }
         }
 
@@ -727,15 +736,18 @@ class openmetrics_parser {
             if (seen_before) {
                 return error_at(
                     name_at,
-                    "metric not contiguous: its samples are interleaved with another metric's");
+                    "metric not contiguous: its samples are interleaved with another metric's",
+                    errc::rule_violation);
             }
         }
         if (same_as_current) {
             if (has_timestamp != group_has_timestamp_) {
-                return error_at(name_at, "mix of samples with and without timestamp in one metric");
+                return error_at(name_at, "mix of samples with and without timestamp in one metric",
+                                errc::rule_violation);
             }
             if (has_timestamp && group_timestamp_ > timestamp && !info) {
-                return error_at(name_at, "timestamps went backwards within a metric");
+                return error_at(name_at, "timestamps went backwards within a metric",
+                                errc::rule_violation);
             }
         }
         if (type == metric_type::histogram || type == metric_type::gaugehistogram) {
@@ -759,21 +771,22 @@ class openmetrics_parser {
         group_timestamp_ = timestamp;
 
         if (type == metric_type::stateset && s.value != 0 && s.value != 1) {
-            return error_at(name_at, "stateset values must be 0 or 1");
+            return error_at(name_at, "stateset values must be 0 or 1", errc::rule_violation);
         }
         if (info && s.value != 1) {
-            return error_at(name_at, "info values must be 1");
+            return error_at(name_at, "info values must be 1", errc::rule_violation);
         }
         if (type == metric_type::summary && suffix.empty() && s.value < 0) {
-            return error_at(name_at, "quantile values cannot be negative");
+            return error_at(name_at, "quantile values cannot be negative", errc::rule_violation);
         }
         if (type != metric_type::unknown && is_counter_like_suffix(suffix)) {
             if (std::isnan(s.value)) {
-                return error_at(name_at, "counter-like value cannot be NaN");
+                return error_at(name_at, "counter-like value cannot be NaN", errc::rule_violation);
             }
             // A gaugehistogram's _gsum may be negative (with negative buckets, checked per point).
             if (s.value < 0 && suffix != "_gsum") {
-                return error_at(name_at, "counter-like value cannot be negative");
+                return error_at(name_at, "counter-like value cannot be negative",
+                                errc::rule_violation);
             }
         }
         if (s.has_exemplar()) {
@@ -784,7 +797,8 @@ class openmetrics_parser {
             if (!allowed) {
                 return error_at(
                     name_at,
-                    "exemplars are allowed only on counter _total and histogram _bucket samples");
+                    "exemplars are allowed only on counter _total and histogram _bucket samples",
+                    errc::rule_violation);
             }
         }
         ++fam.samples.count;
@@ -802,10 +816,10 @@ class openmetrics_parser {
                 h.has_negative_buckets = true;
             }
             if (h.has_bucket && bound <= h.last_bound) {
-                return error_at(name_at, "histogram buckets out of order");
+                return error_at(name_at, "histogram buckets out of order", errc::rule_violation);
             }
             if (h.has_bucket && s.value < h.last_bucket_value) {
-                return error_at(name_at, "histogram bucket counts decrease");
+                return error_at(name_at, "histogram bucket counts decrease", errc::rule_violation);
             }
             h.has_bucket = true;
             h.last_bound = bound;

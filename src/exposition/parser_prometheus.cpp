@@ -122,7 +122,7 @@ class prometheus_parser {
             }
             if (status == line_reader::status::too_long) {
                 return report(error_, reader_.line_number(), begin, begin + limits_.max_line_bytes,
-                              "line longer than the limit");
+                              "line longer than the limit", errc::limit_exceeded);
             }
             line_begin_ = begin;
             if (!parse_line(begin, end)) {
@@ -132,8 +132,8 @@ class prometheus_parser {
     }
 
   private:
-    bool error_at(const char* at, std::string_view reason) {
-        return report(error_, reader_.line_number(), line_begin_, at, reason);
+    bool error_at(const char* at, std::string_view reason, errc code = errc::syntax_error) {
+        return report(error_, reader_.line_number(), line_begin_, at, reason, code);
     }
 
     bool parse_line(const char* p, const char* end) {
@@ -165,7 +165,7 @@ class prometheus_parser {
         name_token name;
         failure f;
         if (!read_metric_name(p, end, name, f)) {
-            return error_at(f.at, f.reason);
+            return error_at(f.at, f.reason, f.code);
         }
         std::string_view text;
         if (p < end) {
@@ -187,17 +187,17 @@ class prometheus_parser {
         }
         if (is_help) {
             if (fam->help_present) {
-                return error_at(name_at, "duplicate HELP for a family");
+                return error_at(name_at, "duplicate HELP for a family", errc::rule_violation);
             }
             fam->help = text;
             fam->help_present = true;
             return true;
         }
         if (fam->has_type) {
-            return error_at(name_at, "duplicate TYPE for a family");
+            return error_at(name_at, "duplicate TYPE for a family", errc::rule_violation);
         }
         if (fam->samples.count != 0) {
-            return error_at(name_at, "TYPE after samples of its family");
+            return error_at(name_at, "TYPE after samples of its family", errc::rule_violation);
         }
         metric_type type{};
         if (!parse_type_name(text, type)) {
@@ -211,7 +211,8 @@ class prometheus_parser {
                 !seen_.insert(fam->name, "_count") || !seen_.insert(fam->name, "_sum") ||
                 (type == metric_type::histogram && !seen_.insert(fam->name, "_bucket"));
             if (clash) {
-                return error_at(name_at, "family name clashes with an earlier family");
+                return error_at(name_at, "family name clashes with an earlier family",
+                                errc::rule_violation);
             }
         }
         return true;
@@ -219,7 +220,7 @@ class prometheus_parser {
 
     bool start_family(std::string_view name, const char* at, std::string_view reason) {
         if (!seen_.insert(name, {})) {
-            return error_at(at, reason);
+            return error_at(at, reason, errc::rule_violation);
         }
         family fam;
         fam.name = name;
@@ -249,7 +250,7 @@ class prometheus_parser {
             const char* const brace = p;
             ++p;
             if (!parse_label_set<false>(p, end, out_.labels, &name, limits_, f)) {
-                return error_at(f.at, f.reason);
+                return error_at(f.at, f.reason, f.code);
             }
             if (name.text.empty()) {
                 return error_at(name_at, "missing metric name");
@@ -295,7 +296,7 @@ class prometheus_parser {
             }
         }
         if (out_.samples.size() >= limits_.max_samples) {
-            return error_at(name_at, "more samples than the limit");
+            return error_at(name_at, "more samples than the limit", errc::limit_exceeded);
         }
         if (report_ != nullptr) {
             return lenient_sample(s, name_at, first_label);

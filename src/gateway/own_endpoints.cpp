@@ -30,12 +30,13 @@ http::handler make_metrics_handler(const core::gateway_metrics& metrics) {
             co_return;
         }
         exposition::parsed_exposition parsed;
-        exposition::parse_error error;
-        if (!exposition::parse(text, exposition::format::prometheus_text, parsed, error)) {
+        const exposition::parse_result read =
+            exposition::parse(text, exposition::format::prometheus_text, parsed);
+        if (!read) {
             // prometheus-cpp wrote something our own parser rejects: a bug worth seeing.
             res.status(http::status::internal_server_error);
             res.set("Content-Type", "text/plain; charset=utf-8");
-            res.body("own metrics not serialisable: " + error.message() + "\n");
+            res.body("own metrics not serialisable: " + read.error().message() + "\n");
             co_return;
         }
         std::string body;

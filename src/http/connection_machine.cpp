@@ -3,6 +3,7 @@
 #include "connection_machine.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
@@ -197,10 +198,12 @@ void connection_machine::on_head(clock::time_point now) {
     exchange& x = pending_.emplace();
     x.started = now;
     const request_head& head = reader_.head();
-    if (!parse_request_target(head.target(), x.target)) {
+    auto target = parse_request_target(head.target());
+    if (!target) {
         refuse(rejection::bad_request, now);
         return;
     }
+    x.target = std::move(*target);
     x.match = routes_.match(head.method(), x.target.path);
     std::size_t body_limit = options_.body_limit;
     clock::duration timeout = options_.request_timeout;

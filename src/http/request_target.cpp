@@ -7,21 +7,21 @@
 
 namespace mgw::http {
 
-bool parse_request_target(std::string_view target, request_target& out) {
+boost::system::result<request_target> parse_request_target(std::string_view target) {
     auto parsed = boost::urls::parse_origin_form(target);
     if (!parsed) {
-        return false;
+        return parsed.error();
     }
     const boost::urls::url_view& url = *parsed;
     boost::urls::encoding_opts opts;
     opts.space_as_plus = true;
+    request_target out;
     out.path = url.path();
-    out.query.clear();
     for (auto param : url.encoded_params()) {
         out.query.emplace_back(param.key.decode(opts),
                                param.has_value ? param.value.decode(opts) : std::string{});
     }
-    return true;
+    return out;
 }
 
 }  // namespace mgw::http

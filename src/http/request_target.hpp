@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/system/result.hpp>
+
 namespace mgw::http {
 
 struct request_target {
@@ -14,8 +16,9 @@ struct request_target {
     std::vector<std::pair<std::string, std::string>> query;
 };
 
-// False when `target` is not a valid origin-form target (the request then gets a 400).
-// '+' in the query means a space, as HTML forms and Go's url.ParseQuery have it.
-bool parse_request_target(std::string_view target, request_target& out);
+// The decoded target, or Boost.URL's error_code (its grammar categories: the http module has
+// nothing to add to it) when `target` is not a valid origin-form target; the request then gets
+// a 400. '+' in the query means a space, as HTML forms and Go's url.ParseQuery have it.
+boost::system::result<request_target> parse_request_target(std::string_view target);
 
 }  // namespace mgw::http

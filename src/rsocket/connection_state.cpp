@@ -43,13 +43,12 @@ connection_state::event connection_state::on_frame(std::string_view bytes, clock
     }
     last_received_ = now;
     frame decoded;
-    const decode_error error = decode_frame(bytes, decoded);
-    if (error == decode_error::unknown_type && decoded.has(flag::ignore) && setup_done_) {
-        return {};  // the I flag allows skipping frames we do not understand, but not SETUP
-    }
-    if (error != decode_error::none) {
+    if (const decode_result result = decode_frame(bytes, decoded); !result) {
+        if (result.error() == errc::unknown_type && decoded.has(flag::ignore) && setup_done_) {
+            return {};  // the I flag allows skipping frames we do not understand, but not SETUP
+        }
         message_ = "invalid frame: ";
-        message_ += to_string(error);
+        message_ += result.error().message();
         const std::string text = message_;
         return close_with(setup_done_ ? errors::connection_error : errors::invalid_setup, text,
                           "invalid_frame", outbound);

@@ -71,26 +71,26 @@ bool printable_ascii(std::string_view s) {
 }
 
 // [metadata length, metadata] data: the tail of every frame that carries a payload.
-decode_error decode_payload(std::string_view rest, frame& out) {
+decode_result decode_payload(std::string_view rest, frame& out) {
     if (out.has(flag::metadata)) {
         if (rest.size() < 3) {
-            return decode_error::metadata_length;
+            return errc::metadata_length;
         }
         const std::uint32_t length = u24(rest.data());
         rest.remove_prefix(3);
         if (length > rest.size()) {
-            return decode_error::metadata_length;
+            return errc::metadata_length;
         }
         out.metadata = rest.substr(0, length);
         rest.remove_prefix(length);
     }
     out.data = rest;
-    return decode_error::none;
+    return {};
 }
 
-decode_error decode_setup(std::string_view rest, frame& out) {
+decode_result decode_setup(std::string_view rest, frame& out) {
     if (rest.size() < 12) {
-        return decode_error::truncated;
+        return errc::truncated;
     }
     setup_fields& s = out.setup;
     s.major_version = static_cast<std::uint16_t>(u16(rest.data()));
@@ -98,34 +98,34 @@ decode_error decode_setup(std::string_view rest, frame& out) {
     s.keepalive_ms = u32(rest.data() + 4);
     s.max_lifetime_ms = u32(rest.data() + 8);
     if ((s.keepalive_ms | s.max_lifetime_ms) & 0x80000000U) {
-        return decode_error::reserved_bit;
+        return errc::reserved_bit;
     }
     rest.remove_prefix(12);
     if (out.has(flag::resume_enable)) {
         if (rest.size() < 2) {
-            return decode_error::truncated;
+            return errc::truncated;
         }
         const std::uint32_t length = u16(rest.data());
         rest.remove_prefix(2);
         if (length > rest.size()) {
-            return decode_error::truncated;
+            return errc::truncated;
         }
         s.resume_token = rest.substr(0, length);
         rest.remove_prefix(length);
     }
     for (std::string_view* mime : {&s.metadata_mime, &s.data_mime}) {
         if (rest.empty()) {
-            return decode_error::truncated;
+            return errc::truncated;
         }
         const std::size_t length = static_cast<unsigned char>(rest.front());
         rest.remove_prefix(1);
         if (length > rest.size()) {
-            return decode_error::bad_setup;
+            return errc::bad_setup;
         }
         *mime = rest.substr(0, length);
         rest.remove_prefix(length);
         if (!printable_ascii(*mime)) {
-            return decode_error::bad_setup;
+            return errc::bad_setup;
         }
     }
     return decode_payload(rest, out);
@@ -196,36 +196,51 @@ std::string_view error_code_name(std::uint32_t code) {
     }
 }
 
-std::string_view to_string(decode_error error) {
-    switch (error) {
-        case decode_error::none:
-            return "none";
-        case decode_error::truncated:
-            return "frame shorter than its fixed fields";
-        case decode_error::reserved_bit:
-            return "reserved bit set";
-        case decode_error::unknown_type:
-            return "unknown frame type";
-        case decode_error::stream_id_mismatch:
-            return "frame type not allowed on this stream id";
-        case decode_error::metadata_length:
-            return "metadata length past the end of the frame";
-        case decode_error::bad_setup:
-            return "malformed SETUP MIME types";
-        case decode_error::payload_without_n_or_c:
-            return "PAYLOAD with neither NEXT nor COMPLETE";
+namespace {
+
+class rsocket_category final : public boost::system::error_category {
+  public:
+    const char* name() const noexcept override { return "mgw.rsocket"; }
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::truncated:
+                return "frame shorter than its fixed fields";
+            case errc::reserved_bit:
+                return "reserved bit set";
+            case errc::unknown_type:
+                return "unknown frame type";
+            case errc::stream_id_mismatch:
+                return "frame type not allowed on this stream id";
+            case errc::metadata_length:
+                return "metadata length past the end of the frame";
+            case errc::bad_setup:
+                return "malformed SETUP MIME types";
+            case errc::payload_without_n_or_c:
+                return "PAYLOAD with neither NEXT nor COMPLETE";
+        }
+        return "unknown";
     }
-    return "unknown";
+};
+
+}  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+    static const rsocket_category category;
+    return category;
+}
+
+boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
 }
 
 std::uint32_t read_length_prefix(const char* three_bytes) {
     return u24(three_bytes);
 }
 
-decode_error decode_frame(std::string_view bytes, frame& out) {
+decode_result decode_frame(std::string_view bytes, frame& out) {
     out = frame{};
     if (bytes.size() < header_bytes) {
-        return decode_error::truncated;
+        return errc::truncated;
     }
     const std::uint32_t stream = u32(bytes.data());
     const std::uint32_t type_and_flags = u16(bytes.data() + 4);
@@ -234,13 +249,13 @@ decode_error decode_frame(std::string_view bytes, frame& out) {
     const auto raw_type = static_cast<std::uint8_t>(type_and_flags >> 10);
     out.type = static_cast<frame_type>(raw_type);
     if (stream & 0x80000000U) {
-        return decode_error::reserved_bit;
+        return errc::reserved_bit;
     }
     if (!known_type(raw_type)) {
-        return decode_error::unknown_type;
+        return errc::unknown_type;
     }
     if (out.type != frame_type::error && connection_level(out.type) != (out.stream_id == 0)) {
-        return decode_error::stream_id_mismatch;
+        return errc::stream_id_mismatch;
     }
     std::string_view rest = bytes.substr(header_bytes);
     switch (out.type) {
@@ -248,23 +263,23 @@ decode_error decode_frame(std::string_view bytes, frame& out) {
             return decode_setup(rest, out);
         case frame_type::lease:
             if (rest.size() < 8) {
-                return decode_error::truncated;
+                return errc::truncated;
             }
             out.request_n = u32(rest.data() + 4);
             if (out.has(flag::metadata)) {
                 out.metadata = rest.substr(8);
             }
-            return decode_error::none;
+            return {};
         case frame_type::keepalive:
             if (rest.size() < 8) {
-                return decode_error::truncated;
+                return errc::truncated;
             }
             out.last_position = u64(rest.data());
             if (out.last_position >> 63) {
-                return decode_error::reserved_bit;
+                return errc::reserved_bit;
             }
             out.data = rest.substr(8);
-            return decode_error::none;
+            return {};
         case frame_type::request_response:
         case frame_type::request_fnf:
             return decode_payload(rest, out);
@@ -272,41 +287,44 @@ decode_error decode_frame(std::string_view bytes, frame& out) {
         case frame_type::request_channel:
         case frame_type::ext:
             if (rest.size() < 4) {
-                return decode_error::truncated;
+                return errc::truncated;
             }
             out.request_n = u32(rest.data());
             if (out.type != frame_type::ext && (out.request_n & 0x80000000U)) {
-                return decode_error::reserved_bit;
+                return errc::reserved_bit;
             }
             return decode_payload(rest.substr(4), out);
         case frame_type::request_n:
             if (rest.size() < 4) {
-                return decode_error::truncated;
+                return errc::truncated;
             }
             out.request_n = u32(rest.data());
-            return (out.request_n & 0x80000000U) ? decode_error::reserved_bit : decode_error::none;
+            if (out.request_n & 0x80000000U) {
+                return errc::reserved_bit;
+            }
+            return {};
         case frame_type::cancel:
         case frame_type::resume:
         case frame_type::resume_ok:
             out.data = rest;
-            return decode_error::none;
+            return {};
         case frame_type::payload:
             if (!out.has(flag::next) && !out.has(flag::complete) && !out.has(flag::follows)) {
-                return decode_error::payload_without_n_or_c;
+                return errc::payload_without_n_or_c;
             }
             return decode_payload(rest, out);
         case frame_type::error:
             if (rest.size() < 4) {
-                return decode_error::truncated;
+                return errc::truncated;
             }
             out.error = u32(rest.data());
             out.data = rest.substr(4);
-            return decode_error::none;
+            return {};
         case frame_type::metadata_push:
             out.metadata = rest;
-            return decode_error::none;
+            return {};
     }
-    return decode_error::unknown_type;
+    return errc::unknown_type;
 }
 
 bool encode_frame(const frame& f, std::string& out, bool length_prefixed) {

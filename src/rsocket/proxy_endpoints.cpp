@@ -93,16 +93,17 @@ asio::awaitable<void> proxy_endpoints::serve_connected(http::request_context& re
     std::size_t samples = 0;
     bool refused = false;
     for (std::size_t i = 0; i < texts.size() && !refused; ++i) {
-        exposition::parse_error error;
         const std::string& text = texts[i].text;
         // Read as Prometheus would (a multi-registry client repeats families), repaired so
         // that the answer stays valid; raw label blocks where canonical (Micrometer writes
         // them so): smaller to hold and copied whole by the merger.
         exposition::leniency_report repairs;
-        if (!exposition::read_lenient(text, exposition::detect_format(text), parsed[i], error,
-                                      repairs, {}, exposition::label_storage::raw_when_canonical)) {
+        const exposition::parse_result read =
+            exposition::read_lenient(text, exposition::detect_format(text), parsed[i], repairs, {},
+                                     exposition::label_storage::raw_when_canonical);
+        if (!read) {
             counters_.parse_errors.Increment();
-            log_.debug("rsocket client exposition invalid", {{"error", error.message()}});
+            log_.debug("rsocket client exposition invalid", {{"error", read.error().message()}});
             parsed[i] = {};
             continue;
         }
@@ -171,11 +172,12 @@ asio::awaitable<void> proxy_endpoints::serve_proxy(http::request_context& reques
         co_return;
     }
     exposition::parsed_exposition parsed;
-    exposition::parse_error error;
-    if (!exposition::parse(text, exposition::format::prometheus_text, parsed, error)) {
+    const exposition::parse_result read =
+        exposition::parse(text, exposition::format::prometheus_text, parsed);
+    if (!read) {
         response.status(http::status::internal_server_error);
         response.set("Content-Type", "text/plain; charset=utf-8");
-        response.body("proxy metrics not serialisable: " + error.message() + "\n");
+        response.body("proxy metrics not serialisable: " + read.error().message() + "\n");
         co_return;
     }
     std::string body;

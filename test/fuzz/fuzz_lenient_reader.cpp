@@ -26,7 +26,7 @@ using namespace mgw::exposition;
 
 constexpr std::size_t max_sources = 4;
 
-[[noreturn]] void fail(std::string_view what, std::string_view output, const parse_error& error,
+[[noreturn]] void fail(std::string_view what, std::string_view output, const std::string& error,
                        const std::vector<std::string_view>& sources) {
     std::fprintf(stderr, "ORACLE FAILED: %.*s\n", static_cast<int>(what.size()), what.data());
     for (std::size_t i = 0; i < sources.size(); ++i) {
@@ -34,7 +34,7 @@ constexpr std::size_t max_sources = 4;
                      sources[i].data());
     }
     std::fprintf(stderr, "---- output ----\n%.*s\n---- error: %s\n",
-                 static_cast<int>(output.size()), output.data(), error.message().c_str());
+                 static_cast<int>(output.size()), output.data(), error.c_str());
     std::abort();
 }
 
@@ -49,9 +49,8 @@ parse_limits fuzz_limits() {
 void require_valid(const std::string& output, format fmt, std::string_view what,
                    const std::vector<std::string_view>& sources) {
     static parsed_exposition reparsed;
-    parse_error error;
-    if (!parse(output, fmt, reparsed, error)) {
-        fail(what, output, error, sources);
+    if (const parse_result read = parse(output, fmt, reparsed); !read) {
+        fail(what, output, read.error().message(), sources);
     }
 }
 
@@ -89,28 +88,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (mode & 2) != 0 ? label_storage::raw_when_canonical : label_storage::materialized;
 
         static parsed_exposition strict;
-        parse_error strict_error;
-        const bool strict_ok = parse(text, fmt, strict, strict_error, limits, storage);
+        const bool strict_ok = parse(text, fmt, strict, limits, storage).has_value();
 
         leniency_report report;
-        parse_error error;
-        accepted[i] = read_lenient(text, fmt, parsed[i], error, report, limits, storage);
-        if (strict_ok && !accepted[i]) {
-            fail("strictly valid input refused by the lenient reader", {}, error, {text});
+        const parse_result read = read_lenient(text, fmt, parsed[i], report, limits, storage);
+        accepted[i] = read.has_value();
+        if (strict_ok && !read) {
+            fail("strictly valid input refused by the lenient reader", {}, read.error().message(),
+                 {text});
         }
         if (!accepted[i]) {
             continue;
         }
         if (report.unrepairable() != 0) {
-            fail("a family the repairs could not make valid", {}, error, {text});
+            fail("a family the repairs could not make valid", {}, {}, {text});
         }
         // Idempotent: the same input reads to the same shape (warm scratch, reused object).
         static parsed_exposition again;
         leniency_report again_report;
-        if (!read_lenient(text, fmt, again, error, again_report, limits, storage) ||
-            again.samples.size() != parsed[i].samples.size() ||
+        const parse_result second = read_lenient(text, fmt, again, again_report, limits, storage);
+        if (!second || again.samples.size() != parsed[i].samples.size() ||
             again.families.size() != parsed[i].families.size()) {
-            fail("a second lenient read differs", {}, error, {text});
+            fail("a second lenient read differs", {},
+                 second ? std::string() : second.error().message(), {text});
         }
         for (const format output : {format::prometheus_text, format::openmetrics}) {
             for (const bool utf8 : {false, true}) {

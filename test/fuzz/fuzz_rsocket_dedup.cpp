@@ -74,11 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     mgw::rsocket::series_dedup dedup;
     merger merge;
     for (std::size_t i = 0; i < texts.size(); ++i) {
-        parse_error error;
         // Both ways the parser stores labels: materialized, and raw blocks as the proxy parses.
         const label_storage storage =
             i % 2 == 0 ? label_storage::raw_when_canonical : label_storage::materialized;
-        if (!parse(texts[i], detect_format(texts[i]), parsed[i], error, {}, storage)) {
+        if (!parse(texts[i], detect_format(texts[i]), parsed[i], {}, storage)) {
             continue;
         }
         valid[i] = true;

@@ -6,8 +6,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
+
+#include <boost/system/error_category.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
 
 namespace mgw::apps {
 
@@ -25,10 +28,29 @@ struct app_request {
     bool only_app_metrics = false;
 };
 
+// Why a request was refused, as an error_code of the category "mgw.apps" (docs/DEVELOPING.md,
+// "Errors"): the kind of fault, for code that branches; the status and body below are what the
+// client gets.
+enum class errc {
+    unknown_path = 1,     // a path of no known form (404)
+    missing_identifier,   // neither the path nor `app` / `route_url` name an app (400)
+    invalid_metric_path,  // a `metric_path` that is not a plain path (400)
+};
+
+const boost::system::error_category& error_category() noexcept;
+boost::system::error_code make_error_code(errc e) noexcept;
+
+// What the client gets (status and body) and the kind of fault; the parser sets all three,
+// the defaults describe a 400.
 struct app_request_error {
     int status = 400;
     std::string body;
+    boost::system::error_code code = make_error_code(errc::missing_identifier);
 };
+
+// Lets result<T, app_request_error>::value() throw when misused; the parser never throws.
+[[noreturn]] void throw_exception_from_error(const app_request_error& error,
+                                             const boost::source_location& location);
 
 // Parses `/v{N}/apps/...` with its decoded query parameters. The gateway passes the path http/
 // decoded; a still percent-encoded path is read the same way (its identifier then needs one
@@ -37,7 +59,7 @@ struct app_request_error {
 // `/vN/apps/only-app-metrics?...`. The identifier may contain slashes and may be wrapped in
 // double quotes (`?app="org/space/app"`, as Promfetcher's README shows). Errors: 404 for a
 // path of no known form, 400 without an identifier or with a `metric_path` that is not a path.
-std::variant<app_request, app_request_error> parse_app_request(
+boost::system::result<app_request, app_request_error> parse_app_request(
     std::string_view path, const std::vector<std::pair<std::string, std::string>>& query);
 
 // `metric_path` as sent to instances: trimmed, `/metrics` when empty, a leading `/` added.
@@ -47,3 +69,6 @@ std::variant<app_request, app_request_error> parse_app_request(
 std::optional<std::string> normalise_metric_path(std::string_view metric_path);
 
 }  // namespace mgw::apps
+
+template <>
+struct boost::system::is_error_code_enum<mgw::apps::errc> : std::true_type {};

@@ -3,13 +3,38 @@
 #pragma once
 
 #include <cstddef>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <boost/system/error_category.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
 #include "mgw/exposition/model.hpp"
 
 namespace mgw::exposition {
+
+// Why a body was refused, as an error_code of the category "mgw.exposition" (docs/DEVELOPING.md,
+// "Errors"): the kind of fault, for code that branches; the position and reason in parse_error
+// are what a log line or `check` shows.
+enum class errc {
+    invalid_utf8 = 1,  // the body is not valid UTF-8
+    // A line that does not follow the format's grammar: names, label sets, values, timestamps,
+    // exemplars, comments, blank lines or text after `# EOF`.
+    syntax_error,
+    // Well-formed lines that break a rule of the format: repeated or misplaced metadata,
+    // families or metrics not contiguous, clashing names, duplicate label names, a value or
+    // label a metric type forbids, inconsistent histograms. What read_lenient() repairs or
+    // drops where it can.
+    rule_violation,
+    limit_exceeded,  // a bound of parse_limits: line length, label value, labels, samples
+    missing_eof,     // an OpenMetrics body without its final `# EOF`: usually a cut-off body
+};
+
+const boost::system::error_category& error_category() noexcept;
+boost::system::error_code make_error_code(errc e) noexcept;
 
 // Where and why a parse failed. `reason` always points at static text, so an error costs no
 // allocation; `line` and `column` are 1-based, the column counted in bytes.
@@ -17,10 +42,27 @@ struct parse_error {
     std::size_t line = 0;
     std::size_t column = 0;
     std::string_view reason;
+    boost::system::error_code code = make_error_code(errc::syntax_error);
 
     // "line:col: reason"
     std::string message() const;
 };
+
+// Writes message(): what a failed CHECK(parse(...)) in a test shows of the result.
+std::ostream& operator<<(std::ostream& os, const parse_error& error);
+
+// Lets result<T, parse_error>::value() throw when misused; the parser itself never throws.
+[[noreturn]] void throw_exception_from_error(const parse_error& error,
+                                             const boost::source_location& location);
+
+// What parse() and read_lenient() return. The parsed model is not the result's value but an
+// in/out argument, for speed: callers parse into objects they keep (the slots of an answer's
+// vector that the merger then reads, the fleet benchmark's 1,000 reused ones, a bench loop's
+// one), so that a parse of similar size into the same object reuses its capacity and
+// allocates nothing, and nothing is moved afterwards. Returned by value, every parse would grow
+// four vectors from empty (about ten reallocations each for 1,000 series) and a move of the
+// model allocates (libstdc++'s std::deque move constructor gives the source a new map).
+using parse_result = boost::system::result<void, parse_error>;
 
 // Hard bounds on one parse, so a hostile or broken body yields an error instead of unbounded
 // memory or time.
@@ -46,12 +88,13 @@ enum class label_storage {
 // The labels of `s` appended to `out`, whichever way they are stored.
 void append_labels_of(const parsed_exposition& src, const sample& s, std::vector<label>& out);
 
-// Parses `input` into `out` (cleared first; capacity reused). Returns false and fills `error` on
-// invalid input; `out` is then unspecified but still safe to reuse. The views in `out` point into
+// Parses `input` into `out` (cleared first; capacity reused). Returns the error on invalid
+// input; `out` is then unspecified but still safe to reuse. The views in `out` point into
 // `input`. Safe to call concurrently from several threads (the scratch sets are per thread);
 // after a first parse of similar size, a parse into the same `out` allocates nothing.
-bool parse(std::string_view input, format input_format, parsed_exposition& out, parse_error& error,
-           const parse_limits& limits = {}, label_storage storage = label_storage::materialized);
+parse_result parse(std::string_view input, format input_format, parsed_exposition& out,
+                   const parse_limits& limits = {},
+                   label_storage storage = label_storage::materialized);
 
 // What a lenient read changed so that the gateway can serve a source: every change keeps the
 // rest of the source, and is counted and noted with its position.
@@ -126,9 +169,9 @@ class leniency_report {
 // The syntax (lines, labels, numbers, UTF-8) is checked as parse() checks it: a body that is
 // not an exposition at all still fails. Same limits, storage and allocation behaviour as
 // parse(); `report` is cleared first.
-bool read_lenient(std::string_view input, format input_format, parsed_exposition& out,
-                  parse_error& error, leniency_report& report, const parse_limits& limits = {},
-                  label_storage storage = label_storage::materialized);
+parse_result read_lenient(std::string_view input, format input_format, parsed_exposition& out,
+                          leniency_report& report, const parse_limits& limits = {},
+                          label_storage storage = label_storage::materialized);
 
 // Picks the format from a Content-Type header value (openmetrics-text → openmetrics, else
 // prometheus_text).
@@ -139,3 +182,6 @@ format format_from_content_type(std::string_view content_type);
 format detect_format(std::string_view body);
 
 }  // namespace mgw::exposition
+
+template <>
+struct boost::system::is_error_code_enum<mgw::exposition::errc> : std::true_type {};

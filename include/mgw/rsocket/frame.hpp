@@ -1,11 +1,16 @@
 // RSocket module: the frame codec of RSocket protocol 1.0 (big-endian, Protocol.md layouts).
-// Pure: bytes to frames and frames to bytes, no I/O and no Boost, so it also builds for fuzzing.
+// Pure: bytes to frames and frames to bytes, no I/O; of Boost only the header-only error codes,
+// so it also builds for fuzzing.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <boost/system/error_category.hpp>
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
 
 namespace mgw::rsocket {
 
@@ -91,9 +96,11 @@ struct frame {
     bool has(std::uint16_t f) const { return (flags & f) != 0; }
 };
 
-enum class decode_error : std::uint8_t {
-    none,
-    truncated,               // shorter than the frame type's fixed fields
+// Why a frame was refused, as an error_code of the category "mgw.rsocket" (docs/DEVELOPING.md,
+// "Errors"). The message of each is what the ERROR frame that closes the connection says after
+// "invalid frame: ".
+enum class errc {
+    truncated = 1,           // shorter than the frame type's fixed fields
     reserved_bit,            // the high bit of the stream id or of a 31-bit field is set
     unknown_type,            // a type this codec does not know (the caller checks the I flag)
     stream_id_mismatch,      // a connection frame on a stream, or a stream frame on stream 0
@@ -102,12 +109,17 @@ enum class decode_error : std::uint8_t {
     payload_without_n_or_c,  // PAYLOAD with neither NEXT nor COMPLETE
 };
 
-std::string_view to_string(decode_error error);
+const boost::system::error_category& error_category() noexcept;
+boost::system::error_code make_error_code(errc e) noexcept;
+
+// The codec has nothing to add to the code: the error is the error_code itself.
+using decode_result = boost::system::result<void, boost::system::error_code>;
 
 // Decodes one frame without length prefix (a TCP frame after its 3 length bytes, or one
-// WebSocket message). Unknown frame types still yield the header: `out.type` holds the raw
-// type and `out.flags` the I flag, so the caller can ignore them when allowed.
-decode_error decode_frame(std::string_view bytes, frame& out);
+// WebSocket message) into `out`. The frame is an out-argument rather than the result's value
+// because a refused frame still yields its header: for errc::unknown_type `out.type` holds the
+// raw type and `out.flags` the I flag, so the caller can ignore the frame when allowed.
+decode_result decode_frame(std::string_view bytes, frame& out);
 
 // The 24-bit length of the prefix that precedes every frame on TCP.
 std::uint32_t read_length_prefix(const char* three_bytes);
@@ -119,3 +131,6 @@ std::uint32_t read_length_prefix(const char* three_bytes);
 bool encode_frame(const frame& f, std::string& out, bool length_prefixed);
 
 }  // namespace mgw::rsocket
+
+template <>
+struct boost::system::is_error_code_enum<mgw::rsocket::errc> : std::true_type {};

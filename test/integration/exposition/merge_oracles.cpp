@@ -191,9 +191,9 @@ struct merged_fixture {
             {&synthetic_body, format::prometheus_text},
         }};
         for (std::size_t i = 0; i < bodies.size(); ++i) {
-            parse_error error;
-            if (!parse(*bodies[i].first, bodies[i].second, parsed[i], error)) {
-                FAIL("body " << i << ": " << error.message());
+            if (const parse_result read = parse(*bodies[i].first, bodies[i].second, parsed[i]);
+                !read) {
+                FAIL("body " << i << ": " << read.error().message());
             }
         }
         merge.add_source(parsed[0], labels0);
@@ -239,9 +239,8 @@ TEST_CASE("merged 0.0.4 output passes promtool and python3-prometheus-client") {
 
     // Our own parser accepts it too, and re-merging it alone is a fixed point.
     parsed_exposition reparsed;
-    parse_error error;
-    if (!parse(text, format::prometheus_text, reparsed, error)) {
-        FAIL(error.message());
+    if (const parse_result read = parse(text, format::prometheus_text, reparsed); !read) {
+        FAIL(read.error().message());
     }
     merger again;
     again.add_source(reparsed);
@@ -282,9 +281,8 @@ TEST_CASE("merged OpenMetrics output passes python3-prometheus-client's strict p
     INFO(text);
 
     parsed_exposition reparsed;
-    parse_error error;
-    if (!parse(text, format::openmetrics, reparsed, error)) {
-        FAIL(error.message());
+    if (const parse_result read = parse(text, format::openmetrics, reparsed); !read) {
+        FAIL(read.error().message());
     }
 
     CHECK(python(file, "om", dir) ==

@@ -1,4 +1,6 @@
 // Request parsing of the Promfetcher-compatible paths, without sockets.
+#include <stdexcept>
+
 #include <catch2/catch.hpp>
 
 #include <mgw/apps/app_request.hpp>
@@ -9,14 +11,14 @@ using query_list = std::vector<std::pair<std::string, std::string>>;
 
 mgw::apps::app_request parse_ok(std::string_view path, const query_list& query = {}) {
     auto result = mgw::apps::parse_app_request(path, query);
-    REQUIRE(std::holds_alternative<mgw::apps::app_request>(result));
-    return std::get<mgw::apps::app_request>(result);
+    REQUIRE(result.has_value());
+    return std::move(*result);
 }
 
 mgw::apps::app_request_error parse_error(std::string_view path, const query_list& query = {}) {
     auto result = mgw::apps::parse_app_request(path, query);
-    REQUIRE(std::holds_alternative<mgw::apps::app_request_error>(result));
-    return std::get<mgw::apps::app_request_error>(result);
+    REQUIRE(result.has_error());
+    return result.error();
 }
 
 }  // namespace
@@ -52,6 +54,7 @@ TEST_CASE("no identifier is Promfetcher's 400") {
     const auto error = parse_error("/v1/apps/metrics");
     CHECK(error.status == 400);
     CHECK(error.body == "400 Bad Request: You must set app id or path");
+    CHECK(error.code == mgw::apps::errc::missing_identifier);
     CHECK(parse_error("/v1/apps/metrics", {{"app", "\"\""}}).status == 400);
 }
 
@@ -60,6 +63,7 @@ TEST_CASE("paths of no known form are 404") {
                              "/apps/x/metrics", "/v/apps/x/metrics"}) {
         INFO(path);
         CHECK(parse_error(path).status == 404);
+        CHECK(parse_error(path).code == mgw::apps::errc::unknown_path);
     }
 }
 
@@ -72,7 +76,9 @@ TEST_CASE("metric_path must be a path on the instance") {
     for (const char* bad : {"http://evil.example/metrics", "//evil.example/metrics", "HTTPS://x/",
                             "/a b", "/a\r\nHost: x", "\\\\host\\share", "javascript:alert(1)"}) {
         INFO(bad);
-        CHECK(parse_error("/v2/apps/a/metrics", {{"metric_path", bad}}).status == 400);
+        const auto error = parse_error("/v2/apps/a/metrics", {{"metric_path", bad}});
+        CHECK(error.status == 400);
+        CHECK(error.code == mgw::apps::errc::invalid_metric_path);
     }
 }
 
@@ -80,4 +86,23 @@ TEST_CASE("normalise_metric_path keeps colons that are not a scheme") {
     CHECK(mgw::apps::normalise_metric_path("/a:b").value() == "/a:b");
     CHECK(mgw::apps::normalise_metric_path("a/b:c").value() == "/a/b:c");
     CHECK_FALSE(mgw::apps::normalise_metric_path("a:b").has_value());
+}
+
+TEST_CASE("request errors are error codes of the category mgw.apps") {
+    using mgw::apps::errc;
+    const auto& category = mgw::apps::error_category();
+    CHECK(std::string_view(category.name()) == "mgw.apps");
+    CHECK(category.message(static_cast<int>(errc::unknown_path)) ==
+          "the path is not one of the app metrics endpoints");
+    CHECK(category.message(static_cast<int>(errc::missing_identifier)) ==
+          "the request names no app");
+    CHECK(category.message(static_cast<int>(errc::invalid_metric_path)) ==
+          "metric_path is not a path on the app instance");
+    CHECK(category.message(0) == "unknown apps error");
+    const boost::system::error_code code = errc::unknown_path;  // an error_code enum
+    CHECK(&code.category() == &category);
+    // value() on a refusal throws with the body the client would get.
+    CHECK_THROWS_WITH(mgw::apps::parse_app_request("/v1/apps/metrics", {}).value(),
+                      "400 Bad Request: You must set app id or path");
+    CHECK_THROWS_AS(mgw::apps::parse_app_request("/v1/app/x", {}).value(), std::invalid_argument);
 }

@@ -130,8 +130,7 @@ TEST_CASE("exporter failures are Promfetcher's error family with the app and exp
         "space_name=\"dev\",app_name=\"cart\",index=\"\",instance_id=\"\",instance=\"logs."
         "internal:9100\",name=\"logs\",reason=\"status_503\"} 1\n");
     mgw::exposition::parsed_exposition parsed;
-    mgw::exposition::parse_error error;
-    CHECK(mgw::exposition::parse(text, mgw::exposition::format::prometheus_text, parsed, error));
+    CHECK(mgw::exposition::parse(text, mgw::exposition::format::prometheus_text, parsed));
     CHECK(parsed.samples.size() == 2);
     CHECK(mgw::apps::render_exporter_errors({}).empty());
 }

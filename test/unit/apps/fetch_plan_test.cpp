@@ -87,8 +87,8 @@ const clock::time_point now{std::chrono::hours(10)};
 fetch_plan plan_ok(const request& r, const app_metrics_options& options = {},
                    const metric_path_lookup& lookup = {}) {
     auto planned = plan_fetch(r.context, *fleet(), options, lookup, now);
-    REQUIRE(std::holds_alternative<fetch_plan>(planned));
-    return std::move(std::get<fetch_plan>(planned));
+    REQUIRE(planned.has_value());
+    return std::move(*planned);
 }
 
 }  // namespace
@@ -158,13 +158,14 @@ TEST_CASE("an app no instance serves keeps its GUID in the canonical spelling") 
 TEST_CASE("requests of no known form are the parser's 404 and 400") {
     const request unknown_form("/v2/apps/acme/dev/cart/other", {});
     auto planned = plan_fetch(unknown_form.context, *fleet(), {}, {}, now);
-    REQUIRE(std::holds_alternative<app_request_error>(planned));
-    CHECK(std::get<app_request_error>(planned).status == 404);
+    REQUIRE(planned.has_error());
+    CHECK(planned.error().status == 404);
+    CHECK(planned.error().code == mgw::apps::errc::unknown_path);
     const request no_identifier("/v2/apps/metrics", {});
     planned = plan_fetch(no_identifier.context, *fleet(), {}, {}, now);
-    REQUIRE(std::holds_alternative<app_request_error>(planned));
-    CHECK(std::get<app_request_error>(planned).body ==
-          "400 Bad Request: You must set app id or path");
+    REQUIRE(planned.has_error());
+    CHECK(planned.error().body == "400 Bad Request: You must set app id or path");
+    CHECK(planned.error().code == mgw::apps::errc::missing_identifier);
 }
 
 TEST_CASE("only the configured headers are forwarded") {

@@ -43,8 +43,7 @@ void check_same_bytes(std::span<const instance_outcome> outcomes, report_series 
     report.build(outcomes, series);
     const std::string text = render_scrape_report(outcomes, series);
     exposition::parsed_exposition parsed;
-    exposition::parse_error error;
-    REQUIRE(exposition::parse(text, exposition::format::prometheus_text, parsed, error));
+    REQUIRE(exposition::parse(text, exposition::format::prometheus_text, parsed));
     CHECK(report.model().families.size() == parsed.families.size());
     CHECK(report.model().samples.size() == parsed.samples.size());
     for (const auto output :

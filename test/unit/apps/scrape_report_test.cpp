@@ -56,8 +56,7 @@ TEST_CASE("the report is a valid exposition with one error sample per failed ins
     const std::string text = mgw::apps::render_scrape_report(outcomes);
 
     mgw::exposition::parsed_exposition parsed;
-    mgw::exposition::parse_error error;
-    REQUIRE(mgw::exposition::parse(text, mgw::exposition::format::prometheus_text, parsed, error));
+    REQUIRE(mgw::exposition::parse(text, mgw::exposition::format::prometheus_text, parsed));
     REQUIRE(parsed.families.size() == 5);
     CHECK(parsed.families[0].name == "promfetcher_scrape_error");
     CHECK(parsed.families[0].samples.count == 1);
@@ -99,9 +98,7 @@ TEST_CASE("for only-app-metrics the report keeps Promfetcher's error series and 
     CHECK(all.starts_with(promfetcher));
     CHECK(promfetcher.find("mgw_scrape_") == std::string::npos);
     mgw::exposition::parsed_exposition parsed;
-    mgw::exposition::parse_error error;
-    REQUIRE(mgw::exposition::parse(promfetcher, mgw::exposition::format::prometheus_text, parsed,
-                                   error));
+    REQUIRE(mgw::exposition::parse(promfetcher, mgw::exposition::format::prometheus_text, parsed));
     REQUIRE(parsed.families.size() == 1);
     CHECK(parsed.families[0].name == "promfetcher_scrape_error");
     CHECK(parsed.samples.size() == 1);

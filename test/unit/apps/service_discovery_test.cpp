@@ -213,8 +213,8 @@ TEST_CASE("merged endpoint path: the app endpoint reads back the names it was bu
     CHECK(path == "/v2/apps/" + std::string(guid_a) + "/metrics");
     const std::string named = merged_endpoint_path("acme org", "dev%", "web?#", guid_a);
     const auto parsed = parse_app_request(named, {});
-    REQUIRE(std::holds_alternative<app_request>(parsed));
-    const app_request& request = std::get<app_request>(parsed);
+    REQUIRE(parsed.has_value());
+    const app_request& request = *parsed;
     CHECK_FALSE(request.only_app_metrics);
     CHECK(routes::path_unescape(request.identifier) == "acme org/dev%/web?#");
 }

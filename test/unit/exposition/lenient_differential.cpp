@@ -90,11 +90,10 @@ void check_lenient_is_strict(std::string_view input, format fmt) {
         INFO("storage " << static_cast<int>(storage));
         parsed_exposition strict;
         parsed_exposition lenient;
-        parse_error error;
         leniency_report report;
         INFO(input);
-        REQUIRE(parse(input, fmt, strict, error, {}, storage));
-        REQUIRE(read_lenient(input, fmt, lenient, error, report, {}, storage));
+        REQUIRE(parse(input, fmt, strict, {}, storage));
+        REQUIRE(read_lenient(input, fmt, lenient, report, {}, storage));
         CHECK(report.empty());
         check_same_model(strict, lenient);
     }
@@ -111,14 +110,13 @@ std::vector<std::string> notes(const leniency_report& report, std::string_view i
 // read_lenient of `input` gives one model and one set of notes in both storages.
 void check_storages_agree(std::string_view input) {
     parsed_exposition first;
-    parse_error error;
     leniency_report first_report;
     INFO(input);
-    REQUIRE(read_lenient(input, format::prometheus_text, first, error, first_report, {},
+    REQUIRE(read_lenient(input, format::prometheus_text, first, first_report, {},
                          label_storage::materialized));
     parsed_exposition raw;
     leniency_report raw_report;
-    REQUIRE(read_lenient(input, format::prometheus_text, raw, error, raw_report, {},
+    REQUIRE(read_lenient(input, format::prometheus_text, raw, raw_report, {},
                          label_storage::raw_when_canonical));
     check_same_model(first, raw);
     CHECK(notes(first_report, input) == notes(raw_report, input));

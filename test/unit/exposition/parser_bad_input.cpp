@@ -2,6 +2,8 @@
 // case must end in a clean error (never a crash, never unbounded work), in both formats.
 #include <chrono>
 #include <cstdint>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -10,20 +12,29 @@
 #include "mgw/exposition/check.hpp"
 #include "mgw/exposition/parser.hpp"
 
+using mgw::exposition::errc;
 using mgw::exposition::format;
 using mgw::exposition::parse;
-using mgw::exposition::parse_error;
 using mgw::exposition::parse_limits;
+using mgw::exposition::parse_result;
 using mgw::exposition::parsed_exposition;
 
 namespace {
 
 std::string failure(std::string_view input, format fmt, const parse_limits& limits = {}) {
     parsed_exposition out;
-    parse_error error;
-    if (parse(input, fmt, out, error, limits))
+    const parse_result result = parse(input, fmt, out, limits);
+    if (result)
         return "parsed";
-    return error.message();
+    return result.error().message();
+}
+
+// The kind of fault of a refused parse; a default error_code when it parsed.
+boost::system::error_code failure_code(std::string_view input, format fmt,
+                                       const parse_limits& limits = {}) {
+    parsed_exposition out;
+    const parse_result result = parse(input, fmt, out, limits);
+    return result ? boost::system::error_code() : result.error().code;
 }
 
 }  // namespace
@@ -77,15 +88,16 @@ TEST_CASE("parser: label, sample and line limits are enforced") {
 TEST_CASE("parser: truncated input gives a positioned error") {
     const std::string full = "# TYPE a counter\na_total{b=\"c\",d=\"e\"} 1 2\n# EOF\n";
     parsed_exposition out;
-    parse_error error;
-    REQUIRE(parse(full, format::openmetrics, out, error));
+    REQUIRE(parse(full, format::openmetrics, out));
     // Every proper prefix is invalid OpenMetrics (no # EOF), and parsing it never crashes.
     for (std::size_t n = 0; n < full.size() - 1; ++n) {
         INFO("prefix length " << n);
-        CHECK_FALSE(parse(std::string_view(full).substr(0, n), format::openmetrics, out, error));
-        CHECK(error.line >= 1);
-        CHECK(error.column >= 1);
-        parse(std::string_view(full).substr(0, n), format::prometheus_text, out, error);
+        const parse_result prefix =
+            parse(std::string_view(full).substr(0, n), format::openmetrics, out);
+        REQUIRE_FALSE(prefix);
+        CHECK(prefix.error().line >= 1);
+        CHECK(prefix.error().column >= 1);
+        (void)parse(std::string_view(full).substr(0, n), format::prometheus_text, out);
     }
     CHECK(failure("a{b=\"c", format::prometheus_text) == "1:5: unterminated label value");
     CHECK(failure("a{b=\"c\\", format::prometheus_text) == "1:5: unterminated label value");
@@ -168,11 +180,74 @@ TEST_CASE("parser: format selection helpers") {
 
 TEST_CASE("parser: a failed parse leaves the output reusable") {
     parsed_exposition out;
-    parse_error error;
-    CHECK_FALSE(parse("a 1\nb{\n", format::prometheus_text, out, error));
-    REQUIRE(parse("c 3\n", format::prometheus_text, out, error));
+    CHECK_FALSE(parse("a 1\nb{\n", format::prometheus_text, out));
+    REQUIRE(parse("c 3\n", format::prometheus_text, out));
     REQUIRE(out.families.size() == 1);
     CHECK(out.families[0].name == "c");
     CHECK(out.samples.size() == 1);
-    CHECK(error.reason.empty());
+}
+
+TEST_CASE("exposition errors are error codes of the category mgw.exposition") {
+    const auto& category = mgw::exposition::error_category();
+    CHECK(std::string_view(category.name()) == "mgw.exposition");
+    CHECK(category.message(static_cast<int>(errc::invalid_utf8)) == "the body is not valid UTF-8");
+    CHECK(category.message(static_cast<int>(errc::syntax_error)) ==
+          "a line does not follow the format's grammar");
+    CHECK(category.message(static_cast<int>(errc::rule_violation)) ==
+          "the lines break a rule of the format");
+    CHECK(category.message(static_cast<int>(errc::limit_exceeded)) ==
+          "the body exceeds a parse limit");
+    CHECK(category.message(static_cast<int>(errc::missing_eof)) ==
+          "the OpenMetrics body does not end with # EOF");
+    CHECK(category.message(0) == "unknown exposition error");
+    const boost::system::error_code code = errc::rule_violation;  // an error_code enum
+    CHECK(&code.category() == &category);
+
+    // Each refusal carries the kind of fault beside its position and reason, in both formats.
+    for (const format fmt : {format::prometheus_text, format::openmetrics}) {
+        const std::string eof = fmt == format::openmetrics ? "# EOF\n" : "";
+        INFO(static_cast<int>(fmt));
+        CHECK(failure_code("a 1\n" + eof, fmt) == boost::system::error_code());
+        CHECK(failure_code("a \xff\n" + eof, fmt) == errc::invalid_utf8);
+        CHECK(failure_code("a{b=\"c} 1\n" + eof, fmt) == errc::syntax_error);
+        CHECK(failure_code("a 1x\n" + eof, fmt) == errc::syntax_error);
+        CHECK(failure_code("a{b=\"1\",b=\"2\"} 1\n" + eof, fmt) == errc::rule_violation);
+        CHECK(failure_code("# TYPE a gauge\n# TYPE a gauge\na 1\n" + eof, fmt) ==
+              errc::rule_violation);
+        CHECK(failure_code("a 1\nb 1\na 2\n" + eof, fmt) == errc::rule_violation);
+        parse_limits limits;
+        limits.max_samples = 1;
+        CHECK(failure_code("a 1\nb 2\n" + eof, fmt, limits) == errc::limit_exceeded);
+        limits = {};
+        limits.max_labels_per_sample = 1;
+        CHECK(failure_code("a{x=\"1\",y=\"2\"} 1\n" + eof, fmt, limits) == errc::limit_exceeded);
+        limits = {};
+        limits.max_label_value_bytes = 1;
+        CHECK(failure_code("a{x=\"12\"} 1\n" + eof, fmt, limits) == errc::limit_exceeded);
+        limits = {};
+        limits.max_line_bytes = 4;
+        CHECK(failure_code("abcdef 1\n" + eof, fmt, limits) == errc::limit_exceeded);
+    }
+    CHECK(failure_code("# TYPE a counter\na_total -1\n# EOF\n", format::openmetrics) ==
+          errc::rule_violation);
+    CHECK(failure_code("# TYPE h histogram\nh_bucket{le=\"1\"} 1\n# EOF\n", format::openmetrics) ==
+          errc::rule_violation);
+    CHECK(failure_code("# TYPE a gauge\na 1\n", format::openmetrics) == errc::missing_eof);
+    CHECK(failure_code("", format::openmetrics) == errc::missing_eof);
+    CHECK(failure_code("a 1\n# EOF\nb 1\n", format::openmetrics) == errc::syntax_error);
+
+    // The lenient reader refuses with the same codes what it cannot repair.
+    parsed_exposition out;
+    mgw::exposition::leniency_report report;
+    const parse_result lenient =
+        mgw::exposition::read_lenient("a{b=\"c} 1\n", format::prometheus_text, out, report);
+    REQUIRE_FALSE(lenient);
+    CHECK(lenient.error().code == errc::syntax_error);
+
+    // The error prints as its message, and value() on a refusal throws with it.
+    std::ostringstream printed;
+    printed << lenient.error();
+    CHECK(printed.str() == "1:5: unterminated label value");
+    CHECK_THROWS_AS(lenient.value(), std::invalid_argument);
+    CHECK_THROWS_WITH(lenient.value(), "1:5: unterminated label value");
 }

@@ -9,9 +9,10 @@
 
 #include "mgw/exposition/parser.hpp"
 
+using mgw::exposition::errc;
 using mgw::exposition::format;
 using mgw::exposition::parse;
-using mgw::exposition::parse_error;
+using mgw::exposition::parse_result;
 using mgw::exposition::parsed_exposition;
 
 namespace {
@@ -58,10 +59,7 @@ TEST_CASE("parser: decimal values convert exactly like strtod") {
         body += "a{i=\"" + std::to_string(i) + "\"} " + numbers.back() + '\n';
     }
     parsed_exposition out;
-    parse_error error;
-    const bool ok = parse(body, format::prometheus_text, out, error);
-    INFO(error.message());
-    REQUIRE(ok);
+    REQUIRE(parse(body, format::prometheus_text, out));
     REQUIRE(out.samples.size() == numbers.size());
     std::size_t mismatches = 0;
     for (std::size_t i = 0; i < numbers.size(); ++i) {
@@ -81,11 +79,12 @@ TEST_CASE("parser: malformed numbers are rejected in both formats") {
           "e5",  "Inf1",  "infinit", "nanx", "-nan", "+NaN", "0b1", "0o7", "1,5", "١"}) {
         INFO(bad);
         parsed_exposition out;
-        parse_error error;
         const std::string prom = std::string("a ") + bad + "\n";
-        CHECK_FALSE(parse(prom, format::prometheus_text, out, error));
-        CHECK(error.column == 3);
+        const parse_result result = parse(prom, format::prometheus_text, out);
+        REQUIRE_FALSE(result);
+        CHECK(result.error().column == 3);
+        CHECK(result.error().code == errc::syntax_error);
         const std::string om = prom + "# EOF\n";
-        CHECK_FALSE(parse(om, format::openmetrics, out, error));
+        CHECK_FALSE(parse(om, format::openmetrics, out));
     }
 }

@@ -41,13 +41,13 @@ TEST_CASE("parser: OpenMetrics conformance suite gives every expected verdict") 
         REQUIRE((should_parse || spec.find("\"shouldParse\": false") != std::string::npos));
         (should_parse ? valid : invalid) += 1;
         const std::string input = read_file(dir / "metrics");
-        mgw::exposition::parse_error error;
-        const bool parsed_ok =
-            mgw::exposition::parse(input, mgw::exposition::format::openmetrics, parsed, error);
+        const mgw::exposition::parse_result result =
+            mgw::exposition::parse(input, mgw::exposition::format::openmetrics, parsed);
+        const bool parsed_ok = result.has_value();
         if (parsed_ok != should_parse) {
             mismatches.push_back(dir.filename().string() + ": expected " +
                                  (should_parse ? "valid" : "invalid") + ", got " +
-                                 (parsed_ok ? "valid" : error.message()));
+                                 (parsed_ok ? "valid" : result.error().message()));
         }
         // The check entry point agrees with parse when told the format.
         std::string diagnostic;

@@ -41,10 +41,9 @@ void check_round_trip(const parsed_exposition& exp, format output, const std::st
     std::string written;
     write_exposition(written, exp, opts);
     parsed_exposition reparsed;
-    parse_error error;
     INFO(written);
-    if (!parse(written, output, reparsed, error)) {
-        FAIL("re-parse: " << error.message());
+    if (const parse_result read = parse(written, output, reparsed); !read) {
+        FAIL("re-parse: " << read.error().message());
     }
     std::string rewritten;
     write_exposition(rewritten, reparsed, opts);
@@ -54,8 +53,8 @@ void check_round_trip(const parsed_exposition& exp, format output, const std::st
     m.add_source(exp, cf_labels);
     const std::string merged = m.write_all(opts);
     INFO(merged);
-    if (!parse(merged, output, reparsed, error)) {
-        FAIL("re-parse of merged: " << error.message());
+    if (const parse_result read = parse(merged, output, reparsed); !read) {
+        FAIL("re-parse of merged: " << read.error().message());
     }
     // Every sample is written, except those of families that clash in this format.
     std::size_t dropped = 0;
@@ -83,11 +82,10 @@ TEST_CASE("valid OpenMetrics corpus cases survive writing in both formats") {
         ++valid;
         const std::string body = read_file(entry.path() / "metrics");
         parsed_exposition exp;
-        parse_error error;
         const std::string name = entry.path().filename().string();
         INFO(name);
-        if (!parse(body, format::openmetrics, exp, error)) {
-            FAIL("corpus case rejected by the parser: " << error.message());
+        if (const parse_result read = parse(body, format::openmetrics, exp); !read) {
+            FAIL("corpus case rejected by the parser: " << read.error().message());
         }
         check_round_trip(exp, format::openmetrics, name);
         check_round_trip(exp, format::prometheus_text, name);
@@ -100,10 +98,9 @@ TEST_CASE("Prometheus' alltypes fixture survives writing in both formats") {
         const std::string body =
             read_file(std::filesystem::path(MGW_CORPUS_DIR) / "prometheus-textparse" / file);
         parsed_exposition exp;
-        parse_error error;
         INFO(file);
-        if (!parse(body, format::prometheus_text, exp, error)) {
-            FAIL(error.message());
+        if (const parse_result read = parse(body, format::prometheus_text, exp); !read) {
+            FAIL(read.error().message());
         }
         CHECK(exp.samples.size() > 1800);
         check_round_trip(exp, format::prometheus_text, file);

@@ -166,11 +166,10 @@ TEST_CASE("the pushed model is what reading the rendered text gave, repaired in 
     for (std::size_t i = 0; i < rendered.size(); ++i) {
         const push::pushed_instance_series& instance = pushed->instances[i];
         exposition::parsed_exposition read;
-        exposition::parse_error error;
         exposition::leniency_report repairs;
         // As the answer read it before: leniently, label blocks kept raw when canonical.
         REQUIRE(exposition::read_lenient(rendered[i], exposition::format::prometheus_text, read,
-                                         error, repairs, {},
+                                         repairs, {},
                                          exposition::label_storage::raw_when_canonical));
         CHECK(repairs.empty());
         check_same_model(instance.series, read);

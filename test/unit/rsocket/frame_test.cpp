@@ -56,7 +56,7 @@ TEST_CASE("the rsocket-java default SETUP decodes field by field") {
     REQUIRE(java_setup.size() == 3 + 56);
     CHECK(read_length_prefix(java_setup.data()) == 56);
     frame f;
-    REQUIRE(decode_frame(std::string_view(java_setup).substr(3), f) == decode_error::none);
+    REQUIRE(decode_frame(std::string_view(java_setup).substr(3), f).has_value());
     CHECK(f.type == frame_type::setup);
     CHECK(f.stream_id == 0);
     CHECK(f.flags == 0);
@@ -72,7 +72,7 @@ TEST_CASE("the rsocket-java default SETUP decodes field by field") {
 
 TEST_CASE("SETUP encodes to the same bytes it decodes from") {
     frame f;
-    REQUIRE(decode_frame(std::string_view(java_setup).substr(3), f) == decode_error::none);
+    REQUIRE(decode_frame(std::string_view(java_setup).substr(3), f).has_value());
     std::string out;
     REQUIRE(encode_frame(f, out, true));
     CHECK(out == java_setup);
@@ -83,7 +83,7 @@ TEST_CASE("SETUP with resume token, metadata and data") {
                                   "00 02 ab cd  01") +
                               "m" + hex("01") + "d" + hex("00 00 02") + "md" + "payload";
     frame f;
-    REQUIRE(decode_frame(bytes, f) == decode_error::none);
+    REQUIRE(decode_frame(bytes, f).has_value());
     CHECK(f.has(flag::resume_enable));
     CHECK(f.has(flag::metadata));
     CHECK(f.setup.resume_token == hex("ab cd"));
@@ -99,7 +99,7 @@ TEST_CASE("SETUP with resume token, metadata and data") {
 TEST_CASE("KEEPALIVE with and without RESPOND") {
     const std::string with_respond = hex("00 00 00 00  0C 80  00 00 00 00 00 00 00 00") + "hi";
     frame f;
-    REQUIRE(decode_frame(with_respond, f) == decode_error::none);
+    REQUIRE(decode_frame(with_respond, f).has_value());
     CHECK(f.type == frame_type::keepalive);
     CHECK(f.has(flag::respond));
     CHECK(f.last_position == 0);
@@ -135,7 +135,7 @@ TEST_CASE("the proxy's key request and key push, as REQUEST_RESPONSE and REQUEST
 TEST_CASE("a scrape reply: PAYLOAD N|C with metadata") {
     const std::string bytes = hex("00 00 00 04  29 60  00 00 03") + "KEY" + "CIPHERTEXT";
     frame f;
-    REQUIRE(decode_frame(bytes, f) == decode_error::none);
+    REQUIRE(decode_frame(bytes, f).has_value());
     CHECK(f.type == frame_type::payload);
     CHECK(f.stream_id == 4);
     CHECK(f.has(flag::metadata));
@@ -151,7 +151,7 @@ TEST_CASE("a scrape reply: PAYLOAD N|C with metadata") {
 TEST_CASE("the dying push: REQUEST_FNF with metadata on an odd stream") {
     const std::string bytes = hex("00 00 00 01  15 00  00 00 01") + "K" + "D";
     frame f;
-    REQUIRE(decode_frame(bytes, f) == decode_error::none);
+    REQUIRE(decode_frame(bytes, f).has_value());
     CHECK(f.type == frame_type::request_fnf);
     CHECK(f.stream_id == 1);
     CHECK(f.metadata == "K");
@@ -170,21 +170,19 @@ TEST_CASE("the empty acknowledgement PAYLOAD N|C") {
 
 TEST_CASE("ERROR, CANCEL, REQUEST_N and REQUEST_STREAM") {
     frame f;
-    REQUIRE(decode_frame(kept(hex("00 00 00 05  2C 00  00 00 02 01") + "boom"), f) ==
-            decode_error::none);
+    REQUIRE(decode_frame(kept(hex("00 00 00 05  2C 00  00 00 02 01") + "boom"), f).has_value());
     CHECK(f.type == frame_type::error);
     CHECK(f.error == errors::application_error);
     CHECK(f.data == "boom");
 
-    REQUIRE(decode_frame(kept(hex("00 00 00 05  24 00")), f) == decode_error::none);
+    REQUIRE(decode_frame(kept(hex("00 00 00 05  24 00")), f).has_value());
     CHECK(f.type == frame_type::cancel);
 
-    REQUIRE(decode_frame(kept(hex("00 00 00 05  20 00  00 00 00 07")), f) == decode_error::none);
+    REQUIRE(decode_frame(kept(hex("00 00 00 05  20 00  00 00 00 07")), f).has_value());
     CHECK(f.type == frame_type::request_n);
     CHECK(f.request_n == 7);
 
-    REQUIRE(decode_frame(kept(hex("00 00 00 07  18 00  7f ff ff ff") + "x"), f) ==
-            decode_error::none);
+    REQUIRE(decode_frame(kept(hex("00 00 00 07  18 00  7f ff ff ff") + "x"), f).has_value());
     CHECK(f.type == frame_type::request_stream);
     CHECK(f.request_n == 0x7fffffff);
     CHECK(f.data == "x");
@@ -200,37 +198,60 @@ TEST_CASE("ERROR, CANCEL, REQUEST_N and REQUEST_STREAM") {
 
 TEST_CASE("malformed frames are errors, never crashes") {
     frame f;
-    CHECK(decode_frame("", f) == decode_error::truncated);
-    CHECK(decode_frame(kept(hex("00 00 00")), f) == decode_error::truncated);
+    CHECK(decode_frame("", f).error() == errc::truncated);
+    CHECK(decode_frame(kept(hex("00 00 00")), f).error() == errc::truncated);
     // Reserved bit of the stream id.
-    CHECK(decode_frame(kept(hex("80 00 00 01  24 00")), f) == decode_error::reserved_bit);
+    CHECK(decode_frame(kept(hex("80 00 00 01  24 00")), f).error() == errc::reserved_bit);
     // Type 0x00 (reserved) and 0x20.
-    CHECK(decode_frame(kept(hex("00 00 00 01  00 00")), f) == decode_error::unknown_type);
-    CHECK(decode_frame(kept(hex("00 00 00 01  82 00")), f) == decode_error::unknown_type);
+    CHECK(decode_frame(kept(hex("00 00 00 01  00 00")), f).error() == errc::unknown_type);
+    CHECK(decode_frame(kept(hex("00 00 00 01  82 00")), f).error() == errc::unknown_type);
     CHECK(f.has(flag::ignore));
     // SETUP on a stream, REQUEST_RESPONSE on stream 0.
-    CHECK(decode_frame(kept(hex("00 00 00 01  04 00  00 01 00 00 00 00 00 01 00 00 00 01 00 00")),
-                       f) == decode_error::stream_id_mismatch);
-    CHECK(decode_frame(kept(hex("00 00 00 00  10 00")), f) == decode_error::stream_id_mismatch);
+    CHECK(
+        decode_frame(kept(hex("00 00 00 01  04 00  00 01 00 00 00 00 00 01 00 00 00 01 00 00")), f)
+            .error() == errc::stream_id_mismatch);
+    CHECK(decode_frame(kept(hex("00 00 00 00  10 00")), f).error() == errc::stream_id_mismatch);
     // Metadata length past the end.
-    CHECK(decode_frame(kept(hex("00 00 00 04  29 60  00 00 09") + "abc"), f) ==
-          decode_error::metadata_length);
-    CHECK(decode_frame(kept(hex("00 00 00 04  29 60  00 00")), f) == decode_error::metadata_length);
+    CHECK(decode_frame(kept(hex("00 00 00 04  29 60  00 00 09") + "abc"), f).error() ==
+          errc::metadata_length);
+    CHECK(decode_frame(kept(hex("00 00 00 04  29 60  00 00")), f).error() == errc::metadata_length);
     // PAYLOAD with neither NEXT nor COMPLETE.
-    CHECK(decode_frame(kept(hex("00 00 00 04  28 00")), f) == decode_error::payload_without_n_or_c);
+    CHECK(decode_frame(kept(hex("00 00 00 04  28 00")), f).error() == errc::payload_without_n_or_c);
     // SETUP cut inside the fixed fields, a MIME length past the end, a control byte in a MIME.
-    CHECK(decode_frame(kept(hex("00 00 00 00  04 00  00 01 00 00")), f) == decode_error::truncated);
+    CHECK(decode_frame(kept(hex("00 00 00 00  04 00  00 01 00 00")), f).error() == errc::truncated);
     CHECK(decode_frame(
-              kept(hex("00 00 00 00  04 00  00 01 00 00 00 00 00 01 00 00 00 01  05") + "ab"), f) ==
-          decode_error::bad_setup);
+              kept(hex("00 00 00 00  04 00  00 01 00 00 00 00 00 01 00 00 00 01  05") + "ab"), f)
+              .error() == errc::bad_setup);
     CHECK(decode_frame(
-              kept(hex("00 00 00 00  04 00  00 01 00 00 00 00 00 01 00 00 00 01  01 0a 00")), f) ==
-          decode_error::bad_setup);
+              kept(hex("00 00 00 00  04 00  00 01 00 00 00 00 00 01 00 00 00 01  01 0a 00")), f)
+              .error() == errc::bad_setup);
     // KEEPALIVE with the reserved bit of its position.
-    CHECK(decode_frame(kept(hex("00 00 00 00  0C 80  80 00 00 00 00 00 00 00")), f) ==
-          decode_error::reserved_bit);
+    CHECK(decode_frame(kept(hex("00 00 00 00  0C 80  80 00 00 00 00 00 00 00")), f).error() ==
+          errc::reserved_bit);
     // ERROR without a code.
-    CHECK(decode_frame(kept(hex("00 00 00 00  2C 00  00 00")), f) == decode_error::truncated);
+    CHECK(decode_frame(kept(hex("00 00 00 00  2C 00  00 00")), f).error() == errc::truncated);
+}
+
+TEST_CASE("frame errors are error codes of the category mgw.rsocket") {
+    const auto& category = mgw::rsocket::error_category();
+    CHECK(std::string_view(category.name()) == "mgw.rsocket");
+    // The messages are what the closing ERROR frame says after "invalid frame: ".
+    CHECK(category.message(static_cast<int>(errc::truncated)) ==
+          "frame shorter than its fixed fields");
+    CHECK(category.message(static_cast<int>(errc::reserved_bit)) == "reserved bit set");
+    CHECK(category.message(static_cast<int>(errc::unknown_type)) == "unknown frame type");
+    CHECK(category.message(static_cast<int>(errc::stream_id_mismatch)) ==
+          "frame type not allowed on this stream id");
+    CHECK(category.message(static_cast<int>(errc::metadata_length)) ==
+          "metadata length past the end of the frame");
+    CHECK(category.message(static_cast<int>(errc::bad_setup)) == "malformed SETUP MIME types");
+    CHECK(category.message(static_cast<int>(errc::payload_without_n_or_c)) ==
+          "PAYLOAD with neither NEXT nor COMPLETE");
+    CHECK(category.message(0) == "unknown");
+    const boost::system::error_code code = errc::bad_setup;  // an error_code enum
+    CHECK(&code.category() == &category);
+    frame f;
+    CHECK(&decode_frame("", f).error().category() == &category);
 }
 
 TEST_CASE("encoding refuses frames past the 24-bit length") {
@@ -257,12 +278,12 @@ TEST_CASE("fragments are joined: metadata first, then data, flags of the whole")
     const std::string first = hex("00 00 00 05  11 80  00 00 02") + "ab" + "1";
     const std::string middle = hex("00 00 00 05  29 a0  00 00 01") + "c" + "2";
     const std::string last = hex("00 00 00 05  28 20") + "3";
-    REQUIRE(decode_frame(first, part) == decode_error::none);
+    REQUIRE(decode_frame(first, part).has_value());
     CHECK(r.feed(part, out) == reassembler::status::pending);
-    REQUIRE(decode_frame(middle, part) == decode_error::none);
+    REQUIRE(decode_frame(middle, part).has_value());
     CHECK(r.feed(part, out) == reassembler::status::pending);
     CHECK(r.buffered_bytes() == 5);
-    REQUIRE(decode_frame(last, part) == decode_error::none);
+    REQUIRE(decode_frame(last, part).has_value());
     REQUIRE(r.feed(part, out) == reassembler::status::complete);
     CHECK(out.type == frame_type::request_response);
     CHECK(out.stream_id == 5);
@@ -277,14 +298,13 @@ TEST_CASE("an unfragmented frame passes through, CANCEL drops a partial message"
     reassembler r(1 << 20);
     frame in;
     frame out;
-    REQUIRE(decode_frame(kept(hex("00 00 00 04  29 60  00 00 01") + "k" + "d"), in) ==
-            decode_error::none);
+    REQUIRE(decode_frame(kept(hex("00 00 00 04  29 60  00 00 01") + "k" + "d"), in).has_value());
     REQUIRE(r.feed(in, out) == reassembler::status::complete);
     CHECK(out.data == "d");
 
-    REQUIRE(decode_frame(kept(hex("00 00 00 07  14 80") + "part"), in) == decode_error::none);
+    REQUIRE(decode_frame(kept(hex("00 00 00 07  14 80") + "part"), in).has_value());
     CHECK(r.feed(in, out) == reassembler::status::pending);
-    REQUIRE(decode_frame(kept(hex("00 00 00 07  24 00")), in) == decode_error::none);
+    REQUIRE(decode_frame(kept(hex("00 00 00 07  24 00")), in).has_value());
     REQUIRE(r.feed(in, out) == reassembler::status::complete);
     CHECK(out.type == frame_type::cancel);
     CHECK(r.buffered_bytes() == 0);
@@ -294,9 +314,9 @@ TEST_CASE("reassembly is bounded across streams") {
     reassembler r(10);
     frame in;
     frame out;
-    REQUIRE(decode_frame(kept(hex("00 00 00 01  14 80") + "123456"), in) == decode_error::none);
+    REQUIRE(decode_frame(kept(hex("00 00 00 01  14 80") + "123456"), in).has_value());
     CHECK(r.feed(in, out) == reassembler::status::pending);
-    REQUIRE(decode_frame(kept(hex("00 00 00 03  14 80") + "123456"), in) == decode_error::none);
+    REQUIRE(decode_frame(kept(hex("00 00 00 03  14 80") + "123456"), in).has_value());
     CHECK(r.feed(in, out) == reassembler::status::too_large);
 }
 

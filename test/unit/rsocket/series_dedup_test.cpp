@@ -26,9 +26,7 @@ struct merge_run {
         dedup.reserve(1000);
         exposition::merger merger;
         for (std::size_t i = 0; i < texts.size(); ++i) {
-            exposition::parse_error error;
-            REQUIRE(
-                exposition::parse(texts[i], exposition::detect_format(texts[i]), parsed[i], error));
+            REQUIRE(exposition::parse(texts[i], exposition::detect_format(texts[i]), parsed[i]));
             dropped.push_back(dedup.add(parsed[i]));
             merger.add_source(parsed[i]);
         }
@@ -111,8 +109,7 @@ TEST_CASE("many distinct series across many sources: nothing dropped, the table 
     series_dedup dedup;  // not reserved: grows as it goes
     std::size_t dropped = 0;
     for (std::size_t i = 0; i < texts.size(); ++i) {
-        exposition::parse_error error;
-        REQUIRE(exposition::parse(texts[i], exposition::format::prometheus_text, parsed[i], error));
+        REQUIRE(exposition::parse(texts[i], exposition::format::prometheus_text, parsed[i]));
         dropped += dedup.add(parsed[i]);
         CHECK(parsed[i].samples.size() == 500);
     }
