@@ -125,6 +125,13 @@ std::variant<app_request, app_request_error> parse_app_request(
     if (query_value(query, "only_from_app")) {
         request.only_app_metrics = true;
     }
+    if (const auto scope = query_value(query, "scope")) {
+        if (*scope == "local") {
+            request.local_only = true;
+        } else if (*scope != "cluster") {
+            return app_request_error{400, "400 Bad Request: scope must be local or cluster"};
+        }
+    }
 
     identifier = strip_quotes(trim(identifier));
     if (identifier.empty()) {

@@ -23,6 +23,9 @@ struct app_request {
     // app registered through the service broker replaces.
     bool metric_path_given = false;
     bool only_app_metrics = false;
+    // `scope=local`: this node's series only, no cluster peers (`scope=cluster`, the default,
+    // asks them when cluster mode is on).
+    bool local_only = false;
 };
 
 struct app_request_error {

@@ -38,6 +38,17 @@ TEST_CASE("only-app-metrics in the path and as only_from_app") {
     CHECK(request.api_version == 2);
 }
 
+TEST_CASE("scope=local asks for this node's series only, another scope is refused") {
+    CHECK_FALSE(parse_ok("/v2/apps/a/b/c/metrics").local_only);
+    CHECK(parse_ok("/v2/apps/a/b/c/metrics", {{"scope", "local"}}).local_only);
+    CHECK_FALSE(parse_ok("/v2/apps/a/b/c/metrics", {{"scope", "cluster"}}).local_only);
+    const auto refused = mgw::apps::parse_app_request("/v2/apps/a/b/c/metrics", {{"scope", "all"}});
+    REQUIRE(std::holds_alternative<mgw::apps::app_request_error>(refused));
+    CHECK(std::get<mgw::apps::app_request_error>(refused).status == 400);
+    CHECK(std::get<mgw::apps::app_request_error>(refused).body ==
+          "400 Bad Request: scope must be local or cluster");
+}
+
 TEST_CASE("identifier from the query: app first, then route_url, quotes stripped") {
     CHECK(parse_ok("/v1/apps/metrics", {{"app", "\"org/space/app\""}}).identifier ==
           "org/space/app");
