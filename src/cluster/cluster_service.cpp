@@ -18,6 +18,7 @@
 #include <prometheus/registry.h>
 
 #include <mgw/cluster/cluster_service.hpp>
+#include <mgw/core/memory_budget.hpp>
 
 #include "gather.hpp"
 #include "membership.hpp"
@@ -54,14 +55,16 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
     struct pending {
         gather_state state;
         asio::steady_timer timer;
+        core::memory_lease lease;  // the reply bytes held, until the answer takes them over
     };
 
     impl(asio::io_context& io, cluster_service_options o, nats::client& n, core::logger& l,
-         prometheus::Registry& r)
+         prometheus::Registry& r, core::memory_budget* m)
         : strand(asio::make_strand(io)),
           options(std::move(o)),
           nats(n),
           log(l),
+          memory(m),
           boot(new_boot_id()),
           table(options.node_id, boot),
           heartbeat_subject(fmt::format("mgw.{}.node.hb", options.config.name)),
@@ -118,7 +121,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
              {membership_event::joined, membership_event::left, membership_event::restarted}) {
             changes.Add({{"event", std::string(to_string(e))}});
         }
-        for (const char* reason : {"nats_down", "deadline", "peer_left", "too_large"}) {
+        for (const char* reason : {"nats_down", "deadline", "peer_left", "too_large", "memory"}) {
             partial.Add({{"reason", reason}});
         }
     }
@@ -164,9 +167,13 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
             ignored_chunks.Add({{"verdict", "late"}}).Increment();
             return;
         }
-        const chunk_verdict verdict = it->second->state.on_chunk(chunk->header, chunk->payload);
+        pending& p = *it->second;
+        const chunk_verdict verdict = p.state.on_chunk(chunk->header, chunk->payload);
         if (verdict != chunk_verdict::accepted) {
             ignored_chunks.Add({{"verdict", std::string(to_string(verdict))}}).Increment();
+        } else if (memory != nullptr && !p.lease.grow(chunk->payload.size())) {
+            // The ceiling refuses: this peer's series are left out of this answer.
+            p.state.give_up(chunk->header.node, missing_reason::memory);
         }
         if (it->second->state.complete()) {
             it->second->timer.cancel();
@@ -316,9 +323,11 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
             co_return out;
         }
         const std::string id = std::to_string(++self->next_request);
-        auto p = std::make_shared<pending>(
-            pending{gather_state(id, std::move(expected), self->options.max_reply_bytes),
-                    asio::steady_timer(self->strand)});
+        auto p = std::make_shared<pending>(pending{
+            gather_state(id, std::move(expected), self->options.max_reply_bytes),
+            asio::steady_timer(self->strand),
+            self->memory != nullptr ? self->memory->empty_lease(core::memory_use::scrape_bodies)
+                                    : core::memory_lease{}});
         const app_request_message request{
             .request = id,
             .from = self->options.node_id,
@@ -361,6 +370,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
     cluster_service_options options;
     nats::client& nats;
     core::logger& log;
+    core::memory_budget* memory;
     std::string boot;
     membership_table table;
     std::string heartbeat_subject;
@@ -387,8 +397,8 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
 
 cluster_service::cluster_service(asio::io_context& io, cluster_service_options options,
                                  nats::client& nats, core::logger& log,
-                                 prometheus::Registry& registry)
-    : impl_(std::make_shared<impl>(io, std::move(options), nats, log, registry)) {
+                                 prometheus::Registry& registry, core::memory_budget* memory)
+    : impl_(std::make_shared<impl>(io, std::move(options), nats, log, registry, memory)) {
     const std::weak_ptr<impl> weak = impl_;
     // Handlers run on the NATS client's strand; the cluster's state lives on its own.
     using handler = void (*)(impl&, nats::message);

@@ -33,6 +33,8 @@ std::string_view to_string(missing_reason reason) {
             return "peer_left";
         case missing_reason::too_large:
             return "too_large";
+        case missing_reason::memory:
+            return "memory";
     }
     return "unknown";
 }
@@ -59,13 +61,15 @@ gather_state::peer_state* gather_state::find(std::string_view node) {
     return nullptr;
 }
 
-void gather_state::close_peer(peer_state& p, peer_phase phase) {
+void gather_state::close_peer(peer_state& p, peer_phase phase, missing_reason reason) {
     if (p.phase == peer_phase::waiting) {
         --open_;
     }
     p.phase = phase;
+    p.reason = reason;
     if (phase != peer_phase::done) {
         p.chunks.clear();
+        p.bytes = 0;
     }
 }
 
@@ -94,7 +98,7 @@ chunk_verdict gather_state::on_chunk(const chunk_header& header, std::string_vie
         return chunk_verdict::duplicate;
     }
     if (p->bytes + payload.size() > max_reply_bytes_) {
-        close_peer(*p, peer_phase::too_large);
+        close_peer(*p, peer_phase::given_up, missing_reason::too_large);
         return chunk_verdict::too_large;
     }
     p->bytes += payload.size();
@@ -103,14 +107,14 @@ chunk_verdict gather_state::on_chunk(const chunk_header& header, std::string_vie
         p->last_seq = seq;
     }
     if (p->last_seq >= 0 && p->chunks.size() == static_cast<std::size_t>(p->last_seq) + 1) {
-        close_peer(*p, peer_phase::done);
+        close_peer(*p, peer_phase::done, missing_reason::deadline);
     }
     return chunk_verdict::accepted;
 }
 
-void gather_state::on_peer_left(std::string_view node) {
+void gather_state::give_up(std::string_view node, missing_reason reason) {
     if (peer_state* p = find(node); p != nullptr && p->phase == peer_phase::waiting) {
-        close_peer(*p, peer_phase::left);
+        close_peer(*p, peer_phase::given_up, reason);
     }
 }
 
@@ -131,11 +135,8 @@ gather_result gather_state::finish() {
             case peer_phase::waiting:
                 result.missing.push_back({std::move(p.node), missing_reason::deadline});
                 break;
-            case peer_phase::left:
-                result.missing.push_back({std::move(p.node), missing_reason::left});
-                break;
-            case peer_phase::too_large:
-                result.missing.push_back({std::move(p.node), missing_reason::too_large});
+            case peer_phase::given_up:
+                result.missing.push_back({std::move(p.node), p.reason});
                 break;
         }
     }

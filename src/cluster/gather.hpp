@@ -28,7 +28,7 @@ enum class chunk_verdict {
 std::string_view to_string(chunk_verdict verdict);
 
 // Why a gather's answer lacks a peer.
-enum class missing_reason { deadline, left, too_large };
+enum class missing_reason { deadline, left, too_large, memory };
 std::string_view to_string(missing_reason reason);
 
 struct peer_answer {
@@ -55,7 +55,10 @@ class gather_state {
 
     chunk_verdict on_chunk(const chunk_header& header, std::string_view payload);
     // The peer left the membership: stop waiting for it (its answer is missing).
-    void on_peer_left(std::string_view node);
+    void on_peer_left(std::string_view node) { give_up(node, missing_reason::left); }
+    // Stop waiting for a peer still open, for `reason` (the memory ceiling refused its bytes):
+    // what it sent is dropped and it is missing.
+    void give_up(std::string_view node, missing_reason reason);
 
     // Every expected peer has answered in full or was given up: the gather may end now.
     bool complete() const { return open_ == 0; }
@@ -66,17 +69,18 @@ class gather_state {
     gather_result finish();
 
   private:
-    enum class peer_phase { waiting, done, left, too_large };
+    enum class peer_phase { waiting, done, given_up };
     struct peer_state {
         std::string node;
         peer_phase phase = peer_phase::waiting;
         std::map<std::uint32_t, std::string> chunks;
         std::int64_t last_seq = -1;  // -1: no last chunk yet
         std::size_t bytes = 0;
+        missing_reason reason = missing_reason::deadline;  // when given up
     };
 
     peer_state* find(std::string_view node);
-    void close_peer(peer_state& p, peer_phase phase);
+    void close_peer(peer_state& p, peer_phase phase, missing_reason reason);
 
     std::string request_;
     std::vector<peer_state> peers_;

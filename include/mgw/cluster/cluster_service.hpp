@@ -22,6 +22,9 @@
 namespace prometheus {
 class Registry;
 }
+namespace mgw::core {
+class memory_budget;
+}
 
 namespace mgw::cluster {
 
@@ -44,9 +47,12 @@ struct cluster_service_options {
 class cluster_service final : public apps::app_source {
   public:
     // Subscribes on `nats`: construct before nats.start() (the route subscriber starts it).
-    // `nats` must outlive the service's I/O.
+    // `nats` must outlive the service's I/O. A gather leases the reply bytes it holds from
+    // `memory` (scrape_bodies) when given; a peer whose bytes the ceiling refuses is left out
+    // of that answer (partial, reason `memory`).
     cluster_service(boost::asio::io_context& io, cluster_service_options options,
-                    nats::client& nats, core::logger& log, prometheus::Registry& registry);
+                    nats::client& nats, core::logger& log, prometheus::Registry& registry,
+                    core::memory_budget* memory = nullptr);
     ~cluster_service() override;
     cluster_service(const cluster_service&) = delete;
     cluster_service& operator=(const cluster_service&) = delete;

@@ -97,6 +97,21 @@ TEST_CASE("a peer sending more than the cap is dropped whole") {
     CHECK(result.missing[0].reason == missing_reason::too_large);
 }
 
+TEST_CASE("a peer given up for memory is missing with that reason") {
+    gather_state g("7", {"n2", "n3"}, 1 << 20);
+    CHECK(g.on_chunk(chunk("n2", 0, false), "abc") == chunk_verdict::accepted);
+    g.give_up("n2", missing_reason::memory);
+    CHECK(g.on_chunk(chunk("n2", 1, true), "d") == chunk_verdict::after_peer_gone);
+    g.on_chunk(chunk("n3", 0, true), "three");
+    CHECK(g.complete());
+    const auto result = g.finish();
+    REQUIRE(result.answers.size() == 1);
+    CHECK(result.answers[0].node == "n3");
+    REQUIRE(result.missing.size() == 1);
+    CHECK(result.missing[0].reason == missing_reason::memory);
+    CHECK(mgw::cluster::to_string(missing_reason::memory) == "memory");
+}
+
 TEST_CASE("a gather without peers is complete at once") {
     gather_state g("7", {}, 1 << 20);
     CHECK(g.complete());
