@@ -48,6 +48,9 @@ std::string joined(const std::vector<std::string>& nodes) {
 
 // Room kept in a NATS message for the chunk's header line.
 constexpr std::size_t chunk_header_room = 1024;
+// Peers' requests answered at once; more are refused (the asker counts its answer partial),
+// so a burst of requests cannot pull every RSocket client many times over.
+constexpr std::size_t max_concurrent_answers = 64;
 
 }  // namespace
 
@@ -99,6 +102,11 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
                        .Help("Peers' app requests answered")
                        .Register(r)
                        .Add({})),
+          refused(prometheus::BuildCounter()
+                      .Name("mgw_cluster_requests_refused_total")
+                      .Help("Peers' app requests refused: too many answers in progress")
+                      .Register(r)
+                      .Add({})),
           bad(prometheus::BuildCounter()
                   .Name("mgw_cluster_bad_messages_total")
                   .Help("Cluster messages that did not decode, by kind")
@@ -152,6 +160,11 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
         if (request->from == options.node_id) {
             return;  // our own request: the local sources answer it directly
         }
+        if (answering >= max_concurrent_answers) {
+            refused.Increment();
+            return;
+        }
+        ++answering;
         asio::co_spawn(strand, answer(shared_from_this(), std::move(*request), std::move(m.reply)),
                        asio::detached);
     }
@@ -255,6 +268,11 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
 
     static asio::awaitable<void> answer(std::shared_ptr<impl> self, app_request_message request,
                                         std::string reply) {
+        // On the strand throughout: the count goes down however the coroutine ends.
+        struct count_down {
+            std::size_t& n;
+            ~count_down() { --n; }
+        } guard{self->answering};
         // Leave the reply time to travel: a quarter of what is left, at least 50 ms.
         const auto budget = std::min(request.timeout, self->options.config.gather.timeout);
         const auto margin =
@@ -383,6 +401,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
     clock::time_point last_heartbeat{};
     bool was_connected = false;
     bool stopped = false;
+    std::size_t answering = 0;
 
     prometheus::Gauge& up;
     prometheus::Gauge& peers;
@@ -390,6 +409,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
     prometheus::Counter& gathers;
     prometheus::Family<prometheus::Counter>& partial;
     prometheus::Counter& answered;
+    prometheus::Counter& refused;
     prometheus::Family<prometheus::Counter>& bad;
     prometheus::Family<prometheus::Counter>& publish_failures;
     prometheus::Family<prometheus::Counter>& ignored_chunks;

@@ -42,8 +42,8 @@ struct cluster_service_options {
 // Metrics: mgw_cluster_up, mgw_cluster_peers, mgw_cluster_node_info{cluster,node,boot_id},
 // mgw_cluster_membership_changes_total{event}, mgw_cluster_gathers_total,
 // mgw_cluster_gather_partial_total{reason}, mgw_cluster_requests_answered_total,
-// mgw_cluster_bad_messages_total{kind}, mgw_cluster_publish_failures_total{subject},
-// mgw_cluster_ignored_chunks_total{verdict}.
+// mgw_cluster_requests_refused_total, mgw_cluster_bad_messages_total{kind},
+// mgw_cluster_publish_failures_total{subject}, mgw_cluster_ignored_chunks_total{verdict}.
 class cluster_service final : public apps::app_source {
   public:
     // Subscribes on `nats`: construct before nats.start() (the route subscriber starts it).
