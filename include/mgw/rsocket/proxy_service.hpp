@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,11 @@ struct proxy_status {
     std::vector<app_clients> apps;  // ready clients joined to each app, by GUID
 };
 
+// What GET /metrics/connected adds from other gateways (cluster mode): the expositions their
+// connected clients gave, by the deadline (installed by the gateway; empty: this node only).
+using connected_peers = std::function<boost::asio::awaitable<std::vector<std::string>>(
+    std::chrono::steady_clock::time_point)>;
+
 // Also an app source: a client that proved its app (or declared it, when trusted) joins that
 // app's /v1|v2/apps answer; nobody else is ever pulled for an app.
 class proxy_service final : public apps::app_source,
@@ -93,6 +99,14 @@ class proxy_service final : public apps::app_source,
 
     // GET /metrics/connected and GET /metrics/proxy.
     void register_routes(http::router& router);
+    // /metrics/connected then also has the peers' clients (not with `?scope=local`). Before
+    // serving.
+    void set_connected_peers(connected_peers peers) { connected_peers_ = std::move(peers); }
+    // Every client connected here pulled by `deadline`: the texts of those that answered, for
+    // a peer's /metrics/connected. Last pushes of closed clients stay for this node's own
+    // scrape (they are served once).
+    boost::asio::awaitable<void> pull_connected(std::chrono::steady_clock::time_point deadline,
+                                                std::vector<std::string>& out);
 
     // Service discovery: the apps connected clients have joined (proved with a key, or declared
     // on trusted networks). A key revoked since is checked when the app is scraped.
@@ -145,6 +159,7 @@ class proxy_service final : public apps::app_source,
     std::vector<std::shared_ptr<listener>> listeners_;
     std::uint16_t tcp_port_ = 0;
     std::uint16_t websocket_port_ = 0;
+    connected_peers connected_peers_;
 };
 
 }  // namespace mgw::rsocket
