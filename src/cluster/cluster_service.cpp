@@ -19,6 +19,7 @@
 
 #include <mgw/cluster/cluster_service.hpp>
 #include <mgw/core/memory_budget.hpp>
+#include <mgw/exposition/parser.hpp>
 
 #include "gather.hpp"
 #include "membership.hpp"
@@ -72,6 +73,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
           table(options.node_id, boot),
           heartbeat_subject(fmt::format("mgw.{}.node.hb", options.config.name)),
           request_subject(fmt::format("mgw.{}.q.app", options.config.name)),
+          connected_subject(fmt::format("mgw.{}.q.connected", options.config.name)),
           inbox_prefix(fmt::format("_INBOX.mgw.{}.{}.", options.config.name, options.node_id)),
           timer(strand),
           up(prometheus::BuildGauge()
@@ -279,17 +281,34 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
             std::max<std::chrono::milliseconds>(budget / 4, std::chrono::milliseconds(50));
         const auto deadline =
             clock::now() + std::max(budget - margin, std::chrono::milliseconds(0));
-        const apps::app_query query{.identifier = request.identifier,
-                                    .app_guid = request.app_guid,
-                                    .tags = request.tags.empty() ? nullptr : &request.tags,
-                                    .apps = {}};
         std::vector<apps::contributed_exposition> held;
-        for (apps::app_source* source : self->local_sources) {
+        if (request.kind == request_kind::app) {
+            const apps::app_query query{.identifier = request.identifier,
+                                        .app_guid = request.app_guid,
+                                        .tags = request.tags.empty() ? nullptr : &request.tags,
+                                        .apps = {}};
+            for (apps::app_source* source : self->local_sources) {
+                try {
+                    co_await source->collect(query, deadline, held);
+                } catch (const std::exception& error) {
+                    self->log.error("cluster: local source failed for a peer",
+                                    {{"app", request.app_guid}, {"error", error.what()}});
+                }
+            }
+        } else if (self->connected) {
+            // Each client's exposition as it gave it: the asking node merges them as its own.
+            std::vector<std::string> texts;
             try {
-                co_await source->collect(query, deadline, held);
+                co_await self->connected(deadline, texts);
             } catch (const std::exception& error) {
-                self->log.error("cluster: local source failed for a peer",
-                                {{"app", request.app_guid}, {"error", error.what()}});
+                self->log.error("cluster: connected clients failed for a peer",
+                                {{"error", error.what()}});
+            }
+            held.reserve(texts.size());
+            for (std::string& text : texts) {
+                apps::contributed_exposition& c = held.emplace_back();
+                c.format = exposition::detect_format(text);
+                c.body = std::move(text);
             }
         }
         std::string text;
@@ -314,15 +333,14 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
 
     // --- gathering ---
 
-    struct gather_input {
-        std::string identifier;
-        std::string app_guid;
-        std::map<std::string, std::string> tags;
-    };
-
-    static asio::awaitable<std::vector<apps::contributed_exposition>> gather(
-        std::shared_ptr<impl> self, gather_input input, clock::time_point deadline) {
-        std::vector<apps::contributed_exposition> out;
+    // Sends `request` (its id, sender and timeout filled in here) to the live peers and
+    // returns the text of every peer that answered in full by `deadline` (capped by
+    // gather.timeout); a peer missing makes the answer partial (counted, with the first
+    // reason).
+    static asio::awaitable<std::vector<std::string>> gather(std::shared_ptr<impl> self,
+                                                            app_request_message request,
+                                                            clock::time_point deadline) {
+        std::vector<std::string> out;
         if (self->stopped) {
             co_return out;
         }
@@ -346,15 +364,12 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
             asio::steady_timer(self->strand),
             self->memory != nullptr ? self->memory->empty_lease(core::memory_use::scrape_bodies)
                                     : core::memory_lease{}});
-        const app_request_message request{
-            .request = id,
-            .from = self->options.node_id,
-            .identifier = std::move(input.identifier),
-            .app_guid = std::move(input.app_guid),
-            .tags = std::move(input.tags),
-            .timeout = std::chrono::duration_cast<std::chrono::milliseconds>(end - now)};
-        if (!self->nats.publish(self->request_subject, encode_app_request(request),
-                                self->inbox_prefix + id)) {
+        request.request = id;
+        request.from = self->options.node_id;
+        request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
+        const std::string& subject =
+            request.kind == request_kind::app ? self->request_subject : self->connected_subject;
+        if (!self->nats.publish(subject, encode_app_request(request), self->inbox_prefix + id)) {
             self->publish_failures.Add({{"subject", "request"}}).Increment();
             self->partial.Add({{"reason", "nats_down"}}).Increment();
             co_return out;
@@ -378,7 +393,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
         out.reserve(result.answers.size());
         for (peer_answer& answer : result.answers) {
             if (!answer.text.empty()) {
-                out.push_back(peer_contribution(std::move(answer.text)));
+                out.push_back(std::move(answer.text));
             }
         }
         co_return out;
@@ -393,9 +408,11 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
     membership_table table;
     std::string heartbeat_subject;
     std::string request_subject;
+    std::string connected_subject;
     std::string inbox_prefix;
     asio::steady_timer timer;
     std::vector<apps::app_source*> local_sources;
+    connected_source connected;
     std::map<std::string, std::shared_ptr<pending>, std::less<>> in_flight;
     std::uint64_t next_request = 0;
     clock::time_point last_heartbeat{};
@@ -435,6 +452,8 @@ cluster_service::cluster_service(asio::io_context& io, cluster_service_options o
                    on_strand(+[](impl& s, nats::message m) { s.on_heartbeat(m); }));
     nats.subscribe(impl_->request_subject,
                    on_strand(+[](impl& s, nats::message m) { s.on_request(std::move(m)); }));
+    nats.subscribe(impl_->connected_subject,
+                   on_strand(+[](impl& s, nats::message m) { s.on_request(std::move(m)); }));
     nats.subscribe(impl_->inbox_prefix + ">",
                    on_strand(+[](impl& s, nats::message m) { s.on_chunk(m); }));
 }
@@ -443,6 +462,18 @@ cluster_service::~cluster_service() = default;
 
 void cluster_service::add_local_source(apps::app_source& source) {
     impl_->local_sources.push_back(&source);
+}
+
+void cluster_service::set_connected_source(connected_source source) {
+    impl_->connected = std::move(source);
+}
+
+asio::awaitable<std::vector<std::string>> cluster_service::gather_connected(
+    std::chrono::steady_clock::time_point deadline) {
+    app_request_message request;
+    request.kind = request_kind::connected;
+    co_return co_await asio::co_spawn(
+        impl_->strand, impl::gather(impl_, std::move(request), deadline), asio::use_awaitable);
 }
 
 void cluster_service::start() {
@@ -475,14 +506,19 @@ asio::awaitable<void> cluster_service::collect(const apps::app_query& app,
     if (app.local_only || app.app_guid.empty()) {
         co_return;
     }
-    impl::gather_input input{
-        .identifier = std::string(app.identifier),
-        .app_guid = std::string(app.app_guid),
-        .tags = app.tags != nullptr ? *app.tags : std::map<std::string, std::string>{}};
+    app_request_message request;
+    request.kind = request_kind::app;
+    request.identifier = std::string(app.identifier);
+    request.app_guid = std::string(app.app_guid);
+    if (app.tags != nullptr) {
+        request.tags = *app.tags;
+    }
     // On the cluster's strand; the caller resumes on its own executor afterwards.
-    std::vector<apps::contributed_exposition> gathered = co_await asio::co_spawn(
-        impl_->strand, impl::gather(impl_, std::move(input), deadline), asio::use_awaitable);
-    std::move(gathered.begin(), gathered.end(), std::back_inserter(out));
+    std::vector<std::string> gathered = co_await asio::co_spawn(
+        impl_->strand, impl::gather(impl_, std::move(request), deadline), asio::use_awaitable);
+    for (std::string& text : gathered) {
+        out.push_back(peer_contribution(std::move(text)));
+    }
 }
 
 }  // namespace mgw::cluster

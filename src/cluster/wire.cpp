@@ -78,6 +78,7 @@ std::optional<heartbeat> decode_heartbeat(std::string_view message) {
 
 std::string encode_app_request(const app_request_message& request) {
     json::object o;
+    o["kind"] = request.kind == request_kind::connected ? "connected" : "app";
     o["request"] = js(request.request);
     o["from"] = js(request.from);
     o["identifier"] = js(request.identifier);
@@ -100,8 +101,16 @@ std::optional<app_request_message> decode_app_request(std::string_view message) 
         !get_string(*o, "from", request.from) ||
         !get_string(*o, "identifier", request.identifier) ||
         !get_string(*o, "app_guid", request.app_guid) || !get_uint(*o, "timeout_ms", timeout) ||
-        request.request.empty() || request.from.empty() || request.app_guid.empty() ||
-        timeout > 3'600'000) {
+        request.request.empty() || request.from.empty() || timeout > 3'600'000) {
+        return std::nullopt;
+    }
+    std::string kind = "app";
+    if (o->contains("kind") && !get_string(*o, "kind", kind)) {
+        return std::nullopt;
+    }
+    if (kind == "connected") {
+        request.kind = request_kind::connected;
+    } else if (kind != "app" || request.app_guid.empty()) {
         return std::nullopt;
     }
     request.timeout = std::chrono::milliseconds(timeout);

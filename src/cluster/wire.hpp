@@ -25,13 +25,19 @@ struct heartbeat {
 std::string encode_heartbeat(const heartbeat& hb);
 std::optional<heartbeat> decode_heartbeat(std::string_view message);
 
-// A request for what a peer holds of an app from its non-scrape sources, on mgw.<cluster>.q.app;
-// the answer goes to the message's reply subject.
+// What a request asks a peer for.
+enum class request_kind {
+    app,        // what it holds of one app from its non-scrape sources (mgw.<cluster>.q.app)
+    connected,  // every RSocket client connected to it (mgw.<cluster>.q.connected)
+};
+
+// A request to every live peer; the answer goes to the message's reply subject.
 struct app_request_message {
+    request_kind kind = request_kind::app;
     std::string request;                      // id, unique per requesting node
     std::string from;                         // requesting node id
     std::string identifier;                   // as the app was asked for, unescaped
-    std::string app_guid;                     // canonical app GUID (never empty in a request)
+    std::string app_guid;                     // canonical app GUID (never empty in an app request)
     std::map<std::string, std::string> tags;  // the first instance's route tags, if any
     std::chrono::milliseconds timeout{0};     // time left to the requester's deadline
 };

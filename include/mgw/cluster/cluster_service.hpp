@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,7 +37,13 @@ struct cluster_service_options {
     std::string version;  // in the heartbeat, for the logs of peers
 };
 
-// Subjects: mgw.<name>.node.hb (heartbeats), mgw.<name>.q.app (app requests), replies to
+// What this node's connected RSocket clients expose, pulled by the deadline (one text per
+// client that answered), for a peer's /metrics/connected.
+using connected_source = std::function<boost::asio::awaitable<void>(
+    std::chrono::steady_clock::time_point, std::vector<std::string>&)>;
+
+// Subjects: mgw.<name>.node.hb (heartbeats), mgw.<name>.q.app (app requests),
+// mgw.<name>.q.connected (connected-clients requests), replies to
 // _INBOX.mgw.<name>.<node>.<request>.
 //
 // Metrics: mgw_cluster_up, mgw_cluster_peers, mgw_cluster_node_info{cluster,node,boot_id},
@@ -61,6 +68,14 @@ class cluster_service final : public apps::app_source {
     // instance scrapes, which every node does itself). Before start(); it must outlive the
     // service's I/O.
     void add_local_source(apps::app_source& source);
+
+    // What answers a peer's /metrics/connected (the RSocket proxy's local pull); without it
+    // such requests are answered empty. Before start().
+    void set_connected_source(connected_source source);
+    // The connected clients of every live peer, one text per peer that answered in full, by
+    // `deadline` (capped by gather.timeout); nothing without NATS (counted as partial).
+    boost::asio::awaitable<std::vector<std::string>> gather_connected(
+        std::chrono::steady_clock::time_point deadline);
 
     // Starts the heartbeat; logs the node's identity.
     void start();

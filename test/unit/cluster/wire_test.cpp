@@ -49,6 +49,28 @@ TEST_CASE("app requests round-trip with their tags and malformed ones are refuse
         "app_guid":"g","timeout_ms":5,"tags":[]})"));
     CHECK(decode_app_request(R"({"request":"1","from":"n1","identifier":"x",
         "app_guid":"g","timeout_ms":5})"));
+    CHECK(back->kind == request_kind::app);
+}
+
+TEST_CASE("a connected request needs no app and an unknown kind is refused") {
+    const app_request_message request{.kind = request_kind::connected,
+                                      .request = "3",
+                                      .from = "n2",
+                                      .identifier = "",
+                                      .app_guid = "",
+                                      .tags = {},
+                                      .timeout = 900ms};
+    const auto back = decode_app_request(encode_app_request(request));
+    REQUIRE(back);
+    CHECK(back->kind == request_kind::connected);
+    CHECK(back->app_guid.empty());
+    CHECK(back->timeout == 900ms);
+    CHECK_FALSE(decode_app_request(R"({"kind":"app","request":"1","from":"n1",
+        "identifier":"","app_guid":"","timeout_ms":5})"));
+    CHECK_FALSE(decode_app_request(R"({"kind":"everything","request":"1","from":"n1",
+        "identifier":"","app_guid":"g","timeout_ms":5})"));
+    CHECK_FALSE(decode_app_request(R"({"kind":7,"request":"1","from":"n1",
+        "identifier":"","app_guid":"g","timeout_ms":5})"));
 }
 
 TEST_CASE("chunks carry raw payload bytes after their header line") {
