@@ -302,6 +302,16 @@ int gateway::run() {
         }
         if (s.rsocket_proxy) {
             s.cluster->add_local_source(*s.rsocket_proxy);
+            // /metrics/connected on any node has every node's clients.
+            s.cluster->set_connected_source(
+                [&proxy = *s.rsocket_proxy](std::chrono::steady_clock::time_point deadline,
+                                            std::vector<std::string>& out) {
+                    return proxy.pull_connected(deadline, out);
+                });
+            s.rsocket_proxy->set_connected_peers(
+                [&cluster = *s.cluster](std::chrono::steady_clock::time_point deadline) {
+                    return cluster.gather_connected(deadline);
+                });
         }
         s.app_metrics->add_source(*s.cluster);
     }

@@ -2,7 +2,9 @@
 gateways, all on loopback ports this test picks below the ephemeral range. One app instance is
 registered over NATS (every gateway scrapes it itself), a metric is pushed through gateway 2
 (bound on gateway 2: bindings are not shared yet) and an RSocket client connects to gateway 3.
-The merged answer on every gateway has all three; `?scope=local` has only the scrape. Then
+The merged answer on every gateway has all three; `?scope=local` has only the scrape;
+`/metrics/connected` on gateway 1 has gateway 3's client (its reply cut into several chunks),
+not with `?scope=local`. Then
 gateway 3 is killed: gateway 1 drops it from its membership and answers without waiting for
 it. Then all of NATS goes down: local-only answers, counted, no hang; NATS comes back and the
 gather recovers without a restart. Every process started here is stopped here."""
@@ -209,7 +211,12 @@ def test_any_node_answers_any_app_and_survives_losses():
             wait_until(lambda: all(n.routes() == 2 for n in nats), 20, interval=0.2,
                        what="the three nats-servers routed to each other")
             urls = [n.url for n in nats]
-            nodes.append(Node(1, urls, workdir))
+            # g1 runs the RSocket proxy too, with no client of its own: its /metrics/connected
+            # is g3's clients, gathered.
+            nodes.append(Node(1, urls, workdir, f"""
+rsocket:
+  tcp_listen: 127.0.0.1:{low_port()}
+"""))
             nodes.append(Node(2, urls, workdir, f"""
 broker:
   enabled: true
@@ -272,6 +279,13 @@ rsocket:
                 assert len(set(series)) == RSOCKET_SERIES, len(series)
             push_line = [l for l in body1.splitlines() if l.startswith("jvm_memory_used{")]
             assert len(push_line) == 1 and push_line[0] in body3.splitlines(), (push_line, body3)
+            # /metrics/connected on g1 has g3's client, not with scope=local.
+            status, connected = g1.get("/metrics/connected")
+            assert status == 200, connected
+            series = re.findall(r'^demo_series\{client="on-g3",i="\d+"\} ', connected, re.M)
+            assert len(set(series)) == RSOCKET_SERIES, connected[:1000]
+            status, connected = g1.get("/metrics/connected?scope=local")
+            assert status == 200 and "on-g3" not in connected, connected[:1000]
             # 2. scope=local: this node's own series only.
             wait_parts(g1, {"scrape"}, "?scope=local", timeout=2)
             wait_parts(g2, {"scrape", "push"}, "?scope=local", timeout=2)
@@ -295,6 +309,11 @@ rsocket:
             took = time.monotonic() - t
             assert status == 200 and parts(body) == {"scrape", "push"}, (status, body)
             assert took < 1.0, f"the answer waited {took:.2f}s for a dead peer"
+            t = time.monotonic()
+            status, connected = g1.get("/metrics/connected")
+            took = time.monotonic() - t
+            assert status == 200 and "on-g3" not in connected, connected[:1000]
+            assert took < 1.0, f"/metrics/connected waited {took:.2f}s for a dead peer"
             rsocket_client.stop()
             rsocket_client = None
 
