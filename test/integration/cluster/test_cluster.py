@@ -9,6 +9,7 @@ gateway 3 is killed: gateway 1 drops it from its membership and answers without 
 it. Then all of NATS goes down: local-only answers, counted, no hang; NATS comes back and the
 gather recovers without a restart. Every process started here is stopped here."""
 
+import base64
 import json
 import os
 import random
@@ -30,7 +31,7 @@ from rsocket_peers import NodeClient, node_modules_ready  # noqa: E402
 
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 SMALL = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
-BROKER_AUTH = "Basic " + __import__("base64").b64encode(b"cc:broker-secret").decode()
+BROKER_AUTH = "Basic " + base64.b64encode(b"cc:broker-secret").decode()
 TAGS = app_tags("acme", "prod", "api", 0)
 APP = TAGS["app_id"]
 HEARTBEAT_MS = 500
