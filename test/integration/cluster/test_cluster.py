@@ -279,7 +279,9 @@ rsocket:
                 series = re.findall(r'^demo_series\{client="on-g3",i="\d+"', body, re.M)
                 assert len(set(series)) == RSOCKET_SERIES, len(series)
             push_line = [l for l in body1.splitlines() if l.startswith("jvm_memory_used{")]
+            _, body2 = g2.app()  # where it was pushed: the local series
             assert len(push_line) == 1 and push_line[0] in body3.splitlines(), (push_line, body3)
+            assert push_line[0] in body2.splitlines(), (push_line, body2)
             # /metrics/connected on g1 has g3's client, not with scope=local.
             status, connected = g1.get("/metrics/connected")
             assert status == 200, connected
