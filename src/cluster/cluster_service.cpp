@@ -3,6 +3,7 @@
 // nothing itself: the table, the gather state machine, the codec and the rendering do.
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
@@ -197,6 +198,26 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
 
     // --- membership ---
 
+    // The status console's copy, refreshed on the strand whenever what it shows changes.
+    void publish_status() {
+        cluster_status s;
+        s.name = options.config.name;
+        s.node = options.node_id;
+        s.boot = boot;
+        s.connected = was_connected;
+        for (const membership_table::peer_view& p : table.peers()) {
+            s.peers.push_back({.node = p.node, .boot = p.boot, .last_heard = p.last_seen});
+        }
+        s.gathers = static_cast<std::uint64_t>(gathers.Value());
+        for (const auto& family : partial.Collect()) {
+            for (const auto& metric : family.metric) {
+                s.partial += static_cast<std::uint64_t>(metric.counter.value);
+            }
+        }
+        const std::lock_guard lock(status_mutex);
+        published = std::move(s);
+    }
+
     void changed(const membership_change& change) {
         changes.Add({{"event", std::string(to_string(change.event))}}).Increment();
         peers.Set(static_cast<double>(table.peer_count()));
@@ -244,6 +265,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
         for (const membership_change& change : table.expire(now)) {
             changed(change);
         }
+        publish_status();
     }
 
     static asio::awaitable<void> heartbeat_loop(std::shared_ptr<impl> self) {
@@ -418,6 +440,8 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
     clock::time_point last_heartbeat{};
     bool was_connected = false;
     bool stopped = false;
+    mutable std::mutex status_mutex;
+    cluster_status published;
     std::size_t answering = 0;
 
     prometheus::Gauge& up;
@@ -464,6 +488,11 @@ void cluster_service::add_local_source(apps::app_source& source) {
     impl_->local_sources.push_back(&source);
 }
 
+cluster_status cluster_service::status() const {
+    const std::lock_guard lock(impl_->status_mutex);
+    return impl_->published;
+}
+
 void cluster_service::set_connected_source(connected_source source) {
     impl_->connected = std::move(source);
 }
@@ -485,6 +514,7 @@ void cluster_service::start() {
                 {"heartbeat_ms", s.options.config.heartbeat.count()},
                 {"gather_timeout_ms", s.options.config.gather.timeout.count()},
                 {"chunk_bytes", s.options.config.gather.chunk_bytes}});
+    s.publish_status();  // before the loop runs: nothing else touches the state yet
     asio::co_spawn(s.strand, impl::heartbeat_loop(impl_), asio::detached);
 }
 

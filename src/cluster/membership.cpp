@@ -71,6 +71,15 @@ std::vector<std::string> membership_table::live_peers() const {
     return nodes;
 }
 
+std::vector<membership_table::peer_view> membership_table::peers() const {
+    std::vector<peer_view> out;
+    out.reserve(peers_.size());
+    for (const auto& [node, p] : peers_) {
+        out.push_back({.node = node, .boot = p.boot, .last_seen = p.last_seen});
+    }
+    return out;
+}
+
 bool membership_table::is_live(std::string_view node) const {
     return peers_.find(node) != peers_.end();
 }

@@ -43,6 +43,14 @@ class membership_table {
     // before `now`; returns them (node order).
     std::vector<membership_change> expire(clock::time_point now);
 
+    struct peer_view {
+        std::string node;
+        std::string boot;
+        clock::time_point last_seen;
+    };
+    // The live peers with when they were last heard, by node id.
+    std::vector<peer_view> peers() const;
+
     // The live peers' node ids, sorted; never ourselves.
     std::vector<std::string> live_peers() const;
     std::size_t peer_count() const { return peers_.size(); }

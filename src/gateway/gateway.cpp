@@ -341,6 +341,9 @@ int gateway::run() {
         if (s.nats) {
             snapshot.nats = s.nats->status();
         }
+        if (s.cluster) {
+            snapshot.cluster = s.cluster->status();
+        }
         const auto routes = s.route_table.snapshot();
         snapshot.routes = routes::summarize(*routes, snapshot.now);
         std::vector<apps::directory_listing> listings;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +36,22 @@ struct cluster_service_options {
     // The most a gather holds of one peer's reply (the scrape body limit).
     std::size_t max_reply_bytes = 16u << 20;
     std::string version;  // in the heartbeat, for the logs of peers
+};
+
+// What the status console shows of the cluster; copied out under a lock, any thread.
+struct cluster_status {
+    std::string name;
+    std::string node;
+    std::string boot;
+    bool connected = false;  // as mgw_cluster_up says
+    struct peer {
+        std::string node;
+        std::string boot;
+        std::chrono::steady_clock::time_point last_heard;
+    };
+    std::vector<peer> peers;  // live, by node id
+    std::uint64_t gathers = 0;
+    std::uint64_t partial = 0;  // gathers answered without every peer (any reason)
 };
 
 // What this node's connected RSocket clients expose, pulled by the deadline (one text per
@@ -76,6 +93,9 @@ class cluster_service final : public apps::app_source {
     // `deadline` (capped by gather.timeout); nothing without NATS (counted as partial).
     boost::asio::awaitable<std::vector<std::string>> gather_connected(
         std::chrono::steady_clock::time_point deadline);
+
+    // Any thread: the node, its NATS state and its live peers as of the last change.
+    cluster_status status() const;
 
     // Starts the heartbeat; logs the node's identity.
     void start();

@@ -217,6 +217,7 @@ def test_any_node_answers_any_app_and_survives_losses():
             nodes.append(Node(1, urls, workdir, f"""
 rsocket:
   tcp_listen: 127.0.0.1:{low_port()}
+routes_api: {{ username: operator, password: sd-secret }}
 """))
             nodes.append(Node(2, urls, workdir, f"""
 broker:
@@ -243,6 +244,14 @@ rsocket:
                 assert n.metric("mgw_cluster_node_info", f'node="g{n.index}"') == 1
                 assert "cluster node starting" in n.gateway.output()
                 assert "cluster membership changed" in n.gateway.output()
+            # The status console shows the node and its live peers.
+            status_auth = "Basic " + base64.b64encode(b"operator:sd-secret").decode()
+            status, _, page = http_get(f"http://127.0.0.1:{g1.port}/status",
+                                       {"Authorization": status_auth})
+            page = page.decode()
+            assert status == 200, page[:500]
+            assert "<dt>Cluster</dt><dd>itest, node g1</dd>" in page, page
+            assert "<td>g2</td>" in page and "<td>g3</td>" in page, page
 
             # The app's instance, registered over NATS (through n1; every gateway hears it).
             with NatsClient(nats[0].port, name="route-emitter") as emitter:

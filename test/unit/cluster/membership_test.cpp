@@ -29,6 +29,12 @@ TEST_CASE("a peer joins on its first heartbeat and a refresh changes nothing") {
     CHECK_FALSE(table.observe(hb("n2", "b2"), t0 + 1s));
     CHECK(table.observe(hb("n3", "b3"), t0 + 1s)->event == membership_event::joined);
     CHECK(table.live_peers() == std::vector<std::string>{"n2", "n3"});
+    const auto peers = table.peers();
+    REQUIRE(peers.size() == 2);
+    CHECK(peers[0].node == "n2");
+    CHECK(peers[0].boot == "b2");
+    CHECK(peers[0].last_seen == t0 + 1s);
+    CHECK(peers[1].last_seen == t0 + 1s);
     CHECK(table.peer_count() == 2);
     CHECK(table.is_live("n3"));
     CHECK_FALSE(table.is_live("n4"));
