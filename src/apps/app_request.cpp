@@ -70,6 +70,8 @@ class apps_category final : public boost::system::error_category {
                 return "the request names no app";
             case errc::invalid_metric_path:
                 return "metric_path is not a path on the app instance";
+            case errc::invalid_scope:
+                return "scope is neither local nor cluster";
         }
         return "unknown apps error";
     }
@@ -155,6 +157,14 @@ boost::system::result<app_request, app_request_error> parse_app_request(
     }
     if (query_value(query, "only_from_app")) {
         request.only_app_metrics = true;
+    }
+    if (const auto scope = query_value(query, "scope")) {
+        if (*scope == "local") {
+            request.local_only = true;
+        } else if (*scope != "cluster") {
+            return app_request_error{400, "400 Bad Request: scope must be local or cluster",
+                                     make_error_code(errc::invalid_scope)};
+        }
     }
 
     identifier = strip_quotes(trim(identifier));

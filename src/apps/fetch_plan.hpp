@@ -48,7 +48,8 @@ struct fetch_plan {
         return {.identifier = shown,
                 .app_guid = app_guid,
                 .tags = endpoints.empty() ? nullptr : &endpoints.front()->tags,
-                .apps = apps};
+                .apps = apps,
+                .local_only = app.local_only};
     }
 };
 

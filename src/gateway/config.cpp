@@ -46,12 +46,21 @@ void check_loggregator_sources(const gateway_config& config) {
     }
 }
 
+// Cluster mode talks over the top-level NATS connection.
+void check_cluster_transport(const gateway_config& config) {
+    if (config.cluster.enabled && !config.nats.enabled()) {
+        throw config_error("cluster.enabled",
+                           "needs nats.servers: the cluster's nodes find each other over NATS");
+    }
+}
+
 gateway_config read_document(const YAML::Node& root) {
     gateway_config config;
-    const config_section s(root, "",
-                           {"listen", "tls", "health_listen", "threads", "nats", "routes", "scrape",
-                            "push", "broker", "bosh", "rsocket", "log", "shutdown", "http",
-                            "routes_api", "limits", "external_exporters", "loggregator"});
+    const config_section s(
+        root, "",
+        {"listen", "tls", "health_listen", "threads", "nats", "routes", "scrape", "push", "broker",
+         "bosh", "rsocket", "log", "shutdown", "http", "routes_api", "limits", "external_exporters",
+         "loggregator", "cluster"});
     core::read_address(s, "listen", config.listen);
     core::read_server_tls(s.get("tls"), "tls", config.tls);
     core::read_address(s, "health_listen", config.health_listen);
@@ -79,6 +88,8 @@ gateway_config read_document(const YAML::Node& root) {
     config.limits = core::read_limits_config(s.get("limits"), s.path_of("limits"));
     config.external_exporters = apps::read_external_exporters_config(
         s.get("external_exporters"), s.path_of("external_exporters"));
+    config.cluster = cluster::read_cluster_config(s.get("cluster"), s.path_of("cluster"));
+    check_cluster_transport(config);
     return config;
 }
 

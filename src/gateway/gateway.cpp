@@ -20,6 +20,7 @@
 #include <mgw/bosh/bosh_service.hpp>
 #include <mgw/bosh/grpc_egress.hpp>
 #include <mgw/broker/broker_service.hpp>
+#include <mgw/cluster/cluster_service.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/memory_budget.hpp>
 #include <mgw/core/metrics.hpp>
@@ -110,6 +111,9 @@ struct services {
     // Before app_metrics: an app source outlives the service that asks it.
     std::optional<rsocket::proxy_service> rsocket_proxy;
     std::optional<apps::external_exporter_source> external_exporters;
+    // An app source too; it asks push and rsocket_proxy for peers, only from handlers that
+    // run while the services all exist.
+    std::optional<cluster::cluster_service> cluster;
     std::optional<apps::app_metrics_service> app_metrics;
     // Its SQLite store closes when run() returns, after the listeners are gone. It also holds
     // the access keys POST /v1/metrics checks.
@@ -177,6 +181,9 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
     }
     // The health listener answered 503 throughout the drain so load balancers moved away.
     co_await s.health_server->drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    if (s.cluster) {
+        s.cluster->stop();
+    }
     co_await stop_routes(s);
     if (s.rsocket_proxy) {
         s.rsocket_proxy->stop();
@@ -210,6 +217,16 @@ int gateway::run() {
         s.route_subscriber.emplace(s.routes_strand, s.route_table, *s.nats,
                                    config_.routes.table_options(routes::subscriber_options{}),
                                    routes::subscriber_options{}, log_, s.metrics.registry());
+        // Before the route subscriber starts the connection: the cluster subscribes too.
+        if (config_.cluster.enabled) {
+            s.cluster.emplace(
+                io,
+                cluster::cluster_service_options{.config = config_.cluster,
+                                                 .node_id = config_.cluster.resolved_node_id(),
+                                                 .max_reply_bytes = config_.scrape.max_body_bytes,
+                                                 .version = std::string(core::version())},
+                *s.nats, log_, s.metrics.registry(), &s.memory);
+        }
     }
     s.scraper.emplace(io.get_executor(), config_.scrape.scraper_options(), log_,
                       s.metrics.registry());
@@ -278,6 +295,26 @@ int gateway::run() {
         s.rsocket_proxy->register_routes(main_routes);
         s.app_metrics->add_source(s.rsocket_proxy->app_source());
     }
+    // The peers' pushed series and RSocket clients follow this node's own.
+    if (s.cluster) {
+        if (s.push) {
+            s.cluster->add_local_source(*s.push);
+        }
+        if (s.rsocket_proxy) {
+            s.cluster->add_local_source(s.rsocket_proxy->app_source());
+            // /metrics/connected on any node has every node's clients.
+            s.cluster->set_connected_source(
+                [&proxy = *s.rsocket_proxy](std::chrono::steady_clock::time_point deadline,
+                                            std::vector<std::string>& out) {
+                    return proxy.pull_connected(deadline, out);
+                });
+            s.rsocket_proxy->set_connected_peers(
+                [&cluster = *s.cluster](std::chrono::steady_clock::time_point deadline) {
+                    return cluster.gather_connected(deadline);
+                });
+        }
+        s.app_metrics->add_source(*s.cluster);
+    }
     // Last: their series follow the app's own (instances, pushes, RSocket clients).
     if (!config_.external_exporters.empty()) {
         s.external_exporters.emplace(config_.external_exporters, *s.scraper,
@@ -303,6 +340,9 @@ int gateway::run() {
         snapshot.listeners = configured_listeners(config);
         if (s.nats) {
             snapshot.nats = s.nats->status();
+        }
+        if (s.cluster) {
+            snapshot.cluster = s.cluster->status();
         }
         const auto routes = s.route_table.snapshot();
         snapshot.routes = routes::summarize(*routes, snapshot.now);
@@ -368,6 +408,9 @@ int gateway::run() {
     }
     if (s.loggregator) {
         s.loggregator->start();
+    }
+    if (s.cluster) {
+        s.cluster->start();
     }
     if (s.route_subscriber) {
         asio::post(s.routes_strand, [&s] { s.route_subscriber->start(); });

@@ -186,8 +186,11 @@ void gateway_section(page& p, const status_snapshot& s) {
     p.raw("<dl>");
     p.pair("Version", s.version);
     p.pair("Uptime", format_age(s.uptime));
-    // Cluster mode does not exist yet: every gateway answers for what it alone knows.
-    p.pair("Cluster", "single node");
+    if (s.cluster) {
+        p.pair("Cluster", fmt::format("{}, node {}", s.cluster->name, s.cluster->node));
+    } else {
+        p.pair("Cluster", "single node");
+    }
     p.raw("</dl>");
     p.end_section();
 }
@@ -231,6 +234,42 @@ void nats_section(page& p, const status_snapshot& s) {
     p.pair("Disconnects", fmt::format("{}", s.nats->disconnects));
     p.pair("Reconnects", fmt::format("{}", s.nats->reconnects));
     p.raw("</dl>");
+    p.end_section();
+}
+
+void cluster_section(page& p, const status_snapshot& s) {
+    p.section("cluster", "Cluster");
+    if (!s.cluster) {
+        p.empty("Off: single node (cluster.enabled is false).");
+        p.end_section();
+        return;
+    }
+    const cluster::cluster_status& c = *s.cluster;
+    p.raw("<dl>");
+    p.pair("Name", c.name);
+    p.pair("This node", fmt::format("{} (boot {})", c.node, c.boot));
+    p.pair("State",
+           c.connected ? "connected: answers gather from the live peers"
+                       : "not connected: answers have this node's series only",
+           c.connected ? "ok" : "bad");
+    p.pair("Gathers", fmt::format("{} ({} partial)", c.gathers, c.partial));
+    p.raw("</dl>");
+    if (c.peers.empty()) {
+        p.empty("No live peer.");
+    } else {
+        p.open_table({"Peer", "Boot", "Last heard"});
+        const std::size_t shown = std::min(c.peers.size(), status_page_max_rows);
+        for (std::size_t i = 0; i < shown; ++i) {
+            p.raw("<tr>");
+            p.cell(c.peers[i].node);
+            p.raw("<td class=\"id\"><code>");
+            p.text(c.peers[i].boot);
+            p.raw("</code></td>");
+            p.cell(format_age(s.now - c.peers[i].last_heard) + " ago");
+            p.raw("</tr>");
+        }
+        p.close_table(shown, c.peers.size());
+    }
     p.end_section();
 }
 
@@ -566,6 +605,7 @@ std::string render_status_page(const status_snapshot& snapshot) {
     gateway_section(p, snapshot);
     listeners_section(p, snapshot);
     nats_section(p, snapshot);
+    cluster_section(p, snapshot);
     routes_section(p, snapshot);
     apps_section(p, snapshot);
     push_section(p, snapshot);

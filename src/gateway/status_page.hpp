@@ -14,6 +14,7 @@
 #include <mgw/apps/scrape_history.hpp>
 #include <mgw/apps/service_discovery.hpp>
 #include <mgw/bosh/subscription_distributor.hpp>
+#include <mgw/cluster/cluster_service.hpp>
 #include <mgw/http/basic_auth.hpp>
 #include <mgw/http/handler.hpp>
 #include <mgw/loggregator/emitter.hpp>
@@ -37,7 +38,8 @@ struct status_snapshot {
     std::chrono::steady_clock::duration uptime{};
     std::chrono::steady_clock::time_point now{};  // what the scrape records' ages count from
     std::vector<listener_status> listeners;
-    std::optional<nats::client_status> nats;  // nullopt: no NATS configured
+    std::optional<nats::client_status> nats;         // nullopt: no NATS configured
+    std::optional<cluster::cluster_status> cluster;  // nullopt: cluster mode off
     routes::route_summary routes;
     // Every app the gateway can answer for (service discovery's view, by GUID).
     std::vector<apps::sd_target_group> apps;

@@ -556,6 +556,26 @@ bool client::publish(std::string_view subject, std::string_view data) {
            NATS_OK;
 }
 
+bool client::publish(std::string_view subject, std::string_view data, std::string_view reply) {
+    natsConnection* c = state_->nc.load();
+    if (c == nullptr || state_->closed.load()) {
+        return false;
+    }
+    const std::string subj(subject);
+    const std::string reply_subject(reply);
+    return natsConnection_PublishRequest(c, subj.c_str(), reply_subject.c_str(), data.data(),
+                                         static_cast<int>(data.size())) == NATS_OK;
+}
+
+std::int64_t client::max_payload() const {
+    natsConnection* c = state_->nc.load();
+    if (c == nullptr || state_->closed.load() ||
+        natsConnection_Status(c) != NATS_CONN_STATUS_CONNECTED) {
+        return 0;
+    }
+    return natsConnection_GetMaxPayload(c);
+}
+
 void client::count_bad_message() {
     state_->bad_messages.Increment();
 }

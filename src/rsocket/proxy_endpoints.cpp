@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <prometheus/text_serializer.h>
 
 #include <mgw/exposition/content_type.hpp>
@@ -74,8 +75,21 @@ asio::awaitable<void> proxy_endpoints::serve_connected(http::request_context& re
     const std::vector<std::shared_ptr<connection>> clients = registry_.ready_clients();
     original_.active.Set(static_cast<double>(clients.size()));
 
+    // In cluster mode the peers' clients are gathered while the local ones are pulled.
+    const bool local_only =
+        std::any_of(request.query().begin(), request.query().end(),
+                    [](const auto& q) { return q.first == "scope" && q.second == "local"; });
+    std::vector<scrape_answer> answers;
+    std::vector<std::string> peer_texts;
+    if (connected_peers_ && !local_only) {
+        using namespace asio::experimental::awaitable_operators;
+        std::tie(answers, peer_texts) =
+            co_await (pull_.pull(clients, deadline) && connected_peers_(deadline));
+    } else {
+        answers = co_await pull_.pull(clients, deadline);
+    }
     std::vector<leased_text> texts;
-    for (scrape_answer& answer : co_await pull_.pull(clients, deadline)) {
+    for (scrape_answer& answer : answers) {
         if (answer.outcome == scrape_outcome::success) {
             texts.push_back(std::move(answer.text));
         }
@@ -84,6 +98,18 @@ asio::awaitable<void> proxy_endpoints::serve_connected(http::request_context& re
     for (leased_text& pushed : registry_.take_held_pushes(clock::now())) {
         texts.push_back(std::move(pushed));
     }
+    // The peers' texts are held like the local ones.
+    bool peers_refused = false;
+    for (std::string& text : peer_texts) {
+        leased_text& held = texts.emplace_back();
+        held.lease = memory_.empty_lease(core::memory_use::rsocket_pulls);
+        if (!held.lease.grow(text.size())) {
+            peers_refused = true;
+            texts.pop_back();
+            break;
+        }
+        held.text = std::move(text);
+    }
 
     // The parsed forms and the duplicate table are as large as the clients made their texts:
     // leased as the texts were. A refusal fails this scrape alone, with a clear answer.
@@ -91,7 +117,7 @@ asio::awaitable<void> proxy_endpoints::serve_connected(http::request_context& re
     std::vector<exposition::parsed_exposition> parsed(texts.size());
     std::vector<bool> valid(texts.size(), false);
     std::size_t samples = 0;
-    bool refused = false;
+    bool refused = peers_refused;
     for (std::size_t i = 0; i < texts.size() && !refused; ++i) {
         const std::string& text = texts[i].text;
         // Read as Prometheus would (a multi-registry client repeats families), repaired so

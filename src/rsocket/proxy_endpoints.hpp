@@ -11,6 +11,7 @@
 #include <mgw/core/log.hpp>
 #include <mgw/core/memory_budget.hpp>
 #include <mgw/http/router.hpp>
+#include <mgw/rsocket/connected_peers.hpp>
 
 namespace mgw::rsocket {
 
@@ -28,6 +29,9 @@ class proxy_endpoints {
 
     // GET /metrics/connected and GET /metrics/proxy.
     void register_routes(http::router& router);
+    // Cluster mode: /metrics/connected also has the peers' clients, gathered while the local
+    // ones are pulled (not with `?scope=local`).
+    void set_connected_peers(connected_peers peers) { connected_peers_ = std::move(peers); }
 
   private:
     boost::asio::awaitable<void> serve_connected(http::request_context& request,
@@ -42,6 +46,7 @@ class proxy_endpoints {
     original_metrics& original_;
     core::memory_budget& memory_;
     core::logger& log_;
+    connected_peers connected_peers_;
 };
 
 }  // namespace mgw::rsocket

@@ -76,6 +76,20 @@ void proxy_service::register_routes(http::router& router) {
     endpoints_->register_routes(router);
 }
 
+void proxy_service::set_connected_peers(connected_peers peers) {
+    endpoints_->set_connected_peers(std::move(peers));
+}
+
+boost::asio::awaitable<void> proxy_service::pull_connected(
+    std::chrono::steady_clock::time_point deadline, std::vector<std::string>& out) {
+    const std::vector<std::shared_ptr<connection>> clients = registry_->ready_clients();
+    for (scrape_answer& answer : co_await pull_->pull(clients, deadline)) {
+        if (answer.outcome == scrape_outcome::success) {
+            out.push_back(std::move(answer.text.text));
+        }
+    }
+}
+
 apps::app_source& proxy_service::app_source() {
     return *app_source_;
 }

@@ -26,6 +26,9 @@ struct app_request {
     // app registered through the service broker replaces.
     bool metric_path_given = false;
     bool only_app_metrics = false;
+    // `scope=local`: this node's series only, no cluster peers (`scope=cluster`, the default,
+    // asks them when cluster mode is on).
+    bool local_only = false;
 };
 
 // Why a request was refused, as an error_code of the category "mgw.apps" (docs/DEVELOPING.md,
@@ -35,6 +38,7 @@ enum class errc {
     unknown_path = 1,     // a path of no known form (404)
     missing_identifier,   // neither the path nor `app` / `route_url` name an app (400)
     invalid_metric_path,  // a `metric_path` that is not a plain path (400)
+    invalid_scope,        // a `scope` other than local or cluster (400)
 };
 
 const boost::system::error_category& error_category() noexcept;

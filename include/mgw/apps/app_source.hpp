@@ -33,6 +33,9 @@ struct app_query {
     // Tags of the first resolved instance of each distinct app_id, in instance order: a route
     // may be mapped to several apps (blue-green deployments). Empty when none resolved.
     std::span<const std::map<std::string, std::string>* const> apps;
+    // `?scope=local`: only what this node holds; sources that ask other nodes (the cluster
+    // peers) contribute nothing.
+    bool local_only = false;
 };
 
 // Whose series a source contributes. `/only-app-metrics` and `only_from_app` ask only for what

@@ -14,6 +14,7 @@
 #include <mgw/apps/external_exporter_config.hpp>
 #include <mgw/bosh/config.hpp>
 #include <mgw/broker/config.hpp>
+#include <mgw/cluster/config.hpp>
 #include <mgw/core/address.hpp>
 #include <mgw/core/config.hpp>
 #include <mgw/core/config_reader.hpp>
@@ -58,6 +59,7 @@ struct gateway_config {
     routes_api_config routes_api;
     core::limits_config limits;
     std::vector<apps::external_exporter_config> external_exporters;
+    cluster::cluster_config cluster;
 
     // `threads`, or the number of cores when it is 0 (at least 1).
     std::uint32_t resolved_threads() const;

@@ -104,6 +104,13 @@ class client {
     // Queues a message; false when there is no connection object yet or nats.c refused it
     // (while reconnecting nats.c buffers it and sends it on reconnect).
     bool publish(std::string_view subject, std::string_view data);
+    // The same with a reply subject: request/reply without nats.c's blocking request call
+    // (the caller subscribes to its own inbox before start() and matches the replies).
+    bool publish(std::string_view subject, std::string_view data, std::string_view reply);
+
+    // The server's max_payload (bytes) of the current connection; 0 while not connected.
+    // Any thread.
+    std::int64_t max_payload() const;
 
     // For the layer that decodes payloads: counts a message it had to reject.
     void count_bad_message();

@@ -21,6 +21,7 @@
 #include <mgw/core/memory_budget.hpp>
 #include <mgw/http/router.hpp>
 #include <mgw/push/binding_directory.hpp>
+#include <mgw/rsocket/connected_peers.hpp>
 #include <mgw/rsocket/key_pool.hpp>
 #include <mgw/rsocket/proxy_options.hpp>
 #include <mgw/rsocket/proxy_status.hpp>
@@ -64,6 +65,14 @@ class proxy_service {
 
     // GET /metrics/connected and GET /metrics/proxy.
     void register_routes(http::router& router);
+    // /metrics/connected then also has the peers' clients (not with `?scope=local`). Before
+    // serving.
+    void set_connected_peers(connected_peers peers);
+    // Every client connected here pulled by `deadline`: the texts of those that answered, for
+    // a peer's /metrics/connected. Last pushes of closed clients stay for this node's own
+    // scrape (they are served once).
+    boost::asio::awaitable<void> pull_connected(std::chrono::steady_clock::time_point deadline,
+                                                std::vector<std::string>& out);
 
     // The clients joined to an app, in its /v1|v2/apps answer (their joins checked against
     // the broker first).

@@ -40,6 +40,17 @@ TEST_CASE("only-app-metrics in the path and as only_from_app") {
     CHECK(request.api_version == 2);
 }
 
+TEST_CASE("scope=local asks for this node's series only, another scope is refused") {
+    CHECK_FALSE(parse_ok("/v2/apps/a/b/c/metrics").local_only);
+    CHECK(parse_ok("/v2/apps/a/b/c/metrics", {{"scope", "local"}}).local_only);
+    CHECK_FALSE(parse_ok("/v2/apps/a/b/c/metrics", {{"scope", "cluster"}}).local_only);
+    const auto refused = mgw::apps::parse_app_request("/v2/apps/a/b/c/metrics", {{"scope", "all"}});
+    REQUIRE(refused.has_error());
+    CHECK(refused.error().status == 400);
+    CHECK(refused.error().body == "400 Bad Request: scope must be local or cluster");
+    CHECK(refused.error().code == mgw::apps::errc::invalid_scope);
+}
+
 TEST_CASE("identifier from the query: app first, then route_url, quotes stripped") {
     CHECK(parse_ok("/v1/apps/metrics", {{"app", "\"org/space/app\""}}).identifier ==
           "org/space/app");
@@ -98,6 +109,8 @@ TEST_CASE("request errors are error codes of the category mgw.apps") {
           "the request names no app");
     CHECK(category.message(static_cast<int>(errc::invalid_metric_path)) ==
           "metric_path is not a path on the app instance");
+    CHECK(category.message(static_cast<int>(errc::invalid_scope)) ==
+          "scope is neither local nor cluster");
     CHECK(category.message(0) == "unknown apps error");
     const boost::system::error_code code = errc::unknown_path;  // an error_code enum
     CHECK(&code.category() == &category);

@@ -548,6 +548,12 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.broker.metrics_forwarder.service_id == defaults.broker.metrics_forwarder.service_id);
     CHECK(file.broker.max_instances == defaults.broker.max_instances);
     CHECK(file.broker.max_bindings == defaults.broker.max_bindings);
+    CHECK(file.cluster.enabled == defaults.cluster.enabled);
+    CHECK(file.cluster.name == defaults.cluster.name);
+    CHECK(file.cluster.node_id == defaults.cluster.node_id);
+    CHECK(file.cluster.heartbeat == defaults.cluster.heartbeat);
+    CHECK(file.cluster.gather.timeout == defaults.cluster.gather.timeout);
+    CHECK(file.cluster.gather.chunk_bytes == defaults.cluster.gather.chunk_bytes);
     REQUIRE(file.broker.metrics_forwarder.plans.size() ==
             defaults.broker.metrics_forwarder.plans.size());
     for (std::size_t i = 0; i < defaults.broker.metrics_forwarder.plans.size(); ++i) {
@@ -755,4 +761,39 @@ TEST_CASE("bosh: the hardening keys, their defaults and their errors", "[config]
               .starts_with("bosh.ingest_max_connections: must be between 1"));
     CHECK(error_of("bosh: { ingest_idle_timeout: 0s }")
               .starts_with("bosh.ingest_idle_timeout: must be greater than 0"));
+}
+
+TEST_CASE("the cluster section is off by default and checks its names and sizes", "[config]") {
+    const gateway_config off = mgw::gateway::load_config("");
+    CHECK_FALSE(off.cluster.enabled);
+    CHECK(off.cluster.name == "mgw");
+    CHECK(off.cluster.node_id.empty());
+    CHECK(off.cluster.heartbeat == 1s);
+    CHECK(off.cluster.gather.timeout == 2s);
+    CHECK(off.cluster.gather.chunk_bytes == 512u * 1024u);
+
+    const gateway_config on = mgw::gateway::load_config(
+        "nats: { servers: [127.0.0.1:4222] }\n"
+        "cluster: { enabled: true, name: prod-1, node_id: gw-2.example, heartbeat: 500ms,\n"
+        "           gather: { timeout: 1500ms, chunk_bytes: 64KiB } }\n");
+    CHECK(on.cluster.enabled);
+    CHECK(on.cluster.name == "prod-1");
+    CHECK(on.cluster.resolved_node_id() == "gw-2.example");
+    CHECK(on.cluster.heartbeat == 500ms);
+    CHECK(on.cluster.gather.timeout == 1500ms);
+    CHECK(on.cluster.gather.chunk_bytes == 64u * 1024u);
+
+    CHECK(error_of("cluster: { enabled: true }") ==
+          "cluster.enabled: needs nats.servers: the cluster's nodes find each other over NATS");
+    CHECK(error_of("cluster: { name: \"a.b\" }").starts_with("cluster.name: must be 1 to 64"));
+    CHECK(error_of("cluster: { name: \"\" }").starts_with("cluster.name: "));
+    CHECK(error_of("cluster: { node_id: \"gw 1\" }").starts_with("cluster.node_id: "));
+    CHECK(error_of("cluster: { node_id: \"gw..1\" }").starts_with("cluster.node_id: "));
+    CHECK(error_of("cluster: { node_id: \"gw.*\" }").starts_with("cluster.node_id: "));
+    CHECK(error_of("cluster: { heartbeat: 10ms }") ==
+          "cluster.heartbeat: must be between 100ms and 1m");
+    CHECK(error_of("cluster: { gather: { chunk_bytes: 1MiB } }")
+              .starts_with("cluster.gather.chunk_bytes: "));
+    CHECK(error_of("cluster: { gather: { timeout: 0s } }").starts_with("cluster.gather.timeout: "));
+    CHECK(error_of("cluster: { gossip: true }") == "cluster.gossip: unknown key");
 }

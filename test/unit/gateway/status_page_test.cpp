@@ -69,8 +69,8 @@ TEST_CASE("status page: a self-contained HTML page for laptops and phones") {
 
 TEST_CASE("status page: every section, with its empty state") {
     const std::string page = render_status_page(empty_snapshot());
-    for (const char* id : {"gateway", "listeners", "nats", "routes", "apps", "push", "rsocket",
-                           "bosh", "loggregator"}) {
+    for (const char* id : {"gateway", "listeners", "nats", "cluster", "routes", "apps", "push",
+                           "rsocket", "bosh", "loggregator"}) {
         INFO(id);
         CHECK(contains(page, std::string("<section id=\"") + id + "\">"));
     }
@@ -79,6 +79,7 @@ TEST_CASE("status page: every section, with its empty state") {
     CHECK(contains(page, "<dt>Cluster</dt><dd>single node</dd>"));
     CHECK(contains(page, "<code>127.0.0.1:8085</code>"));
     CHECK(contains(page, "Off: no NATS servers configured"));
+    CHECK(contains(page, "Off: single node (cluster.enabled is false)."));
     CHECK(contains(page, "<dt>Newest registration</dt><dd>none</dd>"));
     CHECK(contains(page, "No app known yet"));
     CHECK(contains(page, "Last scrapes are kept for the 256 most recently scraped apps."));
@@ -124,6 +125,33 @@ TEST_CASE("status page: NATS state and route table staleness") {
     s.nats->connected = true;
     page = render_status_page(s);
     CHECK(contains(page, "<dd class=\"ok\">connected</dd>"));
+}
+
+TEST_CASE("status page: the cluster's node, state and live peers") {
+    status_snapshot s = empty_snapshot();
+    s.cluster = cluster::cluster_status{
+        .name = "prod",
+        .node = "gw-1",
+        .boot = "00aa11bb",
+        .connected = true,
+        .peers = {{.node = "gw-2", .boot = "22cc", .last_heard = t0 - 1s},
+                  {.node = "<gw-3>", .boot = "33dd", .last_heard = t0 - 65s}},
+        .gathers = 12,
+        .partial = 2};
+    std::string page = render_status_page(s);
+    CHECK(contains(page, "<dt>Cluster</dt><dd>prod, node gw-1</dd>"));
+    CHECK(contains(page, "<dt>This node</dt><dd>gw-1 (boot 00aa11bb)</dd>"));
+    CHECK(contains(page, "<dd class=\"ok\">connected: answers gather from the live peers</dd>"));
+    CHECK(contains(page, "<dt>Gathers</dt><dd>12 (2 partial)</dd>"));
+    CHECK(contains(page, "<td>gw-2</td><td class=\"id\"><code>22cc</code></td><td>1 s ago</td>"));
+    CHECK(contains(page, "<td>&lt;gw-3&gt;</td>"));
+    CHECK(contains(page, "<td>1 min 5 s ago</td>"));
+    s.cluster->connected = false;
+    s.cluster->peers.clear();
+    page = render_status_page(s);
+    CHECK(contains(
+        page, "<dd class=\"bad\">not connected: answers have this node&#39;s series only</dd>"));
+    CHECK(contains(page, "No live peer."));
 }
 
 TEST_CASE("status page: apps link to their merged endpoint and show their last scrape") {

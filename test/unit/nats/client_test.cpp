@@ -41,6 +41,9 @@ TEST_CASE("a client registers its metrics at zero before connecting") {
     CHECK(value(f.registry, "mgw_nats_bad_messages_total") == 2);
     CHECK_FALSE(c.connected());
     CHECK_FALSE(c.publish("router.start", "{}"));
+    // Request/reply (the cluster's gathers) likewise needs a connection.
+    CHECK_FALSE(c.publish("mgw.test.q.app", "{}", "_INBOX.mgw.test.n1.1"));
+    CHECK(c.max_payload() == 0);
 }
 
 TEST_CASE("subscriptions get their own message counter") {

@@ -1,0 +1,53 @@
+// Cluster module: the `cluster` section of the gateway's configuration. Off by default, so a
+// single gateway runs exactly as before; on, the gateways sharing `name` on the top-level NATS
+// connection see each other (heartbeats) and answer any app with what every live node holds.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+namespace mgw::cluster {
+
+struct gather_config {
+    // How long an app's answer waits for its peers at most (the scrape deadline may cut it
+    // shorter).
+    std::chrono::milliseconds timeout{std::chrono::seconds(2)};
+    // Peers reply in chunks of at most this many payload bytes: NATS refuses messages above
+    // the server's max_payload (1 MiB by default).
+    std::uint64_t chunk_bytes = 512u << 10;
+};
+
+struct cluster_config {
+    bool enabled = false;
+    // Prefixes every subject (`mgw.<name>.…`): gateways of one cluster share it.
+    std::string name = "mgw";
+    // Unique per gateway; empty: the host name (resolved_node_id()).
+    std::string node_id;
+    std::chrono::milliseconds heartbeat{std::chrono::seconds(1)};
+    gather_config gather;
+
+    // node_id, or the host name when it is empty. Throws std::runtime_error when the host name
+    // cannot serve as a node id (then node_id must be set).
+    std::string resolved_node_id() const;
+};
+
+// The largest chunk_bytes accepted: below NATS's default max_payload (1 MiB) with room for the
+// chunk's header line.
+inline constexpr std::uint64_t max_chunk_bytes = (1u << 20) - (4u << 10);
+inline constexpr std::uint64_t min_chunk_bytes = 1u << 10;
+
+// True when `name` may be a cluster name: 1 to 64 of [A-Za-z0-9_-].
+bool valid_cluster_name(const std::string& name);
+// True when `id` may be a node id: 1 to 128 of [A-Za-z0-9_.-], no empty dot-separated part
+// (it becomes tokens of a NATS subject).
+bool valid_node_id(const std::string& id);
+
+// Reads the section `node` found at `path` (absent or null: the defaults, cluster off). Keys:
+// enabled, name, node_id, heartbeat, gather {timeout, chunk_bytes}. Throws core::config_error
+// naming the key's path.
+cluster_config read_cluster_config(const YAML::Node& node, const std::string& path);
+
+}  // namespace mgw::cluster
