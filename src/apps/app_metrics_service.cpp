@@ -1,7 +1,6 @@
 // The merged app endpoint's I/O shell: plan (pure) → fan out to instances and sources → decide
 // (pure) → merge → stream, with Promfetcher's status codes and the per-instance synthetic series.
 #include <algorithm>
-#include <atomic>
 #include <exception>
 #include <iterator>
 #include <tuple>
@@ -24,8 +23,11 @@
 #include <mgw/exposition/writer.hpp>
 #include <mgw/http/memory_refusal.hpp>
 
+#include "answer_counters.hpp"
 #include "answer_decision.hpp"
 #include "fetch_plan.hpp"
+#include "held_contributions.hpp"
+#include "instance_bodies.hpp"
 #include "scrape_report.hpp"
 
 namespace mgw::apps {
@@ -52,21 +54,6 @@ std::string_view describe_source(std::size_t source, const answer_decision& deci
                                                                               : "scrape report";
 }
 
-// What a parsed exposition holds beside its body, and what the merger keeps per family of it:
-// leased like the body, since a merge holds both until its answer is written.
-std::size_t parsed_bytes(const exposition::parsed_exposition& parsed) {
-    constexpr std::size_t merger_bytes_per_family = 64;
-    return parsed.families.capacity() * (sizeof(exposition::family) + merger_bytes_per_family) +
-           parsed.samples.capacity() * sizeof(exposition::sample) +
-           parsed.labels.capacity() * sizeof(exposition::label) +
-           parsed.exemplars.capacity() * sizeof(exposition::exemplar);
-}
-
-// Gives a string's memory back (assigning an empty string may keep the buffer).
-void release(std::string& text) {
-    std::string().swap(text);
-}
-
 // Promfetcher's label sets: the app's six, plus index and instance_id for failures.
 prometheus::Labels promfetch_labels(const routes::endpoint& endpoint, bool with_instance) {
     prometheus::Labels labels;
@@ -82,10 +69,35 @@ prometheus::Labels promfetch_labels(const routes::endpoint& endpoint, bool with_
     return labels;
 }
 
+// The instances that could not be fetched, at debug (every scrape repeats them).
+void log_failed_fetches(core::logger& log, const routes::endpoint_list& endpoints,
+                        std::span<const scrape::scrape_result> results) {
+    for (std::size_t i = 0; i < results.size() && i < endpoints.size(); ++i) {
+        if (!results[i].ok()) {
+            log.debug("instance scrape failed", {{"instance", endpoints[i]->address},
+                                                 {"app_id", endpoints[i]->tag("app_id")},
+                                                 {"error", scrape::to_string(results[i].error)},
+                                                 {"reason", results[i].reason}});
+        }
+    }
+}
+
+// Promfetcher's fetch counters of a merged (200) answer.
+void count_fetches(answer_counters& counters, const routes::endpoint_list& endpoints,
+                   std::span<const instance_outcome> outcomes) {
+    for (std::size_t i = 0; i < outcomes.size() && i < endpoints.size(); ++i) {
+        if (outcomes[i].up) {
+            counters.fetch_success.Add(promfetch_labels(*endpoints[i], false)).Increment();
+        } else {
+            counters.fetch_failed.Add(promfetch_labels(*endpoints[i], true)).Increment();
+        }
+    }
+}
+
 // What the status console shows of this answer: the instances' outcomes, the sources merged.
 app_scrape_record scrape_record(const std::string& shown, const std::string& app_guid,
                                 const routes::endpoint* first,
-                                const std::vector<instance_outcome>& outcomes,
+                                std::span<const instance_outcome> outcomes,
                                 std::size_t contributions, clock::duration fan_out, int status) {
     app_scrape_record record;
     record.key = app_guid.empty() ? shown : app_guid;
@@ -113,64 +125,6 @@ app_scrape_record scrape_record(const std::string& shown, const std::string& app
 
 }  // namespace
 
-struct app_metrics_service::metrics {
-    prometheus::Family<prometheus::Counter>& fetch_success;
-    prometheus::Family<prometheus::Counter>& fetch_failed;
-    prometheus::Counter& type_conflicts;
-    prometheus::Counter& parse_errors;
-    prometheus::Counter& source_errors;
-    prometheus::Family<prometheus::Counter>& repairs;
-
-    explicit metrics(prometheus::Registry& registry)
-        : fetch_success(prometheus::BuildCounter()
-                            .Name("promfetch_metric_fetch_success_total")
-                            .Help("Number of instances successfully fetched, by app.")
-                            .Register(registry)),
-          fetch_failed(prometheus::BuildCounter()
-                           .Name("promfetch_metric_fetch_failed_total")
-                           .Help("Number of instances that could not be fetched or parsed, by "
-                                 "app and instance.")
-                           .Register(registry)),
-          type_conflicts(prometheus::BuildCounter()
-                             .Name("mgw_merge_type_conflicts_total")
-                             .Help("Families left out of a merged answer because an instance "
-                                   "gave them another TYPE than the first instance did.")
-                             .Register(registry)
-                             .Add({})),
-          parse_errors(prometheus::BuildCounter()
-                           .Name("mgw_scrape_parse_errors_total")
-                           .Help("Instance bodies rejected as invalid expositions.")
-                           .Register(registry)
-                           .Add({})),
-          source_errors(prometheus::BuildCounter()
-                            .Name("mgw_app_source_errors_total")
-                            .Help("Contributions of pushed or connected sources left out of an "
-                                  "app's answer: invalid exposition or a failed source.")
-                            .Register(registry)
-                            .Add({})),
-          repairs(prometheus::BuildCounter()
-                      .Name("mgw_app_source_repairs_total")
-                      .Help("What reading instances' and other sources' expositions leniently "
-                            "changed so that app answers stay valid, by action (joined, "
-                            "ignored, dropped_family, dropped_metric, dropped_sample, "
-                            "repaired).")
-                      .Register(registry)) {}
-
-    // Counts what a lenient read of one source changed.
-    void count(const exposition::leniency_report& report) {
-        if (report.empty()) {
-            return;
-        }
-        for (std::size_t i = 0; i < exposition::leniency_action_count; ++i) {
-            const auto action = static_cast<exposition::leniency_action>(i);
-            if (const std::size_t n = report.count(action); n != 0) {
-                repairs.Add({{"action", std::string(exposition::to_string(action))}})
-                    .Increment(static_cast<double>(n));
-            }
-        }
-    }
-};
-
 app_metrics_options app_metrics_options::from(const scrape::scrape_config& scrape) {
     app_metrics_options options;
     options.scrape_timeout = scrape.timeout;
@@ -187,7 +141,7 @@ app_metrics_service::app_metrics_service(const routes::route_table& table, scrap
       scraper_(scraper),
       options_(std::move(options)),
       log_(log),
-      metrics_(std::make_unique<metrics>(registry)) {}
+      metrics_(std::make_unique<answer_counters>(registry)) {}
 
 app_metrics_service::app_metrics_service(const routes::route_table& table, scrape::scraper& scraper,
                                          app_metrics_options options, core::logger& log,
@@ -294,104 +248,42 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         answer_lease = std::move(*lease);
     }
 
-    // 2. The fan-out: the only I/O before the answer. Each body is parsed on its instance's
-    // strand as soon as it arrives, so parsing runs on every I/O thread and overlaps the fetches
-    // still in flight. Bodies move into `bodies` (sized once, never reallocated) because the
-    // parsed views point into them; each body's lease grows by its parsed series.
-    const std::size_t count = plan.targets.size();
-    std::vector<std::string> bodies(count);
-    std::vector<core::memory_lease> leases(count);
-    std::atomic<bool> memory_refused{false};
-    std::vector<exposition::parsed_exposition> expositions(count);
-    std::vector<instance_outcome> outcomes(count);
-    std::vector<exposition::leniency_report> repairs(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        outcomes[i].labels = &plan.labels[i];
-    }
-    auto parse_body = [&](std::size_t i, scrape::scrape_result& result) {
-        if (result.error == scrape::scrape_error::memory) {
-            memory_refused = true;
-        }
-        if (!result.ok() || memory_refused) {
-            return;
-        }
-        bodies[i] = std::move(result.body);
-        leases[i] = std::move(result.lease);
-        if (auto read = read_instance_body(bodies[i], result.content_type, expositions[i],
-                                           repairs[i], outcomes[i]);
-            !read) {
-            metrics_->parse_errors.Increment();
-            log_.debug("instance body rejected", {{"instance", plan.endpoints[i]->address},
-                                                  {"error", read.error().message()}});
-            return;
-        }
-        if (!leases[i].grow(parsed_bytes(expositions[i]))) {
-            memory_refused = true;
-            outcomes[i].up = false;  // the 503 tells nothing of it
-            expositions[i] = {};
-            release(bodies[i]);
-            leases[i].reset();
-            return;
-        }
-        metrics_->count(repairs[i]);
-        if (!repairs[i].empty() && log_.enabled(core::log_level::debug)) {
-            log_.debug("instance body repaired",
-                       {{"instance", plan.endpoints[i]->address},
-                        {"first_change", exposition::leniency_report::describe(
-                                             repairs[i].notes().front(), bodies[i])}});
-        }
-    };
+    // 2. The fan-out: the only I/O before the answer. Each body is read on its instance's
+    // strand as soon as it arrives (instance_bodies.hpp); the sources contribute meanwhile.
+    instance_bodies bodies(plan.endpoints, plan.labels, *metrics_, log_);
     const scrape::scrape_request_options scrape_options{.deadline = plan.deadline,
                                                         .headers = plan.headers,
                                                         .accept = plan.accept,
                                                         .max_body_bytes = options_.max_body_bytes,
                                                         .accept_gzip = true,
                                                         .memory = memory_};
-    const app_query query = plan.query();
     const clock::time_point fan_out_start = clock::now();
     auto [results, contributed] =
-        co_await (scraper_.scrape_all(plan.targets, scrape_options, parse_body) &&
-                  collect_sources(query, plan.deadline, plan.app.only_app_metrics));
+        co_await (scraper_.scrape_all(plan.targets, scrape_options,
+                                      [&bodies](std::size_t i, scrape::scrape_result& result) {
+                                          bodies.take(i, result);
+                                      }) &&
+                  collect_sources(plan.query(), plan.deadline, plan.app.only_app_metrics));
     const clock::duration fan_out = clock::now() - fan_out_start;
-
-    // What the sources handed over (their bytes and parsed series) is held as long as the
-    // instances' bodies; unless the ceiling already refused this merge, what reading it found
-    // is counted as for the instances.
-    core::memory_lease contributed_lease;
-    if (memory_ != nullptr) {
-        contributed_lease = memory_->empty_lease(core::memory_use::scrape_bodies);
-        std::size_t contributed_bytes = 0;
-        for (const contributed_exposition& c : contributed) {
-            contributed_bytes += c.storage_bytes;
-        }
-        if (!contributed_lease.grow(contributed_bytes)) {
-            memory_refused = true;
-        }
-    }
-    std::vector<prepared_contribution> contributions(memory_refused ? 0 : contributed.size());
-    for (std::size_t i = 0; i < contributions.size(); ++i) {
-        metrics_->count(contributed[i].repairs);
-        if (!contributions[i].prepare(contributed[i])) {
-            metrics_->source_errors.Increment();
-            log_.error("app source contribution not parsable",
-                       {{"app", plan.shown}, {"error", contributed[i].error->message()}});
-            continue;
-        }
-        if (!contributed_lease.grow(parsed_bytes(contributed[i].parsed))) {
-            memory_refused = true;
-            break;
+    // The sources' contributions are held as long as the instances' bodies
+    // (held_contributions.hpp), unless the ceiling already refused this merge.
+    held_contributions held;
+    if (!bodies.memory_refused()) {
+        held = hold_contributions(contributed, memory_, *metrics_, log_, plan.shown);
+        if (held.memory_refused) {
+            bodies.refuse_memory();
         }
     }
 
     // 3. The answer decision: pure (answer_decision.hpp).
-    settle_outcomes(results, outcomes);
+    settle_outcomes(results, bodies.outcomes());
     const answer_decision decision = decide_answer({.shown = plan.shown,
                                                     .metric_path = plan.metric_path,
                                                     .first = plan.first(),
                                                     .results = results,
-                                                    .outcomes = outcomes,
-                                                    .contributions = contributions,
-                                                    .memory_refused = memory_refused});
+                                                    .outcomes = bodies.outcomes(),
+                                                    .contributions = held.prepared,
+                                                    .memory_refused = bodies.memory_refused()});
     switch (decision.kind) {
         case answer_kind::memory_refused:
             // Everything this merge held goes back now; the client may retry once others are done.
@@ -405,36 +297,23 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         case answer_kind::merge:
             break;
     }
-    for (std::size_t i = 0; i < count; ++i) {
-        if (!results[i].ok()) {
-            log_.debug("instance scrape failed", {{"instance", plan.endpoints[i]->address},
-                                                  {"app_id", plan.endpoints[i]->tag("app_id")},
-                                                  {"error", scrape::to_string(results[i].error)},
-                                                  {"reason", results[i].reason}});
-        }
-    }
+    log_failed_fetches(log_, plan.endpoints, results);
     // The status console's record is taken where the status is known.
-    history_.record(scrape_record(plan.shown, plan.app_guid, plan.first(), outcomes,
+    history_.record(scrape_record(plan.shown, plan.app_guid, plan.first(), bodies.outcomes(),
                                   decision.contributions.size(), fan_out, decision.status));
     if (decision.kind == answer_kind::not_acceptable) {
         plain_text(response, decision.status, decision.body);
         co_return;
     }
-    for (std::size_t i = 0; i < count; ++i) {
-        if (outcomes[i].up) {
-            metrics_->fetch_success.Add(promfetch_labels(*plan.endpoints[i], false)).Increment();
-        } else {
-            metrics_->fetch_failed.Add(promfetch_labels(*plan.endpoints[i], true)).Increment();
-        }
-    }
+    count_fetches(*metrics_, plan.endpoints, bodies.outcomes());
 
     // 4. The merge and the stream. Promfetcher's error series stay in /only-app-metrics (it
     // keeps them there too); the gateway's own mgw_scrape_* series are not the app's.
     scrape_report report;
-    report.build(outcomes,
+    report.build(bodies.outcomes(),
                  plan.app.only_app_metrics ? report_series::promfetcher : report_series::all);
     exposition::merger merger({.collisions = options_.collisions});
-    add_merge_sources(merger, decision, expositions, plan.labels, contributions, report);
+    add_merge_sources(merger, decision, bodies.expositions(), plan.labels, held.prepared, report);
 
     const auto negotiated = exposition::negotiate(request.header("Accept").value_or(""));
     merger.start({.output = negotiated.output, .utf8_names = negotiated.utf8_names});
@@ -452,20 +331,9 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
 
     response.status(http::status::ok);
     response.set("Content-Type", negotiated.content_type);
-    std::string chunk;
-    chunk.reserve(options_.chunk_bytes + 4096);
-    bool done = false;
-    while (!done) {
-        chunk.clear();
-        done = merger.write_some(chunk, options_.chunk_bytes);
-        if (chunk.empty()) {
-            continue;
-        }
-        if (const auto error = co_await response.write_chunk(chunk)) {
-            co_return;  // the client went away: nothing left to do
-        }
-    }
-    co_await response.finish();
+    co_await http::stream_body(
+        response, options_.chunk_bytes,
+        [&](std::string& chunk, std::size_t max) { return merger.write_some(chunk, max); });
 }
 
 }  // namespace mgw::apps

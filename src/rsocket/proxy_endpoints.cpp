@@ -170,20 +170,9 @@ asio::awaitable<void> proxy_endpoints::serve_connected(http::request_context& re
 
     response.status(http::status::ok);
     response.set("Content-Type", negotiated.content_type);
-    std::string chunk;
-    chunk.reserve(chunk_bytes + 4096);
-    bool done = false;
-    while (!done) {
-        chunk.clear();
-        done = merger.write_some(chunk, chunk_bytes);
-        if (chunk.empty()) {
-            continue;
-        }
-        if (const auto error = co_await response.write_chunk(chunk)) {
-            co_return;
-        }
-    }
-    co_await response.finish();
+    co_await http::stream_body(response, chunk_bytes, [&](std::string& chunk, std::size_t max) {
+        return merger.write_some(chunk, max);
+    });
 }
 
 asio::awaitable<void> proxy_endpoints::serve_proxy(http::request_context& request,

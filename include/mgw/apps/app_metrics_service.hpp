@@ -34,6 +34,8 @@ class memory_budget;
 
 namespace mgw::apps {
 
+struct answer_counters;
+
 struct app_metrics_options {
     std::chrono::milliseconds scrape_timeout{std::chrono::seconds(10)};
     std::vector<std::string> forward_headers{"Authorization"};
@@ -87,8 +89,6 @@ class app_metrics_service {
     std::size_t recent_scrapes_capacity() const { return history_.capacity(); }
 
   private:
-    struct metrics;
-
     // Every source in parallel, or only those of series_origin::app for /only-app-metrics;
     // their contributions in the order the sources were added.
     boost::asio::awaitable<std::vector<contributed_exposition>> collect_sources(
@@ -99,7 +99,7 @@ class app_metrics_service {
     scrape::scraper& scraper_;
     app_metrics_options options_;
     core::logger& log_;
-    std::unique_ptr<metrics> metrics_;
+    std::unique_ptr<answer_counters> metrics_;
     std::vector<app_source*> sources_;
     metric_path_lookup metric_path_lookup_;
     core::memory_budget* memory_ = nullptr;  // null: no ceiling

@@ -104,4 +104,27 @@ class response {
     std::string scratch_;
 };
 
+// Streams a body its producer writes piece by piece (a merger, a renderer):
+// `produce(chunk, max_bytes)` appends to `chunk` about `max_bytes` at most and returns true once
+// everything is written. Each chunk is sent before the next is produced, so a slow client slows
+// the producer down and one chunk is held at a time; the response is finished at the end.
+// Returns false when the client went away (nothing more is produced).
+template <class Producer>
+boost::asio::awaitable<bool> stream_body(response& res, std::size_t chunk_bytes, Producer produce) {
+    std::string chunk;
+    chunk.reserve(chunk_bytes + 4096);
+    bool done = false;
+    while (!done) {
+        chunk.clear();
+        done = produce(chunk, chunk_bytes);
+        if (chunk.empty()) {
+            continue;
+        }
+        if (const auto error = co_await res.write_chunk(chunk)) {
+            co_return false;
+        }
+    }
+    co_return !co_await res.finish();
+}
+
 }  // namespace mgw::http
