@@ -163,14 +163,25 @@ std::string exporter_request_path(const external_exporter_config& exporter,
     return target;
 }
 
+namespace {
+
+constexpr std::string_view exporter_error_name = "promfetcher_scrape_external_exporter_error";
+constexpr std::string_view exporter_error_help =
+    "Promfetcher scrap external exporter error on your instance";
+
+}  // namespace
+
 std::string render_exporter_errors(std::span<const exporter_failure> failures) {
     if (failures.empty()) {
         return {};
     }
-    std::string out =
-        "# HELP promfetcher_scrape_external_exporter_error Promfetcher scrap external exporter "
-        "error on your instance\n"
-        "# TYPE promfetcher_scrape_external_exporter_error gauge\n";
+    std::string out = "# HELP ";
+    out += exporter_error_name;
+    out += ' ';
+    out += exporter_error_help;
+    out += "\n# TYPE ";
+    out += exporter_error_name;
+    out += " gauge\n";
     const auto label = [&out](std::string_view name, std::string_view value) {
         out += name;
         out += "=\"";
@@ -178,7 +189,8 @@ std::string render_exporter_errors(std::span<const exporter_failure> failures) {
         out += "\",";
     };
     for (const exporter_failure& failure : failures) {
-        out += "promfetcher_scrape_external_exporter_error{";
+        out += exporter_error_name;
+        out += '{';
         for (const std::string_view name : app_label_names) {
             label(name, tag_or_empty(*failure.app_tags, name));
         }
@@ -190,6 +202,70 @@ std::string render_exporter_errors(std::span<const exporter_failure> failures) {
         out.back() = '}';
         out += " 1\n";
     }
+    return out;
+}
+
+contributed_exposition exporter_errors_contribution(std::span<const exporter_failure> failures) {
+    contributed_exposition out;
+    if (failures.empty()) {
+        return out;
+    }
+    constexpr std::size_t labels_per_sample = app_label_names.size() + 5;
+    // The escaped values, each at most twice its raw size: reserved once, so that the views
+    // into it stay valid.
+    std::size_t most = 0;
+    for (const exporter_failure& failure : failures) {
+        for (const std::string_view name : app_label_names) {
+            most += 2 * tag_or_empty(*failure.app_tags, name).size();
+        }
+        most += 2 * (failure.exporter->host.size() + failure.exporter->name.size() +
+                     failure.reason.size());
+    }
+    auto values = std::make_shared<std::string>();
+    values->reserve(most);
+    exposition::parsed_exposition& model = out.parsed;
+    model.source_format = exposition::format::prometheus_text;
+    model.families.push_back({.name = exporter_error_name,
+                              .type = exposition::metric_type::gauge,
+                              .has_type = true,
+                              .help = exporter_error_help,
+                              .help_present = true,
+                              .unit = {},
+                              .samples = {.first = 0, .count = 0}});
+    model.labels.reserve(failures.size() * labels_per_sample);
+    model.samples.reserve(failures.size());
+    const auto label = [&](std::string_view name, std::string_view raw) {
+        const std::size_t start = values->size();
+        exposition::append_escaped_label_value(*values, raw);
+        const std::string_view escaped = std::string_view(*values).substr(start);
+        model.labels.push_back({.name = name,
+                                .value = escaped,
+                                .name_was_quoted = false,
+                                .value_has_escapes = escaped.size() != raw.size()});
+    };
+    for (const exporter_failure& failure : failures) {
+        const auto first = static_cast<std::uint32_t>(model.labels.size());
+        for (const std::string_view name : app_label_names) {
+            label(name, tag_or_empty(*failure.app_tags, name));
+        }
+        label("index", "");
+        label("instance_id", "");
+        label("instance", failure.exporter->host);
+        label("name", failure.exporter->name);
+        label("reason", failure.reason);
+        model.samples.push_back(
+            {.name = exporter_error_name,
+             .labels = {.first = first,
+                        .count = static_cast<std::uint32_t>(model.labels.size() - first)},
+             .value_text = "1",
+             .value = 1,
+             .timestamp_text = {},
+             .exemplar_index = exposition::sample::no_exemplar,
+             .raw_labels_size = 0});
+        ++model.families.back().samples.count;
+    }
+    out.storage_bytes = values->capacity();
+    out.storage = std::move(values);
     return out;
 }
 

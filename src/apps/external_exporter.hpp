@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include <mgw/apps/app_source.hpp>
 #include <mgw/apps/external_exporter_config.hpp>
 #include <mgw/core/tag_template.hpp>
 
@@ -52,5 +53,12 @@ struct exporter_failure {
 // promfetcher_scrape_error, and with the same low-cardinality `reason` in place of
 // Promfetcher's raw `error` text.
 std::string render_exporter_errors(std::span<const exporter_failure> failures);
+
+// The same family built directly as the contribution the merger takes (its storage holds the
+// escaped label values the model's views point into): no text rendered and parsed again.
+// Merging it gives byte for byte what merging the parsed render_exporter_errors gives
+// (test/unit/apps/external_exporter_test.cpp); exporter names are unique (configuration), so
+// no two failures of one app share a label set. Empty (nothing parsed) when there is none.
+contributed_exposition exporter_errors_contribution(std::span<const exporter_failure> failures);
 
 }  // namespace mgw::apps

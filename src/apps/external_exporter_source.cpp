@@ -134,8 +134,7 @@ boost::asio::awaitable<void> external_exporter_source::collect(
         out.push_back(std::move(contribution));
     }
     if (!failures.empty()) {
-        out.push_back(read_contribution(render_exporter_errors(failures),
-                                        exposition::format::prometheus_text));
+        out.push_back(exporter_errors_contribution(failures));
     }
 }
 

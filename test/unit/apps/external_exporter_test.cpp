@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <mgw/apps/external_exporter_config.hpp>
+#include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/parser.hpp>
 
 using mgw::apps::exporter_request_path;
@@ -133,4 +134,26 @@ TEST_CASE("exporter failures are Promfetcher's error family with the app and exp
     CHECK(mgw::exposition::parse(text, mgw::exposition::format::prometheus_text, parsed));
     CHECK(parsed.samples.size() == 2);
     CHECK(mgw::apps::render_exporter_errors({}).empty());
+
+    // Built directly as the model, it merges to the bytes of its text parsed again, in every
+    // output format, and with the labels the app source injects after it.
+    const mgw::apps::contributed_exposition built =
+        mgw::apps::exporter_errors_contribution(failures);
+    REQUIRE(built.readable());
+    CHECK(built.storage_bytes > 0);
+    CHECK(built.parsed.samples.size() == 2);
+    const std::vector<mgw::exposition::label> injected = {{.name = "source", .value = "x"}};
+    for (const auto output :
+         {mgw::exposition::format::prometheus_text, mgw::exposition::format::openmetrics}) {
+        for (const bool utf8 : {true, false}) {
+            const mgw::exposition::writer_options options{.output = output, .utf8_names = utf8};
+            const auto merged = [&](const mgw::exposition::parsed_exposition& model) {
+                mgw::exposition::merger merger;
+                merger.add_source(model, injected);
+                return merger.write_all(options);
+            };
+            CHECK(merged(built.parsed) == merged(parsed));
+        }
+    }
+    CHECK(mgw::apps::exporter_errors_contribution({}).parsed.samples.empty());
 }
