@@ -4,10 +4,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/writer.hpp>
+
+#include "sample_writer.hpp"
 
 namespace mgw::exposition {
 namespace {
@@ -446,6 +449,33 @@ void append_header_lines(std::string& out, header_name name, std::string_view ty
     out += '\n';
 }
 
+// What append_value writes for a value, when that is NaN, an infinity or the input text (nearly
+// always); empty when it must be converted.
+std::string_view value_spelling(std::string_view text, double value) {
+    if (std::isnan(value)) {
+        return "NaN";
+    }
+    if (std::isinf(value)) {
+        return value > 0 ? "+Inf" : "-Inf";
+    }
+    return is_plain_decimal(text) ? text : std::string_view();
+}
+
+char* copy_bytes(char* to, std::string_view bytes) {
+    std::memcpy(to, bytes.data(), bytes.size());
+    return to + bytes.size();
+}
+
+// is_legacy_metric_name(name) for a sample of `f`: a sample's name nearly always starts with
+// its family's, so when that one is known to be legacy only the suffix is scanned.
+bool sample_name_is_legacy(std::string_view name, const family& f, bool family_name_legacy) {
+    if (family_name_legacy && name.size() >= f.name.size() &&
+        std::memcmp(name.data(), f.name.data(), f.name.size()) == 0) {
+        return all_have(name.substr(f.name.size()), metric_char);
+    }
+    return is_legacy_metric_name(name);
+}
+
 }  // namespace
 
 std::string_view om_extra_suffix(om_extra extra) {
@@ -560,6 +590,14 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
 void append_sample(std::string& out, const parsed_exposition& src, const family& f, const sample& s,
                    const prepared_labels& injected, bool drop_colliding,
                    const writer_options& opts) {
+    detail::append_sample(out, src, f, s, injected, drop_colliding, opts, false);
+}
+
+namespace detail {
+
+void append_sample(std::string& out, const parsed_exposition& src, const family& f, const sample& s,
+                   const prepared_labels& injected, bool drop_colliding, const writer_options& opts,
+                   bool family_name_legacy) {
     const format input = src.source_format;
     const bool om = opts.output == format::openmetrics;
     // expfmt's OpenMetrics encoder: a 0.0.4 counter sample always ends in `_total`, after
@@ -574,7 +612,40 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
     const bool has_own = raw || !own.empty();
     const bool has_injected = !injected.rendered.empty();
     // The name is scanned once: legacy names (nearly all) are copied as they are.
-    const bool legacy_name = is_legacy_metric_name(s.name);
+    const bool legacy_name = sample_name_is_legacy(s.name, f, family_name_legacy);
+    if (legacy_name && raw && !s.has_exemplar() &&
+        (s.timestamp_text.empty() || input == opts.output)) {
+        // The merged answer's common line: a canonical block (so a Prometheus text input,
+        // without exemplars), copied with the injected labels into its exact size at once.
+        const std::string_view value = value_spelling(s.value_text, s.value);
+        if (!value.empty() && (!has_injected || !raw_block_collides(s.raw_labels(), injected))) {
+            const std::string_view block = s.raw_labels();
+            const std::string_view ts = s.timestamp_text;
+            const std::size_t size = s.name.size() + name_suffix.size() + 1 + block.size() +
+                                     (has_injected ? 1 + injected.rendered.size() : 0) + 2 +
+                                     value.size() + (ts.empty() ? 0 : 1 + ts.size()) + 1;
+            const std::size_t at = out.size();
+            out.resize(at + size);
+            char* p = out.data() + at;
+            p = copy_bytes(p, s.name);
+            p = copy_bytes(p, name_suffix);
+            *p++ = '{';
+            p = copy_bytes(p, block);
+            if (has_injected) {
+                *p++ = ',';
+                p = copy_bytes(p, injected.rendered);
+            }
+            *p++ = '}';
+            *p++ = ' ';
+            p = copy_bytes(p, value);
+            if (!ts.empty()) {
+                *p++ = ' ';
+                p = copy_bytes(p, ts);
+            }
+            *p = '\n';
+            return;
+        }
+    }
     const bool quoted_name = !legacy_name && opts.utf8_names;
     bool first = true;
     if (quoted_name) {
@@ -644,6 +715,8 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
     out += '\n';
 }
 
+}  // namespace detail
+
 void append_trailer(std::string& out, const writer_options& opts) {
     if (opts.output == format::openmetrics) {
         out += "# EOF\n";
@@ -657,12 +730,9 @@ void write_exposition(std::string& out, const parsed_exposition& src, const writ
 }
 
 void append_value(std::string& out, std::string_view text, double value) {
-    if (std::isnan(value)) {
-        out += "NaN";
-    } else if (std::isinf(value)) {
-        out += value > 0 ? "+Inf" : "-Inf";
-    } else if (is_plain_decimal(text)) {
-        out += text;
+    const std::string_view spelling = value_spelling(text, value);
+    if (!spelling.empty()) {
+        out += spelling;
     } else {
         append_double(out, value);
     }
