@@ -63,43 +63,39 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 
 // `[+-]?(digits[.digits*]|.digits)([eE][+-]?digits)?`: the OpenMetrics number syntax, which is
-// also valid Go ParseFloat input, so such text can be copied into either format.
+// also valid Go ParseFloat input, so such text can be copied into either format. Asked for every
+// sample written, so a pointer walk.
 bool is_plain_decimal(std::string_view t) {
-    std::size_t i = 0;
-    if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
-        ++i;
-    }
-    std::size_t int_digits = 0;
-    while (i < t.size() && is_digit(t[i])) {
-        ++i;
-        ++int_digits;
-    }
-    std::size_t frac_digits = 0;
-    if (i < t.size() && t[i] == '.') {
-        ++i;
-        while (i < t.size() && is_digit(t[i])) {
-            ++i;
-            ++frac_digits;
+    const char* p = t.data();
+    const char* const end = p + t.size();
+    const auto digits = [&] {
+        const char* const start = p;
+        while (p != end && static_cast<unsigned char>(*p - '0') < 10) {
+            ++p;
         }
+        return p != start;
+    };
+    if (p != end && (*p == '+' || *p == '-')) {
+        ++p;
     }
-    if (int_digits + frac_digits == 0) {
+    bool mantissa = digits();
+    if (p != end && *p == '.') {
+        ++p;
+        mantissa = digits() || mantissa;
+    }
+    if (!mantissa) {
         return false;
     }
-    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
-        ++i;
-        if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
-            ++i;
+    if (p != end && (*p == 'e' || *p == 'E')) {
+        ++p;
+        if (p != end && (*p == '+' || *p == '-')) {
+            ++p;
         }
-        std::size_t exp_digits = 0;
-        while (i < t.size() && is_digit(t[i])) {
-            ++i;
-            ++exp_digits;
-        }
-        if (exp_digits == 0) {
+        if (!digits()) {
             return false;
         }
     }
-    return i == t.size();
+    return p == end;
 }
 
 void append_double(std::string& out, double v) {
