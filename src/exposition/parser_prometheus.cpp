@@ -264,9 +264,7 @@ class prometheus_parser {
             p = skip_blanks(p, end);
         }
         const char* value_begin = p;
-        while (p < end && *p != ' ' && *p != '\t' && *p != '{') {
-            ++p;
-        }
+        p = scan_until(p, end, class_value_end);
         if (p == value_begin) {
             return error_at(p, "missing value");
         }
