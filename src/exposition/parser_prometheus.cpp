@@ -258,7 +258,8 @@ class prometheus_parser {
                 brace == name.text.data() + name.text.size()) {
                 raw_labels_size = canonical_block_size(first_label, brace + 1, p - 1);
                 if (raw_labels_size != 0) {
-                    out_.labels.resize(first_label);  // never grows: no allocation
+                    // Shrinking: erase() is inlined where resize() is a call.
+                    out_.labels.erase(out_.labels.begin() + first_label, out_.labels.end());
                 }
             }
             p = skip_blanks(p, end);
