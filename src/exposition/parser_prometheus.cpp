@@ -15,6 +15,7 @@
 #include "parser_formats.hpp"
 #include "parser_name_set.hpp"
 #include "parser_number.hpp"
+#include "same_bytes.hpp"
 
 namespace mgw::exposition::detail {
 namespace {
@@ -44,7 +45,7 @@ bool belongs_to(std::string_view sample_name, const family& fam, bool lenient) {
                (!lenient && base_name(sample_name) == base_name(fam.name));
     }
     if (sample_name.size() < fam.name.size() ||
-        sample_name.compare(0, fam.name.size(), fam.name) != 0) {
+        !same_bytes(sample_name.substr(0, fam.name.size()), fam.name)) {
         return false;
     }
     const std::string_view suffix = sample_name.substr(fam.name.size());

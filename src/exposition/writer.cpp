@@ -16,6 +16,7 @@
 #include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/writer.hpp>
 
+#include "same_bytes.hpp"
 #include "sample_writer.hpp"
 
 namespace mgw::exposition {
@@ -520,7 +521,7 @@ char* copy_bytes(char* to, std::string_view bytes) {
 // its family's, so when that one is known to be legacy only the suffix is scanned.
 bool sample_name_is_legacy(std::string_view name, const family& f, bool family_name_legacy) {
     if (family_name_legacy && name.size() >= f.name.size() &&
-        std::memcmp(name.data(), f.name.data(), f.name.size()) == 0) {
+        detail::same_bytes(name.substr(0, f.name.size()), f.name)) {
         return all_have(name.substr(f.name.size()), metric_char);
     }
     return is_legacy_metric_name(name);
