@@ -662,8 +662,9 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
     const bool raw = s.has_raw_labels();
     const bool has_own = raw || !own.empty();
     const bool has_injected = !injected.rendered.empty();
-    // The name is scanned once: legacy names (nearly all) are copied as they are.
-    const bool legacy_name = sample_name_is_legacy(s.name, f, family_name_legacy);
+    // The name is scanned once: legacy names (nearly all) are copied as they are. A raw block
+    // follows an unquoted 0.0.4 name (model.hpp), which the grammar makes a legacy name.
+    const bool legacy_name = raw || sample_name_is_legacy(s.name, f, family_name_legacy);
     if (legacy_name && raw && !s.has_exemplar() &&
         (s.timestamp_text.empty() || input == opts.output)) {
         // The merged answer's common line: a canonical block (so a Prometheus text input,
