@@ -665,11 +665,15 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
     // The name is scanned once: legacy names (nearly all) are copied as they are. A raw block
     // follows an unquoted 0.0.4 name (model.hpp), which the grammar makes a legacy name.
     const bool legacy_name = raw || sample_name_is_legacy(s.name, f, family_name_legacy);
-    if (legacy_name && raw && !s.has_exemplar() &&
-        (s.timestamp_text.empty() || input == opts.output)) {
+    if (raw && !s.has_exemplar() && (s.timestamp_text.empty() || input == opts.output)) {
         // The merged answer's common line: a canonical block (so a Prometheus text input,
         // without exemplars), copied with the injected labels into its exact size at once.
-        const std::string_view value = value_spelling(s.value_text, s.value);
+        // The text parser read its value with parse_number, whose grammar is is_plain_decimal's
+        // but for the spellings of NaN and the infinities: a finite value is copied as written.
+        const std::string_view value = std::isnan(s.value) ? std::string_view("NaN")
+                                       : std::isinf(s.value)
+                                           ? std::string_view(s.value > 0 ? "+Inf" : "-Inf")
+                                           : s.value_text;
         if (!value.empty() && (!has_injected || !raw_block_collides(s.raw_labels(), injected))) {
             const std::string_view block = s.raw_labels();
             const std::string_view ts = s.timestamp_text;
