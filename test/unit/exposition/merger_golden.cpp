@@ -151,6 +151,15 @@ std::string text_instance(std::size_t i) {
         put(out, "rpc_duration_seconds_sum{service=\"s%zu\"} %u.5\n", k, rng.below(10000));
         put(out, "rpc_duration_seconds_count{service=\"s%zu\"} %u\n", k, rng.below(100000));
     }
+    // Long label blocks (over 64 bytes), one with an own label named like an injected one.
+    out += "# TYPE http_client_requests_seconds_count counter\n";
+    for (std::size_t k = 0; k < 3; ++k) {
+        put(out,
+            "http_client_requests_seconds_count{client_name=\"payments.internal.example.com\","
+            "method=\"%s\",outcome=\"SUCCESS\",status=\"201\",uri=\"/v1/charges/{id}/%zu\"%s} "
+            "%u\n",
+            methods[k % 4], k, k == 2 ? ",instance_id=\"client-side\"" : "", rng.below(1000));
+    }
     // Samples without metadata: an untyped family per name.
     put(out, "process_uptime_seconds %u.25\n", rng.below(100000));
     put(out, "legacy_latency{path=\"/a\"} %u\nlegacy_latency_sum{path=\"/a\"} %u\n", rng.below(100),
@@ -357,22 +366,22 @@ struct golden {
 
 // Recorded from the merger before issue 17's changes (commit 3f5428f).
 constexpr std::array<golden, 8> goldens{{
-    {format::prometheus_text, true, collision_policy::rename_exported, 3459428,
-     "072a12293bdfdb23c4cb1989f718dca7d1480256bfa4b6f0791ce30ba8d4028b"},
-    {format::prometheus_text, false, collision_policy::rename_exported, 3459342,
-     "792e8bbc7981061d92fa441b2e84a111aabce6296c792a1ffc2b878a7875871d"},
-    {format::openmetrics, true, collision_policy::rename_exported, 3460443,
-     "127928f8d37247b818ee822f1551c9d86f90e7fb08ef890872bd95bb90a7f015"},
-    {format::openmetrics, false, collision_policy::rename_exported, 3460357,
-     "082fcfde1fcd5c6cac1239c715fe96262e37265d4bd4b103f7436f75a635bb22"},
-    {format::prometheus_text, true, collision_policy::overwrite, 3447754,
-     "1e7c911db9e47b4879ec0f2dd98f53183fdbe0e839a9fbcd9dc138bbeb23c946"},
-    {format::prometheus_text, false, collision_policy::overwrite, 3447668,
-     "13c5fc83b7a11c1aac5ef81f0e202c108b92223cd0878433db1ac80431eb28b6"},
-    {format::openmetrics, true, collision_policy::overwrite, 3448769,
-     "f1cca302cc45d0701942c2ebfc1b1b85cb3a5e23db3e6d2989a80fdc8438af2a"},
-    {format::openmetrics, false, collision_policy::overwrite, 3448683,
-     "d661bfc7820f670daa57ee1f51edcb26143cf37d19dc11509f0a6df642ced5c0"},
+    {format::prometheus_text, true, collision_policy::rename_exported, 3521212,
+     "8f069d57f24bce5acdbf5c55cbc7ac11051ca96ba5feffa038d06284c06a7ac7"},
+    {format::prometheus_text, false, collision_policy::rename_exported, 3521126,
+     "54555a1af055a41fa2858b498a6731eb8059360dabc3fe4c55e1b2f48886ab37"},
+    {format::openmetrics, true, collision_policy::rename_exported, 3523037,
+     "2d6e094c7194de9db2235db294d2f9abcd711b7defe943ece041ffcc897c4cea"},
+    {format::openmetrics, false, collision_policy::rename_exported, 3522951,
+     "efd4a5bc4b50ad90633ef13635f803c60a834443f996bfe618adaf6cbe839bc6"},
+    {format::prometheus_text, true, collision_policy::overwrite, 3507963,
+     "7bcaea6b80521cd40426dbaad4524f01be3404a8fc89412bb2e51bc18f354706"},
+    {format::prometheus_text, false, collision_policy::overwrite, 3507877,
+     "eb731b87b7edf56c239dfe127dd08c1905d92aabcda8cc7b6d88d90b6296becb"},
+    {format::openmetrics, true, collision_policy::overwrite, 3509788,
+     "973842b5215ae9ca5626c7f7d9c2b8f58e317e50a26c7809065c6bca59d3b432"},
+    {format::openmetrics, false, collision_policy::overwrite, 3509702,
+     "f3423830868c28a747abbd9152b1aef0b92dafbeb057df7ba92764c302f44cce"},
 }};
 
 std::string merged_in_chunks(const fleet_app& app, const golden& g, std::size_t soft_limit) {
@@ -429,6 +438,9 @@ TEST_CASE("golden merge: the fleet-like app reaches the merge's special cases") 
     CHECK(text.find("# TYPE http_server_requests_seconds_created gauge") != std::string::npos);
     CHECK(text.find("# TYPE app_queue_latency_gcount gauge") != std::string::npos);
     CHECK(text.find("space_name=\"production \\\"eu\\\"\"") != std::string::npos);
+    // A block over 64 bytes whose last label collides.
+    CHECK(text.find("uri=\"/v1/charges/{id}/2\",exported_instance_id=\"client-side\",") !=
+          std::string::npos);
 
     const std::string legacy = rename.write_all(writer_options{format::openmetrics, false});
     CHECK(legacy.find("app_cache_hits_total{cache_name=\"users\"") != std::string::npos);
