@@ -169,9 +169,10 @@ struct pipeline {
     pipeline() { chunk.reserve(128 << 10); }
 
     // One scrape-merge cycle: parse every body, merge with injected labels, stream the output
-    // in ~64 KiB chunks (each chunk is handed to the socket and the buffer reused).
-    void run(const fleet& f, format output, label_storage storage, bool parse_bodies,
-             bool lenient = false) {
+    // in ~64 KiB chunks (each chunk is handed to the socket and the buffer reused). Not inlined,
+    // so that callgrind can count exactly the cycles (--toggle-collect, docs/BENCHMARKS.md).
+    [[gnu::noinline]] void run(const fleet& f, format output, label_storage storage,
+                               bool parse_bodies, bool lenient = false) {
         merge.clear();
         samples = 0;
         output_bytes = 0;

@@ -11,6 +11,7 @@
 #include "parser_group_set.hpp"
 #include "parser_lexer.hpp"
 #include "sample_part.hpp"
+#include "sample_writer.hpp"
 
 namespace mgw::exposition {
 namespace {
@@ -586,6 +587,7 @@ bool merger::write_group_samples(std::string& out, std::size_t stop) {
         const parsed_exposition& src = *sources_[m.source].exposition;
         const family& f = src.families[m.family];
         const bool classify = split_extras && src.source_format == format::openmetrics;
+        const bool family_name_legacy = is_legacy_metric_name(f.name);
         while (sample_ < f.samples.count) {
             const sample& smp = src.samples[f.samples.first + sample_];
             ++sample_;
@@ -598,7 +600,8 @@ bool merger::write_group_samples(std::string& out, std::size_t stop) {
             if (skipped(member_, sample_ - 1)) {
                 continue;
             }
-            append_sample(out, src, f, smp, prepared_[m.source], drop_colliding, writer_options_);
+            detail::append_sample(out, src, f, smp, prepared_[m.source], drop_colliding,
+                                  writer_options_, family_name_legacy);
             if (out.size() >= stop) {
                 return false;
             }

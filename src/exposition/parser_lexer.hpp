@@ -24,6 +24,7 @@ enum : std::uint8_t {
     class_label_char = 8,    // [a-zA-Z0-9_]
     class_digit = 16,        // [0-9]
     class_blank = 32,        // space or tab (Prometheus text separators)
+    class_value_end = 64,    // space, tab or `{`: what ends a Prometheus text sample value
 };
 
 inline constexpr std::array<std::uint8_t, 256> char_classes = [] {
@@ -39,7 +40,9 @@ inline constexpr std::array<std::uint8_t, 256> char_classes = [] {
         if (alpha || c == '_')
             bits |= class_label_start | class_label_char;
         if (c == ' ' || c == '\t')
-            bits |= class_blank;
+            bits |= class_blank | class_value_end;
+        if (c == '{')
+            bits |= class_value_end;
         table[static_cast<std::size_t>(c)] = bits;
     }
     return table;
@@ -67,6 +70,13 @@ inline bool fail(failure& f, const char* at, std::string_view reason,
 
 inline const char* skip_blanks(const char* p, const char* end) {
     while (p < end && has_class(*p, class_blank))
+        ++p;
+    return p;
+}
+
+// Returns the first character of a `stop_bits` class at or after p, or `end`.
+inline const char* scan_until(const char* p, const char* end, std::uint8_t stop_bits) {
+    while (p < end && !has_class(*p, stop_bits))
         ++p;
     return p;
 }

@@ -72,7 +72,38 @@ bool parse_number(std::string_view text, double& out) {
     int exponent10 = 0;
     int int_digits = 0;
     int frac_digits = 0;
-    while (p < end && is_digit(*p)) {
+    // Nearly every value has at most 19 digits, which fit in `mantissa` whatever they are
+    // (leading zeros add nothing): they are read in one tight loop per part, and the digit
+    // by digit bookkeeping below is only for longer numbers.
+    bool read = false;
+    {
+        const char* q = p;
+        std::uint64_t m = 0;
+        while (q < end && is_digit(*q)) {
+            m = m * 10 + static_cast<std::uint64_t>(*q - '0');
+            ++q;
+        }
+        const auto whole = static_cast<int>(q - p);
+        int fraction = 0;
+        if (q < end && *q == '.') {
+            const char* const first = ++q;
+            while (q < end && is_digit(*q)) {
+                m = m * 10 + static_cast<std::uint64_t>(*q - '0');
+                ++q;
+            }
+            fraction = static_cast<int>(q - first);
+        }
+        if (whole + fraction <= 19) {
+            mantissa = m;
+            significant = whole + fraction;  // an upper bound, which is all that is asked of it
+            exponent10 = -fraction;
+            int_digits = whole;
+            frac_digits = fraction;
+            p = q;
+            read = true;
+        }
+    }
+    while (!read && p < end && is_digit(*p)) {
         const auto digit = static_cast<std::uint64_t>(*p - '0');
         if (significant > 0 || digit != 0) {
             if (significant < 19) {
@@ -85,7 +116,7 @@ bool parse_number(std::string_view text, double& out) {
         ++int_digits;
         ++p;
     }
-    if (p < end && *p == '.') {
+    if (!read && p < end && *p == '.') {
         ++p;
         while (p < end && is_digit(*p)) {
             const auto digit = static_cast<std::uint64_t>(*p - '0');

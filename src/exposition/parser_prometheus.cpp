@@ -15,6 +15,7 @@
 #include "parser_formats.hpp"
 #include "parser_name_set.hpp"
 #include "parser_number.hpp"
+#include "same_bytes.hpp"
 
 namespace mgw::exposition::detail {
 namespace {
@@ -44,7 +45,7 @@ bool belongs_to(std::string_view sample_name, const family& fam, bool lenient) {
                (!lenient && base_name(sample_name) == base_name(fam.name));
     }
     if (sample_name.size() < fam.name.size() ||
-        sample_name.compare(0, fam.name.size(), fam.name) != 0) {
+        !same_bytes(sample_name.substr(0, fam.name.size()), fam.name)) {
         return false;
     }
     const std::string_view suffix = sample_name.substr(fam.name.size());
@@ -259,15 +260,14 @@ class prometheus_parser {
                 brace == name.text.data() + name.text.size()) {
                 raw_labels_size = canonical_block_size(first_label, brace + 1, p - 1);
                 if (raw_labels_size != 0) {
-                    out_.labels.resize(first_label);  // never grows: no allocation
+                    // Shrinking: erase() is inlined where resize() is a call.
+                    out_.labels.erase(out_.labels.begin() + first_label, out_.labels.end());
                 }
             }
             p = skip_blanks(p, end);
         }
         const char* value_begin = p;
-        while (p < end && *p != ' ' && *p != '\t' && *p != '{') {
-            ++p;
-        }
+        p = scan_until(p, end, class_value_end);
         if (p == value_begin) {
             return error_at(p, "missing value");
         }

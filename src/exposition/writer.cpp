@@ -1,13 +1,23 @@
 // Exposition writer: format rules for re-emitting parsed samples as Prometheus text 0.0.4 or
 // OpenMetrics 1.0 (names, escaping, numbers, timestamps, the OpenMetrics-only samples).
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/writer.hpp>
+
+#include "same_bytes.hpp"
+#include "sample_writer.hpp"
 
 namespace mgw::exposition {
 namespace {
@@ -54,43 +64,39 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 
 // `[+-]?(digits[.digits*]|.digits)([eE][+-]?digits)?`: the OpenMetrics number syntax, which is
-// also valid Go ParseFloat input, so such text can be copied into either format.
+// also valid Go ParseFloat input, so such text can be copied into either format. Asked for every
+// sample written, so a pointer walk.
 bool is_plain_decimal(std::string_view t) {
-    std::size_t i = 0;
-    if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
-        ++i;
-    }
-    std::size_t int_digits = 0;
-    while (i < t.size() && is_digit(t[i])) {
-        ++i;
-        ++int_digits;
-    }
-    std::size_t frac_digits = 0;
-    if (i < t.size() && t[i] == '.') {
-        ++i;
-        while (i < t.size() && is_digit(t[i])) {
-            ++i;
-            ++frac_digits;
+    const char* p = t.data();
+    const char* const end = p + t.size();
+    const auto digits = [&] {
+        const char* const start = p;
+        while (p != end && static_cast<unsigned char>(*p - '0') < 10) {
+            ++p;
         }
+        return p != start;
+    };
+    if (p != end && (*p == '+' || *p == '-')) {
+        ++p;
     }
-    if (int_digits + frac_digits == 0) {
+    bool mantissa = digits();
+    if (p != end && *p == '.') {
+        ++p;
+        mantissa = digits() || mantissa;
+    }
+    if (!mantissa) {
         return false;
     }
-    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
-        ++i;
-        if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
-            ++i;
+    if (p != end && (*p == 'e' || *p == 'E')) {
+        ++p;
+        if (p != end && (*p == '+' || *p == '-')) {
+            ++p;
         }
-        std::size_t exp_digits = 0;
-        while (i < t.size() && is_digit(t[i])) {
-            ++i;
-            ++exp_digits;
-        }
-        if (exp_digits == 0) {
+        if (!digits()) {
             return false;
         }
     }
-    return i == t.size();
+    return p == end;
 }
 
 void append_double(std::string& out, double v) {
@@ -394,14 +400,95 @@ void append_own_and_injected(std::string& out, std::span<const label> own,
     out += injected.rendered;
 }
 
-// Whether a label name of a canonical raw block is also an injected name.
+bool injected_name(std::string_view name, const prepared_labels& injected) {
+    return ((injected.name_length_bits >> name_filter_bit(name)) & 1) != 0 &&
+           injected_has(injected.labels, name);
+}
+
+// Whether a label name of a canonical raw block is also an injected name. Asked for every
+// sample of the merged answer: a canonical block has no quote but those around its values
+// (`a="x",b="y"`), so each name ends two bytes before an odd quote and the next starts two
+// bytes after an even one, and the quotes are found 16 bytes at a time where SSE2 is available.
 bool raw_block_collides(std::string_view block, const prepared_labels& injected) {
-    bool collides = false;
-    for_each_raw_label(block, [&](const label& l) {
-        collides = collides || (((injected.name_length_bits >> name_filter_bit(l.name)) & 1) != 0 &&
-                                injected_has(injected.labels, l.name));
-    });
-    return collides;
+    const char* const base = block.data();
+    const std::size_t size = block.size();
+#if defined(__SSE2__)
+    if (size >= 16 && size <= 64) {
+        // Most blocks: a bit per byte for the quotes, in one word. The quotes up to and including
+        // an opening one are odd in number (a prefix XOR); a name starts at the block's start or
+        // two bytes after a closing quote, and ends two bytes before the next opening one.
+        const __m128i quote = _mm_set1_epi8('"');
+        std::uint64_t quotes = 0;
+        for (std::size_t chunk = 0; chunk < size; chunk += 16) {
+            const std::size_t at = std::min(chunk, size - 16);  // the last load may overlap
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at));
+            quotes |= static_cast<std::uint64_t>(
+                          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))))
+                      << at;
+        }
+        std::uint64_t odd = quotes;
+        for (const unsigned shift : {1U, 2U, 4U, 8U, 16U, 32U}) {
+            odd ^= odd << shift;
+        }
+        std::uint64_t opening = quotes & odd;
+        // The last closing quote ends the block: no name after it.
+        std::uint64_t starts = 1 | ((quotes & ~odd & ~(std::uint64_t(1) << (size - 1))) << 2);
+        while (opening != 0) {
+            const auto start = static_cast<std::size_t>(std::countr_zero(starts));
+            const auto end = static_cast<std::size_t>(std::countr_zero(opening)) - 1;
+            starts &= starts - 1;
+            opening &= opening - 1;
+            if (injected_name({base + start, end - start}, injected)) {
+                return true;
+            }
+        }
+        return false;
+    }
+#endif
+    std::size_t name_start = 0;
+    bool opening = true;
+    const auto quotes = [&](std::size_t from, unsigned mask) {
+        while (mask != 0) {
+            const std::size_t at = from + static_cast<std::size_t>(std::countr_zero(mask));
+            mask &= mask - 1;
+            if (opening && injected_name({base + name_start, at - 1 - name_start}, injected)) {
+                return true;
+            }
+            name_start = at + 2;
+            opening = !opening;
+        }
+        return false;
+    };
+    std::size_t chunk = 0;
+#if defined(__SSE2__)
+    if (size >= 16) {
+        const __m128i quote = _mm_set1_epi8('"');
+        for (; chunk + 16 <= size; chunk += 16) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + chunk));
+            if (quotes(chunk, static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))))) {
+                return true;
+            }
+        }
+        if (chunk == size) {
+            return false;
+        }
+        // The tail: the block's last 16 bytes, without those already seen.
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + size - 16));
+        const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
+        return quotes(chunk, mask >> (chunk + 16 - size));
+    }
+#endif
+    for (; chunk < size; chunk += 32) {
+        const std::size_t end = std::min(size, chunk + 32);
+        unsigned mask = 0;
+        for (std::size_t i = chunk; i < end; ++i) {
+            mask |= static_cast<unsigned>(base[i] == '"') << (i - chunk);
+        }
+        if (quotes(chunk, mask)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 std::span<const label> labels_in(const parsed_exposition& src, index_range r) {
@@ -444,6 +531,33 @@ void append_header_lines(std::string& out, header_name name, std::string_view ty
     out += ' ';
     out += type;
     out += '\n';
+}
+
+// What append_value writes for a value, when that is NaN, an infinity or the input text (nearly
+// always); empty when it must be converted.
+std::string_view value_spelling(std::string_view text, double value) {
+    if (std::isnan(value)) {
+        return "NaN";
+    }
+    if (std::isinf(value)) {
+        return value > 0 ? "+Inf" : "-Inf";
+    }
+    return is_plain_decimal(text) ? text : std::string_view();
+}
+
+char* copy_bytes(char* to, std::string_view bytes) {
+    std::memcpy(to, bytes.data(), bytes.size());
+    return to + bytes.size();
+}
+
+// is_legacy_metric_name(name) for a sample of `f`: a sample's name nearly always starts with
+// its family's, so when that one is known to be legacy only the suffix is scanned.
+bool sample_name_is_legacy(std::string_view name, const family& f, bool family_name_legacy) {
+    if (family_name_legacy && name.size() >= f.name.size() &&
+        detail::same_bytes(name.substr(0, f.name.size()), f.name)) {
+        return all_have(name.substr(f.name.size()), metric_char);
+    }
+    return is_legacy_metric_name(name);
 }
 
 }  // namespace
@@ -560,6 +674,14 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
 void append_sample(std::string& out, const parsed_exposition& src, const family& f, const sample& s,
                    const prepared_labels& injected, bool drop_colliding,
                    const writer_options& opts) {
+    detail::append_sample(out, src, f, s, injected, drop_colliding, opts, false);
+}
+
+namespace detail {
+
+void append_sample(std::string& out, const parsed_exposition& src, const family& f, const sample& s,
+                   const prepared_labels& injected, bool drop_colliding, const writer_options& opts,
+                   bool family_name_legacy) {
     const format input = src.source_format;
     const bool om = opts.output == format::openmetrics;
     // expfmt's OpenMetrics encoder: a 0.0.4 counter sample always ends in `_total`, after
@@ -573,8 +695,46 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
     const bool raw = s.has_raw_labels();
     const bool has_own = raw || !own.empty();
     const bool has_injected = !injected.rendered.empty();
-    // The name is scanned once: legacy names (nearly all) are copied as they are.
-    const bool legacy_name = is_legacy_metric_name(s.name);
+    // The name is scanned once: legacy names (nearly all) are copied as they are. A raw block
+    // follows an unquoted 0.0.4 name (model.hpp), which the grammar makes a legacy name.
+    const bool legacy_name = raw || sample_name_is_legacy(s.name, f, family_name_legacy);
+    if (raw && !s.has_exemplar() && (s.timestamp_text.empty() || input == opts.output)) {
+        // The merged answer's common line: a canonical block (so a Prometheus text input,
+        // without exemplars), copied with the injected labels into its exact size at once.
+        // The text parser read its value with parse_number, whose grammar is is_plain_decimal's
+        // but for the spellings of NaN and the infinities: a finite value is copied as written.
+        const std::string_view value = std::isnan(s.value) ? std::string_view("NaN")
+                                       : std::isinf(s.value)
+                                           ? std::string_view(s.value > 0 ? "+Inf" : "-Inf")
+                                           : s.value_text;
+        if (!value.empty() && (!has_injected || !raw_block_collides(s.raw_labels(), injected))) {
+            const std::string_view block = s.raw_labels();
+            const std::string_view ts = s.timestamp_text;
+            const std::size_t size = s.name.size() + name_suffix.size() + 1 + block.size() +
+                                     (has_injected ? 1 + injected.rendered.size() : 0) + 2 +
+                                     value.size() + (ts.empty() ? 0 : 1 + ts.size()) + 1;
+            const std::size_t at = out.size();
+            out.resize(at + size);
+            char* p = out.data() + at;
+            p = copy_bytes(p, s.name);
+            p = copy_bytes(p, name_suffix);
+            *p++ = '{';
+            p = copy_bytes(p, block);
+            if (has_injected) {
+                *p++ = ',';
+                p = copy_bytes(p, injected.rendered);
+            }
+            *p++ = '}';
+            *p++ = ' ';
+            p = copy_bytes(p, value);
+            if (!ts.empty()) {
+                *p++ = ' ';
+                p = copy_bytes(p, ts);
+            }
+            *p = '\n';
+            return;
+        }
+    }
     const bool quoted_name = !legacy_name && opts.utf8_names;
     bool first = true;
     if (quoted_name) {
@@ -644,6 +804,8 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
     out += '\n';
 }
 
+}  // namespace detail
+
 void append_trailer(std::string& out, const writer_options& opts) {
     if (opts.output == format::openmetrics) {
         out += "# EOF\n";
@@ -657,12 +819,9 @@ void write_exposition(std::string& out, const parsed_exposition& src, const writ
 }
 
 void append_value(std::string& out, std::string_view text, double value) {
-    if (std::isnan(value)) {
-        out += "NaN";
-    } else if (std::isinf(value)) {
-        out += value > 0 ? "+Inf" : "-Inf";
-    } else if (is_plain_decimal(text)) {
-        out += text;
+    const std::string_view spelling = value_spelling(text, value);
+    if (!spelling.empty()) {
+        out += spelling;
     } else {
         append_double(out, value);
     }
