@@ -332,10 +332,9 @@ struct fleet_app {
     // Read as the gateway reads every source.
     void read(label_storage storage) {
         for (source& s : sources) {
-            parse_error error;
             leniency_report report;
             INFO(s.body);
-            REQUIRE(read_lenient(s.body, s.input, s.parsed, error, report, {}, storage));
+            REQUIRE(read_lenient(s.body, s.input, s.parsed, report, {}, storage));
         }
     }
 
