@@ -8,6 +8,11 @@ driver's RESULT lines and, per round, the ratio of metrics per server CPU-second
 the envelopes per second the agent was sent. From the source tree after the release build:
 
     /usr/bin/python3 bench/loggregator/throughput.py [--seconds 10] [--connections 16] [--rounds 3]
+        [--rate R] [--threads N]
+
+--threads 2 runs the server on two threads as the gateway's `threads: 2` does: the emitter's
+strand may then run beside the push path, and the closed loop's wall-clock metrics/s off/on is
+the figure (per server CPU-second then sums both threads).
 """
 
 import argparse
@@ -25,7 +30,8 @@ DRIVER = os.path.join(BUILD_DIR, "bench", "push_load", "push_load_driver")
 
 def run(args, extra):
     command = [DRIVER, "--seconds", str(args.seconds), "--connections",
-               str(args.connections)] + (["--rate", str(args.rate)] if args.rate else []) + extra
+               str(args.connections), "--threads", str(args.threads)] + \
+        (["--rate", str(args.rate)] if args.rate else []) + extra
     done = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds * 4 + 60)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
     for line in lines:
@@ -50,6 +56,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="server I/O threads")
     parser.add_argument("--rate", type=float, default=0,
                         help="open loop requests/s (x100 metrics); 0: half the closed loop's")
     args = parser.parse_args()

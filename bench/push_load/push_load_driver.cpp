@@ -4,7 +4,7 @@
 // the clients run on another thread. Two phases:
 //
 //   push_load_driver [--connections C] [--seconds S] [--metrics M] [--rate R] [--open-only]
-//                    [--access-log]
+//                    [--access-log] [--threads N]
 //                    [--loggregator HOST:PORT --ca FILE --cert FILE --key FILE]
 //
 // With --loggregator the Loggregator emitter runs on the same I/O thread and every accepted
@@ -17,6 +17,9 @@
 //   2. open loop at R requests/s (default: half of phase 1's rate) spread over the C
 //      connections on a fixed schedule: latency from each request's scheduled send time to
 //      its answer (no coordinated omission), p50/p99/max.
+//
+// --threads N runs the server's io_context on N threads, as the gateway's `threads: N` does
+// (server CPU is then the sum of those threads'; the wall-clock metrics/s is the figure).
 //
 // --open-only (with --rate) skips phase 1 and warms up at the open rate: a fixed amount of work,
 // for instruction counts under callgrind (bench/loggregator/instructions.py).
@@ -216,6 +219,7 @@ int main(int argc, char** argv) {
     std::size_t connections = 16;
     int seconds = 10;
     std::size_t metrics = 100;
+    int threads = 1;
     double rate = 0;
     bool access_log = false;
     bool open_only = false;
@@ -232,6 +236,8 @@ int main(int argc, char** argv) {
             metrics = std::stoul(value());
         } else if (arg == "--rate") {
             rate = std::stod(value());
+        } else if (arg == "--threads") {
+            threads = std::max(1, std::stoi(value()));
         } else if (arg == "--access-log") {
             access_log = true;
         } else if (arg == "--open-only") {
@@ -247,7 +253,7 @@ int main(int argc, char** argv) {
         } else {
             std::fprintf(stderr,
                          "usage: push_load_driver [--connections C] [--seconds S] "
-                         "[--metrics M] [--rate R] [--open-only] [--access-log] "
+                         "[--metrics M] [--rate R] [--open-only] [--access-log] [--threads N] "
                          "[--loggregator HOST:PORT --ca F --cert F --key F]\n");
             return 2;
         }
@@ -269,7 +275,7 @@ int main(int argc, char** argv) {
     mgw::http::router routes;
     pusher.register_routes(routes);
 
-    asio::io_context server_io(1);
+    asio::io_context server_io(threads);
     mgw::core::memory_budget budget(0);
     std::optional<mgw::loggregator::emitter> emitter;
     if (!agent.empty()) {
@@ -292,7 +298,17 @@ int main(int argc, char** argv) {
     mgw::http::server server(server_io, server_options, std::move(routes), log, registry);
     server.start();
     auto work = asio::make_work_guard(server_io);
-    std::thread server_thread([&] { server_io.run(); });
+    std::vector<std::thread> server_threads;
+    for (int t = 0; t < threads; ++t) {
+        server_threads.emplace_back([&] { server_io.run(); });
+    }
+    const auto server_cpu_seconds = [&server_threads] {
+        double total = 0;
+        for (std::thread& t : server_threads) {
+            total += thread_cpu_seconds(t.native_handle());
+        }
+        return total;
+    };
     const asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"),
                                            server.local_port());
 
@@ -311,22 +327,23 @@ int main(int argc, char** argv) {
         const double sent_before = counter_total(registry, "mgw_loggregator_envelopes_sent_total");
         const double dropped_before =
             counter_total(registry, "mgw_loggregator_envelopes_dropped_total");
-        const double cpu_before = thread_cpu_seconds(server_thread.native_handle());
+        const double cpu_before = server_cpu_seconds();
         const auto wall_before = clock_type::now();
         closed = run_phase(endpoint, requests, std::chrono::seconds(seconds), 0);
         const double wall =
             std::chrono::duration<double>(clock_type::now() - wall_before).count() - 0.05;
-        const double cpu = thread_cpu_seconds(server_thread.native_handle()) - cpu_before;
+        const double cpu = server_cpu_seconds() - cpu_before;
         closed_rate = static_cast<double>(closed.requests) / wall;
         fmt::print(
             "RESULT phase=closed connections={} metrics_per_request={} requests={} failures={} "
             "requests_per_s={:.0f} metrics_per_s={:.0f} server_cpu_s={:.2f} "
-            "metrics_per_server_cpu_s={:.0f} p50_ms={:.3f} p99_ms={:.3f} access_log={}\n",
+            "metrics_per_server_cpu_s={:.0f} p50_ms={:.3f} p99_ms={:.3f} access_log={} "
+            "threads={}\n",
             connections, metrics, closed.requests, closed.failures, closed_rate,
             closed_rate * static_cast<double>(metrics), cpu,
             static_cast<double>(closed.requests * metrics) / cpu,
-            percentile(closed.latencies_ms, 0.5), percentile(closed.latencies_ms, 0.99),
-            access_log);
+            percentile(closed.latencies_ms, 0.5), percentile(closed.latencies_ms, 0.99), access_log,
+            threads);
         if (emitter) {
             // The registry mirrors the emitter's counters once a second: wait for the last sync.
             std::this_thread::sleep_for(1500ms);
@@ -345,10 +362,10 @@ int main(int argc, char** argv) {
     const double open_sent_before = counter_total(registry, "mgw_loggregator_envelopes_sent_total");
     const double open_dropped_before =
         counter_total(registry, "mgw_loggregator_envelopes_dropped_total");
-    const double open_cpu_before = thread_cpu_seconds(server_thread.native_handle());
+    const double open_cpu_before = server_cpu_seconds();
     const phase_stats open =
         run_phase(endpoint, requests, std::chrono::seconds(seconds), open_rate);
-    const double open_cpu = thread_cpu_seconds(server_thread.native_handle()) - open_cpu_before;
+    const double open_cpu = server_cpu_seconds() - open_cpu_before;
     fmt::print(
         "RESULT phase=open connections={} rate_requests_per_s={:.0f} metrics_per_s={:.0f} "
         "requests={} failures={} server_cpu_s={:.2f} p50_ms={:.3f} p99_ms={:.3f} "
@@ -371,7 +388,9 @@ int main(int argc, char** argv) {
     if (emitter) {
         asio::co_spawn(server_io, emitter->drain(clock_type::now() + 5s), asio::detached);
     }
-    server_thread.join();
+    for (std::thread& t : server_threads) {
+        t.join();
+    }
     // The whole run, warm-up included: what an instruction count of the server thread (valgrind
     // --tool=callgrind --separate-threads=yes) is divided by.
     fmt::print(

@@ -2,7 +2,9 @@
 // server's name checked, a client certificate), then a reader, a writer and a timer on the
 // channel's strand raced with ||, each step of the core handed to the session. The writer ends
 // the connection once it is closing and nothing is left to write; the reader ends it when the
-// transport does.
+// transport does. TLS is a tls_session over the bare socket (non-blocking, its sink): records
+// go to the kernel from OpenSSL's buffer, and only what the socket cannot take at once is
+// written asynchronously by the writer.
 #include <algorithm>
 #include <array>
 #include <netinet/in.h>
@@ -24,6 +26,8 @@
 #include <openssl/x509v3.h>
 
 #include <mgw/grpc/client.hpp>
+
+#include "tls_session.hpp"
 
 namespace mgw::grpc {
 
@@ -124,7 +128,7 @@ std::string_view to_string(client_failure failure) {
     return failure_names.at(static_cast<std::size_t>(failure));
 }
 
-struct client_channel::impl : std::enable_shared_from_this<impl> {
+struct client_channel::impl : std::enable_shared_from_this<impl>, tls_sink {
     impl(asio::io_context& io, client_options o, core::memory_budget& b)
         : options(normalized(std::move(o))),
           budget(b),
@@ -137,7 +141,10 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     core::memory_budget& budget;
     std::shared_ptr<ssl::context> tls;
     executor_type strand;
-    std::optional<ssl::stream<tcp::socket>> stream;
+    std::optional<tcp::socket> socket;
+    std::unique_ptr<tls_session> session_tls;
+    std::string sink_error;    // why the socket refused a record
+    std::string flush_buffer;  // the TLS output being written asynchronously
     std::optional<connection> core;
     client_session* session = nullptr;
     asio::steady_timer write_signal;
@@ -162,7 +169,7 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
     void signal_write() { write_signal.cancel(); }
 
-    // The TLS stream sends each record (16 KiB at most) with a send() of its own. Corked, the
+    // OpenSSL sends each record (16 KiB at most) with a send() of its own. Corked, the
     // records of one write leave together once it is done, so that the peer is woken, reads and
     // answers with its WINDOW_UPDATEs and PINGs once per write instead of once per record: on
     // loopback those wake-ups, and ours for its answers, cost more than the records themselves.
@@ -170,8 +177,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
     bool cork(bool on) {
 #ifdef TCP_CORK
         const int value = on ? 1 : 0;
-        return ::setsockopt(stream->lowest_layer().native_handle(), IPPROTO_TCP, TCP_CORK, &value,
-                            sizeof value) == 0;
+        return ::setsockopt(socket->native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value) ==
+               0;
 #else
         (void)on;
         return false;
@@ -209,10 +216,68 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
         }
     }
 
+    // tls_sink: a record straight to the kernel, as much as it takes without blocking.
+    std::ptrdiff_t send(const char* data, std::size_t size) override {
+        error_code ec;
+        const std::size_t n = socket->send(asio::buffer(data, size), 0, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            return 0;
+        }
+        if (ec) {
+            sink_error = ec.message();
+            return -1;
+        }
+        return static_cast<std::ptrdiff_t>(n);
+    }
+
+    // What the socket did not take of the TLS output, written before anything else; an error
+    // text when the transport failed.
+    asio::awaitable<std::string> flush_tls() {
+        while (session_tls->has_pending()) {
+            session_tls->begin_flush(flush_buffer);
+            auto [ec, n] =
+                co_await asio::async_write(*socket, asio::buffer(flush_buffer), use_tuple);
+            session_tls->end_flush();
+            if (ec) {
+                co_return ec.message();
+            }
+        }
+        co_return std::string();
+    }
+
+    // The TLS handshake over the socket: OpenSSL's flights out, the server's in.
+    asio::awaitable<std::string> handshake() {
+        std::vector<char> buffer(read_buffer_bytes);
+        for (;;) {
+            const tls_session::status step = session_tls->handshake();
+            if (session_tls->sink_failed()) {
+                co_return sink_error;
+            }
+            if (std::string error = co_await flush_tls(); !error.empty()) {
+                co_return error;
+            }
+            if (step == tls_session::status::done) {
+                co_return std::string();
+            }
+            if (step != tls_session::status::want_read) {
+                co_return step == tls_session::status::closed
+                    ? std::string("the server closed the TLS session")
+                    : session_tls->error();
+            }
+            auto [ec, n] = co_await socket->async_read_some(asio::buffer(buffer), use_tuple);
+            if (ec) {
+                co_return ec == asio::error::eof
+                    ? std::string("the server closed the connection during the handshake")
+                    : ec.message();
+            }
+            session_tls->feed(std::string_view(buffer.data(), n));
+        }
+    }
+
     void close_transport() {
-        if (stream) {
+        if (socket) {
             error_code ignored;
-            stream->lowest_layer().close(ignored);
+            socket->close(ignored);
         }
         write_signal.cancel();
         tick.cancel();
@@ -220,8 +285,9 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
     asio::awaitable<client_outcome> connect() {
         auto self = shared_from_this();
-        stream.reset();
-        stream.emplace(strand, *tls);
+        session_tls.reset();
+        socket.reset();
+        socket.emplace(strand);
         asio::steady_timer deadline(strand, options.connect_timeout);
         const auto timeout = [this] {
             return client_outcome{
@@ -241,9 +307,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
             co_return client_outcome{client_failure::connect, "cannot resolve " + options.host +
                                                                   ": " + resolve_error.message()};
         }
-        auto connected =
-            co_await (asio::async_connect(stream->lowest_layer(), endpoints, use_tuple) ||
-                      deadline.async_wait(use_tuple));
+        auto connected = co_await (asio::async_connect(*socket, endpoints, use_tuple) ||
+                                   deadline.async_wait(use_tuple));
         if (connected.index() == 1) {
             close_transport();
             co_return timeout();
@@ -254,26 +319,31 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
                 options.host + ":" + std::to_string(options.port) + ": " + ec.message()};
         }
         error_code ignored;
-        stream->lowest_layer().set_option(tcp::no_delay(true), ignored);
+        socket->set_option(tcp::no_delay(true), ignored);
+        socket->non_blocking(true, ignored);
 
-        SSL* native = stream->native_handle();
+        SSL* native = SSL_new(tls->native_handle());
+        if (native == nullptr) {
+            close_transport();
+            co_return client_outcome{client_failure::tls, "cannot create a TLS session"};
+        }
+        SSL_set_connect_state(native);
+        session_tls = std::make_unique<tls_session>(native, this);
         if (is_ip_literal(options.server_name)) {
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native), options.server_name.c_str());
         } else {
             SSL_set_tlsext_host_name(native, options.server_name.c_str());
             SSL_set1_host(native, options.server_name.c_str());
         }
-        auto handshake = co_await (stream->async_handshake(ssl::stream_base::client, use_tuple) ||
-                                   deadline.async_wait(use_tuple));
-        if (handshake.index() == 1) {
+        auto handshaken = co_await (handshake() || deadline.async_wait(use_tuple));
+        if (handshaken.index() == 1) {
             close_transport();
             co_return client_outcome{client_failure::tls,
                                      "TLS handshake not done within " +
                                          std::to_string(options.connect_timeout.count()) + " ms"};
         }
-        if (const error_code ec = std::get<0>(std::get<0>(handshake))) {
+        if (std::string detail = std::get<0>(std::move(handshaken)); !detail.empty()) {
             close_transport();
-            std::string detail = ec.message();
             const long verify = SSL_get_verify_result(native);
             if (verify != X509_V_OK) {
                 detail += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
@@ -319,43 +389,64 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
 
     asio::awaitable<void> read_loop() {
         std::vector<char> buffer(read_buffer_bytes);
+        std::vector<char> plain(read_buffer_bytes);
         std::vector<event> events;
         for (;;) {
-            auto [ec, n] = co_await stream->async_read_some(asio::buffer(buffer), use_tuple);
-            if (ec) {
-                if (ec.category() == asio::error::get_ssl_category() && !received_any) {
-                    // An alert right after the handshake: with TLS 1.3 the server checks our
-                    // certificate only once the client's handshake is over.
-                    fail(client_failure::tls,
-                         "the server refused the TLS session: " + ec.message());
-                } else {
-                    fail(client_failure::closed,
-                         ec == asio::error::eof || ec == ssl::error::stream_truncated
-                             ? std::string("the server closed the connection")
-                             : ec.message());
+            // Records already fed first: the handshake's last read may have brought the
+            // server's first application data too.
+            for (;;) {
+                std::size_t got = 0;
+                const tls_session::status step = session_tls->read(plain.data(), plain.size(), got);
+                if (session_tls->has_pending()) {
+                    signal_write();  // OpenSSL answered something (an alert, a key update)
                 }
+                if (step == tls_session::status::want_read) {
+                    break;
+                }
+                if (step == tls_session::status::closed) {
+                    fail(client_failure::closed, "the server closed the connection");
+                    co_return;
+                }
+                if (step == tls_session::status::failed) {
+                    if (!received_any) {
+                        // An alert right after the handshake: with TLS 1.3 the server checks
+                        // our certificate only once the client's handshake is over.
+                        fail(client_failure::tls,
+                             "the server refused the TLS session: " + session_tls->error());
+                    } else {
+                        fail(client_failure::closed, session_tls->error());
+                    }
+                    co_return;
+                }
+                received_any = true;
+                events.clear();
+                const auto now = clock::now();
+                const bool open = core->receive(std::string_view(plain.data(), got), now, events);
+                if (!opened && open) {
+                    // The server's preface: it accepted the TLS session (our certificate
+                    // included), so calls may start. Sending before this could lose messages
+                    // to a server that is about to refuse us.
+                    opened = true;
+                    session->on_open(*core, now);
+                }
+                progress(events, now);
+                if (!open) {
+                    if (!closing) {
+                        note_core_end();
+                    }
+                    signal_write();
+                    // The writer flushes (a GOAWAY) and ends the connection; until then keep
+                    // the socket read so that the server's close is seen.
+                }
+            }
+            auto [ec, n] = co_await socket->async_read_some(asio::buffer(buffer), use_tuple);
+            if (ec) {
+                fail(client_failure::closed, ec == asio::error::eof
+                                                 ? std::string("the server closed the connection")
+                                                 : ec.message());
                 co_return;
             }
-            received_any = true;
-            events.clear();
-            const auto now = clock::now();
-            const bool open = core->receive(std::string_view(buffer.data(), n), now, events);
-            if (!opened && open) {
-                // The server's preface: it accepted the TLS session (our certificate
-                // included), so calls may start. Sending before this could lose messages to a
-                // server that is about to refuse us.
-                opened = true;
-                session->on_open(*core, now);
-            }
-            progress(events, now);
-            if (!open) {
-                if (!closing) {
-                    note_core_end();
-                }
-                signal_write();
-                // The writer flushes (a GOAWAY) and ends the connection; until then keep the
-                // socket read so that the server's close is seen.
-            }
+            session_tls->feed(std::string_view(buffer.data(), n));
         }
     }
 
@@ -371,17 +462,29 @@ struct client_channel::impl : std::enable_shared_from_this<impl> {
             }
             if (!out.empty()) {
                 const bool corked = out.size() > tls_record_bytes && cork(true);
-                auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(out), use_tuple);
+                const tls_session::status step = session_tls->write(out);
                 if (corked) {
                     cork(false);
                 }
-                if (ec) {
-                    fail(client_failure::closed, ec.message());
+                if (step != tls_session::status::done) {
+                    fail(client_failure::closed,
+                         session_tls->sink_failed() ? sink_error : session_tls->error());
+                    co_return;
+                }
+                if (std::string error = co_await flush_tls(); !error.empty()) {
+                    fail(client_failure::closed, std::move(error));
                     co_return;
                 }
                 events.clear();
                 core->output_written(events);
                 progress(events, clock::now());
+                continue;
+            }
+            if (session_tls->has_pending()) {
+                if (std::string error = co_await flush_tls(); !error.empty()) {
+                    fail(client_failure::closed, std::move(error));
+                    co_return;
+                }
                 continue;
             }
             if (closing) {

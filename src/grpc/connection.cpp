@@ -113,6 +113,25 @@ std::string goaway_frame(stream_id last_stream, std::uint32_t h2_error, std::str
     return out;
 }
 
+// `length` bytes of `m` from `offset` on, across its pieces.
+void append_part(std::string& out, const outgoing_message& m, std::size_t offset,
+                 std::size_t length) {
+    const auto take = [&](std::string_view piece) {
+        if (offset >= piece.size()) {
+            offset -= piece.size();
+            return;
+        }
+        const std::size_t n = std::min(piece.size() - offset, length);
+        out.append(piece.data() + offset, n);
+        offset = 0;
+        length -= n;
+    };
+    take(m.framed);
+    for (std::size_t i = 0; i < m.more.size() && length > 0; ++i) {
+        take(m.more[i]);
+    }
+}
+
 bool is_reserved_header(std::string_view name) {
     return name == "te" || name == "grpc-timeout" || name == "content-type" ||
            name == "grpc-encoding" || name == "grpc-accept-encoding";
@@ -443,12 +462,13 @@ struct connection::callbacks {
         }
         while (length > 0) {
             const outgoing_message& m = s.queue.front();
-            const std::size_t n = std::min(m.framed.size() - s.head_offset, length);
-            out.append(m.framed.data() + s.head_offset, n);
+            const std::size_t size = m.size();
+            const std::size_t n = std::min(size - s.head_offset, length);
+            append_part(out, m, s.head_offset, n);
             length -= n;
             s.head_offset += n;
-            if (s.head_offset == m.framed.size()) {
-                s.handed_bytes += m.framed.size();
+            if (s.head_offset == size) {
+                s.handed_bytes += size;
                 s.handed.push_back(std::move(s.queue.front()));
                 s.queue.pop_front();
                 s.head_offset = 0;
@@ -643,7 +663,7 @@ void connection::output_written(std::vector<event>& events) {
         }
         std::size_t bytes = 0;
         for (const outgoing_message& m : s->handed) {
-            bytes += m.framed.size();
+            bytes += m.size();
         }
         counters_.messages_sent += s->handed.size();
         s->handed.clear();
@@ -973,7 +993,7 @@ send_result connection::send_message(stream_id stream, outgoing_message message)
     if (options_.side == role::server && !s->data_attached) {
         return send_result::closed;  // answered with an HTTP error or Trailers-Only
     }
-    const std::size_t size = message.framed.size();
+    const std::size_t size = message.size();
     // One message always fits an empty queue, however large.
     if (s->queued_bytes > 0 && s->queued_bytes + size > options_.max_send_queue_bytes) {
         s->blocked = true;
@@ -1133,7 +1153,7 @@ void connection::on_timer(clock::time_point now, std::vector<event>& events) {
             }
             std::size_t bytes = 0;
             for (const outgoing_message& m : undelivered) {
-                bytes += m.framed.size();
+                bytes += m.size();
             }
             s.queued_bytes -= bytes;
             s.send_lease.shrink(bytes);

@@ -106,8 +106,7 @@ void emitter_core::fill(grpc::connection& conn, clock::time_point now) {
         if (!b) {
             break;
         }
-        const grpc::send_result result =
-            conn.send_message(*stream_, grpc::outgoing_message{b, b->framed});
+        const grpc::send_result result = conn.send_message(*stream_, b->message(b));
         if (result == grpc::send_result::queued) {
             if (requeued) {
                 requeued_.pop_front();

@@ -1,9 +1,11 @@
-// The queue is a deque of parcels with a read position in the front one; a batch copies whole
-// entries out of it. One mutex: producers hold it for a bound check and a move, the emitter
-// for one copy of at most a batch.
+// The queue is a deque of parcels with a read position in the front one; a batch takes whole
+// entries out of it by reference (it shares the parcels' bytes). One mutex: producers hold it
+// for a bound check and a move, the emitter while it notes which entries a batch takes.
 #include "envelope_queue.hpp"
 
 #include <algorithm>
+#include <span>
+#include <tuple>
 
 #include <mgw/grpc/message_framing.hpp>
 
@@ -32,8 +34,18 @@ std::string_view to_string(drop_reason reason) {
     return reason_names.at(index(reason));
 }
 
-std::size_t batch::entry_bytes() const {
-    return framed.size() - grpc::message_prefix_bytes;
+static_assert(std::tuple_size_v<decltype(batch::prefix)> == grpc::message_prefix_bytes);
+
+grpc::outgoing_message batch::message(std::shared_ptr<const batch> self) const {
+    return grpc::outgoing_message{std::move(self), pieces.front(), std::span(pieces).subspan(1)};
+}
+
+std::string batch::framed() const {
+    std::string out;
+    for (std::string_view piece : pieces) {
+        out += piece;
+    }
+    return out;
 }
 
 std::uint32_t batch::count() const {
@@ -45,10 +57,12 @@ std::uint32_t batch::count() const {
 }
 
 struct envelope_queue::stored {
-    parcel content;
+    envelope_source source;
+    std::shared_ptr<const std::string> bytes;  // shared with the batches taking from it
+    std::vector<std::uint32_t> sizes;
     clock::time_point arrived;
     std::size_t next = 0;    // first entry not taken yet
-    std::size_t offset = 0;  // its position in content.bytes
+    std::size_t offset = 0;  // its position in bytes
 };
 
 envelope_queue::envelope_queue(queue_options options, core::memory_budget& budget)
@@ -101,7 +115,8 @@ bool envelope_queue::push(parcel&& p, clock::time_point now) {
     const std::size_t before = queued_envelopes_;
     bytes_ += keep_bytes;
     queued_envelopes_ += keep;
-    parcels_.push_back(stored{std::move(p), now});
+    parcels_.push_back(stored{p.source, std::make_shared<const std::string>(std::move(p.bytes)),
+                              std::move(p.sizes), now});
     update_gauges();
     return before == 0 ||
            (before < options_.wake_envelopes && queued_envelopes_ >= options_.wake_envelopes);
@@ -117,8 +132,8 @@ std::shared_ptr<batch> envelope_queue::take_batch(std::size_t max_envelopes,
     std::size_t count = 0;
     std::size_t bytes = 0;
     for (const stored& s : parcels_) {
-        for (std::size_t i = s.next; i < s.content.count() && count < max_envelopes; ++i) {
-            const std::size_t size = s.content.sizes[i];
+        for (std::size_t i = s.next; i < s.sizes.size() && count < max_envelopes; ++i) {
+            const std::size_t size = s.sizes[i];
             if (count > 0 && bytes + size > max_bytes) {
                 max_envelopes = count;  // stop both loops
                 break;
@@ -131,24 +146,27 @@ std::shared_ptr<batch> envelope_queue::take_batch(std::size_t max_envelopes,
         }
     }
     auto out = std::make_shared<batch>();
-    out->framed.resize(grpc::message_prefix_bytes);
-    grpc::write_message_prefix(out->framed.data(), static_cast<std::uint32_t>(bytes));
-    out->framed.reserve(grpc::message_prefix_bytes + bytes);
+    grpc::write_message_prefix(out->prefix.data(), static_cast<std::uint32_t>(bytes));
+    out->entries_size = bytes;
+    out->pieces.emplace_back(out->prefix.data(), out->prefix.size());
     std::size_t left = count;
     while (left > 0) {
         stored& s = parcels_.front();
         const std::size_t from = s.offset;
         std::size_t n = 0;
-        while (left > 0 && s.next < s.content.count()) {
-            s.offset += s.content.sizes[s.next];
+        while (left > 0 && s.next < s.sizes.size()) {
+            s.offset += s.sizes[s.next];
             ++s.next;
             ++n;
             --left;
         }
-        out->framed.append(s.content.bytes, from, s.offset - from);
-        out->envelopes[index(s.content.source)] += static_cast<std::uint32_t>(n);
-        if (s.next == s.content.count()) {
+        out->pieces.push_back(std::string_view(*s.bytes).substr(from, s.offset - from));
+        out->envelopes[index(s.source)] += static_cast<std::uint32_t>(n);
+        if (s.next == s.sizes.size()) {
+            out->owners.push_back(std::move(s.bytes));
             parcels_.pop_front();
+        } else {
+            out->owners.push_back(s.bytes);
         }
     }
     queued_envelopes_ -= count;
@@ -195,10 +213,10 @@ std::size_t envelope_queue::drop_queued(drop_reason reason) {
     std::size_t dropped = 0;
     std::size_t bytes = 0;
     for (const stored& s : parcels_) {
-        const std::size_t n = s.content.count() - s.next;
-        count_drop(s.content.source, reason, n);
+        const std::size_t n = s.sizes.size() - s.next;
+        count_drop(s.source, reason, n);
         dropped += n;
-        bytes += s.content.bytes.size() - s.offset;
+        bytes += s.bytes->size() - s.offset;
     }
     parcels_.clear();
     bytes_ -= std::min(bytes, bytes_);

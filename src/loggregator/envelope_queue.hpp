@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <mgw/core/memory_budget.hpp>
+#include <mgw/grpc/connection.hpp>
 
 namespace mgw::loggregator {
 
@@ -49,13 +50,22 @@ struct parcel {
 };
 
 // One BatchSender message: the gRPC prefix and an EnvelopeBatch, and what it carries. Shared
-// with the connection core while it is being written (outgoing_message::owner).
+// with the connection core while it is being written (outgoing_message::owner). The entries are
+// not copied out of the parcels: the batch holds the parcels' bytes it takes entries from and
+// points into them, and the connection writes them into its DATA frames piece by piece.
 struct batch {
-    std::string framed;
+    std::array<char, 5> prefix{};                            // grpc::message_prefix_bytes
+    std::vector<std::shared_ptr<const std::string>> owners;  // the parcels' bytes it points into
+    std::vector<std::string_view> pieces;  // the prefix, then runs of whole entries
+    std::size_t entries_size = 0;          // bytes of the EnvelopeBatch
     std::array<std::uint32_t, source_count> envelopes{};
 
-    std::size_t entry_bytes() const;
+    std::size_t entry_bytes() const { return entries_size; }
     std::uint32_t count() const;
+    // The message as the connection writes it.
+    grpc::outgoing_message message(std::shared_ptr<const batch> self) const;
+    // The message's bytes in one string (for tests).
+    std::string framed() const;
 };
 
 struct queue_options {

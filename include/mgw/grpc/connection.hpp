@@ -17,6 +17,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -51,12 +52,23 @@ struct metadata {
     }
 };
 
-// One length-prefixed message to send. `owner` keeps `framed` alive and is what the
+// One length-prefixed message to send. `owner` keeps its bytes alive and is what the
 // application gets back when the message could not be written (to requeue it elsewhere):
 // messages shared by many streams are encoded once.
 struct outgoing_message {
     std::shared_ptr<const void> owner;
     std::string_view framed;  // prefix and payload, as frame_message() writes them
+    // More of the message, after `framed` (owned by `owner` too): a message gathered from
+    // buffers that were never copied together, written into the DATA frames piece by piece.
+    std::span<const std::string_view> more{};
+
+    std::size_t size() const {
+        std::size_t n = framed.size();
+        for (std::string_view piece : more) {
+            n += piece.size();
+        }
+        return n;
+    }
 
     // A message owning its own bytes (the payload is framed here).
     static outgoing_message copy_of(std::string_view payload);

@@ -676,3 +676,62 @@ TEST_CASE("client messages across DATA frames and small writes arrive whole, in 
     CHECK(client.conn.counters().messages_sent == sent.size());
     CHECK(client.conn.queued_bytes(*id) == 0);
 }
+
+TEST_CASE("a message in pieces goes out as one message, split anywhere across DATA frames") {
+    // The Loggregator emitter's batches point into the parcels they take entries from: the
+    // prefix and each run of entries is a piece, copied into the DATA frames only there.
+    memory_budget budget(0);
+    side client(client_options(), budget, t0);
+    side server(server_options(), budget, t0);
+    const auto id = client.conn.start_call("/loggregator.v2.Ingress/BatchSender", {}, {}, t0);
+    REQUIRE(id);
+    pump(client, server, t0);
+    struct gathered {
+        std::string prefix;
+        std::vector<std::string> parts;
+        std::vector<std::string_view> more;
+    };
+    std::vector<std::string> payloads;
+    for (int m = 0; m < 3; ++m) {
+        auto g = std::make_shared<gathered>();
+        std::string payload;
+        // Pieces of 1 byte, of a few bytes and larger than a DATA frame (16 KiB), and empty.
+        for (const std::size_t size :
+             {std::size_t{1}, std::size_t{0}, std::size_t{7},
+              std::size_t{40000 + 1000 * static_cast<unsigned>(m)}, std::size_t{3}}) {
+            g->parts.emplace_back(size, static_cast<char>('a' + m + g->parts.size()));
+            payload += g->parts.back();
+        }
+        for (const std::string& part : g->parts) {
+            g->more.emplace_back(part);
+        }
+        g->prefix = frame_message(payload).substr(0, message_prefix_bytes);
+        outgoing_message message{g, g->prefix, g->more};
+        CHECK(message.size() == message_prefix_bytes + payload.size());
+        REQUIRE(client.conn.send_message(*id, std::move(message)) == send_result::queued);
+        payloads.push_back(std::move(payload));
+    }
+    client.conn.close_send(*id);
+    for (int i = 0; i < 100; ++i) {
+        std::string out;
+        client.conn.take_output(out, 10000, client.events);  // writes end inside pieces
+        if (out.empty()) {
+            break;
+        }
+        client.conn.output_written(client.events);
+        REQUIRE(server.conn.receive(out, t0, server.events));
+        std::string back;
+        server.conn.take_output(back, 1 << 20, server.events);
+        if (!back.empty()) {
+            server.conn.output_written(server.events);
+            REQUIRE(client.conn.receive(back, t0, client.events));
+        }
+    }
+    const auto received = of<message_received>(server.events);
+    REQUIRE(received.size() == payloads.size());
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+        CHECK(received[i].payload == payloads[i]);
+    }
+    CHECK(client.conn.counters().messages_sent == payloads.size());
+    CHECK(client.conn.queued_bytes(*id) == 0);
+}

@@ -30,7 +30,7 @@ parcel make(std::size_t n, std::size_t size, envelope_source source = envelope_s
 }
 
 std::string entries_of(const batch& b) {
-    return b.framed.substr(mgw::grpc::message_prefix_bytes);
+    return b.framed().substr(mgw::grpc::message_prefix_bytes);
 }
 
 }  // namespace
@@ -86,9 +86,9 @@ TEST_CASE("batches: whole entries in order, by count and by bytes, at least one"
     CHECK(entries_of(*b) == "aaaabbbb");
     CHECK(b->envelopes[0] == 2);
     CHECK(b->envelopes[1] == 0);
-    CHECK(b->framed.size() == 5 + 8);
-    CHECK(static_cast<unsigned char>(b->framed[4]) == 8);  // the gRPC length prefix
-    CHECK(q.oldest() == t0);                               // the parcel still has an entry
+    CHECK(b->framed().size() == 5 + 8);
+    CHECK(static_cast<unsigned char>(b->framed()[4]) == 8);  // the gRPC length prefix
+    CHECK(q.oldest() == t0);                                 // the parcel still has an entry
 
     auto c = q.take_batch(100, 10);  // 10 bytes: two entries of 4
     REQUIRE(c);
@@ -167,4 +167,33 @@ TEST_CASE("a producer sees whether there is room, and what it did not encode is 
     CHECK(q.dropped(envelope_source::push, drop_reason::queue_full) == 7);
     CHECK(q.queued_envelopes() == 3);
     CHECK(budget.leased(memory_use::loggregator) == 90);
+}
+
+TEST_CASE("a batch points into the parcels it takes from and keeps their bytes alive") {
+    memory_budget budget(0);
+    std::shared_ptr<batch> first;
+    std::shared_ptr<batch> second;
+    {
+        envelope_queue q({.max_bytes = 1 << 20, .wake_envelopes = 100}, budget);
+        q.push(make(3, 4, envelope_source::push, 'a'), t0);
+        q.push(make(2, 4, envelope_source::bosh, 'x'), t0);
+        first = q.take_batch(2, 1 << 20);   // a, b of the first parcel
+        second = q.take_batch(2, 1 << 20);  // c of the first, x of the second
+        q.drop_queued(drop_reason::shutdown);
+        // The prefix, then one piece per parcel run: no entry was copied together.
+        CHECK(first->pieces.size() == 2);
+        CHECK(second->pieces.size() == 3);
+        q.release(*first);
+        q.release(*second);
+    }
+    // The queue and every parcel it held are gone; the batches still read their entries.
+    CHECK(entries_of(*first) == "aaaabbbb");
+    CHECK(entries_of(*second) == "ccccxxxx");
+    CHECK(second->envelopes[0] == 1);
+    CHECK(second->envelopes[1] == 1);
+    const auto message = second->message(second);
+    CHECK(message.size() == mgw::grpc::message_prefix_bytes + 8);
+    CHECK(message.framed.size() == mgw::grpc::message_prefix_bytes);
+    CHECK(message.more.size() == 2);
+    CHECK(message.owner == second);
 }
