@@ -1,6 +1,6 @@
 // metrics-gateway command line: `serve` (the default), `check`, `hm-plugin`, `broker`, `version`.
-// See usage() below and DESIGN.md's pinned CLI; scripts and tests rely on these spellings and exit
-// codes.
+// See usage() below and the command table in README.md ("What works today"); scripts and tests
+// rely on these spellings and exit codes.
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>

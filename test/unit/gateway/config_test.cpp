@@ -174,7 +174,7 @@ routes_api: { username: ops, password: routes-pw }
 
 }  // namespace
 
-TEST_CASE("default_config has the defaults of DESIGN.md", "[config]") {
+TEST_CASE("default_config has the documented defaults (config/gateway.yml)", "[config]") {
     check_defaults(mgw::gateway::default_config());
 }
 
