@@ -50,7 +50,8 @@ std::string cluster_config::resolved_node_id() const {
 
 cluster_config read_cluster_config(const YAML::Node& node, const std::string& path) {
     cluster_config out;
-    const core::config_section s(node, path, {"enabled", "name", "node_id", "heartbeat", "gather"});
+    const core::config_section s(
+        node, path, {"enabled", "name", "node_id", "heartbeat", "gather", "rate_limit"});
     core::read_bool(s, "enabled", out.enabled);
     core::read_string(s, "name", out.name);
     if (!valid_cluster_name(out.name)) {
@@ -73,6 +74,12 @@ cluster_config read_cluster_config(const YAML::Node& node, const std::string& pa
     core::read_duration(gather, "timeout", out.gather.timeout, core::zero_duration::rejected);
     core::read_byte_size(gather, "chunk_bytes", out.gather.chunk_bytes, min_chunk_bytes,
                          max_chunk_bytes);
+    const core::config_section rate_limit(s.get("rate_limit"), s.path_of("rate_limit"), {"sync"});
+    core::read_duration(rate_limit, "sync", out.rate_limit.sync, core::zero_duration::rejected);
+    if (out.rate_limit.sync < std::chrono::milliseconds(10) ||
+        out.rate_limit.sync > std::chrono::seconds(10)) {
+        throw core::config_error(rate_limit.path_of("sync"), "must be between 10ms and 10s");
+    }
     return out;
 }
 

@@ -21,6 +21,7 @@
 #include <mgw/bosh/grpc_egress.hpp>
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/cluster/cluster_service.hpp>
+#include <mgw/cluster/rate_sync.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/memory_budget.hpp>
 #include <mgw/core/metrics.hpp>
@@ -122,6 +123,9 @@ struct services {
     std::optional<loggregator::emitter> loggregator;  // when loggregator.push or .bosh
     // After app_metrics, which asks it for pushed series; before the servers that call it.
     std::optional<push::push_service> push;
+    // Push rate limits shared with the cluster's peers: the push limiter asks it (after push,
+    // so it goes first).
+    std::optional<cluster::rate_sync> rate_sync;
     std::optional<bosh::bosh_service> bosh_events;  // when bosh.ingest_listen is set
     std::optional<bosh::grpc_egress> bosh_grpc;     // when bosh.grpc.listen is set too
     std::optional<http::server> main_server;
@@ -183,6 +187,9 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
     co_await s.health_server->drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
     if (s.cluster) {
         s.cluster->stop();
+    }
+    if (s.rate_sync) {
+        s.rate_sync->stop();
     }
     co_await stop_routes(s);
     if (s.rsocket_proxy) {
@@ -299,6 +306,10 @@ int gateway::run() {
     if (s.cluster) {
         if (s.push) {
             s.cluster->add_local_source(*s.push);
+            s.rate_sync.emplace(
+                io, config_.cluster, config_.cluster.resolved_node_id(), config_.push.rate_window,
+                [&push = *s.push] { return push.rate_use(); }, *s.nats, log_, s.metrics.registry());
+            s.push->set_peer_usage(&*s.rate_sync);
         }
         if (s.rsocket_proxy) {
             s.cluster->add_local_source(s.rsocket_proxy->app_source());
@@ -411,6 +422,9 @@ int gateway::run() {
     }
     if (s.cluster) {
         s.cluster->start();
+    }
+    if (s.rate_sync) {
+        s.rate_sync->start();
     }
     if (s.route_subscriber) {
         asio::post(s.routes_strand, [&s] { s.route_subscriber->start(); });

@@ -128,7 +128,8 @@ push_service::push_service(const binding_directory& bindings, push_service_optio
       options_(std::move(options)),
       log_(log),
       metrics_(std::make_unique<metrics>(registry)),
-      store_(options_.store) {}
+      store_(options_.store),
+      limiter_(options_.rate_window) {}
 
 push_service::~push_service() = default;
 

@@ -1,23 +1,15 @@
 // Fixed windows: cheap (two counters per binding), predictable for clients (the reset time is
-// the same for every request of the minute) and exactly what the original documented.
+// the same for every request of the window) and exactly what the original documented. Aligned
+// to the Unix epoch, not to the process start, so that a cluster's nodes share their windows
+// (their clocks are assumed NTP-synchronised) and can add up each other's counts.
 #include <algorithm>
+#include <limits>
 
 #include <mgw/push/rate_limiter.hpp>
 
 namespace mgw::push {
 
 namespace {
-
-std::int64_t window_number(rate_limiter::clock::time_point now) {
-    return std::chrono::floor<std::chrono::minutes>(now.time_since_epoch()).count();
-}
-
-std::uint32_t seconds_to_reset(rate_limiter::clock::time_point now) {
-    const auto into =
-        now.time_since_epoch() - std::chrono::floor<std::chrono::minutes>(now.time_since_epoch());
-    const auto left = std::chrono::ceil<std::chrono::seconds>(rate_window - into);
-    return static_cast<std::uint32_t>(left.count());
-}
 
 std::string limit_text(std::optional<std::uint32_t> limit) {
     return limit ? std::to_string(*limit) : std::string("unlimited");
@@ -34,7 +26,7 @@ std::vector<std::pair<std::string_view, std::string>> rate_limit_fields(const ra
             {"X-RateLimit-Remaining", remaining_text(s.request_limit, s.requests_remaining)},
             {"X-RateLimit-Metrics-Limit", limit_text(s.metric_limit)},
             {"X-RateLimit-Metrics-Remaining", remaining_text(s.metric_limit, s.metrics_remaining)},
-            {"X-RateLimit-Period", std::to_string(rate_window.count())},
+            {"X-RateLimit-Period", std::to_string(s.period_seconds)},
             {"X-RateLimit-Retry-After", std::to_string(s.retry_after_seconds)}};
 }
 
@@ -44,6 +36,35 @@ rate_status no_quota_status() {
             .metric_limit = 0,
             .metrics_remaining = 0,
             .retry_after_seconds = 0};
+}
+
+rate_limiter::rate_limiter(std::chrono::seconds window)
+    : window_(std::max(window, std::chrono::seconds(1))) {}
+
+std::int64_t rate_limiter::window_number(clock::time_point now) const {
+    return std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count() /
+           window_.count();
+}
+
+std::uint32_t rate_limiter::seconds_to_reset(clock::time_point now) const {
+    const auto end = std::chrono::seconds((window_number(now) + 1) * window_.count());
+    const auto left = std::chrono::ceil<std::chrono::seconds>(end - now.time_since_epoch());
+    return static_cast<std::uint32_t>(left.count());
+}
+
+rate_limiter::window rate_limiter::with_peers(std::string_view binding_id, const window& w) const {
+    if (peers_ == nullptr) {
+        return w;
+    }
+    const std::int64_t start_ms = w.number * window_.count() * 1000;
+    const peer_use p = peers_->peers(binding_id, start_ms);
+    const auto add = [](std::uint32_t a, std::uint32_t b) {
+        constexpr std::uint32_t most = std::numeric_limits<std::uint32_t>::max();
+        return a > most - b ? most : a + b;
+    };
+    return window{.number = w.number,
+                  .requests = add(w.requests, p.requests),
+                  .metrics = add(w.metrics, p.metrics)};
 }
 
 rate_limiter::window& rate_limiter::current(std::string_view binding_id, std::int64_t number) {
@@ -59,8 +80,9 @@ rate_limiter::window& rate_limiter::current(std::string_view binding_id, std::in
 }
 
 rate_status rate_limiter::status_of(const window& w, const rate_limits& limits,
-                                    clock::time_point now) {
+                                    clock::time_point now) const {
     rate_status s;
+    s.period_seconds = static_cast<std::uint32_t>(window_.count());
     s.request_limit = limits.requests_per_minute;
     s.metric_limit = limits.metrics_per_minute;
     bool exhausted = false;
@@ -87,7 +109,7 @@ rate_status rate_limiter::peek(std::string_view binding_id, const rate_limits& l
     const window w = found != windows_.end() && found->second.number == number
                          ? found->second
                          : window{.number = number, .requests = 0, .metrics = 0};
-    return status_of(w, limits, now);
+    return status_of(with_peers(binding_id, w), limits, now);
 }
 
 rate_decision rate_limiter::admit_request(std::string_view binding_id, const rate_limits& limits,
@@ -97,13 +119,15 @@ rate_decision rate_limiter::admit_request(std::string_view binding_id, const rat
     }
     const std::scoped_lock lock(mutex_);
     window& w = current(binding_id, window_number(now));
+    window total = with_peers(binding_id, w);
     rate_decision decision;
-    if (limits.requests_per_minute && w.requests >= *limits.requests_per_minute) {
+    if (limits.requests_per_minute && total.requests >= *limits.requests_per_minute) {
         decision.verdict = rate_verdict::requests_exceeded;
     } else {
         ++w.requests;
+        ++total.requests;
     }
-    decision.status = status_of(w, limits, now);
+    decision.status = status_of(total, limits, now);
     if (decision.verdict != rate_verdict::allowed) {
         decision.status.retry_after_seconds = seconds_to_reset(now);
     }
@@ -117,17 +141,20 @@ rate_decision rate_limiter::admit_metrics(std::string_view binding_id, const rat
     }
     const std::scoped_lock lock(mutex_);
     window& w = current(binding_id, window_number(now));
+    window total = with_peers(binding_id, w);
     rate_decision decision;
     if (limits.metrics_per_minute) {
-        const std::uint32_t left =
-            w.metrics >= *limits.metrics_per_minute ? 0 : *limits.metrics_per_minute - w.metrics;
+        const std::uint32_t left = total.metrics >= *limits.metrics_per_minute
+                                       ? 0
+                                       : *limits.metrics_per_minute - total.metrics;
         if (metrics > left) {
             decision.verdict = rate_verdict::metrics_exceeded;
         } else {
             w.metrics += static_cast<std::uint32_t>(metrics);
+            total.metrics += static_cast<std::uint32_t>(metrics);
         }
     }
-    decision.status = status_of(w, limits, now);
+    decision.status = status_of(total, limits, now);
     if (decision.verdict != rate_verdict::allowed) {
         decision.status.retry_after_seconds = seconds_to_reset(now);
     }
@@ -153,8 +180,10 @@ std::vector<window_use> rate_limiter::current_use(clock::time_point now) const {
         const std::scoped_lock lock(mutex_);
         for (const auto& [binding_id, w] : windows_) {
             if (w.number == number) {
-                use.push_back(
-                    {.binding_id = binding_id, .requests = w.requests, .metrics = w.metrics});
+                use.push_back({.binding_id = binding_id,
+                               .window_start_ms = number * window_.count() * 1000,
+                               .requests = w.requests,
+                               .metrics = w.metrics});
             }
         }
     }

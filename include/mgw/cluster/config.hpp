@@ -20,6 +20,12 @@ struct gather_config {
     std::uint64_t chunk_bytes = 512u << 10;
 };
 
+struct rate_limit_config {
+    // How often this node publishes its rate counts when they changed (all of them every
+    // second regardless); peers admit on counts at most this old.
+    std::chrono::milliseconds sync{100};
+};
+
 struct cluster_config {
     bool enabled = false;
     // Prefixes every subject (`mgw.<name>.…`): gateways of one cluster share it.
@@ -28,6 +34,7 @@ struct cluster_config {
     std::string node_id;
     std::chrono::milliseconds heartbeat{std::chrono::seconds(1)};
     gather_config gather;
+    rate_limit_config rate_limit;
 
     // node_id, or the host name when it is empty. Throws std::runtime_error when the host name
     // cannot serve as a node id (then node_id must be set).
@@ -46,8 +53,8 @@ bool valid_cluster_name(const std::string& name);
 bool valid_node_id(const std::string& id);
 
 // Reads the section `node` found at `path` (absent or null: the defaults, cluster off). Keys:
-// enabled, name, node_id, heartbeat, gather {timeout, chunk_bytes}. Throws core::config_error
-// naming the key's path.
+// enabled, name, node_id, heartbeat, gather {timeout, chunk_bytes}, rate_limit {sync}. Throws
+// core::config_error naming the key's path.
 cluster_config read_cluster_config(const YAML::Node& node, const std::string& path);
 
 }  // namespace mgw::cluster

@@ -17,6 +17,9 @@ struct push_config {
     bool enabled = true;
     std::chrono::milliseconds ttl{std::chrono::minutes{5}};
     std::uint64_t max_body_bytes = 1048576;
+    // The rate limits' window. 60 s is what the plans' *_per_minute and the clients assume;
+    // shorter windows exist for tests (limits then hold per window, not per minute).
+    std::chrono::seconds rate_window{60};
 
     // The service's options: body limit and series TTL from this section, the rest defaults.
     push_service_options service_options() const;

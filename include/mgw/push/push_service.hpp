@@ -48,6 +48,8 @@ struct push_service_options {
     push_store_options store;
     // Expired series and finished rate windows are dropped by the first push after this long.
     std::chrono::milliseconds sweep_interval{std::chrono::seconds(30)};
+    // The rate limits' window (push.rate_window): 60 s as the Metrics Forwarder had it.
+    std::chrono::seconds rate_window{mgw::push::rate_window};
     push_clocks clocks;
 };
 
@@ -78,6 +80,10 @@ class push_service final : public apps::app_source, public apps::app_directory {
     std::vector<window_use> rate_use() const {
         return limiter_.current_use(options_.clocks.wall());
     }
+
+    // What the cluster's other nodes counted against each binding's window (nullptr: local
+    // counting). Before the service handles requests; `usage` must outlive it.
+    void set_peer_usage(const peer_usage* usage) { limiter_.set_peer_usage(usage); }
 
     // Service discovery: the apps with live pushed series, with their bindings' CF labels.
     std::string_view directory_name() const override { return "push"; }

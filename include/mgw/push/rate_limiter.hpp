@@ -1,6 +1,8 @@
-// Push module: per-binding request and metric limits over fixed 60 s windows (aligned to the
-// clock's epoch minutes), as the Metrics Forwarder enforced them, and the X-RateLimit-* fields
-// every answer carries. Pure: the caller passes the time; one mutex guards the counts.
+// Push module: per-binding request and metric limits over fixed windows (60 s by default,
+// aligned to multiples of the window since the Unix epoch, so every gateway of a cluster has the
+// same windows), as the Metrics Forwarder enforced them, and the X-RateLimit-* fields every
+// answer carries. Pure: the caller passes the time; one mutex guards the counts. With a
+// peer_usage installed, admission counts what the cluster's other nodes counted too.
 #pragma once
 
 #include <chrono>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include <mgw/push/binding_directory.hpp>
+#include <mgw/push/peer_usage.hpp>
 
 namespace mgw::push {
 
@@ -29,6 +32,7 @@ struct rate_status {
     // Seconds until the window resets when a limit is exhausted (the Java metric writer holds
     // its sends back that long), otherwise 0.
     std::uint32_t retry_after_seconds = 0;
+    std::uint32_t period_seconds = 60;  // the window's length (X-RateLimit-Period)
 };
 
 enum class rate_verdict { allowed, requests_exceeded, metrics_exceeded };
@@ -39,7 +43,7 @@ struct rate_decision {
 };
 
 // X-RateLimit-Limit, -Remaining, -Metrics-Limit, -Metrics-Remaining (integer or `unlimited`),
-// -Period (60) and -Retry-After, in that order.
+// -Period (the window, 60 s unless configured) and -Retry-After, in that order.
 std::vector<std::pair<std::string_view, std::string>> rate_limit_fields(const rate_status& s);
 
 // What an unknown key is told: no quota at all (limits 0), nothing to wait for.
@@ -48,6 +52,7 @@ rate_status no_quota_status();
 // What one binding used of its current window.
 struct window_use {
     std::string binding_id;
+    std::int64_t window_start_ms = 0;  // the window's start, ms since the Unix epoch
     std::uint32_t requests = 0;
     std::uint32_t metrics = 0;
 };
@@ -55,6 +60,15 @@ struct window_use {
 class rate_limiter {
   public:
     using clock = std::chrono::system_clock;
+
+    // `window`: the length of every rate window (at least 1 s; 60 s is what clients expect,
+    // shorter ones are for tests).
+    explicit rate_limiter(std::chrono::seconds window = rate_window);
+
+    // What the cluster's other nodes counted; nullptr (the default): local counting only.
+    // Before the limiter is used; `usage` must outlive it.
+    void set_peer_usage(const peer_usage* usage) { peers_ = usage; }
+    std::chrono::seconds window_length() const { return window_; }
 
     // Counts one request of `binding_id` against `limits.requests_per_minute`. A request over
     // the limit is not counted (it did no work), so a client that waits is let in next window.
@@ -82,13 +96,17 @@ class rate_limiter {
 
   private:
     struct window {
-        std::int64_t number = 0;  // minutes since the clock's epoch
+        std::int64_t number = 0;  // windows since the clock's epoch
         std::uint32_t requests = 0;
         std::uint32_t metrics = 0;
     };
 
     window& current(std::string_view binding_id, std::int64_t number);
-    static rate_status status_of(const window& w, const rate_limits& limits, clock::time_point now);
+    // `w` plus what the peers counted in the same window.
+    window with_peers(std::string_view binding_id, const window& w) const;
+    rate_status status_of(const window& w, const rate_limits& limits, clock::time_point now) const;
+    std::int64_t window_number(clock::time_point now) const;
+    std::uint32_t seconds_to_reset(clock::time_point now) const;
 
     struct string_hash {
         using is_transparent = void;
@@ -97,6 +115,8 @@ class rate_limiter {
         }
     };
 
+    std::chrono::seconds window_;
+    const peer_usage* peers_ = nullptr;
     mutable std::mutex mutex_;
     std::unordered_map<std::string, window, string_hash, std::equal_to<>> windows_;
 };

@@ -540,6 +540,7 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.bosh.metrics_auth == defaults.bosh.metrics_auth);
     CHECK(file.push.ttl == defaults.push.ttl);
     CHECK(file.push.max_body_bytes == defaults.push.max_body_bytes);
+    CHECK(file.push.rate_window == defaults.push.rate_window);
     CHECK(file.broker.enabled == defaults.broker.enabled);
     CHECK(file.broker.database == defaults.broker.database);
     CHECK(file.broker.external_url == defaults.broker.external_url);
@@ -554,6 +555,7 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.cluster.heartbeat == defaults.cluster.heartbeat);
     CHECK(file.cluster.gather.timeout == defaults.cluster.gather.timeout);
     CHECK(file.cluster.gather.chunk_bytes == defaults.cluster.gather.chunk_bytes);
+    CHECK(file.cluster.rate_limit.sync == defaults.cluster.rate_limit.sync);
     REQUIRE(file.broker.metrics_forwarder.plans.size() ==
             defaults.broker.metrics_forwarder.plans.size());
     for (std::size_t i = 0; i < defaults.broker.metrics_forwarder.plans.size(); ++i) {
@@ -796,4 +798,23 @@ TEST_CASE("the cluster section is off by default and checks its names and sizes"
               .starts_with("cluster.gather.chunk_bytes: "));
     CHECK(error_of("cluster: { gather: { timeout: 0s } }").starts_with("cluster.gather.timeout: "));
     CHECK(error_of("cluster: { gossip: true }") == "cluster.gossip: unknown key");
+}
+
+TEST_CASE("cluster.rate_limit.sync and push.rate_window: defaults, values and bounds", "[config]") {
+    const gateway_config off = mgw::gateway::load_config("");
+    CHECK(off.cluster.rate_limit.sync == 100ms);
+    CHECK(off.push.rate_window == 60s);
+    const gateway_config on = mgw::gateway::load_config(
+        "cluster: { rate_limit: { sync: 250ms } }\npush: { rate_window: 10s }\n");
+    CHECK(on.cluster.rate_limit.sync == 250ms);
+    CHECK(on.push.rate_window == 10s);
+    CHECK(on.push.service_options().rate_window == 10s);
+    CHECK(error_of("cluster: { rate_limit: { sync: 5ms } }") ==
+          "cluster.rate_limit.sync: must be between 10ms and 10s");
+    CHECK(error_of("cluster: { rate_limit: { every: 1s } }") ==
+          "cluster.rate_limit.every: unknown key");
+    CHECK(error_of("push: { rate_window: 1500ms }") ==
+          "push.rate_window: must be whole seconds between 1s and 1h");
+    CHECK(error_of("push: { rate_window: 2h }") ==
+          "push.rate_window: must be whole seconds between 1s and 1h");
 }

@@ -170,3 +170,91 @@ TEST_CASE("current_use lists this window's counts by binding and forgets ended w
     // The next minute starts from nothing, even before a sweep.
     CHECK(limiter.current_use(t0 + 60s).empty());
 }
+
+namespace {
+
+// A cluster's other nodes as the limiter sees them: fixed counts for one window.
+class fixed_peers final : public mgw::push::peer_usage {
+  public:
+    mgw::push::peer_use peers(std::string_view binding_id,
+                              std::int64_t window_start_ms) const override {
+        asked_window = window_start_ms;
+        if (binding_id == "b" && window_start_ms == window) {
+            return use;
+        }
+        return {};
+    }
+    std::int64_t window = 0;
+    mgw::push::peer_use use;
+    mutable std::int64_t asked_window = -1;
+};
+
+}  // namespace
+
+TEST_CASE("peers' counts of the same window count against the limit and the remaining fields") {
+    rate_limiter limiter;
+    fixed_peers peers;
+    // t0's window starts at 10:00:00.
+    peers.window = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::floor<std::chrono::minutes>(t0.time_since_epoch()))
+                       .count();
+    peers.use = {.requests = 7, .metrics = 90};
+    limiter.set_peer_usage(&peers);
+    const rate_limits limits{.requests_per_minute = 10, .metrics_per_minute = 100};
+
+    auto d = limiter.admit_request("b", limits, t0);
+    CHECK(d.verdict == rate_verdict::allowed);
+    CHECK(peers.asked_window == peers.window);
+    CHECK(d.status.requests_remaining == 2);  // 10 - 7 peers - 1 here
+    CHECK(d.status.metrics_remaining == 10);
+
+    // 11 metrics do not fit in what the cluster left (10): refused whole, nothing counted.
+    d = limiter.admit_metrics("b", limits, 11, t0);
+    CHECK(d.verdict == rate_verdict::metrics_exceeded);
+    CHECK(d.status.metrics_remaining == 10);
+    d = limiter.admit_metrics("b", limits, 10, t0);
+    CHECK(d.verdict == rate_verdict::allowed);
+    CHECK(d.status.metrics_remaining == 0);
+    CHECK(d.status.retry_after_seconds == 45);
+    // The local count is only this node's own: that is what it publishes to its peers.
+    const auto use = limiter.current_use(t0);
+    REQUIRE(use.size() == 1);
+    CHECK(use[0].requests == 1);
+    CHECK(use[0].metrics == 10);
+    CHECK(use[0].window_start_ms == peers.window);
+
+    CHECK(limiter.admit_request("b", limits, t0 + 1s).verdict == rate_verdict::allowed);
+    CHECK(limiter.admit_request("b", limits, t0 + 2s).verdict == rate_verdict::allowed);
+    d = limiter.admit_request("b", limits, t0 + 3s);
+    CHECK(d.verdict == rate_verdict::requests_exceeded);  // 7 + 3 = 10
+    CHECK(limiter.peek("b", limits, t0 + 3s).requests_remaining == 0);
+
+    // The next window: the peers counted nothing there yet.
+    d = limiter.admit_request("b", limits, t0 + 45s);
+    CHECK(d.verdict == rate_verdict::allowed);
+    CHECK(d.status.requests_remaining == 9);
+    CHECK(d.status.metrics_remaining == 100);
+}
+
+TEST_CASE("a shorter window: aligned to its multiples of the epoch, reported as the period") {
+    rate_limiter limiter(10s);
+    CHECK(limiter.window_length() == 10s);
+    const rate_limits limits{.requests_per_minute = 1, .metrics_per_minute = std::nullopt};
+    // t0 is 10:00:15, in the window 10:00:10 to 10:00:20.
+    auto d = limiter.admit_request("b", limits, t0);
+    CHECK(d.verdict == rate_verdict::allowed);
+    CHECK(d.status.period_seconds == 10);
+    CHECK(d.status.retry_after_seconds == 5);
+    const auto use = limiter.current_use(t0);
+    REQUIRE(use.size() == 1);
+    CHECK(
+        use[0].window_start_ms ==
+        std::chrono::duration_cast<std::chrono::milliseconds>(t0.time_since_epoch() - 5s).count());
+    d = limiter.admit_request("b", limits, t0 + 4s);
+    CHECK(d.verdict == rate_verdict::requests_exceeded);
+    CHECK(d.status.retry_after_seconds == 1);
+    CHECK(mgw::push::rate_limit_fields(d.status)[4] ==
+          std::pair<std::string_view, std::string>{"X-RateLimit-Period", "10"});
+    CHECK(limiter.admit_request("b", limits, t0 + 5s).verdict == rate_verdict::allowed);
+    CHECK(limiter.sweep(t0 + 15s) == 1);
+}
