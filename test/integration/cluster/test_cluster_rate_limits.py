@@ -8,7 +8,8 @@ metric each are offered at 1.5 L per window, round-robin over the three gateways
 spread in time: every window admits within [0.95 L, 1.05 L] in total (counting locally, each
 node would admit all of its 0.5 L share: 1.5 L), and at the same moment the three gateways'
 X-RateLimit-Metrics-Remaining agree within 5% of L (read from 413 answers, which count
-nothing). Every process started here is stopped here."""
+nothing). Then all of NATS goes down: pushes are still answered, on local counts, and the
+counts not sent are counted. Every process started here is stopped here."""
 
 import json
 import os
@@ -151,6 +152,19 @@ broker:
                 assert n.metric("mgw_cluster_rate_sync_messages_total",
                                 'direction="received"') > 0
                 assert n.metric("mgw_cluster_rate_sync_bad_messages_total") == 0
+
+            # NATS down: every node falls back to counting locally (counted), pushes go on.
+            for n in nats:
+                n.kill()
+            wait_until(lambda: all(n.metric("mgw_cluster_up") == 0 for n in nodes), 10,
+                       interval=0.2, what="every gateway seeing NATS down")
+            for k, n in enumerate(nodes):
+                status, headers = post(n.port, keys[k], push_body())
+                assert status in (202, 429), status
+                assert "X-RateLimit-Metrics-Remaining" in headers
+            wait_until(lambda: all((n.metric("mgw_cluster_rate_sync_skipped_total",
+                                             'reason="nats_down"') or 0) > 0 for n in nodes),
+                       5, interval=0.1, what="unsent rate counts counted as nats_down")
             assert time.monotonic() - started < 110, "the test must stay under two minutes"
             passed = True
         finally:
