@@ -160,6 +160,7 @@ struct bosh_service::impl : ingest_sink, std::enable_shared_from_this<impl> {
     asio::steady_timer tick_timer;
     std::atomic<bool> stopped{false};
     event_listener listener;
+    line_distributor distribute;
 
     prometheus::Family<prometheus::Counter>& events;
     prometheus::Counter& heartbeats;
@@ -230,7 +231,11 @@ struct bosh_service::impl : ingest_sink, std::enable_shared_from_this<impl> {
             }
             accepted.push_back(line);
         }
-        distributor.publish(accepted);
+        if (distribute) {
+            distribute(accepted);
+        } else {
+            distributor.publish(accepted);
+        }
     }
 
     void on_skipped_line(skip_reason reason, std::size_t bytes) override {
@@ -464,6 +469,10 @@ void bosh_service::register_routes(http::router& routes) {
 
 void bosh_service::on_event(event_listener listener) {
     impl_->listener = std::move(listener);
+}
+
+void bosh_service::set_line_distributor(line_distributor distribute) {
+    impl_->distribute = std::move(distribute);
 }
 
 void bosh_service::start() {

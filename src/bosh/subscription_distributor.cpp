@@ -253,6 +253,29 @@ std::size_t subscription_distributor::publish(std::span<const std::string_view> 
     return queued;
 }
 
+std::size_t subscription_distributor::publish_to(std::string_view id, std::string_view line) {
+    std::string grpc = options_.encode_grpc ? options_.encode_grpc(line) : std::string();
+    const std::lock_guard lock(mutex_);
+    const auto it = subscriptions_.find(id);
+    if (closed_ || it == subscriptions_.end()) {
+        return 0;
+    }
+    subscription& s = it->second;
+    if (!has_room(s, line.size())) {
+        ++s.dropped_full;
+        return 0;
+    }
+    auto lease = memory_.try_lease(core::memory_use::bosh_queues,
+                                   line.size() + grpc.size() + event_overhead);
+    if (!lease) {
+        ++s.dropped_memory;
+        return 0;
+    }
+    enqueue(s, std::make_shared<distributed_event>(
+                   distributed_event{std::string(line), std::move(grpc), std::move(*lease)}));
+    return 1;
+}
+
 subscription_stats subscription_distributor::stats_of(const subscription& s) {
     return {s.id,        s.consumers.size(), s.queued,         s.queued_bytes,
             s.delivered, s.dropped_full,     s.dropped_memory, s.returned};

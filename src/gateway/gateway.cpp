@@ -21,6 +21,7 @@
 #include <mgw/bosh/grpc_egress.hpp>
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/cluster/cluster_service.hpp>
+#include <mgw/cluster/hm_relay.hpp>
 #include <mgw/cluster/rate_sync.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/memory_budget.hpp>
@@ -127,7 +128,9 @@ struct services {
     // so it goes first).
     std::optional<cluster::rate_sync> rate_sync;
     std::optional<bosh::bosh_service> bosh_events;  // when bosh.ingest_listen is set
-    std::optional<bosh::grpc_egress> bosh_grpc;     // when bosh.grpc.listen is set too
+    // Cluster mode with the HM ingest on: HM events shared across nodes through NATS.
+    std::optional<cluster::hm_relay> hm_relay;
+    std::optional<bosh::grpc_egress> bosh_grpc;  // when bosh.grpc.listen is set too
     std::optional<http::server> main_server;
     std::optional<http::server> health_server;
 
@@ -185,6 +188,9 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
     }
     // The health listener answered 503 throughout the drain so load balancers moved away.
     co_await s.health_server->drain(std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    if (s.hm_relay) {
+        s.hm_relay->stop();
+    }
     if (s.cluster) {
         s.cluster->stop();
     }
@@ -287,6 +293,15 @@ int gateway::run() {
             s.bosh_events->on_event([&emitter = *s.loggregator](const bosh::hm_event& event) {
                 emitter.emit_bosh(event);
             });
+        }
+        if (s.cluster) {
+            s.hm_relay.emplace(s.routes_strand,
+                               cluster::hm_relay_options{.cluster_name = config_.cluster.name},
+                               *s.nats, s.bosh_events->distributor(), log_, s.metrics.registry());
+            s.bosh_events->set_line_distributor(
+                [&relay = *s.hm_relay](std::span<const std::string_view> lines) {
+                    relay.distribute(lines);
+                });
         }
         if (config_.bosh.grpc.listen) {
             s.bosh_grpc.emplace(io, config_.bosh.egress_options(), s.bosh_events->distributor(),
@@ -425,6 +440,9 @@ int gateway::run() {
     }
     if (s.rate_sync) {
         s.rate_sync->start();
+    }
+    if (s.hm_relay) {
+        s.hm_relay->start();
     }
     if (s.route_subscriber) {
         asio::post(s.routes_strand, [&s] { s.route_subscriber->start(); });

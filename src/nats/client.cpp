@@ -4,6 +4,7 @@
 // events, which nats.c delivers on its threads, are copied and posted to the same strand.
 #include <atomic>
 #include <fcntl.h>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <sys/ioctl.h>
@@ -48,6 +49,10 @@ struct client::state : std::enable_shared_from_this<client::state> {
         message_handler handler;
         prometheus::Counter* messages = nullptr;
         natsSubscription* sub = nullptr;
+        // Queue subscriptions made after start() (queue_subscribe): false once unsubscribed,
+        // so that messages already posted to the strand are not handled any more.
+        std::uint64_t dynamic_id = 0;
+        bool active = true;
     };
 
     state(asio::any_io_executor s, client_options o, core::logger& l, prometheus::Registry& r)
@@ -146,7 +151,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
         }
         asio::post(self->strand, [s = self->shared_from_this(), sub, m = std::move(m)]() mutable {
             s->queued.fetch_sub(1, std::memory_order_relaxed);
-            if (!s->closed.load(std::memory_order_acquire)) {
+            if (!s->closed.load(std::memory_order_acquire) && sub->active) {
                 sub->handler(std::move(m));
             }
         });
@@ -155,6 +160,19 @@ struct client::state : std::enable_shared_from_this<client::state> {
     static void on_subscription_complete(void* closure) {
         // No handler call is left for this subscription: the last touch of `owner` by it.
         static_cast<subscription*>(closure)->owner->release_nats_ref();
+    }
+
+    static void on_dynamic_complete(void* closure) {
+        // nats.c calls this after the subscription's last message callback, so every message
+        // post of it is already queued on the strand: erasing behind them is safe.
+        auto* sub = static_cast<subscription*>(closure);
+        state* self = sub->owner;
+        if (!self->closed.load(std::memory_order_acquire)) {
+            asio::post(self->strand, [s = self->shared_from_this(), id = sub->dynamic_id] {
+                s->dynamic.erase(id);
+            });
+        }
+        self->release_nats_ref();
     }
 
     static void on_connected_cb(natsConnection*, void* closure) {
@@ -338,6 +356,12 @@ struct client::state : std::enable_shared_from_this<client::state> {
         release_descriptor();
         loop_nc = nullptr;
         ++generation;
+        for (auto& [id, sub] : dynamic) {
+            if (sub->sub != nullptr) {
+                natsSubscription_Destroy(sub->sub);
+                sub->sub = nullptr;
+            }
+        }
         for (auto& sub : subscriptions) {
             if (sub->sub != nullptr) {
                 natsSubscription_Destroy(sub->sub);
@@ -362,6 +386,9 @@ struct client::state : std::enable_shared_from_this<client::state> {
     prometheus::Counter& dropped_queue_full;
 
     std::vector<std::unique_ptr<subscription>> subscriptions;
+    // Strand only: queue_subscribe's subscriptions, until nats.c has completed them.
+    std::map<std::uint64_t, std::unique_ptr<subscription>> dynamic;
+    std::uint64_t next_dynamic = 1;
     event_handler connected_handler;
     event_handler disconnected_handler;
 
@@ -436,6 +463,55 @@ void client::subscribe(std::string subject, message_handler handler) {
 
 void client::on_connected(event_handler handler) {
     state_->connected_handler = std::move(handler);
+}
+
+client::subscription_id client::queue_subscribe(std::string subject, std::string queue,
+                                                message_handler handler) {
+    state& s = *state_;
+    natsConnection* c = s.nc.load();
+    if (c == nullptr || s.closed.load() || s.destroyed) {
+        return 0;
+    }
+    auto sub = std::make_unique<state::subscription>();
+    sub->owner = &s;
+    sub->messages = &s.messages_family.Add({{"subject", subject}});
+    sub->subject = std::move(subject);
+    sub->handler = std::move(handler);
+    sub->dynamic_id = s.next_dynamic++;
+    const natsStatus status = natsConnection_QueueSubscribe(
+        &sub->sub, c, sub->subject.c_str(), queue.c_str(), &state::on_message, sub.get());
+    if (status != NATS_OK) {
+        s.log.warn("nats queue subscribe failed",
+                   {{"subject", sub->subject}, {"queue", queue}, {"status", status_text(status)}});
+        return 0;
+    }
+    natsSubscription_SetPendingLimits(sub->sub, s.options.pending_messages_limit,
+                                      s.options.pending_bytes_limit);
+    s.nats_refs.fetch_add(1);
+    if (natsSubscription_SetOnCompleteCB(sub->sub, &state::on_dynamic_complete, sub.get()) !=
+        NATS_OK) {
+        // Without the callback nobody tells when nats.c is done with it: it stays until the
+        // client goes.
+        s.release_nats_ref();
+    }
+    const subscription_id id = sub->dynamic_id;
+    s.dynamic.emplace(id, std::move(sub));
+    return id;
+}
+
+void client::unsubscribe(subscription_id id) {
+    state& s = *state_;
+    const auto it = s.dynamic.find(id);
+    if (it == s.dynamic.end() || !it->second->active) {
+        return;
+    }
+    state::subscription& sub = *it->second;
+    sub.active = false;
+    if (sub.sub != nullptr) {
+        natsSubscription_Unsubscribe(sub.sub);
+        natsSubscription_Destroy(sub.sub);
+        sub.sub = nullptr;
+    }
 }
 
 void client::on_disconnected(event_handler handler) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,10 @@ class bosh_service {
 
     // Before start().
     void on_event(event_listener listener);
+    // Before start(). Takes over handing accepted lines to the subscriptions (cluster mode
+    // publishes them to NATS instead of to this node's distributor); unset: distributor().
+    using line_distributor = std::function<void(std::span<const std::string_view>)>;
+    void set_line_distributor(line_distributor distribute);
 
     // Binds the ingest listener (std::system_error when taken), starts subscription expiry.
     void start();

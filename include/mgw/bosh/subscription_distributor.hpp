@@ -127,6 +127,10 @@ class subscription_distributor {
     // exists. Returns the number of (line, subscription) deliveries queued.
     std::size_t publish(std::span<const std::string_view> lines);
     std::size_t publish(std::string_view line) { return publish(std::span(&line, 1)); }
+    // Offers one line to subscription `id` only (cluster mode: the NATS queue group of the id
+    // chose this node for it). Returns 1 when queued, 0 when the id has no subscription here
+    // or the line was dropped (counted on the subscription as in publish).
+    std::size_t publish_to(std::string_view id, std::string_view line);
 
     // Removes subscriptions without consumers for idle_expiry, so a late reconnect does not
     // replay stale events. Returns their final counts.

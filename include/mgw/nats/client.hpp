@@ -94,6 +94,16 @@ class client {
     // (subscriptions are in place again by then); on_disconnected when an established connection
     // is lost.
     void on_connected(event_handler handler);
+
+    // Subscriptions made while the client runs, as a queue group member: each message on
+    // `subject` goes to one member of `queue` (every group gets its own copy). On the strand,
+    // after start(); nats.c renews them after a reconnect. Returns 0 when there is no
+    // connection object yet or nats.c refused (the caller tries again later).
+    using subscription_id = std::uint64_t;
+    subscription_id queue_subscribe(std::string subject, std::string queue,
+                                    message_handler handler);
+    // On the strand: no handler of `id` runs afterwards. Unknown ids are ignored.
+    void unsubscribe(subscription_id id);
     void on_disconnected(event_handler handler);
 
     // Connects in the background (nats.c's handshake is blocking, so it runs on a helper thread)

@@ -130,6 +130,32 @@ TEST_CASE("different subscriptions each get every event", "[distributor]") {
     CHECK(drain(d, b).size() == 50);
 }
 
+// Cluster mode: NATS chose this node for one id's copy of an event; the other ids get theirs
+// through their own queue groups.
+TEST_CASE("publish_to queues for the named subscription only", "[distributor]") {
+    memory_budget memory(0);
+    subscription_distributor d({.queue_capacity = 3}, memory);
+    const auto a1 = attach(d, "A");
+    const auto a2 = attach(d, "A");
+    const auto b = attach(d, "B");
+    for (int i = 0; i < 4; ++i) {
+        CHECK(d.publish_to("A", event_text(i)) == 1);
+        CHECK(drain(d, a1).size() + drain(d, a2).size() == 1);
+    }
+    CHECK(drain(d, b).empty());
+    CHECK(d.publish_to("nobody", "x") == 0);
+    CHECK(d.subscription_count() == 2);
+    // Its bounds hold as in publish: the fourth waiting event is dropped, counted.
+    for (int i = 0; i < 4; ++i) {
+        d.publish_to("B", event_text(i));
+    }
+    CHECK(drain(d, b) == std::vector<std::string>{"event-0", "event-1", "event-2"});
+    CHECK(stats_of(d, "B").dropped_full == 1);
+    CHECK(stats_of(d, "A").delivered == 4);
+    d.close();
+    CHECK(d.publish_to("A", "late") == 0);
+}
+
 TEST_CASE("a full queue drops for its own subscription only, counted", "[distributor]") {
     memory_budget memory(0);
     subscription_distributor d({.queue_capacity = 10}, memory);

@@ -87,3 +87,14 @@ TEST_CASE("start() rejects unreadable TLS files before dialing") {
     mgw::nats::client k(boost::asio::make_strand(f.ioc), key_options, f.log, f.registry);
     CHECK_THROWS_AS(k.start(), std::invalid_argument);
 }
+
+TEST_CASE("a queue subscription needs a connection object, unknown ids unsubscribe harmlessly") {
+    fixture f;
+    mgw::nats::client c(boost::asio::make_strand(f.ioc), {}, f.log, f.registry);
+    // Before start() there is no connection to subscribe on: 0 tells the caller to try later.
+    CHECK(c.queue_subscribe("mgw.test.hm.ev", "hm.0123456789abcdef", [](mgw::nats::message) {}) ==
+          0);
+    c.unsubscribe(0);
+    c.unsubscribe(42);
+    CHECK_FALSE(c.connected());
+}
