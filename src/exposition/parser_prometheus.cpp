@@ -547,6 +547,7 @@ class prometheus_parser {
         const char* name_data[max_names];
         std::size_t name_size[max_names];
         std::size_t count = 0;
+        std::uint64_t seen = 0;
         const char* q = p;
         for (;;) {
             if (q >= end || !has_class(*q, class_label_start)) {
@@ -564,11 +565,18 @@ class prometheus_parser {
                 count == max_names || count >= limits_.max_labels_per_sample) {
                 return 0;
             }
-            for (std::size_t i = 0; i < count; ++i) {
-                if (same_bytes(std::string_view(name_data[i], name_size[i]), name)) {
-                    return 0;
+            // Names are compared only when one already seen has this one's size and first
+            // letter (a bit of `seen`): rarely, in a block of distinct names.
+            const std::uint64_t bit =
+                std::uint64_t{1} << ((name.size() * 7 + static_cast<unsigned char>(name[0])) & 63);
+            if ((seen & bit) != 0) {
+                for (std::size_t i = 0; i < count; ++i) {
+                    if (same_bytes(std::string_view(name_data[i], name_size[i]), name)) {
+                        return 0;
+                    }
                 }
             }
+            seen |= bit;
             name_data[count] = name.data();
             name_size[count] = name.size();
             ++count;
