@@ -62,6 +62,16 @@ bool belongs_to(std::string_view sample_name, const family& fam, bool lenient) {
     }
 }
 
+// belongs_to with its commonest case inline: a sample named as its family (a counter's, a
+// gauge's). A name of the family name's size belongs exactly when it is that name (with a TYPE
+// the suffix is empty; without one, equal base names of equal-size names need equal suffixes).
+inline bool continues_family(std::string_view sample_name, const family& fam, bool lenient) {
+    if (sample_name.size() == fam.name.size()) {
+        return same_bytes(sample_name, fam.name);
+    }
+    return belongs_to(sample_name, fam, lenient);
+}
+
 bool parse_type_name(std::string_view text, metric_type& out) {
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
         text.remove_suffix(1);
@@ -250,18 +260,26 @@ class prometheus_parser {
         if (p < end && *p == '{') {
             const char* const brace = p;
             ++p;
-            if (!parse_label_set<false>(p, end, out_.labels, &name, limits_, f)) {
-                return error_at(f.at, f.reason, f.code);
-            }
-            if (name.text.empty()) {
-                return error_at(name_at, "missing metric name");
-            }
-            if (raw_when_canonical_ && !name.quoted &&
+            // A block right after a legacy name is nearly always canonical: read as such
+            // first, and by the general reader when it is not.
+            if (raw_when_canonical_ && !name.text.empty() &&
                 brace == name.text.data() + name.text.size()) {
-                raw_labels_size = canonical_block_size(first_label, brace + 1, p - 1);
-                if (raw_labels_size != 0) {
-                    // Shrinking: erase() is inlined where resize() is a call.
-                    out_.labels.erase(out_.labels.begin() + first_label, out_.labels.end());
+                raw_labels_size = scan_canonical_block(p, end);
+            }
+            if (raw_labels_size == 0) {
+                if (!parse_label_set<false>(p, end, out_.labels, &name, limits_, f)) {
+                    return error_at(f.at, f.reason, f.code);
+                }
+                if (name.text.empty()) {
+                    return error_at(name_at, "missing metric name");
+                }
+                if (raw_when_canonical_ && !name.quoted &&
+                    brace == name.text.data() + name.text.size()) {
+                    raw_labels_size = canonical_block_size(first_label, brace + 1, p - 1);
+                    if (raw_labels_size != 0) {
+                        // Shrinking: erase() is inlined where resize() is a call.
+                        out_.labels.erase(out_.labels.begin() + first_label, out_.labels.end());
+                    }
                 }
             }
             p = skip_blanks(p, end);
@@ -301,7 +319,7 @@ class prometheus_parser {
         if (report_ != nullptr) {
             return lenient_sample(s, name_at, first_label);
         }
-        if (current_ == no_family || !belongs_to(s.name, out_.families[current_], false)) {
+        if (current_ == no_family || !continues_family(s.name, out_.families[current_], false)) {
             if (!start_family(s.name, name_at,
                               "family not contiguous: samples of a family seen earlier")) {
                 return false;
@@ -481,7 +499,7 @@ class prometheus_parser {
             return true;
         }
         dropping_ = false;
-        if (current_ == no_family || !belongs_to(s.name, out_.families[current_], true)) {
+        if (current_ == no_family || !continues_family(s.name, out_.families[current_], true)) {
             finish_block();
             const std::uint32_t owner = owner_of(s.name);
             if (owner != name_set::absent) {
@@ -514,6 +532,72 @@ class prometheus_parser {
         if (has_continuation_) {
             join_family_blocks(out_, lenient_->continues, *report_);
         }
+    }
+
+    // The size of the label block at p (just after its '{') when the block is canonical and
+    // within the limits: distinct unquoted names, unescaped values, `name="value"` joined by
+    // single commas and nothing else; p then moves past its '}'. Otherwise 0 and p unmoved, and
+    // parse_label_set reads the block (and says what is wrong with it). Gives what
+    // parse_label_set and canonical_block_size give such a block, without storing its labels
+    // only to drop them: nearly every block of a fleet's bodies is read here.
+    std::uint32_t scan_canonical_block(const char*& p, const char* end) const {
+        constexpr std::size_t max_names = 16;  // more labels: the general reader's work
+        // Left uninitialized (a string_view array would be zeroed for every block): only the
+        // first `count` are read.
+        const char* name_data[max_names];
+        std::size_t name_size[max_names];
+        std::size_t count = 0;
+        std::uint64_t seen = 0;
+        const char* q = p;
+        for (;;) {
+            if (q >= end || !has_class(*q, class_label_start)) {
+                return 0;
+            }
+            const char* const name_end = scan_name_chars(q + 1, end, false);
+            if (end - name_end < 2 || name_end[0] != '=' || name_end[1] != '"') {
+                return 0;
+            }
+            const std::string_view name(q, static_cast<std::size_t>(name_end - q));
+            bool escapes = false;
+            const char* const close = scan_quoted(name_end + 2, end, escapes);
+            if (close == nullptr || escapes ||
+                static_cast<std::size_t>(close - name_end - 2) > limits_.max_label_value_bytes ||
+                count == max_names || count >= limits_.max_labels_per_sample) {
+                return 0;
+            }
+            // Names are compared only when one already seen has this one's size and first
+            // letter (a bit of `seen`): rarely, in a block of distinct names.
+            const std::uint64_t bit =
+                std::uint64_t{1} << ((name.size() * 7 + static_cast<unsigned char>(name[0])) & 63);
+            if ((seen & bit) != 0) {
+                for (std::size_t i = 0; i < count; ++i) {
+                    if (same_bytes(std::string_view(name_data[i], name_size[i]), name)) {
+                        return 0;
+                    }
+                }
+            }
+            seen |= bit;
+            name_data[count] = name.data();
+            name_size[count] = name.size();
+            ++count;
+            q = close + 1;
+            if (q >= end) {
+                return 0;
+            }
+            if (*q == '}') {
+                break;
+            }
+            if (*q != ',') {
+                return 0;
+            }
+            ++q;
+        }
+        const auto size = static_cast<std::size_t>(q - p);
+        if (size > UINT32_MAX) {
+            return 0;
+        }
+        p = q + 1;
+        return static_cast<std::uint32_t>(size);
     }
 
     // The size of block [begin, end) (between the braces) when it is canonical: its labels,
