@@ -42,6 +42,9 @@ std::string status_text(natsStatus s) {
 }  // namespace
 
 struct binding_kv::impl {
+    // How often a quiet watch compares itself with the bucket's last sequence.
+    static constexpr std::chrono::milliseconds stall_check{500};
+
     binding_kv_options options;
     core::logger& log;
 
@@ -330,6 +333,19 @@ struct binding_kv::impl {
         return result;
     }
 
+    // True when the bucket's stream holds a message after `seen` (the watch is behind). An
+    // unanswered question is no evidence either way.
+    bool watch_behind(std::uint64_t seen) {
+        const std::string stream = "KV_" + options.bucket;
+        jsStreamInfo* info = nullptr;
+        if (js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr) != NATS_OK) {
+            return false;
+        }
+        const bool behind = info->State.LastSeq > seen;
+        jsStreamInfo_Destroy(info);
+        return behind;
+    }
+
     void watch_loop(const std::function<void(kv_change)>& on_change,
                     const std::function<void()>& on_synced) {
         bool synced = false;
@@ -352,10 +368,26 @@ struct binding_kv::impl {
                 }
                 current_watch = w;
             }
+            std::uint64_t seen = 0;
+            int behind = 0;
+            auto next_check = std::chrono::steady_clock::now() + stall_check;
             for (;;) {
                 kvEntry* entry = nullptr;
                 const natsStatus s = kvWatcher_Next(&entry, w, 250);
                 if (s == NATS_TIMEOUT) {
+                    if (std::chrono::steady_clock::now() < next_check) {
+                        continue;
+                    }
+                    next_check = std::chrono::steady_clock::now() + stall_check;
+                    // nats.c 3.4.1's ordered consumer notices a consumer lost with its server
+                    // only after two missed 5 s heartbeats; the bucket's last sequence ahead of
+                    // what the watch delivered, twice running, restarts it sooner.
+                    behind = watch_behind(seen) ? behind + 1 : 0;
+                    if (behind >= 2) {
+                        log.warn("cluster bindings watch stalled; restarting",
+                                 {{"bucket", options.bucket}, {"revision", seen}});
+                        break;
+                    }
                     continue;
                 }
                 if (s != NATS_OK) {
@@ -377,6 +409,7 @@ struct binding_kv::impl {
                                                                         : kv_change::op::remove;
                 change.key = kvEntry_Key(entry);
                 change.revision = kvEntry_Revision(entry);
+                seen = std::max(seen, change.revision);
                 if (change.operation == kv_change::op::put) {
                     change.value.assign(static_cast<const char*>(kvEntry_Value(entry)),
                                         static_cast<std::size_t>(kvEntry_ValueLen(entry)));
