@@ -267,16 +267,16 @@ replica_action binding_replica::apply(const kv_change& change) {
     }
     if (change.operation == kv_change::op::remove) {
         revisions_[change.key] = change.revision;
-        if (*kind == key_kind::instance) {
-            return remove_instance{change.key};
-        }
-        const auto held = binding_ids_.find(change.key);
-        if (held == binding_ids_.end()) {
+        const auto held = ids_.find(change.key);
+        if (held == ids_.end()) {
             return ignore_change{ignore_change::reason::unknown_delete};
         }
-        remove_binding removed{std::move(held->second)};
-        binding_ids_.erase(held);
-        return removed;
+        std::string id = std::move(held->second);
+        ids_.erase(held);
+        if (*kind == key_kind::instance) {
+            return remove_instance{std::move(id)};
+        }
+        return remove_binding{std::move(id)};
     }
     if (*kind == key_kind::instance) {
         auto instance = decode_instance(change.value);
@@ -285,6 +285,7 @@ replica_action binding_replica::apply(const kv_change& change) {
             return ignore_change{ignore_change::reason::undecodable};
         }
         revisions_[change.key] = change.revision;
+        ids_[change.key] = instance->instance_id;
         return put_instance{std::move(*instance)};
     }
     auto binding = decode_binding(change.value);
@@ -292,7 +293,7 @@ replica_action binding_replica::apply(const kv_change& change) {
         return ignore_change{ignore_change::reason::undecodable};
     }
     revisions_[change.key] = change.revision;
-    binding_ids_[change.key] = binding->binding_id;
+    ids_[change.key] = binding->binding_id;
     // The bucket's revision is a cluster-wide creation order: the latest promfetcher binding of
     // an app decides its metrics path on every node alike.
     binding->seq = static_cast<std::int64_t>(change.revision);

@@ -78,7 +78,7 @@ struct put_binding {
     broker::binding_record binding;
 };
 struct remove_instance {
-    std::string key;  // the hash is all a delete marker carries
+    std::string instance_id;
 };
 struct remove_binding {
     std::string binding_id;
@@ -91,20 +91,18 @@ using replica_action =
     std::variant<put_instance, put_binding, remove_instance, remove_binding, ignore_change>;
 
 // The node's view of the bucket, fed by the watch. A delete marker carries only its key, so the
-// replica remembers which binding id each key held; a revision not above the last one seen for
-// its key is stale (a watch restarted after a reconnect replays the last values).
+// replica remembers which instance or binding id each key held; a revision not above the last one
+// seen for its key is stale (a watch restarted after a reconnect replays the last values).
 class binding_replica {
   public:
     replica_action apply(const kv_change& change);
 
-    // The binding ids currently held, by key (for the status and the tests).
-    const std::map<std::string, std::string, std::less<>>& bindings_by_key() const {
-        return binding_ids_;
-    }
+    // The instance and binding ids currently held, by key (for the status and the tests).
+    const std::map<std::string, std::string, std::less<>>& ids_by_key() const { return ids_; }
 
   private:
     std::map<std::string, std::uint64_t, std::less<>> revisions_;
-    std::map<std::string, std::string, std::less<>> binding_ids_;
+    std::map<std::string, std::string, std::less<>> ids_;
 };
 
 // What a forwarder binding authorises (its plan's limits, its labels), or nullopt when the binding

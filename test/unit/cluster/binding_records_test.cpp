@@ -190,7 +190,7 @@ TEST_CASE("the replica turns watched changes into puts and removals, skipping st
     CHECK(std::get<put_binding>(first).binding.binding_id == "bind-1");
     // The bucket's revision orders bindings the same on every node.
     CHECK(std::get<put_binding>(first).binding.seq == 10);
-    CHECK(replica.bindings_by_key().at(key) == "bind-1");
+    CHECK(replica.ids_by_key().at(key) == "bind-1");
 
     // A watch restarted after a reconnect replays the last value: not applied twice.
     const auto replay = replica.apply(put(key, 10, encode_binding(b)));
@@ -201,7 +201,7 @@ TEST_CASE("the replica turns watched changes into puts and removals, skipping st
     const auto gone = replica.apply(removal(key, 11));
     REQUIRE(std::holds_alternative<remove_binding>(gone));
     CHECK(std::get<remove_binding>(gone).binding_id == "bind-1");
-    CHECK(replica.bindings_by_key().empty());
+    CHECK(replica.ids_by_key().empty());
     // An older put arriving after the delete does not resurrect the binding.
     CHECK(std::holds_alternative<ignore_change>(replica.apply(put(key, 9, encode_binding(b)))));
     // A delete of a key never seen (history starts after it) changes nothing.
@@ -222,6 +222,8 @@ TEST_CASE("the replica turns watched changes into puts and removals, skipping st
     CHECK(std::get<put_instance>(ip).instance.instance_id == "inst-1");
     const auto ir = replica.apply(removal(instance_key(inst.instance_id), 15));
     REQUIRE(std::holds_alternative<remove_instance>(ir));
+    CHECK(std::get<remove_instance>(ir).instance_id == "inst-1");
+    CHECK(replica.ids_by_key().empty());
 }
 
 TEST_CASE("applied to the index, a binding made elsewhere authorises and an unbind revokes") {
