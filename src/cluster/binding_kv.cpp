@@ -43,7 +43,7 @@ std::string status_text(natsStatus s) {
 
 struct binding_kv::impl {
     // How often a quiet watch compares itself with the bucket's last sequence.
-    static constexpr std::chrono::milliseconds stall_check{500};
+    static constexpr std::chrono::milliseconds stall_check{200};
 
     binding_kv_options options;
     core::logger& log;
@@ -370,6 +370,7 @@ struct binding_kv::impl {
             }
             std::uint64_t seen = 0;
             int behind = 0;
+            bool stalled = false;
             auto next_check = std::chrono::steady_clock::now() + stall_check;
             for (;;) {
                 kvEntry* entry = nullptr;
@@ -384,6 +385,7 @@ struct binding_kv::impl {
                     // what the watch delivered, twice running, restarts it sooner.
                     behind = watch_behind(seen) ? behind + 1 : 0;
                     if (behind >= 2) {
+                        stalled = true;
                         log.warn("cluster bindings watch stalled; restarting",
                                  {{"bucket", options.bucket}, {"revision", seen}});
                         break;
@@ -422,7 +424,9 @@ struct binding_kv::impl {
                 current_watch = nullptr;
             }
             kvWatcher_Destroy(w);
-            if (!stopping.load()) {
+            // A stalled watch restarts at once (its connection is fine); an ended one waits a
+            // little for the connection to come back.
+            if (!stopping.load() && !stalled) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(250));
             }
         }
