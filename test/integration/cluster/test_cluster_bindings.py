@@ -2,8 +2,9 @@
 gateways with cluster on (cluster.bindings.store: kv, R3 bucket). A binding made through g1
 authorises pushes on g2 and g3 within a second; with one nats-server killed a new binding
 through g2 still works (the broker retries across the stream-leader change; the Cloud Controller
-would retry a 503 too) and pushes keep working; unbinding through g3 refuses the key (401) on g1
-and g2 within a second. Every process started here is stopped here; all on loopback ports below
+would retry a 503 too) and pushes with bound keys keep working; other nodes learn the new binding
+once JetStream has recovered (bounded: 30 s here, ~10 s seen); then unbinding through g3 refuses
+the key (401) on g1 and g2 within a second. Every process started here is stopped here; all on loopback ports below
 the ephemeral range."""
 
 import base64
@@ -207,13 +208,24 @@ def test_bindings_are_shared_and_survive_a_lost_nats_server():
                 if status == 201:
                     bound_on_g2.key = answer["credentials"]["access_key"]
                 return status == 201
-            wait_until(bound_on_g2, 20, interval=0.2, what="a bind through g2 with n1 gone")
+            wait_until(bound_on_g2, 30, interval=0.2, what="a bind through g2 with n1 gone")
             print(f"bind with n1 gone: answers {codes} after {time.monotonic() - lost:.2f} s")
             assert all(code in (201, 503) for code in codes), codes
             key2 = bound_on_g2.key
-            wait_until(lambda: all(push(g.port, key2) == 202 for g in nodes), 10,
-                       interval=0.1, what="g2's new binding accepted on every node")
+            # Bounded lag during the failover: a node whose watch consumer lived on the lost
+            # server learns changes once JetStream lets it make a new one (seen here: up to
+            # ~10 s while the meta leader is re-elected). Keys already bound keep working
+            # throughout.
             assert all(push(g.port, key1) == 202 for g in nodes)
+            wait_until(lambda: all(push(g.port, key2) == 202 for g in nodes), 30,
+                       interval=0.1, what="g2's new binding accepted on every node")
+            print(f"g2's binding everywhere {time.monotonic() - lost:.2f} s after the loss")
+            # Every watch current again: a binding made through g3 reaches g1 and g2.
+            status, answer = bind(g3.port, "fwd-1", "b-3")
+            assert status == 201, answer
+            key3 = answer["credentials"]["access_key"]
+            wait_until(lambda: all(push(g.port, key3) == 202 for g in nodes), 30,
+                       interval=0.1, what="g3's binding accepted on every node")
 
             # Unbound through g3: refused on g1 and g2 within a second.
             status, answer = osb(g3.port, "DELETE",
