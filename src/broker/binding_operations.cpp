@@ -75,6 +75,37 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
                                    ? std::string(empty_object)
                                    : json::serialize(json::object{{"credentials", credentials}});
 
+    if (shared_ != nullptr) {
+        // The shared store decides 201/200/409; an instance it does not know yet is adopted
+        // there first (as below, locally).
+        std::optional<instance_record> adopted;
+        if (!*instance) {
+            const auto context_field = [&](const char* name) {
+                const auto found = request.context.find(name);
+                return found == request.context.end() ? std::string() : found->second;
+            };
+            adopted = instance_record{.instance_id = instance_id,
+                                      .service_id = request.service_id,
+                                      .plan_id = request.plan_id,
+                                      .organization_guid = context_field("organization_guid"),
+                                      .space_guid = context_field("space_guid"),
+                                      .context = request.context,
+                                      .parameters = std::string(empty_object),
+                                      .origin = record_origin::adopted};
+        }
+        return bind_shared({.binding_id = binding_id,
+                            .instance_id = instance_id,
+                            .service_id = request.service_id,
+                            .plan_id = request.plan_id,
+                            .app_guid = request.app_guid,
+                            .context = std::move(request.context),
+                            .parameters = request.parameters,
+                            .endpoint = endpoint,
+                            .key_hash = key ? hash_access_key(*key) : std::string(),
+                            .seq = 0,
+                            .origin = record_origin::broker},
+                           std::move(adopted), forwarder, answer);
+    }
     if (*existing) {
         binding_record binding = std::move(**existing);
         // An imported Promfetcher binding knows no instance: any instance may repeat it.
@@ -196,6 +227,9 @@ broker_service::reply broker_service::unbind(const http::request_context& reques
     if (auto checked = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id);
         !checked) {
         return reply::from(checked.error());
+    }
+    if (shared_ != nullptr) {
+        return unbind_shared(binding_id);
     }
     auto deleted = store_.delete_binding(binding_id);
     if (!deleted) {

@@ -15,7 +15,6 @@
 
 namespace mgw::broker {
 
-
 namespace {
 
 constexpr std::size_t broker_body_limit = std::size_t{64} << 10;
@@ -223,6 +222,10 @@ boost::asio::awaitable<void> broker_service::handle(http::request_context& reque
         answer = {.status = 401, .body = description_json("unauthorized")};
     } else {
         answer = dispatch(request, operation);
+        if (answer.then) {
+            const auto rest = std::move(answer.then);
+            answer = co_await rest();
+        }
     }
     if (answer.status == 405) {
         response.set("Allow", allowed_methods(parse_broker_path(request.path())));

@@ -25,6 +25,17 @@ broker_service::reply broker_service::provision(const std::string& instance_id,
     if (catalog_.find_plan(request.service_id, request.plan_id) == nullptr) {
         return reply::from(unknown_plan(catalog_, request.service_id, request.plan_id));
     }
+    if (shared_ != nullptr) {
+        // The shared store decides 201/200/409 (the local cache may lag it by a moment).
+        return provision_shared({.instance_id = instance_id,
+                                 .service_id = std::move(request.service_id),
+                                 .plan_id = std::move(request.plan_id),
+                                 .organization_guid = std::move(request.organization_guid),
+                                 .space_guid = std::move(request.space_guid),
+                                 .context = std::move(request.context),
+                                 .parameters = std::move(request.parameters),
+                                 .origin = record_origin::broker});
+    }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_instance(instance_id);
     if (!existing) {
@@ -130,6 +141,9 @@ broker_service::reply broker_service::deprovision(const http::request_context& r
     if (auto checked = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id);
         !checked) {
         return reply::from(checked.error());
+    }
+    if (shared_ != nullptr) {
+        return deprovision_shared(instance_id);
     }
     auto removed = store_.delete_instance(instance_id);
     if (!removed) {

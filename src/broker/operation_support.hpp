@@ -5,10 +5,12 @@
 // (operation_support.cpp).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 #include <boost/system/result.hpp>
 #include <prometheus/counter.h>
@@ -28,6 +30,9 @@ std::string description_json(std::string_view text);
 struct broker_service::reply {
     int status = 200;
     std::string body{empty_object};
+    // With a shared store: the rest of the operation, run after the checks, awaiting the
+    // store's answer off the I/O thread; its reply is the answer.
+    std::function<boost::asio::awaitable<reply>()> then = nullptr;
 
     static reply from(const osb_error& error) {
         return {.status = error.status, .body = error.json()};

@@ -50,8 +50,9 @@ std::string cluster_config::resolved_node_id() const {
 
 cluster_config read_cluster_config(const YAML::Node& node, const std::string& path) {
     cluster_config out;
-    const core::config_section s(
-        node, path, {"enabled", "name", "node_id", "heartbeat", "gather", "rate_limit"});
+    const core::config_section s(node, path,
+                                 {"enabled", "name", "node_id", "heartbeat", "gather",
+                                  "rate_limit", "bindings"});
     core::read_bool(s, "enabled", out.enabled);
     core::read_string(s, "name", out.name);
     if (!valid_cluster_name(out.name)) {
@@ -80,6 +81,20 @@ cluster_config read_cluster_config(const YAML::Node& node, const std::string& pa
         out.rate_limit.sync > std::chrono::seconds(10)) {
         throw core::config_error(rate_limit.path_of("sync"), "must be between 10ms and 10s");
     }
+    const core::config_section bindings(s.get("bindings"), s.path_of("bindings"),
+                                        {"store", "replicas"});
+    std::string store = "auto";
+    core::read_string(bindings, "store", store);
+    if (store == "auto") {
+        out.bindings.store = bindings_store::automatic;
+    } else if (store == "kv") {
+        out.bindings.store = bindings_store::kv;
+    } else if (store == "local") {
+        out.bindings.store = bindings_store::local;
+    } else {
+        throw core::config_error(bindings.path_of("store"), "must be auto, kv or local");
+    }
+    core::read_uint(bindings, "replicas", out.bindings.replicas, 1, 5);
     return out;
 }
 

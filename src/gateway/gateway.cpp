@@ -23,6 +23,7 @@
 #include <mgw/cluster/cluster_service.hpp>
 #include <mgw/cluster/hm_relay.hpp>
 #include <mgw/cluster/rate_sync.hpp>
+#include <mgw/cluster/shared_bindings.hpp>
 #include <mgw/core/lifecycle.hpp>
 #include <mgw/core/memory_budget.hpp>
 #include <mgw/core/metrics.hpp>
@@ -120,6 +121,8 @@ struct services {
     // Its SQLite store closes when run() returns, after the listeners are gone. It also holds
     // the access keys POST /v1/metrics checks.
     std::optional<broker::broker_service> broker;
+    // After broker, which its watch feeds (so it stops first): cluster bindings over JetStream KV.
+    std::optional<cluster::shared_bindings> shared_bindings;
     // Before push and bosh_events, whose listeners hand it envelopes.
     std::optional<loggregator::emitter> loggregator;  // when loggregator.push or .bosh
     // After app_metrics, which asks it for pushed series; before the servers that call it.
@@ -197,6 +200,9 @@ asio::awaitable<void> serve_until_signal(services& s, core::signal_watcher& sign
     if (s.rate_sync) {
         s.rate_sync->stop();
     }
+    if (s.shared_bindings) {
+        s.shared_bindings->stop();
+    }
     co_await stop_routes(s);
     if (s.rsocket_proxy) {
         s.rsocket_proxy->stop();
@@ -212,6 +218,36 @@ gateway::gateway(gateway_config config, core::logger& log)
     : config_(std::move(config)), log_(log) {}
 
 gateway::~gateway() = default;
+
+namespace {
+
+// Cluster mode: the broker's instances and bindings go to the JetStream KV when it answers at
+// start (store auto) or must (store kv); otherwise each node's broker stays its own.
+void share_bindings(services& s, const gateway_config& config, core::logger& log) {
+    s.shared_bindings.emplace(
+        cluster::shared_bindings_options{
+            .connection = config.nats,
+            .cluster_name = config.cluster.name,
+            .replicas = static_cast<int>(config.cluster.bindings.replicas),
+            .open_timeout = std::chrono::seconds(2)},
+        *s.broker, log, s.metrics.registry());
+    std::string error;
+    if (!s.shared_bindings->open(error)) {
+        s.shared_bindings.reset();
+        if (config.cluster.bindings.store == cluster::bindings_store::kv) {
+            throw std::runtime_error(
+                "cluster.bindings.store is kv, but JetStream does not answer: " + error);
+        }
+        log.warn("cluster bindings stay per node: JetStream does not answer", {{"error", error}});
+        return;
+    }
+    s.shared_bindings->start(std::chrono::seconds(5));
+    s.broker->set_shared_records(&*s.shared_bindings);
+    log.info("cluster bindings shared through JetStream KV",
+             {{"cluster", config.cluster.name}, {"replicas", config.cluster.bindings.replicas}});
+}
+
+}  // namespace
 
 int gateway::run() {
     const auto started = std::chrono::steady_clock::now();
@@ -263,6 +299,9 @@ int gateway::run() {
         s.app_metrics->set_metric_path_lookup([&broker = *s.broker](std::string_view app_guid) {
             return broker.custom_metric_path(app_guid);
         });
+        if (s.cluster && config_.cluster.bindings.store != cluster::bindings_store::local) {
+            share_bindings(s, config_, log_);
+        }
     }
     // Pushes need access keys, and only the broker issues them: without it no push could be
     // authorised, so the route is not served at all.

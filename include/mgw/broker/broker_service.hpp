@@ -14,6 +14,7 @@
 #include <mgw/broker/binding_store.hpp>
 #include <mgw/broker/catalog.hpp>
 #include <mgw/broker/config.hpp>
+#include <mgw/broker/shared_records.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/http/basic_auth.hpp>
 #include <mgw/http/router.hpp>
@@ -52,6 +53,17 @@ class broker_service {
 
     const catalog& services() const { return catalog_; }
 
+    // Cluster mode with a shared store (JetStream KV): provision, bind, unbind and deprovision
+    // write there first and answer from its verdict (503 when it does not answer); the local
+    // SQLite becomes this node's cache of it. Before serving; `shared` outlives the service.
+    void set_shared_records(shared_records* shared) { shared_ = shared; }
+    // A change of the shared store (made through any node), applied to the local cache and the
+    // index: the key authorises (or stops authorising) pushes here. Any thread; idempotent.
+    void apply_shared_instance(const instance_record& instance);
+    void apply_shared_binding(const binding_record& binding);
+    void apply_shared_unbind(std::string_view binding_id);
+    void apply_shared_deprovision(std::string_view instance_id);
+
   private:
     struct reply;
     struct metrics;
@@ -81,6 +93,16 @@ class broker_service {
     // The index entry of a stored binding (key or path), from its record and its instance.
     void index_binding(const binding_record& binding);
     void update_gauges();
+    // The shared-store halves of the write operations (shared_operations.cpp).
+    reply provision_shared(instance_record instance);
+    reply bind_shared(binding_record binding, std::optional<instance_record> adopted,
+                      bool rotate_key, std::string answer);
+    reply unbind_shared(std::string binding_id);
+    reply deprovision_shared(std::string instance_id);
+    // With the store mutex held: the binding into the cache (its instance must be there) and
+    // the index; false when the cache cannot be read. apply_or_fail takes the mutex.
+    bool apply_binding_locked(const binding_record& binding);
+    bool apply_or_fail(const binding_record& binding);
 
     catalog catalog_;
     http::basic_credentials credentials_;
@@ -98,6 +120,7 @@ class broker_service {
     std::mutex store_mutex_;
     binding_store store_;
     binding_index index_;
+    shared_records* shared_ = nullptr;
 };
 
 }  // namespace mgw::broker

@@ -26,6 +26,19 @@ struct rate_limit_config {
     std::chrono::milliseconds sync{100};
 };
 
+// Where broker instances and bindings live in cluster mode (issue 15).
+enum class bindings_store {
+    automatic,  // `auto`: the JetStream KV when JetStream answers at start, else local
+    kv,         // JetStream KV required: the gateway does not start without it
+    local       // each node's own broker, as on a single node
+};
+
+struct bindings_config {
+    bindings_store store = bindings_store::automatic;
+    // The bucket's replicas: 3 when the operator's JetStream has three or more servers.
+    std::uint32_t replicas = 1;
+};
+
 struct cluster_config {
     bool enabled = false;
     // Prefixes every subject (`mgw.<name>.…`): gateways of one cluster share it.
@@ -35,6 +48,7 @@ struct cluster_config {
     std::chrono::milliseconds heartbeat{std::chrono::seconds(1)};
     gather_config gather;
     rate_limit_config rate_limit;
+    bindings_config bindings;
 
     // node_id, or the host name when it is empty. Throws std::runtime_error when the host name
     // cannot serve as a node id (then node_id must be set).
@@ -53,8 +67,8 @@ bool valid_cluster_name(const std::string& name);
 bool valid_node_id(const std::string& id);
 
 // Reads the section `node` found at `path` (absent or null: the defaults, cluster off). Keys:
-// enabled, name, node_id, heartbeat, gather {timeout, chunk_bytes}, rate_limit {sync}. Throws
-// core::config_error naming the key's path.
+// enabled, name, node_id, heartbeat, gather {timeout, chunk_bytes}, rate_limit {sync}, bindings
+// {store, replicas}. Throws core::config_error naming the key's path.
 cluster_config read_cluster_config(const YAML::Node& node, const std::string& path);
 
 }  // namespace mgw::cluster

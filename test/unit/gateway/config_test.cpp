@@ -556,6 +556,8 @@ TEST_CASE("config/gateway.yml shows exactly the embedded defaults") {
     CHECK(file.cluster.gather.timeout == defaults.cluster.gather.timeout);
     CHECK(file.cluster.gather.chunk_bytes == defaults.cluster.gather.chunk_bytes);
     CHECK(file.cluster.rate_limit.sync == defaults.cluster.rate_limit.sync);
+    CHECK(file.cluster.bindings.store == defaults.cluster.bindings.store);
+    CHECK(file.cluster.bindings.replicas == defaults.cluster.bindings.replicas);
     REQUIRE(file.broker.metrics_forwarder.plans.size() ==
             defaults.broker.metrics_forwarder.plans.size());
     for (std::size_t i = 0; i < defaults.broker.metrics_forwarder.plans.size(); ++i) {
@@ -773,17 +775,22 @@ TEST_CASE("the cluster section is off by default and checks its names and sizes"
     CHECK(off.cluster.heartbeat == 1s);
     CHECK(off.cluster.gather.timeout == 2s);
     CHECK(off.cluster.gather.chunk_bytes == 512u * 1024u);
+    CHECK(off.cluster.bindings.store == mgw::cluster::bindings_store::automatic);
+    CHECK(off.cluster.bindings.replicas == 1);
 
     const gateway_config on = mgw::gateway::load_config(
         "nats: { servers: [127.0.0.1:4222] }\n"
         "cluster: { enabled: true, name: prod-1, node_id: gw-2.example, heartbeat: 500ms,\n"
-        "           gather: { timeout: 1500ms, chunk_bytes: 64KiB } }\n");
+        "           gather: { timeout: 1500ms, chunk_bytes: 64KiB },\n"
+        "           bindings: { store: kv, replicas: 3 } }\n");
     CHECK(on.cluster.enabled);
     CHECK(on.cluster.name == "prod-1");
     CHECK(on.cluster.resolved_node_id() == "gw-2.example");
     CHECK(on.cluster.heartbeat == 500ms);
     CHECK(on.cluster.gather.timeout == 1500ms);
     CHECK(on.cluster.gather.chunk_bytes == 64u * 1024u);
+    CHECK(on.cluster.bindings.store == mgw::cluster::bindings_store::kv);
+    CHECK(on.cluster.bindings.replicas == 3);
 
     CHECK(error_of("cluster: { enabled: true }") ==
           "cluster.enabled: needs nats.servers: the cluster's nodes find each other over NATS");
@@ -797,6 +804,12 @@ TEST_CASE("the cluster section is off by default and checks its names and sizes"
     CHECK(error_of("cluster: { gather: { chunk_bytes: 1MiB } }")
               .starts_with("cluster.gather.chunk_bytes: "));
     CHECK(error_of("cluster: { gather: { timeout: 0s } }").starts_with("cluster.gather.timeout: "));
+    CHECK(error_of("cluster: { bindings: { store: sqlite } }") ==
+          "cluster.bindings.store: must be auto, kv or local");
+    CHECK(error_of("cluster: { bindings: { replicas: 7 } }")
+              .starts_with("cluster.bindings.replicas: "));
+    CHECK(mgw::gateway::load_config("cluster: { bindings: { store: local } }")
+              .cluster.bindings.store == mgw::cluster::bindings_store::local);
     CHECK(error_of("cluster: { gossip: true }") == "cluster.gossip: unknown key");
 }
 

@@ -1,0 +1,329 @@
+// Shared broker bindings, the pure parts: names, the stored JSON (every field checked for its
+// type, so a record of another version or a stray writer gives nullopt, never an exception),
+// the create decisions and the replica fed by the bucket's watch.
+#include "binding_records.hpp"
+
+#include <array>
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <openssl/evp.h>
+
+namespace mgw::cluster {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view instance_prefix = "si.";
+constexpr std::string_view binding_prefix = "sb.";
+constexpr std::size_t hash_hex_digits = 32;
+
+json::string_view js(std::string_view s) {
+    return {s.data(), s.size()};
+}
+
+std::optional<json::object> parse_record(std::string_view text, std::string_view kind) {
+    boost::system::error_code ec;
+    json::value value = json::parse(js(text), ec);
+    if (ec || !value.is_object()) {
+        return std::nullopt;
+    }
+    json::object& o = value.as_object();
+    const json::value* v = o.if_contains("v");
+    const json::value* k = o.if_contains("kind");
+    if (v == nullptr || k == nullptr || !k->is_string() || k->as_string() != js(kind)) {
+        return std::nullopt;
+    }
+    const bool version_ok = (v->is_uint64() && v->as_uint64() == binding_record_version) ||
+                            (v->is_int64() && v->as_int64() >= 0 &&
+                             static_cast<std::uint64_t>(v->as_int64()) == binding_record_version);
+    if (!version_ok) {
+        return std::nullopt;
+    }
+    return std::move(o);
+}
+
+bool get_string(const json::object& o, std::string_view key, std::string& out) {
+    const json::value* v = o.if_contains(js(key));
+    if (v == nullptr || !v->is_string()) {
+        return false;
+    }
+    out.assign(v->as_string().data(), v->as_string().size());
+    return true;
+}
+
+bool get_context(const json::object& o, broker::context_fields& out) {
+    const json::value* v = o.if_contains("context");
+    if (v == nullptr || !v->is_object()) {
+        return false;
+    }
+    for (const auto& [name, field] : v->as_object()) {
+        if (!field.is_string()) {
+            return false;
+        }
+        out.emplace(std::string(name.data(), name.size()),
+                    std::string(field.as_string().data(), field.as_string().size()));
+    }
+    return true;
+}
+
+json::object context_json(const broker::context_fields& context) {
+    json::object o;
+    for (const auto& [name, value] : context) {
+        o[js(name)] = js(value);
+    }
+    return o;
+}
+
+std::optional<broker::record_origin> origin_from(std::string_view text) {
+    for (const auto origin : {broker::record_origin::broker, broker::record_origin::adopted,
+                              broker::record_origin::promfetcher_import}) {
+        if (broker::to_string(origin) == text) {
+            return origin;
+        }
+    }
+    return std::nullopt;
+}
+
+bool has_prefixed_hash(std::string_view key, std::string_view prefix) {
+    if (key.size() != prefix.size() + hash_hex_digits || !key.starts_with(prefix)) {
+        return false;
+    }
+    for (const char c : key.substr(prefix.size())) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string bindings_bucket(std::string_view cluster_name) {
+    std::string name = "mgw_";
+    name += cluster_name;
+    name += "_bindings";
+    return name;
+}
+
+std::string osb_id_hash(std::string_view osb_id) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    // SHA-256 of a short in-memory string cannot fail short of memory exhaustion; the digest
+    // is zero then, which still names one key consistently.
+    EVP_Digest(osb_id.data(), osb_id.size(), digest.data(), &length, EVP_sha256(), nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(hash_hex_digits);
+    for (std::size_t i = 0; i < hash_hex_digits / 2; ++i) {
+        out.push_back(hex[digest[i] >> 4]);
+        out.push_back(hex[digest[i] & 0x0f]);
+    }
+    return out;
+}
+
+std::string instance_key(std::string_view instance_id) {
+    return std::string(instance_prefix) + osb_id_hash(instance_id);
+}
+
+std::string binding_key(std::string_view binding_id) {
+    return std::string(binding_prefix) + osb_id_hash(binding_id);
+}
+
+std::optional<key_kind> kind_of_key(std::string_view key) {
+    if (has_prefixed_hash(key, instance_prefix)) {
+        return key_kind::instance;
+    }
+    if (has_prefixed_hash(key, binding_prefix)) {
+        return key_kind::binding;
+    }
+    return std::nullopt;
+}
+
+std::string encode_instance(const broker::instance_record& instance) {
+    json::object o;
+    o["v"] = binding_record_version;
+    o["kind"] = "instance";
+    o["instance_id"] = js(instance.instance_id);
+    o["service_id"] = js(instance.service_id);
+    o["plan_id"] = js(instance.plan_id);
+    o["organization_guid"] = js(instance.organization_guid);
+    o["space_guid"] = js(instance.space_guid);
+    o["context"] = context_json(instance.context);
+    o["parameters"] = js(instance.parameters);
+    o["origin"] = js(broker::to_string(instance.origin));
+    return json::serialize(o);
+}
+
+std::string encode_binding(const broker::binding_record& binding) {
+    json::object o;
+    o["v"] = binding_record_version;
+    o["kind"] = "binding";
+    o["binding_id"] = js(binding.binding_id);
+    o["instance_id"] = js(binding.instance_id);
+    o["service_id"] = js(binding.service_id);
+    o["plan_id"] = js(binding.plan_id);
+    o["app_guid"] = js(binding.app_guid);
+    o["context"] = context_json(binding.context);
+    o["parameters"] = js(binding.parameters);
+    o["endpoint"] = js(binding.endpoint);
+    o["key_hash"] = js(binding.key_hash);
+    o["origin"] = js(broker::to_string(binding.origin));
+    return json::serialize(o);
+}
+
+std::optional<broker::instance_record> decode_instance(std::string_view text) {
+    const auto o = parse_record(text, "instance");
+    if (!o) {
+        return std::nullopt;
+    }
+    broker::instance_record r;
+    std::string origin;
+    if (!get_string(*o, "instance_id", r.instance_id) || r.instance_id.empty() ||
+        !get_string(*o, "service_id", r.service_id) || !get_string(*o, "plan_id", r.plan_id) ||
+        !get_string(*o, "organization_guid", r.organization_guid) ||
+        !get_string(*o, "space_guid", r.space_guid) || !get_context(*o, r.context) ||
+        !get_string(*o, "parameters", r.parameters) || !get_string(*o, "origin", origin)) {
+        return std::nullopt;
+    }
+    const auto known = origin_from(origin);
+    if (!known) {
+        return std::nullopt;
+    }
+    r.origin = *known;
+    return r;
+}
+
+std::optional<broker::binding_record> decode_binding(std::string_view text) {
+    const auto o = parse_record(text, "binding");
+    if (!o) {
+        return std::nullopt;
+    }
+    broker::binding_record r;
+    std::string origin;
+    if (!get_string(*o, "binding_id", r.binding_id) || r.binding_id.empty() ||
+        !get_string(*o, "instance_id", r.instance_id) ||
+        !get_string(*o, "service_id", r.service_id) || !get_string(*o, "plan_id", r.plan_id) ||
+        !get_string(*o, "app_guid", r.app_guid) || !get_context(*o, r.context) ||
+        !get_string(*o, "parameters", r.parameters) || !get_string(*o, "endpoint", r.endpoint) ||
+        !get_string(*o, "key_hash", r.key_hash) || !get_string(*o, "origin", origin)) {
+        return std::nullopt;
+    }
+    const auto known = origin_from(origin);
+    if (!known) {
+        return std::nullopt;
+    }
+    r.origin = *known;
+    return r;
+}
+
+create_verdict decide_instance_create(std::optional<std::string_view> stored,
+                                      const broker::instance_record& wanted) {
+    if (!stored) {
+        return create_verdict::create;
+    }
+    const auto old = decode_instance(*stored);
+    if (!old) {
+        return create_verdict::unreadable;
+    }
+    // The attributes the single-node broker compares (OSB: "identical" provision → 200).
+    const bool identical = old->service_id == wanted.service_id && old->plan_id == wanted.plan_id &&
+                           old->organization_guid == wanted.organization_guid &&
+                           old->space_guid == wanted.space_guid &&
+                           old->parameters == wanted.parameters;
+    return identical ? create_verdict::identical : create_verdict::conflict;
+}
+
+create_verdict decide_binding_create(std::optional<std::string_view> stored,
+                                     const broker::binding_record& wanted) {
+    if (!stored) {
+        return create_verdict::create;
+    }
+    const auto old = decode_binding(*stored);
+    if (!old) {
+        return create_verdict::unreadable;
+    }
+    // As the single-node broker: an imported Promfetcher binding knows no instance, so any
+    // instance may repeat it; the key hash is not an attribute (a repeated bind rotates it).
+    const bool same_instance = old->instance_id == wanted.instance_id ||
+                               old->origin == broker::record_origin::promfetcher_import;
+    const bool identical = same_instance && old->service_id == wanted.service_id &&
+                           old->plan_id == wanted.plan_id && old->app_guid == wanted.app_guid &&
+                           old->parameters == wanted.parameters;
+    return identical ? create_verdict::identical : create_verdict::conflict;
+}
+
+replica_action binding_replica::apply(const kv_change& change) {
+    const auto kind = kind_of_key(change.key);
+    if (!kind) {
+        return ignore_change{ignore_change::reason::unknown_key};
+    }
+    if (auto seen = revisions_.find(change.key);
+        seen != revisions_.end() && change.revision <= seen->second) {
+        return ignore_change{ignore_change::reason::stale};
+    }
+    if (change.operation == kv_change::op::remove) {
+        revisions_[change.key] = change.revision;
+        const auto held = ids_.find(change.key);
+        if (held == ids_.end()) {
+            return ignore_change{ignore_change::reason::unknown_delete};
+        }
+        std::string id = std::move(held->second);
+        ids_.erase(held);
+        if (*kind == key_kind::instance) {
+            return remove_instance{std::move(id)};
+        }
+        return remove_binding{std::move(id)};
+    }
+    if (*kind == key_kind::instance) {
+        auto instance = decode_instance(change.value);
+        // A record stored under another id's key is as bad as an unreadable one.
+        if (!instance || instance_key(instance->instance_id) != change.key) {
+            return ignore_change{ignore_change::reason::undecodable};
+        }
+        revisions_[change.key] = change.revision;
+        ids_[change.key] = instance->instance_id;
+        return put_instance{std::move(*instance)};
+    }
+    auto binding = decode_binding(change.value);
+    if (!binding || binding_key(binding->binding_id) != change.key) {
+        return ignore_change{ignore_change::reason::undecodable};
+    }
+    revisions_[change.key] = change.revision;
+    ids_[change.key] = binding->binding_id;
+    // The bucket's revision is a cluster-wide creation order: the latest promfetcher binding of
+    // an app decides its metrics path on every node alike.
+    binding->seq = static_cast<std::int64_t>(change.revision);
+    return put_binding{std::move(*binding)};
+}
+
+bool apply_to_index(const replica_action& action, broker::binding_index& index,
+                    const promfetcher_test& is_promfetcher, const push_entry_resolver& resolve) {
+    if (const auto* removed = std::get_if<remove_binding>(&action)) {
+        index.remove(removed->binding_id);
+        return true;
+    }
+    const auto* put = std::get_if<put_binding>(&action);
+    if (put == nullptr) {
+        return false;
+    }
+    const broker::binding_record& binding = put->binding;
+    if (is_promfetcher(binding)) {
+        index.add_metrics_path(binding.binding_id, binding.app_guid, binding.seq, binding.endpoint);
+        return true;
+    }
+    auto entry = resolve(binding);
+    if (!entry || binding.key_hash.empty()) {
+        // Its plan is unknown here: refusing the key is safer than letting it push unlimited;
+        // an earlier key of the same binding must not outlive the change either.
+        index.remove(binding.binding_id);
+        return true;
+    }
+    index.add_key(binding.key_hash, std::move(*entry));
+    return true;
+}
+
+}  // namespace mgw::cluster

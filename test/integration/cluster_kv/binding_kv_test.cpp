@@ -1,0 +1,327 @@
+// Integration test: shared broker bindings through JetStream KV with nats.c 3.4.1, against a real
+// three-node nats-server cluster with JetStream on loopback (started and stopped here). Two
+// "nodes" (binding_kv + replica + binding index each, as a gateway holds them) share the R3
+// bucket: a binding written through one authorises its key in the other's index within a second;
+// with one nats-server killed a new write still succeeds (retry across the leader change) and
+// reaches the other node; a delete revokes on the other node within a second.
+#include "cluster/binding_kv.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <netinet/in.h>
+#include <random>
+#include <signal.h>
+#include <stdexcept>
+#include <string>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <openssl/evp.h>
+
+#include <mgw/broker/binding_index.hpp>
+#include <mgw/core/log.hpp>
+
+#include "cluster/binding_records.hpp"
+
+using namespace std::chrono_literals;
+using namespace mgw;
+using namespace mgw::cluster;
+
+namespace {
+
+bool port_free(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    return ok;
+}
+
+bool port_open(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    return open;
+}
+
+// Below the Linux ephemeral range (32768+), as nats-server's own cluster tests advise.
+int free_port() {
+    static std::mt19937 rng(std::random_device{}());
+    std::uniform_int_distribution<int> pick(20000, 32000);
+    for (int i = 0; i < 200; ++i) {
+        const int port = pick(rng);
+        if (port_free(port)) {
+            return port;
+        }
+    }
+    throw std::runtime_error("no free port below 32768");
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) {
+            return true;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    return condition();
+}
+
+std::string sha256_hex(std::string_view text) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr);
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) {
+        out += "0123456789abcdef"[digest[i] >> 4];
+        out += "0123456789abcdef"[digest[i] & 0x0f];
+    }
+    return out;
+}
+
+// Three routed nats-servers with JetStream, each with its own store directory.
+class js_cluster {
+  public:
+    js_cluster() {
+        char tmpl[] = "/tmp/mgw-kv-XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr) {
+            throw std::runtime_error("mkdtemp");
+        }
+        dir_ = tmpl;
+        for (auto& p : client_) {
+            p = free_port();
+        }
+        for (auto& p : route_) {
+            p = free_port();
+        }
+        std::string routes;
+        for (const int p : route_) {
+            routes += (routes.empty() ? "" : ", ") + std::string("nats-route://127.0.0.1:") +
+                      std::to_string(p);
+        }
+        for (std::size_t i = 0; i < 3; ++i) {
+            const auto conf = dir_ / ("n" + std::to_string(i + 1) + ".conf");
+            std::ofstream out(conf);
+            out << "server_name: n" << i + 1 << "\nlisten: 127.0.0.1:" << client_[i]
+                << "\njetstream { store_dir: \"" << (dir_ / ("js" + std::to_string(i + 1))).string()
+                << "\", max_mem_store: 64MB, max_file_store: 256MB }\n"
+                << "cluster { name: mgwkvtest, listen: 127.0.0.1:" << route_[i] << ", routes: ["
+                << routes << "] }\n";
+            out.close();
+            start(i, conf.string());
+        }
+    }
+    ~js_cluster() {
+        for (std::size_t i = 0; i < 3; ++i) {
+            kill(i, SIGTERM);
+        }
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+
+    std::string url(std::size_t i) const {
+        return "nats://127.0.0.1:" + std::to_string(client_[i]);
+    }
+
+    void kill(std::size_t i, int signal) {
+        if (pid_[i] <= 0) {
+            return;
+        }
+        ::kill(pid_[i], signal);
+        int status = 0;
+        if (!wait_until([&] { return ::waitpid(pid_[i], &status, WNOHANG) == pid_[i]; }, 5s)) {
+            ::kill(pid_[i], SIGKILL);
+            ::waitpid(pid_[i], &status, 0);
+        }
+        pid_[i] = -1;
+    }
+
+  private:
+    void start(std::size_t i, const std::string& conf) {
+        pid_[i] = ::fork();
+        if (pid_[i] == 0) {
+            const std::string log = (dir_ / ("n" + std::to_string(i + 1) + ".log")).string();
+            if (std::freopen(log.c_str(), "w", stderr) == nullptr) {
+                ::_exit(126);
+            }
+            ::execl("/usr/sbin/nats-server", "nats-server", "-c", conf.c_str(),
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        if (pid_[i] < 0 || !wait_until([&] { return port_open(client_[i]); }, 10s)) {
+            throw std::runtime_error("nats-server did not start");
+        }
+    }
+
+    std::filesystem::path dir_;
+    std::array<int, 3> client_{};
+    std::array<int, 3> route_{};
+    std::array<pid_t, 3> pid_{-1, -1, -1};
+};
+
+// What a gateway holds: the KV shell, the replica and the push path's index.
+struct node {
+    core::logger log{core::log_level::warn};
+    std::mutex mutex;  // the strand the watch's changes are applied on
+    binding_replica replica;
+    broker::binding_index index;
+    std::promise<void> synced;
+    std::unique_ptr<binding_kv> kv;
+
+    explicit node(std::vector<std::string> servers, const std::string& bucket) {
+        binding_kv_options o;
+        o.connection.servers = std::move(servers);
+        o.bucket = bucket;
+        o.replicas = 3;
+        kv = std::make_unique<binding_kv>(std::move(o), log);
+    }
+
+    // Opens the bucket; the JetStream meta leader may take a few seconds to be elected.
+    void open() {
+        std::string error;
+        const bool opened = wait_until(
+            [&] {
+                error.clear();
+                return kv->open(3s, error);
+            },
+            30s);
+        INFO(error);
+        REQUIRE(opened);
+        kv->watch(
+            [this](kv_change change) {
+                const std::lock_guard lock(mutex);
+                apply_to_index(
+                    replica.apply(change), index,
+                    [](const broker::binding_record&) { return false; },
+                    [](const broker::binding_record& r) -> std::optional<push::push_binding> {
+                        return push::push_binding{.binding_id = r.binding_id,
+                                                  .app_guid = r.app_guid,
+                                                  .plan_id = r.plan_id,
+                                                  .limits = {},
+                                                  .labels = {}};
+                    });
+            },
+            [this] { synced.set_value(); });
+        REQUIRE(synced.get_future().wait_for(10s) == std::future_status::ready);
+    }
+
+    kv_write_result run(const std::function<void(binding_kv::completion)>& op) {
+        std::promise<kv_write_result> result;
+        auto future = result.get_future();
+        op([&result](kv_write_result r) { result.set_value(std::move(r)); });
+        REQUIRE(future.wait_for(10s) == std::future_status::ready);
+        return future.get();
+    }
+};
+
+broker::binding_record binding(const std::string& id, const std::string& key) {
+    return {.binding_id = id,
+            .instance_id = "inst-1",
+            .service_id = "svc-forwarder",
+            .plan_id = "plan",
+            .app_guid = "app-" + id,
+            .context = {},
+            .parameters = "{}",
+            .endpoint = "",
+            .key_hash = sha256_hex(key),
+            .seq = 0,
+            .origin = broker::record_origin::broker};
+}
+
+}  // namespace
+
+TEST_CASE("JetStream KV shares bindings across nodes and survives a lost NATS server") {
+    js_cluster servers;
+    const std::string bucket = bindings_bucket("kvtest");
+    node a({servers.url(0), servers.url(1), servers.url(2)}, bucket);
+    node b({servers.url(1), servers.url(2), servers.url(0)}, bucket);
+    a.open();
+    b.open();
+
+    // Bound through A: B accepts the key within a second.
+    const auto b1 = binding("bind-1", "key-one");
+    const auto created = a.run([&](auto done) {
+        a.kv->create(binding_key(b1.binding_id), encode_binding(b1), std::move(done));
+    });
+    REQUIRE(created.outcome == kv_write_result::status::done);
+    CHECK(wait_until([&] { return b.index.find_by_access_key("key-one").has_value(); }, 1s));
+
+    // The same bind through B meets the record: identical is 200, different is 409.
+    const auto again = b.run([&](auto done) {
+        b.kv->create(binding_key(b1.binding_id), encode_binding(b1), std::move(done));
+    });
+    REQUIRE(again.outcome == kv_write_result::status::exists);
+    CHECK(again.revision == created.revision);
+    CHECK(decide_binding_create(again.stored, b1) == create_verdict::identical);
+    auto other = b1;
+    other.app_guid = "another-app";
+    CHECK(decide_binding_create(again.stored, other) == create_verdict::conflict);
+
+    // Key rotation through B (compare-and-set on the revision): A drops the old key.
+    auto rotated = b1;
+    rotated.key_hash = sha256_hex("key-one-rotated");
+    const auto updated = b.run([&](auto done) {
+        b.kv->update(binding_key(b1.binding_id), encode_binding(rotated), again.revision,
+                     std::move(done));
+    });
+    REQUIRE(updated.outcome == kv_write_result::status::done);
+    CHECK(
+        wait_until([&] { return a.index.find_by_access_key("key-one-rotated").has_value(); }, 1s));
+    CHECK_FALSE(a.index.find_by_access_key("key-one"));
+    // A stale revision is refused, not applied.
+    const auto stale = a.run([&](auto done) {
+        a.kv->update(binding_key(b1.binding_id), encode_binding(b1), again.revision,
+                     std::move(done));
+    });
+    CHECK(stale.outcome == kv_write_result::status::failed);
+
+    // One NATS server lost (the first one of A's list): a new bind through B still works
+    // (retried across the stream-leader change) and A learns it.
+    servers.kill(0, SIGKILL);
+    const auto b2 = binding("bind-2", "key-two");
+    const auto start = std::chrono::steady_clock::now();
+    kv_write_result second;
+    // The broker retries for retry_for (1.5 s) and then answers 503; the test allows the client
+    // (the Cloud Controller) a few such attempts, as it retries a failed bind itself.
+    REQUIRE(wait_until(
+        [&] {
+            second = b.run([&](auto done) {
+                b.kv->create(binding_key(b2.binding_id), encode_binding(b2), std::move(done));
+            });
+            return second.outcome == kv_write_result::status::done;
+        },
+        15s));
+    INFO("bind during the loss took " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             std::chrono::steady_clock::now() - start)
+                                             .count()
+                                      << " ms");
+    CHECK(wait_until([&] { return a.index.find_by_access_key("key-two").has_value(); }, 10s));
+    CHECK(a.index.find_by_access_key("key-one-rotated"));
+
+    // Unbound through A: B refuses the key within a second.
+    const auto removed =
+        a.run([&](auto done) { a.kv->remove(binding_key(b2.binding_id), std::move(done)); });
+    REQUIRE(removed.outcome == kv_write_result::status::done);
+    CHECK(wait_until([&] { return !b.index.find_by_access_key("key-two").has_value(); }, 1s));
+    CHECK(b.index.find_by_access_key("key-one-rotated"));
+
+    a.kv->stop();
+    b.kv->stop();
+}
