@@ -136,10 +136,11 @@ TEST_CASE("raw label blocks: only canonical 0.0.4 blocks are kept raw") {
 // name suffix copied the suffix's std::string_view() with memcpy from a null pointer (UBSan
 // under the asan preset). The exact line is written, without and with injected labels.
 TEST_CASE("raw label blocks: a sample without a name suffix is written exactly") {
-    const parsed_exposition raw = parse_as(
-        "# TYPE a histogram\na_bucket{le=\"-1\"} 0\na_bucket{le=\"+Inf\"} 0\n"
-        "a_sum 0\na_count 0\n",
-        label_storage::raw_when_canonical);
+    // The parse holds views into its body, which must outlive it.
+    const std::string body =
+        "# TYPE a histogram\na_bucket{le=\"-1\"} 0\na_bucket{le=\"+Inf\"} 0\na_sum 0\n"
+        "a_count 0\n";
+    const parsed_exposition raw = parse_as(body, label_storage::raw_when_canonical);
     REQUIRE(raw.samples[0].has_raw_labels());
     std::string written;
     write_exposition(written, raw, {format::prometheus_text, false});
