@@ -545,7 +545,12 @@ std::string_view value_spelling(std::string_view text, double value) {
     return is_plain_decimal(text) ? text : std::string_view();
 }
 
+// An empty view may have no storage (the absent name suffix is std::string_view()): memcpy from
+// a null source is undefined even for 0 bytes, so empty copies are skipped.
 char* copy_bytes(char* to, std::string_view bytes) {
+    if (bytes.empty()) {
+        return to;
+    }
     std::memcpy(to, bytes.data(), bytes.size());
     return to + bytes.size();
 }

@@ -132,6 +132,29 @@ TEST_CASE("raw label blocks: only canonical 0.0.4 blocks are kept raw") {
     CHECK_FALSE(full.samples[0].has_raw_labels());
 }
 
+// fuzz_parser and fuzz_lenient_reader (2026-12-06): the raw-block line of a sample without a
+// name suffix copied the suffix's std::string_view() with memcpy from a null pointer (UBSan
+// under the asan preset). The exact line is written, without and with injected labels.
+TEST_CASE("raw label blocks: a sample without a name suffix is written exactly") {
+    // The parse holds views into its body, which must outlive it.
+    const std::string body =
+        "# TYPE a histogram\na_bucket{le=\"-1\"} 0\na_bucket{le=\"+Inf\"} 0\na_sum 0\n"
+        "a_count 0\n";
+    const parsed_exposition raw = parse_as(body, label_storage::raw_when_canonical);
+    REQUIRE(raw.samples[0].has_raw_labels());
+    std::string written;
+    write_exposition(written, raw, {format::prometheus_text, false});
+    CHECK(written ==
+          "# TYPE a histogram\na_bucket{le=\"-1\"} 0\na_bucket{le=\"+Inf\"} 0\na_sum 0\n"
+          "a_count 0\n");
+    const std::array<label, 1> app{injected("app", "x")};
+    merger m;
+    m.add_source(raw, app);
+    CHECK(m.write_all({format::prometheus_text, false}) ==
+          "# TYPE a histogram\na_bucket{le=\"-1\",app=\"x\"} 0\n"
+          "a_bucket{le=\"+Inf\",app=\"x\"} 0\na_sum{app=\"x\"} 0\na_count{app=\"x\"} 0\n");
+}
+
 TEST_CASE("raw label blocks: OpenMetrics input is always materialised") {
     parsed_exposition exp;
     REQUIRE(parse("a_total{b=\"c\"} 1\n# EOF\n", format::openmetrics, exp, {},
