@@ -50,9 +50,9 @@ std::string cluster_config::resolved_node_id() const {
 
 cluster_config read_cluster_config(const YAML::Node& node, const std::string& path) {
     cluster_config out;
-    const core::config_section s(node, path,
-                                 {"enabled", "name", "node_id", "heartbeat", "gather",
-                                  "rate_limit", "bindings"});
+    const core::config_section s(
+        node, path,
+        {"enabled", "name", "node_id", "heartbeat", "gather", "rate_limit", "bindings"});
     core::read_bool(s, "enabled", out.enabled);
     core::read_string(s, "name", out.name);
     if (!valid_cluster_name(out.name)) {

@@ -24,7 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 from harness import Gateway, free_port, http_get, run_tests, wait_until  # noqa: E402
 from instances import AppInstance, app_tags  # noqa: E402
-from peers import NATS_SERVER, NatsClient, register_message  # noqa: E402
+from nats_cluster import RoutedNatsServer  # noqa: E402
+from peers import NatsClient, register_message  # noqa: E402
 from rsocket_peers import NodeClient, node_modules_ready  # noqa: E402
 
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
@@ -34,55 +35,6 @@ TAGS = app_tags("acme", "prod", "api", 0)
 APP = TAGS["app_id"]
 HEARTBEAT_MS = 500
 RSOCKET_SERIES = 200
-
-
-class NatsNode:
-    """One nats-server of a routed cluster; kill() and start() keep its ports."""
-
-    def __init__(self, name, workdir, client_port, route_port, monitor_port, route_ports):
-        self.name, self.port, self.monitor_port = name, client_port, monitor_port
-        self.config_path = os.path.join(workdir, f"{name}.conf")
-        self.log_path = os.path.join(workdir, f"{name}.log")
-        routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in route_ports if p != route_port)
-        with open(self.config_path, "w") as f:
-            f.write(f"server_name: {name}\nlisten: 127.0.0.1:{client_port}\n"
-                    f"http: 127.0.0.1:{monitor_port}\n"
-                    f"cluster {{\n  name: mgwtest\n  listen: 127.0.0.1:{route_port}\n"
-                    f"  routes: [{routes}]\n}}\n")
-        self.process = None
-        self.start()
-
-    @property
-    def url(self):
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self):
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([NATS_SERVER, "-c", self.config_path], stdout=log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
-
-    def routes(self):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}/routez",
-                                        timeout=1) as r:
-                return json.loads(r.read())["num_routes"]
-        except OSError:
-            return -1
-
-    def kill(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def osb(port, method, path, body):
@@ -188,8 +140,8 @@ def test_any_node_answers_any_app_and_survives_losses():
         passed = False
         try:
             for i in range(3):
-                nats.append(NatsNode(f"n{i + 1}", workdir, client_ports[i], route_ports[i],
-                                     monitor_ports[i], route_ports))
+                nats.append(RoutedNatsServer(f"n{i + 1}", workdir, client_ports[i], route_ports[i],
+                                             route_ports, monitor_port=monitor_ports[i]))
             wait_until(lambda: all(n.routes() == 2 for n in nats), 20, interval=0.2,
                        what="the three nats-servers routed to each other")
             urls = [n.url for n in nats]

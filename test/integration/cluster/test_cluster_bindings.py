@@ -21,66 +21,12 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 from harness import Gateway, free_port, run_tests, wait_until  # noqa: E402
-from peers import NATS_SERVER  # noqa: E402
+from nats_cluster import RoutedNatsServer  # noqa: E402
 
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 SMALL = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
 BROKER_AUTH = "Basic " + base64.b64encode(b"cc:broker-secret").decode()
 APP = "6f0c4a2e-1b7d-4c3a-9e58-2d1f0a9b8c7e"
-
-
-class JetStreamNode:
-    """One nats-server of a routed cluster with JetStream; kill() is SIGKILL."""
-
-    def __init__(self, name, workdir, client_port, route_port, monitor_port, route_ports):
-        self.name, self.port, self.monitor_port = name, client_port, monitor_port
-        self.config_path = os.path.join(workdir, f"{name}.conf")
-        self.log_path = os.path.join(workdir, f"{name}.log")
-        routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in route_ports if p != route_port)
-        with open(self.config_path, "w") as f:
-            f.write(f"server_name: {name}\nlisten: 127.0.0.1:{client_port}\n"
-                    f"http: 127.0.0.1:{monitor_port}\n"
-                    f"jetstream {{ store_dir: \"{workdir}/js-{name}\", max_mem_store: 64MB, "
-                    f"max_file_store: 256MB }}\n"
-                    f"cluster {{\n  name: mgwtest\n  listen: 127.0.0.1:{route_port}\n"
-                    f"  routes: [{routes}]\n}}\n")
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([NATS_SERVER, "-c", self.config_path], stdout=log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
-
-    @property
-    def url(self):
-        return f"nats://127.0.0.1:{self.port}"
-
-    def monitor(self, path):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}{path}",
-                                        timeout=1) as r:
-                return r.status, json.loads(r.read())
-        except (OSError, ValueError):
-            return -1, {}
-
-    def healthy(self):
-        return self.monitor("/healthz")[0] == 200
-
-    def meta_leader(self):
-        _, body = self.monitor("/jsz")
-        return (body.get("meta_cluster") or {}).get("leader", "")
-
-    def kill(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def osb(port, method, path, body=None):
@@ -159,8 +105,9 @@ def test_bindings_are_shared_and_survive_a_lost_nats_server():
         passed = False
         try:
             for i in range(3):
-                nats.append(JetStreamNode(f"n{i + 1}", workdir, client_ports[i], route_ports[i],
-                                          monitor_ports[i], route_ports))
+                nats.append(RoutedNatsServer(f"n{i + 1}", workdir, client_ports[i], route_ports[i],
+                                             route_ports, jetstream=True,
+                                             monitor_port=monitor_ports[i]))
             wait_until(lambda: all(n.healthy() for n in nats), 30, interval=0.2,
                        what="the three nats-servers healthy")
             wait_until(lambda: all(n.meta_leader() for n in nats), 30, interval=0.2,

@@ -9,14 +9,12 @@ of NATS down g1 hands its events to its own subscriptions only (counted); NATS c
 the cluster distribution recovers without a restart. Loopback only, every process started here
 is stopped here."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
@@ -24,61 +22,9 @@ from harness import Gateway, free_port, http_get, run_tests, wait_until  # noqa:
 from bosh_peers import (EventStream, FakeUaa, Plugin, alert_line, event_id,  # noqa: E402
                         heartbeat_line, metric_value)
 from grpc_peers import Certificates, PythonSubscriber, grpc_config  # noqa: E402
-from peers import NATS_SERVER  # noqa: E402
+from nats_cluster import RoutedNatsServer  # noqa: E402
 
 EVENTS = 300
-
-
-class NatsNode:
-    """One nats-server of a routed cluster (as in test_cluster.py); kill() and start() keep its
-    ports."""
-
-    def __init__(self, name, workdir, client_port, route_port, route_ports):
-        self.name, self.port = name, client_port
-        self.config_path = os.path.join(workdir, f"{name}.conf")
-        self.log_path = os.path.join(workdir, f"{name}.log")
-        self.monitor_port = free_port()
-        routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in route_ports if p != route_port)
-        with open(self.config_path, "w") as f:
-            f.write(f"server_name: {name}\nlisten: 127.0.0.1:{client_port}\n"
-                    f"http: 127.0.0.1:{self.monitor_port}\n"
-                    f"cluster {{\n  name: mgwhm\n  listen: 127.0.0.1:{route_port}\n"
-                    f"  routes: [{routes}]\n}}\n")
-        self.process = None
-        self.start()
-
-    @property
-    def url(self):
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self):
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([NATS_SERVER, "-c", self.config_path], stdout=log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
-
-    def monitor(self, path, key):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}/{path}",
-                                        timeout=1) as r:
-                return json.loads(r.read())[key]
-        except OSError:
-            return -1
-
-    def routes(self):
-        return self.monitor("routez", "num_routes")
-
-    def clients(self):
-        return self.monitor("connz", "num_connections")
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 class Node:
@@ -156,8 +102,8 @@ def test_subscription_ids_keep_their_meaning_across_nodes():
         passed = False
         try:
             for i in range(3):
-                nats.append(NatsNode(f"n{i + 1}", workdir, client_ports[i], route_ports[i],
-                                     route_ports))
+                nats.append(RoutedNatsServer(f"n{i + 1}", workdir, client_ports[i], route_ports[i],
+                                             route_ports, cluster="mgwhm"))
             wait_until(lambda: all(n.routes() == 2 for n in nats), 20, interval=0.2,
                        what="the three nats-servers routed to each other")
             urls = [n.url for n in nats]

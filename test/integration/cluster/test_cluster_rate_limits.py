@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 sys.path.insert(0, HERE)
 from harness import free_port, run_tests, wait_until  # noqa: E402
-from test_cluster import BROKER_AUTH, FORWARDER, NatsNode, Node, osb  # noqa: E402
+from nats_cluster import RoutedNatsServer  # noqa: E402
+from test_cluster import BROKER_AUTH, FORWARDER, Node, osb  # noqa: E402
 
 PLAN = "7b1d9c4e-5f3a-4e2b-8c6d-0a1b2c3d4e5f"
 APP = "3c1f6a2e-8d4b-4f7a-9e0c-5b6d7e8f9a0b"
@@ -73,8 +74,8 @@ def test_rate_limits_hold_cluster_wide():
         passed = False
         try:
             for i in range(3):
-                nats.append(NatsNode(f"n{i + 1}", workdir, client_ports[i], route_ports[i],
-                                     monitor_ports[i], route_ports))
+                nats.append(RoutedNatsServer(f"n{i + 1}", workdir, client_ports[i], route_ports[i],
+                                             route_ports, monitor_port=monitor_ports[i]))
             wait_until(lambda: all(n.routes() == 2 for n in nats), 20, interval=0.2,
                        what="the three nats-servers routed to each other")
             urls = [n.url for n in nats]

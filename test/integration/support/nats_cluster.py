@@ -1,0 +1,77 @@
+"""A routed nats-server cluster on loopback for the cluster-mode tests: each server started,
+killed and restarted on the same ports, optionally with JetStream, its monitoring endpoint
+read for routes, connections, health and the JetStream meta leader."""
+
+import json
+import os
+import subprocess
+import urllib.request
+
+from harness import free_port
+from peers import NATS_SERVER
+
+
+class RoutedNatsServer:
+    """One nats-server of a routed cluster; start(), kill() (SIGKILL) and stop() keep its
+    ports. `route_ports` holds every server's route port, its own included."""
+
+    def __init__(self, name, workdir, client_port, route_port, route_ports, cluster="mgwtest",
+                 jetstream=False, monitor_port=None):
+        self.name, self.port = name, client_port
+        self.monitor_port = monitor_port or free_port()
+        self.config_path = os.path.join(workdir, f"{name}.conf")
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in route_ports if p != route_port)
+        store = (f"jetstream {{ store_dir: \"{workdir}/js-{name}\", max_mem_store: 64MB, "
+                 f"max_file_store: 256MB }}\n" if jetstream else "")
+        with open(self.config_path, "w") as f:
+            f.write(f"server_name: {name}\nlisten: 127.0.0.1:{client_port}\n"
+                    f"http: 127.0.0.1:{self.monitor_port}\n{store}"
+                    f"cluster {{\n  name: {cluster}\n  listen: 127.0.0.1:{route_port}\n"
+                    f"  routes: [{routes}]\n}}\n")
+        self.process = None
+        self.start()
+
+    @property
+    def url(self):
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([NATS_SERVER, "-c", self.config_path], stdout=log,
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def monitor(self, path):
+        """(status, JSON body) of a monitoring endpoint; (-1, {}) when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor_port}{path}",
+                                        timeout=1) as r:
+                return r.status, json.loads(r.read())
+        except (OSError, ValueError):
+            return -1, {}
+
+    def routes(self):
+        return self.monitor("/routez")[1].get("num_routes", -1)
+
+    def clients(self):
+        return self.monitor("/connz")[1].get("num_connections", -1)
+
+    def healthy(self):
+        return self.monitor("/healthz")[0] == 200
+
+    def meta_leader(self):
+        return (self.monitor("/jsz")[1].get("meta_cluster") or {}).get("leader", "")
+
+    def kill(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
