@@ -2,6 +2,7 @@
 // membership table from its peers' heartbeats, answers peers' app requests from the local
 // non-scrape sources (pushed series, RSocket clients), and is itself the "cluster peers" app
 // source: an app's answer gathers what every live peer holds, within the request's deadline.
+// /metrics/connected, /metrics/proxy and /v1/sd gather their peers' part the same way.
 // All decisions are in the pure parts (src/cluster/membership, gather, wire, peer_reply).
 #pragma once
 
