@@ -1,21 +1,10 @@
-"""HM event subscriptions across a cluster (issue 15): three routed nats-servers and three
-gateways, HM events ingested on g1 only (through the real hm-plugin). Clients of subscription
-id A on every node (HTTP on g1 and g2, HTTP and gRPC on g3) share A's events: disjoint sets
-whose union is every event. B (HTTP on g2) and C (HTTP on g1) each get every event. When A's
-member on g1 leaves, g1 leaves A's queue group and A's events reach g2 and g3 instead. A
-nats-server with gateways on it dies: they reconnect to another and the checks hold again (the test waits out the
-reconnect window, so no checked event may be lost). g3 dies: A's events go to g2. With all
-of NATS down g1 hands its events to its own subscriptions only (counted); NATS comes back and
-the cluster distribution recovers without a restart. Loopback only, every process started here
-is stopped here."""
-
 """HM event subscriptions across a cluster (issue 15), the case of a member leaving: three
 routed nats-servers and three gateways, HM events ingested on g1 only (through the real
-hm-plugin). Clients of subscription id A on every node (HTTP on g1 and g2, HTTP and gRPC on g3)
-share A's events: disjoint sets whose union is every event; B (HTTP on g2) and C (HTTP on g1)
-each get every event. When A's member on g1 leaves, g1 leaves A's queue group and A's events
-reach g2 and g3 instead, B and C still get every one. (test_cluster_scenarios.py checks these
-semantics through NATS and gateway failures and NATS outages.) Loopback only, every process
+hm-plugin). Subscription id A has clients on every node (HTTP on g1 and g2, HTTP and gRPC on
+g3), B one on g2 and C one on g1 (HTTP). When A's member on g1 leaves, g1 leaves A's queue group
+and A's events reach g2 and g3 instead, shared (disjoint sets whose union is every event), while
+B and C still get every one. (test_cluster_scenarios.py checks these semantics with every node a
+member, through NATS and gateway failures and NATS outages.) Loopback only, every process
 started here is stopped here."""
 
 import os
