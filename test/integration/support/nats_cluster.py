@@ -1,13 +1,15 @@
 """A routed nats-server cluster on loopback for the cluster-mode tests: each server started,
 killed and restarted on the same ports, optionally with JetStream, its monitoring endpoint
-read for routes, connections, health and the JetStream meta leader."""
+read for routes, connections, health and the JetStream meta leader; a cluster of them started
+and waited for, and the end every cluster test shares (gateways, then nats-servers, stopped)."""
 
 import json
 import os
+import signal
 import subprocess
 import urllib.request
 
-from harness import free_port
+from harness import free_port, wait_until
 from peers import NATS_SERVER
 
 
@@ -75,3 +77,49 @@ class RoutedNatsServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def start_nats_cluster(workdir, count=3, cluster="mgwtest", jetstream=False):
+    """`count` routed nats-servers, returned once every one is routed to all the others (and,
+    with JetStream, healthy and agreeing on a meta leader)."""
+    client_ports = [free_port() for _ in range(count)]
+    route_ports = [free_port() for _ in range(count)]
+    servers = []
+    for i in range(count):
+        servers.append(RoutedNatsServer(f"n{i + 1}", workdir, client_ports[i], route_ports[i],
+                                        route_ports, cluster=cluster, jetstream=jetstream))
+    wait_routed(servers)
+    if jetstream:
+        wait_until(lambda: all(n.healthy() for n in servers), 30, interval=0.2,
+                   what="the nats-servers healthy")
+        wait_until(lambda: all(n.meta_leader() for n in servers), 30, interval=0.2,
+                   what="a JetStream meta leader")
+    return servers
+
+
+def wait_routed(servers, timeout=20):
+    """Until every running server of `servers` is routed to every other running one."""
+    running = [n for n in servers if n.process is not None and n.process.poll() is None]
+    wait_until(lambda: all(n.routes() == len(running) - 1 for n in running), timeout,
+               interval=0.2, what=f"{len(running)} nats-servers routed to each other")
+
+
+def stop_cluster(nodes, servers, passed, tail=3000):
+    """The end of every cluster test: SIGTERM to every gateway still running (all first, so
+    that their drains overlap), each waited for (20 s, then SIGKILL), its output's tail printed
+    when the test failed, then the nats-servers stopped. `nodes` have .index and .gateway
+    (harness.Gateway)."""
+    for n in nodes:
+        if n.gateway.process.poll() is None:
+            n.gateway.process.send_signal(signal.SIGTERM)
+    for n in nodes:
+        try:
+            n.gateway.process.wait(20)
+        except subprocess.TimeoutExpired:
+            n.gateway.process.kill()
+            n.gateway.process.wait()
+        if not passed:
+            print(f"---- g{n.index} output ----\n" + n.gateway.output()[-tail:])
+        n.gateway.stop()
+    for n in servers:
+        n.stop()
