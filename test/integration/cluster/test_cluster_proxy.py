@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 sys.path.insert(0, HERE)
 from harness import free_port, http_get, run_tests, wait_until  # noqa: E402
-from nats_cluster import RoutedNatsServer  # noqa: E402
+from nats_cluster import RoutedNatsServer, stop_cluster  # noqa: E402
 from rsocket_peers import NodeClient, node_modules_ready  # noqa: E402
 from test_cluster import Node  # noqa: E402
 
@@ -130,11 +130,7 @@ routes_api: {{ username: operator, password: sd-secret }}
         finally:
             if client is not None:
                 client.stop()
-            for n in nodes:
-                if not passed:
-                    print(f"---- g{n.index} output ----\n" + n.gateway.output()[-3000:])
-                n.gateway.stop()
-            nats.stop()
+            stop_cluster(nodes, [nats], passed)
 
 
 if __name__ == "__main__":
