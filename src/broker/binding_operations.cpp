@@ -76,6 +76,11 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
                                    : json::serialize(json::object{{"credentials", credentials}});
 
     if (shared_ != nullptr) {
+        // The limits count the shared store's records (see README: racing nodes); an adopted
+        // instance's is checked against the store itself (bind_shared).
+        if (shared_limit_reached(false, binding_id)) {
+            return limit_reached("bindings", max_bindings_);
+        }
         // The shared store decides 201/200/409; an instance it does not know yet is adopted
         // there first (as below, locally).
         std::optional<instance_record> adopted;
@@ -222,6 +227,9 @@ broker_service::reply broker_service::unbind(const http::request_context& reques
     }
     if (!*existing || ((*existing)->instance_id != instance_id &&
                        (*existing)->origin != record_origin::promfetcher_import)) {
+        if (!*existing && shared_ != nullptr) {
+            return unbind_unseen(request, instance_id, binding_id);
+        }
         return {.status = 410, .body = std::string(empty_object)};
     }
     if (auto checked = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id);

@@ -78,6 +78,11 @@ boost::system::result<void, osb_error> check_poll_hints(const http::request_cont
                                                         std::string_view service_id,
                                                         std::string_view plan_id);
 
+// PATCH's request against the instance it changes: the service must be the instance's, the
+// plan cannot change (plan_updateable is false); nullopt when it may go ahead.
+std::optional<osb_error> check_update(const instance_record& instance,
+                                      const update_request& request);
+
 // The stored canonical parameters as JSON ({} when they do not parse).
 boost::json::value parameters_value(const std::string& canonical);
 

@@ -220,6 +220,16 @@ std::optional<broker::binding_record> decode_binding(std::string_view text) {
     return r;
 }
 
+std::optional<std::string> with_parameters(std::string_view stored, std::string_view instance_id,
+                                           std::string_view parameters) {
+    auto instance = decode_instance(stored);
+    if (!instance || instance->instance_id != instance_id) {
+        return std::nullopt;
+    }
+    instance->parameters = std::string(parameters);
+    return encode_instance(*instance);
+}
+
 create_verdict decide_instance_create(std::optional<std::string_view> stored,
                                       const broker::instance_record& wanted) {
     if (!stored) {
@@ -256,6 +266,54 @@ create_verdict decide_binding_create(std::optional<std::string_view> stored,
     return identical ? create_verdict::identical : create_verdict::conflict;
 }
 
+namespace {
+
+import_verdict import_from(const bucket_entry& bucket, create_verdict live) {
+    switch (bucket.held) {
+        case bucket_entry::state::absent:
+            return import_verdict::create;
+        case bucket_entry::state::deleted:
+            return import_verdict::deleted;
+        case bucket_entry::state::live:
+            break;
+    }
+    return live == create_verdict::identical ? import_verdict::present : import_verdict::conflict;
+}
+
+}  // namespace
+
+import_verdict decide_instance_import(const bucket_entry& bucket,
+                                      const broker::instance_record& local) {
+    return import_from(bucket, bucket.held == bucket_entry::state::live
+                                   ? decide_instance_create(bucket.value, local)
+                                   : create_verdict::create);
+}
+
+import_verdict decide_binding_import(const bucket_entry& bucket,
+                                     const broker::binding_record& local) {
+    if (bucket.held != bucket_entry::state::live) {
+        return import_from(bucket, create_verdict::create);
+    }
+    // The same binding with another key hash is another key: the bucket's is the one that
+    // works everywhere, so a local key that differs is a conflict (it stops working here).
+    const auto stored = decode_binding(bucket.value);
+    const create_verdict same = decide_binding_create(bucket.value, local);
+    if (same == create_verdict::identical && stored && stored->key_hash != local.key_hash) {
+        return import_verdict::conflict;
+    }
+    return import_from(bucket, same);
+}
+
+bucket_entry binding_replica::entry(std::string_view key) const {
+    if (const auto live = values_.find(key); live != values_.end()) {
+        return {.held = bucket_entry::state::live, .value = live->second};
+    }
+    if (revisions_.contains(key)) {
+        return {.held = bucket_entry::state::deleted, .value = {}};
+    }
+    return {.held = bucket_entry::state::absent, .value = {}};
+}
+
 replica_action binding_replica::apply(const kv_change& change) {
     const auto kind = kind_of_key(change.key);
     if (!kind) {
@@ -273,6 +331,10 @@ replica_action binding_replica::apply(const kv_change& change) {
         }
         std::string id = std::move(held->second);
         ids_.erase(held);
+        values_.erase(change.key);
+        if (*kind == key_kind::instance) {
+            --live_instances_;
+        }
         if (*kind == key_kind::instance) {
             return remove_instance{std::move(id)};
         }
@@ -285,7 +347,10 @@ replica_action binding_replica::apply(const kv_change& change) {
             return ignore_change{ignore_change::reason::undecodable};
         }
         revisions_[change.key] = change.revision;
-        ids_[change.key] = instance->instance_id;
+        if (ids_.insert_or_assign(change.key, instance->instance_id).second) {
+            ++live_instances_;
+        }
+        values_[change.key] = change.value;
         return put_instance{std::move(*instance)};
     }
     auto binding = decode_binding(change.value);
@@ -294,6 +359,7 @@ replica_action binding_replica::apply(const kv_change& change) {
     }
     revisions_[change.key] = change.revision;
     ids_[change.key] = binding->binding_id;
+    values_[change.key] = change.value;
     // The bucket's revision is a cluster-wide creation order: the latest promfetcher binding of
     // an app decides its metrics path on every node alike.
     binding->seq = static_cast<std::int64_t>(change.revision);

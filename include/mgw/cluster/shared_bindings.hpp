@@ -30,7 +30,8 @@ struct shared_bindings_options {
 
 // Metrics: mgw_cluster_binding_changes_total{result} (applied, stale, unknown_key, undecodable,
 // unknown_delete), mgw_cluster_binding_writes_total{result} (created, identical, conflict,
-// unavailable, failed).
+// missing, unavailable, failed), mgw_cluster_binding_imports_total{result} (created, present,
+// conflict, deleted, unavailable, failed: the start-up import of a node's pre-cluster rows).
 class shared_bindings final : public broker::shared_records {
   public:
     shared_bindings(shared_bindings_options options, broker::broker_service& broker,
@@ -53,6 +54,11 @@ class shared_bindings final : public broker::shared_records {
                          completion done) override;
     void remove_instance(std::string_view instance_id, completion done) override;
     void remove_binding(std::string_view binding_id, completion done) override;
+    void update_instance_parameters(std::string_view instance_id, std::string parameters,
+                                    completion done) override;
+    void find_instance(std::string_view instance_id, found<broker::instance_record> done) override;
+    void find_binding(std::string_view binding_id, found<broker::binding_record> done) override;
+    counts live_counts() const override;
 
   private:
     struct impl;
