@@ -62,6 +62,12 @@ struct binding_kv::impl {
     std::thread writer;
     std::thread watcher;
     kvWatcher* current_watch = nullptr;  // under `mutex`: stop() interrupts it
+    // steady_clock ticks of JetStream's last answer; 0: never.
+    std::atomic<std::int64_t> answered_at{0};
+
+    void answered() {
+        answered_at.store(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
 
     impl(binding_kv_options o, core::logger& l) : options(std::move(o)), log(l) {}
 
@@ -248,6 +254,9 @@ struct binding_kv::impl {
         auto pause = std::chrono::milliseconds(50);
         for (;;) {
             const natsStatus s = attempt();
+            if (!transient(s)) {
+                answered();
+            }
             if (!transient(s) || stopping.load() ||
                 std::chrono::steady_clock::now() + pause >= deadline) {
                 return s;
@@ -388,6 +397,7 @@ struct binding_kv::impl {
         if (js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr) != NATS_OK) {
             return false;
         }
+        answered();
         const bool behind = info->State.LastSeq > seen;
         jsStreamInfo_Destroy(info);
         return behind;
@@ -453,6 +463,7 @@ struct binding_kv::impl {
                     }
                     continue;
                 }
+                answered();
                 kv_change change;
                 change.operation = kvEntry_Operation(entry) == kvOp_Put ? kv_change::op::put
                                                                         : kv_change::op::remove;
@@ -543,6 +554,14 @@ void binding_kv::modify(std::string key, value_change change, completion done) {
         done(impl_->do_modify(key, change));
     };
     impl_->submit(std::move(job), done);
+}
+
+std::optional<std::chrono::steady_clock::time_point> binding_kv::last_answer() const {
+    const std::int64_t at = impl_->answered_at.load();
+    if (at == 0) {
+        return std::nullopt;
+    }
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(at));
 }
 
 void binding_kv::stop() {

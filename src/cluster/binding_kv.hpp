@@ -79,6 +79,10 @@ class binding_kv {
     using value_change = std::function<std::optional<std::string>(std::string_view)>;
     void modify(std::string key, value_change change, completion done);
 
+    // When JetStream last answered (nullopt: never): any reply that is not a timeout or a lost
+    // connection, a watched change, the quiet watch's stream check. Any thread.
+    std::optional<std::chrono::steady_clock::time_point> last_answer() const;
+
     // Stops the threads (writes still queued complete as unavailable).
     void stop();
 

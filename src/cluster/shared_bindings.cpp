@@ -68,6 +68,8 @@ struct shared_bindings::impl {
     // never held while the broker is called (the broker's own mutex comes first elsewhere).
     mutable std::mutex replica_mutex;
     binding_replica replica;
+    std::uint64_t last_revision = 0;  // under replica_mutex: the last change applied
+    std::optional<std::chrono::steady_clock::time_point> last_applied;
 
     impl(shared_bindings_options o, broker::broker_service& b, core::logger& l,
          prometheus::Registry& registry)
@@ -155,6 +157,9 @@ struct shared_bindings::impl {
             broker.apply_shared_deprovision(gone->instance_id);
         }
         changes.Add({{"result", "applied"}}).Increment();
+        const std::lock_guard lock(replica_mutex);
+        last_revision = change.revision;
+        last_applied = std::chrono::steady_clock::now();
     }
 };
 
@@ -410,6 +415,19 @@ void shared_bindings::find_binding(std::string_view binding_id,
         }
         done(impl::plain(r), std::nullopt);
     });
+}
+
+bindings_store_status shared_bindings::status() const {
+    bindings_store_status out;
+    out.shared = true;
+    out.bucket = bindings_bucket(impl_->options.cluster_name);
+    out.last_answer = impl_->kv.last_answer();
+    const std::lock_guard lock(impl_->replica_mutex);
+    out.last_revision = impl_->last_revision;
+    out.last_applied = impl_->last_applied;
+    out.instances = impl_->replica.live_instances();
+    out.bindings = impl_->replica.live_bindings();
+    return out;
 }
 
 broker::shared_records::counts shared_bindings::live_counts() const {

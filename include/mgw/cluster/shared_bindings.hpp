@@ -11,6 +11,7 @@
 
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/broker/shared_records.hpp>
+#include <mgw/cluster/bindings_status.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/nats/client.hpp>
 
@@ -47,6 +48,8 @@ class shared_bindings final : public broker::shared_records {
     // `initial_sync` for those, so a restarted node serves the cluster's bindings at once.
     void start(std::chrono::milliseconds initial_sync);
     void stop();
+    // For the status console: the bucket, the last change applied, JetStream's last answer.
+    bindings_store_status status() const;
 
     void create_instance(const broker::instance_record& instance, completion done) override;
     void create_binding(const broker::binding_record& binding, completion done) override;

@@ -3,7 +3,8 @@ cover: a node that served single-node (its bindings only in its SQLite) restarte
 mode puts them into the JetStream KV bucket, so the key it issued before works on another node
 at once, and a second start finds them there (idempotent); PATCH through one node changes the
 instance on every node. One nats-server with JetStream, two gateways; every process started here
-is stopped here; all on loopback ports below the ephemeral range."""
+is stopped here; all on loopback ports below the ephemeral range. /status shows the shared
+store."""
 
 import base64
 import json
@@ -73,6 +74,7 @@ listen: 127.0.0.1:{port}
 health_listen: 127.0.0.1:{health_port}
 threads: 2
 log: {{ level: info, format: text, access: false }}
+routes_api: {{ username: ops, password: ops-secret }}
 {cluster}
 broker:
   enabled: true
@@ -147,6 +149,16 @@ def test_pre_cluster_bindings_are_imported_and_patch_is_shared():
                                  {"service_id": FORWARDER, "plan_id": SMALL,
                                   "organization_guid": "org-1", "space_guid": "space-1"})
             assert status == 200, answer
+
+            # /status shows the shared store, its last change and JetStream answering.
+            status_request = urllib.request.Request(
+                f"http://127.0.0.1:{g2.port}/status",
+                headers={"Authorization": "Basic " + base64.b64encode(b"ops:ops-secret").decode()})
+            with urllib.request.urlopen(status_request, timeout=10) as r:
+                page = r.read().decode()
+            assert "kv: bucket mgw_itest_bindings, 1 instances, 1 bindings" in page, page
+            assert '<dt>JetStream</dt><dd class="ok">reachable</dd>' in page, page
+            assert "<dt>Last change applied</dt><dd>revision " in page, page
 
             # PATCH through g2: every node's instance has the new parameters.
             status, answer = osb(g2.port, "PATCH", "/service_instances/old-1",
