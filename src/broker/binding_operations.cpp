@@ -85,18 +85,7 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
         // there first (as below, locally).
         std::optional<instance_record> adopted;
         if (!*instance) {
-            const auto context_field = [&](const char* name) {
-                const auto found = request.context.find(name);
-                return found == request.context.end() ? std::string() : found->second;
-            };
-            adopted = instance_record{.instance_id = instance_id,
-                                      .service_id = request.service_id,
-                                      .plan_id = request.plan_id,
-                                      .organization_guid = context_field("organization_guid"),
-                                      .space_guid = context_field("space_guid"),
-                                      .context = request.context,
-                                      .parameters = std::string(empty_object),
-                                      .origin = record_origin::adopted};
+            adopted = adopted_instance(instance_id, request);
         }
         return bind_shared({.binding_id = binding_id,
                             .instance_id = instance_id,
@@ -121,9 +110,7 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
                                binding.app_guid == request.app_guid &&
                                binding.parameters == request.parameters;
         if (!identical) {
-            return {.status = 409,
-                    .body = description_json("service binding " + binding_id +
-                                             " already exists with different attributes")};
+            return {.status = 409, .body = conflict_body("service binding", binding_id)};
         }
         if (forwarder) {
             // Only the key's hash is kept, so the same key cannot be handed out twice. A
@@ -163,18 +150,7 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
         if (*instances >= max_instances_) {
             return limit_reached("instances", max_instances_);
         }
-        const auto context_field = [&](const char* key) {
-            const auto found = request.context.find(key);
-            return found == request.context.end() ? std::string() : found->second;
-        };
-        const instance_record adopted{.instance_id = instance_id,
-                                      .service_id = request.service_id,
-                                      .plan_id = request.plan_id,
-                                      .organization_guid = context_field("organization_guid"),
-                                      .space_guid = context_field("space_guid"),
-                                      .context = request.context,
-                                      .parameters = std::string(empty_object),
-                                      .origin = record_origin::adopted};
+        const instance_record adopted = adopted_instance(instance_id, request);
         if (const auto ec = store_.insert_instance(adopted)) {
             return store_failure("bind", ec);
         }

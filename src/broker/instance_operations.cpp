@@ -57,9 +57,7 @@ broker_service::reply broker_service::provision(const std::string& instance_id,
         if (identical) {
             return {.status = 200, .body = std::string(empty_object)};
         }
-        return {.status = 409,
-                .body = description_json("service instance " + instance_id +
-                                         " already exists with different attributes")};
+        return {.status = 409, .body = conflict_body("service instance", instance_id)};
     }
     auto count = store_.instance_count();
     if (!count) {

@@ -95,6 +95,26 @@ broker_service::reply broker_service::refused_by_store(shared_records::result::s
             .then = nullptr};
 }
 
+std::string conflict_body(std::string_view what, std::string_view id) {
+    return description_json(std::string(what) + " " + std::string(id) +
+                            " already exists with different attributes");
+}
+
+instance_record adopted_instance(const std::string& instance_id, const bind_request& request) {
+    const auto context_field = [&](const char* name) {
+        const auto found = request.context.find(name);
+        return found == request.context.end() ? std::string() : found->second;
+    };
+    return {.instance_id = instance_id,
+            .service_id = request.service_id,
+            .plan_id = request.plan_id,
+            .organization_guid = context_field("organization_guid"),
+            .space_guid = context_field("space_guid"),
+            .context = request.context,
+            .parameters = std::string(empty_object),
+            .origin = record_origin::adopted};
+}
+
 std::optional<osb_error> check_update(const instance_record& instance,
                                       const update_request& request) {
     if (request.service_id != instance.service_id) {

@@ -72,12 +72,9 @@ broker_service::reply broker_service::provision_shared(instance_record instance)
             case status::identical:
                 co_return reply{.status = 200, .body = std::string(empty_object), .then = nullptr};
             case status::conflict:
-                co_return reply{
-                    .status = 409,
-                    .body = description_json("service instance " + instance.instance_id +
-                                             " already exists with different "
-                                             "attributes"),
-                    .then = nullptr};
+                co_return reply{.status = 409,
+                                .body = conflict_body("service instance", instance.instance_id),
+                                .then = nullptr};
             case status::missing:
             case status::unavailable:
             case status::failed:
@@ -200,9 +197,7 @@ broker_service::reply broker_service::bind_shared(binding_record binding,
             }
             case status::conflict:
                 co_return reply{.status = 409,
-                                .body = description_json("service binding " + binding.binding_id +
-                                                         " already exists with different "
-                                                         "attributes"),
+                                .body = conflict_body("service binding", binding.binding_id),
                                 .then = nullptr};
             case status::missing:
             case status::unavailable:

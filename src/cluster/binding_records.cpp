@@ -143,81 +143,93 @@ std::optional<key_kind> kind_of_key(std::string_view key) {
     return std::nullopt;
 }
 
-std::string encode_instance(const broker::instance_record& instance) {
+namespace {
+
+// A record's string fields, by JSON name; the first is its OSB id (never empty). Besides these,
+// each record holds "context" (an object of strings) and "origin" (record_origin's name).
+template <typename Record>
+struct string_field {
+    std::string_view name;
+    std::string Record::*member;
+};
+
+constexpr std::array<string_field<broker::instance_record>, 6> instance_fields{{
+    {"instance_id", &broker::instance_record::instance_id},
+    {"service_id", &broker::instance_record::service_id},
+    {"plan_id", &broker::instance_record::plan_id},
+    {"organization_guid", &broker::instance_record::organization_guid},
+    {"space_guid", &broker::instance_record::space_guid},
+    {"parameters", &broker::instance_record::parameters},
+}};
+
+// `seq` is node-local and not stored.
+constexpr std::array<string_field<broker::binding_record>, 8> binding_fields{{
+    {"binding_id", &broker::binding_record::binding_id},
+    {"instance_id", &broker::binding_record::instance_id},
+    {"service_id", &broker::binding_record::service_id},
+    {"plan_id", &broker::binding_record::plan_id},
+    {"app_guid", &broker::binding_record::app_guid},
+    {"parameters", &broker::binding_record::parameters},
+    {"endpoint", &broker::binding_record::endpoint},
+    {"key_hash", &broker::binding_record::key_hash},
+}};
+
+template <typename Record, std::size_t N>
+std::string encode_record(const Record& record, std::string_view kind,
+                          const std::array<string_field<Record>, N>& fields) {
     json::object o;
     o["v"] = binding_record_version;
-    o["kind"] = "instance";
-    o["instance_id"] = js(instance.instance_id);
-    o["service_id"] = js(instance.service_id);
-    o["plan_id"] = js(instance.plan_id);
-    o["organization_guid"] = js(instance.organization_guid);
-    o["space_guid"] = js(instance.space_guid);
-    o["context"] = context_json(instance.context);
-    o["parameters"] = js(instance.parameters);
-    o["origin"] = js(broker::to_string(instance.origin));
+    o["kind"] = js(kind);
+    for (const auto& field : fields) {
+        o[js(field.name)] = js(record.*field.member);
+    }
+    o["context"] = context_json(record.context);
+    o["origin"] = js(broker::to_string(record.origin));
     return json::serialize(o);
+}
+
+template <typename Record, std::size_t N>
+std::optional<Record> decode_record(std::string_view text, std::string_view kind,
+                                    const std::array<string_field<Record>, N>& fields) {
+    const auto o = parse_record(text, kind);
+    if (!o) {
+        return std::nullopt;
+    }
+    Record r;
+    for (const auto& field : fields) {
+        if (!get_string(*o, field.name, r.*field.member)) {
+            return std::nullopt;
+        }
+    }
+    std::string origin;
+    if ((r.*fields.front().member).empty() || !get_context(*o, r.context) ||
+        !get_string(*o, "origin", origin)) {
+        return std::nullopt;
+    }
+    const auto known = origin_from(origin);
+    if (!known) {
+        return std::nullopt;
+    }
+    r.origin = *known;
+    return r;
+}
+
+}  // namespace
+
+std::string encode_instance(const broker::instance_record& instance) {
+    return encode_record(instance, "instance", instance_fields);
 }
 
 std::string encode_binding(const broker::binding_record& binding) {
-    json::object o;
-    o["v"] = binding_record_version;
-    o["kind"] = "binding";
-    o["binding_id"] = js(binding.binding_id);
-    o["instance_id"] = js(binding.instance_id);
-    o["service_id"] = js(binding.service_id);
-    o["plan_id"] = js(binding.plan_id);
-    o["app_guid"] = js(binding.app_guid);
-    o["context"] = context_json(binding.context);
-    o["parameters"] = js(binding.parameters);
-    o["endpoint"] = js(binding.endpoint);
-    o["key_hash"] = js(binding.key_hash);
-    o["origin"] = js(broker::to_string(binding.origin));
-    return json::serialize(o);
+    return encode_record(binding, "binding", binding_fields);
 }
 
 std::optional<broker::instance_record> decode_instance(std::string_view text) {
-    const auto o = parse_record(text, "instance");
-    if (!o) {
-        return std::nullopt;
-    }
-    broker::instance_record r;
-    std::string origin;
-    if (!get_string(*o, "instance_id", r.instance_id) || r.instance_id.empty() ||
-        !get_string(*o, "service_id", r.service_id) || !get_string(*o, "plan_id", r.plan_id) ||
-        !get_string(*o, "organization_guid", r.organization_guid) ||
-        !get_string(*o, "space_guid", r.space_guid) || !get_context(*o, r.context) ||
-        !get_string(*o, "parameters", r.parameters) || !get_string(*o, "origin", origin)) {
-        return std::nullopt;
-    }
-    const auto known = origin_from(origin);
-    if (!known) {
-        return std::nullopt;
-    }
-    r.origin = *known;
-    return r;
+    return decode_record(text, "instance", instance_fields);
 }
 
 std::optional<broker::binding_record> decode_binding(std::string_view text) {
-    const auto o = parse_record(text, "binding");
-    if (!o) {
-        return std::nullopt;
-    }
-    broker::binding_record r;
-    std::string origin;
-    if (!get_string(*o, "binding_id", r.binding_id) || r.binding_id.empty() ||
-        !get_string(*o, "instance_id", r.instance_id) ||
-        !get_string(*o, "service_id", r.service_id) || !get_string(*o, "plan_id", r.plan_id) ||
-        !get_string(*o, "app_guid", r.app_guid) || !get_context(*o, r.context) ||
-        !get_string(*o, "parameters", r.parameters) || !get_string(*o, "endpoint", r.endpoint) ||
-        !get_string(*o, "key_hash", r.key_hash) || !get_string(*o, "origin", origin)) {
-        return std::nullopt;
-    }
-    const auto known = origin_from(origin);
-    if (!known) {
-        return std::nullopt;
-    }
-    r.origin = *known;
-    return r;
+    return decode_record(text, "binding", binding_fields);
 }
 
 std::optional<std::string> with_parameters(std::string_view stored, std::string_view instance_id,
