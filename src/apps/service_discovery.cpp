@@ -2,6 +2,7 @@
 // the other modules' directories, as Prometheus http_sd target groups. No I/O.
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -109,6 +110,19 @@ std::string merged_endpoint_path(std::string_view org, std::string_view space, s
     }
     path += "/metrics";
     return path;
+}
+
+void merge_remote_listings(std::vector<directory_listing>& local,
+                           std::span<const remote_listing> remote) {
+    for (const remote_listing& peer : remote) {
+        auto it = std::find_if(local.begin(), local.end(),
+                               [&](const directory_listing& own) { return own.name == peer.name; });
+        if (it == local.end()) {
+            local.push_back({.name = peer.name, .apps = {}});
+            it = std::prev(local.end());
+        }
+        it->apps.insert(it->apps.end(), peer.apps.begin(), peer.apps.end());
+    }
 }
 
 std::vector<sd_target_group> discover_targets(const routes::route_snapshot& routes,

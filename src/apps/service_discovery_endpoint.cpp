@@ -1,7 +1,8 @@
-// GET /v1/sd: the I/O shell over discover_targets (auth, query, Host) for Prometheus'
-// http_sd_configs.
+// GET /v1/sd: the I/O shell over discover_targets (auth, query, Host, the cluster peers'
+// apps) for Prometheus' http_sd_configs.
 #include <mgw/apps/routes_api_auth.hpp>
 #include <mgw/apps/service_discovery_endpoint.hpp>
+#include <mgw/scrape/request_headers.hpp>
 
 namespace mgw::apps {
 
@@ -18,6 +19,11 @@ http::handler make_sd_handler(const routes::route_table& table,
             const sd_filter filter{.org = std::string(request.query("org").value_or("")),
                                    .space = std::string(request.query("space").value_or("")),
                                    .app = std::string(request.query("app").value_or(""))};
+            // The peers' apps, gathered first: this node's directories are read after, at once.
+            std::vector<remote_listing> remote;
+            if (options.peers && request.query("scope").value_or("") != "local") {
+                remote = co_await options.peers(request.deadline() - scrape::scrape_timeout_margin);
+            }
             std::vector<directory_listing> listings;
             listings.reserve(directories.size());
             for (const app_directory* directory : directories) {
@@ -25,6 +31,7 @@ http::handler make_sd_handler(const routes::route_table& table,
                 listing.name = directory->directory_name();
                 directory->list_apps(listing.apps);
             }
+            merge_remote_listings(listings, remote);
             const std::vector<sd_target_group> groups =
                 discover_targets(*table.snapshot(), listings, filter);
             sd_options sd{

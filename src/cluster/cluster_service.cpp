@@ -2,6 +2,7 @@
 // where the membership table, the gathers in flight and the heartbeat timer live. It decides
 // nothing itself: the table, the gather state machine, the codec and the rendering do.
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
@@ -22,6 +23,7 @@
 #include <mgw/core/memory_budget.hpp>
 #include <mgw/exposition/parser.hpp>
 
+#include "app_list.hpp"
 #include "gather.hpp"
 #include "membership.hpp"
 #include "peer_reply.hpp"
@@ -75,6 +77,8 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
           heartbeat_subject(fmt::format("mgw.{}.node.hb", options.config.name)),
           request_subject(fmt::format("mgw.{}.q.app", options.config.name)),
           connected_subject(fmt::format("mgw.{}.q.connected", options.config.name)),
+          proxy_subject(fmt::format("mgw.{}.q.proxy", options.config.name)),
+          apps_subject(fmt::format("mgw.{}.q.apps", options.config.name)),
           inbox_prefix(fmt::format("_INBOX.mgw.{}.{}.", options.config.name, options.node_id)),
           timer(strand),
           up(prometheus::BuildGauge()
@@ -317,7 +321,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
                                     {{"app", request.app_guid}, {"error", error.what()}});
                 }
             }
-        } else if (self->connected) {
+        } else if (request.kind == request_kind::connected && self->connected) {
             // Each client's exposition as it gave it: the asking node merges them as its own.
             std::vector<std::string> texts;
             try {
@@ -337,6 +341,19 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
         if (report.unreadable > 0) {
             self->bad.Add({{"kind", "local_contribution"}})
                 .Increment(static_cast<double>(report.unreadable));
+        }
+        // The proxy's own metrics and the apps list are no app's series: sent as they are.
+        if (request.kind == request_kind::proxy && self->proxy) {
+            text = self->proxy();
+        } else if (request.kind == request_kind::apps) {
+            std::vector<apps::directory_listing> listings;
+            listings.reserve(self->directories.size());
+            for (const apps::app_directory* directory : self->directories) {
+                apps::directory_listing& listing = listings.emplace_back();
+                listing.name = directory->directory_name();
+                directory->list_apps(listing.apps);
+            }
+            text = encode_app_list(listings);
         }
         const std::vector<std::string_view> pieces = split_chunks(text, self->chunk_bytes());
         for (std::size_t i = 0; i < pieces.size(); ++i) {
@@ -362,6 +379,20 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
                                                             app_request_message request,
                                                             clock::time_point deadline) {
         std::vector<std::string> out;
+        for (peer_answer& answer :
+             co_await gather_answers(std::move(self), std::move(request), deadline)) {
+            if (!answer.text.empty()) {
+                out.push_back(std::move(answer.text));
+            }
+        }
+        co_return out;
+    }
+
+    // As gather, with the node each text came from (empty texts kept).
+    static asio::awaitable<std::vector<peer_answer>> gather_answers(std::shared_ptr<impl> self,
+                                                                    app_request_message request,
+                                                                    clock::time_point deadline) {
+        std::vector<peer_answer> out;
         if (self->stopped) {
             co_return out;
         }
@@ -388,8 +419,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
         request.request = id;
         request.from = self->options.node_id;
         request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(end - now);
-        const std::string& subject =
-            request.kind == request_kind::app ? self->request_subject : self->connected_subject;
+        const std::string& subject = self->subject_of(request.kind);
         if (!self->nats.publish(subject, encode_app_request(request), self->inbox_prefix + id)) {
             self->publish_failures.Add({{"subject", "request"}}).Increment();
             self->partial.Add({{"reason", "nats_down"}}).Increment();
@@ -406,18 +436,27 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
         if (result.partial()) {
             const missing_peer& first = result.missing.front();
             self->partial.Add({{"reason", std::string(to_string(first.reason))}}).Increment();
-            self->log.debug("cluster: partial answer", {{"app", request.app_guid},
+            self->log.debug("cluster: partial answer", {{"kind", to_string(request.kind)},
+                                                        {"app", request.app_guid},
                                                         {"missing", first.node},
                                                         {"reason", to_string(first.reason)},
                                                         {"missing_peers", result.missing.size()}});
         }
-        out.reserve(result.answers.size());
-        for (peer_answer& answer : result.answers) {
-            if (!answer.text.empty()) {
-                out.push_back(std::move(answer.text));
-            }
+        co_return std::move(result.answers);
+    }
+
+    const std::string& subject_of(request_kind kind) const {
+        switch (kind) {
+            case request_kind::app:
+                return request_subject;
+            case request_kind::connected:
+                return connected_subject;
+            case request_kind::proxy:
+                return proxy_subject;
+            case request_kind::apps:
+                return apps_subject;
         }
-        co_return out;
+        return request_subject;
     }
 
     asio::strand<asio::io_context::executor_type> strand;
@@ -430,10 +469,14 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
     std::string heartbeat_subject;
     std::string request_subject;
     std::string connected_subject;
+    std::string proxy_subject;
+    std::string apps_subject;
     std::string inbox_prefix;
     asio::steady_timer timer;
     std::vector<apps::app_source*> local_sources;
     connected_source connected;
+    std::function<std::string()> proxy;
+    std::vector<const apps::app_directory*> directories;
     std::map<std::string, std::shared_ptr<pending>, std::less<>> in_flight;
     std::uint64_t next_request = 0;
     clock::time_point last_heartbeat{};
@@ -477,6 +520,10 @@ cluster_service::cluster_service(asio::io_context& io, cluster_service_options o
                    on_strand(+[](impl& s, nats::message m) { s.on_request(std::move(m)); }));
     nats.subscribe(impl_->connected_subject,
                    on_strand(+[](impl& s, nats::message m) { s.on_request(std::move(m)); }));
+    nats.subscribe(impl_->proxy_subject,
+                   on_strand(+[](impl& s, nats::message m) { s.on_request(std::move(m)); }));
+    nats.subscribe(impl_->apps_subject,
+                   on_strand(+[](impl& s, nats::message m) { s.on_request(std::move(m)); }));
     nats.subscribe(impl_->inbox_prefix + ">",
                    on_strand(+[](impl& s, nats::message m) { s.on_chunk(m); }));
 }
@@ -502,6 +549,53 @@ asio::awaitable<std::vector<std::string>> cluster_service::gather_connected(
     request.kind = request_kind::connected;
     co_return co_await asio::co_spawn(
         impl_->strand, impl::gather(impl_, std::move(request), deadline), asio::use_awaitable);
+}
+
+void cluster_service::set_proxy_source(std::function<std::string()> source) {
+    impl_->proxy = std::move(source);
+}
+
+void cluster_service::add_local_directory(const apps::app_directory& directory) {
+    impl_->directories.push_back(&directory);
+}
+
+asio::awaitable<std::vector<peer_text>> cluster_service::gather_proxy(
+    std::chrono::steady_clock::time_point deadline) {
+    app_request_message request;
+    request.kind = request_kind::proxy;
+    std::vector<peer_answer> answers = co_await asio::co_spawn(
+        impl_->strand, impl::gather_answers(impl_, std::move(request), deadline),
+        asio::use_awaitable);
+    std::vector<peer_text> out;
+    out.reserve(answers.size());
+    for (peer_answer& answer : answers) {
+        // A peer without an RSocket proxy answers empty: it has no proxy metrics.
+        if (!answer.text.empty()) {
+            out.push_back({.node = std::move(answer.node), .text = std::move(answer.text)});
+        }
+    }
+    co_return out;
+}
+
+asio::awaitable<std::vector<apps::remote_listing>> cluster_service::gather_apps(
+    std::chrono::steady_clock::time_point deadline) {
+    app_request_message request;
+    request.kind = request_kind::apps;
+    std::vector<peer_answer> answers = co_await asio::co_spawn(
+        impl_->strand, impl::gather_answers(impl_, std::move(request), deadline),
+        asio::use_awaitable);
+    std::vector<apps::remote_listing> out;
+    for (peer_answer& answer : answers) {
+        std::optional<std::vector<apps::remote_listing>> listings = decode_app_list(answer.text);
+        if (!listings) {
+            impl_->bad.Add({{"kind", "app_list"}}).Increment();
+            impl_->log.warn("cluster: a peer's apps list did not decode",
+                            {{"peer", answer.node}, {"bytes", answer.text.size()}});
+            continue;
+        }
+        std::move(listings->begin(), listings->end(), std::back_inserter(out));
+    }
+    co_return out;
 }
 
 void cluster_service::start() {

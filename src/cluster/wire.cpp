@@ -76,9 +76,23 @@ std::optional<heartbeat> decode_heartbeat(std::string_view message) {
     return hb;
 }
 
+std::string_view to_string(request_kind kind) {
+    switch (kind) {
+        case request_kind::app:
+            return "app";
+        case request_kind::connected:
+            return "connected";
+        case request_kind::proxy:
+            return "proxy";
+        case request_kind::apps:
+            return "apps";
+    }
+    return "app";
+}
+
 std::string encode_app_request(const app_request_message& request) {
     json::object o;
-    o["kind"] = request.kind == request_kind::connected ? "connected" : "app";
+    o["kind"] = js(to_string(request.kind));
     o["request"] = js(request.request);
     o["from"] = js(request.from);
     o["identifier"] = js(request.identifier);
@@ -110,6 +124,10 @@ std::optional<app_request_message> decode_app_request(std::string_view message) 
     }
     if (kind == "connected") {
         request.kind = request_kind::connected;
+    } else if (kind == "proxy") {
+        request.kind = request_kind::proxy;
+    } else if (kind == "apps") {
+        request.kind = request_kind::apps;
     } else if (kind != "app" || request.app_guid.empty()) {
         return std::nullopt;
     }

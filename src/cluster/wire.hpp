@@ -29,7 +29,10 @@ std::optional<heartbeat> decode_heartbeat(std::string_view message);
 enum class request_kind {
     app,        // what it holds of one app from its non-scrape sources (mgw.<cluster>.q.app)
     connected,  // every RSocket client connected to it (mgw.<cluster>.q.connected)
+    proxy,      // its RSocket proxy's own metrics, /metrics/proxy (mgw.<cluster>.q.proxy)
+    apps,       // the apps its directories know, for /v1/sd (mgw.<cluster>.q.apps)
 };
+std::string_view to_string(request_kind kind);
 
 // A request to every live peer; the answer goes to the message's reply subject.
 struct app_request_message {

@@ -247,6 +247,18 @@ void share_bindings(services& s, const gateway_config& config, core::logger& log
              {{"cluster", config.cluster.name}, {"replicas", config.cluster.bindings.replicas}});
 }
 
+// Cluster mode: /v1/sd also lists the apps only the live peers' directories know.
+std::function<
+    asio::awaitable<std::vector<apps::remote_listing>>(std::chrono::steady_clock::time_point)>
+sd_peers(services& s) {
+    if (!s.cluster) {
+        return {};
+    }
+    return [&cluster = *s.cluster](std::chrono::steady_clock::time_point deadline) {
+        return cluster.gather_apps(deadline);
+    };
+}
+
 }  // namespace
 
 int gateway::run() {
@@ -377,6 +389,18 @@ int gateway::run() {
                 [&cluster = *s.cluster](std::chrono::steady_clock::time_point deadline) {
                     return cluster.gather_connected(deadline);
                 });
+            // /metrics/proxy too: each node's series under its own gateway_node label.
+            s.cluster->set_proxy_source([&proxy = *s.rsocket_proxy] { return proxy.proxy_text(); });
+            s.rsocket_proxy->set_proxy_peers(
+                [&cluster = *s.cluster](std::chrono::steady_clock::time_point deadline)
+                    -> asio::awaitable<std::vector<rsocket::peer_proxy_metrics>> {
+                    std::vector<rsocket::peer_proxy_metrics> out;
+                    for (cluster::peer_text& peer : co_await cluster.gather_proxy(deadline)) {
+                        out.push_back({.node = std::move(peer.node), .text = std::move(peer.text)});
+                    }
+                    co_return out;
+                },
+                config_.cluster.resolved_node_id());
         }
         s.app_metrics->add_source(*s.cluster);
     }
@@ -387,13 +411,18 @@ int gateway::run() {
         s.app_metrics->add_source(*s.external_exporters);
     }
     // Service discovery: the route table's apps, then those only pushes or RSocket clients know.
-    // A cluster's view of its peers' apps joins here as another directory.
+    // In cluster mode the peers' directories join them, by name (/v1/sd only).
     std::vector<const apps::app_directory*> sd_directories;
     if (s.push) {
         sd_directories.push_back(&*s.push);
     }
     if (s.rsocket_proxy) {
         sd_directories.push_back(&s.rsocket_proxy->app_directory());
+    }
+    if (s.cluster) {
+        for (const apps::app_directory* directory : sd_directories) {
+            s.cluster->add_local_directory(*directory);
+        }
     }
     // The status console reads every module through its status accessor, each under its own
     // lock; `s` and the config outlive the main listener that calls it.
@@ -450,7 +479,8 @@ int gateway::run() {
         apps::make_sd_handler(s.route_table, std::move(sd_directories),
                               {config_.routes_api.username, config_.routes_api.password},
                               {.fallback_target = config_.listen.to_string(),
-                               .scheme = config_.tls.enabled() ? "https" : "http"}),
+                               .scheme = config_.tls.enabled() ? "https" : "http",
+                               .peers = sd_peers(s)}),
         http::route_options("/v1/sd"));
     s.main_server.emplace(io,
                           config_.http.listener(config_.listen, config_.tls, config_.log.access),

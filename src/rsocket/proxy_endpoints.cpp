@@ -14,6 +14,7 @@
 #include <mgw/scrape/request_headers.hpp>
 
 #include "client_registry.hpp"
+#include "proxy_combine.hpp"
 #include "proxy_metrics.hpp"
 #include "pull.hpp"
 #include "series_dedup.hpp"
@@ -175,12 +176,20 @@ asio::awaitable<void> proxy_endpoints::serve_connected(http::request_context& re
     });
 }
 
-asio::awaitable<void> proxy_endpoints::serve_proxy(http::request_context& request,
-                                                   http::response& response) {
+std::string proxy_endpoints::proxy_text() {
     original_.active.Set(static_cast<double>(registry_.ready_count()));
     original_.refresh(clock::now());
-    std::string text = prometheus::TextSerializer().Serialize(original_.registry.Collect());
+    return prometheus::TextSerializer().Serialize(original_.registry.Collect());
+}
+
+asio::awaitable<void> proxy_endpoints::serve_proxy(http::request_context& request,
+                                                   http::response& response) {
+    std::string text = proxy_text();
     const auto negotiated = exposition::negotiate(request.header("Accept").value_or(""));
+    if (proxy_peers_) {
+        co_await serve_cluster_proxy(request, response, std::move(text), negotiated);
+        co_return;
+    }
     response.set("Content-Type", negotiated.content_type);
     if (negotiated.output == exposition::format::prometheus_text) {
         response.body(std::move(text));
@@ -198,6 +207,42 @@ asio::awaitable<void> proxy_endpoints::serve_proxy(http::request_context& reques
     std::string body;
     exposition::write_exposition(
         body, parsed, {.output = negotiated.output, .utf8_names = negotiated.utf8_names});
+    response.body(std::move(body));
+}
+
+asio::awaitable<void> proxy_endpoints::serve_cluster_proxy(
+    http::request_context& request, http::response& response, std::string text,
+    const exposition::negotiated_format& negotiated) {
+    const auto timeout = scrape::scrape_timeout(
+        scrape_timeout_, request.header("X-Prometheus-Scrape-Timeout-Seconds"));
+    const auto deadline =
+        std::min(clock::now() + timeout, request.deadline() - scrape::scrape_timeout_margin);
+    const bool local_only =
+        std::any_of(request.query().begin(), request.query().end(),
+                    [](const auto& q) { return q.first == "scope" && q.second == "local"; });
+    // This node's series carry its label with `?scope=local` too: a series does not change
+    // identity with the scope it was asked in.
+    std::vector<peer_proxy_metrics> peers;
+    if (!local_only) {
+        peers = co_await proxy_peers_(deadline);
+    }
+    std::vector<node_proxy_metrics> nodes;
+    nodes.reserve(peers.size() + 1);
+    nodes.push_back({.node = node_id_, .text = text});
+    for (const peer_proxy_metrics& peer : peers) {
+        nodes.push_back({.node = peer.node, .text = peer.text});
+    }
+    std::string body;
+    const proxy_combine_report report = combine_proxy_metrics(
+        nodes, {.output = negotiated.output, .utf8_names = negotiated.utf8_names}, body);
+    if (report.unreadable > 0) {
+        counters_.parse_errors.Increment(static_cast<double>(report.unreadable));
+        log_.debug("rsocket /metrics/proxy: a node's proxy metrics did not parse",
+                   {{"unreadable", report.unreadable}});
+    }
+    counters_.type_conflicts.Increment(static_cast<double>(report.conflicts));
+    response.status(http::status::ok);
+    response.set("Content-Type", negotiated.content_type);
     response.body(std::move(body));
 }
 

@@ -58,14 +58,15 @@ proxy_counters::proxy_counters(prometheus::Registry& r)
                            .Add({})),
       parse_errors(prometheus::BuildCounter()
                        .Name("mgw_rsocket_parse_errors_total")
-                       .Help("Client expositions left out of /metrics/connected because "
-                             "they do not parse.")
+                       .Help("Client expositions left out of /metrics/connected (and, in "
+                             "cluster mode, peers' /metrics/proxy) because they do not parse.")
                        .Register(r)
                        .Add({})),
       type_conflicts(prometheus::BuildCounter()
                          .Name("mgw_rsocket_merge_type_conflicts_total")
-                         .Help("Families left out of /metrics/connected because a client "
-                               "gave them another TYPE than an earlier client did.")
+                         .Help("Families left out of /metrics/connected (or a cluster's "
+                               "/metrics/proxy) because a client (a node) gave them another "
+                               "TYPE than an earlier one did.")
                          .Register(r)
                          .Add({})),
       repairs(prometheus::BuildCounter()

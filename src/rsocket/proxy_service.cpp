@@ -80,6 +80,14 @@ void proxy_service::set_connected_peers(connected_peers peers) {
     endpoints_->set_connected_peers(std::move(peers));
 }
 
+void proxy_service::set_proxy_peers(proxy_peers peers, std::string node_id) {
+    endpoints_->set_proxy_peers(std::move(peers), std::move(node_id));
+}
+
+std::string proxy_service::proxy_text() {
+    return endpoints_->proxy_text();
+}
+
 boost::asio::awaitable<void> proxy_service::pull_connected(
     std::chrono::steady_clock::time_point deadline, std::vector<std::string>& out) {
     const std::vector<std::shared_ptr<connection>> clients = registry_->ready_clients();

@@ -36,6 +36,19 @@ struct directory_listing {
     std::vector<known_app> apps;
 };
 
+// A directory's apps as another gateway of the cluster listed them (its name owned here).
+struct remote_listing {
+    std::string name;
+    std::vector<known_app> apps;
+};
+
+// Adds the peers' listings to this node's: a remote directory's apps join the local directory
+// of the same name, so `__meta_cf_sources` names a source the same way, in the same order, on
+// every node; a name this node has no directory for follows as a directory of its own (its
+// view points into `remote`, which must outlive `local`). discover_targets then dedupes by GUID.
+void merge_remote_listings(std::vector<directory_listing>& local,
+                           std::span<const remote_listing> remote);
+
 // Exact, case-sensitive name filters (the query's org=, space=, app=); empty: any.
 struct sd_filter {
     std::string org;

@@ -2,6 +2,7 @@
 // membership table from its peers' heartbeats, answers peers' app requests from the local
 // non-scrape sources (pushed series, RSocket clients), and is itself the "cluster peers" app
 // source: an app's answer gathers what every live peer holds, within the request's deadline.
+// /metrics/connected, /metrics/proxy and /v1/sd gather their peers' part the same way.
 // All decisions are in the pure parts (src/cluster/membership, gather, wire, peer_reply).
 #pragma once
 
@@ -17,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <mgw/apps/app_source.hpp>
+#include <mgw/apps/service_discovery.hpp>
 #include <mgw/cluster/config.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/nats/client.hpp>
@@ -54,14 +56,20 @@ struct cluster_status {
     std::uint64_t partial = 0;  // gathers answered without every peer (any reason)
 };
 
+// One peer's answer and the node that gave it.
+struct peer_text {
+    std::string node;
+    std::string text;
+};
+
 // What this node's connected RSocket clients expose, pulled by the deadline (one text per
 // client that answered), for a peer's /metrics/connected.
 using connected_source = std::function<boost::asio::awaitable<void>(
     std::chrono::steady_clock::time_point, std::vector<std::string>&)>;
 
 // Subjects: mgw.<name>.node.hb (heartbeats), mgw.<name>.q.app (app requests),
-// mgw.<name>.q.connected (connected-clients requests), replies to
-// _INBOX.mgw.<name>.<node>.<request>.
+// mgw.<name>.q.connected (connected-clients requests), mgw.<name>.q.proxy (/metrics/proxy),
+// mgw.<name>.q.apps (/v1/sd), replies to _INBOX.mgw.<name>.<node>.<request>.
 //
 // Metrics: mgw_cluster_up, mgw_cluster_peers, mgw_cluster_node_info{cluster,node,boot_id},
 // mgw_cluster_membership_changes_total{event}, mgw_cluster_gathers_total,
@@ -92,6 +100,24 @@ class cluster_service final : public apps::app_source {
     // The connected clients of every live peer, one text per peer that answered in full, by
     // `deadline` (capped by gather.timeout); nothing without NATS (counted as partial).
     boost::asio::awaitable<std::vector<std::string>> gather_connected(
+        std::chrono::steady_clock::time_point deadline);
+
+    // What answers a peer's /metrics/proxy: this node's RSocket proxy metrics (Prometheus
+    // text), called on the cluster's strand; without it such requests are answered empty.
+    // Before start().
+    void set_proxy_source(std::function<std::string()> source);
+    // The proxy metrics of every live peer that has a proxy and answered in full, with its
+    // node id, by `deadline` (capped by gather.timeout); partial answers counted as gathers'.
+    boost::asio::awaitable<std::vector<peer_text>> gather_proxy(
+        std::chrono::steady_clock::time_point deadline);
+
+    // A directory whose apps a peer's /v1/sd lists (pushed metrics, RSocket clients). Before
+    // start(); it must outlive the service's I/O.
+    void add_local_directory(const apps::app_directory& directory);
+    // The apps every live peer's directories know, by `deadline` (capped by gather.timeout),
+    // one listing per peer directory; a list that does not decode is left out and counted
+    // (mgw_cluster_bad_messages_total{kind="app_list"}).
+    boost::asio::awaitable<std::vector<apps::remote_listing>> gather_apps(
         std::chrono::steady_clock::time_point deadline);
 
     // Any thread: the node, its NATS state and its live peers as of the last change.

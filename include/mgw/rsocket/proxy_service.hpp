@@ -68,6 +68,12 @@ class proxy_service {
     // /metrics/connected then also has the peers' clients (not with `?scope=local`). Before
     // serving.
     void set_connected_peers(connected_peers peers);
+    // Cluster mode: /metrics/proxy then has every live node's own metrics, each series with a
+    // `gateway_node` label (`node_id` for this node's). Before the I/O starts.
+    void set_proxy_peers(proxy_peers peers, std::string node_id);
+    // This node's own metrics as /metrics/proxy serves them alone (Prometheus text), for a
+    // peer's /metrics/proxy. Any thread.
+    std::string proxy_text();
     // Every client connected here pulled by `deadline`: the texts of those that answered, for
     // a peer's /metrics/connected. Last pushes of closed clients stay for this node's own
     // scrape (they are served once).

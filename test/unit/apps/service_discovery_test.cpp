@@ -136,6 +136,48 @@ TEST_CASE("directories add apps the route table does not know, route tags win, g
     CHECK_FALSE(groups[2].labels.contains("__meta_cf_org_name"));
 }
 
+TEST_CASE("peers' apps join the same-named directory, in this node's order, once per GUID") {
+    const auto snapshot = table_of({instance(guid_a, "org1", "dev", "shop", "10.0.0.1", "0")});
+    // This node: push (nothing pushed here), rsocket knows guid_b.
+    std::vector<directory_listing> local{
+        {.name = "push", .apps = {}},
+        {.name = "rsocket", .apps = {{.app_guid = guid_b, .labels = {}}}},
+    };
+    // Peers: one lists its rsocket before its push; another has a source this node has not.
+    const std::vector<remote_listing> remote{
+        {.name = "rsocket", .apps = {{.app_guid = guid_c, .labels = {}}}},
+        {.name = "push",
+         .apps = {{.app_guid = guid_b, .labels = {{"app_name", "billing"}}},
+                  {.app_guid = guid_a, .labels = {{"app_name", "stale"}}}}},
+        {.name = "later", .apps = {{.app_guid = guid_c, .labels = {}}}},
+    };
+    merge_remote_listings(local, remote);
+    REQUIRE(local.size() == 3);
+    CHECK(local[0].name == "push");
+    CHECK(local[0].apps.size() == 2);
+    CHECK(local[1].name == "rsocket");
+    CHECK(local[1].apps.size() == 2);
+    CHECK(local[2].name == "later");
+
+    const auto groups = discover_targets(*snapshot, local, {});
+    REQUIRE(groups.size() == 3);
+    // The route table's tags still win over a peer's.
+    CHECK(groups[0].labels.at("__meta_cf_app_name") == "shop");
+    CHECK(groups[0].labels.at("__meta_cf_sources") == ",routes,push,");
+    // Known here by RSocket and on a peer by push: listed once, sources in this node's order.
+    CHECK(groups[1].labels.at("__meta_cf_sources") == ",push,rsocket,");
+    CHECK(groups[1].labels.at("__meta_cf_app_name") == "billing");
+    // Known only to peers.
+    CHECK(groups[2].app_guid == guid_c);
+    CHECK(groups[2].labels.at("__meta_cf_sources") == ",rsocket,later,");
+
+    // Without peers' listings nothing changes.
+    std::vector<directory_listing> alone{{.name = "push", .apps = {}}};
+    merge_remote_listings(alone, {});
+    REQUIRE(alone.size() == 1);
+    CHECK(discover_targets(*snapshot, alone, {}).size() == 1);
+}
+
 TEST_CASE("filters select by exact org, space and app names, an unknown name matches nothing") {
     const auto snapshot = table_of({
         instance(guid_a, "org1", "dev", "shop", "10.0.0.1", "0"),

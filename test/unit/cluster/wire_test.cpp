@@ -73,6 +73,28 @@ TEST_CASE("a connected request needs no app and an unknown kind is refused") {
         "identifier":"","app_guid":"g","timeout_ms":5})"));
 }
 
+TEST_CASE("proxy and apps requests need no app and keep their kind") {
+    for (const request_kind kind : {request_kind::proxy, request_kind::apps}) {
+        const app_request_message request{.kind = kind,
+                                          .request = "4",
+                                          .from = "n3",
+                                          .identifier = "",
+                                          .app_guid = "",
+                                          .tags = {},
+                                          .timeout = 700ms};
+        const std::string message = encode_app_request(request);
+        CHECK(message.find(std::string("\"kind\":\"") + std::string(to_string(kind)) + "\"") !=
+              std::string::npos);
+        const auto back = decode_app_request(message);
+        REQUIRE(back);
+        CHECK(back->kind == kind);
+        CHECK(back->app_guid.empty());
+        CHECK(back->timeout == 700ms);
+    }
+    CHECK(to_string(request_kind::proxy) == "proxy");
+    CHECK(to_string(request_kind::apps) == "apps");
+}
+
 TEST_CASE("chunks carry raw payload bytes after their header line") {
     const std::string payload = "a{b=\"c\\nd\"} 1\n\n{\"not\":\"a header\"}\n# EOF\n";
     const std::string message =
