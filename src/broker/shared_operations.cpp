@@ -3,7 +3,9 @@
 // continuation: it awaits the store's verdict (answered on the store's thread, posted back to
 // the request's executor — the I/O thread never blocks on NATS) and then brings this node's
 // cache and index up to date at once, so the key works here before the answer leaves. Other
-// nodes learn the change from the store's watch (apply_shared_*).
+// nodes learn the change from the store's watch (apply_shared_*). PATCH is a versioned change
+// of the stored instance; an unbind or deprovision of a record the cache does not hold yet
+// (made through another node within the watch's lag) reads the store before it answers 410.
 #include <memory>
 #include <utility>
 #include <vector>
