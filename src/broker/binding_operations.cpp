@@ -76,22 +76,16 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
                                    : json::serialize(json::object{{"credentials", credentials}});
 
     if (shared_ != nullptr) {
+        // The limits count the shared store's records (see README: racing nodes); an adopted
+        // instance's is checked against the store itself (bind_shared).
+        if (shared_limit_reached(false, binding_id)) {
+            return limit_reached("bindings", max_bindings_);
+        }
         // The shared store decides 201/200/409; an instance it does not know yet is adopted
         // there first (as below, locally).
         std::optional<instance_record> adopted;
         if (!*instance) {
-            const auto context_field = [&](const char* name) {
-                const auto found = request.context.find(name);
-                return found == request.context.end() ? std::string() : found->second;
-            };
-            adopted = instance_record{.instance_id = instance_id,
-                                      .service_id = request.service_id,
-                                      .plan_id = request.plan_id,
-                                      .organization_guid = context_field("organization_guid"),
-                                      .space_guid = context_field("space_guid"),
-                                      .context = request.context,
-                                      .parameters = std::string(empty_object),
-                                      .origin = record_origin::adopted};
+            adopted = adopted_instance(instance_id, request);
         }
         return bind_shared({.binding_id = binding_id,
                             .instance_id = instance_id,
@@ -116,9 +110,7 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
                                binding.app_guid == request.app_guid &&
                                binding.parameters == request.parameters;
         if (!identical) {
-            return {.status = 409,
-                    .body = description_json("service binding " + binding_id +
-                                             " already exists with different attributes")};
+            return {.status = 409, .body = conflict_body("service binding", binding_id)};
         }
         if (forwarder) {
             // Only the key's hash is kept, so the same key cannot be handed out twice. A
@@ -158,18 +150,7 @@ broker_service::reply broker_service::bind(const std::string& instance_id,
         if (*instances >= max_instances_) {
             return limit_reached("instances", max_instances_);
         }
-        const auto context_field = [&](const char* key) {
-            const auto found = request.context.find(key);
-            return found == request.context.end() ? std::string() : found->second;
-        };
-        const instance_record adopted{.instance_id = instance_id,
-                                      .service_id = request.service_id,
-                                      .plan_id = request.plan_id,
-                                      .organization_guid = context_field("organization_guid"),
-                                      .space_guid = context_field("space_guid"),
-                                      .context = request.context,
-                                      .parameters = std::string(empty_object),
-                                      .origin = record_origin::adopted};
+        const instance_record adopted = adopted_instance(instance_id, request);
         if (const auto ec = store_.insert_instance(adopted)) {
             return store_failure("bind", ec);
         }
@@ -222,6 +203,9 @@ broker_service::reply broker_service::unbind(const http::request_context& reques
     }
     if (!*existing || ((*existing)->instance_id != instance_id &&
                        (*existing)->origin != record_origin::promfetcher_import)) {
+        if (!*existing && shared_ != nullptr) {
+            return unbind_unseen(request, instance_id, binding_id);
+        }
         return {.status = 410, .body = std::string(empty_object)};
     }
     if (auto checked = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id);

@@ -466,6 +466,28 @@ store_result<std::vector<binding_record>> binding_store::bindings() {
     return out;
 }
 
+store_result<std::vector<instance_record>> binding_store::instances() {
+    statement s(db_,
+                "SELECT instance_id, service_id, plan_id, organization_guid, space_guid, "
+                "context, parameters, origin FROM instances ORDER BY created_at, instance_id");
+    std::vector<instance_record> out;
+    int rc = 0;
+    while ((rc = s.step()) == SQLITE_ROW) {
+        out.push_back(instance_record{.instance_id = s.text(0),
+                                      .service_id = s.text(1),
+                                      .plan_id = s.text(2),
+                                      .organization_guid = s.text(3),
+                                      .space_guid = s.text(4),
+                                      .context = parse_context(s.text(5)),
+                                      .parameters = s.text(6),
+                                      .origin = origin_from(s.text(7))});
+    }
+    if (rc != SQLITE_DONE) {
+        return make_error(rc);
+    }
+    return out;
+}
+
 store_result<std::int64_t> binding_store::instance_count() {
     statement s(db_, "SELECT count(*) FROM instances");
     if (const int rc = s.step(); rc != SQLITE_ROW) {

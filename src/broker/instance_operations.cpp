@@ -26,6 +26,13 @@ broker_service::reply broker_service::provision(const std::string& instance_id,
         return reply::from(unknown_plan(catalog_, request.service_id, request.plan_id));
     }
     if (shared_ != nullptr) {
+        {
+            // The limit counts the shared store's instances (see README: racing nodes).
+            const std::lock_guard lock(store_mutex_);
+            if (shared_limit_reached(true, instance_id)) {
+                return limit_reached("instances", max_instances_);
+            }
+        }
         // The shared store decides 201/200/409 (the local cache may lag it by a moment).
         return provision_shared({.instance_id = instance_id,
                                  .service_id = std::move(request.service_id),
@@ -50,9 +57,7 @@ broker_service::reply broker_service::provision(const std::string& instance_id,
         if (identical) {
             return {.status = 200, .body = std::string(empty_object)};
         }
-        return {.status = 409,
-                .body = description_json("service instance " + instance_id +
-                                         " already exists with different attributes")};
+        return {.status = 409, .body = conflict_body("service instance", instance_id)};
     }
     auto count = store_.instance_count();
     if (!count) {
@@ -91,6 +96,10 @@ broker_service::reply broker_service::update(const std::string& instance_id, std
     if (identity.has_error()) {
         return reply::from(identity.error());
     }
+    if (shared_ != nullptr) {
+        // A versioned change in the shared store, applied by every node's watch.
+        return update_shared(instance_id, *std::move(decoded), claimed_user(*identity));
+    }
     const std::lock_guard lock(store_mutex_);
     auto existing = store_.find_instance(instance_id);
     if (!existing) {
@@ -101,17 +110,8 @@ broker_service::reply broker_service::update(const std::string& instance_id, std
                 .body = description_json("service instance " + instance_id + " does not exist")};
     }
     instance_record instance = **existing;
-    if (request.service_id != instance.service_id) {
-        return reply::from({.status = 400,
-                            .error = "BadRequest",
-                            .description = "service_id does not match the instance's"});
-    }
-    if (request.plan_id && *request.plan_id != instance.plan_id) {
-        // plan_updateable is false in the catalog: a binding's limits come from its plan.
-        return reply::from({.status = 422,
-                            .error = "PlanChangeNotSupported",
-                            .description = "plans cannot be changed: create a new instance "
-                                           "with the other plan and bind it instead"});
+    if (auto refused = check_update(instance, request)) {
+        return reply::from(*refused);
     }
     if (request.parameters && *request.parameters != instance.parameters) {
         instance.parameters = *request.parameters;
@@ -136,6 +136,9 @@ broker_service::reply broker_service::deprovision(const http::request_context& r
         return store_failure("deprovision", existing.error());
     }
     if (!*existing) {
+        if (shared_ != nullptr) {
+            return deprovision_unseen(request, instance_id);
+        }
         return {.status = 410, .body = std::string(empty_object)};
     }
     if (auto checked = check_delete_ids(request, (*existing)->service_id, (*existing)->plan_id);

@@ -79,6 +79,60 @@ boost::system::result<void, osb_error> check_poll_hints(const http::request_cont
     return check_query_id("operation", request.query("operation"), false, "");
 }
 
+// A shared store's verdict that ends an operation without a result of its own: it did not
+// answer (503: the Cloud Controller retries) or it refused (500). Counted as a store error.
+broker_service::reply broker_service::refused_by_store(shared_records::result::status outcome,
+                                                       std::string_view what) {
+    metrics_->store_errors.Increment();
+    if (outcome == shared_records::result::status::unavailable) {
+        return {.status = 503,
+                .body = description_json(std::string(what) +
+                                         ": the cluster's binding store does not answer; retry"),
+                .then = nullptr};
+    }
+    return {.status = 500,
+            .body = description_json(std::string(what) + ": the cluster's binding store refused"),
+            .then = nullptr};
+}
+
+std::string conflict_body(std::string_view what, std::string_view id) {
+    return description_json(std::string(what) + " " + std::string(id) +
+                            " already exists with different attributes");
+}
+
+instance_record adopted_instance(const std::string& instance_id, const bind_request& request) {
+    const auto context_field = [&](const char* name) {
+        const auto found = request.context.find(name);
+        return found == request.context.end() ? std::string() : found->second;
+    };
+    return {.instance_id = instance_id,
+            .service_id = request.service_id,
+            .plan_id = request.plan_id,
+            .organization_guid = context_field("organization_guid"),
+            .space_guid = context_field("space_guid"),
+            .context = request.context,
+            .parameters = std::string(empty_object),
+            .origin = record_origin::adopted};
+}
+
+std::optional<osb_error> check_update(const instance_record& instance,
+                                      const update_request& request) {
+    if (request.service_id != instance.service_id) {
+        return osb_error{.status = 400,
+                         .error = "BadRequest",
+                         .description = "service_id does not match the instance's"};
+    }
+    if (request.plan_id && *request.plan_id != instance.plan_id) {
+        // plan_updateable is false in the catalog: a binding's limits come from its plan.
+        return osb_error{.status = 422,
+                         .error = "PlanChangeNotSupported",
+                         .description =
+                             "plans cannot be changed: create a new instance "
+                             "with the other plan and bind it instead"};
+    }
+    return std::nullopt;
+}
+
 json::value parameters_value(const std::string& canonical) {
     boost::system::error_code ec;
     json::value value = json::parse(canonical, ec);

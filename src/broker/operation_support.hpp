@@ -78,6 +78,19 @@ boost::system::result<void, osb_error> check_poll_hints(const http::request_cont
                                                         std::string_view service_id,
                                                         std::string_view plan_id);
 
+// The 409 body of a provision or bind that met the same id with other attributes; `what` is
+// "service instance" or "service binding".
+std::string conflict_body(std::string_view what, std::string_view id);
+
+// The instance a bind adopts when the broker never provisioned it (the broker the gateway took
+// the registration over from did): from the bind's ids and context.
+instance_record adopted_instance(const std::string& instance_id, const bind_request& request);
+
+// PATCH's request against the instance it changes: the service must be the instance's, the
+// plan cannot change (plan_updateable is false); nullopt when it may go ahead.
+std::optional<osb_error> check_update(const instance_record& instance,
+                                      const update_request& request);
+
 // The stored canonical parameters as JSON ({} when they do not parse).
 boost::json::value parameters_value(const std::string& canonical);
 

@@ -42,6 +42,8 @@ std::string status_text(natsStatus s) {
 }  // namespace
 
 struct binding_kv::impl {
+    using value_change = binding_kv::value_change;
+
     // How often a quiet watch compares itself with the bucket's last sequence.
     static constexpr std::chrono::milliseconds stall_check{200};
 
@@ -60,6 +62,12 @@ struct binding_kv::impl {
     std::thread writer;
     std::thread watcher;
     kvWatcher* current_watch = nullptr;  // under `mutex`: stop() interrupts it
+    // steady_clock ticks of JetStream's last answer; 0: never.
+    std::atomic<std::int64_t> answered_at{0};
+
+    void answered() {
+        answered_at.store(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
 
     impl(binding_kv_options o, core::logger& l) : options(std::move(o)), log(l) {}
 
@@ -246,6 +254,9 @@ struct binding_kv::impl {
         auto pause = std::chrono::milliseconds(50);
         for (;;) {
             const natsStatus s = attempt();
+            if (!transient(s)) {
+                answered();
+            }
             if (!transient(s) || stopping.load() ||
                 std::chrono::steady_clock::now() + pause >= deadline) {
                 return s;
@@ -320,6 +331,51 @@ struct binding_kv::impl {
         return result;
     }
 
+    // The live value under `key` (NATS_NOT_FOUND also for a delete marker).
+    kv_write_result do_get(const std::string& key) {
+        kv_write_result result;
+        kvEntry* entry = nullptr;
+        const natsStatus s = with_retry([&] { return kvStore_Get(&entry, kv, key.c_str()); });
+        if (s == NATS_OK) {
+            result.outcome = kv_write_result::status::done;
+            result.revision = kvEntry_Revision(entry);
+            result.stored.assign(static_cast<const char*>(kvEntry_Value(entry)),
+                                 static_cast<std::size_t>(kvEntry_ValueLen(entry)));
+            kvEntry_Destroy(entry);
+        } else if (s == NATS_NOT_FOUND) {
+            result.outcome = kv_write_result::status::absent;
+        } else {
+            result.outcome = transient(s) ? kv_write_result::status::unavailable
+                                          : kv_write_result::status::failed;
+            result.error = status_text(s);
+        }
+        return result;
+    }
+
+    kv_write_result do_modify(const std::string& key, const value_change& change) {
+        const auto deadline = std::chrono::steady_clock::now() + options.retry_for;
+        for (;;) {
+            kv_write_result read = do_get(key);
+            if (read.outcome != kv_write_result::status::done) {
+                return read;
+            }
+            const auto wanted = change(read.stored);
+            if (!wanted) {
+                read.outcome = kv_write_result::status::failed;
+                read.error = "the stored record cannot be changed";
+                return read;
+            }
+            kv_write_result written = do_update(key, *wanted, read.revision);
+            // Failed without being transient: most likely "wrong last sequence" (another
+            // node's write came between): read again.
+            if (written.outcome != kv_write_result::status::failed ||
+                std::chrono::steady_clock::now() >= deadline || stopping.load()) {
+                return written;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+
     kv_write_result do_remove(const std::string& key) {
         kv_write_result result;
         const natsStatus s = with_retry([&] { return kvStore_Delete(kv, key.c_str()); });
@@ -341,6 +397,7 @@ struct binding_kv::impl {
         if (js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr) != NATS_OK) {
             return false;
         }
+        answered();
         const bool behind = info->State.LastSeq > seen;
         jsStreamInfo_Destroy(info);
         return behind;
@@ -406,6 +463,7 @@ struct binding_kv::impl {
                     }
                     continue;
                 }
+                answered();
                 kv_change change;
                 change.operation = kvEntry_Operation(entry) == kvOp_Put ? kv_change::op::put
                                                                         : kv_change::op::remove;
@@ -484,6 +542,26 @@ void binding_kv::update(std::string key, std::string value, std::uint64_t last_r
 void binding_kv::remove(std::string key, completion done) {
     auto job = [this, key = std::move(key), done]() { done(impl_->do_remove(key)); };
     impl_->submit(std::move(job), done);
+}
+
+void binding_kv::get(std::string key, completion done) {
+    auto job = [this, key = std::move(key), done]() { done(impl_->do_get(key)); };
+    impl_->submit(std::move(job), done);
+}
+
+void binding_kv::modify(std::string key, value_change change, completion done) {
+    auto job = [this, key = std::move(key), change = std::move(change), done]() {
+        done(impl_->do_modify(key, change));
+    };
+    impl_->submit(std::move(job), done);
+}
+
+std::optional<std::chrono::steady_clock::time_point> binding_kv::last_answer() const {
+    const std::int64_t at = impl_->answered_at.load();
+    if (at == 0) {
+        return std::nullopt;
+    }
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(at));
 }
 
 void binding_kv::stop() {

@@ -36,6 +36,7 @@ struct kv_write_result {
     enum class status {
         done,         // written: `revision`
         exists,       // create met a live record: `stored` (its value) at `revision`
+        absent,       // get or modify: no live record under the key
         unavailable,  // no JetStream answer within retry_for (or not opened)
         failed        // refused for another reason (`error`)
     };
@@ -70,6 +71,17 @@ class binding_kv {
     // Compare-and-set on the revision the writer last saw (a forwarder key rotation).
     void update(std::string key, std::string value, std::uint64_t last_revision, completion done);
     void remove(std::string key, completion done);
+    // Reads the key: `done` with its value in `stored` at `revision`, or `absent`.
+    void get(std::string key, completion done);
+    // A versioned change: reads the key, `change` turns its value into the new one (nullopt:
+    // refused, `failed`), written as a compare-and-set on the revision read; a concurrent write
+    // makes it read and try again within retry_for. `absent` when there is nothing to change.
+    using value_change = std::function<std::optional<std::string>(std::string_view)>;
+    void modify(std::string key, value_change change, completion done);
+
+    // When JetStream last answered (nullopt: never): any reply that is not a timeout or a lost
+    // connection, a watched change, the quiet watch's stream check. Any thread.
+    std::optional<std::chrono::steady_clock::time_point> last_answer() const;
 
     // Stops the threads (writes still queued complete as unavailable).
     void stop();

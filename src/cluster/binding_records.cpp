@@ -143,81 +143,103 @@ std::optional<key_kind> kind_of_key(std::string_view key) {
     return std::nullopt;
 }
 
-std::string encode_instance(const broker::instance_record& instance) {
+namespace {
+
+// A record's string fields, by JSON name; the first is its OSB id (never empty). Besides these,
+// each record holds "context" (an object of strings) and "origin" (record_origin's name).
+template <typename Record>
+struct string_field {
+    std::string_view name;
+    std::string Record::*member;
+};
+
+constexpr std::array<string_field<broker::instance_record>, 6> instance_fields{{
+    {"instance_id", &broker::instance_record::instance_id},
+    {"service_id", &broker::instance_record::service_id},
+    {"plan_id", &broker::instance_record::plan_id},
+    {"organization_guid", &broker::instance_record::organization_guid},
+    {"space_guid", &broker::instance_record::space_guid},
+    {"parameters", &broker::instance_record::parameters},
+}};
+
+// `seq` is node-local and not stored.
+constexpr std::array<string_field<broker::binding_record>, 8> binding_fields{{
+    {"binding_id", &broker::binding_record::binding_id},
+    {"instance_id", &broker::binding_record::instance_id},
+    {"service_id", &broker::binding_record::service_id},
+    {"plan_id", &broker::binding_record::plan_id},
+    {"app_guid", &broker::binding_record::app_guid},
+    {"parameters", &broker::binding_record::parameters},
+    {"endpoint", &broker::binding_record::endpoint},
+    {"key_hash", &broker::binding_record::key_hash},
+}};
+
+template <typename Record, std::size_t N>
+std::string encode_record(const Record& record, std::string_view kind,
+                          const std::array<string_field<Record>, N>& fields) {
     json::object o;
     o["v"] = binding_record_version;
-    o["kind"] = "instance";
-    o["instance_id"] = js(instance.instance_id);
-    o["service_id"] = js(instance.service_id);
-    o["plan_id"] = js(instance.plan_id);
-    o["organization_guid"] = js(instance.organization_guid);
-    o["space_guid"] = js(instance.space_guid);
-    o["context"] = context_json(instance.context);
-    o["parameters"] = js(instance.parameters);
-    o["origin"] = js(broker::to_string(instance.origin));
+    o["kind"] = js(kind);
+    for (const auto& field : fields) {
+        o[js(field.name)] = js(record.*field.member);
+    }
+    o["context"] = context_json(record.context);
+    o["origin"] = js(broker::to_string(record.origin));
     return json::serialize(o);
+}
+
+template <typename Record, std::size_t N>
+std::optional<Record> decode_record(std::string_view text, std::string_view kind,
+                                    const std::array<string_field<Record>, N>& fields) {
+    const auto o = parse_record(text, kind);
+    if (!o) {
+        return std::nullopt;
+    }
+    Record r;
+    for (const auto& field : fields) {
+        if (!get_string(*o, field.name, r.*field.member)) {
+            return std::nullopt;
+        }
+    }
+    std::string origin;
+    if ((r.*fields.front().member).empty() || !get_context(*o, r.context) ||
+        !get_string(*o, "origin", origin)) {
+        return std::nullopt;
+    }
+    const auto known = origin_from(origin);
+    if (!known) {
+        return std::nullopt;
+    }
+    r.origin = *known;
+    return r;
+}
+
+}  // namespace
+
+std::string encode_instance(const broker::instance_record& instance) {
+    return encode_record(instance, "instance", instance_fields);
 }
 
 std::string encode_binding(const broker::binding_record& binding) {
-    json::object o;
-    o["v"] = binding_record_version;
-    o["kind"] = "binding";
-    o["binding_id"] = js(binding.binding_id);
-    o["instance_id"] = js(binding.instance_id);
-    o["service_id"] = js(binding.service_id);
-    o["plan_id"] = js(binding.plan_id);
-    o["app_guid"] = js(binding.app_guid);
-    o["context"] = context_json(binding.context);
-    o["parameters"] = js(binding.parameters);
-    o["endpoint"] = js(binding.endpoint);
-    o["key_hash"] = js(binding.key_hash);
-    o["origin"] = js(broker::to_string(binding.origin));
-    return json::serialize(o);
+    return encode_record(binding, "binding", binding_fields);
 }
 
 std::optional<broker::instance_record> decode_instance(std::string_view text) {
-    const auto o = parse_record(text, "instance");
-    if (!o) {
-        return std::nullopt;
-    }
-    broker::instance_record r;
-    std::string origin;
-    if (!get_string(*o, "instance_id", r.instance_id) || r.instance_id.empty() ||
-        !get_string(*o, "service_id", r.service_id) || !get_string(*o, "plan_id", r.plan_id) ||
-        !get_string(*o, "organization_guid", r.organization_guid) ||
-        !get_string(*o, "space_guid", r.space_guid) || !get_context(*o, r.context) ||
-        !get_string(*o, "parameters", r.parameters) || !get_string(*o, "origin", origin)) {
-        return std::nullopt;
-    }
-    const auto known = origin_from(origin);
-    if (!known) {
-        return std::nullopt;
-    }
-    r.origin = *known;
-    return r;
+    return decode_record(text, "instance", instance_fields);
 }
 
 std::optional<broker::binding_record> decode_binding(std::string_view text) {
-    const auto o = parse_record(text, "binding");
-    if (!o) {
+    return decode_record(text, "binding", binding_fields);
+}
+
+std::optional<std::string> with_parameters(std::string_view stored, std::string_view instance_id,
+                                           std::string_view parameters) {
+    auto instance = decode_instance(stored);
+    if (!instance || instance->instance_id != instance_id) {
         return std::nullopt;
     }
-    broker::binding_record r;
-    std::string origin;
-    if (!get_string(*o, "binding_id", r.binding_id) || r.binding_id.empty() ||
-        !get_string(*o, "instance_id", r.instance_id) ||
-        !get_string(*o, "service_id", r.service_id) || !get_string(*o, "plan_id", r.plan_id) ||
-        !get_string(*o, "app_guid", r.app_guid) || !get_context(*o, r.context) ||
-        !get_string(*o, "parameters", r.parameters) || !get_string(*o, "endpoint", r.endpoint) ||
-        !get_string(*o, "key_hash", r.key_hash) || !get_string(*o, "origin", origin)) {
-        return std::nullopt;
-    }
-    const auto known = origin_from(origin);
-    if (!known) {
-        return std::nullopt;
-    }
-    r.origin = *known;
-    return r;
+    instance->parameters = std::string(parameters);
+    return encode_instance(*instance);
 }
 
 create_verdict decide_instance_create(std::optional<std::string_view> stored,
@@ -256,6 +278,54 @@ create_verdict decide_binding_create(std::optional<std::string_view> stored,
     return identical ? create_verdict::identical : create_verdict::conflict;
 }
 
+namespace {
+
+import_verdict import_from(const bucket_entry& bucket, create_verdict live) {
+    switch (bucket.held) {
+        case bucket_entry::state::absent:
+            return import_verdict::create;
+        case bucket_entry::state::deleted:
+            return import_verdict::deleted;
+        case bucket_entry::state::live:
+            break;
+    }
+    return live == create_verdict::identical ? import_verdict::present : import_verdict::conflict;
+}
+
+}  // namespace
+
+import_verdict decide_instance_import(const bucket_entry& bucket,
+                                      const broker::instance_record& local) {
+    return import_from(bucket, bucket.held == bucket_entry::state::live
+                                   ? decide_instance_create(bucket.value, local)
+                                   : create_verdict::create);
+}
+
+import_verdict decide_binding_import(const bucket_entry& bucket,
+                                     const broker::binding_record& local) {
+    if (bucket.held != bucket_entry::state::live) {
+        return import_from(bucket, create_verdict::create);
+    }
+    // The same binding with another key hash is another key: the bucket's is the one that
+    // works everywhere, so a local key that differs is a conflict (it stops working here).
+    const auto stored = decode_binding(bucket.value);
+    const create_verdict same = decide_binding_create(bucket.value, local);
+    if (same == create_verdict::identical && stored && stored->key_hash != local.key_hash) {
+        return import_verdict::conflict;
+    }
+    return import_from(bucket, same);
+}
+
+bucket_entry binding_replica::entry(std::string_view key) const {
+    if (const auto live = values_.find(key); live != values_.end()) {
+        return {.held = bucket_entry::state::live, .value = live->second};
+    }
+    if (revisions_.contains(key)) {
+        return {.held = bucket_entry::state::deleted, .value = {}};
+    }
+    return {.held = bucket_entry::state::absent, .value = {}};
+}
+
 replica_action binding_replica::apply(const kv_change& change) {
     const auto kind = kind_of_key(change.key);
     if (!kind) {
@@ -273,6 +343,10 @@ replica_action binding_replica::apply(const kv_change& change) {
         }
         std::string id = std::move(held->second);
         ids_.erase(held);
+        values_.erase(change.key);
+        if (*kind == key_kind::instance) {
+            --live_instances_;
+        }
         if (*kind == key_kind::instance) {
             return remove_instance{std::move(id)};
         }
@@ -285,7 +359,10 @@ replica_action binding_replica::apply(const kv_change& change) {
             return ignore_change{ignore_change::reason::undecodable};
         }
         revisions_[change.key] = change.revision;
-        ids_[change.key] = instance->instance_id;
+        if (ids_.insert_or_assign(change.key, instance->instance_id).second) {
+            ++live_instances_;
+        }
+        values_[change.key] = change.value;
         return put_instance{std::move(*instance)};
     }
     auto binding = decode_binding(change.value);
@@ -294,6 +371,7 @@ replica_action binding_replica::apply(const kv_change& change) {
     }
     revisions_[change.key] = change.revision;
     ids_[change.key] = binding->binding_id;
+    values_[change.key] = change.value;
     // The bucket's revision is a cluster-wide creation order: the latest promfetcher binding of
     // an app decides its metrics path on every node alike.
     binding->seq = static_cast<std::int64_t>(change.revision);

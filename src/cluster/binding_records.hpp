@@ -47,6 +47,12 @@ std::string encode_binding(const broker::binding_record& binding);
 std::optional<broker::instance_record> decode_instance(std::string_view text);
 std::optional<broker::binding_record> decode_binding(std::string_view text);
 
+// PATCH (instance parameters) as a versioned change of the stored instance: the record with
+// `parameters` in place of its own, re-encoded; nullopt when it does not decode or is another
+// instance's (refused rather than overwritten).
+std::optional<std::string> with_parameters(std::string_view stored, std::string_view instance_id,
+                                           std::string_view parameters);
+
 // What a provision or bind means against the bucket's current record under the same key
 // (OSB: the same attributes again is 200, different ones 409).
 enum class create_verdict {
@@ -60,6 +66,31 @@ create_verdict decide_instance_create(std::optional<std::string_view> stored,
                                       const broker::instance_record& wanted);
 create_verdict decide_binding_create(std::optional<std::string_view> stored,
                                      const broker::binding_record& wanted);
+
+// What the bucket holds under a key, as this node's watch has seen it.
+struct bucket_entry {
+    enum class state {
+        absent,  // never written (or purged away)
+        live,    // `value` is the record
+        deleted  // a delete marker: the cluster removed the record
+    };
+    state held = state::absent;
+    std::string value;
+};
+
+// What the one-time import of a node's pre-cluster rows (its SQLite from single-node days) does
+// with one local record against the bucket: create-if-absent, the bucket always wins.
+enum class import_verdict {
+    create,    // absent: write it (as a create: a record appearing meanwhile is kept)
+    present,   // the bucket holds the same record: nothing to do
+    conflict,  // the bucket holds a different one (or one it cannot read): the bucket's stays,
+               // the local row follows it; logged and counted
+    deleted    // the bucket holds a delete marker: removed through some node; the local row goes
+};
+import_verdict decide_instance_import(const bucket_entry& bucket,
+                                      const broker::instance_record& local);
+import_verdict decide_binding_import(const bucket_entry& bucket,
+                                     const broker::binding_record& local);
 
 // One entry of the bucket's watch (last value per key first, then every change).
 struct kv_change {
@@ -99,10 +130,17 @@ class binding_replica {
 
     // The instance and binding ids currently held, by key (for the status and the tests).
     const std::map<std::string, std::string, std::less<>>& ids_by_key() const { return ids_; }
+    // The key as the watch last saw it (the import's view of the bucket).
+    bucket_entry entry(std::string_view key) const;
+    // Live records by kind (the shared limits count these).
+    std::size_t live_instances() const { return live_instances_; }
+    std::size_t live_bindings() const { return ids_.size() - live_instances_; }
 
   private:
     std::map<std::string, std::uint64_t, std::less<>> revisions_;
     std::map<std::string, std::string, std::less<>> ids_;
+    std::map<std::string, std::string, std::less<>> values_;  // live keys' last values
+    std::size_t live_instances_ = 0;
 };
 
 // What a forwarder binding authorises (its plan's limits, its labels), or nullopt when the binding

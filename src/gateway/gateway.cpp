@@ -437,6 +437,10 @@ int gateway::run() {
         }
         if (s.cluster) {
             snapshot.cluster = s.cluster->status();
+            if (s.broker) {
+                snapshot.bindings_store = s.shared_bindings ? s.shared_bindings->status()
+                                                            : cluster::bindings_store_status{};
+            }
         }
         const auto routes = s.route_table.snapshot();
         snapshot.routes = routes::summarize(*routes, snapshot.now);

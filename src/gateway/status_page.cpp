@@ -237,6 +237,33 @@ void nats_section(page& p, const status_snapshot& s) {
     p.end_section();
 }
 
+// The broker's binding store: shared through JetStream KV or per node.
+void bindings_store_pairs(page& p, const status_snapshot& s) {
+    if (!s.bindings_store) {
+        return;
+    }
+    const cluster::bindings_store_status& b = *s.bindings_store;
+    if (!b.shared) {
+        p.pair("Broker bindings",
+               "local: each node's own (no JetStream); a key works only on the node that issued it",
+               "bad");
+        return;
+    }
+    p.pair("Broker bindings", fmt::format("kv: bucket {}, {} instances, {} bindings", b.bucket,
+                                          b.instances, b.bindings));
+    p.pair("Last change applied", b.last_applied
+                                      ? fmt::format("revision {}, {} ago", b.last_revision,
+                                                    format_age(s.now - *b.last_applied))
+                                      : std::string("none yet"));
+    const bool answering = b.last_answer && s.now - *b.last_answer <= cluster::jetstream_silence;
+    p.pair("JetStream",
+           answering ? std::string("reachable")
+                     : (b.last_answer ? "not answering (last answer " +
+                                            format_age(s.now - *b.last_answer) + " ago)"
+                                      : std::string("not answering (never answered)")),
+           answering ? "ok" : "bad");
+}
+
 void cluster_section(page& p, const status_snapshot& s) {
     p.section("cluster", "Cluster");
     if (!s.cluster) {
@@ -253,6 +280,7 @@ void cluster_section(page& p, const status_snapshot& s) {
                        : "not connected: answers have this node's series only",
            c.connected ? "ok" : "bad");
     p.pair("Gathers", fmt::format("{} ({} partial)", c.gathers, c.partial));
+    bindings_store_pairs(p, s);
     p.raw("</dl>");
     if (c.peers.empty()) {
         p.empty("No live peer.");

@@ -14,6 +14,7 @@
 #include <mgw/apps/scrape_history.hpp>
 #include <mgw/apps/service_discovery.hpp>
 #include <mgw/bosh/subscription_distributor.hpp>
+#include <mgw/cluster/bindings_status.hpp>
 #include <mgw/cluster/cluster_service.hpp>
 #include <mgw/http/basic_auth.hpp>
 #include <mgw/http/handler.hpp>
@@ -40,6 +41,8 @@ struct status_snapshot {
     std::vector<listener_status> listeners;
     std::optional<nats::client_status> nats;         // nullopt: no NATS configured
     std::optional<cluster::cluster_status> cluster;  // nullopt: cluster mode off
+    // The broker's binding store in cluster mode; nullopt: cluster mode or the broker off.
+    std::optional<cluster::bindings_store_status> bindings_store;
     routes::route_summary routes;
     // Every app the gateway can answer for (service discovery's view, by GUID).
     std::vector<apps::sd_target_group> apps;

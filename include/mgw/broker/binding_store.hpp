@@ -104,6 +104,8 @@ class binding_store {
 
     // Everything, in creation order, to build the in-memory index at start.
     store_result<std::vector<binding_record>> bindings();
+    // Every instance (the cluster's one-time import of a node's pre-cluster rows).
+    store_result<std::vector<instance_record>> instances();
     store_result<std::int64_t> instance_count();
     store_result<std::int64_t> binding_count();
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -20,6 +21,8 @@
 #include <mgw/http/router.hpp>
 
 namespace mgw::broker {
+
+struct update_request;
 
 // The SQLite file the broker keeps its state in: `configured` (broker.database) when set,
 // ":memory:" meaning none; when empty, `broker.db` in the first directory of systemd's
@@ -63,6 +66,13 @@ class broker_service {
     void apply_shared_binding(const binding_record& binding);
     void apply_shared_unbind(std::string_view binding_id);
     void apply_shared_deprovision(std::string_view instance_id);
+    // This node's cache as it stands (cluster mode: the one-time import of the rows a node kept
+    // from single-node days); nullopt when SQLite cannot be read.
+    struct local_records {
+        std::vector<instance_record> instances;
+        std::vector<binding_record> bindings;
+    };
+    std::optional<local_records> cached_records();
 
   private:
     struct reply;
@@ -99,6 +109,22 @@ class broker_service {
                       bool rotate_key, std::string answer);
     reply unbind_shared(std::string binding_id);
     reply deprovision_shared(std::string instance_id);
+    reply update_shared(std::string instance_id, update_request request, std::string user);
+    // Unbind / deprovision of a record this node's cache does not hold (yet): the store is
+    // asked before the answer is 410.
+    reply unbind_unseen(const http::request_context& request, std::string instance_id,
+                        std::string binding_id);
+    reply deprovision_unseen(const http::request_context& request, std::string instance_id);
+    boost::asio::awaitable<reply> unbind_in_store(std::string binding_id);
+    boost::asio::awaitable<reply> deprovision_in_store(std::string instance_id,
+                                                       std::vector<std::string> bindings);
+    // The shared store's 503 (no answer) or 500 (refused), counted (operation_support.cpp).
+    reply refused_by_store(shared_records::result::status outcome, std::string_view what);
+    // With the store mutex held: the cached bindings of an instance (nullopt: SQLite failed).
+    std::optional<std::vector<std::string>> cached_bindings_of(std::string_view instance_id);
+    // With the store mutex held: the shared store's count limit reached for a new instance
+    // (`instance`) or binding `id` (one the cache holds is a repeat, not a new one).
+    bool shared_limit_reached(bool instance, std::string_view id);
     // With the store mutex held: the binding into the cache (its instance must be there) and
     // the index; false when the cache cannot be read. apply_or_fail takes the mutex.
     bool apply_binding_locked(const binding_record& binding);

@@ -11,6 +11,7 @@
 
 #include <mgw/broker/broker_service.hpp>
 #include <mgw/broker/shared_records.hpp>
+#include <mgw/cluster/bindings_status.hpp>
 #include <mgw/core/log.hpp>
 #include <mgw/nats/client.hpp>
 
@@ -30,7 +31,8 @@ struct shared_bindings_options {
 
 // Metrics: mgw_cluster_binding_changes_total{result} (applied, stale, unknown_key, undecodable,
 // unknown_delete), mgw_cluster_binding_writes_total{result} (created, identical, conflict,
-// unavailable, failed).
+// missing, unavailable, failed), mgw_cluster_binding_imports_total{result} (created, present,
+// conflict, deleted, unavailable, failed: the start-up import of a node's pre-cluster rows).
 class shared_bindings final : public broker::shared_records {
   public:
     shared_bindings(shared_bindings_options options, broker::broker_service& broker,
@@ -46,6 +48,8 @@ class shared_bindings final : public broker::shared_records {
     // `initial_sync` for those, so a restarted node serves the cluster's bindings at once.
     void start(std::chrono::milliseconds initial_sync);
     void stop();
+    // For the status console: the bucket, the last change applied, JetStream's last answer.
+    bindings_store_status status() const;
 
     void create_instance(const broker::instance_record& instance, completion done) override;
     void create_binding(const broker::binding_record& binding, completion done) override;
@@ -53,6 +57,11 @@ class shared_bindings final : public broker::shared_records {
                          completion done) override;
     void remove_instance(std::string_view instance_id, completion done) override;
     void remove_binding(std::string_view binding_id, completion done) override;
+    void update_instance_parameters(std::string_view instance_id, std::string parameters,
+                                    completion done) override;
+    void find_instance(std::string_view instance_id, found<broker::instance_record> done) override;
+    void find_binding(std::string_view binding_id, found<broker::binding_record> done) override;
+    counts live_counts() const override;
 
   private:
     struct impl;

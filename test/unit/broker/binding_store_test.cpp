@@ -87,6 +87,14 @@ TEST_CASE("everything survives closing and reopening the same file") {
     CHECK((*all)[1].endpoint == "/actuator/prometheus");
     CHECK((*all)[1].parameters == R"({"endpoint":"/actuator/prometheus"})");
     CHECK(*store.instance_count() == 1);
+    // Every instance, as the cluster's import of pre-cluster rows reads them.
+    const auto instances = store.instances();
+    REQUIRE(instances.has_value());
+    REQUIRE(instances->size() == 1);
+    CHECK((*instances)[0].instance_id == "i-1");
+    CHECK((*instances)[0].space_guid == (*instance)->space_guid);
+    CHECK((*instances)[0].context == (*instance)->context);
+    CHECK((*instances)[0].origin == (*instance)->origin);
 }
 
 TEST_CASE("the file holds the key's hash, never the key") {

@@ -226,6 +226,76 @@ TEST_CASE("the replica turns watched changes into puts and removals, skipping st
     CHECK(replica.ids_by_key().empty());
 }
 
+TEST_CASE("the import of pre-cluster rows creates what is absent and lets the bucket win") {
+    binding_replica replica;
+    const auto inst = instance();
+    const auto b = forwarder_binding();
+    const std::string ikey = instance_key(inst.instance_id);
+    const std::string bkey = binding_key(b.binding_id);
+
+    // Nothing seen under the keys: create-if-absent.
+    CHECK(replica.entry(bkey).held == bucket_entry::state::absent);
+    CHECK(decide_instance_import(replica.entry(ikey), inst) == import_verdict::create);
+    CHECK(decide_binding_import(replica.entry(bkey), b) == import_verdict::create);
+    CHECK(replica.live_instances() == 0);
+    CHECK(replica.live_bindings() == 0);
+
+    // The same records already there (a second start, or another node imported them): nothing.
+    replica.apply(put(ikey, 1, encode_instance(inst)));
+    replica.apply(put(bkey, 2, encode_binding(b)));
+    CHECK(replica.entry(bkey).held == bucket_entry::state::live);
+    CHECK(replica.entry(bkey).value == encode_binding(b));
+    CHECK(replica.live_instances() == 1);
+    CHECK(replica.live_bindings() == 1);
+    CHECK(decide_instance_import(replica.entry(ikey), inst) == import_verdict::present);
+    CHECK(decide_binding_import(replica.entry(bkey), b) == import_verdict::present);
+
+    // Different attributes, or the same binding with another key: the bucket's stays.
+    auto other_plan = inst;
+    other_plan.plan_id = "plan-big";
+    CHECK(decide_instance_import(replica.entry(ikey), other_plan) == import_verdict::conflict);
+    auto other_key = b;
+    other_key.key_hash = std::string(64, 'c');
+    CHECK(decide_binding_import(replica.entry(bkey), other_key) == import_verdict::conflict);
+    auto other_app = b;
+    other_app.app_guid = "app-9";
+    CHECK(decide_binding_import(replica.entry(bkey), other_app) == import_verdict::conflict);
+    // Unreadable in the bucket: not overwritten either.
+    CHECK(decide_binding_import({.held = bucket_entry::state::live, .value = "garbage"}, b) ==
+          import_verdict::conflict);
+
+    // Removed through some node (a delete marker): the local row is not brought back.
+    replica.apply(removal(bkey, 3));
+    replica.apply(removal(ikey, 4));
+    CHECK(replica.entry(bkey).held == bucket_entry::state::deleted);
+    CHECK(decide_binding_import(replica.entry(bkey), b) == import_verdict::deleted);
+    CHECK(decide_instance_import(replica.entry(ikey), inst) == import_verdict::deleted);
+    CHECK(replica.live_instances() == 0);
+    CHECK(replica.live_bindings() == 0);
+    // A marker whose record the watch never saw counts as deleted too.
+    replica.apply(removal(binding_key("gone-before"), 5));
+    auto gone = b;
+    gone.binding_id = "gone-before";
+    CHECK(decide_binding_import(replica.entry(binding_key("gone-before")), gone) ==
+          import_verdict::deleted);
+}
+
+TEST_CASE("PATCH as a versioned change: only the parameters of that instance change") {
+    const auto inst = instance();
+    const auto changed = with_parameters(encode_instance(inst), "inst-1", R"({"b":2})");
+    REQUIRE(changed);
+    const auto decoded = decode_instance(*changed);
+    REQUIRE(decoded);
+    CHECK(decoded->parameters == R"({"b":2})");
+    auto expected = inst;
+    expected.parameters = R"({"b":2})";
+    CHECK(*changed == encode_instance(expected));
+    // Another instance's record, or one that does not decode: refused, never overwritten.
+    CHECK_FALSE(with_parameters(encode_instance(inst), "inst-2", "{}"));
+    CHECK_FALSE(with_parameters("garbage", "inst-1", "{}"));
+    CHECK_FALSE(with_parameters(encode_binding(forwarder_binding()), "inst-1", "{}"));
+}
+
 TEST_CASE("applied to the index, a binding made elsewhere authorises and an unbind revokes") {
     broker::binding_index index;
     binding_replica replica;

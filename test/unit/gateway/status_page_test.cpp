@@ -154,6 +154,44 @@ TEST_CASE("status page: the cluster's node, state and live peers") {
     CHECK(contains(page, "No live peer."));
 }
 
+TEST_CASE("status page: the broker's binding store in cluster mode") {
+    status_snapshot s = empty_snapshot();
+    s.cluster = cluster::cluster_status{.name = "prod",
+                                        .node = "gw-1",
+                                        .boot = "00aa11bb",
+                                        .connected = true,
+                                        .peers = {},
+                                        .gathers = 0,
+                                        .partial = 0};
+    // The broker off: nothing about its store.
+    CHECK_FALSE(contains(render_status_page(s), "Broker bindings"));
+    s.bindings_store = cluster::bindings_store_status{};
+    CHECK(contains(render_status_page(s),
+                   "<dt>Broker bindings</dt><dd class=\"bad\">local: each node&#39;s own"));
+    s.bindings_store = cluster::bindings_store_status{.shared = true,
+                                                      .bucket = "mgw_prod_bindings",
+                                                      .last_revision = 0,
+                                                      .last_applied = std::nullopt,
+                                                      .last_answer = std::nullopt,
+                                                      .instances = 2,
+                                                      .bindings = 5};
+    std::string page = render_status_page(s);
+    CHECK(contains(page,
+                   "<dt>Broker bindings</dt><dd>kv: bucket mgw_prod_bindings, 2 instances, 5 "
+                   "bindings</dd>"));
+    CHECK(contains(page, "<dt>Last change applied</dt><dd>none yet</dd>"));
+    CHECK(contains(page, "<dd class=\"bad\">not answering (never answered)</dd>"));
+    s.bindings_store->last_revision = 42;
+    s.bindings_store->last_applied = t0 - 3s;
+    s.bindings_store->last_answer = t0 - 1s;
+    page = render_status_page(s);
+    CHECK(contains(page, "<dt>Last change applied</dt><dd>revision 42, 3 s ago</dd>"));
+    CHECK(contains(page, "<dt>JetStream</dt><dd class=\"ok\">reachable</dd>"));
+    s.bindings_store->last_answer = t0 - 10s;
+    CHECK(contains(render_status_page(s),
+                   "<dd class=\"bad\">not answering (last answer 10 s ago)</dd>"));
+}
+
 TEST_CASE("status page: apps link to their merged endpoint and show their last scrape") {
     status_snapshot s = empty_snapshot();
     s.apps = {app(guid_a, "acme", "dev", "web", ",routes,push,"),
