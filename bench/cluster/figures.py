@@ -12,10 +12,11 @@ server n<i> first, so the 1-node case still runs on the routed cluster), it meas
       requests touch NATS), less the background (heartbeats, rate-sync refreshes) measured for
       --baseline seconds just before, divided by the pushes or scrapes;
   (c) HM events/s cluster-wide to 10 subscription ids: one client per id (curl, NDJSON) spread
-      over the nodes (id k on g<1 + k mod N), --hm-events HM events (alerts and heartbeats in
-      turn) fed through `metrics-gateway hm-plugin` into g1's ingest listener at --hm-rate per
-      second; delivered events/s over all ids, and drops (events not delivered, and the
-      gateways' drop counters).
+      over the nodes (id k on g<1 + k mod N), --hm-events HM lines (--hm-kind: alerts, the
+      default, heartbeats or both in turn) fed through `metrics-gateway hm-plugin` into g1's
+      ingest listener at --hm-rate per second (0: as fast as the plugin takes them); delivered
+      events/s over all ids (first line written to the last client's last byte), drops
+      (events not delivered, and the gateways' drop counters) and NATS bytes per event.
 
 Every gateway runs the broker (its own SQLite, `cluster.bindings.store: local`: the same
 instance and binding ids bound on each node are one rate limit) and the HM ingest. --rounds
@@ -24,7 +25,10 @@ Everything started here is stopped here. From the source tree after the release 
 
     /usr/bin/python3 bench/cluster/figures.py [--nodes 1 2 3] [--rounds 1] [--series 50]
         [--scrapes 100] [--pushes 200] [--push-rate 50] [--hm-events 4000] [--hm-rate 2000]
-        [--json FILE]
+        [--hm-kind alert] [--json FILE]
+
+The defaults are a smoke-sized run (about 35 s); docs/BENCHMARKS.md gives the command of the
+published figures.
 
 MGW_BINARY names the gateway (default build/metrics-gateway, relative to the current directory).
 """
@@ -266,8 +270,15 @@ def phase_push(nodes, args):
     return args.pushes
 
 
-def hm_lines(first, count):
-    return [alert_line(n) if n % 2 else heartbeat_line(n) for n in range(first, first + count)]
+def hm_ids(kind, count):
+    """The event ids of `count` HM lines of `kind` (alert, heartbeat or mixed: in turn)."""
+    return [f"alert-{n}" if kind == "alert" or (kind == "mixed" and n % 2) else f"hb-{n}"
+            for n in range(count)]
+
+
+def hm_lines(kind, count):
+    return [alert_line(n) if i.startswith("alert-") else heartbeat_line(n)
+            for n, i in enumerate(hm_ids(kind, count))]
 
 
 class Subscriber:
@@ -312,7 +323,7 @@ def drop_counters(nodes):
             "nats_dropped": sum(n.metric("mgw_nats_dropped_messages_total") for n in nodes)}
 
 
-def phase_hm(nodes, workdir, args):
+def phase_hm(nats, nodes, workdir, args):
     """(c): 10 ids, one curl client each, spread over the nodes; events fed into g1's ingest
     at --hm-rate; answers (delivered events/s, events not delivered, gateway drop counters)."""
     subscribers = []
@@ -334,8 +345,9 @@ def phase_hm(nodes, workdir, args):
             wait_until(probed, 15, interval=0.1, what="a probe reaching every id")
             time.sleep(0.3)
             drops_before = drop_counters(nodes)
-            lines = hm_lines(0, args.hm_events)
+            lines = hm_lines(args.hm_kind, args.hm_events)
             sizes = [s.size() for s in subscribers]
+            bytes_before = nats_bytes(nats)
             batch = max(1, args.hm_rate // 100) if args.hm_rate else 1000  # every 10 ms
             start = time.monotonic()
             for i in range(0, len(lines), batch):
@@ -353,7 +365,11 @@ def phase_hm(nodes, workdir, args):
                 if now != sizes:
                     sizes, last_growth = now, time.monotonic()
             elapsed = last_growth - start
-        expected = {f"alert-{n}" if n % 2 else f"hb-{n}" for n in range(args.hm_events)}
+            # Over a few seconds the background (heartbeats) is a few hundred bytes: not
+            # subtracted.
+            per_event = [(a - b) / args.hm_events
+                         for a, b in zip(nats_bytes(nats), bytes_before)]
+        expected = set(hm_ids(args.hm_kind, args.hm_events))
         delivered = 0
         duplicates = 0
         for s in subscribers:
@@ -365,7 +381,8 @@ def phase_hm(nodes, workdir, args):
         return {"offered_per_s": args.hm_events / sent_for, "delivered": delivered,
                 "delivered_per_s": delivered / elapsed, "elapsed_s": elapsed,
                 "missing": len(SUBSCRIPTION_IDS) * args.hm_events - delivered,
-                "duplicates": duplicates, **drops}
+                "duplicates": duplicates, "nats_in_bytes": per_event[0],
+                "nats_out_bytes": per_event[1], **drops}
     finally:
         for s in subscribers:
             s.stop()
@@ -404,7 +421,7 @@ def run_step(nats, count, round_number, workdir, uaa, args):
             "scrape_in_bytes": per_scrape[0], "scrape_out_bytes": per_scrape[1]})
         per_push = measured(nats, args.baseline, lambda: phase_push(nodes, args))
         result.update({"push_in_bytes": per_push[0], "push_out_bytes": per_push[1]})
-        result["hm"] = phase_hm(nodes, workdir, args)
+        result["hm"] = phase_hm(nats, nodes, workdir, args)
         result["load_after"] = load()
         return result
     finally:
@@ -428,23 +445,25 @@ def print_result(r):
           f"  HM offered={hm['offered_per_s']:.0f}/s delivered={hm['delivered_per_s']:.0f}/s "
           f"({hm['delivered']} in {hm['elapsed_s']:.2f} s) missing={hm['missing']} "
           f"duplicates={hm['duplicates']} dropped: queue_full={hm['queue_full']:.0f} "
-          f"nats={hm['nats_dropped']:.0f}",
+          f"nats={hm['nats_dropped']:.0f}; NATS bytes per event in={hm['nats_in_bytes']:.0f} "
+          f"out={hm['nats_out_bytes']:.0f}",
           flush=True)
 
 
 def spread(values, fmt):
     middle = statistics.median(values)
-    if len(values) == 1:
+    if fmt.format(min(values)) == fmt.format(max(values)):
         return fmt.format(middle)
     return (fmt + " ({}–{})").format(middle, fmt.format(min(values)), fmt.format(max(values)))
 
 
 def print_summary(results, nodes):
     print("\nSUMMARY (median, min–max over rounds)")
-    print("| nodes | answer added by the gather p50 / p99 ms | cluster answer p50 / p99 ms "
-          "| NATS bytes per scrape (in + out) | NATS bytes per push (in + out) "
-          "| HM events/s offered → delivered to 10 ids | missing events |")
-    print("|---|---|---|---|---|---|---|")
+    print("| nodes | added by the gather p50 / p99 ms | local answer p50 / p99 ms "
+          "| cluster answer p50 / p99 ms | NATS bytes per scrape (in + out) "
+          "| NATS bytes per push (in + out) | HM events/s offered → deliveries/s to 10 ids "
+          "| missing deliveries | NATS bytes per HM event (in + out) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for count in nodes:
         rs = [r for r in results if r["nodes"] == count]
         if not rs:
@@ -452,11 +471,14 @@ def print_summary(results, nodes):
         col = lambda key, fmt: spread([r[key] for r in rs], fmt)  # noqa: E731
         hm = lambda key, fmt: spread([r["hm"][key] for r in rs], fmt)  # noqa: E731
         print(f"| {count} | {col('added_p50_ms', '{:.2f}')} / {col('added_p99_ms', '{:.2f}')} "
+              f"| {col('local_p50_ms', '{:.2f}')} / {col('local_p99_ms', '{:.2f}')} "
               f"| {col('cluster_p50_ms', '{:.2f}')} / {col('cluster_p99_ms', '{:.2f}')} "
               f"| {col('scrape_in_bytes', '{:.0f}')} + {col('scrape_out_bytes', '{:.0f}')} "
               f"| {col('push_in_bytes', '{:.0f}')} + {col('push_out_bytes', '{:.0f}')} "
               f"| {hm('offered_per_s', '{:.0f}')} → {hm('delivered_per_s', '{:.0f}')} "
-              f"| {hm('missing', '{:.0f}')} |", flush=True)
+              f"| {hm('missing', '{:.0f}')} "
+              f"| {hm('nats_in_bytes', '{:.0f}')} + {hm('nats_out_bytes', '{:.0f}')} |",
+              flush=True)
 
 
 def main():
@@ -473,6 +495,8 @@ def main():
     parser.add_argument("--hm-events", type=int, default=4000)
     parser.add_argument("--hm-rate", type=int, default=2000,
                         help="HM events/s offered (0: as fast as hm-plugin takes them)")
+    parser.add_argument("--hm-kind", choices=["alert", "heartbeat", "mixed"], default="alert",
+                        help="HM lines: alerts (290 B), heartbeats (1.9 KB) or both in turn")
     parser.add_argument("--baseline", type=float, default=1.0,
                         help="seconds of background NATS traffic measured before (b)")
     parser.add_argument("--heartbeat", default="1s", help="cluster.heartbeat")
