@@ -1,6 +1,7 @@
 """Issue 15's cluster-mode figures, measured on loopback: for 1, 2 and 3 gateways on one
-3-server routed nats-server cluster (test/integration/support/nats_cluster.py; gateway g<i> lists
-server n<i> first, so the 1-node case still runs on the routed cluster), it measures
+3-server routed nats-server cluster (test/integration/support/nats_cluster.py, core NATS; the
+1-node case runs on it too; every gateway lists all three, nats.c picks one at random, and the
+gateways per server are printed), it measures
 
   (a) the latency the gather adds to an app's merged answer: on g1, GET /v2/apps/<guid>/metrics
       with `?scope=local` and without (cluster scope) in turn, same app, same data (every node
@@ -30,7 +31,7 @@ Everything started here is stopped here. From the source tree after the release 
 The defaults are a smoke-sized run (about 35 s); docs/BENCHMARKS.md gives the command of the
 published figures.
 
-MGW_BINARY names the gateway (default build/metrics-gateway, relative to the current directory).
+MGW_BINARY names the gateway (default: build/metrics-gateway of this source tree).
 """
 
 import argparse
@@ -48,6 +49,8 @@ import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The release build of this source tree unless MGW_BINARY names another (read by harness.py).
+os.environ.setdefault("MGW_BINARY", os.path.join(HERE, "..", "..", "build", "metrics-gateway"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "integration", "support"))
 from bosh_peers import FakeUaa, Plugin, alert_line, heartbeat_line  # noqa: E402
 from harness import Gateway, free_port, http_get, wait_until  # noqa: E402
@@ -398,6 +401,7 @@ def run_step(nats, count, round_number, workdir, uaa, args):
             nodes.append(Node(i, cluster, urls, workdir, uaa, args.heartbeat))
         wait_until(lambda: all(n.metric("mgw_cluster_peers") == count - 1 for n in nodes), 15,
                    interval=0.1, what=f"every gateway seeing {count - 1} peers")
+        result["gateways_per_server"] = [n.clients() for n in nats]
         for n in nodes:
             n.bind()
             n.push(args.series, 0.0)
@@ -435,7 +439,7 @@ def run_step(nats, count, round_number, workdir, uaa, args):
 def print_result(r):
     hm = r["hm"]
     print(f"RESULT round={r['round']} nodes={r['nodes']} load={r['load_before']} -> "
-          f"{r['load_after']}\n"
+          f"{r['load_after']} gateways per nats-server={r['gateways_per_server']}\n"
           f"  answer ms local p50={r['local_p50_ms']:.2f} p99={r['local_p99_ms']:.2f}  "
           f"cluster p50={r['cluster_p50_ms']:.2f} p99={r['cluster_p99_ms']:.2f}  "
           f"added p50={r['added_p50_ms']:.2f} p99={r['added_p99_ms']:.2f}  "
@@ -504,8 +508,8 @@ def main():
     args = parser.parse_args()
 
     print(f"machine: {machine()}; load {load()}", flush=True)
-    print("NATS: 3 nats-servers routed on loopback (core NATS, no JetStream); gateway g<i> "
-          "lists n<i> first", flush=True)
+    print("NATS: 3 nats-servers routed on loopback (core NATS, no JetStream), also for 1 node",
+          flush=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="mgw-bench-cluster-") as workdir:
         nats = []
