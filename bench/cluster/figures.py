@@ -399,8 +399,9 @@ def run_step(nats, count, round_number, workdir, uaa, args):
         urls = [n.url for n in nats]
         for i in range(1, count + 1):
             nodes.append(Node(i, cluster, urls, workdir, uaa, args.heartbeat))
-        wait_until(lambda: all(n.metric("mgw_cluster_peers") == count - 1 for n in nodes), 15,
-                   interval=0.1, what=f"every gateway seeing {count - 1} peers")
+        wait_until(lambda: all(n.metric("mgw_cluster_up") == 1 and
+                               n.metric("mgw_cluster_peers") == count - 1 for n in nodes), 15,
+                   interval=0.1, what=f"every gateway on NATS, seeing {count - 1} peers")
         result["gateways_per_server"] = [n.clients() for n in nats]
         for n in nodes:
             n.bind()
