@@ -19,6 +19,8 @@ gateways per server are printed), it measures
       events/s over all ids (first line written to the last client's last byte), drops
       (events not delivered, and the gateways' drop counters) and NATS bytes per event.
 
+--nodes 0 adds a reference step: one gateway with cluster mode off (no NATS connection), the
+same phases (its cluster-scope answer is its local one; HM events go straight to its queues).
 Every gateway runs the broker (its own SQLite, `cluster.bindings.store: local`: the same
 instance and binding ids bound on each node are one rate limit) and the HM ingest. --rounds
 repeats the whole series so that the spread shows; the load average is printed with every step.
@@ -106,15 +108,11 @@ class Node:
     """One gateway: cluster mode, the broker with its own database, the HM ingest."""
 
     def __init__(self, index, cluster, nats_urls, workdir, uaa, heartbeat):
+        """`cluster` None: single-node mode, no NATS at all (the reference step)."""
         self.index = index
         self.port, self.ingest = free_port(), free_port()
         servers = ", ".join(nats_urls[index - 1:] + nats_urls[:index - 1])
-        config = f"""
-listen: 127.0.0.1:{self.port}
-health_listen: 127.0.0.1:{free_port()}
-threads: 2
-log: {{ level: warn, format: text, access: false }}
-shutdown: {{ drain_timeout: 2s }}
+        cluster_section = "" if cluster is None else f"""
 nats: {{ servers: [{servers}] }}
 cluster:
   enabled: true
@@ -122,7 +120,13 @@ cluster:
   node_id: g{index}
   heartbeat: {heartbeat}
   gather: {{ timeout: 2s }}
-  bindings: {{ store: local }}
+  bindings: {{ store: local }}"""
+        config = f"""
+listen: 127.0.0.1:{self.port}
+health_listen: 127.0.0.1:{free_port()}
+threads: 2
+log: {{ level: warn, format: text, access: false }}
+shutdown: {{ drain_timeout: 2s }}{cluster_section}
 broker:
   enabled: true
   username: cc
@@ -334,9 +338,10 @@ def phase_hm(nats, nodes, workdir, args):
         for k, sid in enumerate(SUBSCRIPTION_IDS):
             subscribers.append(Subscriber(nodes[k % len(nodes)], sid, workdir))
         held = {n.index: sum(1 for s in subscribers if s.node is n) for n in nodes}
-        wait_until(lambda: all(n.metric("mgw_cluster_hm_queue_subscriptions") == held[n.index]
-                               for n in nodes), 15, interval=0.1,
-                   what="every node in the queue groups of its ids")
+        if args.cluster:
+            wait_until(lambda: all(n.metric("mgw_cluster_hm_queue_subscriptions") ==
+                                   held[n.index] for n in nodes), 15, interval=0.1,
+                       what="every node in the queue groups of its ids")
         with Plugin(nodes[0].ingest) as plugin:
             # Probes until every id's client has one: the servers know every queue group.
             sent = [0]
@@ -392,16 +397,20 @@ def phase_hm(nats, nodes, workdir, args):
 
 
 def run_step(nats, count, round_number, workdir, uaa, args):
-    cluster = f"bench{round_number}n{count}"
+    """One step: `count` gateways in cluster mode; 0: one gateway without cluster mode."""
+    args.cluster = count > 0
+    cluster = f"bench{round_number}n{count}" if args.cluster else None
     nodes = []
     result = {"nodes": count, "round": round_number, "load_before": load()}
     try:
         urls = [n.url for n in nats]
-        for i in range(1, count + 1):
+        for i in range(1, max(count, 1) + 1):
             nodes.append(Node(i, cluster, urls, workdir, uaa, args.heartbeat))
-        wait_until(lambda: all(n.metric("mgw_cluster_up") == 1 and
-                               n.metric("mgw_cluster_peers") == count - 1 for n in nodes), 15,
-                   interval=0.1, what=f"every gateway on NATS, seeing {count - 1} peers")
+        if args.cluster:
+            wait_until(lambda: all(n.metric("mgw_cluster_up") == 1 and
+                                   n.metric("mgw_cluster_peers") == count - 1 for n in nodes),
+                       15, interval=0.1,
+                       what=f"every gateway on NATS, seeing {count - 1} peers")
         result["gateways_per_server"] = [n.clients() for n in nats]
         for n in nodes:
             n.bind()
@@ -410,7 +419,7 @@ def run_step(nats, count, round_number, workdir, uaa, args):
         # The cluster answer on g1 has every node's series before anything is measured.
         wait_until(lambda: len(re.findall(rb"^bench_series_\d+\{",
                                           g1.request("GET", f"/v2/apps/{APP}/metrics")[1],
-                                          re.M)) == args.series * count,
+                                          re.M)) == args.series * len(nodes),
                    10, interval=0.1, what="g1's cluster answer with every node's series")
 
         args.out = {}
@@ -475,7 +484,8 @@ def print_summary(results, nodes):
             continue
         col = lambda key, fmt: spread([r[key] for r in rs], fmt)  # noqa: E731
         hm = lambda key, fmt: spread([r["hm"][key] for r in rs], fmt)  # noqa: E731
-        print(f"| {count} | {col('added_p50_ms', '{:.2f}')} / {col('added_p99_ms', '{:.2f}')} "
+        label = count if count else "1, cluster off"
+        print(f"| {label} | {col('added_p50_ms', '{:.2f}')} / {col('added_p99_ms', '{:.2f}')} "
               f"| {col('local_p50_ms', '{:.2f}')} / {col('local_p99_ms', '{:.2f}')} "
               f"| {col('cluster_p50_ms', '{:.2f}')} / {col('cluster_p99_ms', '{:.2f}')} "
               f"| {col('scrape_in_bytes', '{:.0f}')} + {col('scrape_out_bytes', '{:.0f}')} "
@@ -489,7 +499,9 @@ def print_summary(results, nodes):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[1, 2, 3],
-                        choices=[1, 2, 3], help="gateway counts, each a step")
+                        choices=[0, 1, 2, 3],
+                        help="gateway counts, each a step; 0: one gateway without cluster mode "
+                        "(no NATS), for reference")
     parser.add_argument("--rounds", type=int, default=1, help="repeat every step this often")
     parser.add_argument("--series", type=int, default=50, help="pushed series per node")
     parser.add_argument("--scrapes", type=int, default=100,
