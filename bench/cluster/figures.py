@@ -1,7 +1,7 @@
 """Issue 15's cluster-mode figures, measured on loopback: for 1, 2 and 3 gateways on one
-3-server routed nats-server cluster (test/integration/support/nats_cluster.py, core NATS; the
-1-node case runs on it too; every gateway lists all three, nats.c picks one at random, and the
-gateways per server are printed), it measures
+3-server routed nats-server cluster (start_nats_cluster, test/integration/support/nats_cluster.py;
+core NATS; the 1-node case runs on it too; every gateway lists all three, nats.c picks one at
+random, and the gateways per server are printed), it measures
 
   (a) the latency the gather adds to an app's merged answer: on g1, GET /v2/apps/<guid>/metrics
       with `?scope=local` and without (cluster scope) in turn, same app, same data (every node
@@ -56,7 +56,7 @@ os.environ.setdefault("MGW_BINARY", os.path.join(HERE, "..", "..", "build", "met
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "integration", "support"))
 from bosh_peers import FakeUaa, Plugin, alert_line, heartbeat_line  # noqa: E402
 from harness import Gateway, free_port, http_get, wait_until  # noqa: E402
-from nats_cluster import RoutedNatsServer  # noqa: E402
+from nats_cluster import start_nats_cluster  # noqa: E402
 
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 PLAN = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
@@ -528,13 +528,7 @@ def main():
         nats = []
         uaa = FakeUaa()
         try:
-            client_ports = [free_port() for _ in range(3)]
-            route_ports = [free_port() for _ in range(3)]
-            for i in range(3):
-                nats.append(RoutedNatsServer(f"n{i + 1}", workdir, client_ports[i],
-                                             route_ports[i], route_ports, cluster="mgwbench"))
-            wait_until(lambda: all(n.routes() == 2 for n in nats), 20, interval=0.2,
-                       what="the three nats-servers routed to each other")
+            nats = start_nats_cluster(workdir, cluster="mgwbench")
             for round_number in range(1, args.rounds + 1):
                 for count in args.nodes:
                     result = run_step(nats, count, round_number, workdir, uaa, args)
