@@ -37,6 +37,7 @@ MGW_BINARY names the gateway (default: build/metrics-gateway of this source tree
 """
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -47,7 +48,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,7 +60,7 @@ from nats_cluster import start_nats_cluster  # noqa: E402
 
 FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 PLAN = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
-BROKER_AUTH = "Basic " + "Y2M6YnJva2VyLXNlY3JldA=="  # cc:broker-secret
+BROKER_AUTH = "Basic " + base64.b64encode(b"cc:broker-secret").decode()
 APP = "6f0c4a2e-1b7d-4c3a-9e58-2d1f0a9b8c7e"
 ORG = "0a4c2e1b-7d3c-4a9e-582d-1f0a9b8c7e6f"
 SPACE = "1b7d4c3a-9e58-2d1f-0a9b-8c7e6f0c4a2e"
