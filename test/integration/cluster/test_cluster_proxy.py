@@ -17,11 +17,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
-sys.path.insert(0, HERE)
 from harness import free_port, http_get, run_tests, wait_until  # noqa: E402
 from nats_cluster import RoutedNatsServer, stop_cluster  # noqa: E402
 from rsocket_peers import NodeClient, node_modules_ready  # noqa: E402
-from test_cluster import Node  # noqa: E402
+from cluster_checks import ClusterNode  # noqa: E402
 
 APP = "5e2d7c1a-9b3f-4a6e-8d0c-1f2a3b4c5d6e"
 SD_AUTH = {"Authorization": "Basic " + base64.b64encode(b"operator:sd-secret").decode()}
@@ -64,7 +63,7 @@ rsocket:
   trust_declared_app_identity: true
 routes_api: {{ username: operator, password: sd-secret }}
 """)):
-                nodes.append(Node(index, [nats.url], workdir, extra))
+                nodes.append(ClusterNode(index, [nats.url], extra=extra))
             g1, g2 = nodes
             wait_until(lambda: all(n.metric("mgw_cluster_peers") == 1 for n in nodes), 15,
                        interval=0.2, what="each gateway seeing the other")
