@@ -7,55 +7,22 @@ is stopped here; all on loopback ports below the ephemeral range. /status shows 
 store."""
 
 import base64
-import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 from harness import Gateway, free_port, port_open, run_tests, wait_until  # noqa: E402
 from peers import NATS_SERVER  # noqa: E402
+from cluster_checks import FORWARDER, osb, push  # noqa: E402
 
-FORWARDER = "20ca29fa-5601-4846-bf41-d73ed6c7b157"
 SMALL = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
-BROKER_AUTH = "Basic " + base64.b64encode(b"cc:broker-secret").decode()
 APP = "6f0c4a2e-1b7d-4c3a-9e58-2d1f0a9b8c7e"
-
-
-def osb(port, method, path, body=None):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/broker/v2{path}",
-        data=None if body is None else json.dumps(body).encode(), method=method,
-        headers={"Authorization": BROKER_AUTH, "X-Broker-API-Version": "2.16",
-                 "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def push(port, key):
-    body = {"applications": [{"id": APP, "instances": [{
-        "id": "instance-guid-0", "index": "0",
-        "metrics": [{"name": "jvm.memory.used", "type": "gauge", "value": 1.0,
-                     "unit": "bytes", "timestamp": int(time.time() * 1000),
-                     "tags": {}}]}]}], "version": 1}
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/metrics",
-                                     data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": key,
-                                              "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def gateway(name, database, nats_url=None):
@@ -126,7 +93,7 @@ def test_pre_cluster_bindings_are_imported_and_patch_is_shared():
                                   "bind_resource": {"app_guid": APP}})
             assert status == 201, answer
             old_key = answer["credentials"]["access_key"]
-            assert push(g1.port, old_key) == 202
+            assert push(g1.port, old_key, APP) == 202
             g1.stop()
             running.remove(g1)
 
@@ -138,9 +105,9 @@ def test_pre_cluster_bindings_are_imported_and_patch_is_shared():
             wait_until(lambda: import_line(g1) is not None, 10, what="g1's import logged")
             assert import_line(g1) == {"created": 2, "present": 0, "conflict": 0, "deleted": 0,
                                        "unavailable": 0, "failed": 0}, import_line(g1)
-            wait_until(lambda: push(g2.port, old_key) == 202, 5, interval=0.05,
+            wait_until(lambda: push(g2.port, old_key, APP) == 202, 5, interval=0.05,
                        what="the pre-cluster key accepted on g2")
-            assert push(g1.port, old_key) == 202
+            assert push(g1.port, old_key, APP) == 202
             # g2's cache holds only what its watch brought: all present, nothing written.
             assert import_line(g2) == {"created": 0, "present": 2, "conflict": 0, "deleted": 0,
                                        "unavailable": 0, "failed": 0}, import_line(g2)
@@ -187,7 +154,7 @@ def test_pre_cluster_bindings_are_imported_and_patch_is_shared():
             wait_until(lambda: import_line(g1) is not None, 10, what="g1's second import logged")
             assert import_line(g1) == {"created": 0, "present": 2, "conflict": 0, "deleted": 0,
                                        "unavailable": 0, "failed": 0}, import_line(g1)
-            assert push(g1.port, old_key) == 202
+            assert push(g1.port, old_key, APP) == 202
             assert osb(g1.port, "GET", "/service_instances/old-1")[1]["parameters"] == \
                 {"note": "shared"}
             for g in running:
