@@ -20,8 +20,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 from harness import free_port, http_get, run_tests, wait_until  # noqa: E402
-from cluster_checks import (HEARTBEAT_MS, ClusterNode, bind, parts, provision,  # noqa: E402
-                            push, wait_parts)
+from cluster_checks import (HEARTBEAT_MS, ClusterNode, bind, broker_section, parts,  # noqa: E402
+                            provision, push, wait_parts)
 from instances import AppInstance, app_tags  # noqa: E402
 from nats_cluster import start_nats_cluster, stop_cluster  # noqa: E402
 from peers import NatsClient, register_message  # noqa: E402
@@ -53,15 +53,7 @@ rsocket:
 routes_api: {{ username: operator, password: sd-secret }}
 """))
             nodes.append(ClusterNode(2, urls, f"""
-broker:
-  enabled: true
-  username: cc
-  password: broker-secret
-  database: {workdir}/broker-g2.db
-  metrics_forwarder:
-    plans:
-      - {{ name: small, id: {SMALL}, requests_per_minute: 600, metrics_per_minute: 6000 }}
-"""))
+{broker_section(f'{workdir}/broker-g2.db', ('small', SMALL, 600, 6000))}"""))
             rsocket_port = free_port()
             nodes.append(ClusterNode(3, urls, f"""
 rsocket:

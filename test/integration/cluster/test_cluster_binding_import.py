@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 from harness import Gateway, free_port, port_open, run_tests, wait_until  # noqa: E402
 from peers import NATS_SERVER  # noqa: E402
-from cluster_checks import FORWARDER, osb, push  # noqa: E402
+from cluster_checks import FORWARDER, broker_section, osb, push  # noqa: E402
 
 SMALL = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
 APP = "6f0c4a2e-1b7d-4c3a-9e58-2d1f0a9b8c7e"
@@ -43,15 +43,7 @@ threads: 2
 log: {{ level: info, format: text, access: false }}
 routes_api: {{ username: ops, password: ops-secret }}
 {cluster}
-broker:
-  enabled: true
-  username: cc
-  password: broker-secret
-  database: {database}
-  metrics_forwarder:
-    plans:
-      - {{ name: small, id: {SMALL}, requests_per_minute: 6000, metrics_per_minute: 60000 }}
-"""
+{broker_section(database, ('small', SMALL, 6000, 60000))}"""
     g = Gateway(config)
     g.wait_ready(port, timeout=20)
     g.port = port

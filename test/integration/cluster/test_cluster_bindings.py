@@ -15,7 +15,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 from harness import run_tests, wait_until  # noqa: E402
-from cluster_checks import FORWARDER, ClusterNode, bind, osb, provision, push  # noqa: E402
+from cluster_checks import (FORWARDER, ClusterNode, bind, broker_section, osb,  # noqa: E402
+                            provision, push)
 from nats_cluster import start_nats_cluster, stop_cluster  # noqa: E402
 
 SMALL = "6a3e8f7d-2b1c-4d5e-9f60-7a8b9c0d1e2f"
@@ -24,14 +25,7 @@ APP = "6f0c4a2e-1b7d-4c3a-9e58-2d1f0a9b8c7e"
 
 def gateway(index, urls, workdir):
     return ClusterNode(index, urls, f"""
-broker:
-  enabled: true
-  username: cc
-  password: broker-secret
-  database: {workdir}/broker-g{index}.db
-  metrics_forwarder:
-    plans:
-      - {{ name: small, id: {SMALL}, requests_per_minute: 6000, metrics_per_minute: 60000 }}
+{broker_section(f'{workdir}/broker-g{index}.db', ('small', SMALL, 6000, 60000))}
 """, cluster_extra="  bindings: { store: kv, replicas: 3 }", ready_timeout=20)
 
 

@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 from harness import run_tests, wait_until  # noqa: E402
-from cluster_checks import ClusterNode, bind, offer_windows, provision  # noqa: E402
+from cluster_checks import ClusterNode, bind, broker_section, offer_windows, provision  # noqa: E402
 from nats_cluster import start_nats_cluster, stop_cluster  # noqa: E402
 
 PLAN = "7b1d9c4e-5f3a-4e2b-8c6d-0a1b2c3d4e5f"
@@ -40,15 +40,7 @@ def test_rate_limit_headers_agree_cluster_wide():
             for i in range(1, 4):
                 nodes.append(ClusterNode(i, urls, f"""
 push: {{ rate_window: {WINDOW}s, max_body_bytes: {MAX_BODY} }}
-broker:
-  enabled: true
-  username: cc
-  password: broker-secret
-  database: {workdir}/broker-g{i}.db
-  metrics_forwarder:
-    plans:
-      - {{ name: shared, id: {PLAN}, requests_per_minute: unlimited, metrics_per_minute: {L} }}
-"""))
+{broker_section(f'{workdir}/broker-g{i}.db', ('shared', PLAN, 'unlimited', L))}"""))
             wait_until(lambda: all(n.metric("mgw_cluster_peers") == 2 for n in nodes), 15,
                        interval=0.2, what="every gateway seeing two peers")
             keys = []

@@ -34,9 +34,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
 from harness import free_port, run_tests, wait_until  # noqa: E402
 from bosh_peers import EventStream, FakeUaa, Plugin, event_id  # noqa: E402
-from cluster_checks import (ClusterNode, bind, check_shared, ids, lines_for,  # noqa: E402
-                            offer_windows, parts, post, probe_until, provision, push, push_body,
-                            wait_parts)
+from cluster_checks import (ClusterNode, bind, broker_section, check_shared, ids,  # noqa: E402
+                            lines_for, offer_windows, parts, post, probe_until, provision,
+                            push, push_body, wait_parts)
 from grpc_peers import Certificates, PythonSubscriber, grpc_config  # noqa: E402
 from instances import AppInstance, app_tags  # noqa: E402
 from nats_cluster import start_nats_cluster, stop_cluster, wait_routed  # noqa: E402
@@ -66,15 +66,8 @@ def node_config(index, workdir, uaa, certs, ingest_port, grpc_port, rsocket_port
     config = f"""
 shutdown: {{ drain_timeout: 5s }}
 push: {{ rate_window: {WINDOW}s, max_body_bytes: {MAX_BODY} }}
-broker:
-  enabled: true
-  username: cc
-  password: broker-secret
-  database: {workdir}/broker-g{index}.db
-  metrics_forwarder:
-    plans:
-      - {{ name: small, id: {SMALL}, requests_per_minute: unlimited, metrics_per_minute: 60000 }}
-      - {{ name: shared, id: {SHARED}, requests_per_minute: unlimited, metrics_per_minute: {L} }}
+{broker_section(f'{workdir}/broker-g{index}.db', ('small', SMALL, 'unlimited', 60000),
+                ('shared', SHARED, 'unlimited', L))}
 bosh:
   ingest_listen: 127.0.0.1:{ingest_port}
   uaa: {{ url: "{uaa.url}", client_id: gateway, client_secret: s3cret, timeout: 2s }}

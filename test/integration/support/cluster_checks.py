@@ -70,6 +70,23 @@ cluster:
         self.gateway.process.wait()
 
 
+def broker_section(database, *plans):
+    """The broker section of a test node's configuration: the Cloud Controller's credentials
+    (those of BROKER_AUTH), its SQLite file, and metrics-forwarder plans given as (name, id,
+    requests per minute, metrics per minute)."""
+    listed = "".join(f"      - {{ name: {name}, id: {plan_id}, requests_per_minute: {requests}, "
+                     f"metrics_per_minute: {metrics} }}\n"
+                     for name, plan_id, requests, metrics in plans)
+    return f"""broker:
+  enabled: true
+  username: cc
+  password: broker-secret
+  database: {database}
+  metrics_forwarder:
+    plans:
+{listed}"""
+
+
 def osb(port, method, path, body=None):
     """A broker call as the Cloud Controller makes it: (status, JSON answer)."""
     request = urllib.request.Request(
