@@ -136,6 +136,19 @@ record_origin origin_from(std::string_view text) {
     return record_origin::broker;
 }
 
+// A row of "SELECT instance_id, service_id, plan_id, organization_guid, space_guid, context,
+// parameters, origin FROM instances".
+instance_record read_instance(const statement& s) {
+    return {.instance_id = s.text(0),
+            .service_id = s.text(1),
+            .plan_id = s.text(2),
+            .organization_guid = s.text(3),
+            .space_guid = s.text(4),
+            .context = parse_context(s.text(5)),
+            .parameters = s.text(6),
+            .origin = origin_from(s.text(7))};
+}
+
 binding_record read_binding(const statement& s) {
     return {.binding_id = s.text(0),
             .instance_id = s.text(1),  // NULL (an imported binding) reads as ""
@@ -324,14 +337,7 @@ store_result<std::optional<instance_record>> binding_store::find_instance(
     if (rc != SQLITE_ROW) {
         return make_error(rc);
     }
-    return std::optional<instance_record>(instance_record{.instance_id = s.text(0),
-                                                          .service_id = s.text(1),
-                                                          .plan_id = s.text(2),
-                                                          .organization_guid = s.text(3),
-                                                          .space_guid = s.text(4),
-                                                          .context = parse_context(s.text(5)),
-                                                          .parameters = s.text(6),
-                                                          .origin = origin_from(s.text(7))});
+    return std::optional<instance_record>(read_instance(s));
 }
 
 error_code binding_store::insert_instance(const instance_record& instance) {
@@ -473,14 +479,7 @@ store_result<std::vector<instance_record>> binding_store::instances() {
     std::vector<instance_record> out;
     int rc = 0;
     while ((rc = s.step()) == SQLITE_ROW) {
-        out.push_back(instance_record{.instance_id = s.text(0),
-                                      .service_id = s.text(1),
-                                      .plan_id = s.text(2),
-                                      .organization_guid = s.text(3),
-                                      .space_guid = s.text(4),
-                                      .context = parse_context(s.text(5)),
-                                      .parameters = s.text(6),
-                                      .origin = origin_from(s.text(7))});
+        out.push_back(read_instance(s));
     }
     if (rc != SQLITE_DONE) {
         return make_error(rc);
