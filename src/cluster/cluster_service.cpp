@@ -388,6 +388,18 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
         co_return out;
     }
 
+    // A gather of `kind` (a request with no app) on the strand, from any thread.
+    static asio::awaitable<std::vector<peer_answer>> ask_peers(std::shared_ptr<impl> self,
+                                                               request_kind kind,
+                                                               clock::time_point deadline) {
+        app_request_message request;
+        request.kind = kind;
+        auto& strand = self->strand;
+        co_return co_await asio::co_spawn(
+            strand, gather_answers(std::move(self), std::move(request), deadline),
+            asio::use_awaitable);
+    }
+
     // As gather, with the node each text came from (empty texts kept).
     static asio::awaitable<std::vector<peer_answer>> gather_answers(std::shared_ptr<impl> self,
                                                                     app_request_message request,
@@ -561,11 +573,8 @@ void cluster_service::add_local_directory(const apps::app_directory& directory) 
 
 asio::awaitable<std::vector<peer_text>> cluster_service::gather_proxy(
     std::chrono::steady_clock::time_point deadline) {
-    app_request_message request;
-    request.kind = request_kind::proxy;
-    std::vector<peer_answer> answers = co_await asio::co_spawn(
-        impl_->strand, impl::gather_answers(impl_, std::move(request), deadline),
-        asio::use_awaitable);
+    std::vector<peer_answer> answers =
+        co_await impl::ask_peers(impl_, request_kind::proxy, deadline);
     std::vector<peer_text> out;
     out.reserve(answers.size());
     for (peer_answer& answer : answers) {
@@ -579,11 +588,8 @@ asio::awaitable<std::vector<peer_text>> cluster_service::gather_proxy(
 
 asio::awaitable<std::vector<apps::remote_listing>> cluster_service::gather_apps(
     std::chrono::steady_clock::time_point deadline) {
-    app_request_message request;
-    request.kind = request_kind::apps;
-    std::vector<peer_answer> answers = co_await asio::co_spawn(
-        impl_->strand, impl::gather_answers(impl_, std::move(request), deadline),
-        asio::use_awaitable);
+    std::vector<peer_answer> answers =
+        co_await impl::ask_peers(impl_, request_kind::apps, deadline);
     std::vector<apps::remote_listing> out;
     for (peer_answer& answer : answers) {
         std::optional<std::vector<apps::remote_listing>> listings = decode_app_list(answer.text);
