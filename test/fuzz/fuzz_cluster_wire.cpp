@@ -1,5 +1,6 @@
 // libFuzzer target for the cluster module's NATS messages, which any publisher on the bus (a
-// peer of another version, a stray client) can send: heartbeats, app requests and reply chunks.
+// peer of another version, a stray client) can send: heartbeats, app requests, reply chunks and
+// the apps lists peers answer for /v1/sd.
 // The whole input is offered to each decoder; whatever decodes keeps the decoder's promises and
 // survives an encode/decode round trip unchanged, and decoding is deterministic. The input is
 // also cut at 0x1E bytes into a stream of messages fed, as the shell feeds them, to a gather
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/app_list.hpp"
 #include "cluster/gather.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/wire.hpp"
@@ -67,7 +69,9 @@ void check_app_request(std::string_view message) {
     }
     require(same(*request, *again));
     require(!request->request.empty() && !request->from.empty());
-    require(request->kind == request_kind::connected || !request->app_guid.empty());
+    // Only a request about one app names it; the node-wide kinds (connected, proxy, apps) need
+    // none.
+    require(request->kind != request_kind::app || !request->app_guid.empty());
     require(request->timeout.count() >= 0 && request->timeout.count() <= 3'600'000);
     const auto round_trip = decode_app_request(encode_app_request(*request));
     require(round_trip.has_value() && same(*round_trip, *request));
@@ -89,6 +93,47 @@ void check_chunk(std::string_view message) {
     const auto round_trip = decode_chunk(encoded);
     require(round_trip.has_value() && same(round_trip->header, chunk->header) &&
             round_trip->payload == chunk->payload);
+}
+
+bool same(const std::vector<mgw::apps::remote_listing>& a,
+          const std::vector<mgw::apps::remote_listing>& b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i].name != b[i].name || a[i].apps.size() != b[i].apps.size()) {
+            return false;
+        }
+        for (std::size_t j = 0; j < a[i].apps.size(); ++j) {
+            if (a[i].apps[j].app_guid != b[i].apps[j].app_guid ||
+                a[i].apps[j].labels != b[i].apps[j].labels) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+// A peer's apps list (/v1/sd): a decoded list names valid sources and apps with GUIDs, and
+// survives encode/decode unchanged.
+void check_app_list(std::string_view message) {
+    const auto list = decode_app_list(message);
+    const auto again = decode_app_list(message);
+    require(list.has_value() == again.has_value());
+    if (!list) {
+        return;
+    }
+    require(same(*list, *again));
+    std::vector<mgw::apps::directory_listing> directories;
+    for (const mgw::apps::remote_listing& listing : *list) {
+        require(!listing.name.empty() && listing.name.size() <= 32);
+        for (const mgw::apps::known_app& app : listing.apps) {
+            require(!app.app_guid.empty());
+        }
+        directories.push_back({.name = listing.name, .apps = listing.apps});
+    }
+    const auto round_trip = decode_app_list(encode_app_list(directories));
+    require(round_trip.has_value() && same(*round_trip, *list));
 }
 
 // The messages of one input as the shell receives them: a gather waiting for two peers (and
@@ -164,6 +209,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_heartbeat(buffer);
     check_app_request(buffer);
     check_chunk(buffer);
+    check_app_list(buffer);
     check_stream(buffer);
     return 0;
 }
