@@ -5,7 +5,6 @@
 #include <iterator>
 #include <map>
 #include <mutex>
-#include <random>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -35,12 +34,6 @@ namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string new_boot_id() {
-    std::random_device random;
-    std::uniform_int_distribution<std::uint32_t> word;
-    return fmt::format("{:08x}{:08x}", word(random), word(random));
-}
 
 std::string joined(const std::vector<std::string>& nodes) {
     std::string out;
@@ -72,7 +65,7 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
           nats(n),
           log(l),
           memory(m),
-          boot(new_boot_id()),
+          boot(options.boot_id.empty() ? new_boot_id() : options.boot_id),
           table(options.node_id, boot),
           heartbeat_subject(fmt::format("mgw.{}.node.hb", options.config.name)),
           request_subject(fmt::format("mgw.{}.q.app", options.config.name)),

@@ -1,8 +1,11 @@
 // Reads the `cluster` section with the core YAML toolkit and checks what the subjects need:
 // names that are valid NATS subject tokens and chunks that fit in a NATS message.
 #include <algorithm>
+#include <random>
 #include <stdexcept>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <mgw/cluster/config.hpp>
 #include <mgw/core/config_reader.hpp>
@@ -30,6 +33,12 @@ bool valid_node_id(const std::string& id) {
         return false;
     }
     return std::all_of(id.begin(), id.end(), [](char c) { return subject_char(c, true); });
+}
+
+std::string new_boot_id() {
+    std::random_device random;
+    std::uniform_int_distribution<std::uint32_t> word;
+    return fmt::format("{:08x}{:08x}", word(random), word(random));
 }
 
 std::string cluster_config::resolved_node_id() const {

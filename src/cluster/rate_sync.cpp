@@ -2,7 +2,6 @@
 // changed, and NATS messages are merged into the peers' table under a mutex (the limiter reads
 // it from request threads).
 #include <mutex>
-#include <random>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,12 +24,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::string new_boot_id() {
-    std::random_device random;
-    std::uniform_int_distribution<std::uint32_t> word;
-    return fmt::format("{:08x}{:08x}", word(random), word(random));
-}
-
 // Room kept below the server's max_payload.
 constexpr std::int64_t payload_room = 1024;
 constexpr std::chrono::seconds full_state_every{1};
@@ -39,11 +32,11 @@ constexpr std::chrono::seconds full_state_every{1};
 
 struct rate_sync::impl : std::enable_shared_from_this<impl> {
     impl(asio::io_context& io, const cluster_config& config, std::string node_id,
-         std::chrono::seconds w, local_rate_use l, nats::client& n, core::logger& lg,
-         prometheus::Registry& r)
+         std::string boot_id, std::chrono::seconds w, local_rate_use l, nats::client& n,
+         core::logger& lg, prometheus::Registry& r)
         : strand(asio::make_strand(io)),
           node(std::move(node_id)),
-          boot(new_boot_id()),
+          boot(std::move(boot_id)),
           subject(fmt::format("mgw.{}.rl", config.name)),
           sync(config.rate_limit.sync),
           window(w),
@@ -185,10 +178,10 @@ struct rate_sync::impl : std::enable_shared_from_this<impl> {
 };
 
 rate_sync::rate_sync(asio::io_context& io, const cluster_config& config, std::string node_id,
-                     std::chrono::seconds window, local_rate_use local, nats::client& nats,
-                     core::logger& log, prometheus::Registry& registry)
-    : impl_(std::make_shared<impl>(io, config, std::move(node_id), window, std::move(local), nats,
-                                   log, registry)) {
+                     std::string boot_id, std::chrono::seconds window, local_rate_use local,
+                     nats::client& nats, core::logger& log, prometheus::Registry& registry)
+    : impl_(std::make_shared<impl>(io, config, std::move(node_id), std::move(boot_id), window,
+                                   std::move(local), nats, log, registry)) {
     nats.subscribe(impl_->subject, [weak = std::weak_ptr<impl>(impl_)](nats::message m) {
         if (auto self = weak.lock()) {
             self->on_message(m);

@@ -110,6 +110,9 @@ struct services {
     asio::strand<asio::io_context::executor_type> routes_strand;
     std::optional<nats::client> nats;
     std::optional<routes::route_subscriber> route_subscriber;
+    // The node's one boot id for this run: its heartbeats (cluster) and rate counts (rate_sync)
+    // carry the same, so peers key both by one (node, boot).
+    std::string cluster_boot_id = cluster::new_boot_id();
     std::optional<scrape::scraper> scraper;
     // Before app_metrics: an app source outlives the service that asks it.
     std::optional<rsocket::proxy_service> rsocket_proxy;
@@ -284,6 +287,7 @@ int gateway::run() {
                 io,
                 cluster::cluster_service_options{.config = config_.cluster,
                                                  .node_id = config_.cluster.resolved_node_id(),
+                                                 .boot_id = s.cluster_boot_id,
                                                  .max_reply_bytes = config_.scrape.max_body_bytes,
                                                  .version = std::string(core::version())},
                 *s.nats, log_, s.metrics.registry(), &s.memory);
@@ -373,8 +377,9 @@ int gateway::run() {
         if (s.push) {
             s.cluster->add_local_source(*s.push);
             s.rate_sync.emplace(
-                io, config_.cluster, config_.cluster.resolved_node_id(), config_.push.rate_window,
-                [&push = *s.push] { return push.rate_use(); }, *s.nats, log_, s.metrics.registry());
+                io, config_.cluster, config_.cluster.resolved_node_id(), s.cluster_boot_id,
+                config_.push.rate_window, [&push = *s.push] { return push.rate_use(); }, *s.nats,
+                log_, s.metrics.registry());
             s.push->set_peer_usage(&*s.rate_sync);
         }
         if (s.rsocket_proxy) {

@@ -1,7 +1,8 @@
 // The gRPC connection core: nghttp2's callbacks fill a per-stream state; the public methods
 // submit frames; mem_recv/mem_send move the bytes. nghttp2 calls back only from inside
 // mem_recv and mem_send, so every event is produced there and handed out by the method that
-// called them.
+// called them. What the core keeps of each stream is stream_state (stream_state.hpp); the bytes
+// a stream sends wait in its send_queue (send_queue.cpp), which writes them into DATA frames.
 #include <algorithm>
 #include <cstring>
 #include <iterator>
@@ -11,6 +12,7 @@
 
 #include <mgw/grpc/connection.hpp>
 
+#include "stream_state.hpp"
 #include "timeout.hpp"
 
 namespace mgw::grpc {
@@ -113,30 +115,6 @@ std::string goaway_frame(stream_id last_stream, std::uint32_t h2_error, std::str
     return out;
 }
 
-// `length` bytes of `m` from `offset` on, across its pieces.
-void append_part(std::string& out, const outgoing_message& m, std::size_t offset,
-                 std::size_t length) {
-    const auto take = [&](std::string_view piece) {
-        if (offset >= piece.size()) {
-            offset -= piece.size();
-            return;
-        }
-        const std::size_t n = std::min(piece.size() - offset, length);
-        out.append(piece.data() + offset, n);
-        offset = 0;
-        length -= n;
-    };
-    take(m.framed);
-    for (std::size_t i = 0; i < m.more.size() && length > 0; ++i) {
-        take(m.more[i]);
-    }
-}
-
-bool is_reserved_header(std::string_view name) {
-    return name == "te" || name == "grpc-timeout" || name == "content-type" ||
-           name == "grpc-encoding" || name == "grpc-accept-encoding";
-}
-
 }  // namespace
 
 std::string_view to_string(connection_failure failure) {
@@ -156,53 +134,6 @@ std::optional<std::string_view> metadata::find(std::string_view name) const {
     return std::nullopt;
 }
 
-outgoing_message outgoing_message::copy_of(std::string_view payload) {
-    auto bytes = std::make_shared<const std::string>(frame_message(payload));
-    const std::string_view view(*bytes);
-    return outgoing_message{std::move(bytes), view};
-}
-
-struct connection::stream_state {
-    stream_state(stream_id i, core::memory_budget& budget, std::size_t max_message)
-        : id(i),
-          reader(max_message),
-          receive_lease(budget.empty_lease(core::memory_use::grpc_streams)),
-          send_lease(budget.empty_lease(core::memory_use::grpc_streams)) {}
-
-    stream_id id;
-
-    // Header block being received (request headers, response headers or trailers).
-    metadata headers;
-    std::string method, path, authority, content_type, http_status, te, timeout, encoding;
-    std::string grpc_status, grpc_message;
-    std::size_t header_bytes = 0;
-    bool header_overflow = false;
-
-    message_reader reader;
-    core::memory_lease receive_lease;
-    bool peer_ended = false;
-    bool responded = false;  // server: a response (or refusal) was submitted
-
-    // Send side. `queue` waits for nghttp2; `handed` is in the output not yet written.
-    std::deque<outgoing_message> queue;
-    std::size_t head_offset = 0;  // bytes of queue.front() already handed to nghttp2
-    std::deque<outgoing_message> handed;
-    std::size_t handed_bytes = 0;  // of `handed`
-    std::size_t queued_bytes = 0;  // queue + handed
-    core::memory_lease send_lease;
-    bool data_attached = false;  // a data provider is attached (response or request started)
-    bool deferred = false;       // its read callback returned DEFERRED
-    bool finishing = false;      // server: trailers to send once the queue is empty
-    bool trailers_sent = false;
-    status_code finish_status = status_code::ok;
-    std::string finish_message;
-    metadata finish_trailers;
-    bool send_closed = false;        // client: END_STREAM once the queue is empty
-    bool blocked = false;            // a send was refused for lack of room
-    bool finished_reported = false;  // client: call_finished emitted
-    std::optional<clock::time_point> deadline;
-};
-
 // The nghttp2 callbacks, as static functions reaching the connection through user_data.
 struct connection::callbacks {
     static connection& self(void* user_data) { return *static_cast<connection*>(user_data); }
@@ -218,11 +149,7 @@ struct connection::callbacks {
         }
         if (stream_state* s = c.find(id)) {
             // Response headers or trailers: a fresh block.
-            s->headers.entries.clear();
-            s->header_bytes = 0;
-            s->header_overflow = false;
-            s->grpc_status.clear();
-            s->grpc_message.clear();
+            s->begin_header_block();
         }
         return 0;
     }
@@ -235,51 +162,9 @@ struct connection::callbacks {
         if (s == nullptr) {
             return 0;
         }
-        // Counted decoded, so an HPACK bomb (small on the wire, huge decoded) is caught; once
-        // over, nothing more of the block is kept.
-        s->header_bytes += name_length + value_length + 32;
-        if (s->header_bytes > c.options_.max_header_list_bytes) {
-            s->header_overflow = true;
-        }
-        if (s->header_overflow) {
-            return 0;
-        }
-        const std::string_view n(reinterpret_cast<const char*>(name), name_length);
-        const std::string_view v(reinterpret_cast<const char*>(value), value_length);
-        if (!n.empty() && n.front() == ':') {
-            if (n == ":method") {
-                s->method = v;
-            } else if (n == ":path") {
-                s->path = v;
-            } else if (n == ":authority") {
-                s->authority = v;
-            } else if (n == ":status") {
-                s->http_status = v;
-            }
-            return 0;
-        }
-        if (n == "content-type") {
-            s->content_type = v;
-        } else if (n == "te") {
-            s->te = v;
-        } else if (n == "grpc-timeout") {
-            s->timeout = v;
-        } else if (n == "grpc-encoding") {
-            s->encoding = v;
-        } else if (n == "grpc-status") {
-            s->grpc_status = v;
-            return 0;
-        } else if (n == "grpc-message") {
-            s->grpc_message = v;
-            return 0;
-        } else if (n == "host" && s->authority.empty()) {
-            s->authority = v;
-        }
-        // A server keeps the transport's own headers out of the call's metadata; a client shows
-        // the response's whole (grpc-accept-encoding, content-type...).
-        if (c.options_.side == role::client || !is_reserved_header(n)) {
-            s->headers.add(std::string(n), std::string(v));
-        }
+        s->collect_header(std::string_view(reinterpret_cast<const char*>(name), name_length),
+                          std::string_view(reinterpret_cast<const char*>(value), value_length),
+                          c.options_.max_header_list_bytes, c.options_.side == role::client);
         return 0;
     }
 
@@ -418,7 +303,7 @@ struct connection::callbacks {
                              std::size_t length, std::uint32_t* data_flags,
                              nghttp2_data_source* source, void*) {
         auto& s = *static_cast<stream_state*>(source->ptr);
-        const std::size_t unsent = s.queued_bytes - s.handed_bytes - s.head_offset;
+        const std::size_t unsent = s.out.unsent_bytes();
         const std::size_t copied = std::min(length, unsent);
         if (copied > 0) {
             *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
@@ -449,7 +334,7 @@ struct connection::callbacks {
     }
 
     // The DATA frame read_data() sized: its header, then `length` bytes of the queued messages
-    // (a message whose last byte is written moves to `handed`), straight into the output.
+    // (send_queue::write), straight into the output.
     static int send_data(nghttp2_session*, nghttp2_frame* frame, const std::uint8_t* header,
                          std::size_t length, nghttp2_data_source* source, void* user_data) {
         connection& c = self(user_data);
@@ -460,20 +345,7 @@ struct connection::callbacks {
         if (padding > 0) {
             out += static_cast<char>(padding - 1);
         }
-        while (length > 0) {
-            const outgoing_message& m = s.queue.front();
-            const std::size_t size = m.size();
-            const std::size_t n = std::min(size - s.head_offset, length);
-            append_part(out, m, s.head_offset, n);
-            length -= n;
-            s.head_offset += n;
-            if (s.head_offset == size) {
-                s.handed_bytes += size;
-                s.handed.push_back(std::move(s.queue.front()));
-                s.queue.pop_front();
-                s.head_offset = 0;
-            }
-        }
+        s.out.write(out, length);
         if (padding > 1) {
             out.append(padding - 1, '\0');
         }
@@ -658,19 +530,12 @@ void connection::take_output(std::string& out, std::size_t max_bytes, std::vecto
 
 void connection::output_written(std::vector<event>& events) {
     for (auto& [id, s] : streams_) {
-        if (s->handed.empty()) {
+        const std::size_t written = s->out.confirm_written();
+        if (written == 0) {
             continue;
         }
-        std::size_t bytes = 0;
-        for (const outgoing_message& m : s->handed) {
-            bytes += m.size();
-        }
-        counters_.messages_sent += s->handed.size();
-        s->handed.clear();
-        s->handed_bytes = 0;
-        s->queued_bytes -= bytes;
-        s->send_lease.shrink(bytes);
-        if (s->blocked && s->queued_bytes < options_.max_send_queue_bytes) {
+        counters_.messages_sent += written;
+        if (s->blocked && s->out.queued_bytes() < options_.max_send_queue_bytes) {
             s->blocked = false;
             events.push_back(stream_writable{id});
         }
@@ -702,14 +567,6 @@ void connection::transport_lost(std::vector<event>& events) {
     flush_pending(events);
 }
 
-void connection::release_handed(stream_state& s, std::vector<outgoing_message>& into) {
-    for (outgoing_message& m : s.handed) {
-        into.push_back(std::move(m));
-    }
-    s.handed.clear();
-    s.handed_bytes = 0;
-}
-
 void connection::close_stream(stream_id id, std::uint32_t h2_error, std::vector<event>& events) {
     const auto it = streams_.find(id);
     if (it == streams_.end()) {
@@ -721,18 +578,15 @@ void connection::close_stream(stream_id id, std::uint32_t h2_error, std::vector<
     std::vector<outgoing_message> undelivered;
     if (reset) {
         // The peer discards whatever arrives after its reset, and ours stops the rest.
-        release_handed(s, undelivered);
+        s.out.take_handed(undelivered);
     } else {
-        for (outgoing_message& m : s.handed) {
+        std::vector<outgoing_message> in_flight;
+        s.out.take_handed(in_flight);
+        for (outgoing_message& m : in_flight) {
             closed_in_flight_.emplace_back(id, std::move(m));
         }
-        s.handed.clear();
-        s.handed_bytes = 0;
     }
-    for (outgoing_message& m : s.queue) {
-        undelivered.push_back(std::move(m));
-    }
-    s.queue.clear();
+    s.out.take_queued(undelivered);
     if (!undelivered.empty()) {
         events.push_back(messages_undelivered{id, std::move(undelivered)});
     }
@@ -994,19 +848,18 @@ send_result connection::send_message(stream_id stream, outgoing_message message)
         return send_result::closed;  // answered with an HTTP error or Trailers-Only
     }
     const std::size_t size = message.size();
+    const std::size_t queued = s->out.queued_bytes();
     // One message always fits an empty queue, however large.
-    if (s->queued_bytes > 0 && s->queued_bytes + size > options_.max_send_queue_bytes) {
+    if (queued > 0 && queued + size > options_.max_send_queue_bytes) {
         s->blocked = true;
         return send_result::full;
     }
-    if (!s->send_lease.grow(size)) {
+    if (!s->out.push(std::move(message))) {
         // Not `blocked`: nothing of this stream may be in flight to unblock it; the caller
         // tries again later.
         ++counters_.refusals[static_cast<std::size_t>(stream_refusal::memory)];
         return send_result::memory;
     }
-    s->queued_bytes += size;
-    s->queue.push_back(std::move(message));
     resume(*s);
     return send_result::queued;
 }
@@ -1018,14 +871,13 @@ std::size_t connection::send_room(stream_id stream) const {
     if (s == nullptr || s->finishing || s->send_closed || s->blocked) {
         return 0;
     }
-    return s->queued_bytes >= options_.max_send_queue_bytes
-               ? 0
-               : options_.max_send_queue_bytes - s->queued_bytes;
+    const std::size_t queued = s->out.queued_bytes();
+    return queued >= options_.max_send_queue_bytes ? 0 : options_.max_send_queue_bytes - queued;
 }
 
 std::size_t connection::queued_bytes(stream_id stream) const {
     const stream_state* s = find(stream);
-    return s == nullptr ? 0 : s->queued_bytes;
+    return s == nullptr ? 0 : s->out.queued_bytes();
 }
 
 void connection::finish(stream_id stream, status_code status, std::string_view message,
@@ -1141,22 +993,7 @@ void connection::on_timer(clock::time_point now, std::vector<event>& events) {
         if (options_.side == role::server) {
             // What never left is given back; what is in the output still goes out before the
             // status.
-            std::vector<outgoing_message> undelivered(std::make_move_iterator(s.queue.begin()),
-                                                      std::make_move_iterator(s.queue.end()));
-            if (s.head_offset > 0 && !undelivered.empty()) {
-                // The first message is half out: it must be completed, so it stays.
-                s.queue.erase(s.queue.begin() + 1, s.queue.end());
-                s.queue.front() = std::move(undelivered.front());
-                undelivered.erase(undelivered.begin());
-            } else {
-                s.queue.clear();
-            }
-            std::size_t bytes = 0;
-            for (const outgoing_message& m : undelivered) {
-                bytes += m.size();
-            }
-            s.queued_bytes -= bytes;
-            s.send_lease.shrink(bytes);
+            std::vector<outgoing_message> undelivered = s.out.take_unstarted();
             if (!undelivered.empty()) {
                 pending_.push_back(messages_undelivered{id, std::move(undelivered)});
             }

@@ -4,7 +4,6 @@
 // events, which nats.c delivers on its threads, are copied and posted to the same strand.
 #include <atomic>
 #include <fcntl.h>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <sys/ioctl.h>
@@ -20,16 +19,13 @@
 
 #include <mgw/nats/client.hpp>
 
+#include "subscription_registry.hpp"
+
 namespace mgw::nats {
 
 namespace asio = boost::asio;
 
 namespace {
-
-std::string status_text(natsStatus status) {
-    const char* text = natsStatus_GetText(status);
-    return text != nullptr ? text : "unknown";
-}
 
 int bytes_readable(int fd) {
     int n = 0;
@@ -43,18 +39,6 @@ std::string server_url(const std::string& server) {
 }  // namespace
 
 struct client::state : std::enable_shared_from_this<client::state> {
-    struct subscription {
-        state* owner = nullptr;
-        std::string subject;
-        message_handler handler;
-        prometheus::Counter* messages = nullptr;
-        natsSubscription* sub = nullptr;
-        // Queue subscriptions made after start() (queue_subscribe): false once unsubscribed,
-        // so that messages already posted to the strand are not handled any more.
-        std::uint64_t dynamic_id = 0;
-        bool active = true;
-    };
-
     state(asio::any_io_executor s, client_options o, core::logger& l, prometheus::Registry& r)
         : strand(std::move(s)),
           options(std::move(o)),
@@ -92,7 +76,13 @@ struct client::state : std::enable_shared_from_this<client::state> {
                                  .Name("mgw_nats_dropped_messages_total")
                                  .Help("NATS messages dropped before being handled")
                                  .Register(r)
-                                 .Add({{"reason", "queue_full"}})) {}
+                                 .Add({{"reason", "queue_full"}})),
+          subscriptions(
+              this,
+              subscription_callbacks{.on_message = &state::on_message,
+                                     .on_fixed_complete = &state::on_subscription_complete,
+                                     .on_dynamic_complete = &state::on_dynamic_complete},
+              options, nats_refs, log) {}
 
     ~state() { release_descriptor(); }
 
@@ -131,7 +121,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
 
     static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
         auto* sub = static_cast<subscription*>(closure);
-        state* self = sub->owner;
+        auto* self = static_cast<state*>(sub->owner);
         message m;
         m.subject = natsMsg_GetSubject(msg);
         if (const char* reply = natsMsg_GetReply(msg); reply != nullptr) {
@@ -159,17 +149,17 @@ struct client::state : std::enable_shared_from_this<client::state> {
 
     static void on_subscription_complete(void* closure) {
         // No handler call is left for this subscription: the last touch of `owner` by it.
-        static_cast<subscription*>(closure)->owner->release_nats_ref();
+        static_cast<state*>(static_cast<subscription*>(closure)->owner)->release_nats_ref();
     }
 
     static void on_dynamic_complete(void* closure) {
         // nats.c calls this after the subscription's last message callback, so every message
         // post of it is already queued on the strand: erasing behind them is safe.
         auto* sub = static_cast<subscription*>(closure);
-        state* self = sub->owner;
+        auto* self = static_cast<state*>(sub->owner);
         if (!self->closed.load(std::memory_order_acquire)) {
             asio::post(self->strand, [s = self->shared_from_this(), id = sub->dynamic_id] {
-                s->dynamic.erase(id);
+                s->subscriptions.forget(id);
             });
         }
         self->release_nats_ref();
@@ -356,18 +346,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
         release_descriptor();
         loop_nc = nullptr;
         ++generation;
-        for (auto& [id, sub] : dynamic) {
-            if (sub->sub != nullptr) {
-                natsSubscription_Destroy(sub->sub);
-                sub->sub = nullptr;
-            }
-        }
-        for (auto& sub : subscriptions) {
-            if (sub->sub != nullptr) {
-                natsSubscription_Destroy(sub->sub);
-                sub->sub = nullptr;
-            }
-        }
+        subscriptions.destroy_handles();
         if (natsConnection* c = nc.exchange(nullptr); c != nullptr) {
             natsConnection_Destroy(c);
         }
@@ -385,10 +364,6 @@ struct client::state : std::enable_shared_from_this<client::state> {
     prometheus::Family<prometheus::Counter>& messages_family;
     prometheus::Counter& dropped_queue_full;
 
-    std::vector<std::unique_ptr<subscription>> subscriptions;
-    // Strand only: queue_subscribe's subscriptions, until nats.c has completed them.
-    std::map<std::uint64_t, std::unique_ptr<subscription>> dynamic;
-    std::uint64_t next_dynamic = 1;
     event_handler connected_handler;
     event_handler disconnected_handler;
 
@@ -398,6 +373,7 @@ struct client::state : std::enable_shared_from_this<client::state> {
     // Callers from nats.c threads still to come: the connection's closed callback and one
     // on-complete callback per subscription. The destructor waits for them.
     std::atomic<int> nats_refs{0};
+    subscription_registry subscriptions;
     std::thread connector;
     bool started = false;
 
@@ -453,12 +429,8 @@ void client::subscribe(std::string subject, message_handler handler) {
     if (state_->started) {
         throw std::logic_error("nats client: subscribe() after start()");
     }
-    auto sub = std::make_unique<state::subscription>();
-    sub->owner = state_.get();
-    sub->messages = &state_->messages_family.Add({{"subject", subject}});
-    sub->subject = std::move(subject);
-    sub->handler = std::move(handler);
-    state_->subscriptions.push_back(std::move(sub));
+    prometheus::Counter& messages = state_->messages_family.Add({{"subject", subject}});
+    state_->subscriptions.add_fixed(std::move(subject), std::move(handler), messages);
 }
 
 void client::on_connected(event_handler handler) {
@@ -472,46 +444,13 @@ client::subscription_id client::queue_subscribe(std::string subject, std::string
     if (c == nullptr || s.closed.load() || s.destroyed) {
         return 0;
     }
-    auto sub = std::make_unique<state::subscription>();
-    sub->owner = &s;
-    sub->messages = &s.messages_family.Add({{"subject", subject}});
-    sub->subject = std::move(subject);
-    sub->handler = std::move(handler);
-    sub->dynamic_id = s.next_dynamic++;
-    const natsStatus status = natsConnection_QueueSubscribe(
-        &sub->sub, c, sub->subject.c_str(), queue.c_str(), &state::on_message, sub.get());
-    if (status != NATS_OK) {
-        s.log.warn("nats queue subscribe failed",
-                   {{"subject", sub->subject}, {"queue", queue}, {"status", status_text(status)}});
-        return 0;
-    }
-    natsSubscription_SetPendingLimits(sub->sub, s.options.pending_messages_limit,
-                                      s.options.pending_bytes_limit);
-    s.nats_refs.fetch_add(1);
-    if (natsSubscription_SetOnCompleteCB(sub->sub, &state::on_dynamic_complete, sub.get()) !=
-        NATS_OK) {
-        // Without the callback nobody tells when nats.c is done with it: it stays until the
-        // client goes.
-        s.release_nats_ref();
-    }
-    const subscription_id id = sub->dynamic_id;
-    s.dynamic.emplace(id, std::move(sub));
-    return id;
+    prometheus::Counter& messages = s.messages_family.Add({{"subject", subject}});
+    return s.subscriptions.subscribe_queue(c, std::move(subject), queue, std::move(handler),
+                                           messages);
 }
 
 void client::unsubscribe(subscription_id id) {
-    state& s = *state_;
-    const auto it = s.dynamic.find(id);
-    if (it == s.dynamic.end() || !it->second->active) {
-        return;
-    }
-    state::subscription& sub = *it->second;
-    sub.active = false;
-    if (sub.sub != nullptr) {
-        natsSubscription_Unsubscribe(sub.sub);
-        natsSubscription_Destroy(sub.sub);
-        sub.sub = nullptr;
-    }
+    state_->subscriptions.unsubscribe(id);
 }
 
 void client::on_disconnected(event_handler handler) {
@@ -595,22 +534,7 @@ void client::start() {
             return;
         }
         self->nc.store(c);
-        for (auto& sub : self->subscriptions) {
-            const natsStatus sub_status = natsConnection_Subscribe(
-                &sub->sub, c, sub->subject.c_str(), &state::on_message, sub.get());
-            if (sub_status != NATS_OK) {
-                self->log.error("nats subscribe failed",
-                                {{"subject", sub->subject}, {"status", status_text(sub_status)}});
-                continue;
-            }
-            natsSubscription_SetPendingLimits(sub->sub, self->options.pending_messages_limit,
-                                              self->options.pending_bytes_limit);
-            self->nats_refs.fetch_add(1);
-            if (natsSubscription_SetOnCompleteCB(sub->sub, &state::on_subscription_complete,
-                                                 sub.get()) != NATS_OK) {
-                self->release_nats_ref();
-            }
-        }
+        self->subscriptions.subscribe_fixed(c);
         if (status == NATS_OK) {
             self->connected_gauge.Set(1);
             self->log.info("nats connected", {{"servers", self->servers_text}});

@@ -35,6 +35,9 @@ namespace mgw::cluster {
 struct cluster_service_options {
     cluster_config config;
     std::string node_id;  // resolved (cluster_config::resolved_node_id)
+    // This run's boot id (new_boot_id()), the one the node's rate_sync publishes with too;
+    // empty: the service makes one (a node without rate_sync).
+    std::string boot_id;
     // The most a gather holds of one peer's reply (the scrape body limit).
     std::size_t max_reply_bytes = 16u << 20;
     std::string version;  // in the heartbeat, for the logs of peers

@@ -55,6 +55,11 @@ struct cluster_config {
     std::string resolved_node_id() const;
 };
 
+// This run's boot id: 16 random hex digits, made once per process by whoever assembles the node
+// (the gateway) and handed to every part that speaks for the node (heartbeats, rate counts), so
+// that peers see one (node, boot) pair and tell a restart from a duplicate node id.
+std::string new_boot_id();
+
 // The largest chunk_bytes accepted: below NATS's default max_payload (1 MiB) with room for the
 // chunk's header line.
 inline constexpr std::uint64_t max_chunk_bytes = (1u << 20) - (4u << 10);

@@ -34,11 +34,12 @@ using local_rate_use = std::function<std::vector<push::window_use>()>;
 // mgw_cluster_rate_sync_bad_messages_total, mgw_cluster_rate_sync_peer_counts (entries held).
 class rate_sync final : public push::peer_usage {
   public:
-    // Subscribes on `nats`: construct before nats.start(). `window` is the limiter's window
+    // Subscribes on `nats`: construct before nats.start(). `node_id` and `boot_id` are the
+    // node's identity, the cluster_service's own (its options). `window` is the limiter's window
     // (push.rate_window), the same on every node. `local` and `nats` must outlive the I/O.
     rate_sync(boost::asio::io_context& io, const cluster_config& config, std::string node_id,
-              std::chrono::seconds window, local_rate_use local, nats::client& nats,
-              core::logger& log, prometheus::Registry& registry);
+              std::string boot_id, std::chrono::seconds window, local_rate_use local,
+              nats::client& nats, core::logger& log, prometheus::Registry& registry);
     ~rate_sync() override;
     rate_sync(const rate_sync&) = delete;
     rate_sync& operator=(const rate_sync&) = delete;

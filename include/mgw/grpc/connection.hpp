@@ -282,7 +282,7 @@ class connection {
     std::size_t queued_bytes(stream_id stream) const;
 
   private:
-    struct stream_state;
+    struct stream_state;  // src/grpc/stream_state.hpp, with its send_queue (send_queue.hpp)
     struct callbacks;
     friend struct callbacks;
 
@@ -292,7 +292,6 @@ class connection {
     void finish_or_reset(stream_state& s, status_code status, std::string_view message);
     void flush_pending(std::vector<event>& events);
     void close_stream(stream_id id, std::uint32_t h2_error, std::vector<event>& events);
-    void release_handed(stream_state& s, std::vector<outgoing_message>& into);
     void resume(stream_state& s);
     bool submit_headers_response(stream_state& s, const metadata& extra, bool end_stream,
                                  status_code status, std::string_view message);

@@ -14,15 +14,11 @@
 #include <functional>
 #include <future>
 #include <mutex>
-#include <netinet/in.h>
-#include <random>
+#include <optional>
 #include <signal.h>
 #include <stdexcept>
 #include <string>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
@@ -31,58 +27,16 @@
 #include <mgw/core/log.hpp>
 
 #include "cluster/binding_records.hpp"
+#include "support/nats_server.hpp"
 
 using namespace std::chrono_literals;
 using namespace mgw;
 using namespace mgw::cluster;
+using mgw::integration::free_port;
+using mgw::integration::nats_server;
+using mgw::integration::wait_until;
 
 namespace {
-
-bool port_free(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    ::close(fd);
-    return ok;
-}
-
-bool port_open(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    const bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    ::close(fd);
-    return open;
-}
-
-// Below the Linux ephemeral range (32768+), as nats-server's own cluster tests advise.
-int free_port() {
-    static std::mt19937 rng(std::random_device{}());
-    std::uniform_int_distribution<int> pick(20000, 32000);
-    for (int i = 0; i < 200; ++i) {
-        const int port = pick(rng);
-        if (port_free(port)) {
-            return port;
-        }
-    }
-    throw std::runtime_error("no free port below 32768");
-}
-
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) {
-            return true;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return condition();
-}
 
 std::string sha256_hex(std::string_view text) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -125,55 +79,28 @@ class js_cluster {
                 << "cluster { name: mgwkvtest, listen: 127.0.0.1:" << route_[i] << ", routes: ["
                 << routes << "] }\n";
             out.close();
-            start(i, conf.string());
+            servers_[i].emplace(client_[i], conf.string(),
+                                (dir_ / ("n" + std::to_string(i + 1) + ".log")).string());
         }
     }
     ~js_cluster() {
-        for (std::size_t i = 0; i < 3; ++i) {
-            kill(i, SIGTERM);
+        // Stopped before their store directories go.
+        for (auto& server : servers_) {
+            server.reset();
         }
         std::error_code ec;
         std::filesystem::remove_all(dir_, ec);
     }
 
-    std::string url(std::size_t i) const {
-        return "nats://127.0.0.1:" + std::to_string(client_[i]);
-    }
+    std::string url(std::size_t i) const { return servers_[i]->url(); }
 
-    void kill(std::size_t i, int signal) {
-        if (pid_[i] <= 0) {
-            return;
-        }
-        ::kill(pid_[i], signal);
-        int status = 0;
-        if (!wait_until([&] { return ::waitpid(pid_[i], &status, WNOHANG) == pid_[i]; }, 5s)) {
-            ::kill(pid_[i], SIGKILL);
-            ::waitpid(pid_[i], &status, 0);
-        }
-        pid_[i] = -1;
-    }
+    void kill(std::size_t i, int signal) { servers_[i]->stop(signal); }
 
   private:
-    void start(std::size_t i, const std::string& conf) {
-        pid_[i] = ::fork();
-        if (pid_[i] == 0) {
-            const std::string log = (dir_ / ("n" + std::to_string(i + 1) + ".log")).string();
-            if (std::freopen(log.c_str(), "w", stderr) == nullptr) {
-                ::_exit(126);
-            }
-            ::execl("/usr/sbin/nats-server", "nats-server", "-c", conf.c_str(),
-                    static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        if (pid_[i] < 0 || !wait_until([&] { return port_open(client_[i]); }, 10s)) {
-            throw std::runtime_error("nats-server did not start");
-        }
-    }
-
     std::filesystem::path dir_;
     std::array<int, 3> client_{};
     std::array<int, 3> route_{};
-    std::array<pid_t, 3> pid_{-1, -1, -1};
+    std::array<std::optional<nats_server>, 3> servers_;
 };
 
 // What a gateway holds: the KV shell, the replica and the push path's index.

@@ -3,14 +3,9 @@
 #include <chrono>
 #include <functional>
 #include <future>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdexcept>
 #include <string>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,89 +21,15 @@
 #include <mgw/routes/route_subscriber.hpp>
 #include <mgw/routes/route_table.hpp>
 
+#include "support/nats_server.hpp"
+
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+using mgw::integration::free_port;
+using mgw::integration::nats_server;
+using mgw::integration::wait_until;
 
 namespace {
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof(addr);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        throw std::runtime_error("cannot find a free port");
-    }
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-bool port_open(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    const bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    ::close(fd);
-    return open;
-}
-
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) {
-            return true;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return condition();
-}
-
-// nats-server on 127.0.0.1:port, started and stopped by the test.
-class nats_server {
-  public:
-    explicit nats_server(int port) : port_(port) { start(); }
-    ~nats_server() { stop(); }
-
-    void start() {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            const std::string port = std::to_string(port_);
-            ::execl("/usr/sbin/nats-server", "nats-server", "-a", "127.0.0.1", "-p", port.c_str(),
-                    static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-        if (pid_ < 0 || !wait_until([this] { return port_open(port_); }, 10s)) {
-            stop();
-            throw std::runtime_error("nats-server did not start");
-        }
-    }
-
-    void stop() {
-        if (pid_ <= 0) {
-            return;
-        }
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        const bool exited =
-            wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 5s);
-        if (!exited) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, &status, 0);
-        }
-        pid_ = -1;
-    }
-
-    std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
-
-  private:
-    int port_;
-    pid_t pid_ = -1;
-};
 
 // The emitter side: a plain nats.c connection on nats.c's own threads.
 class emitter {
