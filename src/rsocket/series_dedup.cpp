@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include <mgw/exposition/parser.hpp>
 
@@ -109,10 +110,26 @@ std::uint64_t hash_short(std::string_view s, std::uint64_t seed) {
     return mum(a ^ 0xe7037ed1a0b428dbULL ^ n, b ^ seed);
 }
 
-// One label's contribution to its sample's order-independent label-set hash.
+// The hash of the bytes `name="value` apart from the text (a label of a non-canonical block,
+// whose views are not adjacent).
+[[gnu::noinline]] std::uint64_t label_hash_joined(const label& l) {
+    thread_local std::string joined;
+    joined.assign(l.name);
+    joined += "=\"";
+    joined += l.value;
+    return hash_short(joined, 0x8ebc6af09c88c6e3ULL);
+}
+
+// One label's contribution to its sample's order-independent label-set hash: the hash of
+// `name="value`, which a canonical block holds as one span (one hash of both, mostly within
+// 16 bytes: two loads and a multiply per label).
 std::uint64_t label_hash(const label& l) {
-    return mum(hash_short(l.name, 0x8ebc6af09c88c6e3ULL) ^ 0x589965cc75374cc3ULL,
-               hash_short(l.value, 0x1d8e4e27c47d124fULL));
+    const char* name_end = l.name.data() + l.name.size();
+    if (l.value.data() == name_end + 2 && name_end[0] == '=' && name_end[1] == '"') {
+        return hash_short(std::string_view(l.name.data(), l.name.size() + 2 + l.value.size()),
+                          0x8ebc6af09c88c6e3ULL);
+    }
+    return label_hash_joined(l);
 }
 
 // Visits the labels of `s` wherever the parser stored them, without copying them.
