@@ -14,10 +14,10 @@
 #include <mgw/scrape/request_headers.hpp>
 
 #include "client_registry.hpp"
+#include "connected_merge.hpp"
 #include "proxy_combine.hpp"
 #include "proxy_metrics.hpp"
 #include "pull.hpp"
-#include "series_dedup.hpp"
 
 namespace mgw::rsocket {
 
@@ -27,14 +27,6 @@ using clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t chunk_bytes = 64 << 10;
-
-// What a parsed exposition holds besides its text.
-std::size_t parsed_bytes(const exposition::parsed_exposition& e) {
-    return e.families.capacity() * sizeof(exposition::family) +
-           e.samples.capacity() * sizeof(exposition::sample) +
-           e.labels.capacity() * sizeof(exposition::label) +
-           e.exemplars.capacity() * sizeof(exposition::exemplar);
-}
 
 }  // namespace
 
@@ -115,38 +107,15 @@ asio::awaitable<void> proxy_endpoints::serve_connected(http::request_context& re
     // The parsed forms and the duplicate table are as large as the clients made their texts:
     // leased as the texts were. A refusal fails this scrape alone, with a clear answer.
     core::memory_lease merge_bytes = memory_.empty_lease(core::memory_use::rsocket_pulls);
-    std::vector<exposition::parsed_exposition> parsed(texts.size());
-    std::vector<bool> valid(texts.size(), false);
-    std::size_t samples = 0;
-    bool refused = peers_refused;
-    for (std::size_t i = 0; i < texts.size() && !refused; ++i) {
-        const std::string& text = texts[i].text;
-        // Read as Prometheus would (a multi-registry client repeats families), repaired so
-        // that the answer stays valid; raw label blocks where canonical (Micrometer writes
-        // them so): smaller to hold and copied whole by the merger.
-        exposition::leniency_report repairs;
-        const exposition::parse_result read =
-            exposition::read_lenient(text, exposition::detect_format(text), parsed[i], repairs, {},
-                                     exposition::label_storage::raw_when_canonical);
-        if (!read) {
-            counters_.parse_errors.Increment();
-            log_.debug("rsocket client exposition invalid", {{"error", read.error().message()}});
-            parsed[i] = {};
-            continue;
-        }
-        counters_.count_repairs(repairs);
-        valid[i] = true;
-        samples += parsed[i].samples.size();
-        refused = !merge_bytes.grow(parsed_bytes(parsed[i]));
+    std::vector<std::string_view> views;
+    views.reserve(texts.size());
+    for (const leased_text& held : texts) {
+        views.push_back(held.text);
     }
-    series_dedup dedup;
-    if (!refused && texts.size() > 1) {
-        dedup.reserve(samples);
-        refused = !merge_bytes.grow(dedup.table_bytes());
-    }
-    if (refused) {
+    connected_merge merge;
+    if (peers_refused || !merge.read(views, merge_bytes, counters_, log_)) {
         log_.warn("rsocket /metrics/connected refused: memory budget exhausted",
-                  {{"clients", texts.size()}, {"samples", samples}});
+                  {{"clients", texts.size()}, {"samples", merge.samples()}});
         response.status(http::status::service_unavailable);
         response.set("Content-Type", "text/plain; charset=utf-8");
         response.set("Retry-After", "1");
@@ -155,24 +124,13 @@ asio::awaitable<void> proxy_endpoints::serve_connected(http::request_context& re
             "expositions do not fit now\n");
         co_return;
     }
-    exposition::merger merger;
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-        if (!valid[i]) {
-            continue;
-        }
-        if (texts.size() > 1) {
-            counters_.duplicate_series.Increment(static_cast<double>(dedup.add(parsed[i])));
-        }
-        merger.add_source(parsed[i]);
-    }
     const auto negotiated = exposition::negotiate(request.header("Accept").value_or(""));
-    merger.start({.output = negotiated.output, .utf8_names = negotiated.utf8_names});
-    counters_.type_conflicts.Increment(static_cast<double>(merger.conflicts().size()));
+    merge.start({.output = negotiated.output, .utf8_names = negotiated.utf8_names}, counters_);
 
     response.status(http::status::ok);
     response.set("Content-Type", negotiated.content_type);
     co_await http::stream_body(response, chunk_bytes, [&](std::string& chunk, std::size_t max) {
-        return merger.write_some(chunk, max);
+        return merge.write_some(chunk, max);
     });
 }
 
