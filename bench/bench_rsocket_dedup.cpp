@@ -11,33 +11,18 @@
 
 #include <mgw/exposition/parser.hpp>
 
+#include "rsocket/client_exposition.hpp"
 #include "series_dedup.hpp"
 
 namespace {
 
 using namespace mgw;
 
-std::string exposition(int client) {
-    std::string text;
-    for (int f = 0; f < 50; ++f) {
-        text += fmt::format(
-            "# HELP bench_family_{0} A benchmark family.\n"
-            "# TYPE bench_family_{0} gauge\n",
-            f);
-        for (int i = 0; i < 20; ++i) {
-            text +=
-                fmt::format("bench_family_{}{{app=\"bench-{}\",instance=\"{}\",i=\"{}\"}} {}.5\n",
-                            f, client, client, i, i);
-        }
-    }
-    return text;
-}
-
 void run(benchmark::State& state, bool duplicated) {
     const auto clients = static_cast<int>(state.range(0));
     std::vector<std::string> texts;
     for (int c = 0; c < clients; ++c) {
-        texts.push_back(exposition(duplicated ? 0 : c));
+        texts.push_back(bench::rsocket_client_exposition(duplicated ? 0 : c));
     }
     std::vector<exposition::parsed_exposition> parsed(texts.size());
     std::vector<exposition::parsed_exposition> work(texts.size());

@@ -18,28 +18,11 @@
 
 #include "connected_merge.hpp"
 #include "proxy_metrics.hpp"
+#include "rsocket/client_exposition.hpp"
 
 namespace {
 
 using namespace mgw;
-
-// rsocket_load_client's exposition for `client`.
-std::string exposition(int client) {
-    std::string text;
-    for (int f = 0; f < 50; ++f) {
-        text += fmt::format(
-            "# HELP bench_family_{} A benchmark family.\n# TYPE bench_family_{} "
-            "gauge\n",
-            f, f);
-        for (int i = 0; i < 20; ++i) {
-            text += fmt::format(
-                "bench_family_{}{{app=\"bench-{}\",instance=\"{}\",i=\"{}\"}} "
-                "{}.5\n",
-                f, client, client, i, i);
-        }
-    }
-    return text;
-}
 
 struct fleet {
     rsocket::key_pair key;
@@ -50,8 +33,8 @@ fleet make_fleet(int clients) {
     // One key for all: the private-key operation costs the same whatever the key.
     fleet f{*rsocket::key_pair::generate(2048), {}};
     for (int c = 0; c < clients; ++c) {
-        f.replies.push_back(
-            *rsocket::encrypt_like_java_client(f.key.public_key_der(), exposition(c)));
+        f.replies.push_back(*rsocket::encrypt_like_java_client(
+            f.key.public_key_der(), bench::rsocket_client_exposition(c)));
     }
     return f;
 }

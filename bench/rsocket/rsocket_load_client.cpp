@@ -41,6 +41,8 @@
 #include <mgw/rsocket/crypto.hpp>
 #include <mgw/rsocket/frame.hpp>
 
+#include "client_exposition.hpp"
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace mgw::rsocket;
@@ -65,25 +67,6 @@ std::atomic<long> flood_connects{0};
 std::atomic<long> flood_failures{0};
 int flood_in_flight = 0;  // on the one I/O thread only
 constexpr int max_flood_in_flight = 2000;
-
-std::string exposition(int client, const settings& s) {
-    std::string text;
-    const int per_family = std::max(1, s.series / s.families);
-    int written = 0;
-    for (int f = 0; f < s.families && written < s.series; ++f) {
-        text += fmt::format(
-            "# HELP bench_family_{} A benchmark family.\n# TYPE bench_family_{} "
-            "gauge\n",
-            f, f);
-        for (int i = 0; i < per_family && written < s.series; ++i, ++written) {
-            text += fmt::format(
-                "bench_family_{}{{app=\"bench-{}\",instance=\"{}\",i=\"{}\"}} "
-                "{}.5\n",
-                f, client, client, i, i);
-        }
-    }
-    return text;
-}
 
 std::string setup_frame() {
     frame f;
@@ -152,7 +135,7 @@ asio::awaitable<void> run_flood(settings s) {
 
 asio::awaitable<void> run_client(int index, settings s) {
     auto executor = co_await asio::this_coro::executor;
-    const std::string text = exposition(index, s);
+    const std::string text = mgw::bench::rsocket_client_exposition(index, s.series, s.families);
     for (;;) {
         tcp::socket socket(executor);
         const boost::system::error_code cec = co_await connect(socket, s);

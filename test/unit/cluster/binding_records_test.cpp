@@ -3,12 +3,12 @@
 // push path's binding index (a key bound elsewhere authorises, an unbind elsewhere revokes).
 #include "cluster/binding_records.hpp"
 
-#include <array>
 
 #include <catch2/catch.hpp>
-#include <openssl/evp.h>
 
 #include <mgw/broker/binding_index.hpp>
+
+#include "../support/sha256_hex.hpp"
 
 using namespace mgw;
 using namespace mgw::cluster;
@@ -38,19 +38,6 @@ broker::instance_record instance() {
             .context = {{"platform", "cloudfoundry"}},
             .parameters = "{}",
             .origin = broker::record_origin::adopted};
-}
-
-// The broker's hash_access_key is internal to it; the record must carry the same SHA-256 hex.
-std::string sha256_hex(std::string_view text) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int length = 0;
-    EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr);
-    std::string out;
-    for (unsigned int i = 0; i < length; ++i) {
-        out += "0123456789abcdef"[digest[i] >> 4];
-        out += "0123456789abcdef"[digest[i] & 0x0f];
-    }
-    return out;
 }
 
 kv_change put(std::string key, std::uint64_t revision, std::string value) {
@@ -321,7 +308,7 @@ TEST_CASE("applied to the index, a binding made elsewhere authorises and an unbi
     // The access key itself never travels: the record holds its SHA-256, as the store does.
     const std::string access_key = "0123abcd-0000-1111-2222-333344445555";
     broker::binding_record b = forwarder_binding();
-    b.key_hash = sha256_hex(access_key);
+    b.key_hash = mgw::test::sha256_hex(access_key);
     const std::string key = binding_key(b.binding_id);
     CHECK(feed(put(key, 1, encode_binding(b))));
     CHECK(index.key_count() == 1);
@@ -345,7 +332,7 @@ TEST_CASE("applied to the index, a binding made elsewhere authorises and an unbi
     CHECK(feed(put(key, 4, encode_binding(b))));
     CHECK(index.key_count() == 1);
 
-    b.key_hash = sha256_hex(access_key);
+    b.key_hash = mgw::test::sha256_hex(access_key);
     CHECK(feed(put(key, 5, encode_binding(b))));
     CHECK(index.find_by_access_key(access_key));
     CHECK(feed(removal(key, 6)));

@@ -13,10 +13,11 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <openssl/sha.h>
 
 #include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/parser.hpp>
+
+#include "../support/sha256_hex.hpp"
 
 using namespace mgw::exposition;
 
@@ -345,16 +346,6 @@ struct fleet_app {
     }
 };
 
-std::string sha256_hex(std::string_view bytes) {
-    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.data());
-    std::string hex;
-    for (const unsigned char b : digest) {
-        put(hex, "%02x", b);
-    }
-    return hex;
-}
-
 struct golden {
     format output;
     bool utf8_names;
@@ -412,7 +403,7 @@ TEST_CASE(
             app.add_to(m);
             const std::string answer = m.write_all(writer_options{g.output, g.utf8_names});
             CHECK(answer.size() == g.bytes);
-            CHECK(sha256_hex(answer) == std::string(g.sha256));
+            CHECK(mgw::test::sha256_hex(answer) == std::string(g.sha256));
             // The answer is streamed in chunks; where they end changes nothing.
             CHECK(merged_in_chunks(app, g, 997) == answer);
         }

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <openssl/sha.h>
 #include <prometheus/registry.h>
 
+#include "../support/sha256_hex.hpp"
 #include "connected_merge.hpp"
 #include "proxy_metrics.hpp"
 
@@ -165,16 +165,6 @@ std::vector<std::string> clients() {
     return texts;
 }
 
-std::string sha256_hex(std::string_view bytes) {
-    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest.data());
-    std::string hex;
-    for (const unsigned char b : digest) {
-        put(hex, "%02x", b);
-    }
-    return hex;
-}
-
 struct golden {
     exposition::format output;
     bool utf8_names;
@@ -230,7 +220,7 @@ TEST_CASE(
                        << ", utf8_names " << g.utf8_names);
         const merged m = merge_clients(texts, g, 64 << 10);
         CHECK(m.answer.size() == g.bytes);
-        CHECK(sha256_hex(m.answer) == std::string(g.sha256));
+        CHECK(mgw::test::sha256_hex(m.answer) == std::string(g.sha256));
         CHECK(m.parse_errors == 1);
         // Dropped: clients 10 and 11 repeat 240 series, the second instance-less "orders"
         // client its 12, "reordered" 3 of them, the conflicting client 1, and the OpenMetrics
