@@ -17,8 +17,11 @@ constexpr std::size_t max_access_key_bytes = 256;
 void binding_index::add_key(std::string key_hash, push::push_binding binding) {
     const std::unique_lock lock(mutex_);
     const std::string binding_id = binding.binding_id;
-    if (auto old = key_hash_by_binding_.find(binding_id); old != key_hash_by_binding_.end()) {
-        by_key_hash_.erase(old->second);
+    forget_locked(binding_id);
+    // A hash another binding held (only a forged record repeats one) now names this binding:
+    // the other one no longer owns it, so forgetting it later must not revoke this key.
+    if (auto taken = by_key_hash_.find(key_hash); taken != by_key_hash_.end()) {
+        key_hash_by_binding_.erase(taken->second.binding_id);
     }
     key_hash_by_binding_[binding_id] = key_hash;
     by_key_hash_[std::move(key_hash)] = std::move(binding);
@@ -27,18 +30,23 @@ void binding_index::add_key(std::string key_hash, push::push_binding binding) {
 void binding_index::add_metrics_path(std::string_view binding_id, std::string_view app_guid,
                                      std::int64_t seq, std::string path) {
     const std::unique_lock lock(mutex_);
+    const std::string id(binding_id);
+    forget_locked(id);
     auto app = paths_by_app_.find(app_guid);
     if (app == paths_by_app_.end()) {
         app = paths_by_app_.emplace(std::string(app_guid), std::map<std::int64_t, path_binding>{})
                   .first;
     }
-    app->second[seq] = {.binding_id = std::string(binding_id), .path = std::move(path)};
-    app_by_path_binding_[std::string(binding_id)] = std::string(app_guid);
+    app->second[seq] = {.binding_id = id, .path = std::move(path)};
+    app_by_path_binding_[id] = std::string(app_guid);
 }
 
 void binding_index::remove(std::string_view binding_id) {
     const std::unique_lock lock(mutex_);
-    const std::string id(binding_id);
+    forget_locked(std::string(binding_id));
+}
+
+void binding_index::forget_locked(const std::string& id) {
     if (auto key = key_hash_by_binding_.find(id); key != key_hash_by_binding_.end()) {
         by_key_hash_.erase(key->second);
         key_hash_by_binding_.erase(key);

@@ -126,14 +126,9 @@ constexpr const char* binding_columns =
     "binding_id, instance_id, service_id, plan_id, app_guid, context, parameters, endpoint, "
     "key_hash, seq, origin";
 
+// Rows written before schema 2 have the column's default, 'broker'.
 record_origin origin_from(std::string_view text) {
-    if (text == "adopted") {
-        return record_origin::adopted;
-    }
-    if (text == "promfetcher-import") {
-        return record_origin::promfetcher_import;
-    }
-    return record_origin::broker;
+    return record_origin_from_string(text).value_or(record_origin::broker);
 }
 
 // A row of "SELECT instance_id, service_id, plan_id, organization_guid, space_guid, context,
@@ -228,18 +223,6 @@ PRAGMA user_version = 2;
 )sql";
 
 }  // namespace
-
-std::string_view to_string(record_origin origin) {
-    switch (origin) {
-        case record_origin::adopted:
-            return "adopted";
-        case record_origin::promfetcher_import:
-            return "promfetcher-import";
-        case record_origin::broker:
-            break;
-    }
-    return "broker";
-}
 
 const boost::system::error_category& sqlite_category() {
     static const sqlite_error_category category;

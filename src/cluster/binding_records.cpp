@@ -11,6 +11,8 @@
 #include <boost/json/value.hpp>
 #include <openssl/evp.h>
 
+#include <mgw/broker/record_origin.hpp>
+
 namespace mgw::cluster {
 
 namespace json = boost::json;
@@ -76,16 +78,6 @@ json::object context_json(const broker::context_fields& context) {
         o[js(name)] = js(value);
     }
     return o;
-}
-
-std::optional<broker::record_origin> origin_from(std::string_view text) {
-    for (const auto origin : {broker::record_origin::broker, broker::record_origin::adopted,
-                              broker::record_origin::promfetcher_import}) {
-        if (broker::to_string(origin) == text) {
-            return origin;
-        }
-    }
-    return std::nullopt;
 }
 
 bool has_prefixed_hash(std::string_view key, std::string_view prefix) {
@@ -206,7 +198,7 @@ std::optional<Record> decode_record(std::string_view text, std::string_view kind
         !get_string(*o, "origin", origin)) {
         return std::nullopt;
     }
-    const auto known = origin_from(origin);
+    const auto known = broker::record_origin_from_string(origin);
     if (!known) {
         return std::nullopt;
     }

@@ -20,6 +20,8 @@ namespace mgw::broker {
 // it by the broker service after each committed change.
 class binding_index final : public push::binding_directory {
   public:
+    // A binding is one thing at a time: adding it (either way) replaces whatever the index held
+    // for its id, at once (a changed record in the cluster's bucket may change its kind or app).
     // A forwarder binding reachable by the key whose hash is `key_hash`. A binding has one
     // key: adding it again (key rotation) replaces the old one, which stops working at once.
     void add_key(std::string key_hash, push::push_binding binding);
@@ -41,6 +43,9 @@ class binding_index final : public push::binding_directory {
     std::size_t metrics_path_bindings() const;
 
   private:
+    // Drops the binding's key and metrics path entries; the caller holds the exclusive lock.
+    void forget_locked(const std::string& binding_id);
+
     struct path_binding {
         std::string binding_id;
         std::string path;

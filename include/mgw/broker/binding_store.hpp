@@ -14,6 +14,7 @@
 #include <boost/system/result.hpp>
 
 #include <mgw/broker/osb_request.hpp>
+#include <mgw/broker/record_origin.hpp>
 
 struct sqlite3;
 
@@ -28,14 +29,6 @@ class store_error : public std::runtime_error {
 
 // SQLite result codes as error_codes (message: sqlite3_errstr), for failures while serving.
 const boost::system::error_category& sqlite_category();
-
-// Where a record came from. `adopted`: an instance the Cloud Controller bound to without this
-// broker having provisioned it (it was provisioned by the broker whose registration the
-// gateway took over). `promfetcher_import`: a binding read from Promfetcher's app_endpoints
-// table, which knew no instances: it has no instance_id and answers under any instance.
-enum class record_origin { broker, adopted, promfetcher_import };
-
-std::string_view to_string(record_origin origin);
 
 struct instance_record {
     std::string instance_id;

@@ -87,6 +87,36 @@ TEST_CASE("an app's latest promfetcher binding decides its metrics path") {
     CHECK(index.metrics_path_bindings() == 0);
 }
 
+// Found by fuzz_binding_records: a record in the cluster's bucket can change a binding's kind or
+// app, and the index used to keep what the binding was before (a key still working, a stale path).
+TEST_CASE("a binding added again as another kind or app leaves nothing of what it was") {
+    binding_index index;
+    index.add_key(hash_access_key("k1"), forwarder_binding("b-1", "app-1"));
+    index.add_metrics_path("b-1", "app-1", 3, "/custom");
+    CHECK_FALSE(index.find_by_access_key("k1"));
+    CHECK(index.key_count() == 0);
+    CHECK(index.custom_metric_path("app-1") == "/custom");
+
+    index.add_metrics_path("b-1", "app-2", 4, "/moved");
+    CHECK_FALSE(index.custom_metric_path("app-1"));
+    CHECK(index.custom_metric_path("app-2") == "/moved");
+    CHECK(index.metrics_path_bindings() == 1);
+
+    index.add_key(hash_access_key("k2"), forwarder_binding("b-1", "app-2"));
+    CHECK_FALSE(index.custom_metric_path("app-2"));
+    CHECK(index.metrics_path_bindings() == 0);
+    CHECK(index.find_by_access_key("k2")->binding_id == "b-1");
+
+    // A hash taken over by another binding is that binding's: the first one changing or going
+    // must not revoke it.
+    index.add_key(hash_access_key("k2"), forwarder_binding("b-2", "app-3"));
+    index.add_key(hash_access_key("k3"), forwarder_binding("b-1", "app-2"));
+    CHECK(index.find_by_access_key("k2")->binding_id == "b-2");
+    index.remove("b-1");
+    CHECK(index.find_by_access_key("k2")->binding_id == "b-2");
+    CHECK(index.key_count() == 1);
+}
+
 TEST_CASE("lookups run concurrently with binds and unbinds") {
     binding_index index;
     index.add_key(hash_access_key("stable"), forwarder_binding("stable", "app"));

@@ -364,4 +364,22 @@ TEST_CASE("applied to the index, a binding made elsewhere authorises and an unbi
 
     // Instance changes leave the index alone.
     CHECK_FALSE(feed(put(instance_key("inst-1"), 30, encode_instance(instance()))));
+
+    // Found by fuzz_binding_records: any client with access can rewrite a record, changing a
+    // binding's app or kind; nothing of what the binding was may outlive the change.
+    p1.app_guid = "app-8";
+    CHECK(feed(put(binding_key("pf-1"), 31, encode_binding(p1))));
+    CHECK_FALSE(index.custom_metric_path("app-9"));
+    CHECK(index.custom_metric_path("app-8") == "/one");
+    b.key_hash = sha256_hex(access_key);
+    CHECK(feed(put(key, 32, encode_binding(b))));
+    CHECK(index.find_by_access_key(access_key));
+    broker::binding_record now_promfetcher = b;
+    now_promfetcher.service_id = "svc-promfetcher";
+    CHECK(feed(put(key, 33, encode_binding(now_promfetcher))));
+    CHECK_FALSE(index.find_by_access_key(access_key));
+    CHECK(index.key_count() == 0);
+    CHECK(feed(put(key, 34, encode_binding(b))));
+    CHECK(index.find_by_access_key(access_key));
+    CHECK(index.metrics_path_bindings() == 1);  // pf-1 only
 }
