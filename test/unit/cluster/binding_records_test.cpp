@@ -371,7 +371,7 @@ TEST_CASE("applied to the index, a binding made elsewhere authorises and an unbi
     CHECK(feed(put(binding_key("pf-1"), 31, encode_binding(p1))));
     CHECK_FALSE(index.custom_metric_path("app-9"));
     CHECK(index.custom_metric_path("app-8") == "/one");
-    b.key_hash = sha256_hex(access_key);
+    b.key_hash = mgw::test::sha256_hex(access_key);
     CHECK(feed(put(key, 32, encode_binding(b))));
     CHECK(index.find_by_access_key(access_key));
     broker::binding_record now_promfetcher = b;
