@@ -17,9 +17,10 @@
 //       [--expect-up N]
 //       K sequential requests on one keep-alive connection, like a Prometheus scrape loop.
 //       Reports latency percentiles (request written to last byte read), time to first byte,
-//       body bytes, the gateway's CPU seconds per request (utime+stime from /proc/PID/stat),
-//       and its peak RSS (VmHWM from /proc/PID/status, reset through /proc/PID/clear_refs after
-//       the warm-up so that the figure belongs to the measured requests).
+//       body bytes, the gateway's CPU seconds and minor page faults per request (utime+stime
+//       and minflt from /proc/PID/stat), and its peak RSS (VmHWM from /proc/PID/status, reset
+//       through /proc/PID/clear_refs after the warm-up so that the figure belongs to the measured
+//       requests).
 //
 //   fleet_driver platform --gateway HOST:PORT --path PATH --apps A --pid GATEWAY_PID
 //       [--sim-pid PID] [--interval-seconds S] [--scrape-timeout-seconds T] [--intervals K]
@@ -274,6 +275,25 @@ double cpu_seconds(int pid) {
         }
     }
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Minor page faults of a process so far (field 10 of /proc/PID/stat); -1 when unreadable.
+// Counted per answer because faulting fresh pages in is a cost of large short-lived buffers.
+double minor_faults(int pid) {
+    std::ifstream in(fmt::format("/proc/{}/stat", pid));
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto paren = stat.rfind(')');
+    if (paren == std::string::npos) {
+        return -1;
+    }
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string field;
+    for (int index = 3; index <= 10 && fields >> field; ++index) {
+        if (index == 10) {
+            return static_cast<double>(std::stoull(field));
+        }
+    }
+    return -1;
 }
 
 // A "VmHWM:" style field of /proc/PID/status in MiB; -1 when absent.
@@ -712,6 +732,7 @@ int run_requests(const options& o) {
     std::size_t up = warm_up;
     std::size_t down = warm_down;
     const double cpu_start = cpu_seconds(o.pid);
+    const double faults_start = minor_faults(o.pid);
     const double sim_cpu_start = o.sim_pid != 0 ? cpu_seconds(o.sim_pid) : 0;
     for (std::size_t i = 0; i < o.requests; ++i) {
         const outcome out = one(false);
@@ -739,20 +760,23 @@ int run_requests(const options& o) {
         }
     }
     const double cpu = cpu_seconds(o.pid) - cpu_start;
+    const double faults = minor_faults(o.pid) - faults_start;
     const double sim_cpu = o.sim_pid != 0 ? cpu_seconds(o.sim_pid) - sim_cpu_start : 0;
     const double requests = static_cast<double>(o.requests);
 
     std::cout << fmt::format(
         "RESULT label={} requests={} p50_s={:.3f} p90_s={:.3f} max_s={:.3f} ttfb_p50_s={:.3f} "
         "cold_s={:.3f} body_mb={:.1f} cpu_s_per_req={:.3f} sim_cpu_s_per_req={:.3f} "
-        "peak_rss_mib={:.0f} peak_rss_warmup_mib={:.0f} rss_after_mib={:.0f} up={} down={}"
+        "minflt_per_req={:.0f} peak_rss_mib={:.0f} peak_rss_warmup_mib={:.0f} rss_after_mib={:.0f} "
+        "up={} down={}"
         "{}{}\n",
         o.label, o.requests, percentile(latencies, 0.5), percentile(latencies, 0.9),
         *std::max_element(latencies.begin(), latencies.end()), percentile(ttfbs, 0.5),
         warmup_latencies.empty() ? 0.0 : warmup_latencies.front(),
         static_cast<double>(body_bytes) / 1e6, cpu / requests, sim_cpu / requests,
-        status_mib(o.pid, "VmHWM:"), peak_warmup_mib, status_mib(o.pid, "VmRSS:"), up, down,
-        timeout_report, reset ? "" : " peak_rss_reset=failed");
+        faults / requests, status_mib(o.pid, "VmHWM:"), peak_warmup_mib,
+        status_mib(o.pid, "VmRSS:"), up, down, timeout_report,
+        reset ? "" : " peak_rss_reset=failed");
     return 0;
 }
 

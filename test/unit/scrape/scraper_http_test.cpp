@@ -652,3 +652,37 @@ TEST_CASE_METHOD(scraper_fixture, "scrape: bodies are leased before they are fil
         }
     }
 }
+
+TEST_CASE_METHOD(scraper_fixture,
+                 "scrape: a body of known length is read whole into exact-size storage") {
+    // Larger than the header buffer and the read chunk, so most of it is read after the header
+    // straight into the body; two requests on one connection show that nothing is left over.
+    std::string large;
+    for (int i = 0; large.size() < 300'000; ++i) {
+        large += "series_" + std::to_string(i) + "{instance=\"x\"} " + std::to_string(i) + "\n";
+    }
+    test_server server(io, [&](const request_info& req) {
+        if (req.target == "/short") {
+            // Content-Length promises 100 bytes, the connection closes after 7.
+            return reply{.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial",
+                         .close = true};
+        }
+        return reply{response(200, large)};
+    });
+    auto s = make_scraper();
+    auto first = std::move(scrape(*s, {local_target(server.port())}, options_for()).at(0));
+    auto second = std::move(scrape(*s, {local_target(server.port())}, options_for()).at(0));
+    REQUIRE(first.ok());
+    CHECK(first.body == large);
+    CHECK(first.body.capacity() == large.size());
+    CHECK(first.wire_bytes == large.size());
+    REQUIRE(second.ok());
+    CHECK(second.reused_connection);
+    CHECK(second.body == large);
+    CHECK(server.connections() == 1);
+
+    const auto cut =
+        std::move(scrape(*s, {local_target(server.port(), "/short")}, options_for()).at(0));
+    CHECK(cut.error == scrape_error::protocol_error);
+    CHECK(cut.reason == "connection_closed");
+}
