@@ -626,27 +626,6 @@ class conformer {
         return {block.substr(0, f.excluded_begin == 0 ? 0 : f.excluded_begin - 1), {}};
     }
 
-    // group_text(i).size() without building the pieces.
-    std::size_t group_text_size(std::uint32_t i) const {
-        const sample_facts& f = s_.facts[i];
-        const std::size_t size = at(i).raw_labels_size;
-        if (f.excluded_begin == f.excluded_end) {
-            return size;
-        }
-        if (f.excluded_end < size) {
-            return size - (f.excluded_end + 1 - f.excluded_begin);
-        }
-        return f.excluded_begin == 0 ? 0 : f.excluded_begin - 1;
-    }
-
-    // Whether samples i and j are raw blocks whose label sets, excluded labels aside, differ
-    // in length: then same_group_in_order would say no (same_text compares sizes first). Inline,
-    // so that the commonest "no" (a gauge's next series) costs no call.
-    bool raw_groups_differ_in_size(std::uint32_t i, std::uint32_t j) const {
-        return at(i).has_raw_labels() && at(j).has_raw_labels() &&
-               group_text_size(i) != group_text_size(j);
-    }
-
     static bool same_text(block_text a, block_text b) {
         if (a.size() != b.size()) {
             return false;
@@ -807,8 +786,7 @@ class conformer {
             // order, which needs no hash. Otherwise its hash finds it (the samples so far are
             // clean: no two labels of one are one label, so label sets compare as sets and
             // "same label set" is transitive).
-            bool same = has_group && (info_ || (!raw_groups_differ_in_size(i, current) &&
-                                                same_group_in_order(i, current)));
+            bool same = has_group && (info_ || same_group_in_order(i, current));
             if (!same) {
                 f.group = group_hash(i);
                 same = has_group && f.group == s_.facts[start].group && same_group(i, start);
