@@ -646,6 +646,11 @@ class conformer {
         const sample& si = at(i);
         const sample& sj = at(j);
         if (si.has_raw_labels() && sj.has_raw_labels()) {
+            if (s_.facts[i].excluded_begin == s_.facts[i].excluded_end &&
+                s_.facts[j].excluded_begin == s_.facts[j].excluded_end) {
+                // Neither leaves a label out (a gauge's, a counter's): the blocks themselves.
+                return same_bytes(si.raw_labels(), sj.raw_labels());
+            }
             return same_text(group_text(i), group_text(j));
         }
         if (!si.has_raw_labels() && !sj.has_raw_labels()) {
