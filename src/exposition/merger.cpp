@@ -452,10 +452,11 @@ bool has_rewritten_labels(const parsed_exposition& src, const family& f) {
 
 // With merge_options::sources_deduplicated: whether the caller's guarantee covers every metric
 // `g` could repeat, so that prepare_dedupe would skip nothing. Not when a source has two
-// members here (the caller's guarantee is across sources), the members' families differ in
-// name (joined by the output's escaping or an untyped family's split), the group is a
-// stateset (its state label is outside the metric), or a label's written form is not its
-// input text; then the group is checked as without the option.
+// members here (the caller's guarantee is across sources), injects labels (an own label
+// renamed `exported_<name>` can be written as another source's label), the members' families differ
+// in name (joined by the output's escaping or an untyped family's split), the group is a stateset
+// (its state label is outside the metric), or a label's written form is not its input text; then
+// the group is checked as without the option.
 bool merger::caller_deduplicated(const group& g) {
     if (g.type == metric_type::stateset) {
         return false;
@@ -469,8 +470,8 @@ bool merger::caller_deduplicated(const group& g) {
         const member& mm = members_[m];
         const parsed_exposition& src = *sources_[mm.source].exposition;
         const family& f = src.families[mm.family];
-        if (d.source_mark[mm.source] == mark || deduplicated_family_name(f) != name ||
-            has_rewritten_labels(src, f)) {
+        if (d.source_mark[mm.source] == mark || !sources_[mm.source].injected.empty() ||
+            deduplicated_family_name(f) != name || has_rewritten_labels(src, f)) {
             return false;
         }
         d.source_mark[mm.source] = mark;

@@ -31,11 +31,11 @@ struct merge_options {
     // sample's labels as read (names and raw values compared as text), without `le` and
     // `quantile` in histograms, gauge histograms and summaries. The merger's own notion of a
     // repeated metric is wider in a few cases, which it still checks: a source with two
-    // families in one output family, families of different names written as one (`a.b` and
-    // `a_b` for a legacy client, an untyped family's `x_sum` and a family `x_sum`), statesets
-    // (the state label is not part of the metric) and labels with quoted names or escaped
-    // values (compared as the writer renders them). With the guarantee the answer is the same
-    // as without this option.
+    // families in one output family, a source with injected labels (which can rename its own),
+    // families of different names written as one (`a.b` and `a_b` for a legacy client, an untyped
+    // family's `x_sum` and a family `x_sum`), statesets (the state label is not part of the metric)
+    // and labels with quoted names or escaped values (compared as the writer renders them). With
+    // the guarantee the answer is the same as without this option.
     bool sources_deduplicated = false;
 };
 

@@ -3,6 +3,7 @@
 // own notion of a repeated metric is wider than the caller's guarantee. These cases are sources
 // that satisfy the guarantee (no two hold the same family name, type and input label set) but
 // that the merger still sees as one metric; the answer must be the one without the option.
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,7 +26,7 @@ struct merged {
 // Reads each text leniently with raw label blocks where canonical (as /metrics/connected
 // does) and merges them in order.
 merged merge(const std::vector<std::string_view>& texts, bool deduplicated,
-             const writer_options& output) {
+             const writer_options& output, std::span<const label> injected = {}) {
     std::vector<parsed_exposition> parsed(texts.size());
     merger m(merge_options{.sources_deduplicated = deduplicated});
     for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -33,7 +34,7 @@ merged merge(const std::vector<std::string_view>& texts, bool deduplicated,
         const parse_result result = read_lenient(texts[i], detect_format(texts[i]), parsed[i],
                                                  repairs, {}, label_storage::raw_when_canonical);
         REQUIRE(result);
-        m.add_source(parsed[i]);
+        m.add_source(parsed[i], injected);
     }
     merged out;
     m.write_all(out.text, output);
@@ -43,10 +44,10 @@ merged merge(const std::vector<std::string_view>& texts, bool deduplicated,
 
 // The option changes nothing for these sources: the same answer, the same repeats skipped,
 // and at least one was (so the case exercises the check it keeps).
-void same_with_and_without(const std::vector<std::string_view>& texts,
-                           const writer_options& output) {
-    const merged checked = merge(texts, false, output);
-    const merged trusted = merge(texts, true, output);
+void same_with_and_without(const std::vector<std::string_view>& texts, const writer_options& output,
+                           std::span<const label> injected = {}) {
+    const merged checked = merge(texts, false, output, injected);
+    const merged trusted = merge(texts, true, output, injected);
     CHECK(checked.duplicates > 0);
     CHECK(trusted.duplicates == checked.duplicates);
     CHECK(trusted.text == checked.text);
@@ -110,4 +111,10 @@ TEST_CASE("deduplicated sources: labels written alike from other input text are 
     // An unknown escape is written as an escaped backslash.
     same_with_and_without(
         {"# TYPE m gauge\nm{a=\"x\\\\q\"} 1\n", "# TYPE m gauge\nm{a=\"x\\q\"} 2\n"}, utf8_text);
+    // An own label renamed for an injected one of the same name (`app` -> `exported_app`) is
+    // written as another source's own `exported_app`.
+    const std::vector<label> app{label{"app", "1", false, false}};
+    same_with_and_without(
+        {"# TYPE m gauge\nm{app=\"x\"} 1\n", "# TYPE m gauge\nm{exported_app=\"x\"} 2\n"},
+        utf8_text, app);
 }
