@@ -389,6 +389,9 @@ bool merger::group_may_repeat(const group& g) {
     if (g.first_member == g.last_member) {
         return false;
     }
+    if (options_.sources_deduplicated) {
+        return !caller_deduplicated(g);
+    }
     dedupe_state& d = *dedupe_;
     const std::uint32_t mark = static_cast<std::uint32_t>(group_ + 1);
     const std::uint64_t names = d.names_hash[members_[g.first_member].source];
@@ -413,6 +416,67 @@ bool merger::group_may_repeat(const group& g) {
         }
     }
     return false;
+}
+
+namespace {
+
+// The family's name as merge_options::sources_deduplicated defines a series: a counter's
+// `_total` aside, so that 0.0.4's `a_total` and OpenMetrics' `a` are one.
+std::string_view deduplicated_family_name(const family& f) {
+    std::string_view name = f.name;
+    if (f.type == metric_type::counter && name.ends_with("_total")) {
+        name.remove_suffix(6);
+    }
+    return name;
+}
+
+// Whether a sample of `f` has a label whose written form can equal another label's although
+// its input text differs (a quoted name, escaped for a legacy reader; an escaped value, whose
+// unknown escapes the writer rewrites). A raw block has neither.
+bool has_rewritten_labels(const parsed_exposition& src, const family& f) {
+    for (std::uint32_t i = f.samples.first; i < f.samples.first + f.samples.count; ++i) {
+        const sample& s = src.samples[i];
+        if (s.has_raw_labels()) {
+            continue;
+        }
+        for (std::uint32_t j = s.labels.first; j < s.labels.first + s.labels.count; ++j) {
+            if (src.labels[j].name_was_quoted || src.labels[j].value_has_escapes) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+// With merge_options::sources_deduplicated: whether the caller's guarantee covers every metric
+// `g` could repeat, so that prepare_dedupe would skip nothing. Not when a source has two
+// members here (the caller's guarantee is across sources), injects labels (an own label
+// renamed `exported_<name>` can be written as another source's label), the members' families differ
+// in name (joined by the output's escaping or an untyped family's split), the group is a stateset
+// (its state label is outside the metric), or a label's written form is not its input text; then
+// the group is checked as without the option.
+bool merger::caller_deduplicated(const group& g) {
+    if (g.type == metric_type::stateset) {
+        return false;
+    }
+    dedupe_state& d = *dedupe_;
+    const std::uint32_t mark = static_cast<std::uint32_t>(group_ + 1);
+    const member& first = members_[g.first_member];
+    const std::string_view name =
+        deduplicated_family_name(sources_[first.source].exposition->families[first.family]);
+    for (std::uint32_t m = g.first_member; m != no_member; m = members_[m].next) {
+        const member& mm = members_[m];
+        const parsed_exposition& src = *sources_[mm.source].exposition;
+        const family& f = src.families[mm.family];
+        if (d.source_mark[mm.source] == mark || !sources_[mm.source].injected.empty() ||
+            deduplicated_family_name(f) != name || has_rewritten_labels(src, f)) {
+            return false;
+        }
+        d.source_mark[mm.source] = mark;
+    }
+    return true;
 }
 
 namespace {

@@ -6,11 +6,17 @@
 // ordered and completed, and the result checked again with the same rules.
 #include "parser_conform.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -122,6 +128,70 @@ bool is_counter_like(part kind) {
         default:
             return false;
     }
+}
+
+std::uint64_t load8(const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+
+std::uint64_t load4(const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// 64x64 -> 128-bit multiply, folded: both words mixed fully in one multiply.
+__extension__ using uint128 = unsigned __int128;  // GCC's, as every x86-64 and AArch64 build has
+std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) {
+    const uint128 r = static_cast<uint128>(a) * b;
+    return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+// A label name or value (mostly under 16 bytes) in at most two loads that stay inside it
+// (overlapping when shorter than 16 bytes) and one multiply, where hash_bytes mixes every word
+// in turn: the label-set hashes only place a label set in the conformer's table, whose equal
+// hashes are confirmed by comparing the labels.
+std::uint64_t short_text_hash(std::string_view s, std::uint64_t seed) {
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    std::uint64_t a = 0;
+    std::uint64_t b = 0;
+    if (n <= 16) {
+        if (n >= 8) {
+            a = load8(p);
+            b = load8(p + n - 8);
+        } else if (n >= 4) {
+            a = load4(p);
+            b = load4(p + n - 4);
+        } else if (n > 0) {
+            a = (std::uint64_t{static_cast<unsigned char>(p[0])} << 16) |
+                (std::uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8) |
+                static_cast<unsigned char>(p[n - 1]);
+        }
+    } else {
+        std::size_t left = n;
+        for (; left > 16; p += 16, left -= 16) {
+            seed = fold_multiply(load8(p) ^ 0xa0761d6478bd642fULL, load8(p + 8) ^ seed);
+        }
+        a = load8(p + left - 16);
+        b = load8(p + left - 8);
+    }
+    return fold_multiply(a ^ 0xe7037ed1a0b428dbULL ^ n, b ^ seed);
+}
+
+// One label's part of the order-independent hash of a label set (group_hash): of its name and
+// value as same_label compares them (a quoted name as a legacy reader sees it, a value
+// unescaped), so that label sets same_group accepts hash alike.
+std::uint64_t group_label_hash(const label& l) {
+    if (plain(l)) {
+        return short_text_hash(l.value, short_text_hash(l.name, 0x51A3));
+    }
+    thread_local std::string name_buffer;
+    thread_local std::string value_buffer;
+    return short_text_hash(canonical_label_value(l, value_buffer),
+                           short_text_hash(canonical_label_name(l, name_buffer), 0x51A3));
 }
 
 bool is_histogram(metric_type type) {
@@ -343,15 +413,53 @@ class conformer {
         const std::string_view excluded = excluded_name(s_.facts[i]);
         bool skipped = false;
         std::uint64_t group = 0;
-        visit_labels(out_, at(i), [&](const label& l) {
+        const auto add = [&](const label& l) {
             if (!skipped && !excluded.empty() && same_bytes(l.name, excluded)) {
                 skipped = true;  // the first label of that name, as classify finds it
                 return;
             }
-            group += label_hash(l);
-        });
+            group += group_label_hash(l);
+        };
+#if defined(__SSE2__)
+        const sample& s = at(i);
+        if (s.raw_labels_size >= 16 && s.raw_labels_size <= 64) {
+            for_each_raw_label_by_quotes(s.raw_labels(), add);
+            return group;
+        }
+#endif
+        visit_labels(out_, at(i), add);
         return group;
     }
+
+#if defined(__SSE2__)
+    // for_each_raw_label for a block of 16 to 64 bytes: a canonical block has no escapes, so
+    // its quotes are exactly the values' delimiters, found 16 bytes at a time into one 64-bit
+    // mask and taken in pairs, where for_each_raw_label walks every byte for `=` and `"`.
+    template <class Visit>
+    static void for_each_raw_label_by_quotes(std::string_view block, Visit&& visit) {
+        const char* base = block.data();
+        const std::size_t size = block.size();
+        const __m128i quote = _mm_set1_epi8('"');
+        std::uint64_t quotes = 0;
+        for (std::size_t chunk = 0; chunk < size; chunk += 16) {
+            const std::size_t at = std::min(chunk, size - 16);  // the last load may overlap
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at));
+            quotes |= static_cast<std::uint64_t>(
+                          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))))
+                      << at;
+        }
+        std::size_t start = 0;
+        while (quotes != 0) {
+            const auto open = static_cast<std::size_t>(std::countr_zero(quotes));
+            quotes &= quotes - 1;
+            const auto close = static_cast<std::size_t>(std::countr_zero(quotes));
+            quotes &= quotes - 1;
+            visit(label{std::string_view(base + start, open - 1 - start),
+                        std::string_view(base + open + 1, close - open - 1), false, false});
+            start = close + 2;  // past `",`
+        }
+    }
+#endif
 
     // Fills facts[].group for every sample (the rebuild looks label sets up by it).
     void hash_groups() {
@@ -538,6 +646,11 @@ class conformer {
         const sample& si = at(i);
         const sample& sj = at(j);
         if (si.has_raw_labels() && sj.has_raw_labels()) {
+            if (s_.facts[i].excluded_begin == s_.facts[i].excluded_end &&
+                s_.facts[j].excluded_begin == s_.facts[j].excluded_end) {
+                // Neither leaves a label out (a gauge's, a counter's): the blocks themselves.
+                return same_bytes(si.raw_labels(), sj.raw_labels());
+            }
             return same_text(group_text(i), group_text(j));
         }
         if (!si.has_raw_labels() && !sj.has_raw_labels()) {

@@ -42,7 +42,8 @@ class connected_merge {
     std::vector<exposition::parsed_exposition> parsed_;
     std::vector<bool> valid_;
     series_dedup dedup_;
-    exposition::merger merger_;
+    // series_dedup removed the series repeated across clients: the merger need not look again.
+    exposition::merger merger_{exposition::merge_options{.sources_deduplicated = true}};
     std::size_t samples_ = 0;
 };
 

@@ -2,7 +2,10 @@
 // NUL bytes into up to four client expositions (client input), each parsed and passed through
 // series_dedup in order, then merged. Afterwards no two sources may share a series (family,
 // type, labels without le/quantile for histograms and summaries), every sample kept must come
-// from its source's input, and the merge must complete.
+// from its source's input, and the merge must complete. A second merger told that the sources
+// are deduplicated (merge_options::sources_deduplicated, as /metrics/connected sets it) must
+// write the same answer, with the same repeats skipped, in 0.0.4 with and without UTF-8 names
+// and in OpenMetrics.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     std::vector<bool> valid(texts.size(), false);
     mgw::rsocket::series_dedup dedup;
     merger merge;
+    merger trusted(merge_options{.sources_deduplicated = true});
     for (std::size_t i = 0; i < texts.size(); ++i) {
         // Both ways the parser stores labels: materialized, and raw blocks as the proxy parses.
         const label_storage storage =
@@ -90,6 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
                     s.name.data() + s.name.size() <= texts[i].data() + texts[i].size());
         }
         merge.add_source(parsed[i]);
+        trusted.add_source(parsed[i]);
     }
     std::set<series_key> seen;
     for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -100,7 +105,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
             require(seen.insert(key).second);
         }
     }
-    std::string out;
-    merge.write_all(out, {.output = format::prometheus_text});
+    for (const writer_options& options :
+         {writer_options{.output = format::prometheus_text},
+          writer_options{.output = format::prometheus_text, .utf8_names = false},
+          writer_options{.output = format::openmetrics}}) {
+        std::string out;
+        merge.write_all(out, options);
+        std::string trusted_out;
+        trusted.write_all(trusted_out, options);
+        require(trusted_out == out);
+        require(trusted.duplicates_skipped() == merge.duplicates_skipped());
+    }
     return 0;
 }

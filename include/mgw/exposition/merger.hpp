@@ -24,6 +24,19 @@ enum class collision_policy {
 
 struct merge_options {
     collision_policy collisions = collision_policy::rename_exported;
+    // Set by a caller that already removed repeated series across its sources (rsocket's
+    // series_dedup for /metrics/connected), so that the merger does not look for them a second
+    // time on every sample. The caller guarantees that no two sources hold a sample of the same
+    // series, a series being the family's name (a counter's `_total` aside), its type and the
+    // sample's labels as read (names and raw values compared as text), without `le` and
+    // `quantile` in histograms, gauge histograms and summaries. The merger's own notion of a
+    // repeated metric is wider in a few cases, which it still checks: a source with two
+    // families in one output family, a source with injected labels (which can rename its own),
+    // families of different names written as one (`a.b` and `a_b` for a legacy client, an untyped
+    // family's `x_sum` and a family `x_sum`), statesets (the state label is not part of the metric)
+    // and labels with quoted names or escaped values (compared as the writer renders them). With
+    // the guarantee the answer is the same as without this option.
+    bool sources_deduplicated = false;
 };
 
 // A source family left out of the merge because its TYPE differs from the type the family
@@ -119,6 +132,7 @@ class merger {
     std::string_view written_name(std::string_view name);
     void prepare_dedupe();
     bool group_may_repeat(const group& g);
+    bool caller_deduplicated(const group& g);
     bool skipped(std::uint32_t member, std::uint32_t sample) const;
     void add_member(std::uint32_t source, std::uint32_t family, std::string_view key,
                     std::string_view key_suffix, std::string_view only_name);
