@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include <mgw/text/short_hash.hpp>
+
 #include "label_identity.hpp"
 #include "parser_group_set.hpp"
 #include "parser_number.hpp"
@@ -130,68 +132,18 @@ bool is_counter_like(part kind) {
     }
 }
 
-std::uint64_t load8(const char* p) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return v;
-}
-
-std::uint64_t load4(const char* p) {
-    std::uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-
-// 64x64 -> 128-bit multiply, folded: both words mixed fully in one multiply.
-__extension__ using uint128 = unsigned __int128;  // GCC's, as every x86-64 and AArch64 build has
-std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) {
-    const uint128 r = static_cast<uint128>(a) * b;
-    return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
-}
-
-// A label name or value (mostly under 16 bytes) in at most two loads that stay inside it
-// (overlapping when shorter than 16 bytes) and one multiply, where hash_bytes mixes every word
-// in turn: the label-set hashes only place a label set in the conformer's table, whose equal
-// hashes are confirmed by comparing the labels.
-std::uint64_t short_text_hash(std::string_view s, std::uint64_t seed) {
-    const char* p = s.data();
-    const std::size_t n = s.size();
-    std::uint64_t a = 0;
-    std::uint64_t b = 0;
-    if (n <= 16) {
-        if (n >= 8) {
-            a = load8(p);
-            b = load8(p + n - 8);
-        } else if (n >= 4) {
-            a = load4(p);
-            b = load4(p + n - 4);
-        } else if (n > 0) {
-            a = (std::uint64_t{static_cast<unsigned char>(p[0])} << 16) |
-                (std::uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8) |
-                static_cast<unsigned char>(p[n - 1]);
-        }
-    } else {
-        std::size_t left = n;
-        for (; left > 16; p += 16, left -= 16) {
-            seed = fold_multiply(load8(p) ^ 0xa0761d6478bd642fULL, load8(p + 8) ^ seed);
-        }
-        a = load8(p + left - 16);
-        b = load8(p + left - 8);
-    }
-    return fold_multiply(a ^ 0xe7037ed1a0b428dbULL ^ n, b ^ seed);
-}
-
 // One label's part of the order-independent hash of a label set (group_hash): of its name and
 // value as same_label compares them (a quoted name as a legacy reader sees it, a value
 // unescaped), so that label sets same_group accepts hash alike.
 std::uint64_t group_label_hash(const label& l) {
     if (plain(l)) {
-        return short_text_hash(l.value, short_text_hash(l.name, 0x51A3));
+        return text::short_text_hash(l.value, text::short_text_hash(l.name, 0x51A3));
     }
     thread_local std::string name_buffer;
     thread_local std::string value_buffer;
-    return short_text_hash(canonical_label_value(l, value_buffer),
-                           short_text_hash(canonical_label_name(l, name_buffer), 0x51A3));
+    return text::short_text_hash(
+        canonical_label_value(l, value_buffer),
+        text::short_text_hash(canonical_label_name(l, name_buffer), 0x51A3));
 }
 
 bool is_histogram(metric_type type) {

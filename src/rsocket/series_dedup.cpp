@@ -8,6 +8,7 @@
 #include <string>
 
 #include <mgw/exposition/parser.hpp>
+#include <mgw/text/short_hash.hpp>
 
 namespace mgw::rsocket {
 
@@ -60,56 +61,6 @@ std::uint64_t hash_text(std::string_view s, std::uint64_t seed) {
     return mix(h ^ tail ^ (n << 56));
 }
 
-std::uint64_t load8(const char* p) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return v;
-}
-std::uint64_t load4(const char* p) {
-    std::uint32_t v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-
-// 64x64 -> 128-bit multiply, folded: one instruction pair that mixes both words fully.
-__extension__ using uint128 = unsigned __int128;  // GCC's, as every x86-64 and AArch64 build has
-std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
-    const uint128 r = static_cast<uint128>(a) * b;
-    return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
-}
-
-// A label name or value (mostly under 16 bytes) read in at most two loads that stay inside it
-// (overlapping when shorter than 16 bytes), without hash_text's per-word mixing and its
-// variable-length memcpy call: a sample's three labels cost half as many instructions. Only
-// the speed of the table depends on the hash; equal series are compared in full.
-std::uint64_t hash_short(std::string_view s, std::uint64_t seed) {
-    const char* p = s.data();
-    const std::size_t n = s.size();
-    std::uint64_t a = 0;
-    std::uint64_t b = 0;
-    if (n <= 16) {
-        if (n >= 8) {
-            a = load8(p);
-            b = load8(p + n - 8);
-        } else if (n >= 4) {
-            a = load4(p);
-            b = load4(p + n - 4);
-        } else if (n > 0) {
-            a = (std::uint64_t{static_cast<unsigned char>(p[0])} << 16) |
-                (std::uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8) |
-                static_cast<unsigned char>(p[n - 1]);
-        }
-    } else {
-        std::size_t left = n;
-        for (; left > 16; p += 16, left -= 16) {
-            seed = mum(load8(p) ^ 0xa0761d6478bd642fULL, load8(p + 8) ^ seed);
-        }
-        a = load8(p + left - 16);
-        b = load8(p + left - 8);
-    }
-    return mum(a ^ 0xe7037ed1a0b428dbULL ^ n, b ^ seed);
-}
-
 // The hash of the bytes `name="value` apart from the text (a label of a non-canonical block,
 // whose views are not adjacent).
 [[gnu::noinline]] std::uint64_t label_hash_joined(const label& l) {
@@ -117,7 +68,7 @@ std::uint64_t hash_short(std::string_view s, std::uint64_t seed) {
     joined.assign(l.name);
     joined += "=\"";
     joined += l.value;
-    return hash_short(joined, 0x8ebc6af09c88c6e3ULL);
+    return text::short_text_hash(joined, 0x8ebc6af09c88c6e3ULL);
 }
 
 // One label's contribution to its sample's order-independent label-set hash: the hash of
@@ -126,8 +77,9 @@ std::uint64_t hash_short(std::string_view s, std::uint64_t seed) {
 std::uint64_t label_hash(const label& l) {
     const char* name_end = l.name.data() + l.name.size();
     if (l.value.data() == name_end + 2 && name_end[0] == '=' && name_end[1] == '"') {
-        return hash_short(std::string_view(l.name.data(), l.name.size() + 2 + l.value.size()),
-                          0x8ebc6af09c88c6e3ULL);
+        return text::short_text_hash(
+            std::string_view(l.name.data(), l.name.size() + 2 + l.value.size()),
+            0x8ebc6af09c88c6e3ULL);
     }
     return label_hash_joined(l);
 }

@@ -3,7 +3,6 @@
 // push path's binding index (a key bound elsewhere authorises, an unbind elsewhere revokes).
 #include "cluster/binding_records.hpp"
 
-
 #include <catch2/catch.hpp>
 
 #include <mgw/broker/binding_index.hpp>
