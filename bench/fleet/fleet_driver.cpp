@@ -254,46 +254,38 @@ double percentile(std::vector<double> values, double q) {
 
 // --- /proc ---------------------------------------------------------------------------------
 
-// utime + stime of a process, in seconds; -1 when it cannot be read.
-double cpu_seconds(int pid) {
+// The fields of /proc/PID/stat after "pid (comm)", numbered as proc(5) numbers them (the
+// state is field 3); empty when it cannot be read.
+std::vector<std::string> stat_fields(int pid) {
     std::ifstream in(fmt::format("/proc/{}/stat", pid));
     std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const auto paren = stat.rfind(')');
     if (paren == std::string::npos) {
-        return -1;
+        return {};
     }
-    // After "pid (comm)": field 3 is state; utime and stime are fields 14 and 15.
-    std::istringstream fields(stat.substr(paren + 2));
-    std::string field;
-    unsigned long long utime = 0;
-    unsigned long long stime = 0;
-    for (int index = 3; index <= 15 && fields >> field; ++index) {
-        if (index == 14) {
-            utime = std::stoull(field);
-        } else if (index == 15) {
-            stime = std::stoull(field);
-        }
+    std::vector<std::string> fields(3);  // fields 1 and 2 (pid, comm) left empty
+    std::istringstream rest(stat.substr(paren + 2));
+    for (std::string field; rest >> field;) {
+        fields.push_back(std::move(field));
     }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    return fields;
 }
 
-// Minor page faults of a process so far (field 10 of /proc/PID/stat); -1 when unreadable.
-// Counted per answer because faulting fresh pages in is a cost of large short-lived buffers.
-double minor_faults(int pid) {
-    std::ifstream in(fmt::format("/proc/{}/stat", pid));
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto paren = stat.rfind(')');
-    if (paren == std::string::npos) {
+// utime + stime of a process, in seconds; -1 when it cannot be read.
+double cpu_seconds(int pid) {
+    const std::vector<std::string> fields = stat_fields(pid);
+    if (fields.size() <= 15) {
         return -1;
     }
-    std::istringstream fields(stat.substr(paren + 2));
-    std::string field;
-    for (int index = 3; index <= 10 && fields >> field; ++index) {
-        if (index == 10) {
-            return static_cast<double>(std::stoull(field));
-        }
-    }
-    return -1;
+    const unsigned long long ticks = std::stoull(fields[14]) + std::stoull(fields[15]);
+    return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Minor page faults of a process so far (field 10); -1 when unreadable. Counted per answer
+// because faulting fresh pages in is a cost of large short-lived buffers.
+double minor_faults(int pid) {
+    const std::vector<std::string> fields = stat_fields(pid);
+    return fields.size() <= 10 ? -1 : static_cast<double>(std::stoull(fields[10]));
 }
 
 // A "VmHWM:" style field of /proc/PID/status in MiB; -1 when absent.
