@@ -17,13 +17,19 @@ subscription_registry::subscription_registry(void* owner, subscription_callbacks
       nats_refs_(nats_refs),
       log_(log) {}
 
-void subscription_registry::add_fixed(std::string subject, client::message_handler handler,
-                                      prometheus::Counter& messages) {
+std::unique_ptr<subscription> subscription_registry::make_subscription(
+    std::string subject, client::message_handler handler, prometheus::Counter& messages) const {
     auto sub = std::make_unique<subscription>();
     sub->owner = owner_;
     sub->messages = &messages;
     sub->subject = std::move(subject);
     sub->handler = std::move(handler);
+    return sub;
+}
+
+void subscription_registry::add_fixed(std::string subject, client::message_handler handler,
+                                      prometheus::Counter& messages) {
+    auto sub = make_subscription(std::move(subject), std::move(handler), messages);
     fixed_.push_back(std::move(sub));
 }
 
@@ -50,11 +56,7 @@ client::subscription_id subscription_registry::subscribe_queue(natsConnection* c
                                                                const std::string& queue,
                                                                client::message_handler handler,
                                                                prometheus::Counter& messages) {
-    auto sub = std::make_unique<subscription>();
-    sub->owner = owner_;
-    sub->messages = &messages;
-    sub->subject = std::move(subject);
-    sub->handler = std::move(handler);
+    auto sub = make_subscription(std::move(subject), std::move(handler), messages);
     sub->dynamic_id = next_dynamic_++;
     const natsStatus status =
         natsConnection_QueueSubscribe(&sub->sub, connection, sub->subject.c_str(), queue.c_str(),

@@ -81,6 +81,10 @@ class subscription_registry {
     void destroy_handles();
 
   private:
+    // A subscription of this registry's client, not yet known to nats.c.
+    std::unique_ptr<subscription> make_subscription(std::string subject,
+                                                    client::message_handler handler,
+                                                    prometheus::Counter& messages) const;
     void* owner_;
     subscription_callbacks callbacks_;
     int pending_messages_limit_;

@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import Gateway, free_port, http_get, wait_until
+from harness import Gateway, broker_request, free_port, http_get, wait_until
 from bosh_peers import alert_line, event_id, heartbeat_line
 from grpc_peers import PythonSubscriber
 
@@ -88,17 +88,10 @@ def broker_section(database, *plans):
 
 
 def osb(port, method, path, body=None):
-    """A broker call as the Cloud Controller makes it: (status, JSON answer)."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/broker/v2{path}",
-        data=None if body is None else json.dumps(body).encode(), method=method,
-        headers={"Authorization": BROKER_AUTH, "X-Broker-API-Version": "2.16",
-                 "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    """A broker call as the Cloud Controller makes it (harness.broker_request with the cluster
+    tests' credentials): (status, JSON answer, {} when the body is empty)."""
+    status, answer = broker_request(port, method, path, body, auth=BROKER_AUTH)
+    return status, {} if answer is None else answer
 
 
 def provision(port, instance, plan, org="org", space="space"):
