@@ -105,6 +105,11 @@ using fleet_bench::platform_verdict;
 using fleet_bench::scrape_phase_seconds;
 using fleet_bench::up_counter;
 
+// Beast reads at most a flat buffer's free capacity per receive (512 bytes when it has less),
+// and the buffer does not grow while the parser consumes it: unreserved, it read a 357 MB
+// answer in 688,000 receives of ~520 bytes, and the driver measured itself, not the gateway.
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
+
 [[noreturn]] void usage(const std::string& why) {
     std::cerr
         << "fleet_driver: " << why << "\n"
@@ -504,6 +509,7 @@ class gateway_client {
         }
         socket_.set_option(tcp::no_delay(true));
         buffer_.clear();
+        buffer_.reserve(read_buffer_bytes);
         return true;
     }
 
@@ -818,6 +824,7 @@ asio::awaitable<void> platform_scrape(const platform_run& run, platform_target& 
             }
             t.socket.set_option(tcp::no_delay(true));
             t.buffer.clear();
+            t.buffer.reserve(read_buffer_bytes);
         }
         auto [write_ec, written] =
             co_await asio::async_write(t.socket, asio::buffer(request), use_tuple);
