@@ -22,6 +22,7 @@
 #include <mgw/exposition/parser.hpp>
 #include <mgw/exposition/writer.hpp>
 #include <mgw/http/memory_refusal.hpp>
+#include <mgw/http/stream_body.hpp>
 
 #include "answer_counters.hpp"
 #include "answer_decision.hpp"
@@ -235,12 +236,12 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
         plain_text(response, 404, not_found_body(plan.shown));
         co_return;
     }
-    // The answer's chunk buffers (and their gzip form) are leased before anything is fetched,
-    // so a merge that could not be written does not start.
+    // The answer's two chunk buffers (one written, one produced) and the gzip form are leased
+    // before anything is fetched, so a merge that could not be written does not start.
     core::memory_lease answer_lease;
     if (memory_ != nullptr) {
         auto lease =
-            memory_->try_lease(core::memory_use::http_answer, 2 * (options_.chunk_bytes + 4096));
+            memory_->try_lease(core::memory_use::http_answer, 3 * (options_.chunk_bytes + 4096));
         if (!lease) {
             http::answer_memory_refusal(response, "the merged answer");
             co_return;

@@ -252,6 +252,7 @@ class connection final : public connection_base,
         init.sink = this;
         init.head_request = x.request.method() == beast_http::verb::head;
         init.gzip_min_bytes = ctx_->options.gzip_min_bytes;
+        init.worker = ctx_->worker;
         const auto accept = x.request[beast_http::field::accept_encoding];
         init.gzip_accepted = accepts_gzip(std::string_view(accept.data(), accept.size()));
         return init;
@@ -331,7 +332,7 @@ class connection final : public connection_base,
     net::awaitable<action> answer_refusal(const action& next) {
         exchange& x = machine_.current();
         ctx_->metrics.reject(*x.refused);
-        response res(response::init{this, false, false, ctx_->options.gzip_min_bytes});
+        response res(response::init{.sink = this, .gzip_min_bytes = ctx_->options.gzip_min_bytes});
         if (*x.refused == rejection::memory) {
             answer_memory_refusal(res, "the request");
         } else {

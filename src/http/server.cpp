@@ -126,6 +126,7 @@ server::server(net::io_context& io, server_options options, router routes, core:
     const bool tls = options.tls_enabled();
     auto ctx = std::make_shared<server_context>(std::move(options), std::move(routes), log,
                                                 registry, memory);
+    ctx->worker = io.get_executor();
     state_ = std::make_shared<server_state>(io, std::move(ctx));
     if (tls) {
         state_->tls = make_server_tls_context(state_->ctx->options.tls_cert_file,

@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <mgw/core/log.hpp>
 #include <mgw/core/memory_budget.hpp>
 #include <mgw/http/router.hpp>
@@ -25,6 +27,9 @@ struct server_context {
     core::memory_budget* memory;  // null: no ceiling
     server_metrics metrics;
     connection_registry connections;
+    // The io_context's executor, where a streamed body's producer runs while the connection
+    // writes the previous chunk (stream_body.hpp).
+    boost::asio::any_io_executor worker;
 };
 
 }  // namespace mgw::http

@@ -11,6 +11,7 @@
 #include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/parser.hpp>
 #include <mgw/exposition/writer.hpp>
+#include <mgw/http/stream_body.hpp>
 #include <mgw/scrape/request_headers.hpp>
 
 #include "client_registry.hpp"

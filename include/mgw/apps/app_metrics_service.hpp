@@ -41,7 +41,10 @@ struct app_metrics_options {
     std::vector<std::string> forward_headers{"Authorization"};
     std::size_t max_body_bytes = 16u << 20;
     exposition::collision_policy collisions = exposition::collision_policy::rename_exported;
-    std::size_t chunk_bytes = 64u << 10;  // streamed response chunk size
+    // Streamed response chunk size. With the next chunk rendered on the other thread while one
+    // is written (http::stream_body), 256 KiB measured best on the fleet answer: 64 KiB chunks
+    // spent the gain on the hand-over per chunk, 1 MiB ones waited longer for the first.
+    std::size_t chunk_bytes = 256u << 10;
 
     // The app answer's settings from the `scrape` section (the rest keep their defaults).
     static app_metrics_options from(const scrape::scrape_config& scrape);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/system/error_code.hpp>
@@ -45,6 +46,10 @@ class response {
         bool gzip_accepted = false;  // the request's Accept-Encoding allows gzip
         bool head_request = false;   // HEAD: fields are sent, the body never is
         std::size_t gzip_min_bytes = 1024;
+        // Where a streamed body's producer may run while the previous chunk is being written
+        // (stream_body.hpp): the io_context's executor, so the other thread can render. Empty:
+        // produce and write take turns on the connection's strand.
+        boost::asio::any_io_executor worker{};
     };
 
     explicit response(init values);
@@ -81,6 +86,7 @@ class response {
     bool streaming() const { return streaming_; }
     bool finished() const { return finished_; }
     bool head_request() const { return init_.head_request; }
+    const boost::asio::any_io_executor& worker() const { return init_.worker; }
     // Body bytes handed to the connection, after compression (for the access log).
     std::uint64_t bytes_sent() const { return bytes_sent_; }
 
@@ -103,28 +109,5 @@ class response {
     std::unique_ptr<compression::gzip_encoder> encoder_;  // set while a gzip stream is open
     std::string scratch_;
 };
-
-// Streams a body its producer writes piece by piece (a merger, a renderer):
-// `produce(chunk, max_bytes)` appends to `chunk` about `max_bytes` at most and returns true once
-// everything is written. Each chunk is sent before the next is produced, so a slow client slows
-// the producer down and one chunk is held at a time; the response is finished at the end.
-// Returns false when the client went away (nothing more is produced).
-template <class Producer>
-boost::asio::awaitable<bool> stream_body(response& res, std::size_t chunk_bytes, Producer produce) {
-    std::string chunk;
-    chunk.reserve(chunk_bytes + 4096);
-    bool done = false;
-    while (!done) {
-        chunk.clear();
-        done = produce(chunk, chunk_bytes);
-        if (chunk.empty()) {
-            continue;
-        }
-        if (const auto error = co_await res.write_chunk(chunk)) {
-            co_return false;
-        }
-    }
-    co_return !co_await res.finish();
-}
 
 }  // namespace mgw::http

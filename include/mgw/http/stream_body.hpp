@@ -1,0 +1,30 @@
+// HTTP server module: streaming a body that a producer writes piece by piece (a merger, a
+// renderer). Rendering a large answer and writing it are each about half of its cost; with a
+// worker executor the next chunk is rendered on the other thread while the previous one is on
+// the wire, so one answer uses both cores, holding two chunks instead of one.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <mgw/http/response.hpp>
+
+namespace mgw::http {
+
+// Appends to `chunk` about `max_bytes` at most; true once everything is written.
+using chunk_producer = std::function<bool(std::string& chunk, std::size_t max_bytes)>;
+
+// Streams what `produce` writes, chunk by chunk, and finishes the response. Each chunk's write
+// is awaited before the chunk after next is produced, so a slow client slows the producer down
+// and at most two chunks are held. When the response has a worker executor (response::worker),
+// `produce` runs there while the previous chunk is written: never two calls at once, but not
+// on the handler's strand, so it must touch only what the handler owns and is not otherwise
+// using (the handler is suspended here until the stream ends). Returns false when the client
+// went away (nothing more is produced).
+boost::asio::awaitable<bool> stream_body(response& res, std::size_t chunk_bytes,
+                                         chunk_producer produce);
+
+}  // namespace mgw::http
