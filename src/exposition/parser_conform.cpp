@@ -6,10 +6,6 @@
 // ordered and completed, and the result checked again with the same rules.
 #include "parser_conform.hpp"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -25,6 +21,7 @@
 #include "label_identity.hpp"
 #include "parser_group_set.hpp"
 #include "parser_number.hpp"
+#include "quote_mask.hpp"
 #include "sample_part.hpp"
 
 namespace mgw::exposition::detail {
@@ -390,16 +387,7 @@ class conformer {
     template <class Visit>
     static void for_each_raw_label_by_quotes(std::string_view block, Visit&& visit) {
         const char* base = block.data();
-        const std::size_t size = block.size();
-        const __m128i quote = _mm_set1_epi8('"');
-        std::uint64_t quotes = 0;
-        for (std::size_t chunk = 0; chunk < size; chunk += 16) {
-            const std::size_t at = std::min(chunk, size - 16);  // the last load may overlap
-            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at));
-            quotes |= static_cast<std::uint64_t>(
-                          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))))
-                      << at;
-        }
+        std::uint64_t quotes = quote_mask(block);
         std::size_t start = 0;
         while (quotes != 0) {
             const auto open = static_cast<std::size_t>(std::countr_zero(quotes));

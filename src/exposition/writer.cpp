@@ -16,6 +16,7 @@
 #include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/writer.hpp>
 
+#include "quote_mask.hpp"
 #include "same_bytes.hpp"
 #include "sample_writer.hpp"
 
@@ -417,15 +418,7 @@ bool raw_block_collides(std::string_view block, const prepared_labels& injected)
         // Most blocks: a bit per byte for the quotes, in one word. The quotes up to and including
         // an opening one are odd in number (a prefix XOR); a name starts at the block's start or
         // two bytes after a closing quote, and ends two bytes before the next opening one.
-        const __m128i quote = _mm_set1_epi8('"');
-        std::uint64_t quotes = 0;
-        for (std::size_t chunk = 0; chunk < size; chunk += 16) {
-            const std::size_t at = std::min(chunk, size - 16);  // the last load may overlap
-            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at));
-            quotes |= static_cast<std::uint64_t>(
-                          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote))))
-                      << at;
-        }
+        const std::uint64_t quotes = detail::quote_mask(block);
         std::uint64_t odd = quotes;
         for (const unsigned shift : {1U, 2U, 4U, 8U, 16U, 32U}) {
             odd ^= odd << shift;

@@ -283,7 +283,7 @@ class connection {
 
   private:
     struct stream_state;  // src/grpc/stream_state.hpp, with its send_queue (send_queue.hpp)
-    struct callbacks;
+    struct callbacks;     // nghttp2's callbacks: src/grpc/nghttp2_callbacks.hpp
     friend struct callbacks;
 
     stream_state* find(stream_id id) const;
