@@ -173,8 +173,9 @@ int run_serve(std::span<char* const> args) {
     log.set_format(config.log.format);
 
     // Before any thread and before the gateway measures its baseline: freed buffers leave the
-    // resident set, so limits.memory bounds RSS and not only what is leased.
-    mgw::core::bound_allocator_retention();
+    // resident set but for a bounded heap kept for the next answer, so limits.memory bounds RSS
+    // and not only what is leased.
+    mgw::core::bound_allocator_retention(mgw::core::kept_heap_bytes(config.limits.memory));
     try {
         mgw::gateway::gateway gateway(std::move(config), log);
         return gateway.run();
