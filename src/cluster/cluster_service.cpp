@@ -129,7 +129,8 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
              {membership_event::joined, membership_event::left, membership_event::restarted}) {
             changes.Add({{"event", std::string(to_string(e))}});
         }
-        for (const char* reason : {"nats_down", "deadline", "peer_left", "too_large", "memory"}) {
+        for (const char* reason :
+             {"nats_down", "deadline", "peer_left", "too_large", "memory", "peer_version"}) {
             partial.Add({{"reason", reason}});
         }
     }
@@ -405,7 +406,12 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
             self->partial.Add({{"reason", "nats_down"}}).Increment();
             co_return out;
         }
-        std::vector<std::string> expected = self->table.live_peers();
+        // Peers of a version that does not answer this kind are not waited for: during a
+        // rolling upgrade the answer leaves them out at once, counted, not at the timeout.
+        std::vector<std::string> expected = self->table.live_peers_answering(request.kind);
+        if (expected.size() < self->table.peer_count()) {
+            self->partial.Add({{"reason", "peer_version"}}).Increment();
+        }
         if (expected.empty()) {
             co_return out;
         }

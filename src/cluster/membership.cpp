@@ -30,7 +30,10 @@ std::optional<membership_change> membership_table::observe(const heartbeat& hb,
     }
     auto it = peers_.find(hb.node);
     if (it == peers_.end()) {
-        peers_.emplace(hb.node, peer{.boot = hb.boot, .interval = hb.interval, .last_seen = now});
+        peers_.emplace(
+            hb.node,
+            peer{
+                .boot = hb.boot, .interval = hb.interval, .last_seen = now, .answers = hb.answers});
         return membership_change{membership_event::joined, hb.node, hb.boot};
     }
     peer& p = it->second;
@@ -39,6 +42,7 @@ std::optional<membership_change> membership_table::observe(const heartbeat& hb,
         p.last_seen = now;
     }
     p.interval = hb.interval;
+    p.answers = hb.answers;
     if (p.boot != hb.boot) {
         p.boot = hb.boot;
         return membership_change{membership_event::restarted, hb.node, hb.boot};
@@ -67,6 +71,16 @@ std::vector<std::string> membership_table::live_peers() const {
     nodes.reserve(peers_.size());
     for (const auto& [node, p] : peers_) {
         nodes.push_back(node);
+    }
+    return nodes;
+}
+
+std::vector<std::string> membership_table::live_peers_answering(request_kind kind) const {
+    std::vector<std::string> nodes;
+    for (const auto& [node, p] : peers_) {
+        if ((p.answers & bit(kind)) != 0) {
+            nodes.push_back(node);
+        }
     }
     return nodes;
 }

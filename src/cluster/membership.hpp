@@ -53,6 +53,8 @@ class membership_table {
 
     // The live peers' node ids, sorted; never ourselves.
     std::vector<std::string> live_peers() const;
+    // Those of them whose last heartbeat says they answer `kind`.
+    std::vector<std::string> live_peers_answering(request_kind kind) const;
     std::size_t peer_count() const { return peers_.size(); }
     bool is_live(std::string_view node) const;
     std::uint64_t self_conflicts() const { return self_conflicts_; }
@@ -65,6 +67,7 @@ class membership_table {
         std::string boot;
         std::chrono::milliseconds interval;
         clock::time_point last_seen;
+        answered_kinds answers = all_kinds;
     };
 
     std::string self_node_;

@@ -59,6 +59,14 @@ std::string encode_heartbeat(const heartbeat& hb) {
     o["boot"] = js(hb.boot);
     o["interval_ms"] = static_cast<std::uint64_t>(hb.interval.count());
     o["version"] = js(hb.version);
+    json::array answers;
+    for (const request_kind kind :
+         {request_kind::app, request_kind::connected, request_kind::proxy, request_kind::apps}) {
+        if ((hb.answers & bit(kind)) != 0) {
+            answers.push_back(js(to_string(kind)));
+        }
+    }
+    o["answers"] = std::move(answers);
     return json::serialize(o);
 }
 
@@ -73,6 +81,22 @@ std::optional<heartbeat> decode_heartbeat(std::string_view message) {
     }
     hb.interval = std::chrono::milliseconds(interval);
     get_string(*o, "version", hb.version);  // informative only
+    hb.answers = first_kinds;
+    if (const json::value* answers = o->if_contains("answers"); answers != nullptr) {
+        if (!answers->is_array()) {
+            return std::nullopt;
+        }
+        hb.answers = 0;
+        for (const json::value& name : answers->as_array()) {
+            if (!name.is_string()) {
+                return std::nullopt;
+            }
+            const json::string& text = name.as_string();
+            if (const auto kind = request_kind_from(std::string_view(text.data(), text.size()))) {
+                hb.answers |= bit(*kind);
+            }
+        }
+    }
     return hb;
 }
 
@@ -88,6 +112,16 @@ std::string_view to_string(request_kind kind) {
             return "apps";
     }
     return "app";
+}
+
+std::optional<request_kind> request_kind_from(std::string_view name) {
+    for (const request_kind kind :
+         {request_kind::app, request_kind::connected, request_kind::proxy, request_kind::apps}) {
+        if (name == to_string(kind)) {
+            return kind;
+        }
+    }
+    return std::nullopt;
 }
 
 std::string encode_app_request(const app_request_message& request) {
@@ -122,15 +156,11 @@ std::optional<app_request_message> decode_app_request(std::string_view message) 
     if (o->contains("kind") && !get_string(*o, "kind", kind)) {
         return std::nullopt;
     }
-    if (kind == "connected") {
-        request.kind = request_kind::connected;
-    } else if (kind == "proxy") {
-        request.kind = request_kind::proxy;
-    } else if (kind == "apps") {
-        request.kind = request_kind::apps;
-    } else if (kind != "app" || request.app_guid.empty()) {
+    const auto known = request_kind_from(kind);
+    if (!known || (*known == request_kind::app && request.app_guid.empty())) {
         return std::nullopt;
     }
+    request.kind = *known;
     request.timeout = std::chrono::milliseconds(timeout);
     if (const json::value* tags = o->if_contains("tags"); tags != nullptr) {
         if (!tags->is_object()) {

@@ -14,17 +14,6 @@
 
 namespace mgw::cluster {
 
-// A node saying it is alive, every `interval`, on mgw.<cluster>.node.hb.
-struct heartbeat {
-    std::string node;  // node id
-    std::string boot;  // new at every process start: a restart is a new boot id
-    std::chrono::milliseconds interval{1000};
-    std::string version;
-};
-
-std::string encode_heartbeat(const heartbeat& hb);
-std::optional<heartbeat> decode_heartbeat(std::string_view message);
-
 // What a request asks a peer for.
 enum class request_kind {
     app,        // what it holds of one app from its non-scrape sources (mgw.<cluster>.q.app)
@@ -33,6 +22,33 @@ enum class request_kind {
     apps,       // the apps its directories know, for /v1/sd (mgw.<cluster>.q.apps)
 };
 std::string_view to_string(request_kind kind);
+std::optional<request_kind> request_kind_from(std::string_view name);
+
+// The kinds of request a node answers, as a set of bits (1 << kind).
+using answered_kinds = std::uint32_t;
+constexpr answered_kinds bit(request_kind kind) {
+    return answered_kinds{1} << static_cast<unsigned>(kind);
+}
+// Every kind this version answers.
+inline constexpr answered_kinds all_kinds = bit(request_kind::app) | bit(request_kind::connected) |
+                                            bit(request_kind::proxy) | bit(request_kind::apps);
+// What a node whose heartbeat lists none answers: the versions before the list had only these.
+inline constexpr answered_kinds first_kinds = bit(request_kind::app) | bit(request_kind::connected);
+
+// A node saying it is alive, every `interval`, on mgw.<cluster>.node.hb.
+struct heartbeat {
+    std::string node;  // node id
+    std::string boot;  // new at every process start: a restart is a new boot id
+    std::chrono::milliseconds interval{1000};
+    std::string version;
+    // What it answers: a gather waits only for the peers that answer its kind, so during a
+    // rolling upgrade an older node is left out at once instead of at the gather's timeout.
+    // Names this version does not know are ignored (a newer peer's).
+    answered_kinds answers = all_kinds;
+};
+
+std::string encode_heartbeat(const heartbeat& hb);
+std::optional<heartbeat> decode_heartbeat(std::string_view message);
 
 // A request to every live peer; the answer goes to the message's reply subject.
 struct app_request_message {

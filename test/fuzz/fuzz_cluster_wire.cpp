@@ -33,7 +33,7 @@ void require(bool condition) {
 
 bool same(const heartbeat& a, const heartbeat& b) {
     return a.node == b.node && a.boot == b.boot && a.interval == b.interval &&
-           a.version == b.version;
+           a.version == b.version && a.answers == b.answers;
 }
 
 bool same(const app_request_message& a, const app_request_message& b) {
@@ -56,6 +56,7 @@ void check_heartbeat(std::string_view message) {
     require(same(*hb, *again));
     require(!hb->node.empty() && !hb->boot.empty());
     require(hb->interval.count() > 0 && hb->interval.count() <= 3'600'000);
+    require((hb->answers & ~mgw::cluster::all_kinds) == 0);
     const auto round_trip = decode_heartbeat(encode_heartbeat(*hb));
     require(round_trip.has_value() && same(*round_trip, *hb));
 }

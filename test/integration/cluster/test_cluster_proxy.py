@@ -3,9 +3,11 @@ gateways, both running the RSocket proxy. An RSocket client connects to g2 only,
 no route registers. g1's /metrics/proxy then has g2's proxy metrics beside its own, each series
 labelled with its node (gateway_node), g2's pull of its client (asked for by g1's
 /metrics/connected) counted under g2; g1's /v1/sd lists the app only g2 knows. With
-`?scope=local` g1 answers with its own alone. Two gateways suffice: a gather asks every live
-peer alike (test_cluster.py covers three nodes, lost peers and NATS outages for the same gather
-machinery). Every process started here is stopped here."""
+`?scope=local` g1 answers with its own alone. A peer of an earlier version (a heartbeat that
+lists no request kinds, sent by a raw NATS client) is then left out of both at once, counted as
+`peer_version`, not waited for until the gather's timeout. Two gateways suffice: a gather asks
+every live peer alike (test_cluster.py covers three nodes, lost peers and NATS outages for the
+same gather machinery). Every process started here is stopped here."""
 
 import base64
 import json
@@ -13,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,6 +24,7 @@ from harness import free_port, http_get, run_tests, wait_until  # noqa: E402
 from nats_cluster import RoutedNatsServer, stop_cluster  # noqa: E402
 from rsocket_peers import NodeClient, node_modules_ready  # noqa: E402
 from cluster_checks import ClusterNode  # noqa: E402
+from peers import NatsClient  # noqa: E402
 
 APP = "5e2d7c1a-9b3f-4a6e-8d0c-1f2a3b4c5d6e"
 SD_AUTH = {"Authorization": "Basic " + base64.b64encode(b"operator:sd-secret").decode()}
@@ -116,6 +120,40 @@ routes_api: {{ username: operator, password: sd-secret }}
             # Every gather was answered in full.
             assert g1.metric("mgw_cluster_gather_partial_total") == 0
             assert g1.metric("mgw_cluster_bad_messages_total") in (None, 0)
+
+            # A node of an earlier version joins: its heartbeat lists no request kinds, so it
+            # answers app and connected requests only. /metrics/proxy and /v1/sd do not wait
+            # the gather's 2 s for it: they leave it out at once and count it.
+            older = NatsClient(nats.port, name="older-gateway")
+            stop_beating = threading.Event()
+
+            def heartbeats():
+                message = json.dumps({"node": "g-older", "boot": "b0", "interval_ms": 200,
+                                      "version": "0.9.0"})
+                while not stop_beating.is_set():
+                    older.publish("mgw.itest.node.hb", message.encode())
+                    stop_beating.wait(0.1)
+
+            beating = threading.Thread(target=heartbeats, daemon=True)
+            beating.start()
+            try:
+                wait_until(lambda: g1.metric("mgw_cluster_peers") == 2, 10, interval=0.1,
+                           what="g1 seeing the older node")
+                version = {"reason": "peer_version"}
+                skipped = g1.metric("mgw_cluster_gather_partial_total", version)
+                status, body = g1.get("/metrics/proxy")
+                assert status == 200 and series(body, active, "g2") == 1, body
+                assert 'gateway_node="g-older"' not in body, body
+                assert APP in sd_apps(g1)
+                # Left out, not waited for: a gather that waited would count a deadline.
+                assert g1.metric("mgw_cluster_gather_partial_total", version) == skipped + 2
+                assert g1.metric("mgw_cluster_gather_partial_total", {"reason": "deadline"}) == 0
+            finally:
+                stop_beating.set()
+                beating.join()
+                older.close()
+            wait_until(lambda: g1.metric("mgw_cluster_peers") == 1, 10, interval=0.2,
+                       what="the older node leaving")
 
             # The client leaves: g1's view follows.
             client.stop()

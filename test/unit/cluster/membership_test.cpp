@@ -82,3 +82,23 @@ TEST_CASE("our own heartbeats are no peer, and another boot with our id is a con
     CHECK(table.peer_count() == 0);
     CHECK(table.self_conflicts() == 1);
 }
+
+TEST_CASE("a gather's peers are the live ones that answer its kind, as their last heartbeat says") {
+    using mgw::cluster::bit;
+    using mgw::cluster::request_kind;
+    membership_table table("n1", "boot-1");
+    table.observe(hb("n2", "b2"), t0);
+    heartbeat older = hb("n3", "b3");
+    older.answers = bit(request_kind::app) | bit(request_kind::connected);
+    table.observe(older, t0);
+    CHECK(table.live_peers_answering(request_kind::app) == std::vector<std::string>{"n2", "n3"});
+    CHECK(table.live_peers_answering(request_kind::proxy) == std::vector<std::string>{"n2"});
+    CHECK(table.live_peers_answering(request_kind::apps) == std::vector<std::string>{"n2"});
+    // n3 upgraded in place (same boot for the test's sake): its next heartbeat counts.
+    table.observe(hb("n3", "b3"), t0 + 1s);
+    CHECK(table.live_peers_answering(request_kind::proxy) == std::vector<std::string>{"n2", "n3"});
+    // A peer that left is no longer asked.
+    table.expire(t0 + 4s);
+    table.observe(hb("n3", "b3"), t0 + 4s);
+    CHECK(table.live_peers_answering(request_kind::apps) == std::vector<std::string>{"n3"});
+}

@@ -25,6 +25,31 @@ TEST_CASE("heartbeats round-trip and malformed ones are refused") {
     CHECK(decode_heartbeat(R"({"node":"a","boot":"b","interval_ms":1000})"));
 }
 
+TEST_CASE("heartbeats say which requests their node answers") {
+    heartbeat hb{.node = "a", .boot = "b", .interval = 1000ms, .version = "2"};
+    CHECK(hb.answers == all_kinds);
+    CHECK(decode_heartbeat(encode_heartbeat(hb))->answers == all_kinds);
+    hb.answers = bit(request_kind::app) | bit(request_kind::proxy);
+    const auto some = decode_heartbeat(encode_heartbeat(hb));
+    REQUIRE(some);
+    CHECK(some->answers == (bit(request_kind::app) | bit(request_kind::proxy)));
+    // A node of a version before the list answers app and connected requests only.
+    const auto older = decode_heartbeat(R"({"node":"a","boot":"b","interval_ms":1000})");
+    REQUIRE(older);
+    CHECK(older->answers == (bit(request_kind::app) | bit(request_kind::connected)));
+    // Kinds of a newer version are ignored; an empty list answers nothing.
+    const auto newer = decode_heartbeat(
+        R"({"node":"a","boot":"b","interval_ms":1000,"answers":["apps","history","app"]})");
+    REQUIRE(newer);
+    CHECK(newer->answers == (bit(request_kind::apps) | bit(request_kind::app)));
+    CHECK(decode_heartbeat(R"({"node":"a","boot":"b","interval_ms":1000,"answers":[]})")->answers ==
+          0);
+    CHECK_FALSE(decode_heartbeat(R"({"node":"a","boot":"b","interval_ms":1000,"answers":"app"})"));
+    CHECK_FALSE(decode_heartbeat(R"({"node":"a","boot":"b","interval_ms":1000,"answers":[1]})"));
+    CHECK(request_kind_from("proxy") == request_kind::proxy);
+    CHECK_FALSE(request_kind_from("Proxy"));
+}
+
 TEST_CASE("app requests round-trip with their tags and malformed ones are refused") {
     const app_request_message request{
         .request = "42",
