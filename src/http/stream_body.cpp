@@ -2,6 +2,7 @@
 // worker executor before the current chunk is written, so that the other thread picks it up
 // while this one copies the current chunk into the socket; their results meet on a channel.
 #include <exception>
+#include <memory>
 #include <tuple>
 #include <utility>
 
@@ -54,18 +55,21 @@ boost::asio::awaitable<bool> stream_body(response& res, std::size_t chunk_bytes,
         }
     }
     next.reserve(chunk_bytes + 4096);
-    produced_channel produced(co_await boost::asio::this_coro::executor, 1);
+    // Shared with each production task: the channel may still be unlocking inside try_send when
+    // the writer, woken, returns and this frame is gone.
+    const auto produced =
+        std::make_shared<produced_channel>(co_await boost::asio::this_coro::executor, 1);
     std::exception_ptr failure;
     while (!done) {
         next.clear();
-        boost::asio::post(worker, [&] {
+        boost::asio::post(worker, [&, produced] {
             bool next_done = true;
             try {
                 next_done = produce(next, chunk_bytes);
             } catch (...) {
                 failure = std::current_exception();
             }
-            produced.try_send(boost::system::error_code{}, next_done);
+            produced->try_send(boost::system::error_code{}, next_done);
         });
         boost::system::error_code error;
         std::exception_ptr write_failure;
@@ -77,7 +81,7 @@ boost::asio::awaitable<bool> stream_body(response& res, std::size_t chunk_bytes,
             // Not rethrown before the production ends: it writes into this frame.
             write_failure = std::current_exception();
         }
-        auto [channel_error, next_done] = co_await produced.async_receive(uncancellable());
+        auto [channel_error, next_done] = co_await produced->async_receive(uncancellable());
         for (const std::exception_ptr& thrown : {failure, write_failure}) {
             if (thrown) {
                 std::rethrow_exception(thrown);
