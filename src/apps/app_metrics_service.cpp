@@ -22,7 +22,6 @@
 #include <mgw/exposition/parser.hpp>
 #include <mgw/exposition/writer.hpp>
 #include <mgw/http/memory_refusal.hpp>
-#include <mgw/http/stream_body.hpp>
 
 #include "answer_counters.hpp"
 #include "answer_decision.hpp"
@@ -240,8 +239,9 @@ boost::asio::awaitable<void> app_metrics_service::handle(http::request_context& 
     // before anything is fetched, so a merge that could not be written does not start.
     core::memory_lease answer_lease;
     if (memory_ != nullptr) {
-        auto lease =
-            memory_->try_lease(core::memory_use::http_answer, 3 * (options_.chunk_bytes + 4096));
+        auto lease = memory_->try_lease(core::memory_use::http_answer,
+                                        http::stream_held_bytes(options_.chunk_bytes) +
+                                            options_.chunk_bytes + http::stream_chunk_slack);
         if (!lease) {
             http::answer_memory_refusal(response, "the merged answer");
             co_return;

@@ -408,11 +408,16 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
         }
         // Peers of a version that does not answer this kind are not waited for: during a
         // rolling upgrade the answer leaves them out at once, counted, not at the timeout.
+        // One count per answer: peer_version only when nothing else made it partial.
         std::vector<std::string> expected = self->table.live_peers_answering(request.kind);
-        if (expected.size() < self->table.peer_count()) {
-            self->partial.Add({{"reason", "peer_version"}}).Increment();
-        }
+        const bool older_left_out = expected.size() < self->table.peer_count();
+        const auto count_older = [&] {
+            if (older_left_out) {
+                self->partial.Add({{"reason", "peer_version"}}).Increment();
+            }
+        };
         if (expected.empty()) {
+            count_older();
             co_return out;
         }
         const auto now = clock::now();
@@ -452,6 +457,8 @@ struct cluster_service::impl : std::enable_shared_from_this<impl> {
                                                         {"missing", first.node},
                                                         {"reason", to_string(first.reason)},
                                                         {"missing_peers", result.missing.size()}});
+        } else {
+            count_older();
         }
         co_return std::move(result.answers);
     }

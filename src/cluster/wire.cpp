@@ -60,8 +60,7 @@ std::string encode_heartbeat(const heartbeat& hb) {
     o["interval_ms"] = static_cast<std::uint64_t>(hb.interval.count());
     o["version"] = js(hb.version);
     json::array answers;
-    for (const request_kind kind :
-         {request_kind::app, request_kind::connected, request_kind::proxy, request_kind::apps}) {
+    for (const request_kind kind : every_request_kind) {
         if ((hb.answers & bit(kind)) != 0) {
             answers.push_back(js(to_string(kind)));
         }
@@ -115,8 +114,7 @@ std::string_view to_string(request_kind kind) {
 }
 
 std::optional<request_kind> request_kind_from(std::string_view name) {
-    for (const request_kind kind :
-         {request_kind::app, request_kind::connected, request_kind::proxy, request_kind::apps}) {
+    for (const request_kind kind : every_request_kind) {
         if (name == to_string(kind)) {
             return kind;
         }

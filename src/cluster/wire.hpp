@@ -4,6 +4,7 @@
 // '\n', then raw payload bytes (exposition text), so the payload needs no escaping.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -21,6 +22,8 @@ enum class request_kind {
     proxy,      // its RSocket proxy's own metrics, /metrics/proxy (mgw.<cluster>.q.proxy)
     apps,       // the apps its directories know, for /v1/sd (mgw.<cluster>.q.apps)
 };
+inline constexpr std::array<request_kind, 4> every_request_kind{
+    request_kind::app, request_kind::connected, request_kind::proxy, request_kind::apps};
 std::string_view to_string(request_kind kind);
 std::optional<request_kind> request_kind_from(std::string_view name);
 
@@ -30,8 +33,13 @@ constexpr answered_kinds bit(request_kind kind) {
     return answered_kinds{1} << static_cast<unsigned>(kind);
 }
 // Every kind this version answers.
-inline constexpr answered_kinds all_kinds = bit(request_kind::app) | bit(request_kind::connected) |
-                                            bit(request_kind::proxy) | bit(request_kind::apps);
+inline constexpr answered_kinds all_kinds = [] {
+    answered_kinds all = 0;
+    for (const request_kind kind : every_request_kind) {
+        all |= bit(kind);
+    }
+    return all;
+}();
 // What a node whose heartbeat lists none answers: the versions before the list had only these.
 inline constexpr answered_kinds first_kinds = bit(request_kind::app) | bit(request_kind::connected);
 

@@ -39,7 +39,7 @@ boost::asio::awaitable<bool> stream_body(response& res, std::size_t chunk_bytes,
     const boost::asio::any_io_executor& worker = res.worker();
     std::string ready;  // produced, to be written next
     std::string next;   // being produced while `ready` is written
-    ready.reserve(chunk_bytes + 4096);
+    ready.reserve(chunk_bytes + stream_chunk_slack);
     bool done = produce(ready, chunk_bytes);
     if (!worker) {
         // Production and writing take turns.
@@ -54,7 +54,7 @@ boost::asio::awaitable<bool> stream_body(response& res, std::size_t chunk_bytes,
             done = produce(ready, chunk_bytes);
         }
     }
-    next.reserve(chunk_bytes + 4096);
+    next.reserve(chunk_bytes + stream_chunk_slack);
     // Shared with each production task: the channel may still be unlocking inside try_send when
     // the writer, woken, returns and this frame is gone.
     const auto produced =

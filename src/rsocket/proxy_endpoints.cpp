@@ -25,14 +25,6 @@ namespace mgw::rsocket {
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 
-namespace {
-
-// As the app answer's (app_metrics_options::chunk_bytes): the next chunk is rendered on the
-// other thread while one is written, and smaller chunks spend that on the hand-over.
-constexpr std::size_t chunk_bytes = 256 << 10;
-
-}  // namespace
-
 proxy_endpoints::proxy_endpoints(std::chrono::milliseconds scrape_timeout,
                                  client_registry& registry, client_pull& pull,
                                  proxy_counters& counters, original_metrics& original,
@@ -132,9 +124,9 @@ asio::awaitable<void> proxy_endpoints::serve_connected(http::request_context& re
 
     response.status(http::status::ok);
     response.set("Content-Type", negotiated.content_type);
-    co_await http::stream_body(response, chunk_bytes, [&](std::string& chunk, std::size_t max) {
-        return merge.write_some(chunk, max);
-    });
+    co_await http::stream_body(
+        response, http::stream_chunk_bytes,
+        [&](std::string& chunk, std::size_t max) { return merge.write_some(chunk, max); });
 }
 
 std::string proxy_endpoints::proxy_text() {

@@ -14,6 +14,18 @@
 
 namespace mgw::http {
 
+// The chunk size of a streamed answer. With the next chunk rendered on the other thread while
+// one is written, 256 KiB measured best on the fleet answer: 64 KiB chunks spent the gain on the
+// hand-over per chunk, 1 MiB ones waited longer for the first.
+inline constexpr std::size_t stream_chunk_bytes = std::size_t{256} << 10;
+// Room past `max_bytes` for the line a producer finishes.
+inline constexpr std::size_t stream_chunk_slack = 4096;
+// What a stream of `chunk_bytes` chunks holds at most: one chunk written, one produced. For the
+// caller's lease (the gzip form is the response's, on top of this).
+constexpr std::size_t stream_held_bytes(std::size_t chunk_bytes) {
+    return 2 * (chunk_bytes + stream_chunk_slack);
+}
+
 // Appends to `chunk` about `max_bytes` at most; true once everything is written.
 using chunk_producer = std::function<bool(std::string& chunk, std::size_t max_bytes)>;
 
