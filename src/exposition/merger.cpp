@@ -6,10 +6,12 @@
 #include <span>
 
 #include <mgw/exposition/merger.hpp>
+#include <mgw/exposition/sample_lines.hpp>
 
 #include "label_identity.hpp"
 #include "parser_group_set.hpp"
 #include "parser_lexer.hpp"
+#include "sample_line.hpp"
 #include "sample_part.hpp"
 #include "sample_writer.hpp"
 
@@ -99,6 +101,10 @@ struct merger::dedupe_state {
     std::vector<std::uint64_t> injected_sum;  // order-independent, as label sets compare
     // Per member of the group being written: the ordinal of its first sample.
     std::vector<std::uint32_t> member_offset;
+    // The group's members kept as lines, all expanded at once (their samples are compared
+    // across members): where each member's samples start in `expanded`.
+    std::vector<sample> expanded;
+    std::vector<std::uint32_t> expanded_at;
     // Per ordinal (the group's samples, member by member).
     std::vector<std::uint8_t> skip;
     std::vector<std::uint32_t> ordinal_member;
@@ -299,8 +305,10 @@ void merger::start(const writer_options& options) {
         const parsed_exposition& src = *sources_[si].exposition;
         for (std::uint32_t fi = 0; fi < src.families.size(); ++fi) {
             const family& f = src.families[fi];
-            const std::span<const sample> samples =
-                std::span<const sample>(src.samples).subspan(f.samples.first, f.samples.count);
+            std::span<const sample> samples;
+            if (f.type == metric_type::unknown) {
+                samples = family_samples(src, f);
+            }
             if (f.type != metric_type::unknown || !has_foreign_sample_names(f, samples)) {
                 // Keyed by the name the output writes.
                 std::string_view key = canonical_family_name(f, src.source_format);
@@ -334,6 +342,8 @@ void merger::start(const writer_options& options) {
     }
     drop_clashing_groups();
     d.member_offset.assign(members_.size(), 0);
+    d.expanded_at.assign(members_.size(), 0);
+    expanded_member_ = no_member;
     dedupe_group_ = false;
     group_ = 0;
     skip_dropped_groups();
@@ -346,6 +356,35 @@ std::size_t merger::family_count() const {
         count += g.dropped ? 0 : 1;
     }
     return count;
+}
+
+std::span<const sample> merger::family_samples(const parsed_exposition& src, const family& f) {
+    if (!f.samples_as_lines) {
+        return std::span<const sample>(src.samples).subspan(f.samples.first, f.samples.count);
+    }
+    expanded_member_ = no_member;
+    expanded_.clear();
+    expand_samples(src, f, expanded_);
+    return expanded_;
+}
+
+std::span<const sample> merger::samples_of(std::uint32_t m) {
+    const member& mm = members_[m];
+    const parsed_exposition& src = *sources_[mm.source].exposition;
+    const family& f = src.families[mm.family];
+    if (!f.samples_as_lines) {
+        return std::span<const sample>(src.samples).subspan(f.samples.first, f.samples.count);
+    }
+    if (dedupe_group_) {
+        return std::span<const sample>(dedupe_->expanded)
+            .subspan(dedupe_->expanded_at[m], f.samples.count);
+    }
+    if (expanded_member_ != m) {
+        expanded_.clear();
+        expand_samples(src, f, expanded_);
+        expanded_member_ = m;
+    }
+    return expanded_;
 }
 
 bool merger::has_foreign_sample_names(const family& f, std::span<const sample> samples) {
@@ -434,6 +473,9 @@ std::string_view deduplicated_family_name(const family& f) {
 // its input text differs (a quoted name, escaped for a legacy reader; an escaped value, whose
 // unknown escapes the writer rewrites). A raw block has neither.
 bool has_rewritten_labels(const parsed_exposition& src, const family& f) {
+    if (f.samples_as_lines) {
+        return false;  // raw blocks only
+    }
     for (std::uint32_t i = f.samples.first; i < f.samples.first + f.samples.count; ++i) {
         const sample& s = src.samples[i];
         if (s.has_raw_labels()) {
@@ -556,7 +598,7 @@ void merger::prepare_dedupe() {
         const member& mm = members_[d.ordinal_member[o]];
         const parsed_exposition& src = *sources_[mm.source].exposition;
         const family& f = src.families[mm.family];
-        const sample& s = src.samples[f.samples.first + d.ordinal_sample[o]];
+        const sample& s = samples_of(d.ordinal_member[o])[d.ordinal_sample[o]];
         text.clear();
         append_sample(text, src, f, s, prepared_[mm.source], drop_colliding, writer_options_);
         labels_of_written_line(text, labels);
@@ -579,17 +621,27 @@ void merger::prepare_dedupe() {
         }
         return true;
     };
+    d.expanded.clear();
+    for (std::uint32_t m = g.first_member; m != no_member; m = members_[m].next) {
+        const member& mm = members_[m];
+        const parsed_exposition& src = *sources_[mm.source].exposition;
+        if (src.families[mm.family].samples_as_lines) {
+            d.expanded_at[m] = static_cast<std::uint32_t>(d.expanded.size());
+            expand_samples(src, src.families[mm.family], d.expanded);
+        }
+    }
     std::uint32_t ordinal = 0;
     for (std::uint32_t m = g.first_member; m != no_member; m = members_[m].next) {
         const member& mm = members_[m];
         const parsed_exposition& src = *sources_[mm.source].exposition;
         const family& f = src.families[mm.family];
+        const std::span<const sample> samples = samples_of(m);
         d.member_offset[m] = ordinal;
         for (std::uint32_t j = 0; j < f.samples.count; ++j, ++ordinal) {
             d.ordinal_member.push_back(m);
             d.ordinal_sample.push_back(j);
             d.skip.push_back(0);
-            const sample& s = src.samples[f.samples.first + j];
+            const sample& s = samples[j];
             const std::uint64_t key =
                 metric_key(src, f, s, prepared_[mm.source], d.injected_sum[mm.source],
                            drop_colliding, writer_options_, d.left, d.left_text);
@@ -652,8 +704,31 @@ bool merger::write_group_samples(std::string& out, std::size_t stop) {
         const family& f = src.families[m.family];
         const bool classify = split_extras && src.source_format == format::openmetrics;
         const bool family_name_legacy = is_legacy_metric_name(f.name);
+        if (f.samples_as_lines && !dedupe_group_ && !classify) {
+            // The hot loop of a merged answer: the family's lines are read and written one by
+            // one, most of them copied with the injected labels (sample_line.hpp).
+            const char* p = sample_ == 0 ? src.sample_lines.data() + f.first_line : next_line_;
+            while (sample_ < f.samples.count) {
+                sample smp;
+                p = detail::read_sample_line(p, src.line_sizes[f.samples.first + sample_], smp);
+                ++sample_;
+                if (!m.only_name.empty() && smp.name != m.only_name) {
+                    continue;
+                }
+                detail::append_sample_line(out, src, f, smp, prepared_[m.source], drop_colliding,
+                                           writer_options_, family_name_legacy);
+                if (out.size() >= stop) {
+                    next_line_ = p;
+                    return false;
+                }
+            }
+            member_ = m.next;
+            sample_ = 0;
+            continue;
+        }
+        const std::span<const sample> samples = samples_of(member_);
         while (sample_ < f.samples.count) {
-            const sample& smp = src.samples[f.samples.first + sample_];
+            const sample& smp = samples[sample_];
             ++sample_;
             if (classify && classify_om_extra(f, smp, src.source_format) != om_extra::none) {
                 continue;
@@ -686,8 +761,9 @@ bool merger::write_group_extras(std::string& out, std::size_t stop) {
             const parsed_exposition& src = *sources_[m.source].exposition;
             const family& f = src.families[m.family];
             if (src.source_format == format::openmetrics) {
+                const std::span<const sample> samples = samples_of(member_);
                 while (sample_ < f.samples.count) {
-                    const sample& smp = src.samples[f.samples.first + sample_];
+                    const sample& smp = samples[sample_];
                     ++sample_;
                     if (classify_om_extra(f, smp, src.source_format) != extra ||
                         skipped(member_, sample_ - 1)) {

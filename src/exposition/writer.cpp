@@ -16,8 +16,10 @@
 #include <mgw/exposition/merger.hpp>
 #include <mgw/exposition/writer.hpp>
 
+#include "parser_number.hpp"
 #include "quote_mask.hpp"
 #include "same_bytes.hpp"
+#include "sample_line.hpp"
 #include "sample_writer.hpp"
 
 namespace mgw::exposition {
@@ -800,6 +802,62 @@ void append_sample(std::string& out, const parsed_exposition& src, const family&
         }
     }
     out += '\n';
+}
+
+namespace {
+
+// Whether append_sample writes a value as its text reads: a finite value is copied as written,
+// and NaN and the infinities are spelled so. A decimal without an exponent and at most 308
+// characters long is finite (DBL_MAX has 309 digits); with an exponent it may not be.
+bool value_written_as_read(std::string_view text) {
+    if (text == "NaN" || text == "+Inf" || text == "-Inf") {
+        return true;
+    }
+    if (text.size() > 308) {
+        return false;
+    }
+    bool digit = false;
+    for (const char c : text) {
+        if (c == 'e' || c == 'E') {
+            return false;
+        }
+        digit = digit || static_cast<unsigned char>(c - '0') < 10;
+    }
+    return digit;
+}
+
+}  // namespace
+
+void append_sample_line(std::string& out, const parsed_exposition& src, const family& f, sample& s,
+                        const prepared_labels& injected, bool drop_colliding,
+                        const writer_options& opts, bool family_name_legacy) {
+    const bool has_injected = !injected.rendered.empty();
+    if (opts.output == format::prometheus_text && src.source_format == format::prometheus_text &&
+        s.has_raw_labels() && value_written_as_read(s.value_text) &&
+        (!has_injected || !raw_block_collides(s.raw_labels(), injected))) {
+        // append_sample's common line, which is the input line with the injected labels.
+        const char* const start = s.name.data();
+        const char* const close = s.raw_labels().data() + s.raw_labels().size();
+        const char* const line_end = s.timestamp_text.empty()
+                                         ? s.value_text.data() + s.value_text.size()
+                                         : s.timestamp_text.data() + s.timestamp_text.size();
+        const auto before = static_cast<std::size_t>(close - start);
+        const auto after = static_cast<std::size_t>(line_end - close);
+        const std::size_t at = out.size();
+        out.resize(at + before + (has_injected ? 1 + injected.rendered.size() : 0) + after + 1);
+        char* p = out.data() + at;
+        std::memcpy(p, start, before);
+        p += before;
+        if (has_injected) {
+            *p++ = ',';
+            p = copy_bytes(p, injected.rendered);
+        }
+        std::memcpy(p, close, after);
+        p[after] = '\n';
+        return;
+    }
+    parse_number(s.value_text, s.value);
+    append_sample(out, src, f, s, injected, drop_colliding, opts, family_name_legacy);
 }
 
 }  // namespace detail

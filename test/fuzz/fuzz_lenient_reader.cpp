@@ -2,7 +2,9 @@
 // oracle: whatever read_lenient accepts, alone or merged with other sources, is written in
 // both formats (legacy-escaped and UTF-8 names) and must pass the strict parser that
 // `metrics-gateway check` runs. Also: strict acceptance implies lenient acceptance, the repair
-// rules never fall back to dropping a family whole, and a second read gives the same result.
+// rules never fall back to dropping a family whole, a second read gives the same result, and
+// the merged answer is the same bytes when the sources' canonical families are kept as lines
+// (sample_lines.hpp, as the gateway holds instance bodies).
 //
 // Input: up to four sources separated by a line "---". The first byte of each source picks its
 // format (bit 0: OpenMetrics) and label storage (bit 1: raw blocks); the first byte of the
@@ -18,6 +20,7 @@
 
 #include "mgw/exposition/merger.hpp"
 #include "mgw/exposition/parser.hpp"
+#include "mgw/exposition/sample_lines.hpp"
 #include "mgw/exposition/writer.hpp"
 
 namespace {
@@ -74,6 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     static std::vector<parsed_exposition> parsed(max_sources);
+    static std::vector<parsed_exposition> lines(max_sources);
+    std::vector<bool> as_lines(sources.size(), false);
     std::vector<bool> accepted(sources.size(), false);
     const parse_limits limits = fuzz_limits();
     for (std::size_t i = 0; i < sources.size(); ++i) {
@@ -103,6 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (report.unrepairable() != 0) {
             fail("a family the repairs could not make valid", {}, {}, {text});
         }
+        as_lines[i] = report.empty() && copy_as_sample_lines(parsed[i], text, lines[i]) != 0;
         // Idempotent: the same input reads to the same shape (warm scratch, reused object).
         static parsed_exposition again;
         leniency_report again_report;
@@ -128,6 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const std::string instances[max_sources] = {"0", "1", "2", "3"};
     std::vector<std::vector<label>> injected(sources.size());
     merger m({policy});
+    merger m_lines({policy});
     for (std::size_t i = 0; i < sources.size(); ++i) {
         if (!accepted[i]) {
             continue;
@@ -135,10 +142,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         injected[i] = {label{"app_id", "g", false, false},
                        label{"instance", same_labels ? instances[0] : instances[i], false, false}};
         m.add_source(parsed[i], injected[i]);
+        m_lines.add_source(as_lines[i] ? lines[i] : parsed[i], injected[i]);
     }
     for (const format output : {format::prometheus_text, format::openmetrics}) {
         for (const bool utf8 : {false, true}) {
-            require_valid(m.write_all({output, utf8}), output, "sources merged", sources);
+            const std::string merged = m.write_all({output, utf8});
+            require_valid(merged, output, "sources merged", sources);
+            // In small chunks, so that a write stops inside a family kept as lines.
+            std::string merged_lines;
+            m_lines.start({output, utf8});
+            while (!m_lines.write_some(merged_lines, 61)) {
+            }
+            if (merged_lines != merged) {
+                fail("a different answer with families kept as lines", merged_lines, {}, sources);
+            }
         }
     }
     return 0;

@@ -128,6 +128,11 @@ class merger {
 
     std::uint32_t find_group(std::string_view base, std::string_view suffix,
                              std::size_t& slot) const;
+    // The samples of a source's family, or of member `m`'s: the source's own, or read again
+    // from its lines (sample_lines.hpp) into `expanded_`, one member at a time, or while a group
+    // is checked for repeated metrics into the group's expansion (dedupe_state).
+    std::span<const sample> family_samples(const parsed_exposition& src, const family& f);
+    std::span<const sample> samples_of(std::uint32_t m);
     static bool has_foreign_sample_names(const family& f, std::span<const sample> samples);
     std::string_view written_name(std::string_view name);
     void prepare_dedupe();
@@ -167,6 +172,8 @@ class merger {
     struct dedupe_state;
     std::unique_ptr<dedupe_state> dedupe_;
     bool dedupe_group_ = false;
+    std::vector<sample> expanded_;
+    std::uint32_t expanded_member_ = UINT32_MAX;
     std::size_t duplicates_skipped_ = 0;
 
     // Output cursor.
@@ -174,6 +181,7 @@ class merger {
     std::size_t group_ = 0;
     std::uint32_t member_ = 0;
     std::uint32_t sample_ = 0;
+    const char* next_line_ = nullptr;  // sample_'s line in a family kept as lines
     std::size_t extra_ = 0;
     bool extra_header_written_ = false;
 };

@@ -97,6 +97,16 @@ void for_each_raw_label(std::string_view block, Visit&& visit) {
     }
 }
 
+// The sizes of the parts of one sample line of a family kept as lines (sample_lines.hpp): with
+// them the line is read again without scanning it.
+struct sample_line_sizes {
+    static constexpr std::uint16_t no_block = UINT16_MAX;
+    std::uint16_t name = 0;
+    std::uint16_t block = no_block;  // between `{` and `}`; no_block when the line has no braces
+    std::uint16_t value = 0;
+    std::uint16_t timestamp = 0;  // 0 when absent
+};
+
 struct family {
     std::string_view name;  // the family name (OpenMetrics: without _total/_info suffix)
     metric_type type = metric_type::unknown;
@@ -107,6 +117,12 @@ struct family {
     bool help_present = false;
     std::string_view unit;  // OpenMetrics UNIT; empty when absent
     index_range samples;    // into parsed_exposition::samples, contiguous
+    // Set when the family's samples are kept as lines (sample_lines.hpp): they are the
+    // `samples.count` consecutive lines that start at `first_line` in
+    // parsed_exposition::sample_lines, and `samples` is then a range of
+    // parsed_exposition::line_sizes, one per line.
+    bool samples_as_lines = false;
+    std::uint32_t first_line = 0;
 };
 
 // One parsed exposition. The views point into the buffer handed to the parser, which must
@@ -122,6 +138,11 @@ struct parsed_exposition {
     // bucket synthesised for a histogram that had no bucket at all. Almost always empty; a
     // deque, so that its strings never move.
     std::deque<std::string> synthesized_text;
+    // Set by copy_as_sample_lines (sample_lines.hpp): the input that the families marked
+    // `samples_as_lines` are read again from, line by line, by expand_samples. A million
+    // 72-byte samples are as large as the text they were read from.
+    std::string_view sample_lines;
+    std::vector<sample_line_sizes> line_sizes;
 
     const exemplar& exemplar_of(const sample& s) const { return exemplars[s.exemplar_index]; }
 
@@ -131,6 +152,8 @@ struct parsed_exposition {
         labels.clear();
         exemplars.clear();
         synthesized_text.clear();
+        sample_lines = {};
+        line_sizes.clear();
     }
 };
 
