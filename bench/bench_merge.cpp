@@ -12,6 +12,7 @@
 #include <benchmark/benchmark.h>
 
 #include <mgw/exposition/merger.hpp>
+#include <mgw/exposition/sample_lines.hpp>
 #include <mgw/exposition/parser.hpp>
 
 // Counts every global allocation so the benchmark can report allocations per sample. The
@@ -161,6 +162,7 @@ const fleet& the_fleet() {
 
 struct pipeline {
     std::vector<parsed_exposition> parsed{instance_count};
+    parsed_exposition scratch;
     merger merge;
     std::string chunk;
     std::size_t samples = 0;
@@ -171,12 +173,28 @@ struct pipeline {
     // One scrape-merge cycle: parse every body, merge with injected labels, stream the output
     // in ~64 KiB chunks (each chunk is handed to the socket and the buffer reused). Not inlined,
     // so that callgrind can count exactly the cycles (--toggle-collect, docs/BENCHMARKS.md).
+    // With `as_lines`, each body is read leniently into a scratch model and its canonical
+    // families held as lines, as the app endpoint holds instances (sample_lines.hpp).
     [[gnu::noinline]] void run(const fleet& f, format output, label_storage storage,
-                               bool parse_bodies, bool lenient = false) {
+                               bool parse_bodies, bool lenient = false, bool as_lines = false) {
         merge.clear();
         samples = 0;
         output_bytes = 0;
         for (std::size_t i = 0; i < instance_count; ++i) {
+            if (as_lines) {
+                leniency_report report;
+                if (!read_lenient(f.bodies[i], format::prometheus_text, scratch, report, {},
+                                  storage)) {
+                    std::abort();
+                }
+                samples += scratch.samples.size();
+                if (!report.empty() ||
+                    copy_as_sample_lines(scratch, f.bodies[i], parsed[i]) == 0) {
+                    parsed[i] = scratch;
+                }
+                merge.add_source(parsed[i], f.injected[i]);
+                continue;
+            }
             if (parse_bodies) {
                 leniency_report report;
                 const parse_result read =
@@ -246,6 +264,20 @@ void bench_lenient_merge_write(benchmark::State& state) {
     report(state, f, p, allocation_count.load() - before, true);
 }
 
+// The same, with the canonical families held as lines, as the app endpoint holds instances.
+void bench_lines_merge_write(benchmark::State& state) {
+    const fleet& f = the_fleet();
+    const auto output = static_cast<format>(state.range(0));
+    const auto storage = static_cast<label_storage>(state.range(1));
+    pipeline p;
+    p.run(f, output, storage, true, true, true);
+    const std::uint64_t before = allocation_count.load();
+    for (auto _ : state) {
+        p.run(f, output, storage, true, true, true);
+    }
+    report(state, f, p, allocation_count.load() - before, true);
+}
+
 // Relabel + write only, over bodies parsed once: the merger's share of the cost.
 void bench_merge_write(benchmark::State& state) {
     const fleet& f = the_fleet();
@@ -271,6 +303,11 @@ BENCHMARK(bench_lenient_merge_write)
                     static_cast<int>(format::openmetrics)},
                    {static_cast<int>(label_storage::materialized),
                     static_cast<int>(label_storage::raw_when_canonical)}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bench_lines_merge_write)
+    ->ArgsProduct({{static_cast<int>(format::prometheus_text),
+                    static_cast<int>(format::openmetrics)},
+                   {static_cast<int>(label_storage::raw_when_canonical)}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(bench_merge_write)
     ->ArgsProduct({{static_cast<int>(format::prometheus_text),

@@ -1,8 +1,6 @@
 // Samples kept as lines (sample_lines.hpp): the check that a parsed family can be, and the
 // re-reading of its lines into samples. The check compares every sample with the line the
 // re-reading will see, so that what is expanded is exactly what was parsed.
-#include <optional>
-
 #include <mgw/exposition/sample_lines.hpp>
 
 #include "parser_number.hpp"
@@ -11,74 +9,66 @@
 namespace mgw::exposition {
 namespace {
 
-// A part's size as sample_line_sizes holds it, or no_block when it does not fit.
-std::uint16_t small_size(std::size_t size) {
-    return size < sample_line_sizes::no_block ? static_cast<std::uint16_t>(size)
-                                              : sample_line_sizes::no_block;
-}
-
-// The sizes of `s` read as the sample line starting at `p` in `input`, when `s` is that line in
-// its canonical shape (and its parts fit); otherwise nothing.
-std::optional<sample_line_sizes> canonical_line(const sample& s, const char* p,
-                                                std::string_view input) {
-    const char* const end = input.data() + input.size();
-    if (s.has_exemplar() || s.labels.count != 0 || s.name.empty() || s.name.data() != p) {
-        return std::nullopt;
+// Whether `s` is the sample line starting at `p` in its canonical shape, its parts small
+// enough for sample_line_sizes; if so, writes their sizes to `sizes` and returns the line's end
+// (its '\n' or the input's end), otherwise nullptr. Every view of `s` points into the input
+// (ending at `end`) and its value is never empty, so a character is read only where a view
+// already proves the input holds it.
+const char* canonical_line(const sample& s, const char* p, const char* end,
+                           sample_line_sizes& sizes) {
+    if (s.has_exemplar() || s.labels.count != 0 || s.name.data() != p ||
+        (s.name.size() | s.raw_labels_size | s.value_text.size() | s.timestamp_text.size()) >=
+            sample_line_sizes::no_block) {
+        return nullptr;
     }
-    sample_line_sizes sizes;
-    sizes.name = small_size(s.name.size());
-    sizes.value = small_size(s.value_text.size());
-    sizes.timestamp = small_size(s.timestamp_text.size());
     const char* q = p + s.name.size();
+    sizes.name = static_cast<std::uint16_t>(s.name.size());
+    sizes.block = sample_line_sizes::no_block;
     if (s.has_raw_labels()) {
-        sizes.block = small_size(s.raw_labels_size);
-        q += 1 + s.raw_labels_size;  // `{` block, the parser saw `}` here
+        q += 1 + s.raw_labels_size;  // past `{` and the block: the parser saw `}` here
         if (q >= end || *q != '}') {
-            return std::nullopt;
+            return nullptr;
         }
+        sizes.block = static_cast<std::uint16_t>(s.raw_labels_size);
         ++q;
-    } else if (q + 1 < end && q[0] == '{' && q[1] == '}') {
+    } else if (end - q > 2 && q[0] == '{' && q[1] == '}') {
         sizes.block = 0;
         q += 2;
     }
-    if (q >= end || *q != ' ' || s.value_text.data() != q + 1) {
-        return std::nullopt;
+    if (s.value_text.data() != q + 1 || *q != ' ') {
+        return nullptr;
     }
+    sizes.value = static_cast<std::uint16_t>(s.value_text.size());
+    sizes.timestamp = static_cast<std::uint16_t>(s.timestamp_text.size());
     q = s.value_text.data() + s.value_text.size();
     if (!s.timestamp_text.empty()) {
-        if (q >= end || *q != ' ' || s.timestamp_text.data() != q + 1) {
-            return std::nullopt;
+        if (s.timestamp_text.data() != q + 1 || *q != ' ') {
+            return nullptr;
         }
         q = s.timestamp_text.data() + s.timestamp_text.size();
     }
-    if ((q != end && *q != '\n') || sizes.name == sample_line_sizes::no_block ||
-        sizes.value == sample_line_sizes::no_block ||
-        sizes.timestamp == sample_line_sizes::no_block ||
-        (s.has_raw_labels() && sizes.block == sample_line_sizes::no_block)) {
-        return std::nullopt;
-    }
-    return sizes;
+    return q == end || *q == '\n' ? q : nullptr;
 }
 
-// Appends the sizes of `f`'s lines to `sizes` and returns true when its samples are canonical
-// lines of `input`, one after the other; otherwise returns false (`sizes` may have grown).
+// Writes the sizes of `f`'s lines to `sizes` and returns true when its samples are canonical
+// lines of `input`, one after the other; otherwise returns false.
 bool family_lines(const parsed_exposition& parsed, const family& f, std::string_view input,
-                  std::vector<sample_line_sizes>& sizes) {
+                  sample_line_sizes* sizes) {
     if (f.samples.count == 0) {
         return false;
     }
+    const char* const end = input.data() + input.size();
     const char* p = parsed.samples[f.samples.first].name.data();
-    if (p < input.data() || p >= input.data() + input.size()) {
+    if (p < input.data() || p >= end) {
         return false;
     }
+    const sample* const samples = parsed.samples.data() + f.samples.first;
     for (std::uint32_t i = 0; i < f.samples.count; ++i) {
-        const sample& s = parsed.samples[f.samples.first + i];
-        const std::optional<sample_line_sizes> line = canonical_line(s, p, input);
-        if (!line) {
+        const char* const line_end = canonical_line(samples[i], p, end, sizes[i]);
+        if (line_end == nullptr) {
             return false;
         }
-        sizes.push_back(*line);
-        p = detail::sample_line_end(p, *line) + 1;
+        p = line_end + 1;
     }
     return true;
 }
@@ -94,17 +84,18 @@ std::size_t copy_as_sample_lines(const parsed_exposition& parsed, std::string_vi
     // Which families are lines, and their lines' sizes: per thread, kept for the next body.
     thread_local std::vector<sample_line_sizes> sizes;
     thread_local std::vector<std::uint32_t> first_size;  // per family; UINT32_MAX: not lines
-    sizes.clear();
+    std::vector<sample_line_sizes>& line_sizes = sizes;
+    line_sizes.resize(parsed.samples.size());
     first_size.clear();
     std::size_t as_lines = 0;
     std::size_t kept_samples = 0;
+    std::uint32_t used = 0;
     for (const family& f : parsed.families) {
-        const auto first = static_cast<std::uint32_t>(sizes.size());
-        if (family_lines(parsed, f, input, sizes)) {
-            first_size.push_back(first);
+        if (family_lines(parsed, f, input, line_sizes.data() + used)) {
+            first_size.push_back(used);
+            used += f.samples.count;
             ++as_lines;
         } else {
-            sizes.resize(first);
             first_size.push_back(UINT32_MAX);
             kept_samples += f.samples.count;
         }
@@ -131,7 +122,7 @@ std::size_t copy_as_sample_lines(const parsed_exposition& parsed, std::string_vi
     }
     // Only the kept samples' labels are in it (a raw block has none in it).
     lines.labels = parsed.labels;
-    lines.line_sizes.assign(sizes.begin(), sizes.end());
+    lines.line_sizes.assign(line_sizes.begin(), line_sizes.begin() + used);
     lines.sample_lines = input;
     return as_lines;
 }
