@@ -708,6 +708,8 @@ bool merger::write_group_samples(std::string& out, std::size_t stop) {
             // The hot loop of a merged answer: the family's lines are read and written one by
             // one, most of them copied with the injected labels (sample_line.hpp).
             const char* p = sample_ == 0 ? src.sample_lines.data() + f.first_line : next_line_;
+            const bool may_collide =
+                (f.raw_label_name_bits & prepared_[m.source].name_length_bits) != 0;
             while (sample_ < f.samples.count) {
                 sample smp;
                 p = detail::read_sample_line(p, src.line_sizes[f.samples.first + sample_], smp);
@@ -716,7 +718,7 @@ bool merger::write_group_samples(std::string& out, std::size_t stop) {
                     continue;
                 }
                 detail::append_sample_line(out, src, f, smp, prepared_[m.source], drop_colliding,
-                                           writer_options_, family_name_legacy);
+                                           writer_options_, family_name_legacy, may_collide);
                 if (out.size() >= stop) {
                     next_line_ = p;
                     return false;

@@ -1188,6 +1188,7 @@ void join_family_blocks(parsed_exposition& out, const std::vector<std::uint32_t>
         for (std::uint32_t block = j.next_block[i]; block != first_block;
              block = j.next_block[block]) {
             const family& later = j.families[block];
+            fam.raw_label_name_bits |= later.raw_label_name_bits;
             if (!fam.help_present && later.help_present) {
                 fam.help = later.help;
                 fam.help_present = true;

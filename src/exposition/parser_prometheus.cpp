@@ -257,6 +257,7 @@ class prometheus_parser {
             return error_at(p, "invalid metric name");
         }
         std::uint32_t raw_labels_size = 0;
+        std::uint64_t name_bits = 0;  // of a raw block's names (family::raw_label_name_bits)
         if (p < end && *p == '{') {
             const char* const brace = p;
             ++p;
@@ -264,7 +265,7 @@ class prometheus_parser {
             // first, and by the general reader when it is not.
             if (raw_when_canonical_ && !name.text.empty() &&
                 brace == name.text.data() + name.text.size()) {
-                raw_labels_size = scan_canonical_block(p, end);
+                raw_labels_size = scan_canonical_block(p, end, name_bits);
             }
             if (raw_labels_size == 0) {
                 if (!parse_label_set<false>(p, end, out_.labels, &name, limits_, f)) {
@@ -275,7 +276,8 @@ class prometheus_parser {
                 }
                 if (raw_when_canonical_ && !name.quoted &&
                     brace == name.text.data() + name.text.size()) {
-                    raw_labels_size = canonical_block_size(first_label, brace + 1, p - 1);
+                    raw_labels_size =
+                        canonical_block_size(first_label, brace + 1, p - 1, name_bits);
                     if (raw_labels_size != 0) {
                         // Shrinking: erase() is inlined where resize() is a call.
                         out_.labels.erase(out_.labels.begin() + first_label, out_.labels.end());
@@ -317,7 +319,7 @@ class prometheus_parser {
             return error_at(name_at, "more samples than the limit", errc::limit_exceeded);
         }
         if (report_ != nullptr) {
-            return lenient_sample(s, name_at, first_label);
+            return lenient_sample(s, name_at, first_label, name_bits);
         }
         if (current_ == no_family || !continues_family(s.name, out_.families[current_], false)) {
             if (!start_family(s.name, name_at,
@@ -326,6 +328,7 @@ class prometheus_parser {
             }
         }
         ++out_.families[current_].samples.count;
+        out_.families[current_].raw_label_name_bits |= name_bits;
         out_.samples.push_back(s);
         return true;
     }
@@ -491,7 +494,8 @@ class prometheus_parser {
         current_ = no_family;
     }
 
-    bool lenient_sample(const sample& s, const char* name_at, std::uint32_t first_label) {
+    bool lenient_sample(const sample& s, const char* name_at, std::uint32_t first_label,
+                        std::uint64_t name_bits) {
         if (dropping_ && belongs_to(s.name, dropping_family_, true)) {
             out_.labels.resize(first_label);  // never grows: no allocation
             report_->note(name_at, leniency_action::dropped_sample,
@@ -514,6 +518,7 @@ class prometheus_parser {
                           "family repeated further down: joined to its first block");
         }
         ++out_.families[current_].samples.count;
+        out_.families[current_].raw_label_name_bits |= name_bits;
         out_.samples.push_back(s);
         return true;
     }
@@ -540,14 +545,15 @@ class prometheus_parser {
     // parse_label_set reads the block (and says what is wrong with it). Gives what
     // parse_label_set and canonical_block_size give such a block, without storing its labels
     // only to drop them: nearly every block of a fleet's bodies is read here.
-    std::uint32_t scan_canonical_block(const char*& p, const char* end) const {
+    // `seen` gets the bit (label_name_bit) of every name of a canonical block.
+    std::uint32_t scan_canonical_block(const char*& p, const char* end, std::uint64_t& seen) const {
         constexpr std::size_t max_names = 16;  // more labels: the general reader's work
         // Left uninitialized (a string_view array would be zeroed for every block): only the
         // first `count` are read.
         const char* name_data[max_names];
         std::size_t name_size[max_names];
         std::size_t count = 0;
-        std::uint64_t seen = 0;
+        seen = 0;
         const char* q = p;
         for (;;) {
             if (q >= end || !has_class(*q, class_label_start)) {
@@ -567,8 +573,7 @@ class prometheus_parser {
             }
             // Names are compared only when one already seen has this one's size and first
             // letter (a bit of `seen`): rarely, in a block of distinct names.
-            const std::uint64_t bit =
-                std::uint64_t{1} << ((name.size() * 7 + static_cast<unsigned char>(name[0])) & 63);
+            const std::uint64_t bit = std::uint64_t{1} << label_name_bit(name);
             if ((seen & bit) != 0) {
                 for (std::size_t i = 0; i < count; ++i) {
                     if (same_bytes(std::string_view(name_data[i], name_size[i]), name)) {
@@ -603,9 +608,10 @@ class prometheus_parser {
     // The size of block [begin, end) (between the braces) when it is canonical: its labels,
     // labels[first...], are unquoted and unescaped and the block has nothing else (no blanks,
     // no trailing comma), which is so exactly when its length is the sum of `name="value"`
-    // and the commas between them. 0 otherwise (and for an empty block).
-    std::uint32_t canonical_block_size(std::uint32_t first, const char* begin,
-                                       const char* end) const {
+    // and the commas between them. 0 otherwise (and for an empty block). `bits` gets the bit
+    // (label_name_bit) of every name.
+    std::uint32_t canonical_block_size(std::uint32_t first, const char* begin, const char* end,
+                                       std::uint64_t& bits) const {
         const auto size = static_cast<std::size_t>(end - begin);
         if (first == out_.labels.size() || size > UINT32_MAX) {
             return 0;
@@ -617,6 +623,7 @@ class prometheus_parser {
                 return 0;
             }
             expected += l.name.size() + l.value.size() + 3;
+            bits |= std::uint64_t{1} << label_name_bit(l.name);
         }
         return expected == size ? static_cast<std::uint32_t>(size) : 0;
     }

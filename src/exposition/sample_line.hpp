@@ -20,9 +20,10 @@ const char* sample_line_end(const char* p, const sample_line_sizes& sizes);
 // append_sample (sample_writer.hpp) for a sample read by read_sample_line, whose `value` is not
 // read yet: a Prometheus text line that the output writes as it was read but for the injected
 // labels is copied with them inserted before its `}`; anything else has its value read and
-// goes through append_sample. The output is the same bytes.
+// goes through append_sample. The output is the same bytes. `may_collide`: whether a raw block
+// of `f` can hold an injected name (family::raw_label_name_bits); when not, none is looked for.
 void append_sample_line(std::string& out, const parsed_exposition& src, const family& f, sample& s,
                         const prepared_labels& injected, bool drop_colliding,
-                        const writer_options& opts, bool family_name_legacy);
+                        const writer_options& opts, bool family_name_legacy, bool may_collide);
 
 }  // namespace mgw::exposition::detail

@@ -300,10 +300,8 @@ bool equals_prefixed(std::string_view candidate, std::size_t prefix_count, std::
     return candidate.substr(prefix_count * exported_prefix.size()) == name;
 }
 
-// Bit of a name in prepared_labels::name_length_bits: its length and first byte, mod 64.
 unsigned name_filter_bit(std::string_view name) {
-    const unsigned first = name.empty() ? 0U : static_cast<unsigned char>(name[0]);
-    return (static_cast<unsigned>(name.size()) * 7U + first) % 64U;
+    return label_name_bit(name);
 }
 
 bool injected_has(std::span<const label> injected, std::string_view name) {
@@ -830,11 +828,11 @@ bool value_written_as_read(std::string_view text) {
 
 void append_sample_line(std::string& out, const parsed_exposition& src, const family& f, sample& s,
                         const prepared_labels& injected, bool drop_colliding,
-                        const writer_options& opts, bool family_name_legacy) {
+                        const writer_options& opts, bool family_name_legacy, bool may_collide) {
     const bool has_injected = !injected.rendered.empty();
     if (opts.output == format::prometheus_text && src.source_format == format::prometheus_text &&
         s.has_raw_labels() && value_written_as_read(s.value_text) &&
-        (!has_injected || !raw_block_collides(s.raw_labels(), injected))) {
+        (!has_injected || !may_collide || !raw_block_collides(s.raw_labels(), injected))) {
         // append_sample's common line, which is the input line with the injected labels.
         const char* const start = s.name.data();
         const char* const close = s.raw_labels().data() + s.raw_labels().size();

@@ -123,7 +123,19 @@ struct family {
     // parsed_exposition::line_sizes, one per line.
     bool samples_as_lines = false;
     std::uint32_t first_line = 0;
+    // Set by the Prometheus text parser: bit label_name_bit(name) for every label name in the
+    // family's raw blocks (sample::raw_labels), so that a name whose bit is clear is in none of
+    // them; the writer skips looking for injected names in the blocks of a family that cannot
+    // hold any.
+    std::uint64_t raw_label_name_bits = 0;
 };
+
+// A label name's bit in family::raw_label_name_bits and prepared_labels::name_length_bits:
+// its length and first byte, mod 64.
+inline unsigned label_name_bit(std::string_view name) {
+    const unsigned first = name.empty() ? 0U : static_cast<unsigned char>(name[0]);
+    return (static_cast<unsigned>(name.size()) * 7U + first) % 64U;
+}
 
 // One parsed exposition. The views point into the buffer handed to the parser, which must
 // outlive this object. Reusing one instance across parses keeps the vectors' capacity, so a

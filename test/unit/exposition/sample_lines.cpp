@@ -75,6 +75,14 @@ void check_round_trip(std::string_view body, std::size_t as_lines) {
         for (std::uint32_t i = 0; i < f.samples.count; ++i) {
             const sample& p = parsed.samples[f.samples.first + i];
             check_same_sample(expanded[i], p);
+            // The writer skips a family's blocks when no name in them has an injected name's
+            // bit: every name must have its bit.
+            if (p.has_raw_labels()) {
+                for_each_raw_label(p.raw_labels(), [&](const label& name) {
+                    INFO(name.name);
+                    CHECK(((l.raw_label_name_bits >> label_name_bit(name.name)) & 1) == 1);
+                });
+            }
         }
     }
     CHECK(lines.samples.size() == kept_samples);
@@ -165,9 +173,11 @@ TEST_CASE("sample lines: a body with any other line keeps its samples") {
 TEST_CASE("sample lines: the merged answer is the same whichever form a source is held in") {
     // Two instances with injected labels, and two sources without any that repeat a series (the
     // merger compares the series of such sources, expanding a whole family group at once).
+    // In `k`, only the last line has a label named like an injected one (renamed exported_app).
     const std::string a =
         "# TYPE req_total counter\nreq_total{code=\"200\"} 1\nreq_total{code=\"500\"} 2\n"
-        "# TYPE t untyped\nt 1\nt_sum 2\nt_count{instance_id=\"x\"} 3\n";
+        "# TYPE t untyped\nt 1\nt_sum 2\nt_count{instance_id=\"x\"} 3\n"
+        "# TYPE k gauge\nk{x=\"1\"} 1\nk{x=\"2\"} 2\nk{x=\"3\",app=\"mine\"} 3\n";
     const std::string b =
         "# TYPE req_total counter\nreq_total{code=\"200\"} 4\n# TYPE g gauge\ng{a=\"}\"} 5 17\n"
         "# TYPE h gauge\nh{a=\"1\",b=\"\\\\\"} 6\n"  // an escape: kept as samples
@@ -198,5 +208,6 @@ TEST_CASE("sample lines: the merged answer is the same whichever form a source i
         // The repeated series was found in the line form too: d's req_total{code="200"} is out.
         CHECK(expected.find("req_total{code=\"200\"} 8") == std::string::npos);
         CHECK(expected.find("req_total{code=\"404\"} 9") != std::string::npos);
+        CHECK(expected.find("exported_app=\"mine\"") != std::string::npos);
     }
 }
