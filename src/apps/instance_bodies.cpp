@@ -36,7 +36,8 @@ std::size_t parsed_bytes(const exposition::parsed_exposition& parsed) {
     return parsed.families.capacity() * (sizeof(exposition::family) + merger_bytes_per_family) +
            parsed.samples.capacity() * sizeof(exposition::sample) +
            parsed.labels.capacity() * sizeof(exposition::label) +
-           parsed.exemplars.capacity() * sizeof(exposition::exemplar);
+           parsed.exemplars.capacity() * sizeof(exposition::exemplar) +
+           parsed.line_sizes.capacity() * sizeof(exposition::sample_line_sizes);
 }
 
 instance_bodies::instance_bodies(const routes::endpoint_list& endpoints,

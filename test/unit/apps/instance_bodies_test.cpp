@@ -67,6 +67,35 @@ TEST_CASE("instance bodies are read as they arrive, a bad one is counted, not fa
     CHECK_FALSE(bodies.memory_refused());
 }
 
+TEST_CASE("an instance's canonical families are held as their lines, the others as samples") {
+    answer_fixture f(3);
+    instance_bodies bodies(f.endpoints, f.labels, f.counters, f.log);
+    auto lines = fetched(
+        "# TYPE a_total counter\na_total{x=\"1\"} 1\na_total{x=\"2\"} 2\n"
+        "# TYPE g gauge\ng 3\ng{y=\"a b\", z=\"c\"} 4\n");  // not canonical
+    // A family repeated under another type: its second block's sample is dropped.
+    auto repaired = fetched("# TYPE a counter\na_total 1\n# TYPE a gauge\na 2\nb 3\n");
+    auto text = std::string(lines.body);
+    bodies.take(0, lines);
+    bodies.take(1, repaired);
+
+    const exposition::parsed_exposition& held = bodies.expositions()[0];
+    REQUIRE(held.families.size() == 2);
+    CHECK(held.families[0].samples_as_lines);
+    CHECK(held.families[0].samples.count == 2);
+    CHECK(held.line_sizes.size() == 2);
+    CHECK_FALSE(held.families[1].samples_as_lines);
+    CHECK(held.samples.size() == 2);  // only g's
+    CHECK(held.sample_lines == text);
+    CHECK(bodies.outcomes()[0].samples == 4);
+    // A repaired body keeps its samples as read.
+    REQUIRE(bodies.outcomes()[1].samples_dropped == 1);
+    for (const exposition::family& family : bodies.expositions()[1].families) {
+        CHECK_FALSE(family.samples_as_lines);
+    }
+    CHECK(bodies.expositions()[1].samples.size() == bodies.outcomes()[1].samples);
+}
+
 TEST_CASE("the ceiling refusing a body or its parsed series refuses the answer") {
     answer_fixture f(2);
     core::memory_budget memory(1024);
