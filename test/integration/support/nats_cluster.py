@@ -55,8 +55,13 @@ class RoutedNatsServer:
     def routes(self):
         return self.monitor("/routez")[1].get("num_routes", -1)
 
-    def clients(self):
-        return self.monitor("/connz")[1].get("num_connections", -1)
+    def clients(self, name=None):
+        """Open client connections; with `name`, only those of that connection name (a gateway's
+        own is "metrics-gateway", its binding store's "metrics-gateway-bindings")."""
+        body = self.monitor("/connz?limit=4096")[1]
+        if name is None:
+            return body.get("num_connections", -1)
+        return sum(1 for c in body.get("connections") or [] if c.get("name") == name)
 
     def healthy(self):
         return self.monitor("/healthz")[0] == 200
