@@ -12,8 +12,8 @@
 #include <benchmark/benchmark.h>
 
 #include <mgw/exposition/merger.hpp>
-#include <mgw/exposition/sample_lines.hpp>
 #include <mgw/exposition/parser.hpp>
+#include <mgw/exposition/sample_lines.hpp>
 
 // Counts every global allocation so the benchmark can report allocations per sample. The
 // replacements pair malloc with free, which g++ cannot see through once they are inlined.
@@ -188,8 +188,7 @@ struct pipeline {
                     std::abort();
                 }
                 samples += scratch.samples.size();
-                if (!report.empty() ||
-                    copy_as_sample_lines(scratch, f.bodies[i], parsed[i]) == 0) {
+                if (!report.empty() || copy_as_sample_lines(scratch, f.bodies[i], parsed[i]) == 0) {
                     parsed[i] = scratch;
                 }
                 merge.add_source(parsed[i], f.injected[i]);

@@ -300,10 +300,6 @@ bool equals_prefixed(std::string_view candidate, std::size_t prefix_count, std::
     return candidate.substr(prefix_count * exported_prefix.size()) == name;
 }
 
-unsigned name_filter_bit(std::string_view name) {
-    return label_name_bit(name);
-}
-
 bool injected_has(std::span<const label> injected, std::string_view name) {
     for (const label& l : injected) {
         if (l.name.size() == name.size() && l.name[0] == name[0] && l.name == name) {
@@ -374,7 +370,7 @@ void append_own_and_injected(std::string& out, std::span<const label> own,
     for (const label& l : own) {
         std::size_t prefix_count = 0;
         const std::string_view name = written_label_name(l, opts, written);
-        if (((injected.name_length_bits >> name_filter_bit(name)) & 1) != 0 &&
+        if (((injected.name_length_bits >> label_name_bit(name)) & 1) != 0 &&
             injected_has(injected.labels, name)) {
             if (drop_colliding) {
                 continue;
@@ -402,7 +398,7 @@ void append_own_and_injected(std::string& out, std::span<const label> own,
 }
 
 bool injected_name(std::string_view name, const prepared_labels& injected) {
-    return ((injected.name_length_bits >> name_filter_bit(name)) & 1) != 0 &&
+    return ((injected.name_length_bits >> label_name_bit(name)) & 1) != 0 &&
            injected_has(injected.labels, name);
 }
 
@@ -652,7 +648,7 @@ void render_labels(std::string& out, std::span<const label> labels, const writer
 std::uint64_t name_length_bits(std::span<const label> labels) {
     std::uint64_t bits = 0;
     for (const label& l : labels) {
-        bits |= std::uint64_t(1) << name_filter_bit(l.name);
+        bits |= std::uint64_t(1) << label_name_bit(l.name);
     }
     return bits;
 }
