@@ -110,8 +110,11 @@ class Agent:
         """Every line received so far: {"batch", "size", "envelope"}."""
         if not self.out or not os.path.exists(self.out):
             return []
+        # One read, then only whole lines: iterating the file while the agent appends would
+        # yield a line's unfinished head (skipped) and then its tail as a line of its own.
         with open(self.out) as f:
-            return [json.loads(line) for line in f if line.endswith("\n")]
+            text = f.read()
+        return [json.loads(line) for line in text.split("\n")[:-1]]
 
     def envelopes(self):
         return [r["envelope"] for r in self.records()]
