@@ -23,6 +23,7 @@
 #include <boost/asio/write.hpp>
 
 #include <mgw/bosh/hm_plugin.hpp>
+#include <mgw/core/transfer_whole.hpp>
 
 namespace mgw::bosh {
 
@@ -266,7 +267,8 @@ class plugin {
                 // read before this coroutine resumes.
                 sent_ += lines;
                 timer.expires_after(options_.write_timeout);
-                auto result = co_await (asio::async_write(socket, asio::buffer(batch), use_tuple) ||
+                auto result = co_await (asio::async_write(socket, asio::buffer(batch),
+                                                          core::transfer_whole, use_tuple) ||
                                         timer.async_wait(use_tuple));
                 if (result.index() != 0 || std::get<0>(std::get<0>(result))) {
                     log_.warn("hm-plugin write to the gateway failed, reconnecting",

@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <mgw/core/transfer_whole.hpp>
 #include <mgw/grpc/client.hpp>
 
 #include "tls_session.hpp"
@@ -235,8 +236,8 @@ struct client_channel::impl : std::enable_shared_from_this<impl>, tls_sink {
     asio::awaitable<std::string> flush_tls() {
         while (session_tls->has_pending()) {
             session_tls->begin_flush(flush_buffer);
-            auto [ec, n] =
-                co_await asio::async_write(*socket, asio::buffer(flush_buffer), use_tuple);
+            auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(flush_buffer),
+                                                      core::transfer_whole, use_tuple);
             session_tls->end_flush();
             if (ec) {
                 co_return ec.message();

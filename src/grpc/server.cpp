@@ -28,6 +28,7 @@
 #include <prometheus/gauge.h>
 
 #include <mgw/core/listener.hpp>
+#include <mgw/core/transfer_whole.hpp>
 #include <mgw/grpc/server.hpp>
 
 namespace mgw::grpc {
@@ -421,7 +422,8 @@ class server_connection : public std::enable_shared_from_this<server_connection>
             core_->take_output(out, server_->options.max_write_bytes, events);
             dispatch(events);
             if (!out.empty()) {
-                auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out), use_tuple);
+                auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(out),
+                                                          core::transfer_whole, use_tuple);
                 if (ec) {
                     co_return;
                 }

@@ -28,6 +28,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <mgw/core/transfer_whole.hpp>
 #include <mgw/http/memory_refusal.hpp>
 #include <mgw/http/request_context.hpp>
 #include <mgw/http/response.hpp>
@@ -142,10 +143,11 @@ class connection final : public connection_base,
         if (chunked_) {
             std::tie(ec, std::ignore) = co_await net::async_write(
                 stream_, beast_http::make_chunk(net::const_buffer(data.data(), data.size())),
-                use_nothrow);
+                core::transfer_whole, use_nothrow);
         } else {
-            std::tie(ec, std::ignore) = co_await net::async_write(
-                stream_, net::const_buffer(data.data(), data.size()), use_nothrow);
+            std::tie(ec, std::ignore) =
+                co_await net::async_write(stream_, net::const_buffer(data.data(), data.size()),
+                                          core::transfer_whole, use_nothrow);
         }
         end_write(ec);
         co_return ec;

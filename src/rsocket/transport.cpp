@@ -16,6 +16,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <mgw/core/transfer_whole.hpp>
 #include <mgw/rsocket/frame.hpp>
 #include <mgw/rsocket/transport.hpp>
 
@@ -106,7 +107,8 @@ class tcp_transport final : public transport {
     }
 
     asio::awaitable<error_code> write_frame(std::string_view bytes) override {
-        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes), use_tuple);
+        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes),
+                                                  core::transfer_whole, use_tuple);
         co_return ec;
     }
 

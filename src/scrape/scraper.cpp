@@ -30,6 +30,7 @@
 #include <prometheus/registry.h>
 
 #include <mgw/compression/gzip.hpp>
+#include <mgw/core/transfer_whole.hpp>
 #include <mgw/scrape/request_headers.hpp>
 #include <mgw/scrape/scraper.hpp>
 #include <mgw/text/ascii.hpp>
@@ -246,7 +247,8 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, beast::flat_buffer& b
         }
         if (early < total) {
             auto [body_ec, body_bytes] = co_await asio::async_read(
-                stream, asio::buffer(result.body.data() + early, total - early), use_tuple);
+                stream, asio::buffer(result.body.data() + early, total - early),
+                core::transfer_whole, use_tuple);
             if (body_ec) {
                 result.body.resize(early + body_bytes);
                 result.wire_bytes += early + body_bytes;
