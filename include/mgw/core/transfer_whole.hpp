@@ -1,9 +1,10 @@
 // A completion condition for asio::async_write / async_read that hands the socket everything
 // left in one call. Asio's default (transfer_all) caps each send or receive at 64 KiB: a 256 KiB
 // answer chunk took four sendmsg calls, each pushing frames and re-arming the TCP pacing timer,
-// and a 78 KB scraped body two or more recvmsg calls. Measured on the fleet benchmark, the
-// merged answer's 357 MB went out in 5,450 sends; in 1,360 the gateway's CPU per answer fell by
-// about a tenth. The kernel still takes what fits and the operation continues with the rest.
+// and a 78 KB scraped body two or more recvmsg calls. On the fleet benchmark the merged answer's
+// 357 MB went out in 5,450 sends; in 1,360 the gateway's CPU per answer fell by about a tenth
+// (docs/BENCHMARKS.md, issue 17's sixth step). The kernel still takes only what fits and the
+// operation continues with the rest.
 #pragma once
 
 #include <cstddef>
