@@ -1,6 +1,7 @@
 // transfer_whole: asio::async_write / async_read hand a stream everything left in each call,
 // where Asio's default stops at 64 KiB; a stream that takes less still gets the rest, in order,
 // and an error ends the operation. The stream here records each call instead of a socket.
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -35,7 +36,8 @@ class recording_stream {
     auto async_write_some(const Buffers& buffers, Token&& token) {
         return asio::async_initiate<Token, void(error_code, std::size_t)>(
             [this](auto handler, const Buffers& from) {
-                const auto [ec, n] = next_call(asio::buffer_size(from));
+                const error_code ec = next_call(asio::buffer_size(from));
+                const std::size_t n = ec ? 0 : std::min(asio::buffer_size(from), window_);
                 written.resize(written.size() + n);
                 asio::buffer_copy(asio::buffer(written.data() + written.size() - n, n), from);
                 asio::post(io_,
@@ -48,8 +50,12 @@ class recording_stream {
     auto async_read_some(const Buffers& buffers, Token&& token) {
         return asio::async_initiate<Token, void(error_code, std::size_t)>(
             [this](auto handler, const Buffers& into) {
-                auto [ec, n] = next_call(asio::buffer_size(into));
-                n = asio::buffer_copy(into, asio::buffer(source.data() + read_, n));
+                const error_code ec = next_call(asio::buffer_size(into));
+                const std::size_t n =
+                    ec ? 0
+                       : asio::buffer_copy(into,
+                                           asio::buffer(source.data() + read_,
+                                                        std::min(source.size() - read_, window_)));
                 read_ += n;
                 asio::post(io_,
                            [handler = std::move(handler), ec, n]() mutable { handler(ec, n); });
@@ -62,12 +68,10 @@ class recording_stream {
     std::string source;  // what reads return
 
   private:
-    std::pair<error_code, std::size_t> next_call(std::size_t offered) {
+    // Records a call; its error, if it is the one that fails.
+    error_code next_call(std::size_t offered) {
         calls.push_back(offered);
-        if (calls.size() == fail_at_) {
-            return {asio::error::connection_reset, 0};
-        }
-        return {error_code{}, std::min(offered, window_)};
+        return calls.size() == fail_at_ ? error_code(asio::error::connection_reset) : error_code{};
     }
 
     asio::io_context& io_;
