@@ -90,6 +90,22 @@ std::string pattern(std::size_t size) {
 
 constexpr std::size_t chunk = std::size_t{256} << 10;
 
+struct outcome {
+    error_code ec;
+    std::size_t moved = 0;
+};
+
+// Writes `data` to `stream` with transfer_whole and runs until the operation completes.
+outcome write_whole(asio::io_context& io, recording_stream& stream, const std::string& data) {
+    outcome out;
+    asio::async_write(stream, asio::buffer(data), mgw::core::transfer_whole,
+                      [&](error_code ec, std::size_t n) {
+                          out = {ec, n};
+                      });
+    io.run();
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("transfer_whole hands a 256 KiB write to the stream in one call", "[transfer_whole]") {
@@ -117,16 +133,9 @@ TEST_CASE("transfer_whole continues with what the stream did not take", "[transf
     asio::io_context io;
     const std::string data = pattern(chunk);
     recording_stream stream(io, 100'000);
-    error_code result;
-    std::size_t moved = 0;
-    asio::async_write(stream, asio::buffer(data), mgw::core::transfer_whole,
-                      [&](error_code ec, std::size_t n) {
-                          result = ec;
-                          moved = n;
-                      });
-    io.run();
-    CHECK_FALSE(result);
-    CHECK(moved == chunk);
+    const outcome out = write_whole(io, stream, data);
+    CHECK_FALSE(out.ec);
+    CHECK(out.moved == chunk);
     CHECK(stream.calls == std::vector<std::size_t>{chunk, chunk - 100'000, chunk - 200'000});
     CHECK(stream.written == data);
 }
@@ -135,16 +144,9 @@ TEST_CASE("transfer_whole ends the operation on an error", "[transfer_whole]") {
     asio::io_context io;
     const std::string data = pattern(chunk);
     recording_stream stream(io, 100'000, 2);
-    error_code result;
-    std::size_t moved = 0;
-    asio::async_write(stream, asio::buffer(data), mgw::core::transfer_whole,
-                      [&](error_code ec, std::size_t n) {
-                          result = ec;
-                          moved = n;
-                      });
-    io.run();
-    CHECK(result == asio::error::connection_reset);
-    CHECK(moved == 100'000);
+    const outcome out = write_whole(io, stream, data);
+    CHECK(out.ec == asio::error::connection_reset);
+    CHECK(out.moved == 100'000);
     CHECK(stream.calls.size() == 2);
 }
 
