@@ -369,12 +369,12 @@ void connection::request_key() {
 
 void connection::take_key(key_pair key) {
     key_ticket_.reset();
-    if (stopping_ || failed_ || closing_ || key_) {
+    if (stopping_ || failed_ || closing_ || decryptor_) {
         return;
     }
-    key_ = std::move(key);
+    decryptor_.emplace(std::move(key));
     std::string bytes;
-    state_.start_request(frame_type::request_fnf, key_->public_key_der(), bytes);
+    state_.start_request(frame_type::request_fnf, decryptor_->key().public_key_der(), bytes);
     send(std::move(bytes));
     observer_.connection_ready(shared_from_this());
 }
@@ -382,7 +382,7 @@ void connection::take_key(key_pair key) {
 std::optional<std::string_view> connection::open_payload(std::string_view metadata,
                                                          std::string_view data, held_bytes& bytes,
                                                          std::string& text) {
-    if (!key_) {
+    if (!decryptor_) {
         return to_string(decrypt_error::key_unwrap);
     }
     // The decrypted block (data's size) and the text, whose size Snappy's header announces:
@@ -394,7 +394,7 @@ std::optional<std::string_view> connection::open_payload(std::string_view metada
     if (bytes.reserve(data.size() + text_bound) != memory_refusal::none) {
         return to_string(scrape_outcome::memory);
     }
-    const decrypt_error error = decrypt_reply(*key_, metadata, data, text_bound, text);
+    const decrypt_error error = decryptor_->decrypt(metadata, data, text_bound, text);
     if (error != decrypt_error::none) {
         text.clear();
         text.shrink_to_fit();
@@ -426,13 +426,13 @@ void connection::handle_push(const connection_state::event& e) {
 
 asio::awaitable<scrape_answer> connection::scrape(clock::time_point deadline) {
     scrape_answer answer;
-    if (stopping_ || failed_ || closing_ || !key_) {
+    if (stopping_ || failed_ || closing_ || !decryptor_) {
         answer.reason = "closed";
         co_return answer;
     }
     std::string bytes;
-    const std::uint32_t id =
-        state_.start_request(frame_type::request_response, key_->public_key_der(), bytes);
+    const std::uint32_t id = state_.start_request(frame_type::request_response,
+                                                  decryptor_->key().public_key_der(), bytes);
     if (id == 0) {
         answer.outcome = scrape_outcome::busy;
         answer.reason = "busy";

@@ -1,5 +1,7 @@
 // OpenSSL 3 (EVP) and libsnappy behind the crypto of prometheus-rsocket-proxy.
 #include <array>
+#include <memory>
+#include <utility>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -28,20 +30,27 @@ unsigned char* bytes(std::string& s) {
     return reinterpret_cast<unsigned char*>(s.data());
 }
 
-bool oaep_unwrap(EVP_PKEY* key, std::string_view wrapped, const EVP_MD* mgf1, std::string& out) {
+// A decryption context for RSA-OAEP with SHA-256 and the given MGF1 hash; null on failure.
+pkey_ctx oaep_context(EVP_PKEY* key, const EVP_MD* mgf1) {
     pkey_ctx ctx(EVP_PKEY_CTX_new(key, nullptr));
     if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) <= 0 ||
         EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) <= 0 ||
         EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), EVP_sha256()) <= 0 ||
         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), mgf1) <= 0) {
-        return false;
+        return nullptr;
     }
+    return ctx;
+}
+
+// A failed decryption leaves the context as it was set up: the next reply uses it again.
+bool oaep_unwrap(EVP_PKEY_CTX* ctx, std::string_view wrapped, std::string& out) {
     std::size_t length = 0;
-    if (EVP_PKEY_decrypt(ctx.get(), nullptr, &length, bytes(wrapped), wrapped.size()) <= 0) {
+    if (ctx == nullptr ||
+        EVP_PKEY_decrypt(ctx, nullptr, &length, bytes(wrapped), wrapped.size()) <= 0) {
         return false;
     }
     out.resize(length);
-    if (EVP_PKEY_decrypt(ctx.get(), bytes(out), &length, bytes(wrapped), wrapped.size()) <= 0) {
+    if (EVP_PKEY_decrypt(ctx, bytes(out), &length, bytes(wrapped), wrapped.size()) <= 0) {
         return false;
     }
     out.resize(length);
@@ -127,8 +136,19 @@ std::string_view to_string(decrypt_error error) {
     return "unknown";
 }
 
-decrypt_error decrypt_reply(const key_pair& key, std::string_view metadata, std::string_view data,
-                            std::size_t max_text_bytes, std::string& text) {
+struct reply_decryptor::oaep_contexts {
+    pkey_ctx mgf1_sha1;    // what the JDK's own provider uses
+    pkey_ctx mgf1_sha256;  // BouncyCastle's choice
+};
+
+reply_decryptor::reply_decryptor(key_pair key) : key_(std::move(key)) {}
+
+reply_decryptor::~reply_decryptor() = default;
+reply_decryptor::reply_decryptor(reply_decryptor&&) noexcept = default;
+reply_decryptor& reply_decryptor::operator=(reply_decryptor&&) noexcept = default;
+
+decrypt_error reply_decryptor::decrypt(std::string_view metadata, std::string_view data,
+                                       std::size_t max_text_bytes, std::string& text) {
     if (metadata == plaintext_marker) {
         if (data.size() > max_text_bytes) {
             return decrypt_error::too_large;
@@ -136,9 +156,14 @@ decrypt_error decrypt_reply(const key_pair& key, std::string_view metadata, std:
         text.assign(data);
         return decrypt_error::none;
     }
+    if (!oaep_) {
+        oaep_ = std::make_unique<oaep_contexts>();
+        oaep_->mgf1_sha1 = oaep_context(key_.native(), EVP_sha1());
+        oaep_->mgf1_sha256 = oaep_context(key_.native(), EVP_sha256());
+    }
     std::string aes_key;
-    if (!oaep_unwrap(key.native(), metadata, EVP_sha1(), aes_key) &&
-        !oaep_unwrap(key.native(), metadata, EVP_sha256(), aes_key)) {
+    if (!oaep_unwrap(oaep_->mgf1_sha1.get(), metadata, aes_key) &&
+        !oaep_unwrap(oaep_->mgf1_sha256.get(), metadata, aes_key)) {
         return decrypt_error::key_unwrap;
     }
     if (aes_ecb(aes_key.size()) == nullptr) {
@@ -161,6 +186,11 @@ decrypt_error decrypt_reply(const key_pair& key, std::string_view metadata, std:
         return decrypt_error::snappy_invalid;
     }
     return decrypt_error::none;
+}
+
+decrypt_error decrypt_reply(const key_pair& key, std::string_view metadata, std::string_view data,
+                            std::size_t max_text_bytes, std::string& text) {
+    return reply_decryptor(key).decrypt(metadata, data, max_text_bytes, text);
 }
 
 std::optional<encrypted_reply> encrypt_like_java_client(std::string_view public_key_der,

@@ -151,7 +151,7 @@ class connection : public std::enable_shared_from_this<connection> {
     connection_observer& observer_;
     std::uint64_t id_;
     connection_state state_;
-    std::optional<key_pair> key_;
+    std::optional<reply_decryptor> decryptor_;  // its key pair, once granted
     std::string setup_metadata_;
     std::string setup_data_;
     std::string frame_;            // the frame being read

@@ -1,6 +1,7 @@
 // Unit tests: replies encrypted here with OpenSSL the way prometheus-rsocket-client does it
 // (snappy raw block, AES/ECB/PKCS5Padding, RSA/ECB/OAEPWithSHA-256AndMGF1Padding with SunJCE's
-// MGF1-SHA-1), decrypted by decrypt_reply; and every way a reply can be wrong.
+// MGF1-SHA-1), decrypted by decrypt_reply and by one connection's reply_decryptor; and every
+// way a reply can be wrong.
 #include <memory>
 #include <string>
 
@@ -118,6 +119,40 @@ TEST_CASE("encrypt_like_java_client round-trips with both MGF1 hashes") {
         CHECK(out == text);
     }
     CHECK_FALSE(encrypt_like_java_client("not a key", text));
+}
+
+TEST_CASE("one connection's decryptor opens reply after reply, whatever failed before") {
+    // The RSA-OAEP contexts are made once and reused: a failed unwrap (another key's reply, a
+    // truncated one) or the MGF1-SHA-256 fallback leaves them fit for the next reply.
+    const key_pair& key = test_key();
+    const auto other = key_pair::generate(2048);
+    REQUIRE(other);
+    reply_decryptor decryptor(key);
+    const std::string data = aes_ecb(aes_key, snappy_block(text), true);
+    const std::string sha1 = oaep_wrap(key.public_key_der(), aes_key, EVP_sha1());
+    const std::string sha256 = oaep_wrap(key.public_key_der(), aes_key, EVP_sha256());
+    const std::string foreign = oaep_wrap(other->public_key_der(), aes_key, EVP_sha1());
+    struct step {
+        const std::string* metadata;
+        decrypt_error expected;
+    };
+    const std::string truncated = sha1.substr(0, 100);
+    for (const step& s :
+         {step{&sha1, decrypt_error::none}, step{&foreign, decrypt_error::key_unwrap},
+          step{&sha256, decrypt_error::none}, step{&truncated, decrypt_error::key_unwrap},
+          step{&sha1, decrypt_error::none}, step{&sha256, decrypt_error::none}}) {
+        std::string out;
+        REQUIRE(decryptor.decrypt(*s.metadata, data, 1 << 20, out) == s.expected);
+        if (s.expected == decrypt_error::none) {
+            CHECK(out == text);
+        }
+    }
+    // Moved with its connection, it keeps working.
+    reply_decryptor moved = std::move(decryptor);
+    std::string out;
+    REQUIRE(moved.decrypt(sha1, data, 1 << 20, out) == decrypt_error::none);
+    CHECK(out == text);
+    CHECK(moved.key().public_key_der() == key.public_key_der());
 }
 
 TEST_CASE("the plaintext variant passes the text through, bounded") {
