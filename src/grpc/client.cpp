@@ -41,9 +41,9 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t read_buffer_bytes = 32 * 1024;
+constexpr std::size_t read_buffer_bytes = std::size_t{32} * 1024;
 // The largest TLS record's plaintext (RFC 8446 §5.1): a write of more goes out in several.
-constexpr std::size_t tls_record_bytes = 16 * 1024;
+constexpr std::size_t tls_record_bytes = std::size_t{16} * 1024;
 
 constexpr std::array<std::string_view, client_failure_count> failure_names{"connect", "tls", "alpn",
                                                                            "closed", "protocol"};

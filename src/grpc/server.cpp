@@ -44,10 +44,10 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // How long a connection that failed may take to write its GOAWAY before its socket is closed.
 constexpr auto close_flush_time = std::chrono::seconds(2);
-constexpr std::size_t read_buffer_bytes = 32 * 1024;
+constexpr std::size_t read_buffer_bytes = std::size_t{32} * 1024;
 // The lingering close of a connection ended for misbehaving: at most this long and this much.
 constexpr auto linger_time = std::chrono::seconds(1);
-constexpr std::size_t max_linger_bytes = 4 * 1024 * 1024;
+constexpr std::size_t max_linger_bytes = std::size_t{4} * 1024 * 1024;
 
 // RFC 9113 §9.2.2: TLS 1.2 with HTTP/2 needs ephemeral key exchange and an AEAD cipher.
 constexpr const char* tls12_ciphers =
@@ -332,7 +332,7 @@ class server_connection : public std::enable_shared_from_this<server_connection>
     // A call changed the core (sent, finished): let the writer run.
     void signal_write() { write_signal_.cancel(); }
 
-    void retire(stream_id id, std::shared_ptr<server_call> call) {
+    void retire(stream_id id, const std::shared_ptr<server_call>& call) {
         if (call->undelivered_) {
             retired_[id] = std::move(call->undelivered_);
         }
@@ -367,17 +367,15 @@ class server_connection : public std::enable_shared_from_this<server_connection>
     asio::awaitable<void> linger() {
         error_code ignored;
         stream_.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
-        std::vector<char> discard(16 * 1024);
+        std::vector<char> discard(std::size_t{16} * 1024);
         asio::steady_timer deadline(strand_, linger_time);
         std::size_t total = 0;
-        bool expired = false;
-        while (!expired && total < max_linger_bytes) {
+        while (total < max_linger_bytes) {
             auto result =
                 co_await (stream_.next_layer().async_read_some(asio::buffer(discard), use_tuple) ||
                           deadline.async_wait(use_tuple));
             if (result.index() == 1) {
-                expired = true;
-                break;
+                break;  // the deadline
             }
             auto [ec, n] = std::get<0>(result);
             if (ec) {
@@ -503,20 +501,21 @@ class server_connection : public std::enable_shared_from_this<server_connection>
         auto call = std::make_shared<server_call>(shared_from_this(), std::move(e), method->first);
         calls_.emplace(id, call);
         server_->metrics->calls.Increment();
-        asio::co_spawn(
-            strand_, method->second(call), [call, server = server_](std::exception_ptr error) {
-                if (error && !call->done()) {
-                    try {
-                        std::rethrow_exception(error);
-                    } catch (const std::exception& x) {
-                        server->log.error("grpc handler failed",
-                                          {{"method", call->path()}, {"error", x.what()}});
-                    }
-                    call->finish(status_code::internal, "internal error");
-                } else if (!call->finished() && !call->done()) {
-                    call->finish(status_code::ok, "");
-                }
-            });
+        asio::co_spawn(strand_, method->second(call),
+                       [call, server = server_](const std::exception_ptr& error) {
+                           if (error && !call->done()) {
+                               try {
+                                   std::rethrow_exception(error);
+                               } catch (const std::exception& x) {
+                                   server->log.error(
+                                       "grpc handler failed",
+                                       {{"method", call->path()}, {"error", x.what()}});
+                               }
+                               call->finish(status_code::internal, "internal error");
+                           } else if (!call->finished() && !call->done()) {
+                               call->finish(status_code::ok, "");
+                           }
+                       });
     }
 
     void on_event(message_received& e) {
@@ -743,7 +742,7 @@ asio::awaitable<void> server::impl::accept_loop() {
             connections.emplace(id, conn);
         }
         asio::co_spawn(conn->strand(), conn->run(),
-                       [self, id](std::exception_ptr) { self->forget(id); });
+                       [self, id](const std::exception_ptr&) { self->forget(id); });
     }
 }
 

@@ -85,7 +85,7 @@ bool aes_ecb_crypt(bool encrypt, std::string_view key, std::string_view in, std:
         EVP_CipherFinal_ex(ctx.get(), bytes(out) + written, &final_bytes) <= 0) {
         return false;
     }
-    out.resize(static_cast<std::size_t>(written + final_bytes));
+    out.resize(static_cast<std::size_t>(written) + static_cast<std::size_t>(final_bytes));
     return true;
 }
 

@@ -51,11 +51,11 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t read_chunk_bytes = 32 * 1024;
-constexpr std::size_t read_buffer_bytes = 32 * 1024;
+constexpr std::size_t read_chunk_bytes = std::size_t{32} * 1024;
+constexpr std::size_t read_buffer_bytes = std::size_t{32} * 1024;
 // What the connection's buffer holds for the response header: a body of known length does not
 // pass through it (exchange), only a chunked or gzip one, which grows it to read_buffer_bytes.
-constexpr std::size_t header_buffer_bytes = 4 * 1024;
+constexpr std::size_t header_buffer_bytes = std::size_t{4} * 1024;
 constexpr std::uint32_t header_limit_bytes = 64 * 1024;
 constexpr std::size_t result_count = static_cast<std::size_t>(scrape_error::cancelled) + 1;
 

@@ -36,7 +36,7 @@ struct client_options {
     std::string server_name;
     connection_options connection;  // side is forced to client; authority defaults to host:port
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};  // TCP and TLS together
-    std::size_t max_write_bytes = 256 * 1024;  // output gathered into one socket write
+    std::size_t max_write_bytes = std::size_t{256} * 1024;  // output gathered into one socket write
 };
 
 class client_channel {

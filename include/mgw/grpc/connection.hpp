@@ -114,7 +114,7 @@ struct connection_options {
     std::uint32_t max_receive_message_bytes = 4 * 1024 * 1024;
     // Per stream: messages queued or not yet confirmed written. A send beyond it is refused
     // (the caller waits for room).
-    std::size_t max_send_queue_bytes = 1024 * 1024;
+    std::size_t max_send_queue_bytes = std::size_t{1024} * 1024;
     // Our receive window per stream and for the connection.
     std::uint32_t initial_window_bytes = 1024 * 1024;
 

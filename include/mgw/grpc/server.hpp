@@ -38,7 +38,7 @@ struct server_options {
     connection_options connection;  // side is forced to server
     std::uint32_t max_connections = 1000;
     std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
-    std::size_t max_write_bytes = 256 * 1024;  // output gathered into one socket write
+    std::size_t max_write_bytes = std::size_t{256} * 1024;  // output gathered into one socket write
     std::string name = "grpc";  // the `listener` label of this server's metrics (set by code)
 };
 

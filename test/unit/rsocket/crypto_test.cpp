@@ -54,7 +54,7 @@ std::string aes_ecb(std::string_view key, std::string_view plain, bool pad) {
     auto* o = reinterpret_cast<unsigned char*>(out.data());
     REQUIRE(EVP_EncryptUpdate(ctx.get(), o, &n, u(plain), static_cast<int>(plain.size())) == 1);
     REQUIRE(EVP_EncryptFinal_ex(ctx.get(), o + n, &m) == 1);
-    out.resize(static_cast<std::size_t>(n + m));
+    out.resize(static_cast<std::size_t>(n) + static_cast<std::size_t>(m));
     return out;
 }
 
@@ -64,8 +64,8 @@ std::string snappy_block(std::string_view text) {
     return out;
 }
 
-const std::string aes_key = "0123456789abcdef";
-const std::string text =
+constexpr std::string_view aes_key = "0123456789abcdef";
+constexpr std::string_view text =
     "# HELP jvm_threads_live_threads The current number of live threads\n"
     "# TYPE jvm_threads_live_threads gauge\n"
     "jvm_threads_live_threads 42.0\n";
